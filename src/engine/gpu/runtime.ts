@@ -1,0 +1,285 @@
+// The runtime: tensors from a pool, cached pipelines, many dispatches per submit, readback, timing.
+//
+//   const rt = await Runtime.create(gpu);           // gpu: navigator.gpu or nodeGpu()
+//   const x = rt.upload(new Float32Array(...), [T, C]);
+//   const y = rmsnormForward(rt, x, w, 1e-6);       // records a dispatch, returns a tensor
+//   const host = await rt.read(y);                  // submits what is pending, maps, copies
+//
+// Dispatches accumulate in one command encoder (one compute pass between copies) until flush(),
+// read() or sync(). Uniforms of all dispatches of a submit go into one arena buffer, written with a
+// single queue.writeBuffer just before the submit; queue order makes reusing the arena safe.
+
+import { acquireDevice, GpuError, type AcquireOptions, type GpuContext } from './device.ts';
+import { BufferPool } from './pool.ts';
+import { Tensor, byteLength, numelOf, type DType } from './tensor.ts';
+import type { KernelSpec } from './kernel.ts';
+
+export interface DispatchArgs {
+  /** tensors bound to the spec's non-uniform bindings, in binding order */
+  tensors: readonly Tensor[];
+  /** uniform block for a spec whose bindings[0] is 'uniform' (see packUniforms) */
+  uniforms?: ArrayBuffer;
+  /** pipeline-overridable constants (`override` in WGSL); part of the pipeline cache key */
+  constants?: Record<string, number>;
+  workgroups: readonly [number, number?, number?];
+}
+
+const ARENA_BYTES = 1 << 20;
+
+type HostArray = Float32Array | Int32Array | Uint32Array;
+
+export class Runtime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arena: GPUBuffer;
+  private arenaHost = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private uniformAlign: number;
+  private timing: { querySet: GPUQuerySet } | null = null;
+  /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
+  dispatchCount = 0;
+
+  private constructor(readonly ctx: GpuContext) {
+    this.device = ctx.device;
+    this.pool = new BufferPool(this.device, ctx.summary.limits.maxBufferSize);
+    this.uniformAlign = Number(this.device.limits.minUniformBufferOffsetAlignment) || 256;
+    this.arena = this.device.createBuffer({
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform-arena',
+    });
+  }
+
+  static async create(gpu: GPU | undefined, opts?: AcquireOptions): Promise<Runtime> {
+    return new Runtime(await acquireDevice(gpu, opts));
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  /** A pooled tensor with undefined contents (every kernel writing it overwrites all of it). */
+  empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
+    const bytes = byteLength(numelOf(shape), dtype);
+    return new Tensor(this, this.pool.acquire(bytes, label), shape, dtype, label);
+  }
+
+  /** A pooled tensor filled with zeros (recorded as a clear, in order with the dispatches). */
+  zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
+    const t = this.empty(shape, dtype, label);
+    this.endPass();
+    this.enc().clearBuffer(t.buffer, 0, Math.max(4, t.byteLength));
+    return t;
+  }
+
+  /** Upload host data. f16/bf16 take a Uint16Array of raw half bits (packed two per u32 here). */
+  upload(data: HostArray | Uint16Array, shape: readonly number[], dtype?: DType, label = 'upload'): Tensor {
+    const dt: DType = dtype ?? (data instanceof Float32Array ? 'f32' : data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'bf16');
+    const n = numelOf(shape);
+    if (data.length !== n) throw new Error(`${label}: ${data.length} values for shape [${shape}] (${n} elements)`);
+    const t = this.empty(shape, dt, label);
+    let bytes: Uint8Array<ArrayBuffer>;
+    if (dt === 'f16' || dt === 'bf16') {
+      if (!(data instanceof Uint16Array)) throw new Error(`${label}: ${dt} upload takes a Uint16Array of half bits`);
+      const padded = new Uint16Array(Math.ceil(n / 2) * 2); // little-endian: element 2i in the low half of word i
+      padded.set(data);
+      bytes = new Uint8Array(padded.buffer);
+    } else {
+      bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    }
+    // writeBuffer is a queue operation: pending dispatches must go first to keep order
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, 0, bytes);
+    return t;
+  }
+
+  /** Copy a tensor to the host: f32 → Float32Array, i32 → Int32Array, u32/f16/bf16 → Uint32Array (raw words). */
+  async read(t: Tensor): Promise<HostArray> {
+    t.assertLive();
+    const bytes = Math.max(4, t.byteLength);
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${t.label}` });
+    this.endPass();
+    this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.ctx.throwIfFailed();
+      throw new GpuError('internal', `reading ${t} back failed: ${(e as Error).message}`);
+    }
+    this.ctx.throwIfFailed();
+    const copy = staging.getMappedRange().slice(0, t.byteLength);
+    staging.unmap();
+    staging.destroy();
+    if (t.dtype === 'f32') return new Float32Array(copy);
+    if (t.dtype === 'i32') return new Int32Array(copy);
+    return new Uint32Array(copy);
+  }
+
+  releaseBuffer(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  // ---- kernels -------------------------------------------------------------------------------
+
+  private layoutFor(spec: KernelSpec): GPUBindGroupLayout {
+    let layout = this.layouts.get(spec.name);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = spec.bindings.map((kind, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      layout = this.device.createBindGroupLayout({ entries, label: spec.name });
+      this.layouts.set(spec.name, layout);
+    }
+    return layout;
+  }
+
+  /** Compiled pipeline for a spec and its override constants; compiled once, then cached. */
+  pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
+    const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
+    const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: spec.code, label: spec.name });
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layoutFor(spec)], label: spec.name }),
+        compute: { module, entryPoint: spec.entryPoint ?? 'main', constants },
+      });
+      this.pipelines.set(key, p);
+    }
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /** Record one dispatch of `spec`. Nothing runs until flush()/read()/sync(). */
+  dispatch(spec: KernelSpec, args: DispatchArgs): void {
+    const [x, y = 1, z = 1] = args.workgroups;
+    const maxDim = Number(this.device.limits.maxComputeWorkgroupsPerDimension);
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new Error(`${spec.name}: dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return; // empty work
+    const hasUniform = spec.bindings[0] === 'uniform';
+    const nStorage = spec.bindings.length - (hasUniform ? 1 : 0);
+    if (args.tensors.length !== nStorage) {
+      throw new Error(`${spec.name}: expects ${nStorage} tensors, got ${args.tensors.length}`);
+    }
+    const entries: GPUBindGroupEntry[] = [];
+    if (hasUniform) {
+      if (!args.uniforms) throw new Error(`${spec.name}: needs uniforms`);
+      entries.push({ binding: 0, resource: { buffer: this.arena, offset: this.pushUniforms(args.uniforms), size: args.uniforms.byteLength } });
+    }
+    args.tensors.forEach((t, i) => {
+      t.assertLive();
+      entries.push({ binding: i + (hasUniform ? 1 : 0), resource: { buffer: t.buffer, offset: 0, size: Math.max(4, t.byteLength) } });
+    });
+    const pipeline = this.pipeline(spec, args.constants);
+    const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
+    const pass = this.beginPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+  }
+
+  private pushUniforms(data: ArrayBuffer): number {
+    const offset = Math.ceil(this.arenaUsed / this.uniformAlign) * this.uniformAlign;
+    if (offset + data.byteLength > ARENA_BYTES) {
+      if (this.timing) throw new Error('too many dispatches inside one timed region (uniform arena full)');
+      this.flush();
+      return this.pushUniforms(data);
+    }
+    this.arenaHost.set(new Uint8Array(data), offset);
+    this.arenaUsed = offset + data.byteLength;
+    return offset;
+  }
+
+  // ---- submission ----------------------------------------------------------------------------
+
+  private enc(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder({ label: 'lab-batch' }));
+  }
+
+  private beginPass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      const timestampWrites = this.timing ? { querySet: this.timing.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined;
+      this.pass = this.enc().beginComputePass({ label: 'lab-pass', timestampWrites });
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.timing && this.pass) throw new Error('a copy or clear inside a timed region would split its pass');
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submit everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaUsed > 0) {
+      this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, Math.ceil(this.arenaUsed / 4) * 4);
+      this.arenaUsed = 0;
+    }
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+  }
+
+  /** Submit and wait until the GPU has finished; throws any GPU error seen meanwhile. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.ctx.throwIfFailed();
+  }
+
+  /**
+   * GPU time in milliseconds of the dispatches `record` makes, measured with timestamp queries
+   * around one compute pass when the device has them, else fenced wall-clock (submit → done).
+   */
+  async timeGpu(record: () => void): Promise<{ ms: number; method: 'timestamp' | 'wallclock' }> {
+    await this.sync();
+    if (!this.ctx.hasTimestamps) {
+      const t0 = performance.now();
+      record();
+      await this.sync();
+      return { ms: performance.now() - t0, method: 'wallclock' };
+    }
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2, label: 'timeGpu' });
+    const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'timeGpu-resolve' });
+    const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'timeGpu-read' });
+    this.timing = { querySet };
+    try {
+      record();
+    } finally {
+      this.timing = null;
+    }
+    this.endPass();
+    this.enc().resolveQuerySet(querySet, 0, 2, resolve, 0);
+    this.enc().copyBufferToBuffer(resolve, 0, staging, 0, 16);
+    this.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    this.ctx.throwIfFailed();
+    const [t0, t1] = new BigUint64Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    for (const b of [staging, resolve]) b.destroy();
+    querySet.destroy();
+    return { ms: Number(t1 - t0) / 1e6, method: 'timestamp' };
+  }
+
+  destroy(): void {
+    this.encoder = null;
+    this.pass = null;
+    this.pool.trim();
+    this.arena.destroy();
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,92 @@
+// Tensors: a GPU buffer with a shape and a dtype. Row-major, contiguous, no strides: every kernel
+// states the layout it reads in its header, and views are made by the ops, not by the tensor.
+//
+// Half-precision weights are stored without the `shader-f16` feature: two values packed in one u32
+// (element 2i in the low 16 bits, 2i+1 in the high), unpacked in the shader (WEBGPU_TESTING.md).
+
+export type DType = 'f32' | 'i32' | 'u32' | 'f16' | 'bf16';
+
+/** Bytes a tensor of `numel` elements takes on the GPU (rounded up to whole u32 words). */
+export function byteLength(numel: number, dtype: DType): number {
+  if (dtype === 'f16' || dtype === 'bf16') return Math.ceil(numel / 2) * 4;
+  return numel * 4;
+}
+
+export function numelOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`bad tensor shape [${shape.join(', ')}]: dimensions must be non-negative integers`);
+    n *= d;
+  }
+  return n;
+}
+
+export interface TensorOwner {
+  releaseBuffer(buffer: GPUBuffer): void;
+}
+
+export class Tensor {
+  readonly numel: number;
+  readonly byteLength: number;
+  private disposed = false;
+
+  constructor(
+    readonly owner: TensorOwner,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: DType,
+    readonly label: string,
+  ) {
+    this.numel = numelOf(shape);
+    this.byteLength = byteLength(this.numel, dtype);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Same buffer, another shape with the same element count (no copy). The view must not outlive this tensor. */
+  view(shape: readonly number[]): Tensor {
+    if (numelOf(shape) !== this.numel) throw new Error(`cannot view ${this.label} [${this.shape}] as [${shape}]`);
+    return new TensorView(this, shape);
+  }
+
+  /** Give the buffer back to the pool. Work already recorded that reads it stays valid (queue order). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.owner.releaseBuffer(this.buffer);
+  }
+
+  assertLive(): void {
+    if (this.disposed) throw new Error(`tensor ${this.label} [${this.shape}] was used after dispose()`);
+  }
+
+  toString(): string {
+    return `${this.label}[${this.shape.join(',')}]:${this.dtype}`;
+  }
+}
+
+/** A reshaped view: shares its parent's buffer; disposing it does nothing. */
+class TensorView extends Tensor {
+  constructor(
+    private readonly parent: Tensor,
+    shape: readonly number[],
+  ) {
+    super(parent.owner, parent.buffer, shape, parent.dtype, parent.label);
+  }
+  override get isDisposed(): boolean {
+    return this.parent.isDisposed;
+  }
+  override dispose(): void {}
+  override assertLive(): void {
+    this.parent.assertLive();
+  }
+}
+
+/** Throws unless `t` has exactly `shape` (-1 matches any size) and, if given, `dtype`. */
+export function expectShape(t: Tensor, shape: readonly number[], what: string, dtypes?: readonly DType[]): void {
+  const ok = t.shape.length === shape.length && shape.every((d, i) => d === -1 || d === t.shape[i]);
+  if (!ok) throw new Error(`${what}: expected shape [${shape.map((d) => (d === -1 ? '*' : d)).join(', ')}], got ${t}`);
+  if (dtypes && !dtypes.includes(t.dtype)) throw new Error(`${what}: expected dtype ${dtypes.join('|')}, got ${t}`);
+}

@@ -1,0 +1,20 @@
+import { defineConfig, type Plugin } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// WGSL kernels are imported as strings (the same in Node through tools/wgsl-hook.mjs).
+function wgsl(): Plugin {
+  return {
+    name: 'wgsl-as-string',
+    transform(code, id) {
+      if (id.endsWith('.wgsl')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [react(), wgsl()],
+  // relative asset paths: the static build runs from any folder, or from disk through `npm run preview`
+  base: './',
+  worker: { format: 'es', plugins: () => [wgsl()] },
+  build: { target: 'es2022', outDir: 'dist' },
+});
