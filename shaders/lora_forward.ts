@@ -1,0 +1,70 @@
+// lora_forward: the adapter half of a PEFT LoRA nn.Linear(in, out),
+//   y += scale · (dropout(x) Aᵀ) Bᵀ      x [N, in], A [r, in], B [out, r], y [N, out], scale = alpha / r
+// The base half (x Wᵀ + b) is another kernel's job; the caller runs it first and passes its y.
+// Two dispatches of lora_forward.wgsl (a tiled C (+)= alpha·P Qᵀ):
+//   1. xa = x Aᵀ          [N, r]   (kept: the backward needs it for dB)
+//   2. y += scale · xa Bᵀ [N, out] (in place)
+//
+// Dropout: only `dropout: 0` is accepted for now (training parity is checked with dropout 0). A
+// later version will take a caller-made keep-mask (no RNG here) and apply x·mask/(1−p) while
+// staging x in stage 1; the backward will then need the same mask for dA.
+import code from './lora_forward.wgsl';
+import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import type { Runtime } from '../src/engine/gpu/runtime.ts';
+import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
+
+export const loraForwardSpec: KernelSpec = { name: 'lora_forward', code, bindings: ['uniform', 'read', 'read', 'storage'] };
+
+/** Output tile side of lora_forward.wgsl (16×16 invocations, one output each). */
+const TS = 16;
+
+export interface LoraForwardOptions {
+  /** dropout probability on the adapter's input; only 0 is supported for now */
+  dropout?: number;
+}
+
+/**
+ * Records C[M, Nc] = (accumulate ? C : 0) + alpha · P[M, K] · Q[Nc, K]ᵀ with lora_forward.wgsl.
+ * Shapes are checked by the caller.
+ */
+function matmulNT(rt: Runtime, P: Tensor, Q: Tensor, C: Tensor, M: number, Nc: number, K: number, alpha: number, accumulate: boolean): void {
+  rt.dispatch(loraForwardSpec, {
+    tensors: [P, Q, C],
+    uniforms: packUniforms([['u32', M], ['u32', Nc], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0]]),
+    workgroups: [cdiv(Nc, TS), cdiv(M, TS)],
+  });
+}
+
+/**
+ * y += scale · (x Aᵀ) Bᵀ, in place on `y`. Returns xa = x Aᵀ ([N, r], a new tensor the caller owns:
+ * keep it for loraBackward, then dispose it).
+ */
+export function loraForward(
+  rt: Runtime,
+  x: Tensor, // [N, in]
+  A: Tensor, // [r, in]
+  B: Tensor, // [out, r]
+  y: Tensor, // [N, out], updated in place
+  scale: number,
+  opts: LoraForwardOptions = {},
+): { xa: Tensor } {
+  if ((opts.dropout ?? 0) !== 0) throw new Error(`lora_forward: dropout ${opts.dropout} is not supported yet (only 0)`);
+  if (!Number.isFinite(scale)) throw new Error(`lora_forward: scale must be finite, got ${scale}`);
+  if (x.shape.length !== 2 || A.shape.length !== 2) throw new Error(`lora_forward: x ${x} and A ${A} must be 2-D`);
+  const [N, din] = x.shape;
+  const [r] = A.shape;
+  if (r < 1) throw new Error(`lora_forward: rank must be >= 1, got ${A}`);
+  expectShape(x, [N, din], 'lora_forward x', ['f32']);
+  expectShape(A, [r, din], 'lora_forward A', ['f32']);
+  if (B.shape.length !== 2) throw new Error(`lora_forward: B ${B} must be 2-D [out, r]`);
+  const dout = B.shape[0];
+  expectShape(B, [dout, r], 'lora_forward B', ['f32']);
+  expectShape(y, [N, dout], 'lora_forward y', ['f32']);
+  // y is written while x, xa are read: it must not share their buffers
+  if (y.buffer === x.buffer) throw new Error('lora_forward: y must not alias x');
+
+  const xa = rt.empty([N, r], 'f32', 'lora_forward.xa'); // [N, r]
+  matmulNT(rt, x, A, xa, N, r, din, 1, false); // xa = x Aᵀ             [N, r]
+  matmulNT(rt, xa, B, y, N, dout, r, scale, true); // y += scale · xa Bᵀ  [N, out]
+  return { xa };
+}

@@ -1,0 +1,111 @@
+// `npm run bench -- kernels`: GPU time per kernel and shape, as GFLOP/s and GB/s, beside PyTorch.
+//
+// Cases come from tools/bench/kernel_cases.json, the file tools/bench/torch_kernels.py also reads,
+// so both sides time the same shapes. Each case: warm-up, then `inner` back-to-back dispatches per
+// timed region (so a region lasts >= ~2 ms), GPU timestamps around the region when the adapter has
+// them (else fenced wall-clock), median over repeats.
+import { readFileSync } from 'node:fs';
+import type { Runtime } from '../engine/gpu/runtime.ts';
+import type { Tensor } from '../engine/gpu/tensor.ts';
+import { toHalfBits } from '../engine/gpu/half.ts';
+import { Rng } from '../engine/testing/rng.ts';
+import { matmul, matmulVersions } from '../../shaders/matmul_forward.ts';
+
+export interface BenchCase {
+  name: string;
+  op: string;
+  [dim: string]: string | number | boolean;
+}
+
+export interface BenchResult {
+  name: string;
+  version: string;
+  ms: number;
+  gflops: number | null;
+  gbps: number;
+  method: string;
+}
+
+interface Prepared {
+  record: () => void;
+  flops: number;
+  bytes: number;
+  tensors: Tensor[];
+}
+
+type Runner = (rt: Runtime, c: BenchCase, version: string) => Prepared;
+
+const rng = new Rng(7);
+function rand(rt: Runtime, shape: number[], label: string): Tensor {
+  return rt.upload(rng.uniform(shape.reduce((a, b) => a * b, 1), -1, 1), shape, 'f32', label);
+}
+const n = (c: BenchCase, k: string): number => Number(c[k]);
+
+/** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
+const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
+  matmul: {
+    versions: matmulVersions,
+    run(rt, c, version) {
+      const [M, N, K] = [n(c, 'M'), n(c, 'N'), n(c, 'K')];
+      const transB = Boolean(c.transB);
+      const a = rand(rt, [M, K], 'a');
+      let b: Tensor;
+      if (c.bdtype === 'bf16' || c.bdtype === 'f16') {
+        b = rt.upload(toHalfBits(rng.uniform(N * K), c.bdtype), transB ? [N, K] : [K, N], c.bdtype, 'b');
+      } else {
+        b = rand(rt, transB ? [N, K] : [K, N], 'b');
+      }
+      const out = rt.empty([M, N], 'f32', 'out');
+      const opts = { transB, out, version: version as 'naive' | 'tiled' };
+      return { record: () => void matmul(rt, a, b, opts), flops: 2 * M * N * K, bytes: a.byteLength + b.byteLength + out.byteLength, tensors: [a, b, out] };
+    },
+  },
+};
+
+/** Registers the runner of an op (kernel modules that exist add theirs in bench/ops.ts). */
+export function registerRunner(op: string, versions: readonly string[], run: Runner): void {
+  runners[op] = { versions, run };
+}
+
+export function loadCases(file = 'tools/bench/kernel_cases.json'): BenchCase[] {
+  return (JSON.parse(readFileSync(file, 'utf8')) as { cases: BenchCase[] }).cases;
+}
+
+/** For a quick harness check on CPU Vulkan: every dimension capped at `cap`. */
+export function shrink(c: BenchCase, cap: number): BenchCase {
+  const out: BenchCase = { ...c };
+  for (const [k, v] of Object.entries(c)) if (typeof v === 'number') out[k] = Math.min(v, cap);
+  return out;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchCase(rt: Runtime, c: BenchCase, opts: { repeats: number; targetMs: number; versions?: string[] }): Promise<BenchResult[]> {
+  const r = runners[c.op];
+  if (!r) return [];
+  const out: BenchResult[] = [];
+  for (const version of r.versions) {
+    if (opts.versions && !opts.versions.includes(version)) continue;
+    const p = r.run(rt, c, version);
+    try {
+      for (let i = 0; i < 3; i++) p.record(); // warm-up: pipelines compiled, pool filled
+      await rt.sync();
+      const probe = await rt.timeGpu(p.record);
+      const inner = Math.max(1, Math.min(200, Math.ceil(opts.targetMs / Math.max(probe.ms, 1e-3))));
+      const times: number[] = [];
+      let method = probe.method;
+      for (let i = 0; i < opts.repeats; i++) {
+        const t = await rt.timeGpu(() => {
+          for (let j = 0; j < inner; j++) p.record();
+        });
+        times.push(t.ms / inner);
+        method = t.method;
+      }
+      const ms = median(times);
+      out.push({ name: c.name, version, ms, gflops: p.flops ? p.flops / ms / 1e6 : null, gbps: p.bytes / ms / 1e6, method });
+    } finally {
+      for (const t of p.tensors) t.dispose();
+    }
+  }
+  return out;
+}

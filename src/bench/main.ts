@@ -1,0 +1,67 @@
+// `npm run bench -- <suite> [options]`: benchmarks on the engine, with PyTorch numbers beside them.
+//   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
+//           [--smoke] [--json <out.json>]
+// --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
+// (speed vs torch = torch ms / our ms; > 1 means we are faster).
+// --smoke caps every dimension at 64: checks the harness on CPU Vulkan, measures nothing useful.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { parseArgs, num, UsageError } from '../cli/args.ts';
+import { benchCase, loadCases, shrink, type BenchResult } from './kernels.ts';
+import './ops.ts';
+
+interface TorchCase {
+  ms?: number;
+  tflops?: number | null;
+  error?: string;
+}
+
+async function kernels(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['torch', 'filter', 'versions', 'repeats', 'json'], flags: ['smoke'] });
+  const torch = p.values.has('torch')
+    ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { device: string; torch: string; cases: Record<string, TorchCase> })
+    : null;
+  const filter = p.values.get('filter');
+  let cases = loadCases().filter((c) => !filter || c.name.includes(filter));
+  if (p.flags.has('smoke')) cases = cases.map((c) => shrink(c, 64));
+  const rt = await Runtime.create(await nodeGpu());
+  const s = rt.ctx.summary;
+  console.log(`device: ${s.description || s.vendor} (${s.architecture || 'n/a'}); timestamps: ${rt.ctx.hasTimestamps}`);
+  if (torch) console.log(`reference: PyTorch ${torch.torch} on ${torch.device}`);
+  const head = ['case', 'version', 'ms', 'GFLOP/s', 'GB/s', 'torch ms', 'vs torch'];
+  console.log(head.map((h, i) => (i === 0 ? h.padEnd(34) : h.padStart(10))).join(' '));
+  const rows: (BenchResult & { torchMs: number | null; speedup: number | null })[] = [];
+  for (const c of cases) {
+    let results: BenchResult[];
+    try {
+      results = await benchCase(rt, c, { repeats: num(p, 'repeats', 7), targetMs: 2, versions: p.values.get('versions')?.split(',') });
+    } catch (e) {
+      console.log(`${c.name.padEnd(34)} failed: ${(e as Error).message}`);
+      continue;
+    }
+    for (const r of results) {
+      const t = torch?.cases[r.name];
+      const torchMs = t?.ms ?? null;
+      const speedup = torchMs !== null && !p.flags.has('smoke') ? torchMs / r.ms : null;
+      rows.push({ ...r, torchMs, speedup });
+      const cells = [r.name.padEnd(34), r.version, r.ms.toFixed(4), r.gflops?.toFixed(0) ?? '-', r.gbps.toFixed(0), torchMs?.toFixed(4) ?? '-', speedup ? `${speedup.toFixed(2)}x` : '-'];
+      console.log(cells.map((x, i) => (i === 0 ? x : x.padStart(10))).join(' '));
+    }
+  }
+  const json = p.values.get('json');
+  if (json) writeFileSync(json, JSON.stringify({ device: s, torch: torch ? { device: torch.device, version: torch.torch } : null, smoke: p.flags.has('smoke'), rows }, null, 1));
+  rt.destroy();
+}
+
+const suites: Record<string, (argv: string[]) => Promise<void>> = { kernels };
+
+const [suite, ...rest] = process.argv.slice(2);
+const run = suites[suite ?? ''];
+(run ? run(rest) : Promise.reject(new UsageError(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [options]`))).then(
+  () => process.exit(0),
+  (e: Error) => {
+    process.stderr.write(`bench: ${e.message}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

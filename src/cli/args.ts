@@ -1,0 +1,55 @@
+// Minimal, strict argument parsing for the lab CLI: `--name value`, `--flag`; unknown options are errors.
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface ArgSpec {
+  /** options that take a value */
+  values?: readonly string[];
+  /** boolean flags */
+  flags?: readonly string[];
+}
+
+export interface Parsed {
+  values: Map<string, string>;
+  flags: Set<string>;
+  positional: string[];
+}
+
+export function parseArgs(argv: readonly string[], spec: ArgSpec): Parsed {
+  const values = new Map<string, string>();
+  const flags = new Set<string>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    if (spec.flags?.includes(name)) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      flags.add(name);
+    } else if (spec.values?.includes(name)) {
+      const v = eq >= 0 ? a.slice(eq + 1) : argv[++i];
+      if (v === undefined) throw new UsageError(`--${name} needs a value`);
+      values.set(name, v);
+    } else {
+      throw new UsageError(`unknown option --${name}`);
+    }
+  }
+  return { values, flags, positional };
+}
+
+export function num(p: Parsed, name: string, dflt?: number): number {
+  const v = p.values.get(name);
+  if (v === undefined) {
+    if (dflt === undefined) throw new UsageError(`--${name} is required`);
+    return dflt;
+  }
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name}: "${v}" is not a number`);
+  return n;
+}

@@ -1,0 +1,45 @@
+// The lab's command line, on the same engine as the browser: `npm run lab -- <command> [options]`.
+// Errors go to stderr as one clear line, with a non-zero exit code.
+import { writeFileSync } from 'node:fs';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { parseArgs, UsageError } from './args.ts';
+
+const USAGE = `usage: npm run lab -- <command> [options]
+commands:
+  info [--out <file.json>]     the WebGPU adapter: vendor, limits, features`;
+
+async function info(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['out'] });
+  const rt = await Runtime.create(await nodeGpu());
+  const s = { ...rt.ctx.summary, timestamps: rt.ctx.hasTimestamps, subgroups: rt.ctx.hasSubgroups, shaderF16: rt.ctx.hasF16 };
+  rt.destroy();
+  const text = JSON.stringify(s, null, 1);
+  const out = p.values.get('out');
+  if (out) writeFileSync(out, text);
+  else console.log(text);
+}
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info };
+
+async function main(): Promise<void> {
+  const [cmd, ...rest] = process.argv.slice(2);
+  if (!cmd || cmd === '--help' || cmd === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const run = commands[cmd];
+  if (!run) throw new UsageError(`unknown command "${cmd}" (commands: ${Object.keys(commands).join(', ')})`);
+  await run(rest);
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const err = e as Error;
+    const label = err instanceof UsageError ? 'usage error' : (err.name ?? 'error');
+    process.stderr.write(`lab: ${label}: ${err.message}\n`);
+    if (process.env.LAB_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (NVIDIA H100/H200), from the repo root, with .devkit and .bundle carried:
+#   kernel tests (the same node:test files, bundled), PyTorch reference timings, then the engine's
+#   kernel benchmark reading them: one run, one machine, so the ratios compare like with like.
+# Usage: bash tools/bench/run-device.sh [tests] [bench] [filter]   (default: tests bench)
+set -uo pipefail
+source .devkit/enter.sh
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+what=${1:-"tests bench"}; filter=${2:-}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+node .bundle/lab.mjs info --out "$OUT/adapter.json" && grep -E '"(description|vendor)"' "$OUT/adapter.json"
+if [[ $what == *tests* ]]; then
+  echo "== kernel tests on the GPU"
+  node --test --test-concurrency=1 .bundle/tests/*.mjs 2>&1 | tee "$OUT/tests.log" | grep -E '^(not ok|# (pass|fail))' 
+fi
+if [[ $what == *bench* ]]; then
+  echo "== PyTorch reference"
+  PYTHONUNBUFFERED=1 python3 tools/bench/torch_kernels.py --out "$OUT/torch.json" 2>"$OUT/torch.log" || tail -5 "$OUT/torch.log"
+  echo "== engine"
+  node .bundle/bench.mjs kernels --torch "$OUT/torch.json" --json "$OUT/kernels.json" ${filter:+--filter "$filter"} 2>&1 | tee "$OUT/bench.txt"
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Bundles the CLI, the benchmark harness and the kernel tests into single .mjs files under .bundle/,
+// for the GPU machine (which gets Node and Dawn from shared/tools/device-kit.sh but no node_modules).
+//   node tools/bundle-cli.mjs            → .bundle/lab.mjs, .bundle/bench.mjs, .bundle/tests/*.test.mjs
+import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
+
+rmSync('.bundle', { recursive: true, force: true });
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: ['webgpu'],
+  loader: { '.wgsl': 'text' },
+  logLevel: 'warning',
+  // esm bundles of CommonJS code need a require()
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+};
+await build({ ...common, entryPoints: { lab: 'src/cli/main.ts', bench: 'src/bench/main.ts' }, outdir: '.bundle' });
+const tests = readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`);
+await build({ ...common, entryPoints: tests, outdir: '.bundle/tests', outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
+console.log(`bundled lab, bench and ${tests.length} kernel test files into .bundle/`);
