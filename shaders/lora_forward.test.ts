@@ -71,8 +71,8 @@ test('lora_forward: guards reject bad shapes and dropout != 0', async () => {
   const rt = await testRuntime();
   const x = rt.zeros([3, 5]), A = rt.zeros([2, 5]), B = rt.zeros([4, 2]), y = rt.zeros([3, 4]);
   assert.throws(() => loraForward(rt, x, A, B, y, 1, { dropout: 0.1 }), /dropout/);
-  assert.throws(() => loraForward(rt, x, rt.zeros([2, 6]), B, y, 1), /A/);
-  assert.throws(() => loraForward(rt, x, A, rt.zeros([4, 3]), y, 1), /B/);
-  assert.throws(() => loraForward(rt, x, A, B, rt.zeros([3, 5]), 1), /y/);
+  assert.throws(() => loraForward(rt, x, rt.zeros([2, 6]), B, y, 1), /lora_forward A/);
+  assert.throws(() => loraForward(rt, x, A, rt.zeros([4, 3]), y, 1), /lora_forward B/);
+  assert.throws(() => loraForward(rt, x, A, B, rt.zeros([3, 5]), 1), /lora_forward y/);
   loraForward(rt, x, A, B, y, 1, { dropout: 0 }).xa.dispose();
 });

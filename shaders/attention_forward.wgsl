@@ -1,0 +1,212 @@
+// attention_forward — causal self-attention with grouped-query heads, a KV-cache offset and an
+// optional key padding mask; writes out, the per-row logsumexp lse, and optionally probabilities.
+//
+// bindings (group 0), shared by the three entry points:
+//   0 uniform  U (below)
+//   1 read     q:     [B, T, H, D]   f32   query i sits at absolute position offset + i
+//   2 read     k:     [B, S, Hkv, D] f32   key j sits at position j; head h reads kv head h / (H / Hkv)
+//   3 read     v:     [B, S, Hkv, D] f32
+//   4 read     mask:  [B, S] or [S] u32/i32, 1 = attend, 0 = masked (bound to q and unused if has_mask = 0)
+//   5 storage  out:   [B, T, H, D]   f32
+//   6 storage  lse:   [B, H, T]      f32   logsumexp_j(scale·q_i·k_j) over visible keys; -3.402823e38 if none
+//   7 storage  probs: [B, H, T, S]   f32   softmax (hook_pattern [head, query, key]); a 1-float dummy unless written
+// query i sees key j iff j <= offset + i, j < S and mask[b, j] != 0. A row that sees nothing gets
+// out = 0, probs = 0 and lse = -3.402823e38 (never NaN). B = 1 for a single sequence.
+//
+// entry points and dispatch:
+//   main  (version 2, flash): workgroups [ceil(T/16), H, B] of 256 = 16 query rows x 16 lanes.
+//         Keys stream through workgroup memory in blocks of 16 with an online softmax (running
+//         max m, sum l, rescaled output in registers); head dims are staged 64 at a time.
+//   naive (version 1): grid1d(ceil(B·H·T / 64)) workgroups of 64, one thread per (b, h, i) row,
+//         three sweeps over the keys (max, sum, weighted V); writes probs itself when asked.
+//   probs (second pass after main): grid1d(ceil(B·H·T·S / 256)) of 256, one thread per probability,
+//         p = exp(scale·q_i·k_j − lse_i).
+// reference: attention_forward.ref.ts (attentionForwardRef)
+
+struct U {
+  B: u32, T: u32, S: u32, H: u32,
+  Hkv: u32, D: u32, offset: u32, scale: f32,
+  has_mask: u32, mask_bstride: u32, write_probs: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read> mask: array<u32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(7) var<storage, read_write> probs: array<f32>;
+
+const NEG_BIG: f32 = -3.402823e+38; // "minus infinity" that never makes inf - inf = NaN
+const BR: u32 = 16u;  // query rows per workgroup (flash)
+const BC: u32 = 16u;  // keys per block (flash)
+const DC: u32 = 64u;  // head dims staged in workgroup memory at a time
+const MAX_DT: u32 = 16u; // output registers per lane: D <= 256 = 16 lanes x 16
+
+// element offsets of q/out[b, i, h, 0], k/v[b, j, hk, 0], lse[b, h, i]
+fn q_at(b: u32, i: u32, h: u32) -> u32 { return ((b * u.T + i) * u.H + h) * u.D; }
+fn kv_at(b: u32, j: u32, hk: u32) -> u32 { return ((b * u.S + j) * u.Hkv + hk) * u.D; }
+fn row_at(b: u32, h: u32, i: u32) -> u32 { return (b * u.H + h) * u.T + i; }
+
+// causal + padding visibility of key j for query i (absolute position offset + i)
+fn visible(b: u32, i: u32, j: u32) -> bool {
+  if (j >= u.S || j > u.offset + i) { return false; }
+  return u.has_mask == 0u || mask[b * u.mask_bstride + j] != 0u;
+}
+
+// scale · q[b, i, h, :] · k[b, j, hk, :], summed in d order (main sums in the same order)
+fn score(qo: u32, ko: u32) -> f32 {
+  var acc = 0.0;
+  for (var d = 0u; d < u.D; d++) { acc += q[qo + d] * k[ko + d]; }
+  return acc * u.scale;
+}
+
+// ---- version 2: flash ---------------------------------------------------------------------------
+
+var<workgroup> sq: array<f32, BR * DC>; // Q chunk [16 rows, 64 dims]
+var<workgroup> sk: array<f32, BC * DC>; // K chunk [16 keys, 64 dims]
+var<workgroup> sv: array<f32, BC * DC>; // V chunk [16 keys, 64 dims]
+var<workgroup> sp: array<f32, BR * BC>; // scores, then probabilities, [16 rows, 16 keys]
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = lid / BC;          // query row within the tile (also the row of sp this lane owns)
+  let c = lid % BC;          // key within a block for scores; head-dim lane d ≡ c (mod 16) for out
+  let b = wid.z;
+  let h = wid.y;
+  let hk = h / (u.H / u.Hkv); // repeat_kv: consecutive query heads share a kv head
+  let i0 = wid.x * BR;
+  let i = i0 + r;
+  let row_ok = i < u.T;
+  // the tile's last row sees keys < offset + last + 1: later blocks are skipped (uniform bound)
+  let kend = min(u.S, u.offset + min(i0 + BR, u.T));
+
+  var o: array<f32, MAX_DT>; // o[t] = unnormalised out[i, h, c + 16 t]
+  for (var t = 0u; t < MAX_DT; t++) { o[t] = 0.0; }
+  var m = NEG_BIG; // running max of this row's visible scores
+  var l = 0.0;     // running Σ exp(s - m)
+
+  for (var j0 = 0u; j0 < kend; j0 += BC) {
+    // S[r, c] = q_i · k_{j0+c}, staged through workgroup memory 64 dims at a time
+    var acc = 0.0;
+    for (var dc = 0u; dc < u.D; dc += DC) {
+      for (var e = lid; e < BR * DC; e += 256u) {
+        let rr = e / DC;
+        let d = dc + e % DC;
+        let qi = i0 + rr;
+        let kj = j0 + rr;
+        sq[e] = select(0.0, q[q_at(b, min(qi, u.T - 1u), h) + min(d, u.D - 1u)], qi < u.T && d < u.D);
+        sk[e] = select(0.0, k[kv_at(b, min(kj, u.S - 1u), hk) + min(d, u.D - 1u)], kj < kend && d < u.D);
+      }
+      workgroupBarrier();
+      for (var dd = 0u; dd < DC; dd++) { acc += sq[r * DC + dd] * sk[c * DC + dd]; }
+      workgroupBarrier();
+    }
+    let j = j0 + c;
+    let vis = row_ok && j < kend && visible(b, i, j);
+    let s = select(NEG_BIG, acc * u.scale, vis);
+    sp[r * BC + c] = s;
+    workgroupBarrier();
+
+    // online softmax: every lane of row r computes the same new max and block sum
+    var bmax = NEG_BIG;
+    for (var cc = 0u; cc < BC; cc++) { bmax = max(bmax, sp[r * BC + cc]); }
+    let m_new = max(m, bmax);
+    workgroupBarrier(); // all lanes have read the scores before they become probabilities
+    sp[r * BC + c] = select(0.0, exp(s - m_new), vis); // masked → exactly 0, whatever m_new is
+    workgroupBarrier();
+    var bsum = 0.0;
+    for (var cc = 0u; cc < BC; cc++) { bsum += sp[r * BC + cc]; }
+    let alpha = exp(m - m_new); // rescales the old sum and output; 1 while nothing was visible
+    l = l * alpha + bsum;
+    m = m_new;
+    for (var t = 0u; t < MAX_DT; t++) { o[t] *= alpha; }
+
+    // o[r, d] += Σ_c p[r, c] · v[j0 + c, d], V staged 64 dims at a time; lane c owns d ≡ c (mod 16)
+    for (var dc = 0u; dc < u.D; dc += DC) {
+      for (var e = lid; e < BC * DC; e += 256u) {
+        let kj = j0 + e / DC;
+        let d = dc + e % DC;
+        // keys >= kend are zero, not read: a cache buffer past the prefix may hold garbage (0·NaN)
+        sv[e] = select(0.0, v[kv_at(b, min(kj, u.S - 1u), hk) + min(d, u.D - 1u)], kj < kend && d < u.D);
+      }
+      workgroupBarrier();
+      for (var t2 = 0u; t2 < DC / BC; t2++) {
+        let dd = c + BC * t2;
+        var pv = 0.0;
+        for (var cc = 0u; cc < BC; cc++) { pv += sp[r * BC + cc] * sv[cc * DC + dd]; }
+        o[dc / BC + t2] += pv;
+      }
+      workgroupBarrier();
+    }
+  }
+
+  if (!row_ok) { return; }
+  let inv = select(0.0, 1.0 / l, l > 0.0); // a row that saw no key → zeros
+  let oo = q_at(b, i, h);
+  for (var t = 0u; t < MAX_DT; t++) {
+    let d = c + BC * t;
+    if (d < u.D) { out[oo + d] = o[t] * inv; }
+  }
+  if (c == 0u) { lse[row_at(b, h, i)] = select(NEG_BIG, m + log(l), l > 0.0); }
+}
+
+// ---- version 1: naive, one thread per query row -------------------------------------------------
+
+@compute @workgroup_size(64)
+fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 64u + lid;
+  if (g >= u.B * u.H * u.T) { return; }
+  let i = g % u.T;
+  let h = (g / u.T) % u.H;
+  let b = g / (u.T * u.H);
+  let hk = h / (u.H / u.Hkv);
+  let qo = q_at(b, i, h);
+  let kend = min(u.S, u.offset + i + 1u); // causal bound for this row
+
+  // sweep 1: max score; sweep 2: Σ exp(s - max)
+  var m = NEG_BIG;
+  for (var j = 0u; j < kend; j++) {
+    if (visible(b, i, j)) { m = max(m, score(qo, kv_at(b, j, hk))); }
+  }
+  var l = 0.0;
+  for (var j = 0u; j < kend; j++) {
+    if (visible(b, i, j)) { l += exp(score(qo, kv_at(b, j, hk)) - m); }
+  }
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+
+  // sweep 3: out = Σ_j p_j v_j with p_j = exp(s_j - m) / l; probs row written in full (zeros too)
+  var acc: array<f32, 256>; // [D] accumulator, D <= 256
+  for (var d = 0u; d < u.D; d++) { acc[d] = 0.0; }
+  let po = row_at(b, h, i) * u.S;
+  for (var j = 0u; j < u.S; j++) {
+    var p = 0.0;
+    if (j < kend && visible(b, i, j)) {
+      p = exp(score(qo, kv_at(b, j, hk)) - m) * inv;
+      let vo = kv_at(b, j, hk);
+      for (var d = 0u; d < u.D; d++) { acc[d] += p * v[vo + d]; }
+    }
+    if (u.write_probs != 0u) { probs[po + j] = p; }
+  }
+  for (var d = 0u; d < u.D; d++) { out[qo + d] = acc[d]; }
+  lse[row_at(b, h, i)] = select(NEG_BIG, m + log(l), l > 0.0);
+}
+
+// ---- probabilities from lse (after main) --------------------------------------------------------
+
+@compute @workgroup_size(256)
+fn probs_pass(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * 256u + lid; // linear index into probs [B, H, T, S]
+  if (g >= u.B * u.H * u.T * u.S) { return; }
+  let j = g % u.S;
+  let row = g / u.S; // (b, h, i) row of lse
+  let i = row % u.T;
+  let h = (row / u.T) % u.H;
+  let b = row / (u.T * u.H);
+  var p = 0.0;
+  if (visible(b, i, j)) {
+    p = exp(score(q_at(b, i, h), kv_at(b, j, h / (u.H / u.Hkv))) - lse[row]);
+  }
+  probs[g] = p;
+}

@@ -1,0 +1,115 @@
+// Runtime behaviour: pooling, pipeline cache, batching, typed errors, timing.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { nodeGpu } from './node.ts';
+import { acquireDevice, GpuError } from './device.ts';
+import { bucketSize } from './pool.ts';
+import { packUniforms, grid1d } from './kernel.ts';
+import { addScale, addScaleSpec } from '../../../shaders/add_scale.ts';
+import { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from './half.ts';
+
+after(releaseTestRuntime);
+
+test('bucketSize: at most 12.5% waste, never smaller than asked, 16-byte minimum', () => {
+  for (const n of [1, 15, 16, 17, 100, 1000, 4096, 4097, 123_457, 10_000_000]) {
+    const b = bucketSize(n);
+    assert.ok(b >= n && b >= 16, `bucket ${b} for ${n}`);
+    assert.ok(n < 64 || b <= n * 1.125, `bucket ${b} wastes more than 12.5% of ${n}`);
+  }
+});
+
+test('a repeated step allocates no GPU buffer after warm-up, and compiles each pipeline once', async () => {
+  const rt = await testRuntime();
+  const x = rt.upload(new Float32Array(1000).fill(1), [1000]);
+  const step = () => {
+    // a "step": temporaries made and released, as the model does
+    const a = addScale(rt, x, 2, null, 0);
+    const b = addScale(rt, a, 1, x, 1);
+    a.dispose();
+    return b;
+  };
+  step().dispose();
+  await rt.sync();
+  const before = rt.pool.snapshot();
+  const pipes = rt.pipelineCount;
+  for (let i = 0; i < 20; i++) step().dispose();
+  await rt.sync();
+  const afterStats = rt.pool.snapshot();
+  assert.equal(afterStats.created, before.created, 'buffers were created after warm-up');
+  assert.equal(afterStats.inUse, before.inUse, 'buffers leaked');
+  assert.equal(rt.pipelineCount, pipes, 'pipelines were recompiled');
+  const y = step();
+  assert.deepEqual([...(await rt.read(y)).slice(0, 3)], [3, 3, 3]);
+});
+
+test('many dispatches in one submit keep their order (each reads the previous output)', async () => {
+  const rt = await testRuntime();
+  let t = rt.upload(new Float32Array([1, 2, 3]), [3]);
+  for (let i = 0; i < 200; i++) {
+    const next = addScale(rt, t, 1, null, 0);
+    const plus = addScale(rt, next, 1, next, 1); // doubles
+    next.dispose();
+    t.dispose();
+    t = addScale(rt, plus, 0.5, null, 0); // halves back
+    plus.dispose();
+  }
+  assert.deepEqual([...(await rt.read(t))], [1, 2, 3]);
+});
+
+test('a GPU validation error surfaces as a typed GpuError at the next sync, naming the kernel', async () => {
+  const rt = await testRuntime();
+  const x = rt.upload(new Float32Array(4), [4]);
+  // bind a uniform block far too short for the shader's struct: validation error at bind-group creation
+  rt.dispatch(addScaleSpec, { tensors: [x, x, x], uniforms: new ArrayBuffer(4), workgroups: [1] });
+  await assert.rejects(rt.sync(), (e: unknown) => e instanceof GpuError && e.kind === 'validation' && /add_scale/.test(e.message));
+  await rt.sync(); // reported once, then the runtime is usable again
+});
+
+test('adapters that lack a limit the engine needs are refused up front, naming the limit', async () => {
+  const gpu = await nodeGpu();
+  await assert.rejects(
+    acquireDevice(gpu, { need: { maxStorageBufferBindingSize: 2 ** 52 } }),
+    (e: unknown) => e instanceof GpuError && e.kind === 'limits' && /maxStorageBufferBindingSize/.test(e.message),
+  );
+  await assert.rejects(acquireDevice(undefined), (e: unknown) => e instanceof GpuError && e.kind === 'unavailable');
+});
+
+test('shape and argument errors are plain messages naming the tensor', async () => {
+  const rt = await testRuntime();
+  const a = rt.upload(new Float32Array(3), [3], 'f32', 'alpha');
+  const b = rt.upload(new Float32Array(4), [4], 'f32', 'beta');
+  assert.throws(() => addScale(rt, a, 1, b, 1), /alpha\[3\].*beta\[4\]/);
+  assert.throws(() => rt.upload(new Float32Array(5), [2, 2]), /5 values for shape \[2,2\]/);
+  b.dispose();
+  assert.throws(() => addScale(rt, b, 1, null, 0), /used after dispose/);
+  assert.throws(() => packUniforms([['u32', -1]]), /not a u32/);
+});
+
+test('grid1d spreads more than 65535 workgroups over y', () => {
+  assert.deepEqual(grid1d(10), [10, 1, 1]);
+  const [x, y] = grid1d(200_000);
+  assert.ok(x <= 65535 && x * y >= 200_000);
+});
+
+test('timeGpu measures recorded work (timestamps where the adapter has them)', async () => {
+  const rt = await testRuntime();
+  const x = rt.upload(new Float32Array(1 << 16), [1 << 16]);
+  const out = rt.empty([1 << 16]);
+  const t = await rt.timeGpu(() => {
+    for (let i = 0; i < 5; i++) addScale(rt, x, 1, x, 1, out);
+  });
+  assert.ok(t.ms > 0 && Number.isFinite(t.ms), `ms=${t.ms}`);
+  assert.equal(t.method, rt.ctx.hasTimestamps ? 'timestamp' : 'wallclock');
+});
+
+test('half conversions round to nearest even and keep specials', () => {
+  assert.equal(bf16BitsToF32(f32ToBf16Bits(1.00390625)), 1); // tie → even
+  assert.equal(bf16BitsToF32(f32ToBf16Bits(-2.5)), -2.5);
+  assert.ok(Number.isNaN(bf16BitsToF32(f32ToBf16Bits(NaN))));
+  assert.equal(f16BitsToF32(f32ToF16Bits(65504)), 65504);
+  assert.equal(f16BitsToF32(f32ToF16Bits(70000)), Infinity);
+  assert.equal(f16BitsToF32(f32ToF16Bits(2 ** -24)), 2 ** -24); // smallest subnormal
+  assert.equal(f16BitsToF32(f32ToF16Bits(1 + 2 ** -11)), 1); // tie → even
+  assert.equal(f16BitsToF32(f32ToF16Bits(0.1)), 0.0999755859375);
+});

@@ -1,0 +1,53 @@
+// The worker side of the protocol: answers requests on a port (the worker's global scope in the
+// browser, a MessagePort in tests) with any Engine. One handler per request type; the mapped type
+// makes the compiler check that each returns its request's result.
+
+import type { Engine } from '../src/engine/engine.ts';
+import type { Progress } from '../src/engine/selfcheck.ts';
+import { isRequest, toWireError, type Payload, type Port, type Reply, type RequestType, type Result } from './protocol.ts';
+
+interface HandlerContext {
+  id: number;
+  signal: AbortSignal;
+  progress: (p: Progress) => void;
+}
+
+type Handlers = { [K in RequestType]: (payload: Payload<K>, ctx: HandlerContext) => Promise<Result<K>> };
+
+export function serveEngine(port: Port, engine: Engine): void {
+  // requests still running, by id, so `cancel` can reach them
+  const running = new Map<number, AbortController>();
+  const post = (reply: Reply) => port.postMessage(reply);
+
+  const handlers: Handlers = {
+    adapterInfo: () => engine.adapterInfo(),
+    selfCheck: (payload, ctx) => engine.selfCheck({ only: payload?.only }, ctx.progress, ctx.signal),
+    cancel: async ({ target }) => {
+      const c = running.get(target);
+      c?.abort();
+      return { cancelled: !!c };
+    },
+  };
+
+  port.addEventListener('message', async (ev) => {
+    const req = (ev as MessageEvent).data;
+    if (!isRequest(req)) return; // not ours (no id to answer to)
+    const handler = handlers[req.type] as ((p: unknown, ctx: HandlerContext) => Promise<unknown>) | undefined;
+    if (!handler) {
+      post({ id: req.id, kind: 'error', error: { name: 'ProtocolError', message: `unknown request type '${req.type}'` } });
+      return;
+    }
+    const ctl = new AbortController();
+    if (req.type !== 'cancel') running.set(req.id, ctl);
+    try {
+      const progress = (p: Progress) => post({ id: req.id, kind: 'progress', progress: p });
+      const result = await handler(req.payload, { id: req.id, signal: ctl.signal, progress });
+      post({ id: req.id, kind: 'result', result } as Reply);
+    } catch (e) {
+      post({ id: req.id, kind: 'error', error: toWireError(e) });
+    } finally {
+      running.delete(req.id);
+    }
+  });
+  port.start?.();
+}
