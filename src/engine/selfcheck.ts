@@ -71,7 +71,7 @@ export interface Progress {
 }
 
 export interface SelfCheckOptions {
-  /** case names to run; all when absent. Unknown names are an error. */
+  /** case names to run (in registry order); all when absent. Unknown names are an error. */
   only?: string[];
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
@@ -103,6 +103,7 @@ function seedOf(name: string): number {
   return h >>> 0;
 }
 
+/** `done`: kernels that finished before the cancel was seen. */
 function throwIfAborted(signal: AbortSignal | undefined, done: number, total: number): void {
   if (signal?.aborted) throw new CancelledError(`Self-check cancelled after ${done} of ${total} kernels.`);
 }
@@ -121,8 +122,10 @@ export async function runSelfCheck(rt: Runtime, opts: SelfCheckOptions = {}): Pr
   for (const [i, c] of cases.entries()) {
     throwIfAborted(opts.signal, i, total);
     opts.onProgress?.({ done: i, total, label: c.name });
+    throwIfAborted(opts.signal, i, total); // a progress listener may have cancelled
     results.push(await runCase(rt, c, opts.signal));
   }
+  // cancelled during the last kernel: still a cancellation (the caller asked to stop)
   throwIfAborted(opts.signal, total, total);
   opts.onProgress?.({ done: total, total, label: 'done' });
   const count = (s: SelfCheckStatus) => results.filter((r) => r.status === s).length;

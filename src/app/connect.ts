@@ -1,0 +1,19 @@
+// Where the page gets its Engine: the engine worker (WebGPU is acquired in the worker, off the
+// main thread). The UI sees only the Engine interface.
+
+import { WorkerEngine, type Engine } from '../engine/engine.ts';
+
+export function createEngine(): Engine {
+  try {
+    const worker = new Worker(new URL('../../workers/engine.worker.ts', import.meta.url), { type: 'module', name: 'lab-engine' });
+    return new WorkerEngine(worker);
+  } catch (e) {
+    // no module workers here: every request fails with the reason, and the page shows it
+    const err = new Error(`This browser cannot start the engine worker: ${(e as Error).message}. Use a recent Chrome or Edge.`);
+    return {
+      adapterInfo: () => Promise.reject(err),
+      selfCheck: () => Promise.reject(err),
+      dispose: () => undefined,
+    };
+  }
+}

@@ -1,0 +1,80 @@
+// The lab's UI state (zustand, vanilla store): the adapter panel and the kernel self-check.
+// It talks to an Engine only (src/engine/engine.ts), never to WebGPU or kernels directly, and does
+// not know whether the engine runs in a worker or in this thread.
+
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { AdapterInfo, Engine } from '../engine/engine.ts';
+import type { Progress, SelfCheckReport } from '../engine/selfcheck.ts';
+
+/** An error as the UI shows it (GpuError keeps its kind: 'unavailable', 'limits', 'lost', ...). */
+export interface ErrorView {
+  name: string;
+  kind?: string;
+  message: string;
+}
+
+export interface AdapterState {
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  info?: AdapterInfo;
+  error?: ErrorView;
+}
+
+export interface CheckState {
+  status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+  progress?: Progress;
+  report?: SelfCheckReport;
+  error?: ErrorView;
+}
+
+export interface LabState {
+  adapter: AdapterState;
+  check: CheckState;
+  loadAdapter(): Promise<void>;
+  runSelfCheck(only?: string[]): Promise<void>;
+  cancelSelfCheck(): void;
+}
+
+export type LabStore = StoreApi<LabState>;
+
+export function errorView(e: unknown): ErrorView {
+  const err = e instanceof Error ? e : new Error(String(e));
+  const kind = (err as Error & { kind?: unknown }).kind;
+  return { name: err.name, message: err.message, ...(typeof kind === 'string' ? { kind } : {}) };
+}
+
+export function createLabStore(engine: Engine): LabStore {
+  let running: AbortController | null = null;
+  return createStore<LabState>()((set, get) => ({
+    adapter: { status: 'idle' },
+    check: { status: 'idle' },
+
+    async loadAdapter() {
+      if (get().adapter.status === 'loading') return;
+      set({ adapter: { status: 'loading' } });
+      try {
+        set({ adapter: { status: 'ready', info: await engine.adapterInfo() } });
+      } catch (e) {
+        set({ adapter: { status: 'error', error: errorView(e) } });
+      }
+    },
+
+    async runSelfCheck(only) {
+      if (running) return; // one at a time
+      const ctl = (running = new AbortController());
+      set({ check: { status: 'running', progress: { done: 0, total: 0, label: 'starting' } } });
+      try {
+        const report = await engine.selfCheck({ only }, (progress) => set({ check: { status: 'running', progress } }), ctl.signal);
+        set({ check: { status: 'done', report, progress: { done: report.total, total: report.total, label: 'done' } } });
+      } catch (e) {
+        const error = errorView(e);
+        set({ check: { status: error.name === 'CancelledError' ? 'cancelled' : 'error', error, progress: get().check.progress } });
+      } finally {
+        running = null;
+      }
+    },
+
+    cancelSelfCheck() {
+      running?.abort();
+    },
+  }));
+}
