@@ -93,10 +93,12 @@ export async function acquireDevice(gpu: GPU | undefined, opts: AcquireOptions =
   }
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   if (!adapter) {
+    const inNode = typeof process !== 'undefined' && !!process.versions?.node;
     throw new GpuError(
       'unavailable',
-      'No WebGPU adapter was found. In Node, point VK_ICD_FILENAMES at a Vulkan driver (lavapipe from Mesa >= 25 works on CPU); ' +
-        'in a browser, check chrome://gpu.',
+      inNode
+        ? 'No WebGPU adapter was found. Point VK_ICD_FILENAMES at a Vulkan driver (Mesa >= 25 lavapipe works on CPU; see README).'
+        : 'No WebGPU adapter was found: this browser has WebGPU but no usable GPU. Check chrome://gpu, update the GPU driver, or try another browser.',
     );
   }
   const summary = summarize(adapter);
