@@ -28,7 +28,11 @@ async function check(seed: number, N: number, din: number, r: number, dout: numb
   const B = rng.uniform(dout * r, -0.5, 0.5); // [out, r]
   const y0 = rng.uniform(N * dout, -1, 1); // [N, out]: the base layer's output, must be kept
   const ty = rt.upload(y0, [N, dout]);
-  const { xa } = loraForward(rt, rt.upload(x, [N, din]), rt.upload(A, [r, din]), rt.upload(B, [dout, r]), ty, SCALE);
+  const tx = rt.upload(x, [N, din]), tA = rt.upload(A, [r, din]), tB = rt.upload(B, [dout, r]);
+  // xa comes from the pool: hand it a buffer full of NaN first, so a stage 1 that read its
+  // output before overwriting it (accumulate) would show
+  rt.upload(new Float32Array(N * r).fill(NaN), [N, r]).dispose();
+  const { xa } = loraForward(rt, tx, tA, tB, ty, SCALE);
   const ref = loraForwardRef(x, A, B, y0, N, din, r, dout, SCALE);
   const name = `N=${N} in=${din} r=${r} out=${dout}`;
   assertAllClose(await rt.read(xa), ref.xa, tol(ref.xa), `xa ${name}`);
