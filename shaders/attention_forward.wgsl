@@ -16,10 +16,10 @@
 // entry points and dispatch:
 //   main  (version 2, flash): workgroups [ceil(T/16), H, B] of 256 = 16 query rows x 16 lanes.
 //         Keys stream through workgroup memory in blocks of 16 with an online softmax (running
-//         max m, sum l, rescaled output in registers); head dims are staged 64 at a time.
+//         max m, sum l, rescaled output in registers); head dims are staged 16 at a time.
 //   naive (version 1): grid1d(ceil(B·H·T / 64)) workgroups of 64, one thread per (b, h, i) row,
 //         three sweeps over the keys (max, sum, weighted V); writes probs itself when asked.
-//   probs (second pass after main): grid1d(ceil(B·H·T·S / 256)) of 256, one thread per probability,
+//   probs_pass (second pass after main): grid1d(ceil(B·H·T·S / 256)) of 256, one thread per probability,
 //         p = exp(scale·q_i·k_j − lse_i).
 // reference: attention_forward.ref.ts (attentionForwardRef)
 
@@ -41,7 +41,7 @@ struct U {
 const NEG_BIG: f32 = -3.402823e+38; // "minus infinity" that never makes inf - inf = NaN
 const BR: u32 = 16u;  // query rows per workgroup (flash)
 const BC: u32 = 16u;  // keys per block (flash)
-const DC: u32 = 64u;  // head dims staged in workgroup memory at a time
+const DC: u32 = 16u;  // head dims staged in workgroup memory at a time
 const MAX_DT: u32 = 16u; // output registers per lane: D <= 256 = 16 lanes x 16
 
 // element offsets of q/out[b, i, h, 0], k/v[b, j, hk, 0], lse[b, h, i]
@@ -63,15 +63,18 @@ fn score(qo: u32, ko: u32) -> f32 {
 }
 
 // ---- version 2: flash ---------------------------------------------------------------------------
+// Workgroup memory is staged 16 dims at a time (BR x DC = 256 = one element per lane): lavapipe
+// compiles this about 2x faster than 64-dim stages (cold-cache test time); on a GPU it costs more
+// barriers per key block (not measured here).
 
-var<workgroup> sq: array<f32, BR * DC>; // Q chunk [16 rows, 64 dims]
-var<workgroup> sk: array<f32, BC * DC>; // K chunk [16 keys, 64 dims]
-var<workgroup> sv: array<f32, BC * DC>; // V chunk [16 keys, 64 dims]
-var<workgroup> sp: array<f32, BR * BC>; // scores, then probabilities, [16 rows, 16 keys]
+var<workgroup> sq: array<f32, BR * DC>; // Q chunk [16 rows, 16 dims]
+var<workgroup> sk: array<f32, BC * DC>; // K chunk [16 keys, 16 dims], then V chunk
+var<workgroup> ss: array<f32, BR * BC>; // scores        [16 rows, 16 keys]
+var<workgroup> sp: array<f32, BR * BC>; // probabilities [16 rows, 16 keys] (unnormalised)
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let r = lid / BC;          // query row within the tile (also the row of sp this lane owns)
+  let r = lid / BC;          // query row within the tile; for staging K/V: key within the block
   let c = lid % BC;          // key within a block for scores; head-dim lane d ≡ c (mod 16) for out
   let b = wid.z;
   let h = wid.y;
@@ -81,6 +84,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let row_ok = i < u.T;
   // the tile's last row sees keys < offset + last + 1: later blocks are skipped (uniform bound)
   let kend = min(u.S, u.offset + min(i0 + BR, u.T));
+  let qrow = q_at(b, min(i, u.T - 1u), h); // clamped: padding rows load row T-1 and discard it
 
   var o: array<f32, MAX_DT>; // o[t] = unnormalised out[i, h, c + 16 t]
   for (var t = 0u; t < MAX_DT; t++) { o[t] = 0.0; }
@@ -88,65 +92,59 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   var l = 0.0;     // running Σ exp(s - m)
 
   for (var j0 = 0u; j0 < kend; j0 += BC) {
-    // S[r, c] = q_i · k_{j0+c}, staged through workgroup memory 64 dims at a time
+    let kj = j0 + r;      // the key this lane stages
+    let k_ok = kj < kend; // keys >= kend stay unread: a cache past the prefix may hold garbage
+    let krow = kv_at(b, min(kj, u.S - 1u), hk);
+
+    // S[r, c] = q_i · k_{j0+c}, 16 dims per stage (one element per lane)
     var acc = 0.0;
     for (var dc = 0u; dc < u.D; dc += DC) {
-      for (var e = lid; e < BR * DC; e += 256u) {
-        let rr = e / DC;
-        let d = dc + e % DC;
-        let qi = i0 + rr;
-        let kj = j0 + rr;
-        sq[e] = select(0.0, q[q_at(b, min(qi, u.T - 1u), h) + min(d, u.D - 1u)], qi < u.T && d < u.D);
-        sk[e] = select(0.0, k[kv_at(b, min(kj, u.S - 1u), hk) + min(d, u.D - 1u)], kj < kend && d < u.D);
-      }
+      let d = dc + c;
+      let dd = min(d, u.D - 1u);
+      sq[lid] = select(0.0, q[qrow + dd], row_ok && d < u.D);
+      sk[lid] = select(0.0, k[krow + dd], k_ok && d < u.D);
       workgroupBarrier();
-      for (var dd = 0u; dd < DC; dd++) { acc += sq[r * DC + dd] * sk[c * DC + dd]; }
+      for (var x = 0u; x < DC; x++) { acc += sq[r * DC + x] * sk[c * DC + x]; }
       workgroupBarrier();
     }
-    let j = j0 + c;
-    let vis = row_ok && j < kend && visible(b, i, j);
+    let vis = row_ok && visible(b, i, j0 + c);
     let s = select(NEG_BIG, acc * u.scale, vis);
-    sp[r * BC + c] = s;
+    ss[lid] = s;
     workgroupBarrier();
 
-    // online softmax: every lane of row r computes the same new max and block sum
+    // online softmax: every lane of row r computes the same new max
     var bmax = NEG_BIG;
-    for (var cc = 0u; cc < BC; cc++) { bmax = max(bmax, sp[r * BC + cc]); }
+    for (var x = 0u; x < BC; x++) { bmax = max(bmax, ss[r * BC + x]); }
     let m_new = max(m, bmax);
-    workgroupBarrier(); // all lanes have read the scores before they become probabilities
-    sp[r * BC + c] = select(0.0, exp(s - m_new), vis); // masked → exactly 0, whatever m_new is
-    workgroupBarrier();
-    var bsum = 0.0;
-    for (var cc = 0u; cc < BC; cc++) { bsum += sp[r * BC + cc]; }
+    sp[lid] = select(0.0, exp(s - m_new), vis); // masked → exactly 0, whatever m_new is
     let alpha = exp(m - m_new); // rescales the old sum and output; 1 while nothing was visible
-    l = l * alpha + bsum;
     m = m_new;
     for (var t = 0u; t < MAX_DT; t++) { o[t] *= alpha; }
 
-    // o[r, d] += Σ_c p[r, c] · v[j0 + c, d], V staged 64 dims at a time; lane c owns d ≡ c (mod 16)
+    // o[r, d] += Σ_x p[r, x] · v[j0 + x, d]; V staged 16 dims at a time in sk (the barrier after
+    // staging also publishes sp); lane c owns d = dc + c
     for (var dc = 0u; dc < u.D; dc += DC) {
-      for (var e = lid; e < BC * DC; e += 256u) {
-        let kj = j0 + e / DC;
-        let d = dc + e % DC;
-        // keys >= kend are zero, not read: a cache buffer past the prefix may hold garbage (0·NaN)
-        sv[e] = select(0.0, v[kv_at(b, min(kj, u.S - 1u), hk) + min(d, u.D - 1u)], kj < kend && d < u.D);
-      }
+      let d = dc + c;
+      sk[lid] = select(0.0, v[krow + min(d, u.D - 1u)], k_ok && d < u.D);
       workgroupBarrier();
-      for (var t2 = 0u; t2 < DC / BC; t2++) {
-        let dd = c + BC * t2;
-        var pv = 0.0;
-        for (var cc = 0u; cc < BC; cc++) { pv += sp[r * BC + cc] * sv[cc * DC + dd]; }
-        o[dc / BC + t2] += pv;
-      }
+      var pv = 0.0;
+      for (var x = 0u; x < BC; x++) { pv += sp[r * BC + x] * sk[x * DC + c]; }
+      // branch-free register select: a dynamic index would spill o to memory (GPU) or become an
+      // if-ladder (lavapipe); this unrolls to 16 selects on registers
+      for (var t = 0u; t < MAX_DT; t++) { o[t] += select(0.0, pv, t == dc / DC); }
       workgroupBarrier();
     }
+    // block sum after the V loop's barriers (sp is rewritten only after the next block's barriers)
+    var bsum = 0.0;
+    for (var x = 0u; x < BC; x++) { bsum += sp[r * BC + x]; }
+    l = l * alpha + bsum;
   }
 
   if (!row_ok) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0); // a row that saw no key → zeros
   let oo = q_at(b, i, h);
   for (var t = 0u; t < MAX_DT; t++) {
-    let d = c + BC * t;
+    let d = c + DC * t;
     if (d < u.D) { out[oo + d] = o[t] * inv; }
   }
   if (c == 0u) { lse[row_at(b, h, i)] = select(NEG_BIG, m + log(l), l > 0.0); }

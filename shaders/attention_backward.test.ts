@@ -1,0 +1,112 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { attentionForward } from './attention_forward.ts';
+import { attentionBackward } from './attention_backward.ts';
+import { attentionBackwardRef } from './attention_backward.ref.ts';
+import { attentionForwardRef, type AttnDims, type AttnOpts } from './attention_forward.ref.ts';
+import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { assertAllClose } from '../src/engine/testing/allclose.ts';
+import { Rng } from '../src/engine/testing/rng.ts';
+
+after(releaseTestRuntime);
+// Gradients vs float64 analytic gradients: 1e-3 relative plus 1e-5 absolute (shaders/README.md,
+// attention): fp32 recomputation of P from lse, the dP − Δ difference and sums over up to S keys.
+const GRAD_TOL = { atol: 1e-5, rtol: 1e-3 };
+
+interface Case {
+  dims: AttnDims;
+  offset?: number;
+  scale?: number;
+  mask?: Uint32Array; // [S] or [B, S]
+  amp?: number; // multiplies q and k
+  nanTail?: boolean; // k/v slots past offset + T hold NaN (never-written cache)
+}
+
+async function runCase(name: string, c: Case, seed: number): Promise<void> {
+  const rt = await testRuntime();
+  const rng = new Rng(seed);
+  const { B, T, S, H, Hkv, D } = c.dims;
+  const q = rng.normal(B * T * H * D, c.amp ?? 1); // [B, T, H, D]
+  const k = rng.normal(B * S * Hkv * D, c.amp ?? 1); // [B, S, Hkv, D]
+  const v = rng.normal(B * S * Hkv * D); // [B, S, Hkv, D]
+  const dOut = rng.normal(B * T * H * D); // [B, T, H, D]
+  if (c.nanTail) {
+    const first = (c.offset ?? 0) + T;
+    for (let b = 0; b < B; b++) for (let e = (b * S + first) * Hkv * D; e < (b + 1) * S * Hkv * D; e++) k[e] = v[e] = NaN;
+  }
+  const qs = B > 1 ? [B, T, H, D] : [T, H, D];
+  const ks = B > 1 ? [B, S, Hkv, D] : [S, Hkv, D];
+  const opts: AttnOpts = { offset: c.offset, scale: c.scale, keyMask: c.mask };
+  const ref = attentionBackwardRef(q, k, v, dOut, c.dims, opts);
+  const keyMask = c.mask ? rt.upload(c.mask, c.mask.length === S ? [S] : [B, S]) : undefined;
+  const gq = rt.upload(q, qs), gk = rt.upload(k, ks), gv = rt.upload(v, ks), gdo = rt.upload(dOut, qs);
+  const gopts = { offset: c.offset, scale: c.scale, keyMask };
+  const fwd = attentionForward(rt, gq, gk, gv, gopts);
+  const g = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, gopts);
+  assert.deepEqual(g.dq.shape, qs);
+  assert.deepEqual(g.dk.shape, ks);
+  const dq = await rt.read(g.dq);
+  assertAllClose(dq, ref.dq, GRAD_TOL, `${name} dq`);
+  assertAllClose(await rt.read(g.dk), ref.dk, GRAD_TOL, `${name} dk`);
+  assertAllClose(await rt.read(g.dv), ref.dv, GRAD_TOL, `${name} dv`);
+  // deterministic: no atomics, fixed summation order → bitwise equal on a second run
+  const g2 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, gopts);
+  assert.deepEqual(await rt.read(g2.dq), dq, `${name}: dq differs between two runs`);
+}
+
+test('attention_backward reference equals central differences of the float64 forward', () => {
+  // L = Σ out ∘ dOut; a tiny case with GQA 2, an offset and a masked key, every input element probed
+  const dims: AttnDims = { B: 1, T: 3, S: 5, H: 2, Hkv: 1, D: 3 };
+  const opts: AttnOpts = { offset: 2, keyMask: [1, 0, 1, 1, 1] };
+  const rng = new Rng(99);
+  const q = Float64Array.from(rng.normal(18)), k = Float64Array.from(rng.normal(15)), v = Float64Array.from(rng.normal(15));
+  const dOut = rng.normal(18);
+  const loss = () => attentionForwardRef(q, k, v, dims, opts).out.reduce((a, o, i) => a + o * dOut[i], 0);
+  const ref = attentionBackwardRef(q, k, v, dOut, dims, opts);
+  const eps = 1e-6;
+  for (const [x, gx, what] of [[q, ref.dq, 'dq'], [k, ref.dk, 'dk'], [v, ref.dv, 'dv']] as const) {
+    const num = new Float64Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const x0 = x[i];
+      x[i] = x0 + eps;
+      const lp = loss();
+      x[i] = x0 - eps;
+      const lm = loss();
+      x[i] = x0;
+      num[i] = (lp - lm) / (2 * eps);
+    }
+    // central differences in float64: truncation ~eps², rounding ~1e-16/eps → 1e-7 is ample
+    assertAllClose(gx, num, { atol: 1e-7, rtol: 1e-6 }, `finite differences ${what}`);
+  }
+  assert.ok(ref.dk.subarray(3, 6).every((x) => x === 0), 'the masked key gets no gradient');
+});
+
+test('attention backward: T, S not multiples of 16, GQA ratios 1, 3, 7, D = 8, 64, 100', async () => {
+  await runCase('T=S=37 H=3 Hkv=1 D=8', { dims: { B: 1, T: 37, S: 37, H: 3, Hkv: 1, D: 8 } }, 1);
+  await runCase('T=S=5 H=2 Hkv=2 D=64', { dims: { B: 1, T: 5, S: 5, H: 2, Hkv: 2, D: 64 } }, 2);
+  await runCase('T=S=17 H=7 Hkv=1 D=8', { dims: { B: 1, T: 17, S: 17, H: 7, Hkv: 1, D: 8 } }, 3);
+  await runCase('T=S=19 H=2 Hkv=1 D=100 scale=0.3', { dims: { B: 1, T: 19, S: 19, H: 2, Hkv: 1, D: 100 }, scale: 0.3 }, 4);
+  await runCase('T=S=1', { dims: { B: 1, T: 1, S: 1, H: 1, Hkv: 1, D: 8 } }, 5);
+});
+
+test('attention backward: KV-cache offset (prefill after a prefix, decode), NaN past the cache end unread', async () => {
+  await runCase('prefill T=5 offset=12 S=17', { dims: { B: 1, T: 5, S: 17, H: 6, Hkv: 2, D: 64 }, offset: 12 }, 6);
+  await runCase('decode T=1 offset=39 S=40', { dims: { B: 1, T: 1, S: 40, H: 9, Hkv: 3, D: 64 }, offset: 39 }, 7);
+  await runCase('capacity S=48 offset=16 T=5, NaN tail', { dims: { B: 1, T: 5, S: 48, H: 2, Hkv: 1, D: 8 }, offset: 16, nanTail: true }, 8);
+});
+
+test('attention backward: padding masks; fully masked rows and masked keys get zero gradients', async () => {
+  const S = 21;
+  const mask = new Uint32Array(2 * S).fill(1);
+  mask.fill(0, 0, 3); // sequence 0: 3 left pads, its queries 0..2 see nothing
+  mask.fill(0, S, S + 1);
+  mask[S + 9] = 0;
+  await runCase('B=2 [B,S] mask', { dims: { B: 2, T: S, S, H: 4, Hkv: 2, D: 8 }, mask }, 9);
+  const m1 = new Uint32Array(13).fill(1);
+  m1.fill(0, 0, 11);
+  await runCase('[S] mask offset 10', { dims: { B: 1, T: 3, S: 13, H: 3, Hkv: 3, D: 8 }, offset: 10, mask: m1 }, 10);
+});
+
+test('attention backward: huge logits (~1e4) give finite gradients', async () => {
+  await runCase('logits ~1e4', { dims: { B: 1, T: 23, S: 23, H: 2, Hkv: 1, D: 8 }, amp: 40 }, 11);
+});

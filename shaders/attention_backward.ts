@@ -1,0 +1,64 @@
+// attention_backward: gradients of causal grouped-query attention by recomputation
+// (FlashAttention-2 style, deterministic, no atomics), in three dispatches:
+//   attention_backward      stats = (lse, Δ = rowsum(dO ∘ O))          one thread per row
+//   attention_backward_dq   dQ, parallel over query tiles               [ceil(T/16), H, B]
+//   attention_backward_dkv  dK, dV, parallel over key tiles, summing    [ceil(S/16), Hkv, B]
+//                           the H/Hkv query heads of each kv head
+// Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
+import preCode from './attention_backward.wgsl';
+import dqCode from './attention_backward_dq.wgsl';
+import dkvCode from './attention_backward_dkv.wgsl';
+import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import type { Runtime } from '../src/engine/gpu/runtime.ts';
+import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
+import { attnShape, attnUniforms, type AttentionOpts } from './attention_forward.ts';
+
+export const attentionBackwardSpec: KernelSpec = { name: 'attention_backward', code: preCode, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
+export const attentionBackwardDqSpec: KernelSpec = {
+  name: 'attention_backward_dq',
+  code: dqCode,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage'],
+};
+export const attentionBackwardDkvSpec: KernelSpec = {
+  name: 'attention_backward_dkv',
+  code: dkvCode,
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage', 'storage'],
+};
+
+/**
+ * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
+ * (or [B, S, Hkv, D]), lse [H, T] (or [B, H, T]) from the forward. Returns new dq (like q) and
+ * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
+ */
+export function attentionBackward(
+  rt: Runtime,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  dOut: Tensor,
+  opts: AttentionOpts = {},
+): { dq: Tensor; dk: Tensor; dv: Tensor } {
+  const s = attnShape('attention_backward', q, k, v, opts);
+  const { B, T, S, H, Hkv } = s;
+  expectShape(out, q.shape, 'attention_backward: out', ['f32']);
+  expectShape(dOut, q.shape, 'attention_backward: dOut', ['f32']);
+  expectShape(lse, s.batched ? [B, H, T] : [H, T], 'attention_backward: lse', ['f32']);
+  if (cdiv(T, 16) > 65535 || cdiv(S, 16) > 65535) throw new Error(`attention_backward: T=${T} or S=${S} exceeds 16·65535`);
+  const uniforms = attnUniforms(s, !!opts.keyMask, false);
+  const mask = opts.keyMask ?? q;
+
+  const stats = rt.empty([B, H, T, 2], 'f32', 'attention_backward.stats'); // [B, H, T, (lse, Δ)]
+  rt.dispatch(attentionBackwardSpec, { tensors: [out, dOut, lse, stats], uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
+
+  const dq = rt.empty(q.shape, 'f32', 'attention_backward.dq'); // [B?, T, H, D]
+  rt.dispatch(attentionBackwardDqSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 16), H, B] });
+
+  const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
+  const dv = rt.empty(k.shape, 'f32', 'attention_backward.dv'); // [B?, S, Hkv, D]
+  rt.dispatch(attentionBackwardDkvSpec, { tensors: [q, k, v, dOut, stats, mask, dk, dv], uniforms, workgroups: [cdiv(S, 16), Hkv, B] });
+
+  stats.dispose(); // recorded dispatches keep it alive in queue order
+  return { dq, dk, dv };
+}

@@ -1,0 +1,107 @@
+// attention_forward: causal grouped-query self-attention (flash version 2, naive version 1),
+// with a KV-cache offset, an optional key padding mask, lse for backward and optional probs.
+//
+// Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
+import code from './attention_forward.wgsl';
+import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import type { Runtime } from '../src/engine/gpu/runtime.ts';
+import type { Tensor } from '../src/engine/gpu/tensor.ts';
+
+const bindings = ['uniform', 'read', 'read', 'read', 'read', 'storage', 'storage', 'storage'] as const;
+export const attentionForwardSpec: KernelSpec = { name: 'attention_forward', code, bindings };
+export const attentionForwardNaiveSpec: KernelSpec = { name: 'attention_forward_naive', code, entryPoint: 'naive', bindings };
+export const attentionProbsSpec: KernelSpec = { name: 'attention_forward_probs', code, entryPoint: 'probs_pass', bindings };
+
+export interface AttentionOpts {
+  /** absolute position of query 0 (KV cache length before this call); query i sees keys j <= offset + i */
+  offset?: number;
+  /** score scale, default 1/sqrt(D) */
+  scale?: number;
+  /** [S] or [B, S] u32/i32, 1 = attend, 0 = masked (left padding) */
+  keyMask?: Tensor;
+}
+
+/** Shapes of one attention call, checked; q may be [T, H, D] or [B, T, H, D]. */
+export interface AttnShape {
+  B: number;
+  T: number;
+  S: number;
+  H: number;
+  Hkv: number;
+  D: number;
+  batched: boolean;
+  offset: number;
+  scale: number;
+  maskStride: number;
+}
+
+/** Checks q/k/v/keyMask shapes and dtypes (shared with attention_backward.ts). */
+export function attnShape(what: string, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts): AttnShape {
+  for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    if (t.dtype !== 'f32') throw new Error(`${what}: ${n} must be f32, got ${t}`);
+  }
+  const batched = q.shape.length === 4;
+  if (!batched && q.shape.length !== 3) throw new Error(`${what}: q must be [T, H, D] or [B, T, H, D], got ${q}`);
+  const [B, T, H, D] = batched ? q.shape : [1, ...q.shape];
+  if (k.shape.length !== q.shape.length) throw new Error(`${what}: k ${k} and q ${q} differ in rank`);
+  const [Bk, S, Hkv, Dk] = batched ? k.shape : [1, ...k.shape];
+  if (Bk !== B || Dk !== D) throw new Error(`${what}: k ${k} does not match q ${q}`);
+  if (v.shape.join() !== k.shape.join()) throw new Error(`${what}: v ${v} must match k ${k}`);
+  if (Hkv < 1 || H % Hkv !== 0) throw new Error(`${what}: H=${H} is not a multiple of Hkv=${Hkv}`);
+  if (D < 1 || D > 256) throw new Error(`${what}: head dim D=${D} must be in 1..256`);
+  if (T < 1 || S < 1) throw new Error(`${what}: empty sequence (T=${T}, S=${S})`);
+  const offset = opts.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) throw new Error(`${what}: offset ${offset} must be a non-negative integer`);
+  let maskStride = 0;
+  const mk = opts.keyMask;
+  if (mk) {
+    if (mk.dtype !== 'u32' && mk.dtype !== 'i32') throw new Error(`${what}: keyMask must be u32/i32, got ${mk}`);
+    if (mk.shape.length === 2 && mk.shape[0] === B && mk.shape[1] === S) maskStride = S;
+    else if (!(mk.shape.length === 1 && mk.shape[0] === S)) throw new Error(`${what}: keyMask must be [S] or [B, S] with S=${S}, B=${B}, got ${mk}`);
+  }
+  return { B, T, S, H, Hkv, D, batched, offset, scale: opts.scale ?? 1 / Math.sqrt(D), maskStride };
+}
+
+export function attnUniforms(s: AttnShape, hasMask: boolean, writeProbs: boolean): ArrayBuffer {
+  return packUniforms([
+    ['u32', s.B], ['u32', s.T], ['u32', s.S], ['u32', s.H],
+    ['u32', s.Hkv], ['u32', s.D], ['u32', s.offset], ['f32', s.scale],
+    ['u32', hasMask ? 1 : 0], ['u32', s.maskStride], ['u32', writeProbs ? 1 : 0], ['u32', 0],
+  ]);
+}
+
+/**
+ * Causal attention for one sequence (q [T, H, D], k/v [S, Hkv, D]) or a batch (q [B, T, H, D],
+ * k/v [B, S, Hkv, D]). Returns out (shaped like q), lse [H, T] (or [B, H, T]) and, when
+ * writeProbs, probs [H, T, S] (or [B, H, T, S]) — TransformerLens' hook_pattern [head, query, key].
+ * A query row that sees no key (all masked) gets out = 0, probs = 0 and lse = -3.402823e38.
+ * version 1 = naive (a thread per row), 2 = flash (default).
+ */
+export function attentionForward(
+  rt: Runtime,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  opts: AttentionOpts & { writeProbs?: boolean; version?: 1 | 2 } = {},
+): { out: Tensor; lse: Tensor; probs?: Tensor } {
+  const s = attnShape('attention_forward', q, k, v, opts);
+  const { B, T, S, H } = s;
+  const writeProbs = opts.writeProbs ?? false;
+  const version = opts.version ?? 2;
+  if (writeProbs && B * H * T * S > 0xffffffff) throw new Error(`attention_forward: probs [${B}, ${H}, ${T}, ${S}] is too large`);
+  if (cdiv(T, 16) > 65535) throw new Error(`attention_forward: T=${T} exceeds 16·65535 query rows`);
+  const out = rt.empty(q.shape, 'f32', 'attention.out'); // [B?, T, H, D]
+  const lse = rt.empty(s.batched ? [B, H, T] : [H, T], 'f32', 'attention.lse'); // [B?, H, T]
+  const probs = writeProbs ? rt.empty(s.batched ? [B, H, T, S] : [H, T, S], 'f32', 'attention.probs') : undefined; // [B?, H, T, S]
+  const dummy = probs ? null : rt.empty([1], 'f32', 'attention.no_probs');
+  const tensors = [q, k, v, opts.keyMask ?? q, out, lse, probs ?? dummy!];
+  const uniforms = attnUniforms(s, !!opts.keyMask, writeProbs);
+  if (version === 1) {
+    rt.dispatch(attentionForwardNaiveSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
+  } else {
+    rt.dispatch(attentionForwardSpec, { tensors, uniforms, workgroups: [cdiv(T, 16), H, B] });
+    if (probs) rt.dispatch(attentionProbsSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T * S, 256)) });
+  }
+  dummy?.dispose(); // recorded work keeps using it in queue order
+  return probs ? { out, lse, probs } : { out, lse };
+}
