@@ -1,0 +1,203 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { matmul, matmulFlops, pickMatmulTile, pickMatmulVersion, type MatmulOptions } from './matmul_forward.ts';
+import { matmulRef } from './matmul_forward.ref.ts';
+import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { allClose, assertAllClose } from '../src/engine/testing/allclose.ts';
+import { Rng } from '../src/engine/testing/rng.ts';
+import { toHalfBits, fromHalfBits } from '../src/engine/gpu/half.ts';
+
+after(releaseTestRuntime);
+
+// Tolerance, fp32 kernel vs float64 reference: rtol 1e-4 (project matmul tolerance) plus an atol for
+// sums that cancel: a K-term fp32 sum of products of size ≤ |alpha|·max|a|·max|b| drifts by about
+// 6e-8·sqrt(K) of that (random-walk rounding); 1e-5·sqrt(K) leaves ~100x room for the kernels' other
+// summation orders, yet a wrong index or a lost term is off by O(1) of that scale. Bias and C
+// (accumulate) add one rounding of their own size.
+function tolFor(K: number, scaleAB: number, scaleAdd = 0) {
+  return { rtol: 1e-4, atol: 1e-5 * Math.sqrt(Math.max(K, 1)) * scaleAB + 1e-6 * scaleAdd };
+}
+const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  batch?: number;        // leading dim of a (omitted: 2-D a)
+  broadcastB?: boolean;  // b has no batch dim
+  dtype?: 'f32' | 'f16' | 'bf16';
+  bias?: boolean;
+  alpha?: number;
+  accumulate?: boolean;
+  mag?: number;          // inputs uniform in [-mag, mag]
+}
+
+/** Runs one matmul with `run` options against matmulRef on seeded random inputs; returns the report. */
+async function check(rng: Rng, c: Case, run: MatmulOptions, name: string) {
+  const rt = await testRuntime();
+  const { M, N, K, transA = false, transB = false, dtype = 'f32', alpha = 1, mag = 1 } = c;
+  const batch = c.batch ?? 1;
+  const lead = c.batch === undefined ? [] : [c.batch];
+  const bBatch = c.broadcastB || c.batch === undefined ? 1 : batch;
+  const a = rng.uniform(batch * M * K, -mag, mag); // [batch, M, K] or [batch, K, M]
+  let b: Float32Array = rng.uniform(bBatch * K * N, -mag, mag); // [bBatch, K, N] or [bBatch, N, K]
+  const bLead = c.broadcastB || c.batch === undefined ? [] : lead;
+  const bShape = [...bLead, ...(transB ? [N, K] : [K, N])];
+  let tb;
+  if (dtype === 'f32') tb = rt.upload(b, bShape);
+  else {
+    const bits = toHalfBits(b, dtype);
+    b = fromHalfBits(bits, dtype); // the reference sees the same rounded values as the kernel
+    tb = rt.upload(bits, bShape, dtype);
+  }
+  const ta = rt.upload(a, [...lead, ...(transA ? [K, M] : [M, K])]);
+  const bias = c.bias ? rng.uniform(N, -2, 2) : undefined;
+  const prev = c.accumulate ? rng.uniform(batch * M * N, -2, 2) : undefined; // C before the call
+  const out = prev ? rt.upload(prev, [...lead, M, N]) : undefined;
+  const got = await rt.read(
+    matmul(rt, ta, tb, { ...run, transA, transB, alpha, bias: bias && rt.upload(bias, [N]), accumulate: c.accumulate, out }),
+  );
+  const ref = matmulRef(a, b, M, N, K, { transA, transB, batch, broadcastB: bBatch === 1 && batch > 1, bias, alpha, accumulateInto: prev });
+  const tol = tolFor(K, Math.abs(alpha) * maxAbs(a) * maxAbs(b), (bias ? maxAbs(bias) : 0) + (prev ? maxAbs(prev) : 0));
+  return assertAllClose(got, ref, tol, `${name} ${JSON.stringify(c)}`);
+}
+
+// The kernels under test. Tiled runs use the pipeline that reads trans flags and B dtype from
+// uniforms (specialize: false): one compile per tile covers every case (lavapipe compiles a tiled
+// pipeline in seconds); the specialised pipelines (the default) are checked in their own test.
+const VERSIONS: [string, MatmulOptions][] = [
+  ['naive', { version: 'naive' }],
+  ['tiled64', { version: 'tiled', tile: 64, specialize: false }],
+  ['tiled128', { version: 'tiled', tile: 128, specialize: false }],
+];
+const TRANS = [[false, false], [false, true], [true, false], [true, true]] as const;
+const DIMS = [1, 3, 17, 33, 65, 100];
+
+test('matmul: all trans combinations, M/N/K from {1,3,17,33,65,100}, both versions', async () => {
+  const rng = new Rng(1);
+  for (const [name, run] of VERSIONS) {
+    for (const [transA, transB] of TRANS) {
+      // fixed corners (1x1x1, a long-K skinny and a wide case) plus two random mixes per combo
+      const shapes = [[1, 1, 1], [3, 100, 65], [100, 17, 3]];
+      for (let i = 0; i < 2; i++) shapes.push([0, 0, 0].map(() => DIMS[rng.int(0, DIMS.length)]));
+      for (const [M, N, K] of shapes) await check(rng, { M, N, K, transA, transB }, run, name);
+    }
+  }
+});
+
+test('matmul tiled128: several tiles in M and N (150 x 140), K tail of 5', async () => {
+  const rng = new Rng(2);
+  for (const [transA, transB] of TRANS) await check(rng, { M: 150, N: 140, K: 21, transA, transB }, VERSIONS[2][1], 'tiled128');
+});
+
+test('matmul: batch with and without broadcast B, bias, alpha, accumulate', async () => {
+  const rng = new Rng(3);
+  for (const [name, run] of VERSIONS) {
+    await check(rng, { M: 17, N: 33, K: 65, batch: 3 }, run, name);
+    await check(rng, { M: 33, N: 17, K: 20, batch: 3, broadcastB: true, transB: true, bias: true }, run, name);
+    await check(rng, { M: 65, N: 3, K: 33, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, name);
+    await check(rng, { M: 5, N: 70, K: 9, batch: 2, broadcastB: true, bias: true, alpha: 3, accumulate: true }, run, name);
+  }
+});
+
+test('matmul: half-precision B (f16, bf16), odd batch offsets, all trans combinations', async () => {
+  const rng = new Rng(4);
+  for (const [name, run] of VERSIONS.slice(0, 2)) {
+    for (const dtype of ['f16', 'bf16'] as const) {
+      for (const [transA, transB] of TRANS) {
+        // K·N = 33·17 is odd: B[1] starts in the high half of a word
+        await check(rng, { M: 17, N: 33, K: 17, transA, transB, dtype, batch: 2 }, run, `${name}/${dtype}`);
+        await check(rng, { M: 65, N: 3, K: 100, transA, transB, dtype, batch: 2, broadcastB: true, bias: true }, run, `${name}/${dtype}`);
+      }
+    }
+  }
+  await check(rng, { M: 100, N: 65, K: 33, transB: true, dtype: 'bf16', bias: true }, VERSIONS[2][1], 'tiled128/bf16');
+});
+
+test('matmul tiled: pipelines specialised on trans flags and B dtype (the default)', async () => {
+  const rng = new Rng(5);
+  // Two compiles (seconds each on lavapipe): the specialised kernel is the same code with constants
+  // folded, so these check the host's flag → constant mapping: nn.Linear (x Wᵀ, f32) on the big
+  // tile, and the mirror flags (transA, not transB) with f16 weights.
+  await check(rng, { M: 130, N: 67, K: 45, transB: true, bias: true }, { version: 'tiled', tile: 128 }, 'spec128');
+  await check(rng, { M: 33, N: 65, K: 17, transA: true, dtype: 'f16', accumulate: true, batch: 2 }, { version: 'tiled', tile: 64 }, 'spec64/f16');
+});
+
+test('matmul: long K row (K = 2001, M = 3, N = 5)', async () => {
+  const rng = new Rng(6);
+  for (const [name, run] of VERSIONS.slice(0, 2)) {
+    await check(rng, { M: 3, N: 5, K: 2001 }, run, name);
+    await check(rng, { M: 3, N: 5, K: 2001, transA: true, transB: true }, run, name);
+  }
+});
+
+test('matmul: huge-magnitude inputs (|x| up to 1e17, products 1e34) keep relative accuracy', async () => {
+  const rng = new Rng(7);
+  for (const [name, run] of VERSIONS.slice(0, 2)) {
+    await check(rng, { M: 17, N: 33, K: 65, mag: 1e17, transB: true }, run, name);
+    // 1e-17 scale as well: no flush or underflow of ordinary small products (1e-34 > f32 min normal)
+    await check(rng, { M: 33, N: 17, K: 20, mag: 1e-17 }, run, name);
+  }
+});
+
+test('matmul: out without accumulate is overwritten (NaN garbage gone); NaN in A propagates and fails', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(8);
+  const [M, N, K] = [19, 21, 23];
+  for (const [name, run] of VERSIONS.slice(0, 2)) {
+    const a = rng.uniform(M * K), b = rng.uniform(K * N);
+    const out = rt.upload(new Float32Array(M * N).fill(NaN), [M, N]);
+    const got = await rt.read(matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { ...run, out }));
+    assertAllClose(got, matmulRef(a, b, M, N, K), tolFor(K, 1), `${name} out`);
+    a[5 * K + 3] = NaN; // row 5 of C must be NaN, and the comparison must say so
+    const bad = await rt.read(matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), run));
+    assert.ok(Number.isNaN(bad[5 * N + 7]), `${name}: NaN did not propagate`);
+    const r = allClose(bad, matmulRef(a.map((v) => (Number.isNaN(v) ? 0 : v)), b, M, N, K), tolFor(K, 1));
+    assert.equal(r.ok, false);
+    assert.equal(r.mismatches, N);
+  }
+});
+
+test('matmul: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads must zero what they skip)', async () => {
+  // The tiled kernel's out-of-range loads read element 0 and replace it by 0; if either operand
+  // kept it, Inf·0 = NaN would spread over every output whose K tail or edge touched it.
+  const rt = await testRuntime();
+  const rng = new Rng(10);
+  const [M, N, K] = [21, 19, 13]; // none a multiple of 8 or of the tiles
+  for (const [name, run] of VERSIONS) {
+    for (const which of ['a', 'b'] as const) {
+      const a = rng.uniform(M * K), b = rng.uniform(K * N);
+      (which === 'a' ? a : b)[0] = Infinity;
+      const got = await rt.read(matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), run));
+      const ref = matmulRef(a, b, M, N, K); // ±Inf (or NaN) exactly in row 0 / column 0
+      for (let i = 0; i < M * N; i++) {
+        const hit = which === 'a' ? i < N : i % N === 0;
+        if (hit) assert.ok(!Number.isFinite(got[i]), `${name}/${which}: C[${i}] = ${got[i]} should be non-finite`);
+        else assert.ok(Math.abs(got[i] - ref[i]) <= 1e-4 * (1 + Math.abs(ref[i])), `${name}/${which}: C[${i}] = ${got[i]}, want ${ref[i]}`);
+      }
+    }
+  }
+});
+
+test('matmul: version auto, pickers, flops, guards', async () => {
+  const rt = await testRuntime();
+  assert.equal(pickMatmulVersion(31, 512, 512), 'naive');
+  assert.equal(pickMatmulVersion(32, 32, 32), 'tiled');
+  assert.equal(pickMatmulTile(2048, 2048, 1), 128); // 256 workgroups of 128x128
+  assert.equal(pickMatmulTile(2048, 576, 1), 64);   // 80 would leave most of an H100 idle
+  assert.equal(matmulFlops(2, 3, 4, 5), 240);
+  await check(new Rng(9), { M: 5, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to naive
+  const a = rt.upload(new Float32Array(6), [2, 3]), b = rt.upload(new Float32Array(6), [3, 2]);
+  assert.throws(() => matmul(rt, a, rt.upload(new Float32Array(8), [4, 2])), /inner dims/);
+  assert.throws(() => matmul(rt, a, b, { accumulate: true }), /accumulate needs/);
+  assert.throws(() => matmul(rt, a, b, { bias: rt.upload(new Float32Array(3), [3]) }), /bias/);
+  assert.throws(() => matmul(rt, a, rt.upload(new Float32Array(12), [2, 3, 2])), /batch dims/);
+  assert.throws(() => matmul(rt, a, b, { out: rt.upload(new Float32Array(6), [2, 3]) }), /out must be/);
+  const sq = rt.upload(new Float32Array(4), [2, 2]);
+  assert.throws(() => matmul(rt, sq, sq.view([2, 2]), { out: sq }), /share a buffer/);
+  // K = 0: C = bias (empty sum), and empty outputs dispatch nothing
+  const z = await rt.read(matmul(rt, rt.upload(new Float32Array(0), [2, 0]), rt.upload(new Float32Array(0), [0, 3]), { bias: rt.upload(new Float32Array([1, 2, 3]), [3]) }));
+  assert.deepEqual(Array.from(z), [1, 2, 3, 1, 2, 3]);
+});
