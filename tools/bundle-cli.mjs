@@ -17,7 +17,7 @@ const common = {
   // esm bundles of CommonJS code need a require()
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
-await build({ ...common, entryPoints: { lab: 'src/cli/main.ts', bench: 'src/bench/main.ts' }, outdir: '.bundle' });
+await build({ ...common, entryPoints: { lab: 'src/cli/main.ts', bench: 'src/bench/main.ts' }, outdir: '.bundle', outExtension: { '.js': '.mjs' } });
 const tests = readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`);
 await build({ ...common, entryPoints: tests, outdir: '.bundle/tests', outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
 console.log(`bundled lab, bench and ${tests.length} kernel test files into .bundle/`);
