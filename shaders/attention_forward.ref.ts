@@ -101,3 +101,26 @@ export function attentionForwardRef(
   }
   return { out, lse, probs };
 }
+
+/**
+ * fp32 resolution of the logits: 4·eps32·max over (query, key) of scale·Σ_d |q_d·k_d|. An fp32 dot
+ * product of these terms is uncertain by about this much (absolute), so exp(s − lse) carries that
+ * much *relative* error whatever the kernel does (PyTorch's fp32 attention too). Tests of huge
+ * logits (~1e4, where this is ~1e-3) widen their absolute tolerance by it; at ordinary logits it is
+ * below 1e-5 and changes nothing.
+ */
+export function logitResolution(q: ArrayLike<number>, k: ArrayLike<number>, dims: AttnDims, scale = 1 / Math.sqrt(dims.D)): number {
+  const { B, T, S, H, Hkv, D } = dims;
+  let worst = 0;
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < T; i++)
+      for (let h = 0; h < H; h++) {
+        const hk = Math.floor(h / (H / Hkv));
+        for (let j = 0; j < S; j++) {
+          let s = 0;
+          for (let d = 0; d < D; d++) s += Math.abs(q[((b * T + i) * H + h) * D + d] * k[((b * S + j) * Hkv + hk) * D + d]);
+          if (Number.isFinite(s)) worst = Math.max(worst, s * Math.abs(scale)); // NaN cache tails are never visible
+        }
+      }
+  return 4 * 2 ** -23 * worst;
+}
