@@ -1,37 +1,34 @@
 // The self-check registry: one entry per kernel check, run in this order by runSelfCheck
 // (src/engine/selfcheck.ts) in the browser worker, the page or Node.
 //
-// Adding a kernel: import its host function and reference, then append an entry:
+// Adding a kernel: import its host function and reference in the group file it belongs to
+// (selfcheck-cases/{matmul,layers,training}.ts), then append an entry:
 //   defineCase({
-//     name: 'rmsnorm_forward', shape: 'T=7, C=33',
-//     tol: { atol: 1e-5, rtol: 1e-5 },              // why this tolerance, in one line
-//     inputs: (rng) => ({ x: rng.normal(7 * 33), w: rng.uniform(33, 0.5, 1.5) }),
-//     gpu: (rt, i) => readAndFree(rt, rmsnormForward(rt, rt.upload(i.x, [7, 33]), rt.upload(i.w, [33]), 1e-6)),
-//     ref: (i) => rmsnormForwardRef(i.x, i.w, 7, 33, 1e-6),
+//     name: 'swiglu_forward', shape: 'N=7, F=37',
+//     tol: { atol: 1e-6, rtol: 1e-5 },              // why this tolerance, in one line
+//     inputs: (rng) => ({ gate: rng.normal(7 * 37, 2), up: rng.normal(7 * 37) }),
+//     gpu: (rt, i) => {
+//       const g = rt.upload(i.gate, [7, 37]), u = rt.upload(i.up, [7, 37]); // [N, F] each
+//       return readAndFree(rt, swigluForward(rt, g, u), g, u);            // frees output and inputs
+//     },
+//     ref: (i) => swigluForwardRef(i.gate, i.up),
 //   }),
+// Several outputs: readAllAndFree(rt, [out1, out2], ...inputs) and concat(ref1, ref2) compare their
+// concatenation under one tolerance. Every tensor a case makes (inputs, outputs, side outputs such
+// as lse) goes back to the pool. The Node engine test also requires each case's worst error ≤ 1e-5.
 // Shapes stay tiny: in the browser without a GPU, WebGPU runs on SwiftShader at ~0.25 GFLOP/s.
 // Sizes that are not multiples of the workgroup size catch missing bounds checks.
 
-import type { Runtime } from './gpu/runtime.ts';
-import type { Tensor } from './gpu/tensor.ts';
 // type-only: selfcheck.ts imports this file, so no runtime import back (no module cycle)
 import type { SelfCheckCase } from './selfcheck.ts';
+import { defineCase, readAndFree } from './selfcheck-cases/helpers.ts';
+import { LAYER_CASES } from './selfcheck-cases/layers.ts';
+import { TRAINING_CASES } from './selfcheck-cases/training.ts';
+import { MATMUL_CASES } from './selfcheck-cases/matmul.ts';
 import { addScale, scale } from '../../shaders/add_scale.ts';
 import { addScaleRef } from '../../shaders/add_scale.ref.ts';
 
-/** Typed helper for registry entries (keeps each entry's inputs type checked). */
-export function defineCase<I>(c: SelfCheckCase<I>): SelfCheckCase {
-  return c as unknown as SelfCheckCase;
-}
-
-/** Read `out` back, then give it and the given inputs back to the pool. */
-export async function readAndFree(rt: Runtime, out: Tensor, ...inputs: Tensor[]): Promise<ArrayLike<number>> {
-  try {
-    return await rt.read(out);
-  } finally {
-    for (const t of [out, ...inputs]) t.dispose();
-  }
-}
+export { defineCase, readAndFree, readAllAndFree, concat } from './selfcheck-cases/helpers.ts';
 
 export const SELF_CHECK_CASES: readonly SelfCheckCase[] = [
   defineCase({
@@ -58,4 +55,7 @@ export const SELF_CHECK_CASES: readonly SelfCheckCase[] = [
     },
     ref: (i) => addScaleRef(i.a, -1.75, null, 0),
   }),
+  ...MATMUL_CASES,
+  ...LAYER_CASES,
+  ...TRAINING_CASES,
 ];

@@ -1,0 +1,132 @@
+// Self-check cases for matmul (both kernel versions, forced), softmax and attention (fwd + bwd).
+// Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not multiples of the tiles (16 naive and
+// attention, 64 tiled) or the workgroup (256). Tolerances are the kernels' own tests'.
+
+import type { SelfCheckCase } from '../selfcheck.ts';
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Rng } from '../testing/rng.ts';
+import { defineCase, readAndFree, readAllAndFree, concat } from './helpers.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { matmulRef } from '../../../shaders/matmul_forward.ref.ts';
+import { softmax } from '../../../shaders/softmax_forward.ts';
+import { softmaxRef } from '../../../shaders/softmax_forward.ref.ts';
+import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { attentionForwardRef, type AttnDims } from '../../../shaders/attention_forward.ref.ts';
+import { attentionBackward } from '../../../shaders/attention_backward.ts';
+import { attentionBackwardRef } from '../../../shaders/attention_backward.ref.ts';
+
+// matmul test tolerance: rtol 1e-4 plus atol 1e-5·sqrt(K)·|a|max·|b|max (a K-term fp32 sum drifts by
+// ~6e-8·sqrt(K) of that scale; 100x room for other summation orders) + 1e-6·|bias|max (one rounding)
+const matmulTol = (K: number, scaleAB: number, scaleAdd = 0) => ({ rtol: 1e-4, atol: 1e-5 * Math.sqrt(K) * scaleAB + 1e-6 * scaleAdd });
+
+const MP = { M: 9, N: 23, K: 37 }; // plain, tiled kernel: one 64×64 tile, mostly padding
+const MT = { M: 7, N: 19, K: 40 }; // transB + bias, naive kernel: 16×16 tiles, partial in both dims
+const SM = { rows: 3 * 5, n: 37 };
+
+// Attention: one sequence after a 2-token KV cache (S = offset + T), GQA with 3 query heads per kv head.
+// q [T, H, D], k/v [S, Hkv, D], out [T, H, D], lse [H, T], probs [H, T, S]
+const AT: AttnDims & { offset: number } = { B: 1, T: 7, S: 9, H: 6, Hkv: 2, D: 12, offset: 2 };
+const NEG_BIG = Math.fround(-3.402823e38); // the kernel's lse for a row that sees no key (ref: -Infinity)
+
+function attnInputs(rng: Rng) {
+  const { T, S, H, Hkv, D } = AT;
+  return { q: rng.normal(T * H * D), k: rng.normal(S * Hkv * D), v: rng.normal(S * Hkv * D), dOut: rng.normal(T * H * D) };
+}
+
+/** Uploads q [T, H, D], k, v [S, Hkv, D] and runs the flash forward with probs. */
+function attnForwardGpu(rt: Runtime, i: ReturnType<typeof attnInputs>) {
+  const { T, S, H, Hkv, D, offset } = AT;
+  const q = rt.upload(i.q, [T, H, D]), k = rt.upload(i.k, [S, Hkv, D]), v = rt.upload(i.v, [S, Hkv, D]);
+  const f = attentionForward(rt, q, k, v, { offset, writeProbs: true, version: 2 }); // out [T, H, D], lse [H, T], probs [H, T, S]
+  return { q, k, v, ...f, probs: f.probs! };
+}
+
+export const MATMUL_CASES: readonly SelfCheckCase[] = [
+  defineCase({
+    name: 'matmul_forward.tiled',
+    shape: `[${MP.M}, ${MP.K}] · [${MP.K}, ${MP.N}], version tiled`,
+    tol: matmulTol(MP.K, 1), // inputs in [-1, 1]: |a|·|b| ≤ 1
+    inputs: (rng) => ({ a: rng.uniform(MP.M * MP.K), b: rng.uniform(MP.K * MP.N) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MP.M, MP.K]), b = rt.upload(i.b, [MP.K, MP.N]); // [M, K], [K, N]
+      return readAndFree(rt, matmul(rt, a, b, { version: 'tiled' }), a, b); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.b, MP.M, MP.N, MP.K),
+  }),
+  defineCase({
+    name: 'matmul_forward.naive',
+    shape: `[${MT.M}, ${MT.K}] · [${MT.N}, ${MT.K}]ᵀ + bias, version naive`,
+    tol: matmulTol(MT.K, 1, 2), // inputs in [-1, 1], bias in [-2, 2]
+    inputs: (rng) => ({ a: rng.uniform(MT.M * MT.K), w: rng.uniform(MT.N * MT.K), bias: rng.uniform(MT.N, -2, 2) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MT.M, MT.K]); // [M, K]
+      const w = rt.upload(i.w, [MT.N, MT.K]); // [N, K], nn.Linear's [out, in]
+      const bias = rt.upload(i.bias, [MT.N]); // [N]
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'naive' }), a, w, bias); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MT.M, MT.N, MT.K, { transB: true, bias: i.bias }),
+  }),
+  defineCase({
+    name: 'softmax_forward',
+    shape: `[3, 5, ${SM.n}], a masked and a huge row`,
+    // 1e-5 relative: exp(x − max) carries ~6e-8·|x − max| relative error (std 5 logits); atol 1e-12
+    // only for tail probabilities below fp32's normal range, which may flush to zero
+    tol: { atol: 1e-12, rtol: 1e-5 },
+    inputs: (rng) => {
+      const x = rng.normal(SM.rows * SM.n, 5); // [rows, n]
+      for (let j = 0; j < SM.n; j += 2) x[SM.n + j] = -3.402823e38; // row 1: half its entries masked
+      for (let j = 0; j < SM.n; j++) x[2 * SM.n + j] += 1e4; // row 2: huge logits (exp would overflow unshifted)
+      return { x };
+    },
+    gpu: (rt, i) => {
+      const x = rt.upload(i.x, [3, 5, SM.n]); // [3, 5, n]
+      return readAndFree(rt, softmax(rt, x), x); // [3, 5, n]
+    },
+    ref: (i) => softmaxRef(i.x, SM.n),
+  }),
+  defineCase({
+    name: 'attention_forward',
+    shape: `T=${AT.T}, S=${AT.S} (offset ${AT.offset}), H=${AT.H}, Hkv=${AT.Hkv}, D=${AT.D}, flash (out)`,
+    // fp32 dot products, exp and an online-softmax rescale per key block: 1e-3 relative + 1e-5 absolute
+    tol: { atol: 1e-5, rtol: 1e-3 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i);
+      return readAndFree(rt, f.out, f.q, f.k, f.v, f.lse, f.probs);
+    },
+    ref: (i) => attentionForwardRef(i.q, i.k, i.v, AT, { offset: AT.offset }).out,
+  }),
+  defineCase({
+    name: 'attention_forward.probs',
+    shape: `as attention_forward, writeProbs (lse ‖ probs [H, T, S])`,
+    // lse = m + log l: 1e-5 relative + 1e-5 absolute; probs 1e-5 absolute (the kernel test's), and as
+    // probs ≤ 1 the shared 1e-5 relative adds at most another 1e-5
+    tol: { atol: 1e-5, rtol: 1e-5 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i);
+      return readAllAndFree(rt, [f.lse, f.probs], f.q, f.k, f.v, f.out);
+    },
+    ref: (i) => {
+      const r = attentionForwardRef(i.q, i.k, i.v, AT, { offset: AT.offset });
+      return concat(r.lse.map((x) => (x === -Infinity ? NEG_BIG : x)), r.probs);
+    },
+  }),
+  defineCase({
+    name: 'attention_backward',
+    shape: `as attention_forward (dq ‖ dk ‖ dv)`,
+    // fp32 recomputation of P from lse, the dP − Δ difference and sums over keys: 1e-3 relative + 1e-5 absolute
+    tol: { atol: 1e-5, rtol: 1e-3 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i);
+      const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
+      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset }); // dq [T, H, D], dk, dv [S, Hkv, D]
+      return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
+    },
+    ref: (i) => {
+      const r = attentionBackwardRef(i.q, i.k, i.v, i.dOut, AT, { offset: AT.offset });
+      return concat(r.dq, r.dk, r.dv);
+    },
+  }),
+];

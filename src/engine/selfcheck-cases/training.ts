@@ -1,0 +1,178 @@
+// Self-check cases for the training kernels: cross-entropy (fwd rows, fwd mean, bwd), AdamW, the
+// global grad norm, LoRA (fwd, bwd). Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not
+// multiples of the workgroup sizes (256, 16×16). Tolerances are the kernels' own tests'.
+
+import type { SelfCheckCase } from '../selfcheck.ts';
+import type { Rng } from '../testing/rng.ts';
+import { defineCase, readAllAndFree, readAndFree, concat } from './helpers.ts';
+import { crossEntropyForward, IGNORE_INDEX } from '../../../shaders/cross_entropy_forward.ts';
+import { crossEntropyForwardRef } from '../../../shaders/cross_entropy_forward.ref.ts';
+import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts';
+import { crossEntropyBackwardRef } from '../../../shaders/cross_entropy_backward.ref.ts';
+import { adamwStep, type AdamWHyper } from '../../../shaders/adamw.ts';
+import { adamwRef } from '../../../shaders/adamw.ref.ts';
+import { gradNormClip } from '../../../shaders/grad_norm.ts';
+import { gradNormClipRef } from '../../../shaders/grad_norm.ref.ts';
+import { loraForward } from '../../../shaders/lora_forward.ts';
+import { loraForwardRef } from '../../../shaders/lora_forward.ref.ts';
+import { loraBackward } from '../../../shaders/lora_backward.ts';
+import { loraBackwardRef } from '../../../shaders/lora_backward.ref.ts';
+
+// ---- cross-entropy: N rows of V logits, two ignored rows -----------------------------------------
+const CE = { N: 9, V: 50, gradScale: 0.37 };
+
+function ceInputs(rng: Rng) {
+  const logits = rng.normal(CE.N * CE.V, 2); // [N, V]
+  const targets = rng.ints(CE.N, 0, CE.V); // [N]
+  targets[1] = targets[5] = IGNORE_INDEX; // ignored rows: loss 0, gradient 0, not counted
+  targets[CE.N - 1] = CE.V - 1; // the last class
+  return { logits, targets };
+}
+
+// ---- AdamW: one step at t = 3 from non-zero moments, with a clip coefficient -------------------
+const AW = { n: 300, gStd: 1e-2, clip: 0.8 };
+const AW_HP: AdamWHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 3 };
+// m and v are compared scaled by these (in float64, on both sides), so that one atol serves p, m, v
+const M_SCALE = 0.1, V_SCALE = 10;
+
+// ---- LoRA: y += scale · (x Aᵀ) Bᵀ ------------------------------------------------------------
+const LO = { N: 9, din: 37, r: 3, dout: 23, scale: 2 }; // scale = alpha / r, not 1 so a lost scale shows
+
+function loraInputs(rng: Rng) {
+  const { N, din, r, dout } = LO;
+  return {
+    x: rng.uniform(N * din, -1, 1), // [N, in]
+    A: rng.uniform(r * din, -0.5, 0.5), // [r, in]
+    B: rng.uniform(dout * r, -0.5, 0.5), // [out, r]
+  };
+}
+
+export const TRAINING_CASES: readonly SelfCheckCase[] = [
+  defineCase({
+    name: 'cross_entropy_forward',
+    shape: `N=${CE.N}, V=${CE.V}, 2 ignored rows (rowLoss ‖ lse)`,
+    // 1e-5 relative, plus 1e-6 absolute: WGSL's log() near 1 has absolute error ≤ 2^-21 (spec)
+    tol: { atol: 1e-6, rtol: 1e-5 },
+    inputs: ceInputs,
+    gpu: (rt, i) => {
+      const logits = rt.upload(i.logits, [CE.N, CE.V]), targets = rt.upload(i.targets, [CE.N]); // [N, V], [N]
+      const f = crossEntropyForward(rt, logits, targets); // rowLoss [N], lse [N], loss [1], count [1]
+      return readAllAndFree(rt, [f.rowLoss, f.lse], logits, targets, f.loss, f.count);
+    },
+    ref: (i) => {
+      const r = crossEntropyForwardRef(i.logits, i.targets, CE.N, CE.V);
+      return concat(r.rowLoss, r.lse);
+    },
+  }),
+  defineCase({
+    name: 'cross_entropy_forward.mean',
+    shape: `N=${CE.N}, V=${CE.V} (loss ‖ count)`,
+    // the mean of a few f32 row losses (blocked + tree): 1e-5 relative; count is an exact integer
+    tol: { atol: 0, rtol: 1e-5 },
+    inputs: ceInputs,
+    gpu: (rt, i) => {
+      const logits = rt.upload(i.logits, [CE.N, CE.V]), targets = rt.upload(i.targets, [CE.N]);
+      const f = crossEntropyForward(rt, logits, targets);
+      return readAllAndFree(rt, [f.loss, f.count], logits, targets, f.rowLoss, f.lse); // count: u32 read as its value
+    },
+    ref: (i) => {
+      const r = crossEntropyForwardRef(i.logits, i.targets, CE.N, CE.V);
+      return [r.loss, r.count];
+    },
+  }),
+  defineCase({
+    name: 'cross_entropy_backward',
+    shape: `N=${CE.N}, V=${CE.V}, gradScale ${CE.gradScale}`,
+    // softmax − onehot, scaled: 1e-5 relative; atol 1e-7 for probabilities that underflow to ~0
+    tol: { atol: 1e-7, rtol: 1e-5 },
+    inputs: ceInputs,
+    gpu: (rt, i) => {
+      const logits = rt.upload(i.logits, [CE.N, CE.V]), targets = rt.upload(i.targets, [CE.N]);
+      const f = crossEntropyForward(rt, logits, targets); // lse and count feed the backward
+      const d = crossEntropyBackward(rt, logits, targets, f.lse, f.count, { gradScale: CE.gradScale }); // [N, V]
+      return readAndFree(rt, d, logits, targets, f.loss, f.rowLoss, f.lse, f.count);
+    },
+    ref: (i) => crossEntropyBackwardRef(i.logits, i.targets, CE.N, CE.V, CE.gradScale),
+  }),
+  defineCase({
+    name: 'adamw',
+    shape: `n=${AW.n}, step ${AW_HP.step}, clip ${AW.clip} (p ‖ ${M_SCALE}·m ‖ ${V_SCALE}·v)`,
+    // the kernel test's tolerances, 1e-6 relative with absolute floors 1e-6·lr (p), 1e-6·gStd (m),
+    // 1e-6·gStd² (v): f32 rounds p twice a step, m and v keep the rounding of the terms they sum.
+    // m·0.1 and v·10 turn those floors into one: 1e-9 = 1e-6·lr.
+    tol: { atol: 1e-6 * AW_HP.lr, rtol: 1e-6 },
+    inputs: (rng) => {
+      const g = rng.normal(AW.n, AW.gStd);
+      return { p: rng.normal(AW.n, 0.5), g, m: rng.normal(AW.n, AW.gStd), v: rng.normal(AW.n, AW.gStd).map((x) => x * x) };
+    },
+    gpu: async (rt, i) => {
+      const [p, g, m, v] = [i.p, i.g, i.m, i.v].map((a) => rt.upload(a, [AW.n])); // [n] each
+      const clip = rt.upload(new Float32Array([AW.clip]), [1]); // [1] clip coefficient
+      adamwStep(rt, p, g, m, v, clip, AW_HP); // p, m, v in place
+      const r = await readAllAndFree(rt, [p, m, v], g, clip);
+      return r.map((x, k) => (k < AW.n ? x : k < 2 * AW.n ? x * M_SCALE : x * V_SCALE));
+    },
+    ref: (i) => {
+      const r = adamwRef(i.p, i.g, i.m, i.v, AW.clip, AW_HP);
+      return concat(r.p, r.m.map((x) => x * M_SCALE), r.v.map((x) => x * V_SCALE));
+    },
+  }),
+  defineCase({
+    name: 'grad_norm',
+    shape: 'grads [37] + [5, 60], maxNorm 1 ([norm, coef])',
+    // Σ g² of non-negative f32 terms (blocked + tree) → ≲ 3e-6 relative; sqrt halves it: 1e-5 relative
+    tol: { atol: 0, rtol: 1e-5 },
+    inputs: (rng) => ({ a: rng.normal(37, 0.1), b: rng.normal(300, 0.1) }), // norm ≈ 1.8 → coef ≈ 0.55
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [37]), b = rt.upload(i.b, [5, 60]);
+      return readAndFree(rt, gradNormClip(rt, [a, b], 1), a, b); // [2] = [norm, coef]
+    },
+    ref: (i) => gradNormClipRef([i.a, i.b], 1),
+  }),
+  defineCase({
+    name: 'lora_forward',
+    shape: `N=${LO.N}, in=${LO.din}, r=${LO.r}, out=${LO.dout} (xa ‖ y +=)`,
+    // fp32 matmul-class sums: 1e-4 relative; atol 1e-6·max|xa| (2.51 here; the y update's max is 3.60)
+    // as the kernel test, for sums that cancel to ~0
+    tol: { atol: 2.5e-6, rtol: 1e-4 },
+    inputs: (rng) => ({ ...loraInputs(rng), y0: rng.uniform(LO.N * LO.dout, -1, 1) }), // y0: the base output, kept
+    gpu: (rt, i) => {
+      const { N, din, r, dout } = LO;
+      const x = rt.upload(i.x, [N, din]), A = rt.upload(i.A, [r, din]), B = rt.upload(i.B, [dout, r]);
+      const y = rt.upload(i.y0, [N, dout]); // [N, out], updated in place
+      const { xa } = loraForward(rt, x, A, B, y, LO.scale); // xa [N, r]
+      return readAllAndFree(rt, [xa, y], x, A, B);
+    },
+    ref: (i) => {
+      const r = loraForwardRef(i.x, i.A, i.B, i.y0, LO.N, LO.din, LO.r, LO.dout, LO.scale);
+      return concat(r.xa, r.y);
+    },
+  }),
+  defineCase({
+    name: 'lora_backward',
+    shape: `N=${LO.N}, in=${LO.din}, r=${LO.r}, out=${LO.dout} (dA ‖ dB ‖ dx, all +=)`,
+    // fp32 matmul-class sums: 1e-4 relative; atol 1e-6·max|update| as the kernel test, taken from the
+    // smallest update here (dx: 3.85; dA 11.9, dB 10.4), for sums that cancel to ~0
+    tol: { atol: 3.8e-6, rtol: 1e-4 },
+    inputs: (rng) => {
+      const v = loraInputs(rng);
+      const { N, din, r, dout } = LO;
+      // xa as the forward gives it (float64 forward rounded to f32)
+      const xa = Float32Array.from(loraForwardRef(v.x, v.A, v.B, new Float32Array(N * dout), N, din, r, dout, LO.scale).xa); // [N, r]
+      // gradients hold earlier values: the kernels add to them
+      return { ...v, xa, dy: rng.uniform(N * dout, -1, 1), dA0: rng.uniform(r * din, -1, 1), dB0: rng.uniform(dout * r, -1, 1), dx0: rng.uniform(N * din, -1, 1) };
+    },
+    gpu: (rt, i) => {
+      const { N, din, r, dout } = LO;
+      const x = rt.upload(i.x, [N, din]), A = rt.upload(i.A, [r, din]), B = rt.upload(i.B, [dout, r]);
+      const xa = rt.upload(i.xa, [N, r]), dy = rt.upload(i.dy, [N, dout]);
+      const dA = rt.upload(i.dA0, [r, din]), dB = rt.upload(i.dB0, [dout, r]), dx = rt.upload(i.dx0, [N, din]);
+      loraBackward(rt, x, A, B, xa, dy, LO.scale, { dA, dB, dx });
+      return readAllAndFree(rt, [dA, dB, dx], x, A, B, xa, dy);
+    },
+    ref: (i) => {
+      const r = loraBackwardRef(i.x, i.A, i.B, i.xa, i.dy, LO.N, LO.din, LO.r, LO.dout, LO.scale, { dA0: i.dA0, dB0: i.dB0, dx0: i.dx0 });
+      return concat(r.dA, r.dB, r.dx!);
+    },
+  }),
+];
