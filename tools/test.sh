@@ -7,9 +7,5 @@ if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.json ] && [ ! -f /usr/lib/chromium/vk_
   echo "npm test: no Vulkan driver for WebGPU in Node. Run: sudo bash tools/ci/install-system.sh" >&2; exit 1
 fi
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
-echo "== node tests (WebGPU through Dawn)"
-node tools/run-node.mjs --test --test-concurrency=1 --test-reporter=spec $(find shaders src -name '*.test.ts' | sort)
-if ls e2e/*.test.ts >/dev/null 2>&1; then
-  echo "== browser tests (headless Chromium, WebGPU on SwiftShader)"
-  node tools/run-node.mjs --test --test-concurrency=1 --test-reporter=spec e2e/*.test.ts
-fi
+echo "== tests: kernels and engine in Node (WebGPU through Dawn), then the browser (headless Chromium, SwiftShader)"
+node tools/run-node.mjs --test --test-concurrency=1 --test-reporter=spec $(find shaders src -name '*.test.ts' | sort) $(ls e2e/*.test.ts 2>/dev/null)
