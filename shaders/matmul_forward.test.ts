@@ -1,68 +1,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, matmulFlops, pickMatmulTile, pickMatmulVersion, type MatmulOptions } from './matmul_forward.ts';
+import { matmul, matmulFlops, pickMatmulTile, pickMatmulVersion, planGemv, planSplitK, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
+import { check, tolFor } from './matmul_forward.check.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { allClose, assertAllClose } from '../src/engine/testing/allclose.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
-import { toHalfBits, fromHalfBits } from '../src/engine/gpu/half.ts';
 
 after(releaseTestRuntime);
-
-// Tolerance, fp32 kernel vs float64 reference: rtol 1e-4 (project matmul tolerance) plus an atol for
-// sums that cancel: a K-term fp32 sum of products of size ≤ |alpha|·max|a|·max|b| drifts by about
-// 6e-8·sqrt(K) of that (random-walk rounding); 1e-5·sqrt(K) leaves ~100x room for the kernels' other
-// summation orders, yet a wrong index or a lost term is off by O(1) of that scale. Bias and C
-// (accumulate) add one rounding of their own size.
-function tolFor(K: number, scaleAB: number, scaleAdd = 0) {
-  return { rtol: 1e-4, atol: 1e-5 * Math.sqrt(Math.max(K, 1)) * scaleAB + 1e-6 * scaleAdd };
-}
-const maxAbs = (x: ArrayLike<number>) => Array.from(x).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-
-interface Case {
-  M: number;
-  N: number;
-  K: number;
-  transA?: boolean;
-  transB?: boolean;
-  batch?: number;        // leading dim of a (omitted: 2-D a)
-  broadcastB?: boolean;  // b has no batch dim
-  dtype?: 'f32' | 'f16' | 'bf16';
-  bias?: boolean;
-  alpha?: number;
-  accumulate?: boolean;
-  mag?: number;          // inputs uniform in [-mag, mag]
-}
-
-/** Runs one matmul with `run` options against matmulRef on seeded random inputs; returns the report. */
-async function check(rng: Rng, c: Case, run: MatmulOptions, name: string) {
-  const rt = await testRuntime();
-  const { M, N, K, transA = false, transB = false, dtype = 'f32', alpha = 1, mag = 1 } = c;
-  const batch = c.batch ?? 1;
-  const lead = c.batch === undefined ? [] : [c.batch];
-  const bBatch = c.broadcastB || c.batch === undefined ? 1 : batch;
-  const a = rng.uniform(batch * M * K, -mag, mag); // [batch, M, K] or [batch, K, M]
-  let b: Float32Array = rng.uniform(bBatch * K * N, -mag, mag); // [bBatch, K, N] or [bBatch, N, K]
-  const bLead = c.broadcastB || c.batch === undefined ? [] : lead;
-  const bShape = [...bLead, ...(transB ? [N, K] : [K, N])];
-  let tb;
-  if (dtype === 'f32') tb = rt.upload(b, bShape);
-  else {
-    const bits = toHalfBits(b, dtype);
-    b = fromHalfBits(bits, dtype); // the reference sees the same rounded values as the kernel
-    tb = rt.upload(bits, bShape, dtype);
-  }
-  const ta = rt.upload(a, [...lead, ...(transA ? [K, M] : [M, K])]);
-  const bias = c.bias ? rng.uniform(N, -2, 2) : undefined;
-  const prev = c.accumulate ? rng.uniform(batch * M * N, -2, 2) : undefined; // C before the call
-  const out = prev ? rt.upload(prev, [...lead, M, N]) : undefined;
-  const got = await rt.read(
-    matmul(rt, ta, tb, { ...run, transA, transB, alpha, bias: bias && rt.upload(bias, [N]), accumulate: c.accumulate, out }),
-  );
-  const ref = matmulRef(a, b, M, N, K, { transA, transB, batch, broadcastB: bBatch === 1 && batch > 1, bias, alpha, accumulateInto: prev });
-  const tol = tolFor(K, Math.abs(alpha) * maxAbs(a) * maxAbs(b), (bias ? maxAbs(bias) : 0) + (prev ? maxAbs(prev) : 0));
-  return assertAllClose(got, ref, tol, `${name} ${JSON.stringify(c)}`);
-}
 
 // The kernels under test. Tiled runs use the pipeline that reads trans flags and B dtype from
 // uniforms (specialize: false): one compile per tile covers every case (lavapipe compiles a tiled
@@ -72,12 +17,20 @@ const VERSIONS: [string, MatmulOptions][] = [
   ['tiled64', { version: 'tiled', tile: 64, specialize: false }],
   ['tiled128', { version: 'tiled', tile: 128, specialize: false }],
 ];
+// Split-K, forced (it handles every case): the uniform-reading tiled pipelines above plus the reduce
+// pass (one more compile), 3 ranges where K allows (ranges are multiples of 8, so K = 1..8 gives
+// one). gemv has its own file (matmul_forward_gemv.test.ts): its pipelines compile in a second each.
+const SPLITK: [string, MatmulOptions][] = [
+  ['splitk64', { version: 'splitk', tile: 64, specialize: false, splits: 3 }],
+  ['splitk128', { version: 'splitk', tile: 128, specialize: false, splits: 3 }],
+];
+const ALL = [...VERSIONS, ...SPLITK];
 const TRANS = [[false, false], [false, true], [true, false], [true, true]] as const;
 const DIMS = [1, 3, 17, 33, 65, 100];
 
-test('matmul: all trans combinations, M/N/K from {1,3,17,33,65,100}, both versions', async () => {
+test('matmul: all trans combinations, M/N/K from {1,3,17,33,65,100}, naive / tiled / splitk', async () => {
   const rng = new Rng(1);
-  for (const [name, run] of VERSIONS) {
+  for (const [name, run] of ALL) {
     for (const [transA, transB] of TRANS) {
       // fixed corners (1x1x1, a long-K skinny and a wide case) plus two random mixes per combo
       const shapes = [[1, 1, 1], [3, 100, 65], [100, 17, 3]];
@@ -94,7 +47,7 @@ test('matmul tiled128: several tiles in M and N (150 x 140), K tail of 5', async
 
 test('matmul: batch with and without broadcast B, bias, alpha, accumulate', async () => {
   const rng = new Rng(3);
-  for (const [name, run] of VERSIONS) {
+  for (const [name, run] of ALL) {
     await check(rng, { M: 17, N: 33, K: 65, batch: 3 }, run, name);
     await check(rng, { M: 33, N: 17, K: 20, batch: 3, broadcastB: true, transB: true, bias: true }, run, name);
     await check(rng, { M: 65, N: 3, K: 33, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, name);
@@ -104,7 +57,7 @@ test('matmul: batch with and without broadcast B, bias, alpha, accumulate', asyn
 
 test('matmul: half-precision B (f16, bf16), odd batch offsets, all trans combinations', async () => {
   const rng = new Rng(4);
-  for (const [name, run] of VERSIONS.slice(0, 2)) {
+  for (const [name, run] of [...VERSIONS.slice(0, 2), SPLITK[0]]) {
     for (const dtype of ['f16', 'bf16'] as const) {
       for (const [transA, transB] of TRANS) {
         // K·N = 33·17 is odd: B[1] starts in the high half of a word
@@ -127,7 +80,7 @@ test('matmul tiled: pipelines specialised on trans flags and B dtype (the defaul
 
 test('matmul: long K row (K = 2001, M = 3, N = 5)', async () => {
   const rng = new Rng(6);
-  for (const [name, run] of VERSIONS.slice(0, 2)) {
+  for (const [name, run] of [...VERSIONS.slice(0, 2), SPLITK[0]]) {
     await check(rng, { M: 3, N: 5, K: 2001 }, run, name);
     await check(rng, { M: 3, N: 5, K: 2001, transA: true, transB: true }, run, name);
   }
@@ -135,7 +88,7 @@ test('matmul: long K row (K = 2001, M = 3, N = 5)', async () => {
 
 test('matmul: huge-magnitude inputs (|x| up to 1e17, products 1e34) keep relative accuracy', async () => {
   const rng = new Rng(7);
-  for (const [name, run] of VERSIONS.slice(0, 2)) {
+  for (const [name, run] of [...VERSIONS.slice(0, 2), SPLITK[0]]) {
     await check(rng, { M: 17, N: 33, K: 65, mag: 1e17, transB: true }, run, name);
     // 1e-17 scale as well: no flush or underflow of ordinary small products (1e-34 > f32 min normal)
     await check(rng, { M: 33, N: 17, K: 20, mag: 1e-17 }, run, name);
@@ -146,7 +99,7 @@ test('matmul: out without accumulate is overwritten (NaN garbage gone); NaN in A
   const rt = await testRuntime();
   const rng = new Rng(8);
   const [M, N, K] = [19, 21, 23];
-  for (const [name, run] of VERSIONS.slice(0, 2)) {
+  for (const [name, run] of [...VERSIONS.slice(0, 2), SPLITK[0]]) {
     const a = rng.uniform(M * K), b = rng.uniform(K * N);
     const out = rt.upload(new Float32Array(M * N).fill(NaN), [M, N]);
     const got = await rt.read(matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { ...run, out }));
@@ -166,7 +119,8 @@ test('matmul: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads must
   const rt = await testRuntime();
   const rng = new Rng(10);
   const [M, N, K] = [21, 19, 13]; // none a multiple of 8 or of the tiles
-  for (const [name, run] of VERSIONS) {
+  // splitk: 2 ranges (8 + 5): a range's edge loads must zero what lies past its end as well
+  for (const [name, run] of [...VERSIONS, ['splitk', { ...SPLITK[0][1], splits: 2 }] as [string, MatmulOptions]]) {
     for (const which of ['a', 'b'] as const) {
       const a = rng.uniform(M * K), b = rng.uniform(K * N);
       (which === 'a' ? a : b)[0] = Infinity;
@@ -188,7 +142,7 @@ test('matmul: version auto, pickers, flops, guards', async () => {
   assert.equal(pickMatmulTile(2048, 2048, 1), 128); // 256 workgroups of 128x128
   assert.equal(pickMatmulTile(2048, 576, 1), 64);   // 80 would leave most of an H100 idle
   assert.equal(matmulFlops(2, 3, 4, 5), 240);
-  await check(new Rng(9), { M: 5, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to naive
+  await check(new Rng(9), { M: 9, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to naive (N < 32)
   const a = rt.upload(new Float32Array(6), [2, 3]), b = rt.upload(new Float32Array(6), [3, 2]);
   assert.throws(() => matmul(rt, a, rt.upload(new Float32Array(8), [4, 2])), /inner dims/);
   assert.throws(() => matmul(rt, a, b, { accumulate: true }), /accumulate needs/);
@@ -200,4 +154,38 @@ test('matmul: version auto, pickers, flops, guards', async () => {
   // K = 0: C = bias (empty sum), and empty outputs dispatch nothing
   const z = await rt.read(matmul(rt, rt.upload(new Float32Array(0), [2, 0]), rt.upload(new Float32Array(0), [0, 3]), { bias: rt.upload(new Float32Array([1, 2, 3]), [3]) }));
   assert.deepEqual(Array.from(z), [1, 2, 3, 1, 2, 3]);
+});
+
+test('matmul splitk: K not a multiple of the ranges, forced and planned splits, one range', async () => {
+  const rng = new Rng(13);
+  for (const [name, run] of SPLITK) {
+    await check(rng, { M: 40, N: 9, K: 100, transB: true, bias: true }, run, name); // ranges 40 + 40 + 20
+    await check(rng, { M: 9, N: 40, K: 37, transA: true, alpha: 2, accumulate: true }, { ...run, splits: 4 }, name); // 16 + 16 + 5
+  }
+  // the plan's own choice (K = 600: 4 ranges of 152, the last 144), and S = 1 (partial = whole sum)
+  const plan = planSplitK(40, 40, 600);
+  assert.deepEqual([plan.splits, plan.chunk], [4, 152]);
+  await check(rng, { M: 40, N: 40, K: 600, bias: true }, { version: 'splitk', tile: plan.tile, specialize: false }, 'splitk/plan');
+  await check(rng, { M: 20, N: 20, K: 40, accumulate: true }, { version: 'splitk', tile: 64, specialize: false, splits: 1 }, 'splitk/1');
+});
+
+test('matmul: auto thresholds (gemv for M <= 8, splitk for few tiles and long K) and split-K plans', async () => {
+  // shapes of the H200 bench (tools/bench/kernel_cases.json)
+  assert.equal(pickMatmulVersion(1, 4864, 896), 'gemv');       // qwen decode gate_proj
+  assert.equal(pickMatmulVersion(8, 576, 576), 'gemv');
+  assert.equal(pickMatmulVersion(1024, 896, 4864), 'splitk');  // qwen down_proj: 56 tiles of 128
+  assert.equal(pickMatmulVersion(1024, 128, 896), 'splitk');   // qwen k_proj: 8 tiles
+  assert.equal(pickMatmulVersion(2048, 2048, 2048), 'tiled');  // 256 tiles fill the GPU
+  assert.equal(pickMatmulVersion(2048, 49152, 576), 'tiled');
+  assert.deepEqual(planSplitK(1024, 896, 4864), { tile: 128, splits: 4, chunk: 1216 }); // 224 workgroups of 256
+  assert.deepEqual(planSplitK(1024, 128, 896), { tile: 64, splits: 7, chunk: 128 });    // 224 workgroups of 64
+  assert.deepEqual(planSplitK(3, 5, 17, 1, { splits: 2 }), { tile: 64, splits: 2, chunk: 16 });
+  assert.equal(planGemv(1, 4864, 896, 1, { transB: true }).lanes, 256); // 224 vec4 per row of W
+  assert.equal(planGemv(1, 576, 576, 1, { transB: true }).lanes, 64);   // 144 vec4: 64 lanes, 2-3 steps
+  assert.equal(planGemv(8, 896, 4864, 1, { transB: true }).cols, 1);    // 256 lanes x 8 rows fill the buffer
+  const rt = await testRuntime();
+  const a = rt.upload(new Float32Array(6), [2, 3]), b = rt.upload(new Float32Array(6), [3, 2]);
+  assert.throws(() => matmul(rt, a, b, { version: 'splitk', splits: 0 }), /splits/);
+  assert.throws(() => matmul(rt, a, b, { version: 'gemv', gemvLanes: 32 as 64 }), /gemvLanes/);
+  assert.throws(() => matmul(rt, a, b, { version: 'fast' as 'naive' }), /unknown version/);
 });

@@ -1,20 +1,67 @@
-// matmul: C[..., M, N] = alpha · op(A) · op(B) + bias (+ C if accumulate), two kernel versions:
-//   'naive' — matmul_forward_naive.wgsl: one invocation per output, every option a uniform;
-//   'tiled' — matmul_forward_tiled.wgsl: 8x8 register tiles in 64x64 or 128x128 workgroup tiles,
-//             specialised by pipeline constants (trans flags, B dtype, tile size).
-// 'auto' picks tiled when M, N, K are all >= 32 (below that a tile is mostly padding), else naive.
+// matmul: C[..., M, N] = alpha · op(A) · op(B) + bias (+ C if accumulate), four kernel versions:
+//   'naive'  — matmul_forward_naive.wgsl: one invocation per output, every option a uniform;
+//   'tiled'  — matmul_forward_tiled.wgsl: 8x8 register tiles in 64x64 or 128x128 workgroup tiles,
+//              specialised by pipeline constants (trans flags, B dtype, tile size);
+//   'gemv'   — matmul_forward_gemv.wgsl: for few rows (decode): a workgroup per NC columns x MR
+//              rows, its lanes stride over K reading B once (vec4 / 4 halves per load for x·Wᵀ);
+//   'splitk' — the tiled kernel over S ranges of K into a scratch [batch, S, M, N], then
+//              matmul_forward_splitk.wgsl sums the S partials in order: for few tiles and long K.
+// 'auto' (pickMatmulVersion): gemv for M <= 8, naive for tiny dims, splitk when the tiled kernel
+// would leave the GPU half idle and K can be split, else tiled. Every version handles every case
+// (forcing one never falls back to another; it may just be slow).
 import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
-import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import gemvCode from './matmul_forward_gemv.wgsl';
+import splitkCode from './matmul_forward_splitk.wgsl';
+import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
+/** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
+export const matmulGemvSpecs = {
+  vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },
+  vecHalf: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_half', bindings: BINDINGS },
+  any: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_any', bindings: BINDINGS },
+} satisfies Record<string, KernelSpec>;
+export const matmulSplitkReduceSpec: KernelSpec = {
+  name: 'matmul_forward_splitk',
+  code: splitkCode,
+  bindings: ['uniform', 'read', 'read', 'storage'],
+};
 
-export const matmulVersions = ['naive', 'tiled'] as const;
+export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk'] as const;
 export type MatmulVersion = (typeof matmulVersions)[number];
+
+// ---- thresholds of 'auto' and of the gemv / split-K plans --------------------------------------
+// First guesses from the H200 numbers (132 SMs; tiled at 64x64 tiles reaches ~7-10 TFLOP/s when it
+// makes < ~300 workgroups, 27 TFLOP/s at 128x128 with >= 256). To be tuned with
+// `npm run bench -- kernels` on the GPU machine: it times every version on every case.
+
+/** M at or below this → gemv (decode and small batches: B is read once for all rows). */
+export const GEMV_MAX_M = 8;
+/** Any of M, N, K below this → naive (a tiled workgroup would be mostly padding). */
+export const TILED_MIN_DIM = 32;
+/** Fewer 128x128 output tiles than this (about one per SM) → split-K, when K allows >= 2 ranges. */
+export const SPLITK_MAX_TILES = 132;
+/** Split-K aims at this many resident invocations: 132 SMs x 2 workgroups of 256. */
+export const SPLITK_TARGET_INVOCATIONS = 132 * 512;
+/** Split-K ranges hold at least this many K (below, the partial round trip outweighs the FMAs). */
+export const SPLITK_MIN_CHUNK = 128;
+/**
+ * gemv: output columns per workgroup (x is loaded once per K unit and used for NC columns), at most:
+ * the reduction buffer holds cols·rows·lanes <= 2048 partial sums (4 with 64 lanes, min(4, 8/rows) with 256).
+ */
+export const GEMV_COLS = 4;
+const GEMV_RED = 2048;
+/**
+ * gemv: rows of B with at least this many load steps (K/4 on the vec paths, K on the element path)
+ * → 256 lanes per workgroup, else 64. More lanes put more of B in flight at once (a decode matmul
+ * reads ~1-20 MB: a few rounds of memory latency); fewer waste fewer idle lanes on short rows.
+ */
+export const GEMV_WIDE_MIN_STEPS = 192;
 
 /** Edge of the tiled kernel's square workgroup tile: 64 (64 invocations) or 128 (256 invocations). */
 export type MatmulTile = 64 | 128;
@@ -33,23 +80,38 @@ export interface MatmulOptions {
   /** write here instead of a new tensor */
   out?: Tensor;
   /** force a kernel version; 'auto' (default) picks by shape */
-  version?: 'naive' | 'tiled' | 'auto';
-  /** tiled only: force the workgroup tile (tests, benchmarks); default picks by the number of tiles */
+  version?: MatmulVersion | 'auto';
+  /** tiled / splitk: force the workgroup tile (tests, benchmarks); default picks by the number of tiles */
   tile?: MatmulTile;
   /**
-   * tiled only: compile transA/transB/B dtype into the pipeline (default true: fastest, one pipeline
+   * tiled / splitk: compile transA/transB/B dtype into the pipeline (default true: fastest, one pipeline
    * per combination). false: one pipeline per tile reads them from uniforms (tests on lavapipe,
    * where each pipeline takes seconds to compile).
    */
   specialize?: boolean;
+  /** splitk only: force the number of K ranges S (rounded so that ranges are multiples of 8; tests, tuning) */
+  splits?: number;
+  /** gemv only: rows of A per workgroup (default: the next of 1, 2, 4, 8 at or above M) */
+  gemvRows?: GemvRows;
+  /** gemv only: lanes per workgroup (default by row length, see GEMV_WIDE_MIN_STEPS) */
+  gemvLanes?: 64 | 256;
 }
+
+export type GemvRows = 1 | 2 | 4 | 8;
 
 /** FLOPs of a matmul (one multiply + one add per term). */
 export const matmulFlops = (M: number, N: number, K: number, batch = 1): number => 2 * M * N * K * batch;
 
-/** Version 'auto' resolves to: tiled once every dim fills at least a quarter of a 128-wide tile. */
-export function pickMatmulVersion(M: number, N: number, K: number): MatmulVersion {
-  return M >= 32 && N >= 32 && K >= 32 ? 'tiled' : 'naive';
+/**
+ * Version 'auto' resolves to: gemv for M <= GEMV_MAX_M; naive while a dim is below TILED_MIN_DIM;
+ * splitk when there are fewer than SPLITK_MAX_TILES 128x128 tiles and K splits into >= 2 ranges;
+ * else tiled.
+ */
+export function pickMatmulVersion(M: number, N: number, K: number, batch = 1): MatmulVersion {
+  if (M <= GEMV_MAX_M) return 'gemv';
+  if (M < TILED_MIN_DIM || N < TILED_MIN_DIM || K < TILED_MIN_DIM) return 'naive';
+  if (cdiv(M, 128) * cdiv(N, 128) * batch < SPLITK_MAX_TILES && planSplitK(M, N, K, batch).splits >= 2) return 'splitk';
+  return 'tiled';
 }
 
 /**
@@ -59,6 +121,66 @@ export function pickMatmulVersion(M: number, N: number, K: number): MatmulVersio
  */
 export function pickMatmulTile(M: number, N: number, batch: number): MatmulTile {
   return cdiv(M, 128) * cdiv(N, 128) * batch >= 132 ? 128 : 64;
+}
+
+/** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
+export interface SplitKPlan {
+  tile: MatmulTile;
+  splits: number;
+  chunk: number;
+}
+
+/**
+ * S fills SPLITK_TARGET_INVOCATIONS with tiles x S workgroups (floor: one round of resident
+ * workgroups, not a second nearly empty one), ranges of at least SPLITK_MIN_CHUNK. Tile 128 when
+ * its tiles can reach that target, else 64 (4x more workgroups per tile count). Ranges are
+ * multiples of the tiled kernel's K step (8), so S may come out below the forced value.
+ */
+export function planSplitK(M: number, N: number, K: number, batch = 1, force: { tile?: MatmulTile; splits?: number } = {}): SplitKPlan {
+  const maxS = Math.max(1, Math.floor(K / SPLITK_MIN_CHUNK));
+  const tiles128 = cdiv(M, 128) * cdiv(N, 128) * batch;
+  const tile = force.tile ?? (tiles128 * maxS * 256 >= SPLITK_TARGET_INVOCATIONS ? 128 : 64);
+  const tiles = cdiv(M, tile) * cdiv(N, tile) * batch;
+  const perGroup = (tile / 8) ** 2; // invocations per workgroup
+  const want = force.splits ?? Math.min(maxS, Math.max(1, Math.floor(SPLITK_TARGET_INVOCATIONS / perGroup / tiles)));
+  if (!Number.isInteger(want) || want < 1) throw new Error(`matmul: splits must be a positive integer, got ${want}`);
+  if (K === 0) return { tile, splits: 1, chunk: 0 };
+  const chunk = Math.ceil(Math.ceil(K / Math.min(want, K)) / 8) * 8; // K per range, a multiple of 8
+  return { tile, splits: Math.ceil(K / chunk), chunk };
+}
+
+/** How gemv runs a shape: entry point, rows and columns per workgroup, lanes. */
+export interface GemvPlan {
+  spec: KernelSpec;
+  rows: GemvRows;
+  cols: number;
+  lanes: 64 | 256;
+  /** [gx, gy, batch · row blocks] */
+  groups: [number, number, number];
+}
+
+/**
+ * Entry point: vec4 loads for x·Wᵀ with K % 4 == 0 (f32 or halves), else the element path. Rows: the
+ * next of 1, 2, 4, 8 at or above M (larger M runs row blocks, each reading all of B). Lanes: see
+ * GEMV_WIDE_MIN_STEPS. Columns: GEMV_COLS, fewer where the reduction buffer needs it.
+ */
+export function planGemv(
+  M: number, N: number, K: number, batch: number,
+  o: { transA?: boolean; transB?: boolean; dtype?: 'f32' | 'f16' | 'bf16'; rows?: GemvRows; lanes?: 64 | 256 } = {},
+): GemvPlan {
+  const rows: GemvRows = o.rows ?? (M <= 1 ? 1 : M <= 2 ? 2 : M <= 4 ? 4 : 8);
+  if (![1, 2, 4, 8].includes(rows)) throw new Error(`matmul: gemvRows must be 1, 2, 4 or 8, got ${String(rows)}`);
+  // vec loads need every row of A and W to start on a 4-element unit (and K > 0: a vec binding
+  // must be at least one vector long)
+  const vec = !o.transA && !!o.transB && K > 0 && K % 4 === 0;
+  const spec = !vec ? matmulGemvSpecs.any : (o.dtype ?? 'f32') === 'f32' ? matmulGemvSpecs.vecF32 : matmulGemvSpecs.vecHalf;
+  const lanes = o.lanes ?? ((vec ? K / 4 : K) >= GEMV_WIDE_MIN_STEPS ? 256 : 64);
+  if (lanes !== 64 && lanes !== 256) throw new Error(`matmul: gemvLanes must be 64 or 256, got ${String(lanes)}`);
+  const cols = Math.max(1, Math.min(GEMV_COLS, GEMV_RED / (lanes * rows)));
+  const colGroups = cdiv(N, cols);
+  const zGroups = batch * cdiv(M, rows);
+  const [gx, gy] = grid1d(colGroups);
+  return { spec, rows, cols, lanes, groups: [gx, gy, zGroups] };
 }
 
 const B_KIND = { f32: 0, f16: 1, bf16: 2 } as const;
@@ -109,32 +231,65 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   if (batch > MAX_GROUPS) throw new Error(`matmul: batch ${batch} exceeds ${MAX_GROUPS} (one workgroup row per batch entry); fold it into M`);
 
   // ---- version and dispatch ----
-  const version = !opts.version || opts.version === 'auto' ? pickMatmulVersion(M, N, K) : opts.version;
-  if (version !== 'naive' && version !== 'tiled') throw new Error(`matmul: unknown version '${String(version)}'`);
+  const version = !opts.version || opts.version === 'auto' ? pickMatmulVersion(M, N, K, batch) : opts.version;
+  if (!(matmulVersions as readonly string[]).includes(version)) throw new Error(`matmul: unknown version '${String(version)}'`);
   const bStride = broadcastB ? 0 : K * N; // elements between B[z] and B[z+1]
   const tensors = [a, b, bias ?? a, o]; // unused bias slot: bind a (read-only aliasing is allowed)
-  // one uniform layout for both kernels (struct U in both .wgsl files)
-  const uniforms = packUniforms([
-    ['u32', M], ['u32', N], ['u32', K], ['u32', bStride], ['f32', alpha], ['u32', bias ? 1 : 0], ['u32', accumulate ? 1 : 0],
-    ['u32', transA ? 1 : 0], ['u32', transB ? 1 : 0], ['u32', B_KIND[b.dtype]], ['u32', 0], ['u32', 0],
-  ]);
+  const bDtype = b.dtype as keyof typeof B_KIND; // checked above
+  // one uniform layout for the naive, tiled and gemv kernels (struct U in their .wgsl files)
+  const pack = (al: number, withBias: boolean, acc: boolean, kChunk = 0, splits = 0) =>
+    packUniforms([
+      ['u32', M], ['u32', N], ['u32', K], ['u32', bStride], ['f32', al], ['u32', withBias ? 1 : 0], ['u32', acc ? 1 : 0],
+      ['u32', transA ? 1 : 0], ['u32', transB ? 1 : 0], ['u32', B_KIND[bDtype]], ['u32', kChunk], ['u32', splits],
+    ]);
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
-    rt.dispatch(matmulNaiveSpec, { tensors, uniforms, workgroups: groups });
+    rt.dispatch(matmulNaiveSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups });
     return o;
   }
-  const tile = opts.tile ?? pickMatmulTile(M, N, batch);
-  if (tile !== 64 && tile !== 128) throw new Error(`matmul: tile must be 64 or 128, got ${String(tile)}`);
-  const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch];
+  if (version === 'gemv') {
+    const p = planGemv(M, N, K, batch, { transA, transB, dtype: bDtype, rows: opts.gemvRows, lanes: opts.gemvLanes });
+    checkGroups(p.groups);
+    const constants = { WG: p.lanes, MR: p.rows, NC: p.cols };
+    rt.dispatch(p.spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: p.groups, constants });
+    return o;
+  }
+  const tiledConstants = (tile: number) => {
+    if (tile !== 64 && tile !== 128) throw new Error(`matmul: tile must be 64 or 128, got ${String(tile)}`);
+    const T = tile / 8; // invocations per tile edge (each owns 8x8 outputs): TX = TY
+    // 2 / 3 = "read the uniform" (see trans_a() in the .wgsl)
+    return (opts.specialize ?? true)
+      ? { TX: T, TY: T, TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, B_KIND: B_KIND[bDtype] }
+      : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
+  };
+  if (version === 'tiled') {
+    const tile = opts.tile ?? pickMatmulTile(M, N, batch);
+    const constants = tiledConstants(tile);
+    const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch];
+    checkGroups(groups);
+    rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants });
+    return o;
+  }
+  // splitk: pass 1 = tiled kernel over S K-ranges into partial [batch, S, M, N] (raw sums: alpha 1,
+  // no bias, no accumulate); pass 2 sums the S slices in order and applies the epilogue.
+  let plan = planSplitK(M, N, K, batch, { tile: opts.tile, splits: opts.splits });
+  const sliceBytes = batch * M * N * 4;
+  const maxSplits = Math.floor(Number(rt.device.limits.maxStorageBufferBindingSize) / sliceBytes);
+  if (maxSplits < 1) throw new Error(`matmul splitk: the partial sums of one range (${sliceBytes} bytes) exceed this GPU's storage binding size`);
+  if (plan.splits > maxSplits) plan = planSplitK(M, N, K, batch, { tile: plan.tile, splits: maxSplits });
+  const { tile, splits, chunk } = plan;
+  const constants = tiledConstants(tile);
+  const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch * splits];
   checkGroups(groups);
-  const T = tile / 8; // invocations per tile edge (each owns 8x8 outputs): TX = TY
-  // 2 / 3 = "read the uniform" (see trans_a() in the .wgsl)
-  const spec = opts.specialize ?? true;
-  const constants = spec
-    ? { TX: T, TY: T, TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, B_KIND: B_KIND[b.dtype] }
-    : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
-  rt.dispatch(matmulTiledSpec, { tensors, uniforms, workgroups: groups, constants });
+  const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
+  rt.dispatch(matmulTiledSpec, { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups, constants });
+  const total = batch * M * N;
+  const reduceUniforms = packUniforms([
+    ['u32', M * N], ['u32', total], ['u32', splits], ['u32', N], ['f32', alpha], ['u32', bias ? 1 : 0], ['u32', accumulate ? 1 : 0], ['u32', 0],
+  ]);
+  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
+  partial.dispose(); // recorded dispatches still use it (queue order)
   return o;
 }
 

@@ -20,10 +20,14 @@
 //   2 read     b:    [batch|1, K, N], or [batch|1, N, K] when trans_b; stored as u32 words:
 //                    kind 0 f32 bits, 1 f16 / 2 bf16 two halves per word (element 2i low half)
 //   3 read     bias: [N] f32 (read only when has_bias)
-//   4 storage  out:  [batch, M, N] f32 (read too when accumulate)
+//   4 storage  out:  [batch, M, N] f32 (read too when accumulate); with split-K (splits = S > 1):
+//                    [batch, S, M, N] raw partial sums (the host sets alpha 1, no bias, no accumulate)
+// split-K (version 'splitk', see matmul_forward.ts): workgroup z = batch·S + s sums only K range
+//   [s·k_chunk, min(K, (s+1)·k_chunk)) and writes slice [z, s] of the partial buffer, which
+//   matmul_forward_splitk.wgsl then reduces. splits = 0 or 1 is the plain kernel: one range [0, K).
 // overrides (pipeline constants): TX, TY ∈ {8, 16} (tile 64x64 with 64 invocations, or 128x128 with
 //   256); TRANS_A, TRANS_B, B_KIND fixed per pipeline by the host, or left to the uniforms.
-// dispatch: [ceil(N / BN), ceil(M / BM), batch]
+// dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
 // alignment: none assumed. Global loads are scalar with bounds checks (any M, N, K, odd half offsets);
 //   see the loaders for why they still move whole 32-byte sectors.
 // workgroup memory: 2 · BK · (BM/4 + 1) · 16 B = 8448 B for 128x128 (≤ 16384).
@@ -40,8 +44,8 @@ struct U {        // same layout as the naive kernel's
   trans_a: u32,    // read only when the override TRANS_A is 2 (likewise trans_b, b_kind)
   trans_b: u32,
   b_kind: u32,
-  _pad0: u32,
-  _pad1: u32,
+  k_chunk: u32,    // split-K: K elements per split (a multiple of BK); unused when splits <= 1
+  splits: u32,     // split-K: S, the number of K ranges (0 or 1: no split)
 }
 
 override TX: u32 = 16u;          // invocations along n
@@ -75,17 +79,17 @@ fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRA
 fn b_kind() -> u32 { if (B_KIND == 3u) { return u.b_kind; } return B_KIND; }
 
 // ---- global loads ------------------------------------------------------------------------------
-// op(A)[m, k] from A[z] at a_off; 0 outside [M, K] (tile edges and the K tail). Branch-free: an
-// outside element reads a[0] and is then replaced by 0 (a predicated load, and small code).
-fn load_a(a_off: u32, m: u32, k: u32) -> f32 {
-  let inside = m < u.M && k < u.K;
+// op(A)[m, k] from A[z] at a_off; 0 outside [M, k_end) (tile edges and the K tail; k_end = K unless
+// split). Branch-free: an outside element reads a[0] and is then replaced by 0 (a predicated load).
+fn load_a(a_off: u32, m: u32, k: u32, k_end: u32) -> f32 {
+  let inside = m < u.M && k < k_end;
   let v = a[select(0u, a_off + select(m * u.K + k, k * u.M + m, trans_a()), inside)];
   return select(0.0, v, inside);
 }
 
-// op(B)[k, n] from B[z] at b_off, unpacked to f32; 0 outside [K, N].
-fn load_b(b_off: u32, k: u32, n: u32) -> f32 {
-  let inside = k < u.K && n < u.N;
+// op(B)[k, n] from B[z] at b_off, unpacked to f32; 0 outside [k_end, N].
+fn load_b(b_off: u32, k: u32, n: u32, k_end: u32) -> f32 {
+  let inside = k < k_end && n < u.N;
   let e = select(0u, b_off + select(k * u.N + n, n * u.K + k, trans_b()), inside);
   let kind = b_kind();
   var v: f32;
@@ -115,16 +119,16 @@ fn load_b(b_off: u32, k: u32, n: u32) -> f32 {
 fn chunk_k(e: u32, k_contig: bool, bd: u32) -> u32 { return select(e / (bd / 4u), e % BK, k_contig); }
 fn chunk_d4(e: u32, k_contig: bool, bd: u32) -> u32 { return select(e % (bd / 4u), e / BK, k_contig); }
 
-fn load_a_chunk(a_off: u32, m0: u32, k0: u32, e: u32) -> vec4<f32> {
+fn load_a_chunk(a_off: u32, m0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   let k = k0 + chunk_k(e, !trans_a(), BM);
   let m = m0 + 4u * chunk_d4(e, !trans_a(), BM);
-  return vec4(load_a(a_off, m, k), load_a(a_off, m + 1u, k), load_a(a_off, m + 2u, k), load_a(a_off, m + 3u, k));
+  return vec4(load_a(a_off, m, k, ke), load_a(a_off, m + 1u, k, ke), load_a(a_off, m + 2u, k, ke), load_a(a_off, m + 3u, k, ke));
 }
 
-fn load_b_chunk(b_off: u32, n0: u32, k0: u32, e: u32) -> vec4<f32> {
+fn load_b_chunk(b_off: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   let k = k0 + chunk_k(e, trans_b(), BN);
   let n = n0 + 4u * chunk_d4(e, trans_b(), BN);
-  return vec4(load_b(b_off, k, n), load_b(b_off, k, n + 1u), load_b(b_off, k, n + 2u), load_b(b_off, k, n + 3u));
+  return vec4(load_b(b_off, k, n, ke), load_b(b_off, k, n + 1u, ke), load_b(b_off, k, n + 2u, ke), load_b(b_off, k, n + 3u, ke));
 }
 
 fn store_a_chunk(e: u32, v: vec4<f32>) { As[chunk_k(e, !trans_a(), BM) * AS_ROW + chunk_d4(e, !trans_a(), BM)] = v; }
@@ -152,10 +156,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   let ty = t / TX;
   let m0 = wid.y * BM;                // tile origin in C
   let n0 = wid.x * BN;
-  let z = wid.z;
+  let S = max(u.splits, 1u);          // K ranges (1 = no split)
+  let z = wid.z / S;                  // batch entry
+  let s = wid.z % S;                  // K range of this workgroup
+  let k_begin = s * u.k_chunk;        // 0 without split (s = 0)
+  let k_end = select(u.K, min(u.K, k_begin + u.k_chunk), S > 1u);
   let a_off = z * u.M * u.K;          // A[z]
   let b_off = z * u.b_stride;         // B[z] (0 when broadcast)
-  let ntiles = (u.K + BK - 1u) / BK;  // uniform: barriers below are in uniform control flow
+  // workgroup-uniform: barriers below are in uniform control flow (an empty range gives 0 steps)
+  let ntiles = (max(k_end, k_begin) - k_begin + BK - 1u) / BK;
 
   // 8x8 accumulators: acc[2i] = row i x columns 4tx.., acc[2i+1] = row i x columns BN/2+4tx..
   // (rows i < 4: 4ty+i; i >= 4: BM/2+4ty+i-4). Only constant indices below, so they stay in registers.
@@ -178,11 +187,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       workgroupBarrier();  // step kt-1 is in As/Bs
     }
     if (kt < ntiles) {
-      let k0 = kt * BK;
-      ra0 = load_a_chunk(a_off, m0, k0, t);
-      rb0 = load_b_chunk(b_off, n0, k0, t);
-      if (CA > 1u) { ra1 = load_a_chunk(a_off, m0, k0, WG + t); }
-      if (CB > 1u) { rb1 = load_b_chunk(b_off, n0, k0, WG + t); }
+      let k0 = k_begin + kt * BK;
+      ra0 = load_a_chunk(a_off, m0, k0, t, k_end);
+      rb0 = load_b_chunk(b_off, n0, k0, t, k_end);
+      if (CA > 1u) { ra1 = load_a_chunk(a_off, m0, k0, WG + t, k_end); }
+      if (CB > 1u) { rb1 = load_b_chunk(b_off, n0, k0, WG + t, k_end); }
     }
     if (kt > 0u) {
       for (var kk = 0u; kk < BK; kk++) {
@@ -202,7 +211,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     }
   }
 
-  let o_off = z * u.M * u.N;                 // C[z]
+  let o_off = wid.z * u.M * u.N;             // C[z], or partial [z, s] when split (wid.z = z·S + s)
   let r0 = m0 + 4u * ty;                     // first row of the upper half
   let r1 = m0 + BM / 2u + 4u * ty;           // first row of the lower half
   let c0 = n0 + 4u * tx;                     // first column of the left half
