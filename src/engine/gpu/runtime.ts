@@ -118,6 +118,22 @@ export class Runtime {
     return new Uint32Array(copy);
   }
 
+  /**
+   * Copy `count` elements of `src` from element `srcAt` into `dst` at element `dstAt` (f32/i32/u32),
+   * recorded in order with the dispatches (KV-cache writes, gathers of contiguous rows).
+   */
+  copy(src: Tensor, srcAt: number, dst: Tensor, dstAt: number, count: number): void {
+    src.assertLive();
+    dst.assertLive();
+    if (src.dtype === 'f16' || src.dtype === 'bf16' || src.dtype !== dst.dtype) throw new Error(`copy ${src} → ${dst}: needs equal 32-bit dtypes`);
+    if (srcAt < 0 || dstAt < 0 || srcAt + count > src.numel || dstAt + count > dst.numel) {
+      throw new Error(`copy ${src}[${srcAt}..+${count}] → ${dst}[${dstAt}..]: out of range`);
+    }
+    if (count === 0) return;
+    this.endPass();
+    this.enc().copyBufferToBuffer(src.buffer, srcAt * 4, dst.buffer, dstAt * 4, count * 4);
+  }
+
   releaseBuffer(buffer: GPUBuffer): void {
     this.pool.release(buffer);
   }

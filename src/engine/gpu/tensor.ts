@@ -51,6 +51,18 @@ export class Tensor {
     return new TensorView(this, shape);
   }
 
+  /**
+   * The same buffer under another shape, taking ownership: this tensor counts as moved (using or
+   * disposing it afterwards is an error / a no-op) and the returned one must be disposed instead.
+   */
+  reshape(shape: readonly number[]): Tensor {
+    this.assertLive();
+    if (numelOf(shape) !== this.numel) throw new Error(`cannot reshape ${this.label} [${this.shape}] to [${shape}]`);
+    const t = new Tensor(this.owner, this.buffer, shape, this.dtype, this.label);
+    this.disposed = true; // moved: the buffer now belongs to t
+    return t;
+  }
+
   /** Give the buffer back to the pool. Work already recorded that reads it stays valid (queue order). */
   dispose(): void {
     if (this.disposed) return;
