@@ -1,0 +1,77 @@
+// KV cache for incremental decoding: per layer, keys and values [B, S, Hkv, D] with S the capacity.
+// `length` positions are filled (the same for every sequence of the batch: left padding keeps the
+// batch aligned); the attention kernel reads only keys j <= offset + i, so slots past the filled
+// length are never read. A key mask [B, S] (1 = real token, 0 = padding) rides along for padded
+// batches and is uploaded when it changes.
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { ModelConfig } from './config.ts';
+
+export class KVCache {
+  readonly k: Tensor[] = []; // per layer [B, S, Hkv, D]
+  readonly v: Tensor[] = [];
+  length = 0;
+  private mask: Int32Array; // [B, S] host copy
+  private maskGpu: Tensor | null = null;
+  private maskDirty = true;
+  private hasPadding = false;
+
+  constructor(
+    private readonly rt: Runtime,
+    cfg: ModelConfig,
+    readonly batch: number,
+    readonly capacity: number,
+  ) {
+    const shape = [batch, capacity, cfg.n_kv_heads, cfg.d_head];
+    for (let l = 0; l < cfg.n_layers; l++) {
+      this.k.push(rt.empty(shape, 'f32', `cache.k.${l}`));
+      this.v.push(rt.empty(shape, 'f32', `cache.v.${l}`));
+    }
+    this.mask = new Int32Array(batch * capacity).fill(1);
+  }
+
+  /** Write new keys/values [B, T, Hkv, D] of layer l at positions length..length+T. */
+  write(l: number, k: Tensor, v: Tensor): void {
+    const [B, T, Hkv, D] = k.shape;
+    if (B !== this.batch) throw new Error(`KV cache holds batch ${this.batch}, got ${k}`);
+    if (this.length + T > this.capacity) {
+      throw new Error(`KV cache full: ${this.length} + ${T} positions exceed its capacity of ${this.capacity}`);
+    }
+    const row = Hkv * D;
+    for (let b = 0; b < B; b++) {
+      // contiguous per sequence: T rows of Hkv·D
+      this.rt.copy(k, b * T * row, this.k[l], (b * this.capacity + this.length) * row, T * row);
+      this.rt.copy(v, b * T * row, this.v[l], (b * this.capacity + this.length) * row, T * row);
+    }
+  }
+
+  /** Called once per forward, after every layer wrote its T positions. */
+  advance(T: number): void {
+    this.length += T;
+  }
+
+  /** Mark padding: keyMask[b][j] = 0 for positions j of sequence b that are padding. */
+  setPadding(b: number, positions: Iterable<number>): void {
+    for (const j of positions) {
+      this.mask[b * this.capacity + j] = 0;
+      this.hasPadding = true;
+    }
+    this.maskDirty = true;
+  }
+
+  /** The key mask on the GPU, or undefined when nothing is padded (the kernel then skips it). */
+  maskTensor(): Tensor | undefined {
+    if (!this.hasPadding) return undefined;
+    if (this.maskDirty) {
+      this.maskGpu?.dispose();
+      this.maskGpu = this.rt.upload(this.mask, [this.batch, this.capacity], 'i32', 'cache.mask');
+      this.maskDirty = false;
+    }
+    return this.maskGpu!;
+  }
+
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+    this.maskGpu?.dispose();
+  }
+}

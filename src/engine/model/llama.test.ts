@@ -1,0 +1,100 @@
+// The engine's forward pass against the float64 whole-model reference on tiny checkpoints:
+// Llama with GQA (untied), Qwen2 with q/k/v bias (tied, one KV head), bf16 weights; the KV cache
+// against a full forward; padded batches against single sequences; greedy generation.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { assertAllClose } from '../testing/allclose.ts';
+import { makeTinyCheckpoint } from './checkpoint-fixtures.ts';
+import { loadModel } from './load.ts';
+import { referenceForward } from './reference.ts';
+import { HOOKS } from './llama.ts';
+import { KVCache } from './kvcache.ts';
+import { generate } from './generate.ts';
+import { argmax } from './sampling.ts';
+
+after(releaseTestRuntime);
+
+// Whole-model logits in fp32 vs float64: a few hundred fp32 roundings through 2 blocks of O(1)
+// activations; 1e-4 relative (the issue's bound for fp32 weights) plus 1e-5 absolute for logits near 0.
+const LOGIT_TOL = { atol: 1e-5, rtol: 1e-4 };
+// attention probabilities: the parity bound of the model issue
+const PATTERN_TOL = { atol: 1e-5, rtol: 0 };
+
+const QWEN = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', num_key_value_heads: 1, tie_word_embeddings: true, rope_theta: 1e6 };
+const IDS = [3, 17, 5, 29, 0, 11, 11, 8, 30];
+
+async function forwardCase(name: string, overrides: Record<string, unknown>, dtype: 'f32' | 'bf16', seed: number) {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint(overrides, seed, dtype);
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const ref = referenceForward(model.cfg, ckpt.weights, IDS);
+  const capture = new Set([HOOKS.pattern(0), HOOKS.pattern(1), HOOKS.residPost(0)]);
+  const { logits, captures } = model.forward(rt.upload(Int32Array.from(IDS), [1, IDS.length], 'i32'), { capture, logits: 'all' });
+  assert.deepEqual(logits!.shape, [1, IDS.length, model.cfg.d_vocab]);
+  assertAllClose(await rt.read(logits!), ref.logits, LOGIT_TOL, `${name} logits`);
+  for (const l of [0, 1]) assertAllClose(await rt.read(captures.get(HOOKS.pattern(l))!), ref.attentions[l], PATTERN_TOL, `${name} pattern ${l}`);
+  assertAllClose(await rt.read(captures.get(HOOKS.residPost(0))!), ref.residPost[0], LOGIT_TOL, `${name} resid_post 0`);
+  return { rt, model, ref };
+}
+
+test('Llama (GQA 4/2, untied): logits, attention patterns and residuals match the float64 reference', async () => {
+  await forwardCase('llama', {}, 'f32', 1);
+});
+
+test('Qwen2 (q/k/v bias, tied embeddings, one KV head, theta 1e6) matches the float64 reference', async () => {
+  await forwardCase('qwen2', QWEN, 'f32', 2);
+});
+
+test('bf16 weights stay half on the GPU and match the reference computed from the same bf16 values', async () => {
+  await forwardCase('llama-bf16', {}, 'bf16', 3);
+});
+
+test('KV cache: prefill then one-token steps give the same logits as a full forward', async () => {
+  const rt = await testRuntime();
+  const { model } = await loadModel(rt, makeTinyCheckpoint(QWEN, 4), { tokenizer: false });
+  const V = model.cfg.d_vocab;
+  const full = (await rt.read(model.forward(rt.upload(Int32Array.from(IDS), [1, IDS.length], 'i32')).logits!)) as Float32Array;
+  const cache = new KVCache(rt, model.cfg, 1, 16);
+  const split = 5;
+  const pre = model.forward(rt.upload(Int32Array.from(IDS.slice(0, split)), [1, split], 'i32'), { cache, logits: 'last' });
+  assertAllClose(await rt.read(pre.logits!), full.subarray((split - 1) * V, split * V), LOGIT_TOL, 'prefill last');
+  for (let t = split; t < IDS.length; t++) {
+    const step = model.forward(rt.upload(Int32Array.of(IDS[t]), [1, 1], 'i32'), { cache, logits: 'last' });
+    assertAllClose(await rt.read(step.logits!), full.subarray(t * V, (t + 1) * V), LOGIT_TOL, `decode step ${t}`);
+  }
+  assert.equal(cache.length, IDS.length);
+  cache.dispose();
+});
+
+test('greedy generation: a left-padded batch gives each prompt the tokens it gets alone, and they follow the reference argmax', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint({}, 5);
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const prompts = [IDS.slice(0, 3), IDS];
+  const opts = { maxNewTokens: 6, sampling: { kind: 'greedy' } as const, ignoreEos: true };
+  const batch = await generate(model, prompts, opts);
+  for (let b = 0; b < prompts.length; b++) {
+    const [alone] = await generate(model, [prompts[b]], opts);
+    assert.deepEqual(batch[b], alone, `prompt ${b}: batched ${batch[b]} vs alone ${alone}`);
+    // the float64 reference, re-run on the growing sequence, picks the same tokens
+    const seq = [...prompts[b]];
+    for (const tok of alone) {
+      const ref = referenceForward(model.cfg, ckpt.weights, seq);
+      const V = model.cfg.d_vocab;
+      assert.equal(tok, argmax(ref.logits.subarray((seq.length - 1) * V)), `prompt ${b} after ${seq.length} tokens`);
+      seq.push(tok);
+    }
+  }
+});
+
+test('generation stops at EOS unless told to ignore it, and refuses what does not fit', async () => {
+  const rt = await testRuntime();
+  const { model } = await loadModel(rt, makeTinyCheckpoint({}, 6), { tokenizer: false });
+  const [free] = await generate(model, [IDS], { maxNewTokens: 8, sampling: { kind: 'greedy' }, ignoreEos: true });
+  // make the first generated token the EOS: generation must stop right there
+  const [stopped] = await generate(model, [IDS], { maxNewTokens: 8, sampling: { kind: 'greedy' }, eosTokenIds: [free[0]] });
+  assert.deepEqual(stopped, [free[0]]);
+  await assert.rejects(generate(model, [IDS], { maxNewTokens: 100, sampling: { kind: 'greedy' } }), /context of 64/);
+  await assert.rejects(generate(model, [[99]], { maxNewTokens: 1, sampling: { kind: 'greedy' } }), /outside the vocabulary/);
+});

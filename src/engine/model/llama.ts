@@ -1,0 +1,187 @@
+// The decoder-only transformer of the Llama family (Llama, SmolLM2, Qwen2 with q/k/v bias), on our
+// WGSL kernels. Reads like nanoGPT: a block is two residual lines; buffer plumbing lives in the
+// kernels' host functions and the runtime.
+//
+// Legend: B batch, T new positions, S key positions (cache capacity or T), C = d_model,
+//         H = n_heads, Hkv = n_kv_heads, D = d_head, F = d_mlp, V = d_vocab.
+// Captures use TransformerLens hook names (see HOOKS below); a captured tensor is handed to the
+// caller, who disposes it; everything else is given back to the pool as soon as it is dead.
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { embeddingForward } from '../../../shaders/embedding_forward.ts';
+import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
+import { ropeForward } from '../../../shaders/rope_forward.ts';
+import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+import { add } from '../../../shaders/add_scale.ts';
+import { ropeInvFreq, type ModelConfig } from './config.ts';
+import type { BlockWeights, ModelWeights } from './weights.ts';
+import type { KVCache } from './kvcache.ts';
+
+/** Hook names, TransformerLens style, with their shapes. */
+export const HOOKS = {
+  embed: 'hook_embed', // [B, T, C]
+  residPre: (l: number) => `blocks.${l}.hook_resid_pre`, // [B, T, C]
+  pattern: (l: number) => `blocks.${l}.attn.hook_pattern`, // [B, H, T, S]  (head, query, key)
+  attnOut: (l: number) => `blocks.${l}.hook_attn_out`, // [B, T, C]
+  residMid: (l: number) => `blocks.${l}.hook_resid_mid`, // [B, T, C]
+  mlpOut: (l: number) => `blocks.${l}.hook_mlp_out`, // [B, T, C]
+  residPost: (l: number) => `blocks.${l}.hook_resid_post`, // [B, T, C]
+  lnFinal: 'ln_final.hook_normalized', // [B, T, C]
+} as const;
+
+export interface ForwardOptions {
+  /** hook names to capture (their tensors are returned, not freed) */
+  capture?: ReadonlySet<string>;
+  /** append keys/values to this cache (its length is the position offset) and attend over it */
+  cache?: KVCache;
+  /** [B, T] absolute positions (left-padded batches); default: offset + t */
+  positions?: Int32Array;
+  /** [B, T] 1 = token, 0 = padding, for a forward without cache (with a cache, the cache holds it) */
+  keyMask?: Int32Array;
+  /** which logits to compute: every position, the last one per sequence, or none */
+  logits?: 'all' | 'last' | 'none';
+}
+
+export interface ForwardResult {
+  /** [B, T, V] for 'all', [B, 1, V] for 'last' */
+  logits: Tensor | null;
+  captures: Map<string, Tensor>;
+}
+
+export class LlamaModel {
+  private invFreq: Float32Array;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly cfg: ModelConfig,
+    readonly w: ModelWeights,
+  ) {
+    this.invFreq = ropeInvFreq(cfg);
+  }
+
+  /** ids: [B, T] i32 on the GPU. */
+  forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
+    const { rt, cfg, w } = this;
+    const [B, T] = ids.shape;
+    const C = cfg.d_model;
+    const captures = new Map<string, Tensor>();
+    const want = (name: string) => opts.capture?.has(name) ?? false;
+    // keep a tensor if captured, else give it back (queue order keeps recorded reads valid)
+    const done = (name: string, t: Tensor) => (want(name) ? captures.set(name, t) : t.dispose());
+    const positions = opts.positions ? rt.upload(opts.positions, [B * T], 'i32', 'positions') : null;
+    const offset = opts.cache?.length ?? 0;
+    if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');
+    const keyMask = opts.keyMask ? rt.upload(opts.keyMask, [B, T], 'i32', 'key_mask') : undefined;
+
+    let x = embeddingForward(rt, ids, w.embed); // [B, T, C]
+    if (want(HOOKS.embed)) captures.set(HOOKS.embed, x);
+    for (let l = 0; l < cfg.n_layers; l++) {
+      const resid = x;
+      const attnOut = this.attention(l, w.blocks[l], x, B, T, offset, positions, keyMask, opts, captures); // [B, T, C]
+      const mid = add(rt, resid, attnOut); // [B, T, C]
+      const mlpOut = this.mlp(w.blocks[l], mid); // [B, T, C]
+      x = add(rt, mid, mlpOut); // [B, T, C]
+      // the residual entering block l is also hook_embed (l = 0) or resid_post of block l − 1
+      if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), resid);
+      const kept = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
+      if (!kept) resid.dispose();
+      done(HOOKS.attnOut(l), attnOut);
+      done(HOOKS.residMid(l), mid);
+      done(HOOKS.mlpOut(l), mlpOut);
+      if (want(HOOKS.residPost(l))) captures.set(HOOKS.residPost(l), x);
+    }
+    opts.cache?.advance(T);
+    positions?.dispose();
+    keyMask?.dispose();
+
+    const { y: normed, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [B, T, C]
+    rstd.dispose();
+    if (!want(HOOKS.residPost(cfg.n_layers - 1))) x.dispose();
+    let logits: Tensor | null = null;
+    if (opts.logits !== 'none') {
+      let rows = normed.view([B * T, C]);
+      let lastRows: Tensor | null = null;
+      if (opts.logits === 'last' && T > 1) {
+        lastRows = rt.empty([B, C], 'f32', 'last_rows'); // [B, C]
+        for (let b = 0; b < B; b++) rt.copy(normed, (b * T + T - 1) * C, lastRows, b * C, C);
+        rows = lastRows;
+      }
+      const t = opts.logits === 'last' ? 1 : T;
+      logits = matmul(rt, rows, w.unembed, { transB: true }).reshape([B, t, cfg.d_vocab]); // [B, t, V]
+      lastRows?.dispose();
+    }
+    done(HOOKS.lnFinal, normed);
+    return { logits, captures };
+  }
+
+  /** ln1 → q,k,v → RoPE → causal GQA attention (over the cache when there is one) → o_proj. */
+  private attention(
+    l: number,
+    bw: BlockWeights,
+    x: Tensor,
+    B: number,
+    T: number,
+    offset: number,
+    positions: Tensor | null,
+    mask: Tensor | undefined,
+    opts: ForwardOptions,
+    captures: Map<string, Tensor>,
+  ): Tensor {
+    const { rt, cfg } = this;
+    const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
+    const { y: h, rstd } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [B, T, C]
+    rstd.dispose();
+    const rows = h.view([B * T, cfg.d_model]);
+    const q0 = matmul(rt, rows, bw.wq, { transB: true, bias: bw.bq ?? undefined }); // [B·T, H·D]
+    const k0 = matmul(rt, rows, bw.wk, { transB: true, bias: bw.bk ?? undefined }); // [B·T, Hkv·D]
+    const v = matmul(rt, rows, bw.wv, { transB: true, bias: bw.bv ?? undefined }).reshape([B, T, Hkv, D]); // [B, T, Hkv, D]
+    h.dispose();
+    const rope = { theta: cfg.rope_theta, invFreq: this.invFreq, offset: positions ? 0 : offset, positions: positions ?? undefined };
+    const q0v = q0.reshape([B, T, H, D]);
+    const k0v = k0.reshape([B, T, Hkv, D]);
+    const q = ropeForward(rt, q0v, rope); // [B, T, H, D]
+    const k = ropeForward(rt, k0v, rope); // [B, T, Hkv, D]
+    q0v.dispose();
+    k0v.dispose();
+
+    let keys = k;
+    let values = v;
+    let keyMask = mask;
+    if (opts.cache) {
+      opts.cache.write(l, k, v); // cache[l] rows offset..offset+T ← k, v
+      keys = opts.cache.k[l]; // [B, S, Hkv, D]
+      values = opts.cache.v[l];
+      keyMask = opts.cache.maskTensor();
+    }
+    const wantPattern = opts.capture?.has(HOOKS.pattern(l)) ?? false;
+    const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: wantPattern }); // out [B, T, H, D]
+    if (a.probs) captures.set(HOOKS.pattern(l), a.probs); // [B, H, T, S]
+    a.lse.dispose();
+    q.dispose();
+    k.dispose();
+    v.dispose();
+    const out = matmul(rt, a.out.view([B * T, H * D]), bw.wo, { transB: true }).reshape([B, T, cfg.d_model]); // [B, T, C]
+    a.out.dispose();
+    return out;
+  }
+
+  /** ln2 → SwiGLU MLP: down(silu(gate(h)) · up(h)). */
+  private mlp(bw: BlockWeights, x: Tensor): Tensor {
+    const { rt, cfg } = this;
+    const [B, T] = x.shape;
+    const { y: h, rstd } = rmsnormForward(rt, x, bw.ln2, cfg.rms_norm_eps); // [B, T, C]
+    rstd.dispose();
+    const rows = h.view([B * T, cfg.d_model]);
+    const gate = matmul(rt, rows, bw.wgate, { transB: true }); // [B·T, F]
+    const up = matmul(rt, rows, bw.wup, { transB: true }); // [B·T, F]
+    h.dispose();
+    const act = swigluForward(rt, gate, up); // [B·T, F]
+    gate.dispose();
+    up.dispose();
+    const out = matmul(rt, act, bw.wdown, { transB: true }).reshape([B, T, cfg.d_model]); // [B, T, C]
+    act.dispose();
+    return out;
+  }
+}

@@ -1,0 +1,24 @@
+// One call from files to a runnable model: checkpoint (validated), tokenizer, weights on the GPU.
+import type { Runtime } from '../gpu/runtime.ts';
+import { loadCheckpoint, type FileSource } from './checkpoint.ts';
+import { loadTokenizer, type LabTokenizer } from './tokenizer.ts';
+import { uploadWeights } from './weights.ts';
+import { LlamaModel } from './llama.ts';
+
+export interface LoadedModel {
+  model: LlamaModel;
+  tokenizer: LabTokenizer | null;
+  warnings: string[];
+}
+
+export async function loadModel(
+  rt: Runtime,
+  src: FileSource,
+  opts: { tokenizer?: boolean; onProgress?: (p: { bytes: number; total: number; file: string }) => void } = {},
+): Promise<LoadedModel> {
+  const { config, tensors, warnings } = await loadCheckpoint(src, { onProgress: opts.onProgress });
+  const weights = uploadWeights(rt, config, tensors);
+  tensors.clear(); // host copies can go: the GPU has them
+  const tokenizer = opts.tokenizer === false ? null : await loadTokenizer(src);
+  return { model: new LlamaModel(rt, config, weights), tokenizer, warnings };
+}
