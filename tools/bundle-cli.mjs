@@ -18,6 +18,10 @@ const common = {
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
 await build({ ...common, entryPoints: { lab: 'src/cli/main.ts', bench: 'src/bench/main.ts' }, outdir: '.bundle', outExtension: { '.js': '.mjs' } });
-const tests = readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`);
+// kernel tests, and the runtime and model tests that need only WebGPU (no browser, no test servers)
+const tests = [
+  ...readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`),
+  ...['src/engine/gpu/runtime.test.ts', 'src/engine/model/llama.test.ts'],
+];
 await build({ ...common, entryPoints: tests, outdir: '.bundle/tests', outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
-console.log(`bundled lab, bench and ${tests.length} kernel test files into .bundle/`);
+console.log(`bundled lab, bench and ${tests.length} test files into .bundle/`);

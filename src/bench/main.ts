@@ -1,4 +1,5 @@
 // `npm run bench -- <suite> [options]`: benchmarks on the engine, with PyTorch numbers beside them.
+//   decode|prefill --model <dir> [...]: whole-model speed (see model.ts)
 //   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -10,6 +11,7 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { benchCase, loadCases, shrink, type BenchResult } from './kernels.ts';
 import './ops.ts';
+import { modelBench } from './model.ts';
 
 interface TorchCase {
   ms?: number;
@@ -54,7 +56,11 @@ async function kernels(argv: string[]): Promise<void> {
   rt.destroy();
 }
 
-const suites: Record<string, (argv: string[]) => Promise<void>> = { kernels };
+const suites: Record<string, (argv: string[]) => Promise<void>> = {
+  kernels,
+  decode: (argv) => modelBench('decode', argv),
+  prefill: (argv) => modelBench('prefill', argv),
+};
 
 const [suite, ...rest] = process.argv.slice(2);
 const run = suites[suite ?? ''];

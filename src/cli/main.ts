@@ -4,10 +4,14 @@ import { writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { forwardCommand, generateCommand } from './model-commands.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
-  info [--out <file.json>]     the WebGPU adapter: vendor, limits, features`;
+  info [--out <file.json>]     the WebGPU adapter: vendor, limits, features
+  forward  --model <dir> (--text <string> | --ids <i,j,...>) [--attn] --out <file.json>
+  generate --model <dir> (--text <string> | --ids <i,j,...>) --max-new-tokens N
+           (--greedy | --temperature T [--top-p P] [--top-k K] [--seed S]) [--ignore-eos] --out <file.json>`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -20,7 +24,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -1,0 +1,87 @@
+// `npm run bench -- decode|prefill --model <dir> [--batch 1,16] [--tokens N] [--hf <bench.json>] [--json out]`
+// Whole-model speed, wall-clock (the number a user feels: CPU dispatch included), after a warm-up
+// that compiles every pipeline. decode: greedy generation of N new tokens from a 32-token prompt
+// (EOS ignored), tok/s = B·N / time of the decode steps (prefill excluded, measured separately).
+// prefill: one forward of B × N tokens with last-position logits, tok/s = B·N / time.
+// --hf reads what tools/golden/real_shapes.py measured with HF transformers in the same run.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { dirSource } from '../engine/model/checkpoint.ts';
+import { loadModel } from '../engine/model/load.ts';
+import { generate } from '../engine/model/generate.ts';
+import type { LlamaModel } from '../engine/model/llama.ts';
+import { Rng } from '../engine/testing/rng.ts';
+import { parseArgs, num, UsageError } from '../cli/args.ts';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function prompts(model: LlamaModel, B: number, T: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return Array.from({ length: B }, () => Array.from(rng.ints(T, 0, model.cfg.d_vocab)));
+}
+
+async function timeDecode(model: LlamaModel, B: number, N: number): Promise<{ tokS: number; msPerStep: number }> {
+  const ps = prompts(model, B, 32, 1);
+  const stepTimes: number[] = [];
+  let last = 0;
+  await generate(model, ps, {
+    maxNewTokens: N,
+    sampling: { kind: 'greedy' },
+    ignoreEos: true,
+    // step 0 is the prefill; steps 1.. are decode steps (each includes its logits readback)
+    onStep: (step) => {
+      const now = performance.now();
+      if (step > 0) stepTimes.push(now - last);
+      last = now;
+    },
+  });
+  const total = stepTimes.reduce((a, b) => a + b, 0);
+  return { tokS: (B * stepTimes.length) / (total / 1000), msPerStep: median(stepTimes) };
+}
+
+async function timePrefill(model: LlamaModel, B: number, T: number, repeats: number): Promise<number> {
+  const { rt } = model;
+  const ids = rt.upload(Int32Array.from(prompts(model, B, T, 2).flat()), [B, T], 'i32', 'ids');
+  const times: number[] = [];
+  for (let i = 0; i < repeats + 1; i++) {
+    const t0 = performance.now();
+    const { logits } = model.forward(ids, { logits: 'last' });
+    await rt.read(logits!); // waits for the GPU
+    logits!.dispose();
+    if (i > 0) times.push(performance.now() - t0); // first run compiles pipelines
+  }
+  ids.dispose();
+  return (B * T) / (median(times) / 1000);
+}
+
+export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['model', 'batch', 'tokens', 'hf', 'json', 'label', 'repeats'] });
+  const dir = p.values.get('model');
+  if (!dir) throw new UsageError('--model <dir> is required');
+  const batches = (p.values.get('batch') ?? '1,16').split(',').map(Number);
+  const N = num(p, 'tokens', suite === 'decode' ? 64 : 256);
+  const label = p.values.get('label') ?? dir;
+  const hf = p.values.has('hf') ? (JSON.parse(readFileSync(p.values.get('hf')!, 'utf8')) as Record<string, unknown>) : null;
+  const rt = await Runtime.create(await nodeGpu());
+  const t0 = performance.now();
+  const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });
+  console.log(`${label}: loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${rt.ctx.summary.description || rt.ctx.summary.vendor}`);
+  const rows: Record<string, unknown>[] = [];
+  for (const B of batches) {
+    if (suite === 'decode') {
+      await timeDecode(model, B, 4); // warm-up: compile every pipeline, fill the pool
+      const r = await timeDecode(model, B, N);
+      rows.push({ suite, model: label, batch: B, newTokens: N, tokS: r.tokS, msPerStep: r.msPerStep });
+      console.log(`decode  B=${String(B).padStart(2)}  ${r.tokS.toFixed(1).padStart(8)} tok/s  ${r.msPerStep.toFixed(2)} ms/step`);
+    } else {
+      const tokS = await timePrefill(model, B, N, num(p, 'repeats', 5));
+      rows.push({ suite, model: label, batch: B, tokens: N, tokS });
+      console.log(`prefill B=${String(B).padStart(2)} × ${N}  ${tokS.toFixed(0).padStart(8)} tok/s`);
+    }
+  }
+  if (hf) console.log(`HF transformers (same run): ${JSON.stringify(hf)}`);
+  const json = p.values.get('json');
+  if (json) writeFileSync(json, JSON.stringify({ device: rt.ctx.summary.description, rows, hf }, null, 1));
+  rt.destroy();
+}
