@@ -98,3 +98,27 @@ test('generation stops at EOS unless told to ignore it, and refuses what does no
   await assert.rejects(generate(model, [IDS], { maxNewTokens: 100, sampling: { kind: 'greedy' } }), /context of 64/);
   await assert.rejects(generate(model, [[99]], { maxNewTokens: 1, sampling: { kind: 'greedy' } }), /outside the vocabulary/);
 });
+
+test('every hook can be captured at once without changing the logits (in-place residual adds step aside)', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint({}, 7);
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const ref = referenceForward(model.cfg, ckpt.weights, IDS);
+  const names = [HOOKS.embed, HOOKS.lnFinal];
+  for (let l = 0; l < model.cfg.n_layers; l++) names.push(HOOKS.residPre(l), HOOKS.pattern(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.mlpOut(l), HOOKS.residPost(l));
+  const ids = () => rt.upload(Int32Array.from(IDS), [1, IDS.length], 'i32');
+  const all = model.forward(ids(), { capture: new Set(names), logits: 'all' });
+  assert.deepEqual([...all.captures.keys()].sort(), [...names].sort());
+  assertAllClose(await rt.read(all.logits!), ref.logits, LOGIT_TOL, 'logits with every hook');
+  for (let l = 0; l < model.cfg.n_layers; l++) assertAllClose(await rt.read(all.captures.get(HOOKS.residPost(l))!), ref.residPost[l], LOGIT_TOL, `resid_post ${l}`);
+  // resid_pre(l+1) is resid_post(l); resid_mid = resid_pre + attn_out; resid_post = resid_mid + mlp_out
+  const C = model.cfg.d_model;
+  for (let l = 0; l < model.cfg.n_layers; l++) {
+    const [pre, attn, mid, mlp, post] = await Promise.all([HOOKS.residPre(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.mlpOut(l), HOOKS.residPost(l)].map((n) => rt.read(all.captures.get(n)!)));
+    assertAllClose(mid, Array.from(pre, (v, i) => v + attn[i]), { atol: 1e-6, rtol: 1e-6 }, `resid_mid ${l}`);
+    assertAllClose(post, Array.from(mid, (v, i) => v + mlp[i]), { atol: 1e-6, rtol: 1e-6 }, `resid_post ${l}`);
+    assert.equal(pre.length, IDS.length * C);
+  }
+  const none = model.forward(ids(), { logits: 'all' });
+  assertAllClose(await rt.read(none.logits!), await rt.read(all.logits!), { atol: 1e-6, rtol: 1e-6 }, 'logits without hooks');
+});

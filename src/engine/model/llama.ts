@@ -61,15 +61,16 @@ export class LlamaModel {
     this.invFreq = ropeInvFreq(cfg);
   }
 
+  private wants: (name: string) => boolean = () => false;
+
   /** ids: [B, T] i32 on the GPU. */
   forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
     const { rt, cfg, w } = this;
+    this.wants = (name) => opts.capture?.has(name) ?? false;
     const [B, T] = ids.shape;
     const C = cfg.d_model;
     const captures = new Map<string, Tensor>();
-    const want = (name: string) => opts.capture?.has(name) ?? false;
-    // keep a tensor if captured, else give it back (queue order keeps recorded reads valid)
-    const done = (name: string, t: Tensor) => (want(name) ? captures.set(name, t) : t.dispose());
+    const want = this.wants;
     const positions = opts.positions ? rt.upload(opts.positions, [B * T], 'i32', 'positions') : null;
     const offset = opts.cache?.length ?? 0;
     if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');
@@ -78,18 +79,15 @@ export class LlamaModel {
     let x = embeddingForward(rt, ids, w.embed); // [B, T, C]
     if (want(HOOKS.embed)) captures.set(HOOKS.embed, x);
     for (let l = 0; l < cfg.n_layers; l++) {
-      const resid = x;
-      const attnOut = this.attention(l, w.blocks[l], x, B, T, offset, positions, keyMask, opts, captures); // [B, T, C]
-      const mid = add(rt, resid, attnOut); // [B, T, C]
-      const mlpOut = this.mlp(w.blocks[l], mid); // [B, T, C]
-      x = add(rt, mid, mlpOut); // [B, T, C]
+      const bw = w.blocks[l];
       // the residual entering block l is also hook_embed (l = 0) or resid_post of block l − 1
-      if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), resid);
-      const kept = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
-      if (!kept) resid.dispose();
-      done(HOOKS.attnOut(l), attnOut);
-      done(HOOKS.residMid(l), mid);
-      done(HOOKS.mlpOut(l), mlpOut);
+      const keepPre = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
+      if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), x);
+      const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, captures); // [B·T, H·D]
+      const mid = this.residualAdd(x, z, bw.wo, keepPre, HOOKS.attnOut(l), captures); // resid_mid [B, T, C]
+      const act = this.mlp(bw, mid); // [B·T, F]
+      x = this.residualAdd(mid, act, bw.wdown, want(HOOKS.residMid(l)), HOOKS.mlpOut(l), captures); // resid_post [B, T, C]
+      if (want(HOOKS.residMid(l))) captures.set(HOOKS.residMid(l), mid);
       if (want(HOOKS.residPost(l))) captures.set(HOOKS.residPost(l), x);
     }
     opts.cache?.advance(T);
@@ -112,11 +110,12 @@ export class LlamaModel {
       logits = matmul(rt, rows, w.unembed, { transB: true }).reshape([B, t, cfg.d_vocab]); // [B, t, V]
       lastRows?.dispose();
     }
-    done(HOOKS.lnFinal, normed);
+    if (want(HOOKS.lnFinal)) captures.set(HOOKS.lnFinal, normed);
+    else normed.dispose();
     return { logits, captures };
   }
 
-  /** ln1 → q,k,v → RoPE → causal GQA attention (over the cache when there is one) → o_proj. */
+  /** ln1 → q,k,v → RoPE → causal GQA attention (over the cache when there is one); o_proj is applied by residualAdd. */
   private attention(
     l: number,
     bw: BlockWeights,
@@ -162,12 +161,34 @@ export class LlamaModel {
     q.dispose();
     k.dispose();
     v.dispose();
-    const out = matmul(rt, a.out.view([B * T, H * D]), bw.wo, { transB: true }).reshape([B, T, cfg.d_model]); // [B, T, C]
-    a.out.dispose();
+    return a.out.reshape([B * T, H * D]); // z [B·T, H·D], before o_proj
+  }
+
+  /**
+   * resid + inp·Wᵀ (o_proj or down_proj). In place (matmul accumulating into the residual stream,
+   * no extra dispatch or buffer) unless the residual must survive (a hook holds it) or the
+   * projection itself is captured (hook_attn_out / hook_mlp_out). Disposes `inp` and, when it is
+   * not kept, the old residual.
+   */
+  private residualAdd(resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, hook: string, captures: Map<string, Tensor>): Tensor {
+    const { rt } = this;
+    const [B, T, C] = resid.shape;
+    let out: Tensor;
+    if (!keepResid && !captures.has(hook) && !this.wants(hook)) {
+      matmul(rt, inp, W, { transB: true, out: resid.view([B * T, C]), accumulate: true }); // resid += inp·Wᵀ
+      out = resid;
+    } else {
+      const proj = matmul(rt, inp, W, { transB: true }).reshape([B, T, C]); // [B, T, C]
+      out = add(rt, resid, proj);
+      if (this.wants(hook)) captures.set(hook, proj);
+      else proj.dispose();
+      if (!keepResid) resid.dispose();
+    }
+    inp.dispose();
     return out;
   }
 
-  /** ln2 → SwiGLU MLP: down(silu(gate(h)) · up(h)). */
+  /** ln2 → SwiGLU: silu(gate(h)) · up(h); down_proj is applied by residualAdd. */
   private mlp(bw: BlockWeights, x: Tensor): Tensor {
     const { rt, cfg } = this;
     const [B, T] = x.shape;
@@ -180,8 +201,6 @@ export class LlamaModel {
     const act = swigluForward(rt, gate, up); // [B·T, F]
     gate.dispose();
     up.dispose();
-    const out = matmul(rt, act, bw.wdown, { transB: true }).reshape([B, T, cfg.d_model]); // [B, T, C]
-    act.dispose();
-    return out;
+    return act; // [B·T, F], before down_proj
   }
 }
