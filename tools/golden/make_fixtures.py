@@ -30,18 +30,20 @@ SPECS = {
         arch="llama", seed=1001, hidden=64, inter=160, layers=3, heads=4, kv=2, head_dim=16, tied=False,
         rope_theta=10000.0, rope_scaling=None, eps=1e-6, max_pos=128, save_dtype="float32", shard=None,
         legacy_config=False, merges_format="pairs", specials_in_vocab=True, post_processor="bytelevel",
-        chat_template_file=False, bos="<|endoftext|>", eos="<|endoftext|>", gen_eos=["<|endoftext|>"]),
+        pre_tokenizer="gpt2", chat_template_file=False, bos="<|endoftext|>", eos="<|endoftext|>",
+        gen_eos=["<|endoftext|>"]),
     "qwen2-tied": dict(
         arch="qwen2", seed=1002, hidden=48, inter=96, layers=2, heads=6, kv=1, head_dim=8, tied=True,
         rope_theta=1000000.0, rope_scaling=None, eps=1e-6, max_pos=128, save_dtype="float32", shard=None,
-        legacy_config=False, merges_format="strings", specials_in_vocab=False, post_processor=None,
-        chat_template_file=True, bos=None, eos="<|im_end|>", gen_eos=["<|im_end|>", "<|endoftext|>"]),
+        legacy_config=False, merges_format="strings", specials_in_vocab=False, post_processor="bytelevel",
+        pre_tokenizer="qwen2", chat_template_file=True, bos=None, eos="<|im_end|>",
+        gen_eos=["<|im_end|>", "<|endoftext|>"]),
     "llama-bf16": dict(
         arch="llama", seed=1003, hidden=64, inter=160, layers=3, heads=4, kv=2, head_dim=16, tied=False,
         rope_theta=10000.0, rope_scaling=LLAMA3_ROPE, eps=1e-6, max_pos=128, save_dtype="bfloat16",
         shard="100KB", legacy_config=True, merges_format="pairs", specials_in_vocab=False,
-        post_processor="bytelevel", chat_template_file=False, bos="<|endoftext|>", eos="<|endoftext|>",
-        gen_eos=["<|endoftext|>"]),
+        post_processor="bytelevel", pre_tokenizer="gpt2", chat_template_file=False, bos="<|endoftext|>",
+        eos="<|endoftext|>", gen_eos=["<|endoftext|>"]),
 }
 PAD = "<|endoftext|>"
 MODEL_MAX_LENGTH = 128
@@ -97,7 +99,7 @@ def special_ids():
 def write_tokenizer(d, spec, merges):
     """tokenizer.json (+ tokenizer_config.json, chat_template.jinja) for one fixture; returns the JSON dict."""
     tok_json = tb.build_tokenizer_json(merges, spec["merges_format"], spec["specials_in_vocab"],
-                                       spec["post_processor"])
+                                       spec["post_processor"], spec["pre_tokenizer"])
     sids = special_ids()
     cfg = tb.build_tokenizer_config(spec["eos"], spec["bos"], PAD, MODEL_MAX_LENGTH,
                                     not spec["chat_template_file"], sids)
@@ -143,14 +145,27 @@ def tokenizer_fixture_python(spec, tok_json):
     }
 
 
+def check_same_ids(problems, where, text, sources):
+    """sources: [(label, ids)], python's first. Every pair must agree: each library against python, and the
+    `tokenizers` library against AutoTokenizer directly (so a report says which of them moved)."""
+    for a in range(len(sources)):
+        for b in range(a + 1, len(sources)):
+            (la, ia), (lb, ib) = sources[a], sources[b]
+            if list(ia) != list(ib):
+                problems.add(where, "%r: %s ids %s != %s ids %s" % (text, lb, list(ib), la, list(ia)))
+
+
 def verify_tokenizer_hf(name, d, fx, problems):
-    """Load the folder with `tokenizers` and transformers' AutoTokenizer; the fixture ids must be identical
-    from all three (python, tokenizers, transformers). Returns the raw tokenizers.Tokenizer."""
+    """Load the folder with `tokenizers` (Tokenizer.from_file) and transformers' AutoTokenizer; the ids of
+    every fixture text (encodings, rendered chats, the model cases' texts) must be identical from all three
+    (python reference encoder, tokenizers, AutoTokenizer). Returns the raw tokenizers.Tokenizer."""
     import tokenizers
     import transformers
     from transformers import AutoTokenizer
     raw = tokenizers.Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
     hf = AutoTokenizer.from_pretrained(d, local_files_only=True)
+    with open(os.path.join(d, "tokenizer.json"), encoding="utf-8") as f:
+        py = tb.PyBPE(json.load(f))  # the file as written, not the dict it came from
     where = name + "/tokenizer"
     if len(hf) != fx["vocab_size"]:
         problems.add(where, "len(AutoTokenizer) = %d, expected %d" % (len(hf), fx["vocab_size"]))
@@ -160,12 +175,10 @@ def verify_tokenizer_hf(name, d, fx, problems):
     for e in fx["encodings"]:
         text = e["text"]
         raw_enc = raw.encode(text, add_special_tokens=True)
-        hf_ids = list(hf(text, add_special_tokens=True)["input_ids"])
-        hf_ids_plain = list(hf(text, add_special_tokens=False)["input_ids"])
-        for label, ids in (("tokenizers", raw_enc.ids), ("AutoTokenizer", hf_ids),
-                           ("AutoTokenizer(add_special_tokens=False)", hf_ids_plain)):
-            if list(ids) != e["ids"]:
-                problems.add(where, "%r: %s ids %s != python ids %s" % (text, label, list(ids), e["ids"]))
+        check_same_ids(problems, where, text, [
+            ("python", e["ids"]), ("tokenizers", raw_enc.ids),
+            ("AutoTokenizer", hf(text, add_special_tokens=True)["input_ids"]),
+            ("AutoTokenizer(add_special_tokens=False)", hf(text, add_special_tokens=False)["input_ids"])])
         if list(raw_enc.tokens) != e["tokens"]:
             problems.add(where, "%r: tokens %s != python %s" % (text, raw_enc.tokens, e["tokens"]))
         dec = hf.decode(e["ids"], skip_special_tokens=False)
@@ -176,6 +189,9 @@ def verify_tokenizer_hf(name, d, fx, problems):
             problems.add(where, "%r: HF decode %r / %r differs from python %r / %r"
                          % (text, dec, dec_skip, e["decoded"], e["decoded_skip_special"]))
     for c in fx["chat"]:
+        check_same_ids(problems, where + " chat", c["text"], [
+            ("python", c["ids"]), ("tokenizers", raw.encode(c["text"]).ids),
+            ("AutoTokenizer", hf(c["text"], add_special_tokens=False)["input_ids"])])
         try:
             text = hf.apply_chat_template(c["messages"], tokenize=False,
                                           add_generation_prompt=c["add_generation_prompt"])
@@ -184,8 +200,11 @@ def verify_tokenizer_hf(name, d, fx, problems):
             continue
         if text != c["text"]:
             problems.add(where, "chat template: HF rendered %r, jinja2 rendered %r" % (text, c["text"]))
-        if raw.encode(c["text"]).ids != c["ids"]:
-            problems.add(where, "chat ids differ between tokenizers and python")
+    for case in CASES:  # the texts the model references are made from
+        for text in case["texts"]:
+            check_same_ids(problems, where + " case " + case["name"], text, [
+                ("python", py.encode(text)), ("tokenizers", raw.encode(text).ids),
+                ("AutoTokenizer", hf(text, add_special_tokens=True)["input_ids"])])
     fx["verified_with"] = {"python_reference_encoder": True, "tokenizers": tokenizers.__version__,
                            "transformers_AutoTokenizer": transformers.__version__,
                            "AutoTokenizer_class": type(hf).__name__}

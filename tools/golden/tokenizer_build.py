@@ -2,8 +2,14 @@
 libraries, a reference encoder/decoder for it, the ChatML chat template, and a JSON writer for float32 data.
 
 Nothing here imports torch, numpy or transformers, so `make_fixtures.py --tokenizer-only` and
-`selftest_tokenizer.py` run on any python3 (the `regex` module is used for the GPT-2 split when present;
-without it `gpt2_split`, the same pattern written out as a scanner, does the split).
+`selftest_tokenizer.py` run on any python3 (the `regex` module is used for the split when present; without it
+`gpt2_split` / `qwen2_split`, the same patterns written out as scanners, do the split).
+
+Two pre-tokenizer styles (same vocab and merges, so ids 0..298 mean the same tokens in both):
+  "gpt2"   normalizer null, ByteLevel(use_regex=true): the GPT-2 split (Llama-style fixtures)
+  "qwen2"  normalizer NFC, Sequence[Split(QWEN2_PATTERN, Isolated), ByteLevel(use_regex=false)], as Qwen2.5's
+           tokenizer.json has it (digits one at a time, no " ?" before numbers). transformers v5 picks
+           Qwen2Tokenizer from config.json's model_type and imposes this pipeline, so a qwen2 fixture must use it.
 
 Tokenizer layout (ids):
   0..255        the 256 byte-level symbols, in GPT-2's `bytes_to_unicode` order (id 0 is "!", not byte 0)
@@ -26,6 +32,10 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 
 # GPT-2 / tokenizers ByteLevel(use_regex=true) split pattern, verbatim.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# Qwen2 / Qwen2.5 Split pattern, verbatim (tokenizer.json's pre_tokenizer Split.pattern.Regex and transformers'
+# tokenization_qwen2.PRETOKENIZE_REGEX).
+QWEN2_PATTERN = r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+PRE_TOKENIZERS = ("gpt2", "qwen2")
 
 # Corpus the merges are learned from: fixed, small, English + arithmetic (so fixture texts compress).
 MERGE_CORPUS = [
@@ -146,11 +156,82 @@ def gpt2_split(text):
     return out
 
 
-def pretokenize(text):
-    """Split like tokenizers' ByteLevel(add_prefix_space=false, use_regex=true) pre-tokenizer, then map
-    each piece's UTF-8 bytes to byte-level symbols."""
-    pieces = _regex.findall(GPT2_PATTERN, text) if _regex is not None else gpt2_split(text)
-    return ["".join(BYTE_ENCODER[b] for b in p.encode("utf-8")) for p in pieces]
+def _ci_eq(ch, lower):
+    """ch matches the lowercase ASCII letter `lower` under (?i) (simple case folding: also U+017F for s)."""
+    return ch.lower() == lower or (ch == "\u017f" and lower == "s")
+
+
+def qwen2_split(text):
+    """QWEN2_PATTERN written out as a scanner (no regex engine). At each position, in order:
+    1 (?i:'s|'t|'re|'ve|'m|'ll|'d); 2 [^\\r\\n\\p{L}\\p{N}]?\\p{L}+ (one optional non-CR/LF, non-letter,
+    non-digit char glued to a letter run); 3 \\p{N} (one digit); 4 ' ?' + a run of other symbols + any CR/LF
+    after it; then whitespace: 5 \\s*[\\r\\n]+ (up to the last CR/LF of the run), 6 \\s+(?!\\S) (the run less
+    its last char when a non-space follows), 7 \\s+ (a lone one)."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "'":  # 1
+            suf = next((s for s in _CONTRACTIONS if i + len(s) < n and
+                        all(_ci_eq(text[i + 1 + k], c) for k, c in enumerate(s))), None)
+            if suf is not None:
+                out.append(text[i:i + 1 + len(suf)])
+                i += 1 + len(suf)
+                continue
+        kind = _cls(ch)
+        j = i + 1 if kind in ("S", "O") and ch not in "\r\n" and i + 1 < n and _cls(text[i + 1]) == "L" else i
+        if _cls(text[j]) == "L":  # 2
+            k = j
+            while k < n and _cls(text[k]) == "L":
+                k += 1
+            out.append(text[i:k])
+            i = k
+            continue
+        if kind == "N":  # 3
+            out.append(ch)
+            i += 1
+            continue
+        j = i + 1 if ch == " " and i + 1 < n else i
+        if _cls(text[j]) == "O":  # 4
+            k = j
+            while k < n and _cls(text[k]) == "O":
+                k += 1
+            while k < n and text[k] in "\r\n":
+                k += 1
+            out.append(text[i:k])
+            i = k
+            continue
+        e = i  # whitespace run [i, e)
+        while e < n and _cls(text[e]) == "S":
+            e += 1
+        crlf = [p for p in range(i, e) if text[p] in "\r\n"]
+        if crlf:  # 5
+            e = crlf[-1] + 1
+        elif e < n and e - i >= 2:  # 6
+            e -= 1
+        out.append(text[i:e])  # 5, 6 or 7
+        i = e
+    return out
+
+
+def split_text(text, style="gpt2"):
+    """The pre-tokenizer's split of `text` (before byte mapping): the regex when `regex` is installed, else
+    the scanner. The patterns match every character, so Split(Isolated) = the list of matches."""
+    if style == "gpt2":
+        pieces = _regex.findall(GPT2_PATTERN, text) if _regex is not None else gpt2_split(text)
+    elif style == "qwen2":
+        pieces = _regex.findall(QWEN2_PATTERN, text) if _regex is not None else qwen2_split(text)
+    else:
+        raise ValueError(style)
+    if "".join(pieces) != text:
+        raise RuntimeError("split lost characters of %r" % (text,))
+    return pieces
+
+
+def pretokenize(text, style="gpt2"):
+    """Split like the tokenizer.json pre-tokenizer of `style` (gpt2: ByteLevel(add_prefix_space=false,
+    use_regex=true); qwen2: Split(QWEN2_PATTERN, Isolated) then ByteLevel(use_regex=false)), then map each
+    piece's UTF-8 bytes to byte-level symbols. Normalization (NFC for qwen2) is the caller's."""
+    return ["".join(BYTE_ENCODER[b] for b in p.encode("utf-8")) for p in split_text(text, style)]
 
 
 def learn_merges(corpus, n_merges):
@@ -197,11 +278,14 @@ def build_vocab(merges):
     return vocab
 
 
-def build_tokenizer_json(merges, merges_format="pairs", specials_in_vocab=False, post_processor="bytelevel"):
+def build_tokenizer_json(merges, merges_format="pairs", specials_in_vocab=False, post_processor="bytelevel",
+                         pre_tokenizer="gpt2"):
     """The HF `tokenizers` serialization (tokenizer.json) as a dict.
     merges_format: "pairs" (new form, [["a","b"], ...]) or "strings" (old form, ["a b", ...]).
     specials_in_vocab: also list the special tokens in model.vocab (GPT-2 style) or only in added_tokens.
-    post_processor: "bytelevel" or None."""
+    post_processor: "bytelevel" or None.
+    pre_tokenizer: "gpt2" (normalizer null, ByteLevel(use_regex=true)) or "qwen2" (normalizer, pre_tokenizer,
+    post_processor, decoder and the BPE affixes exactly as Qwen2.5's tokenizer.json has them)."""
     vocab = build_vocab(merges)
     special_ids = {tok: len(vocab) + i for i, tok in enumerate(SPECIAL_TOKENS)}
     model_vocab = dict(vocab)
@@ -218,24 +302,41 @@ def build_tokenizer_json(merges, merges_format="pairs", specials_in_vocab=False,
         raise ValueError(merges_format)
     added = [{"id": special_ids[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for t in SPECIAL_TOKENS]
-    pp = None
-    if post_processor == "bytelevel":
+    if pre_tokenizer == "gpt2":
+        normalizer = None
+        pre = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
         pp = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": True}
+        decoder = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
+        affix = None
+    elif pre_tokenizer == "qwen2":
+        normalizer = {"type": "NFC"}
+        byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}
+        pre = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN}, "behavior": "Isolated", "invert": False},
+            dict(byte_level)]}
+        pp, decoder = dict(byte_level), dict(byte_level)
+        affix = ""  # Qwen2.5 writes "" (no-ops), GPT-2-style files null
+    else:
+        raise ValueError(pre_tokenizer)
+    if post_processor is None:
+        pp = None
+    elif post_processor != "bytelevel":
+        raise ValueError(post_processor)
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
         "added_tokens": added,
-        "normalizer": None,
-        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "normalizer": normalizer,
+        "pre_tokenizer": pre,
         "post_processor": pp,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "decoder": decoder,
         "model": {
             "type": "BPE",
             "dropout": None,
             "unk_token": None,
-            "continuing_subword_prefix": None,
-            "end_of_word_suffix": None,
+            "continuing_subword_prefix": affix,
+            "end_of_word_suffix": affix,
             "fuse_unk": False,
             "byte_fallback": False,
             "ignore_merges": False,
@@ -266,11 +367,30 @@ def build_tokenizer_config(eos_token, bos_token, pad_token, model_max_length, ch
     return cfg
 
 
+def pre_tokenizer_style(tok_json):
+    """"gpt2" or "qwen2": which of build_tokenizer_json's pipelines tok_json holds (normalizer included);
+    anything else is an error (the reference encoder implements only these two)."""
+    norm, pre = tok_json.get("normalizer"), tok_json.get("pre_tokenizer")
+    if norm is None and pre == {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                                "use_regex": True}:
+        return "gpt2"
+    if norm == {"type": "NFC"} and isinstance(pre, dict) and pre.get("type") == "Sequence":
+        parts = pre.get("pretokenizers", [])
+        if len(parts) == 2 and parts[0] == {"type": "Split", "pattern": {"Regex": QWEN2_PATTERN},
+                                            "behavior": "Isolated", "invert": False} \
+                and parts[1].get("type") == "ByteLevel" and parts[1].get("use_regex") is False \
+                and parts[1].get("add_prefix_space") is False:
+            return "qwen2"
+    raise ValueError("reference encoder: unsupported normalizer / pre_tokenizer %r / %r" % (norm, pre))
+
+
 class PyBPE:
     """Reference encoder/decoder for a tokenizer.json made by build_tokenizer_json (any of its variants)."""
 
     def __init__(self, tok_json):
         model = tok_json["model"]
+        self.style = pre_tokenizer_style(tok_json)
+        self.nfc = tok_json["normalizer"] == {"type": "NFC"}
         self.vocab = {k: v for k, v in model["vocab"].items()}
         self.special = {a["content"]: a["id"] for a in tok_json["added_tokens"]}
         for t, i in self.special.items():
@@ -316,7 +436,9 @@ class PyBPE:
             if p in self.special:
                 toks.append(p)
                 continue
-            for w in pretokenize(p):
+            if self.nfc:  # special tokens are split off first (normalized: false), the rest is normalized
+                p = unicodedata.normalize("NFC", p)
+            for w in pretokenize(p, self.style):
                 toks.extend(self.bpe(w))
         return toks
 
