@@ -138,12 +138,15 @@ test('matmul: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads must
 
 test('matmul: version auto, pickers, flops, guards', async () => {
   const rt = await testRuntime();
-  assert.equal(pickMatmulVersion(31, 512, 512), 'naive');
+  assert.equal(pickMatmulVersion(16, 49152, 576), 'gemv'); // decode at batch 16 (lm_head)
+  assert.equal(pickMatmulVersion(31, 512, 512), 'splitk'); // small M, few tiles: not naive
+  assert.equal(pickMatmulVersion(64, 31, 512), 'naive'); // N below the tiled minimum
   assert.equal(pickMatmulVersion(32, 32, 32), 'tiled');
   assert.equal(pickMatmulTile(2048, 2048, 1), 128); // 256 workgroups of 128x128
   assert.equal(pickMatmulTile(2048, 576, 1), 64);   // 80 would leave most of an H100 idle
   assert.equal(matmulFlops(2, 3, 4, 5), 240);
-  await check(new Rng(9), { M: 9, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to naive (N < 32)
+  await check(new Rng(9), { M: 9, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to gemv (M <= 16)
+  await check(new Rng(9), { M: 40, N: 7, K: 31, bias: true }, {}, 'auto'); // resolves to naive (N < 32)
   const a = rt.upload(new Float32Array(6), [2, 3]), b = rt.upload(new Float32Array(6), [3, 2]);
   assert.throws(() => matmul(rt, a, rt.upload(new Float32Array(8), [4, 2])), /inner dims/);
   assert.throws(() => matmul(rt, a, b, { accumulate: true }), /accumulate needs/);

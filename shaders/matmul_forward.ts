@@ -40,9 +40,13 @@ export type MatmulVersion = (typeof matmulVersions)[number];
 // makes < ~300 workgroups, 27 TFLOP/s at 128x128 with >= 256). To be tuned with
 // `npm run bench -- kernels` on the GPU machine: it times every version on every case.
 
-/** M at or below this → gemv (decode and small batches: B is read once for all rows). */
-export const GEMV_MAX_M = 8;
-/** Any of M, N, K below this → naive (a tiled workgroup would be mostly padding). */
+/**
+ * M at or below this → gemv (decode and small batches). Up to 8 rows B is read once; 9..16 rows
+ * read it twice, still memory-bound. Was 8: on the H200 decode at batch 16 then fell to the naive
+ * kernel (M = 16 < TILED_MIN_DIM) and ran at 0.23-0.50x HF transformers.
+ */
+export const GEMV_MAX_M = 16;
+/** N or K below this → naive (a tiled workgroup would be mostly padding); small M above GEMV_MAX_M stays tiled. */
 export const TILED_MIN_DIM = 32;
 /** Fewer 128x128 output tiles than this (about one per SM) → split-K, when K allows >= 2 ranges. */
 export const SPLITK_MAX_TILES = 132;
@@ -103,13 +107,13 @@ export type GemvRows = 1 | 2 | 4 | 8;
 export const matmulFlops = (M: number, N: number, K: number, batch = 1): number => 2 * M * N * K * batch;
 
 /**
- * Version 'auto' resolves to: gemv for M <= GEMV_MAX_M; naive while a dim is below TILED_MIN_DIM;
+ * Version 'auto' resolves to: gemv for M <= GEMV_MAX_M; naive while N or K is below TILED_MIN_DIM;
  * splitk when there are fewer than SPLITK_MAX_TILES 128x128 tiles and K splits into >= 2 ranges;
  * else tiled.
  */
 export function pickMatmulVersion(M: number, N: number, K: number, batch = 1): MatmulVersion {
   if (M <= GEMV_MAX_M) return 'gemv';
-  if (M < TILED_MIN_DIM || N < TILED_MIN_DIM || K < TILED_MIN_DIM) return 'naive';
+  if (N < TILED_MIN_DIM || K < TILED_MIN_DIM) return 'naive';
   if (cdiv(M, 128) * cdiv(N, 128) * batch < SPLITK_MAX_TILES && planSplitK(M, N, K, batch).splits >= 2) return 'splitk';
   return 'tiled';
 }
