@@ -3,7 +3,7 @@
 //            → {"ids": [...], "logits": [[...]] /* [pos][vocab] */, "attentions": [[[[...]]]] /* [layer][head][query][key], with --attn */}
 //   generate --model <dir> (--text|--ids) --max-new-tokens N (--greedy | --temperature T [--top-p P] [--top-k K] [--seed S])
 //            [--ignore-eos] --out <file.json>   → {"ids": [...new tokens only], "text": "..."}
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
@@ -16,6 +16,7 @@ import { parseArgs, num, UsageError, type Parsed } from './args.ts';
 async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; loaded: LoadedModel; ids: number[] }> {
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist (give a folder with config.json, *.safetensors and tokenizer.json)`);
   const text = p.values.get('text');
   const idsArg = p.values.get('ids');
   if ((text === undefined) === (idsArg === undefined)) throw new UsageError('give exactly one of --text or --ids');
