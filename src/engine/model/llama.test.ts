@@ -104,7 +104,7 @@ test('every hook can be captured at once without changing the logits (in-place r
   const ckpt = makeTinyCheckpoint({}, 7);
   const { model } = await loadModel(rt, ckpt, { tokenizer: false });
   const ref = referenceForward(model.cfg, ckpt.weights, IDS);
-  const names = [HOOKS.embed, HOOKS.lnFinal];
+  const names: string[] = [HOOKS.embed, HOOKS.lnFinal];
   for (let l = 0; l < model.cfg.n_layers; l++) names.push(HOOKS.residPre(l), HOOKS.pattern(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.mlpOut(l), HOOKS.residPost(l));
   const ids = () => rt.upload(Int32Array.from(IDS), [1, IDS.length], 'i32');
   const all = model.forward(ids(), { capture: new Set(names), logits: 'all' });
