@@ -1,8 +1,12 @@
 // rope_forward: rotary embedding of q or k, transformers `rotate_half` convention (shared with rope_backward).
-import code from './rope_forward.wgsl';
+import body from './rope_forward.wgsl';
+import turns from './rope_turns.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { Tensor, expectShape } from '../src/engine/gpu/tensor.ts';
+
+// the shared angle reduction (rope_turns.wgsl) goes first: WGSL has no include
+const code = turns + body;
 
 export const ropeForwardSpec: KernelSpec = {
   name: 'rope_forward',
@@ -64,6 +68,20 @@ export function ropeTurnTable(invFreq: ArrayLike<number>): Float32Array {
 
 // Host tables are uploaded once per runtime and frequency set, then reused (a few KiB each).
 const tables = new WeakMap<Runtime, Map<string, Tensor>>();
+// the model passes the same Float32Array every step: find its table by identity, no string key
+const byArray = new WeakMap<Runtime, WeakMap<object, Tensor>>();
+
+/** Turn table [D/2, 4] on the GPU for host frequencies (cached per runtime, by array identity and value). */
+export function ropeTable(rt: Runtime, invFreq: ArrayLike<number>): Tensor {
+  let m = byArray.get(rt);
+  if (!m) byArray.set(rt, (m = new WeakMap()));
+  let t = m.get(invFreq as object);
+  if (!t || t.isDisposed) {
+    t = hostTable(rt, `f:${Array.from(invFreq).join(',')}`, () => invFreq, invFreq.length);
+    m.set(invFreq as object, t);
+  }
+  return t;
+}
 
 function hostTable(rt: Runtime, key: string, invFreq: () => ArrayLike<number>, half: number): Tensor {
   let m = tables.get(rt);
@@ -109,7 +127,7 @@ export function ropeApply(rt: Runtime, x: Tensor, opts: RopeOptions, dir: 1 | -1
     ownTable = true;
   } else if (inv) {
     if (inv.length !== half) throw new Error(`${what}: invFreq needs ${half} values, got ${inv.length}`);
-    tab = hostTable(rt, `f:${Array.from(inv).join(',')}`, () => inv, half);
+    tab = ropeTable(rt, inv);
   } else {
     if (!(opts.theta > 0) || !Number.isFinite(opts.theta)) throw new Error(`${what}: theta must be > 0, got ${opts.theta}`);
     tab = hostTable(rt, `theta:${opts.theta}:D:${D}`, () => ropeInvFreq(opts.theta, D), half);

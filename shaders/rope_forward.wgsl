@@ -27,7 +27,6 @@
 struct U { n_pairs: u32, H: u32, half: u32, T: u32, offset: i32, use_pos: u32, dir: f32, _pad: u32 }
 
 const WG = 256u;
-const TAU = 6.283185307179586;
 
 @group(0) @binding(0) var<uniform> u: U;
 
@@ -41,18 +40,7 @@ const TAU = 6.283185307179586;
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<storage, read_write> tab_out: array<f32>;
 
-// (p · g_i) mod 1, in [0, 1). p = ph·4096 + pl with 0 <= pl < 4096, |ph| < 4096: both products exact.
-fn turns(p: i32, i: u32) -> f32 {
-  let ph = f32(p >> 12u) * 4096.0; // arithmetic shift: floor(p / 4096), also for p < 0
-  let pl = f32(p & 4095);
-  var s = 0.0;
-  for (var k = 3i; k >= 0i; k--) { // smallest pieces first
-    let g = tab[i * 4u + u32(k)];
-    s = fract(s + fract(pl * g));
-    s = fract(s + fract(ph * g));
-  }
-  return s;
-}
+// turns(p, i): (p · g_i) mod 1 — from rope_turns.wgsl, prepended by the host (rope_forward.ts)
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -64,8 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var p = u.offset;
   if (u.use_pos == 1u) { p += pos[r]; } else { p += i32(r % u.T); }
 
-  let t = turns(p, i);
-  let a = (t - select(0.0, 1.0, t >= 0.5)) * TAU; // [−π, π)
+  let a = rope_angle(p, i); // [−π, π)
   let c = cos(a);
   let s = u.dir * sin(a);
   let j = rh * 2u * u.half + i; // x[r, h, i]; its partner x[r, h, i + half]

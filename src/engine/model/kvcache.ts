@@ -1,4 +1,5 @@
-// KV cache for incremental decoding: per layer, keys and values [B, S, Hkv, D] with S the capacity.
+// KV cache for incremental decoding: per layer, keys and values [B, S, Hkv, D] with S the capacity,
+// written by rope_kv_write (shaders/) straight from the fused q|k|v projection.
 // `length` positions are filled (the same for every sequence of the batch: left padding keeps the
 // batch aligned); the attention kernel reads only keys j <= offset + i, so slots past the filled
 // length are never read. A key mask [B, S] (1 = real token, 0 = padding) rides along for padded
@@ -28,21 +29,6 @@ export class KVCache {
       this.v.push(rt.empty(shape, 'f32', `cache.v.${l}`));
     }
     this.mask = new Int32Array(batch * capacity).fill(1);
-  }
-
-  /** Write new keys/values [B, T, Hkv, D] of layer l at positions length..length+T. */
-  write(l: number, k: Tensor, v: Tensor): void {
-    const [B, T, Hkv, D] = k.shape;
-    if (B !== this.batch) throw new Error(`KV cache holds batch ${this.batch}, got ${k}`);
-    if (this.length + T > this.capacity) {
-      throw new Error(`KV cache full: ${this.length} + ${T} positions exceed its capacity of ${this.capacity}`);
-    }
-    const row = Hkv * D;
-    for (let b = 0; b < B; b++) {
-      // contiguous per sequence: T rows of Hkv·D
-      this.rt.copy(k, b * T * row, this.k[l], (b * this.capacity + this.length) * row, T * row);
-      this.rt.copy(v, b * T * row, this.v[l], (b * this.capacity + this.length) * row, T * row);
-    }
   }
 
   /** Called once per forward, after every layer wrote its T positions. */

@@ -11,7 +11,7 @@ import type { Tensor } from '../gpu/tensor.ts';
 import { matmul } from '../../../shaders/matmul_forward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
-import { ropeForward } from '../../../shaders/rope_forward.ts';
+import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { add } from '../../../shaders/add_scale.ts';
@@ -115,7 +115,7 @@ export class LlamaModel {
     return { logits, captures };
   }
 
-  /** ln1 → q,k,v → RoPE → causal GQA attention (over the cache when there is one); o_proj is applied by residualAdd. */
+  /** ln1 → fused q|k|v → RoPE (k, v into the cache) → causal GQA attention; o_proj is applied by residualAdd. */
   private attention(
     l: number,
     bw: BlockWeights,
@@ -132,35 +132,23 @@ export class LlamaModel {
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
     const { y: h, rstd } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
-    const rows = h.view([B * T, cfg.d_model]);
-    const q0 = matmul(rt, rows, bw.wq, { transB: true, bias: bw.bq ?? undefined }); // [B·T, H·D]
-    const k0 = matmul(rt, rows, bw.wk, { transB: true, bias: bw.bk ?? undefined }); // [B·T, Hkv·D]
-    const v = matmul(rt, rows, bw.wv, { transB: true, bias: bw.bv ?? undefined }).reshape([B, T, Hkv, D]); // [B, T, Hkv, D]
+    const qkv = matmul(rt, h.view([B * T, cfg.d_model]), bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
     h.dispose();
-    const rope = { theta: cfg.rope_theta, invFreq: this.invFreq, offset: positions ? 0 : offset, positions: positions ?? undefined };
-    const q0v = q0.reshape([B, T, H, D]);
-    const k0v = k0.reshape([B, T, Hkv, D]);
-    const q = ropeForward(rt, q0v, rope); // [B, T, H, D]
-    const k = ropeForward(rt, k0v, rope); // [B, T, Hkv, D]
-    q0v.dispose();
-    k0v.dispose();
-
-    let keys = k;
-    let values = v;
-    let keyMask = mask;
-    if (opts.cache) {
-      opts.cache.write(l, k, v); // cache[l] rows offset..offset+T ← k, v
-      keys = opts.cache.k[l]; // [B, S, Hkv, D]
-      values = opts.cache.v[l];
-      keyMask = opts.cache.maskTensor();
-    }
+    // keys/values go straight into the cache (or, without one, into this forward's own [B, T, Hkv, D])
+    const keys = opts.cache ? opts.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
+    const values = opts.cache ? opts.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
+    const q = ropeKvWrite(rt, qkv, H, Hkv, keys, values, { cacheAt: offset, offset: positions ? 0 : offset, positions, invFreq: this.invFreq }); // [B, T, H, D]
+    qkv.dispose();
+    const keyMask = opts.cache ? opts.cache.maskTensor() : mask;
     const wantPattern = opts.capture?.has(HOOKS.pattern(l)) ?? false;
     const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: wantPattern }); // out [B, T, H, D]
     if (a.probs) captures.set(HOOKS.pattern(l), a.probs); // [B, H, T, S]
     a.lse.dispose();
     q.dispose();
-    k.dispose();
-    v.dispose();
+    if (!opts.cache) {
+      keys.dispose();
+      values.dispose();
+    }
     return a.out.reshape([B * T, H * D]); // z [B·T, H·D], before o_proj
   }
 

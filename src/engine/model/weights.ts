@@ -11,12 +11,12 @@ import type { HostTensor } from './checkpoint.ts';
 
 export interface BlockWeights {
   ln1: Tensor; // [d_model]               input_layernorm
-  wq: Tensor; // [n_heads·d_head, d_model]
-  wk: Tensor; // [n_kv_heads·d_head, d_model]
-  wv: Tensor; // [n_kv_heads·d_head, d_model]
-  bq: Tensor | null; // [n_heads·d_head]       Qwen2 only
-  bk: Tensor | null; // [n_kv_heads·d_head]
-  bv: Tensor | null;
+  /**
+   * q_proj, k_proj and v_proj stacked: [(n_heads + 2·n_kv_heads)·d_head, d_model], so one projection
+   * gives q|k|v per token (rows q heads, then k heads, then v heads) and rope_kv_write splits them.
+   */
+  wqkv: Tensor;
+  bqkv: Tensor | null; // [(n_heads + 2·n_kv_heads)·d_head]   Qwen2 only
   wo: Tensor; // [d_model, n_heads·d_head]
   ln2: Tensor; // [d_model]               post_attention_layernorm
   wgate: Tensor; // [d_mlp, d_model]
@@ -37,10 +37,22 @@ function toGpu(rt: Runtime, t: HostTensor, label: string): Tensor {
   return rt.upload(t.data, t.shape, t.dtype, label);
 }
 
-function biasToGpu(rt: Runtime, t: HostTensor | undefined, label: string): Tensor | null {
-  if (!t) return null;
-  const data = t.dtype === 'f32' ? (t.data as Float32Array) : fromHalfBits(t.data as Uint16Array, t.dtype);
-  return rt.upload(data, t.shape, 'f32', label);
+const asF32 = (t: HostTensor): Float32Array => (t.dtype === 'f32' ? (t.data as Float32Array) : fromHalfBits(t.data as Uint16Array, t.dtype));
+
+/** Row-stacks [N_i, K] tensors of one dtype into [ΣN_i, K] (half bits stay half). */
+function stackRows(parts: HostTensor[], name: string): HostTensor {
+  const dtype = parts[0].dtype;
+  if (parts.some((p) => p.dtype !== dtype || p.shape[1] !== parts[0].shape[1])) {
+    throw new Error(`${name}: q/k/v projections differ in dtype or width (${parts.map((p) => `${p.name} ${p.dtype} [${p.shape}]`).join(', ')})`);
+  }
+  const n = parts.reduce((a, p) => a + p.data.length, 0);
+  const data = dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p.data, at);
+    at += p.data.length;
+  }
+  return { name, dtype, shape: [parts.reduce((a, p) => a + p.shape[0], 0), parts[0].shape[1]], data };
 }
 
 export function uploadWeights(rt: Runtime, cfg: ModelConfig, tensors: Map<string, HostTensor>): ModelWeights {
@@ -55,10 +67,9 @@ export function uploadWeights(rt: Runtime, cfg: ModelConfig, tensors: Map<string
     all.push(g);
     return g;
   };
-  const bias = (name: string, label: string): Tensor | null => {
-    const g = cfg.attention_bias ? biasToGpu(rt, tensors.get(name), label) : null;
-    if (g) all.push(g);
-    return g;
+  const keep = (t: Tensor): Tensor => {
+    all.push(t);
+    return t;
   };
   const embed = up('model.embed_tokens.weight', 'embed.W_E');
   const blocks: BlockWeights[] = [];
@@ -66,12 +77,10 @@ export function uploadWeights(rt: Runtime, cfg: ModelConfig, tensors: Map<string
     const p = `model.layers.${l}.`;
     blocks.push({
       ln1: up(`${p}input_layernorm.weight`, `blocks.${l}.ln1.w`),
-      wq: up(`${p}self_attn.q_proj.weight`, `blocks.${l}.attn.W_Q`),
-      wk: up(`${p}self_attn.k_proj.weight`, `blocks.${l}.attn.W_K`),
-      wv: up(`${p}self_attn.v_proj.weight`, `blocks.${l}.attn.W_V`),
-      bq: bias(`${p}self_attn.q_proj.bias`, `blocks.${l}.attn.b_Q`),
-      bk: bias(`${p}self_attn.k_proj.bias`, `blocks.${l}.attn.b_K`),
-      bv: bias(`${p}self_attn.v_proj.bias`, `blocks.${l}.attn.b_V`),
+      wqkv: keep(toGpu(rt, stackRows(['q', 'k', 'v'].map((x) => get(`${p}self_attn.${x}_proj.weight`)), `${p}self_attn.qkv`), `blocks.${l}.attn.W_QKV`)),
+      bqkv: cfg.attention_bias
+        ? keep(rt.upload(Float32Array.from(['q', 'k', 'v'].flatMap((x) => Array.from(asF32(get(`${p}self_attn.${x}_proj.bias`))))), [(cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.d_head], 'f32', `blocks.${l}.attn.b_QKV`))
+        : null,
       wo: up(`${p}self_attn.o_proj.weight`, `blocks.${l}.attn.W_O`),
       ln2: up(`${p}post_attention_layernorm.weight`, `blocks.${l}.ln2.w`),
       wgate: up(`${p}mlp.gate_proj.weight`, `blocks.${l}.mlp.W_gate`),
