@@ -16,9 +16,10 @@ export async function loadModel(
   src: FileSource,
   opts: { tokenizer?: boolean; onProgress?: (p: { bytes: number; total: number; file: string }) => void } = {},
 ): Promise<LoadedModel> {
+  // tokenizer first: a broken tokenizer.json fails before any weight is read or put on the GPU
+  const tokenizer = opts.tokenizer === false ? null : await loadTokenizer(src);
   const { config, tensors, warnings } = await loadCheckpoint(src, { onProgress: opts.onProgress });
   const weights = uploadWeights(rt, config, tensors);
   tensors.clear(); // host copies can go: the GPU has them
-  const tokenizer = opts.tokenizer === false ? null : await loadTokenizer(src);
   return { model: new LlamaModel(rt, config, weights), tokenizer, warnings };
 }
