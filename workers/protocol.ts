@@ -10,24 +10,57 @@
 //
 // A request is cancelled by another request: { type: 'cancel', payload: { target: id } }; the
 // cancelled request then ends with an error named 'CancelledError'.
+//
+// Model requests: loadModel (one model at a time; a new load replaces the old one once its size
+// check passed), generate (tokens stream as progress), inspect (attention patterns of the asked
+// layers only, with per-head statistics computed in the worker), unloadModel, and the Hub cache's
+// usage / purge. A Hub access token travels inside the loadModel payload and is kept in the
+// worker's memory for that load only: nothing stores it.
 
-import type { AdapterInfo } from '../src/engine/engine.ts';
+import type { AdapterInfo, CacheUsage } from '../src/engine/engine.ts';
 import type { Progress, SelfCheckReport } from '../src/engine/selfcheck.ts';
+import type {
+  GenerateProgress,
+  GenerateRequest,
+  GenerateResult,
+  InspectRequest,
+  InspectResult,
+  LoadProgress,
+  ModelSourceSpec,
+  ModelSummary,
+} from '../src/engine/session.ts';
 import { GpuError, type GpuErrorKind } from '../src/engine/gpu/device.ts';
 import { CancelledError } from '../src/engine/selfcheck.ts';
+import { HubError, type HubErrorCode } from '../src/engine/hub/errors.ts';
 
 export interface Requests {
   /** the adapter the engine runs on, and what the device enabled */
-  adapterInfo: { payload: void; result: AdapterInfo };
+  adapterInfo: { payload: void; result: AdapterInfo; progress: never };
   /** run the kernel self-check (all registered cases, or `only` these) */
-  selfCheck: { payload: { only?: string[] }; result: SelfCheckReport };
+  selfCheck: { payload: { only?: string[] }; result: SelfCheckReport; progress: Progress };
+  /** plan (refuse what does not fit the device), download/read, upload; replaces the loaded model */
+  loadModel: { payload: { source: ModelSourceSpec }; result: ModelSummary; progress: LoadProgress };
+  /** frees the loaded model's GPU memory; `unloaded` is false when none was loaded */
+  unloadModel: { payload: void; result: { unloaded: boolean }; progress: never };
+  /** the summary of the loaded model, or null */
+  modelInfo: { payload: void; result: ModelSummary | null; progress: never };
+  /** text or chat messages → new tokens, one progress reply per token */
+  generate: { payload: GenerateRequest; result: GenerateResult; progress: GenerateProgress };
+  /** text → tokens + attention patterns [head][query][key] of the asked layers + per-head statistics */
+  inspect: { payload: InspectRequest; result: InspectResult; progress: never };
+  /** bytes held by the Hub cache (IndexedDB) */
+  cacheUsage: { payload: void; result: CacheUsage; progress: never };
+  /** deletes cached Hub files (of `repo`, or all); returns how many */
+  clearCache: { payload: { repo?: string }; result: { files: number }; progress: never };
   /** cancel the running request `target`; `cancelled` is false when it had already ended */
-  cancel: { payload: { target: number }; result: { cancelled: boolean } };
+  cancel: { payload: { target: number }; result: { cancelled: boolean }; progress: never };
 }
 
 export type RequestType = keyof Requests;
 export type Payload<T extends RequestType> = Requests[T]['payload'];
 export type Result<T extends RequestType> = Requests[T]['result'];
+/** What a request's progress replies carry (never: it sends none). */
+export type ProgressOf<T extends RequestType> = Requests[T] extends { progress: infer P } ? P : never;
 
 /** A request; `Request` alone is the union over all types (narrow on `type`). */
 export type Request<T extends RequestType = RequestType> = {
@@ -44,7 +77,7 @@ export interface WireError {
 export type Reply<T extends RequestType = RequestType> =
   | { id: number; kind: 'result'; result: Result<T> }
   | { id: number; kind: 'error'; error: WireError }
-  | { id: number; kind: 'progress'; progress: Progress };
+  | { id: number; kind: 'progress'; progress: ProgressOf<T> };
 
 /**
  * What a Worker, a worker's global scope and a MessagePort all offer: enough to carry the
@@ -58,6 +91,7 @@ export interface Port {
 }
 
 export function toWireError(e: unknown): WireError {
+  if (e instanceof HubError) return { name: e.name, kind: e.code, message: e.message };
   if (e instanceof Error) {
     const kind = (e as Error & { kind?: unknown }).kind;
     return { name: e.name, message: e.message, ...(typeof kind === 'string' ? { kind } : {}) };
@@ -69,6 +103,8 @@ export function toWireError(e: unknown): WireError {
 export function fromWireError(w: WireError): Error {
   if (w.name === 'GpuError') return new GpuError((w.kind ?? 'internal') as GpuErrorKind, w.message);
   if (w.name === 'CancelledError') return new CancelledError(w.message);
+  // HubError's `code` travels as `kind` (the UI reacts to 'auth', 'too-large', ...)
+  if (w.name === 'HubError' || w.name === 'HubCancelledError') return new HubError((w.kind ?? 'http') as HubErrorCode, w.message);
   const e = new Error(w.message);
   e.name = w.name;
   return e;

@@ -3,16 +3,15 @@
 // makes the compiler check that each returns its request's result.
 
 import type { Engine } from '../src/engine/engine.ts';
-import type { Progress } from '../src/engine/selfcheck.ts';
-import { isRequest, toWireError, type Payload, type Port, type Reply, type RequestType, type Result } from './protocol.ts';
+import { isRequest, toWireError, type Payload, type Port, type ProgressOf, type Reply, type RequestType, type Result } from './protocol.ts';
 
-interface HandlerContext {
+interface HandlerContext<K extends RequestType> {
   id: number;
   signal: AbortSignal;
-  progress: (p: Progress) => void;
+  progress: (p: ProgressOf<K>) => void;
 }
 
-type Handlers = { [K in RequestType]: (payload: Payload<K>, ctx: HandlerContext) => Promise<Result<K>> };
+type Handlers = { [K in RequestType]: (payload: Payload<K>, ctx: HandlerContext<K>) => Promise<Result<K>> };
 
 export function serveEngine(port: Port, engine: Engine): void {
   // requests still running, by id, so `cancel` can reach them
@@ -22,6 +21,13 @@ export function serveEngine(port: Port, engine: Engine): void {
   const handlers: Handlers = {
     adapterInfo: () => engine.adapterInfo(),
     selfCheck: (payload, ctx) => engine.selfCheck({ only: payload?.only }, ctx.progress, ctx.signal),
+    loadModel: (payload, ctx) => engine.loadModel(payload.source, ctx.progress, ctx.signal),
+    unloadModel: () => engine.unloadModel(),
+    modelInfo: () => engine.modelInfo(),
+    generate: (payload, ctx) => engine.generate(payload, ctx.progress, ctx.signal),
+    inspect: (payload, ctx) => engine.inspect(payload, ctx.signal),
+    cacheUsage: () => engine.cacheUsage(),
+    clearCache: (payload) => engine.clearCache(payload?.repo),
     cancel: async ({ target }) => {
       const c = running.get(target);
       c?.abort();
@@ -32,7 +38,7 @@ export function serveEngine(port: Port, engine: Engine): void {
   port.addEventListener('message', async (ev) => {
     const req = (ev as MessageEvent).data;
     if (!isRequest(req)) return; // not ours (no id to answer to)
-    const handler = handlers[req.type] as ((p: unknown, ctx: HandlerContext) => Promise<unknown>) | undefined;
+    const handler = handlers[req.type] as ((p: unknown, ctx: HandlerContext<RequestType>) => Promise<unknown>) | undefined;
     if (!handler) {
       post({ id: req.id, kind: 'error', error: { name: 'ProtocolError', message: `unknown request type '${req.type}'` } });
       return;
@@ -40,7 +46,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     const ctl = new AbortController();
     if (req.type !== 'cancel') running.set(req.id, ctl);
     try {
-      const progress = (p: Progress) => post({ id: req.id, kind: 'progress', progress: p });
+      const progress = (p: ProgressOf<RequestType>) => post({ id: req.id, kind: 'progress', progress: p });
       const result = await handler(req.payload, { id: req.id, signal: ctl.signal, progress });
       post({ id: req.id, kind: 'result', result } as Reply);
     } catch (e) {

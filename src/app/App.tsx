@@ -1,23 +1,26 @@
-// The lab page: adapter panel and kernel self-check. State lives in the store (./store.ts); the
-// components only read it and call its actions. data-testid attributes are for e2e/browser.test.ts.
-
-import { createContext, useContext, useEffect } from 'react';
-import { useStore } from 'zustand';
-import type { LabState, LabStore, ErrorView } from './store.ts';
-import type { AdapterInfo } from '../engine/engine.ts';
-import type { SelfCheckResult } from '../engine/selfcheck.ts';
-
-const StoreContext = createContext<LabStore | null>(null);
-
-function useLab<T>(select: (s: LabState) => T): T {
-  const store = useContext(StoreContext);
-  if (!store) throw new Error('useLab outside <App store={...}>');
-  return useStore(store, select);
-}
+// The lab page: Model (load from the Hub, a local folder or a URL), Generate, Attention, then the
+// WebGPU adapter and the kernel self-check. State lives in the store (./store.ts); the panels
+// only read it and call its actions. data-testid attributes are for the e2e tests (e2e/).
+//
+// Developer options from the query string (./devOptions.ts), shown on the page when set:
+// ?model=<folder URL> loads that folder on start; ?hubEndpoint=<url> replaces huggingface.co.
+import { useEffect } from 'react';
+import type { LabStore } from './store.ts';
+import { StoreContext } from './lab.tsx';
+import { readDevOptions, urlFolderName } from './devOptions.ts';
+import { ModelPanel } from './ModelPanel.tsx';
+import { GeneratePanel } from './GeneratePanel.tsx';
+import { AttentionPanel } from './AttentionPanel.tsx';
+import { AdapterPanel, SelfCheckPanel } from './SystemPanels.tsx';
 
 export function App({ store }: { store: LabStore }) {
   useEffect(() => {
-    void store.getState().loadAdapter();
+    const s = store.getState();
+    void s.loadAdapter();
+    const dev = readDevOptions();
+    s.setHubEndpoint(dev.hubEndpoint);
+    // loadModel ignores a second call while one load runs (StrictMode runs effects twice)
+    if (dev.model) void s.loadModel({ kind: 'url', baseUrl: dev.model }, urlFolderName(dev.model));
   }, [store]);
   return (
     <StoreContext.Provider value={store}>
@@ -26,215 +29,16 @@ export function App({ store }: { store: LabStore }) {
         <p className="subtitle">Fine-tune small language models on WebGPU and watch how they reason.</p>
       </header>
       <main>
+        <ModelPanel />
+        <GeneratePanel />
+        <AttentionPanel />
         <AdapterPanel />
         <SelfCheckPanel />
       </main>
       <footer data-testid="offline-note">
-        Works offline: all code ships with this page and nothing is fetched from other sites. This lab contains no Stoney data.
+        Works offline: all code ships with this page, and nothing is fetched from other sites unless you load a model from the Hugging Face Hub. This lab contains no
+        Stoney data.
       </footer>
     </StoreContext.Provider>
-  );
-}
-
-function ErrorBox({ title, error, testid }: { title: string; error: ErrorView; testid: string }) {
-  return (
-    <div className="error" role="alert" data-testid={testid} data-kind={error.kind ?? ''}>
-      <strong>{title}</strong>
-      <p>{error.message}</p>
-      <p className="muted">
-        {error.name}
-        {error.kind ? ` (${error.kind})` : ''}
-      </p>
-    </div>
-  );
-}
-
-// ---- adapter -----------------------------------------------------------------------------------
-
-const LIMIT_LABELS: [keyof AdapterInfo['limits'], string, 'bytes' | 'count'][] = [
-  ['maxBufferSize', 'Max buffer size', 'bytes'],
-  ['maxStorageBufferBindingSize', 'Max storage binding', 'bytes'],
-  ['maxComputeWorkgroupStorageSize', 'Workgroup storage', 'bytes'],
-  ['maxComputeInvocationsPerWorkgroup', 'Invocations per workgroup', 'count'],
-  ['maxComputeWorkgroupSizeX', 'Workgroup size X', 'count'],
-  ['maxStorageBuffersPerShaderStage', 'Storage buffers per stage', 'count'],
-];
-
-function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${+(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${+(n / 2 ** 20).toFixed(1)} MiB`;
-  if (n >= 2 ** 10) return `${+(n / 2 ** 10).toFixed(1)} KiB`;
-  return `${n} B`;
-}
-
-const KEY_FEATURES: [string, string][] = [
-  ['shader-f16', 'fp16 math in shaders (optional)'],
-  ['subgroups', 'subgroup operations'],
-  ['timestamp-query', 'GPU timers for benchmarks'],
-];
-
-function AdapterPanel() {
-  const adapter = useLab((s) => s.adapter);
-  return (
-    <section className="panel" data-testid="adapter-panel" data-status={adapter.status}>
-      <h2>WebGPU adapter</h2>
-      {adapter.status === 'loading' || adapter.status === 'idle' ? <p className="muted">Asking the engine worker for a GPU adapter…</p> : null}
-      {adapter.status === 'error' && adapter.error ? (
-        <ErrorBox title={adapter.error.kind === 'unavailable' ? 'WebGPU is unavailable' : 'The GPU adapter cannot be used'} error={adapter.error} testid="gpu-error" />
-      ) : null}
-      {adapter.info ? <AdapterDetails info={adapter.info} /> : null}
-    </section>
-  );
-}
-
-function AdapterDetails({ info }: { info: AdapterInfo }) {
-  const has = new Set(info.features);
-  return (
-    <div className="adapter">
-      <dl className="facts">
-        <dt>Vendor</dt>
-        <dd data-testid="adapter-vendor">{info.vendor || '—'}</dd>
-        <dt>Architecture</dt>
-        <dd data-testid="adapter-architecture">{info.architecture || '—'}</dd>
-        <dt>Description</dt>
-        <dd data-testid="adapter-description">{info.description || '—'}</dd>
-        <dt>Engine runs in</dt>
-        <dd data-testid="adapter-where">{info.where === 'worker' ? 'a Web Worker' : info.where}</dd>
-        {info.subgroupSizes ? (
-          <>
-            <dt>Subgroup size</dt>
-            <dd>{info.subgroupSizes[0] === info.subgroupSizes[1] ? info.subgroupSizes[0] : `${info.subgroupSizes[0]}–${info.subgroupSizes[1]}`}</dd>
-          </>
-        ) : null}
-      </dl>
-      <div className="columns">
-        <div>
-          <h3>Key features</h3>
-          <ul className="features">
-            {KEY_FEATURES.map(([f, what]) => (
-              <li key={f} data-testid={`feature-${f}`} data-present={has.has(f) ? 'yes' : 'no'}>
-                <span className={has.has(f) ? 'badge yes' : 'badge skip'}>{has.has(f) ? 'yes' : 'no'}</span> <code>{f}</code>{' '}
-                <span className="muted">{what}</span>
-              </li>
-            ))}
-          </ul>
-          <details>
-            <summary>All {info.features.length} adapter features</summary>
-            <p className="feature-list">{info.features.join(', ') || 'none'}</p>
-          </details>
-        </div>
-        <div>
-          <h3>Key limits</h3>
-          <table className="limits">
-            <tbody>
-              {LIMIT_LABELS.map(([k, label, unit]) => (
-                <tr key={k}>
-                  <th scope="row">{label}</th>
-                  <td>{unit === 'bytes' ? formatBytes(info.limits[k]) : info.limits[k]}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </div>
-    </div>
-  );
-}
-
-// ---- self-check --------------------------------------------------------------------------------
-
-function SelfCheckPanel() {
-  const check = useLab((s) => s.check);
-  const run = useLab((s) => s.runSelfCheck);
-  const cancel = useLab((s) => s.cancelSelfCheck);
-  const adapterFailed = useLab((s) => s.adapter.status === 'error');
-  const running = check.status === 'running';
-  const p = check.progress;
-  return (
-    <section className="panel" data-testid="selfcheck-panel">
-      <h2>Kernel self-check</h2>
-      <p className="muted">Runs each WGSL kernel on small seeded inputs in the engine worker and compares it with a float64 reference.</p>
-      <div className="actions">
-        <button type="button" data-testid="run-selfcheck" onClick={() => void run()} disabled={running || adapterFailed}>
-          Run kernel self-check
-        </button>
-        <button type="button" data-testid="cancel-selfcheck" onClick={cancel} disabled={!running}>
-          Cancel
-        </button>
-      </div>
-      {p && check.status !== 'idle' ? (
-        <div className="progress" data-testid="selfcheck-progress">
-          <progress value={p.done} max={Math.max(p.total, 1)} />
-          <span>
-            {p.done} / {p.total} {running && p.label !== 'done' ? <>— running <code>{p.label}</code></> : null}
-          </span>
-        </div>
-      ) : null}
-      <Summary />
-      {check.status === 'error' && check.error ? <ErrorBox title="The self-check could not run" error={check.error} testid="selfcheck-error" /> : null}
-      {check.report ? <ResultsTable results={check.report.results} /> : null}
-    </section>
-  );
-}
-
-function Summary() {
-  const check = useLab((s) => s.check);
-  const r = check.report;
-  let text = '';
-  if (check.status === 'done' && r) {
-    text = r.ok
-      ? `All ${r.passed} kernel checks passed in ${r.ms.toFixed(0)} ms (${r.where}).`
-      : `${r.failed} of ${r.total} kernel checks failed${r.skipped ? `, ${r.skipped} skipped` : ''}.`;
-  } else if (check.status === 'cancelled') {
-    text = check.error?.message ?? 'Cancelled.';
-  }
-  if (!text) return null;
-  const cls = check.status === 'done' && r?.ok ? 'summary ok' : 'summary bad';
-  return (
-    <p className={cls} data-testid="selfcheck-summary" data-status={check.status} data-ok={r?.ok ? 'true' : 'false'}>
-      {text}
-    </p>
-  );
-}
-
-function formatErr(r: SelfCheckResult): string {
-  if (r.status === 'skip') return '—';
-  if (!Number.isFinite(r.maxErr)) return String(r.maxErr);
-  return r.maxErr === 0 ? '0' : r.maxErr.toExponential(2);
-}
-
-function ResultsTable({ results }: { results: SelfCheckResult[] }) {
-  return (
-    <table className="results" data-testid="selfcheck-results">
-      <thead>
-        <tr>
-          <th>Kernel</th>
-          <th>Shape</th>
-          <th>Result</th>
-          <th className="num">Worst error</th>
-          <th className="num">Tolerance</th>
-          <th className="num">ms</th>
-        </tr>
-      </thead>
-      <tbody>
-        {results.map((r) => (
-          <tr key={r.name} data-testid="selfcheck-row" data-kernel={r.name} data-status={r.status} title={r.message}>
-            <td>
-              <code>{r.name}</code>
-            </td>
-            <td>{r.shape}</td>
-            <td>
-              <span className={`badge ${r.status === 'pass' ? 'yes' : r.status === 'skip' ? 'skip' : 'no'}`}>{r.status}</span>
-              {r.status !== 'pass' ? <div className="detail">{r.message}</div> : null}
-            </td>
-            <td className="num">{formatErr(r)}</td>
-            <td className="num">
-              {r.tol.atol.toExponential(0)} + {r.tol.rtol.toExponential(0)}·|ref|
-            </td>
-            <td className="num">{r.ms.toFixed(1)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }

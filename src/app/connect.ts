@@ -10,9 +10,17 @@ export function createEngine(): Engine {
   } catch (e) {
     // no module workers here: every request fails with the reason, and the page shows it
     const err = new Error(`This browser cannot start the engine worker: ${(e as Error).message}. Use a recent Chrome or Edge.`);
+    const fail = () => Promise.reject(err);
     return {
-      adapterInfo: () => Promise.reject(err),
-      selfCheck: () => Promise.reject(err),
+      adapterInfo: fail,
+      selfCheck: fail,
+      loadModel: fail,
+      unloadModel: fail,
+      modelInfo: fail,
+      generate: fail,
+      inspect: fail,
+      cacheUsage: fail,
+      clearCache: fail,
       dispose: () => undefined,
     };
   }

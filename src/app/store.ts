@@ -1,17 +1,16 @@
-// The lab's UI state (zustand, vanilla store): the adapter panel and the kernel self-check.
-// It talks to an Engine only (src/engine/engine.ts), never to WebGPU or kernels directly, and does
-// not know whether the engine runs in a worker or in this thread.
+// The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, and the
+// model slice (./modelSlice.ts: load, cache, generate, attention). It talks to an Engine only
+// (src/engine/engine.ts), never to WebGPU or kernels directly, and does not know whether the
+// engine runs in a worker or in this thread.
 
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { AdapterInfo, Engine } from '../engine/engine.ts';
 import type { Progress, SelfCheckReport } from '../engine/selfcheck.ts';
+import { errorView, type ErrorView } from './errors.ts';
+import { createModelSlice, type ModelSlice } from './modelSlice.ts';
 
-/** An error as the UI shows it (GpuError keeps its kind: 'unavailable', 'limits', 'lost', ...). */
-export interface ErrorView {
-  name: string;
-  kind?: string;
-  message: string;
-}
+export { errorView, type ErrorView };
+export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
 
 export interface AdapterState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -26,7 +25,7 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState {
+export interface LabState extends ModelSlice {
   adapter: AdapterState;
   check: CheckState;
   loadAdapter(): Promise<void>;
@@ -36,15 +35,10 @@ export interface LabState {
 
 export type LabStore = StoreApi<LabState>;
 
-export function errorView(e: unknown): ErrorView {
-  const err = e instanceof Error ? e : new Error(String(e));
-  const kind = (err as Error & { kind?: unknown }).kind;
-  return { name: err.name, message: err.message, ...(typeof kind === 'string' ? { kind } : {}) };
-}
-
 export function createLabStore(engine: Engine): LabStore {
   let running: AbortController | null = null;
   return createStore<LabState>()((set, get) => ({
+    ...createModelSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
 

@@ -12,6 +12,8 @@ import { serveEngine } from '../../workers/serve.ts';
 import type { Port } from '../../workers/protocol.ts';
 import { addScale } from '../../shaders/add_scale.ts';
 import { addScaleRef } from '../../shaders/add_scale.ref.ts';
+import { MemoryBlobStore } from './hub/index.ts';
+import { defineModelTests } from './engine-model.testlib.ts';
 
 // A case that waits (up to 5 s) until its run is cancelled: makes cancellation deterministic.
 const waitsForCancel = defineCase({
@@ -43,7 +45,7 @@ const wrong = defineCase({
 
 const cases: SelfCheckCase[] = [...SELF_CHECK_CASES, waitsForCancel, wrong];
 const gpu = await nodeGpu();
-const local = new LocalEngine(gpu, { cases });
+const local = new LocalEngine(gpu, { cases, store: new MemoryBlobStore() });
 const channel = new MessageChannel();
 serveEngine(channel.port1 as unknown as Port, local);
 const proxy = new WorkerEngine(channel.port2 as unknown as Port);
@@ -118,6 +120,9 @@ for (const [label, engine] of [['LocalEngine', local], ['WorkerEngine over Messa
     await assert.rejects(engine.selfCheck({ only: ['nope'] }), /Unknown self-check case\(s\): nope/);
   });
 }
+
+// loadModel / generate / inspect / cancel / size refusal / Hub cache, on the llama-gqa fixture
+defineModelTests({ gpu, local, proxy });
 
 test('no WebGPU: both engines fail with GpuError(unavailable) and a message saying what to do', async () => {
   const none = new LocalEngine(undefined);

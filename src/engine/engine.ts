@@ -10,7 +10,22 @@
 import { Runtime } from './gpu/runtime.ts';
 import type { AcquireOptions, AdapterSummary } from './gpu/device.ts';
 import { CancelledError, executionContext, runSelfCheck, type ExecutionContext, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
-import { fromWireError, type Payload, type Port, type Reply, type RequestType, type Result } from '../../workers/protocol.ts';
+import { fromWireError, type Payload, type Port, type ProgressOf, type Reply, type RequestType, type Result } from '../../workers/protocol.ts';
+import { HubCache, defaultBlobStore, type BlobStore, type PlanLimits } from './hub/index.ts';
+import {
+  ModelSession,
+  type GenerateProgress,
+  type GenerateRequest,
+  type GenerateResult,
+  type InspectRequest,
+  type InspectResult,
+  type LoadProgress,
+  type ModelSourceSpec,
+  type ModelSummary,
+} from './session.ts';
+
+export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary };
+export type { HeadStats, InspectLayer, InspectToken } from './session.ts';
 
 /** The adapter summary plus what the device enabled and where the engine runs. */
 export interface AdapterInfo extends AdapterSummary {
@@ -25,10 +40,34 @@ export interface SelfCheckRequest {
   only?: string[];
 }
 
+/** What the Hub cache holds, and the browser's storage estimate for the origin (null where unknown). */
+export interface CacheUsage {
+  files: number;
+  partial: number;
+  bytes: number;
+  originUsage: number | null;
+  originQuota: number | null;
+}
+
 export interface Engine {
   adapterInfo(): Promise<AdapterInfo>;
   /** Runs the kernel self-check; rejects with CancelledError when `signal` aborts. */
   selfCheck(opts?: SelfCheckRequest, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport>;
+  /**
+   * Loads a model (Hub repo, picked files, or a URL folder), replacing the loaded one. Refuses with
+   * HubError('too-large') before any weight is read when it does not fit the device; rejects with
+   * CancelledError when `signal` aborts.
+   */
+  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary>;
+  unloadModel(): Promise<{ unloaded: boolean }>;
+  modelInfo(): Promise<ModelSummary | null>;
+  /** New tokens for a prompt, streamed through onProgress; CancelledError when `signal` aborts. */
+  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;
+  /** Tokens and attention patterns of the requested layers, with per-head statistics. */
+  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult>;
+  cacheUsage(): Promise<CacheUsage>;
+  /** Deletes cached Hub files of `repo`, or all; returns how many files went. */
+  clearCache(repo?: string): Promise<{ files: number }>;
   /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
   dispose(): void;
 }
@@ -39,12 +78,20 @@ export interface LocalEngineOptions {
   acquire?: AcquireOptions;
   /** replaces the self-check registry (tests) */
   cases?: readonly SelfCheckCase[];
+  /** where Hub files are cached; default IndexedDB in a browser, memory in Node */
+  store?: BlobStore;
+  /** replaces the device's buffer limits in the pre-download check (tests: tiny fake limits) */
+  planLimits?: Partial<PlanLimits>;
+  /** refuse models whose weights exceed this many bytes */
+  memoryBudget?: number;
 }
 
 export class LocalEngine implements Engine {
   private rt: Promise<Runtime> | null = null;
   // requests run one after another on the one device
   private queue: Promise<unknown> = Promise.resolve();
+  private session: ModelSession | null = null;
+  private storeInstance: BlobStore | null = null;
 
   constructor(
     private readonly gpu: GPU | undefined,
@@ -86,7 +133,66 @@ export class LocalEngine implements Engine {
     return this.exclusive(async () => runSelfCheck(await this.runtime(), { only: opts.only, onProgress, signal, cases: this.opts.cases }));
   }
 
+  private get store(): BlobStore {
+    return (this.storeInstance ??= this.opts.store ?? defaultBlobStore());
+  }
+
+  private loaded(): ModelSession {
+    if (!this.session) throw new Error('No model is loaded: load one in the Model panel first.');
+    return this.session;
+  }
+
+  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary> {
+    return this.exclusive(async () => {
+      if (signal?.aborted) throw new CancelledError('Loading was cancelled before it started.');
+      const rt = await this.runtime();
+      const dev = rt.device.limits;
+      const limits: PlanLimits = { maxBufferSize: dev.maxBufferSize, maxStorageBufferBindingSize: dev.maxStorageBufferBindingSize, ...this.opts.planLimits };
+      // the old model goes once the new one passed its size check (no GPU memory for both)
+      const s = await ModelSession.load(rt, source, { store: this.store, limits, memoryBudget: this.opts.memoryBudget, onProgress, signal }, () => {
+        this.session?.dispose();
+        this.session = null;
+      });
+      this.session = s;
+      return s.summary;
+    });
+  }
+
+  unloadModel(): Promise<{ unloaded: boolean }> {
+    return this.exclusive(async () => {
+      const had = !!this.session;
+      this.session?.dispose();
+      this.session = null;
+      return { unloaded: had };
+    });
+  }
+
+  async modelInfo(): Promise<ModelSummary | null> {
+    return this.session?.summary ?? null;
+  }
+
+  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult> {
+    return this.exclusive(async () => {
+      if (signal?.aborted) throw new CancelledError('Generation was cancelled before it started.');
+      return this.loaded().generate(req, onProgress, signal);
+    });
+  }
+
+  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
+    return this.exclusive(async () => this.loaded().inspect(req, signal));
+  }
+
+  async cacheUsage(): Promise<CacheUsage> {
+    return new HubCache(this.store).usage();
+  }
+
+  async clearCache(repo?: string): Promise<{ files: number }> {
+    return { files: await new HubCache(this.store).purge(repo) };
+  }
+
   dispose(): void {
+    this.session?.dispose();
+    this.session = null;
     const rt = this.rt;
     this.rt = null;
     rt?.then((r) => r.destroy(), () => undefined);
@@ -98,7 +204,7 @@ export class LocalEngine implements Engine {
 interface Pending {
   resolve: (value: never) => void;
   reject: (e: Error) => void;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: never) => void;
 }
 
 export class WorkerEngine implements Engine {
@@ -128,7 +234,7 @@ export class WorkerEngine implements Engine {
     const p = this.pending.get(reply?.id);
     if (!p) return;
     if (reply.kind === 'progress') {
-      p.onProgress?.(reply.progress);
+      p.onProgress?.(reply.progress as never);
       return;
     }
     this.pending.delete(reply.id);
@@ -136,7 +242,7 @@ export class WorkerEngine implements Engine {
     else p.reject(fromWireError(reply.error));
   }
 
-  private request<K extends RequestType>(type: K, payload: Payload<K>, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<Result<K>> {
+  private request<K extends RequestType>(type: K, payload: Payload<K>, onProgress?: (p: ProgressOf<K>) => void, signal?: AbortSignal): Promise<Result<K>> {
     if (this.broken) return Promise.reject(this.broken);
     if (signal?.aborted) return Promise.reject(new CancelledError(`${type} was cancelled before it started.`));
     const id = this.nextId++;
@@ -160,6 +266,34 @@ export class WorkerEngine implements Engine {
 
   selfCheck(opts: SelfCheckRequest = {}, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport> {
     return this.request('selfCheck', { only: opts.only }, onProgress, signal);
+  }
+
+  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary> {
+    return this.request('loadModel', { source }, onProgress, signal);
+  }
+
+  unloadModel(): Promise<{ unloaded: boolean }> {
+    return this.request('unloadModel', undefined);
+  }
+
+  modelInfo(): Promise<ModelSummary | null> {
+    return this.request('modelInfo', undefined);
+  }
+
+  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult> {
+    return this.request('generate', req, onProgress, signal);
+  }
+
+  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
+    return this.request('inspect', req, undefined, signal);
+  }
+
+  cacheUsage(): Promise<CacheUsage> {
+    return this.request('cacheUsage', undefined);
+  }
+
+  clearCache(repo?: string): Promise<{ files: number }> {
+    return this.request('clearCache', { repo });
   }
 
   dispose(): void {

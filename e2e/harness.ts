@@ -1,0 +1,149 @@
+// Shared pieces of the browser tests: a fresh vite build, a static server on 127.0.0.1 (HEAD,
+// Content-Length and single-range requests, like a real static host), the system Chromium with
+// WebGPU on, and a watch over what the page does that it should not (console errors, requests
+// leaving 127.0.0.1, failed loads).
+//
+// Env: LAB_E2E_DIST=<folder> serves an existing build instead of building (CI after `vite build`);
+//      LAB_CHROMIUM=<path> another Chromium (default /usr/bin/chromium; never downloaded).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, existsSync, statSync, createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, extname, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const CHROMIUM = process.env.LAB_CHROMIUM ?? '/usr/bin/chromium';
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.wgsl': 'text/plain; charset=utf-8',
+  '.map': 'application/json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.jinja': 'text/plain; charset=utf-8',
+};
+
+/** A fresh build in a temp folder (never stale, never clobbers dist/), or LAB_E2E_DIST. */
+export function buildApp(): { distDir: string; cleanup: () => void } {
+  if (process.env.LAB_E2E_DIST) return { distDir: resolve(process.env.LAB_E2E_DIST), cleanup: () => undefined };
+  const distDir = mkdtempSync(join(tmpdir(), 'lab-e2e-dist-'));
+  const vite = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  const r = spawnSync(process.execPath, [vite, 'build', '--outDir', distDir, '--emptyOutDir', '--logLevel', 'warn'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `vite build failed:\n${r.stdout}\n${r.stderr}`);
+  assert.ok(existsSync(join(distDir, 'index.html')), `no index.html in ${distDir}`);
+  return { distDir, cleanup: () => rmSync(distDir, { recursive: true, force: true }) };
+}
+
+/**
+ * A static file server for `dir` on 127.0.0.1 (random port). `mounts` maps URL prefixes to other
+ * folders (e.g. '/fixtures/' → models/fixtures/), so test data is served without copying it into
+ * the build. GET and HEAD send Content-Length; `Range: bytes=a-b` gets a 206.
+ */
+export function serveStatic(dir: string, mounts: Record<string, string> = {}): Promise<Server> {
+  const s = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    let base = dir;
+    let rel = path;
+    for (const [prefix, target] of Object.entries(mounts)) {
+      if (path.startsWith(prefix)) (base = resolve(target)), (rel = path.slice(prefix.length - 1));
+    }
+    let file = resolve(base, '.' + rel);
+    if (file !== base && !file.startsWith(base + sep)) return void res.writeHead(403).end();
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
+    if (!existsSync(file)) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    const size = statSync(file).size;
+    const headers: Record<string, string> = { 'content-type': MIME[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', 'accept-ranges': 'bytes' };
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    let [start, end, status] = [0, size - 1, 200];
+    if (m) {
+      (start = Number(m[1])), (end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1), (status = 206);
+      if (start >= size || end < start) return void res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      headers['content-range'] = `bytes ${start}-${end}/${size}`;
+    }
+    headers['content-length'] = String(end - start + 1);
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD' || size === 0) return void res.end();
+    createReadStream(file, { start, end }).pipe(res);
+  });
+  return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s)));
+}
+
+export const originOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+export const closeServer = (s: Server | undefined) => new Promise((ok) => (s ? s.close(ok) : ok(undefined)));
+
+export function isLocal(url: string): boolean {
+  const u = new URL(url);
+  if (u.protocol === 'data:' || u.protocol === 'blob:') return true;
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname === '127.0.0.1';
+}
+
+const QUIET = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** The system Chromium; `webgpu` adds the flags for WebGPU on SwiftShader (here) or the real GPU. */
+export async function launchChromium(webgpu = true): Promise<Browser> {
+  assert.ok(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (apt-get install chromium; see tools/ci/install-system.sh)`);
+  const gpu = ['--enable-unsafe-webgpu', '--use-angle=swiftshader', '--enable-features=Vulkan'];
+  return chromium.launch({ executablePath: CHROMIUM, args: [...QUIET, ...(webgpu ? gpu : [])], timeout: 60_000 });
+}
+
+export interface Watch {
+  consoleErrors: Set<string>;
+  offHost: string[];
+  failedLoads: string[];
+  /** requests the page itself abandoned (net::ERR_ABORTED) */
+  aborted: string[];
+  requested: string[];
+}
+
+/**
+ * Blocks and records every request that leaves 127.0.0.1 (data:/blob: allowed), and records
+ * console errors of the page and its workers, failed local loads and HTTP errors. `expected404`
+ * lists URLs whose 404 is part of the protocol (probes for optional files).
+ */
+export async function watchContext(context: BrowserContext, expected404: (url: string) => boolean = () => false): Promise<Watch> {
+  const w: Watch = { consoleErrors: new Set(), offHost: [], failedLoads: [], aborted: [], requested: [] };
+  await context.route('**/*', (route) => {
+    const url = route.request().url();
+    if (isLocal(url)) return route.continue();
+    w.offHost.push(url);
+    return route.abort('blockedbyclient');
+  });
+  context.on('request', (r) => {
+    w.requested.push(r.url());
+    if (!isLocal(r.url()) && !w.offHost.includes(r.url())) w.offHost.push(r.url());
+  });
+  context.on('requestfailed', (r) => {
+    if (!isLocal(r.url())) return;
+    const why = r.failure()?.errorText ?? '';
+    // ERR_ABORTED = the page stopped reading (a HEAD, a ranged read cut short, a cancelled
+    // download): not a failed load; what was fetched is checked through the servers' own counters
+    if (why === 'net::ERR_ABORTED') w.aborted.push(`${r.method()} ${r.url()}`);
+    else w.failedLoads.push(`${r.method()} ${r.url()}: ${why}`);
+  });
+  context.on('response', (r) => {
+    if (r.status() >= 400 && !(r.status() === 404 && expected404(r.url()))) w.failedLoads.push(`${r.url()}: HTTP ${r.status()}`);
+  });
+  return w;
+}
+
+/** Console errors of `page` and its workers go into `w` (404s of expected probes excepted). */
+export function watchPage(page: Page, w: Watch, expected404: (text: string) => boolean = () => false): void {
+  const add = (prefix: string, text: string) => {
+    if (/status of 404/.test(text) && expected404(text)) return;
+    w.consoleErrors.add(`${prefix}: ${text}`);
+  };
+  page.on('console', (m) => m.type() === 'error' && add('console', `${m.text()} ${m.location().url}`));
+  page.on('pageerror', (e) => w.consoleErrors.add(`pageerror: ${e.message}`));
+  page.on('worker', (wk) => wk.on('console', (m) => m.type() === 'error' && add('worker console', m.text())));
+}
