@@ -12,6 +12,8 @@ import { matmul } from '../../../shaders/matmul_forward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
+import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
+import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { add } from '../../../shaders/add_scale.ts';
@@ -30,6 +32,13 @@ export const HOOKS = {
   residPost: (l: number) => `blocks.${l}.hook_resid_post`, // [B, T, C]
   lnFinal: 'ln_final.hook_normalized', // [B, T, C]
 } as const;
+
+/**
+ * At most this many token rows (B·T) take the fused decode path: RMSNorm folded into the GEMV that
+ * follows it (ln1 + q|k|v, ln2 + gate/up + SwiGLU, final norm + unembed: 1 dispatch each instead of
+ * 2-4). The fused kernels keep W reads to one pass for up to 16 rows.
+ */
+export const FUSED_MAX_ROWS = 16;
 
 export interface ForwardOptions {
   /** hook names to capture (their tensors are returned, not freed) */
@@ -94,21 +103,31 @@ export class LlamaModel {
     positions?.dispose();
     keyMask?.dispose();
 
+    const keepX = want(HOOKS.residPost(cfg.n_layers - 1));
+    const t = opts.logits === 'last' ? 1 : T; // positions whose logits are wanted
+    /** rows [B·t, C] of `src` [B, T, C] at those positions (a copy when only the last is wanted) */
+    const pick = (src: Tensor): { rows: Tensor; copy: Tensor | null } => {
+      if (t === T) return { rows: src.view([B * T, C]), copy: null };
+      const copy = rt.empty([B, C], 'f32', 'last_rows'); // [B, C]
+      for (let b = 0; b < B; b++) rt.copy(src, (b * T + T - 1) * C, copy, b * C, C);
+      return { rows: copy, copy };
+    };
+    let logits: Tensor | null = null;
+    if (opts.logits !== 'none' && !want(HOOKS.lnFinal) && B * t <= FUSED_MAX_ROWS) {
+      // decode: final norm and unembed in one dispatch, on the wanted rows only
+      const { rows, copy } = pick(x);
+      logits = gemvRmsnorm(rt, rows, w.lnFinal, cfg.rms_norm_eps, [w.unembed], null).reshape([B, t, cfg.d_vocab]); // [B, t, V]
+      copy?.dispose();
+      if (!keepX) x.dispose();
+      return { logits, captures };
+    }
     const { y: normed, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
-    if (!want(HOOKS.residPost(cfg.n_layers - 1))) x.dispose();
-    let logits: Tensor | null = null;
+    if (!keepX) x.dispose();
     if (opts.logits !== 'none') {
-      let rows = normed.view([B * T, C]);
-      let lastRows: Tensor | null = null;
-      if (opts.logits === 'last' && T > 1) {
-        lastRows = rt.empty([B, C], 'f32', 'last_rows'); // [B, C]
-        for (let b = 0; b < B; b++) rt.copy(normed, (b * T + T - 1) * C, lastRows, b * C, C);
-        rows = lastRows;
-      }
-      const t = opts.logits === 'last' ? 1 : T;
+      const { rows, copy } = pick(normed);
       logits = matmul(rt, rows, w.unembed, { transB: true }).reshape([B, t, cfg.d_vocab]); // [B, t, V]
-      lastRows?.dispose();
+      copy?.dispose();
     }
     if (want(HOOKS.lnFinal)) captures.set(HOOKS.lnFinal, normed);
     else normed.dispose();
@@ -130,10 +149,7 @@ export class LlamaModel {
   ): Tensor {
     const { rt, cfg } = this;
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
-    const { y: h, rstd } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [B, T, C]
-    rstd.dispose();
-    const qkv = matmul(rt, h.view([B * T, cfg.d_model]), bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
-    h.dispose();
+    const qkv = this.normThenProject(x, bw.ln1, bw.wqkv, bw.bqkv).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
     // keys/values go straight into the cache (or, without one, into this forward's own [B, T, Hkv, D])
     const keys = opts.cache ? opts.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
     const values = opts.cache ? opts.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
@@ -180,15 +196,29 @@ export class LlamaModel {
   private mlp(bw: BlockWeights, x: Tensor): Tensor {
     const { rt, cfg } = this;
     const [B, T] = x.shape;
+    const rows = x.view([B * T, cfg.d_model]);
+    if (B * T <= FUSED_MAX_ROWS) return gemvSwiglu(rt, rows, { g: bw.ln2, eps: cfg.rms_norm_eps }, bw.wgate, bw.wup); // [B·T, F]
     const { y: h, rstd } = rmsnormForward(rt, x, bw.ln2, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
-    const rows = h.view([B * T, cfg.d_model]);
-    const gate = matmul(rt, rows, bw.wgate, { transB: true }); // [B·T, F]
-    const up = matmul(rt, rows, bw.wup, { transB: true }); // [B·T, F]
+    const hr = h.view([B * T, cfg.d_model]);
+    const gate = matmul(rt, hr, bw.wgate, { transB: true }); // [B·T, F]
+    const up = matmul(rt, hr, bw.wup, { transB: true }); // [B·T, F]
     h.dispose();
     const act = swigluForward(rt, gate, up); // [B·T, F]
     gate.dispose();
     up.dispose();
     return act; // [B·T, F], before down_proj
+  }
+
+  /** rmsnorm(x; g) · Wᵀ + b for x [B, T, C] → [B·T, N]; one fused dispatch for few rows. */
+  private normThenProject(x: Tensor, g: Tensor, W: Tensor, b: Tensor | null): Tensor {
+    const { rt, cfg } = this;
+    const [B, T, C] = x.shape;
+    if (B * T <= FUSED_MAX_ROWS) return gemvRmsnorm(rt, x.view([B * T, C]), g, cfg.rms_norm_eps, [W], b); // [B·T, N]
+    const { y: h, rstd } = rmsnormForward(rt, x, g, cfg.rms_norm_eps); // [B, T, C]
+    rstd.dispose();
+    const out = matmul(rt, h.view([B * T, C]), W, { transB: true, bias: b ?? undefined }); // [B·T, N]
+    h.dispose();
+    return out;
   }
 }
