@@ -92,14 +92,18 @@ test('grid1d spreads more than 65535 workgroups over y', () => {
   assert.ok(x <= 65535 && x * y >= 200_000);
 });
 
-test('timeGpu measures recorded work (timestamps where the adapter has them)', async () => {
+test('timeGpu measures recorded work (timestamps where the adapter has them), and more work takes longer', async () => {
   const rt = await testRuntime();
-  const x = rt.upload(new Float32Array(1 << 16), [1 << 16]);
-  const out = rt.empty([1 << 16]);
-  const t = await rt.timeGpu(() => {
-    for (let i = 0; i < 5; i++) addScale(rt, x, 1, x, 1, out);
-  });
-  assert.ok(t.ms > 0 && Number.isFinite(t.ms), `ms=${t.ms}`);
+  // enough work to be well above timestamp resolution on a fast GPU (the H200 gave 0 ms for 5 tiny adds)
+  const n = 1 << 20;
+  const x = rt.upload(new Float32Array(n), [n]);
+  const out = rt.empty([n]);
+  const time = async (reps: number) => (await rt.timeGpu(() => { for (let i = 0; i < reps; i++) addScale(rt, x, 1, x, 1, out); })).ms;
+  await time(2); // warm-up: pipeline compiled
+  const [few, many] = [await time(4), await time(64)];
+  assert.ok(few >= 0 && Number.isFinite(few), `ms=${few}`);
+  assert.ok(many > 0 && many > few, `64 dispatches took ${many} ms, 4 took ${few} ms`);
+  const t = await rt.timeGpu(() => addScale(rt, x, 1, x, 1, out));
   assert.equal(t.method, rt.ctx.hasTimestamps ? 'timestamp' : 'wallclock');
 });
 
