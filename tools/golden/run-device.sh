@@ -22,6 +22,9 @@ if [[ $what == *real* ]]; then
     ids=$(python3 -c "import json;r=json.load(open('/tmp/real/$m/reference.json'));print(','.join(map(str,r['input_ids'])))")
     node .bundle/lab.mjs forward --model /tmp/real/$m --ids "$ids" --out /tmp/real/$m/ours.json && \
       python3 tools/golden/compare_real.py /tmp/real/$m/reference.json /tmp/real/$m/ours.json | tee -a "$OUT/parity.txt"
+    # greedy continuation (the pipelined decode path) against transformers' own, token for token
+    node .bundle/lab.mjs generate --model /tmp/real/$m --ids "$ids" --max-new-tokens 16 --greedy --ignore-eos --out /tmp/real/$m/gen.json && \
+      python3 -c "import json,sys;r=json.load(open('/tmp/real/$m/reference.json'))['greedy_new_tokens'];o=json.load(open('/tmp/real/$m/gen.json'))['ids'];print('$m greedy 16 tokens', 'equal to transformers' if o==r else 'DIFFER: lab %s vs transformers %s' % (o, r))" | tee -a "$OUT/parity.txt"
   done
 fi
 if [[ $what == *bench* ]]; then
