@@ -29,6 +29,7 @@ import type {
   ModelSourceSpec,
   ModelSummary,
 } from '../src/engine/session.ts';
+import type { VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from '../src/engine/verify.ts';
 import { GpuError, type GpuErrorKind } from '../src/engine/gpu/device.ts';
 import { CancelledError } from '../src/engine/selfcheck.ts';
 import { HubError, type HubErrorCode } from '../src/engine/hub/errors.ts';
@@ -48,6 +49,8 @@ export interface Requests {
   generate: { payload: GenerateRequest; result: GenerateResult; progress: GenerateProgress };
   /** text → tokens + attention patterns [head][query][key] of the asked layers + per-head statistics */
   inspect: { payload: InspectRequest; result: InspectResult; progress: never };
+  /** the ONNX export beside the loaded model run in onnxruntime-web and compared (phases 'download onnx', 'ort', 'compare') */
+  verifyOnnx: { payload: VerifyOnnxRequest; result: VerifyOnnxResult; progress: VerifyOnnxProgress };
   /** bytes held by the Hub cache (IndexedDB) */
   cacheUsage: { payload: void; result: CacheUsage; progress: never };
   /** deletes cached Hub files (of `repo`, or all); returns how many */

@@ -26,6 +26,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     modelInfo: () => engine.modelInfo(),
     generate: (payload, ctx) => engine.generate(payload, ctx.progress, ctx.signal),
     inspect: (payload, ctx) => engine.inspect(payload, ctx.signal),
+    verifyOnnx: (payload, ctx) => engine.verifyOnnx(payload, ctx.progress, ctx.signal),
     cacheUsage: () => engine.cacheUsage(),
     clearCache: (payload) => engine.clearCache(payload?.repo),
     cancel: async ({ target }) => {

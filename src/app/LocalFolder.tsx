@@ -10,8 +10,11 @@ export interface PickedFolder {
   paths: string[];
 }
 
-/** Files a checkpoint load may read; everything else in the folder (e.g. .git, *.bin) stays out. */
-const WANTED = /\.(json|safetensors|jinja)$/;
+/**
+ * Files a checkpoint load may read, and an ONNX export beside them (for "Verify against ONNX Runtime");
+ * everything else in the folder (e.g. .git, *.bin) stays out.
+ */
+const WANTED = /\.(json|safetensors|jinja|onnx|onnx_data)$/;
 
 function collect(files: File[], paths: string[]): PickedFolder | null {
   const keep = paths.map((p, i) => [p.replace(/^\/+/, ''), files[i]] as const).filter(([p]) => WANTED.test(p) && !p.split('/').some((s) => s.startsWith('.')));

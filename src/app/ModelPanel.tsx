@@ -5,6 +5,7 @@ import type { LoadProgress, ModelSummary } from '../engine/engine.ts';
 import { ErrorBox, formatBytes, formatCount, formatDuration, useLab } from './lab.tsx';
 import { LocalFolder } from './LocalFolder.tsx';
 import { urlFolderName } from './devOptions.ts';
+import { VerifyOnnx } from './VerifyPanel.tsx';
 
 export const DEFAULT_REPO = 'HuggingFaceTB/SmolLM2-135M-Instruct';
 const SUGGESTIONS: [string, string][] = [
@@ -232,6 +233,7 @@ function SummaryCard({ summary: s }: { summary: ModelSummary }) {
           ))}
         </ul>
       ) : null}
+      <VerifyOnnx summary={s} />
     </div>
   );
 }

@@ -19,6 +19,7 @@ export function createEngine(): Engine {
       modelInfo: fail,
       generate: fail,
       inspect: fail,
+      verifyOnnx: fail,
       cacheUsage: fail,
       clearCache: fail,
       dispose: () => undefined,

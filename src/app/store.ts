@@ -8,9 +8,11 @@ import type { AdapterInfo, Engine } from '../engine/engine.ts';
 import type { Progress, SelfCheckReport } from '../engine/selfcheck.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { createModelSlice, type ModelSlice } from './modelSlice.ts';
+import { createVerifySlice, type VerifySlice } from './verifySlice.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
+export type { VerifyState } from './verifySlice.ts';
 
 export interface AdapterState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -25,7 +27,7 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState extends ModelSlice {
+export interface LabState extends ModelSlice, VerifySlice {
   adapter: AdapterState;
   check: CheckState;
   loadAdapter(): Promise<void>;
@@ -39,6 +41,7 @@ export function createLabStore(engine: Engine): LabStore {
   let running: AbortController | null = null;
   return createStore<LabState>()((set, get) => ({
     ...createModelSlice<LabState>(engine, set, get),
+    ...createVerifySlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
 

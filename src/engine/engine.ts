@@ -23,9 +23,11 @@ import {
   type ModelSourceSpec,
   type ModelSummary,
 } from './session.ts';
+import { verifyOnnx, verifySource, withoutToken, type VerifyOnnxProgress, type VerifyOnnxRequest, type VerifyOnnxResult } from './verify.ts';
 
 export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary };
 export type { HeadStats, InspectLayer, InspectToken } from './session.ts';
+export type { VerifyBackend, VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
 
 /** The adapter summary plus what the device enabled and where the engine runs. */
 export interface AdapterInfo extends AdapterSummary {
@@ -65,6 +67,12 @@ export interface Engine {
   generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;
   /** Tokens and attention patterns of the requested layers, with per-head statistics. */
   inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult>;
+  /**
+   * Runs the ONNX export beside the loaded model (model.onnx or onnx/model.onnx, read through the
+   * model's own source) in onnxruntime-web on the same ids and compares the logits; { found: false }
+   * when there is none. CancelledError when `signal` aborts.
+   */
+  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult>;
   cacheUsage(): Promise<CacheUsage>;
   /** Deletes cached Hub files of `repo`, or all; returns how many files went. */
   clearCache(repo?: string): Promise<{ files: number }>;
@@ -92,6 +100,8 @@ export class LocalEngine implements Engine {
   private queue: Promise<unknown> = Promise.resolve();
   private session: ModelSession | null = null;
   private storeInstance: BlobStore | null = null;
+  /** where each loaded model came from (without its access token): verifyOnnx reads beside it */
+  private sources = new WeakMap<ModelSession, ModelSourceSpec>();
 
   constructor(
     private readonly gpu: GPU | undefined,
@@ -154,6 +164,7 @@ export class LocalEngine implements Engine {
         this.session = null;
       });
       this.session = s;
+      this.sources.set(s, withoutToken(source));
       return s.summary;
     });
   }
@@ -180,6 +191,23 @@ export class LocalEngine implements Engine {
 
   inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
     return this.exclusive(async () => this.loaded().inspect(req, signal));
+  }
+
+  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult> {
+    return this.exclusive(async () => {
+      if (signal?.aborted) throw new CancelledError('Verification was cancelled before it started.');
+      const s = this.loaded();
+      const spec = this.sources.get(s)!;
+      const { src, whole, release } = verifySource(spec, { store: this.store, token: req.token, signal, onProgress });
+      try {
+        return await verifyOnnx(s.model, s.tokenizer, req, { src, whole, onProgress, signal });
+      } catch (e) {
+        if (signal?.aborted && !(e instanceof CancelledError)) throw new CancelledError('Verification was cancelled.');
+        throw e;
+      } finally {
+        release();
+      }
+    });
   }
 
   async cacheUsage(): Promise<CacheUsage> {
@@ -286,6 +314,10 @@ export class WorkerEngine implements Engine {
 
   inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
     return this.request('inspect', req, undefined, signal);
+  }
+
+  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult> {
+    return this.request('verifyOnnx', req, onProgress, signal);
   }
 
   cacheUsage(): Promise<CacheUsage> {
