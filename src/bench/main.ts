@@ -1,5 +1,6 @@
 // `npm run bench -- <suite> [options]`: benchmarks on the engine, with PyTorch numbers beside them.
 //   decode|prefill --model <dir> [...]: whole-model speed (see model.ts)
+//   browser [--model llama-gqa] [--reps 10]: our forward vs onnxruntime-web in the same Chromium page (see browser.ts)
 //   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -60,6 +61,13 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   kernels,
   decode: (argv) => modelBench('decode', argv),
   prefill: (argv) => modelBench('prefill', argv),
+  // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
+  // keeps it out of the single-file bundle sent to the GPU machine
+  browser: async (argv) => {
+    const mod = './browser.ts';
+    const { browserBench } = (await import(/* @vite-ignore */ mod)) as typeof import('./browser.ts');
+    await browserBench(argv);
+  },
 };
 
 const [suite, ...rest] = process.argv.slice(2);
