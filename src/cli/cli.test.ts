@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertAllClose } from '../engine/testing/allclose.ts';
@@ -53,6 +53,22 @@ test('generate --greedy --ignore-eos gives transformers greedy tokens and their 
   assert.deepEqual(Object.keys(got).sort(), ['ids', 'text']);
   assert.deepEqual(got.ids, arith.greedy.new_tokens[0]);
   assert.equal(typeof got.text, 'string');
+});
+
+test('generate --ids works on a checkpoint without tokenizer.json (text left empty, a warning said)', () => {
+  const bare = join(tmp, 'no-tokenizer');
+  cpSync(fixture, bare, { recursive: true });
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) rmSync(join(bare, f), { force: true });
+  const out = join(tmp, 'gen-bare.json');
+  const r = lab('generate', '--model', bare, '--ids', arith.input_ids[0].join(','), '--max-new-tokens', '4', '--greedy', '--ignore-eos', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /no tokenizer\.json/);
+  const got = JSON.parse(readFileSync(out, 'utf8'));
+  assert.deepEqual(got, { ids: arith.greedy.new_tokens[0].slice(0, 4), text: '' });
+  // --text still needs one, and says so
+  const t = lab('generate', '--model', bare, '--text', 'hi', '--max-new-tokens', '1', '--greedy', '--out', out);
+  assert.notEqual(t.code, 0);
+  assert.match(t.stderr, /tokenizer\.json/);
 });
 
 test('generate with temperature / top-p / top-k is reproducible by seed', () => {

@@ -4,6 +4,7 @@
 //   generate --model <dir> (--text|--ids) --max-new-tokens N (--greedy | --temperature T [--top-p P] [--top-k K] [--seed S])
 //            [--ignore-eos] --out <file.json>   → {"ids": [...new tokens only], "text": "..."}
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
@@ -89,8 +90,12 @@ export async function generateCommand(argv: string[]): Promise<void> {
         seed: num(p, 'seed', 0),
       };
   const maxNewTokens = num(p, 'max-new-tokens');
-  const { rt, loaded, ids } = await open(p, true);
+  // with --ids the tokenizer only turns the new ids into "text": use it when the folder has one
+  const dir = p.values.get('model');
+  const haveTokenizer = !!dir && existsSync(join(dir, 'tokenizer.json'));
+  const { rt, loaded, ids } = await open(p, haveTokenizer);
   const [newIds] = await generate(loaded.model, [ids], { maxNewTokens, sampling, ignoreEos: p.flags.has('ignore-eos') });
+  if (!loaded.tokenizer) process.stderr.write(`lab: warning: ${dir} has no tokenizer.json: "text" is left empty\n`);
   const text = loaded.tokenizer ? loaded.tokenizer.decode(newIds, { skipSpecialTokens: false }) : '';
   writeFileSync(p.values.get('out')!, JSON.stringify({ ids: newIds, text }));
   rt.destroy();
