@@ -2,6 +2,7 @@
 // with a KV-cache offset, an optional key padding mask, lse for backward and optional probs.
 //
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
+import type { AttnDims } from './attention_forward.ref.ts';
 import code from './attention_forward.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
@@ -22,13 +23,7 @@ export interface AttentionOpts {
 }
 
 /** Shapes of one attention call, checked; q may be [T, H, D] or [B, T, H, D]. */
-export interface AttnShape {
-  B: number;
-  T: number;
-  S: number;
-  H: number;
-  Hkv: number;
-  D: number;
+export interface AttnShape extends AttnDims {
   batched: boolean;
   offset: number;
   scale: number;

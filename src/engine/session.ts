@@ -38,19 +38,11 @@ export interface LoadProgress {
   file: string;
 }
 
-export interface ModelSummary {
+/** The config's sizes (TransformerLens names, as in ModelConfig) and what the load learned. */
+export interface ModelSummary extends Pick<ModelConfig, 'arch' | 'd_model' | 'n_layers' | 'n_heads' | 'n_kv_heads' | 'd_head' | 'd_mlp' | 'd_vocab' | 'n_ctx'> {
   /** e.g. "HuggingFaceTB/SmolLM2-135M-Instruct@main" or the folder name */
   name: string;
   source: ModelSourceSpec['kind'];
-  arch: ModelConfig['arch'];
-  d_model: number;
-  n_layers: number;
-  n_heads: number;
-  n_kv_heads: number;
-  d_head: number;
-  d_mlp: number;
-  d_vocab: number;
-  n_ctx: number;
   /** dtype of the weights as stored (e.g. 'bf16'), and config.json's torch_dtype */
   dtype: string;
   torchDtype: string;
