@@ -70,16 +70,13 @@ export class LlamaModel {
     this.invFreq = ropeInvFreq(cfg);
   }
 
-  private wants: (name: string) => boolean = () => false;
-
   /** ids: [B, T] i32 on the GPU. */
   forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
     const { rt, cfg, w } = this;
-    this.wants = (name) => opts.capture?.has(name) ?? false;
     const [B, T] = ids.shape;
     const C = cfg.d_model;
     const captures = new Map<string, Tensor>();
-    const want = this.wants;
+    const want = (name: string) => opts.capture?.has(name) ?? false;
     const positions = opts.positions ? rt.upload(opts.positions, [B * T], 'i32', 'positions') : null;
     const offset = opts.cache?.length ?? 0;
     if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');
@@ -93,9 +90,9 @@ export class LlamaModel {
       const keepPre = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
       if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), x);
       const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, captures); // [B·T, H·D]
-      const mid = this.residualAdd(x, z, bw.wo, keepPre, HOOKS.attnOut(l), captures); // resid_mid [B, T, C]
+      const mid = this.residualAdd(x, z, bw.wo, keepPre, want(HOOKS.attnOut(l)) ? HOOKS.attnOut(l) : null, captures); // resid_mid [B, T, C]
       const act = this.mlp(bw, mid); // [B·T, F]
-      x = this.residualAdd(mid, act, bw.wdown, want(HOOKS.residMid(l)), HOOKS.mlpOut(l), captures); // resid_post [B, T, C]
+      x = this.residualAdd(mid, act, bw.wdown, want(HOOKS.residMid(l)), want(HOOKS.mlpOut(l)) ? HOOKS.mlpOut(l) : null, captures); // resid_post [B, T, C]
       if (want(HOOKS.residMid(l))) captures.set(HOOKS.residMid(l), mid);
       if (want(HOOKS.residPost(l))) captures.set(HOOKS.residPost(l), x);
     }
@@ -171,20 +168,20 @@ export class LlamaModel {
   /**
    * resid + inp·Wᵀ (o_proj or down_proj). In place (matmul accumulating into the residual stream,
    * no extra dispatch or buffer) unless the residual must survive (a hook holds it) or the
-   * projection itself is captured (hook_attn_out / hook_mlp_out). Disposes `inp` and, when it is
-   * not kept, the old residual.
+   * projection itself is captured (`captureAs`: hook_attn_out / hook_mlp_out, or null). Disposes
+   * `inp` and, when it is not kept, the old residual.
    */
-  private residualAdd(resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, hook: string, captures: Map<string, Tensor>): Tensor {
+  private residualAdd(resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, captureAs: string | null, captures: Map<string, Tensor>): Tensor {
     const { rt } = this;
     const [B, T, C] = resid.shape;
     let out: Tensor;
-    if (!keepResid && !captures.has(hook) && !this.wants(hook)) {
+    if (!keepResid && captureAs === null) {
       matmul(rt, inp, W, { transB: true, out: resid.view([B * T, C]), accumulate: true }); // resid += inp·Wᵀ
       out = resid;
     } else {
       const proj = matmul(rt, inp, W, { transB: true }).reshape([B, T, C]); // [B, T, C]
       out = add(rt, resid, proj);
-      if (this.wants(hook)) captures.set(hook, proj);
+      if (captureAs !== null) captures.set(captureAs, proj);
       else proj.dispose();
       if (!keepResid) resid.dispose();
     }
