@@ -44,17 +44,23 @@ interface Prepared {
   pad: number;
 }
 
-function prepare(model: LlamaModel, prompts: number[][], opts: GenerateOptions): Prepared {
-  const { rt, cfg } = model;
+/** Checks prompts and limits before anything is allocated; returns the padded prompt length. */
+function validate(model: LlamaModel, prompts: number[][], opts: GenerateOptions): number {
+  const { cfg } = model;
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 0)) throw new Error(`generate: max new tokens must be an integer >= 0, got ${opts.maxNewTokens}`);
   for (const p of prompts) for (const id of p) if (!(id >= 0 && id < cfg.d_vocab)) throw new Error(`generate: token id ${id} is outside the vocabulary (0..${cfg.d_vocab - 1})`);
+  const T0 = Math.max(0, ...prompts.map((p) => p.length));
+  if (T0 + opts.maxNewTokens > cfg.n_ctx) throw new Error(`generate: ${T0} prompt + ${opts.maxNewTokens} new tokens exceed the model's context of ${cfg.n_ctx}`);
+  return T0;
+}
+
+function prepare(model: LlamaModel, prompts: number[][], T0: number, opts: GenerateOptions): Prepared {
+  const { rt, cfg } = model;
   const B = prompts.length;
   const eos = new Set(opts.eosTokenIds ?? cfg.eos_token_ids);
   const pad = opts.padTokenId ?? [...eos][0] ?? 0;
-  const T0 = Math.max(...prompts.map((p) => p.length));
   const capacity = T0 + opts.maxNewTokens;
-  if (capacity > cfg.n_ctx) throw new Error(`generate: ${T0} prompt + ${opts.maxNewTokens} new tokens exceed the model's context of ${cfg.n_ctx}`);
   const cache = new KVCache(rt, cfg, B, Math.max(1, capacity));
   // left-pad to T0; padding positions get position 1 (as transformers) and are masked
   const ids = new Int32Array(B * T0).fill(pad);
@@ -74,11 +80,9 @@ function prepare(model: LlamaModel, prompts: number[][], opts: GenerateOptions):
 
 /** Returns the new tokens of each prompt (EOS included when it ended the sequence). */
 export async function generate(model: LlamaModel, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
-  if (prompts.length === 0 || opts.maxNewTokens === 0) {
-    prepare(model, prompts.length ? prompts : [[0]], { ...opts, maxNewTokens: 0 }).cache.dispose(); // validates
-    return prompts.map(() => []);
-  }
-  const p = prepare(model, prompts, opts);
+  const T0 = validate(model, prompts, opts);
+  if (prompts.length === 0 || opts.maxNewTokens === 0) return prompts.map(() => []);
+  const p = prepare(model, prompts, T0, opts);
   try {
     return opts.sampling.kind === 'greedy' ? await greedyPipelined(model, p, opts) : await sampled(model, p, opts);
   } finally {
