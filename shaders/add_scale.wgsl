@@ -1,10 +1,10 @@
 // add_scale — elementwise out[i] = alpha * a[i] + beta * b[i]  (add: 1,1; scale: s,0; axpy: s,1)
 //
 // bindings (group 0):
-//   0 uniform  U { n: u32, alpha: f32, beta: f32, in_place: u32 }
+//   0 uniform  U { n: u32, alpha: f32, beta: f32, _pad: u32 }
 //   1 read     a:   [n] f32
 //   2 read     b:   [n] f32   (ignored when beta == 0, but must be bound)
-//   3 storage  out: [n] f32   (may alias nothing; for out += s*a use add_scale(out_copy...) or axpy via accumulate)
+//   3 storage  out: [n] f32   (must not alias a or b: WebGPU forbids a buffer bound read and read_write)
 // dispatch: grid1d(ceil(n / 256)) workgroups of 256; linear id = gid.x + gid.y * 65535 * 256 (see kernel.ts grid1d)
 // reference: add_scale.ref.ts (addScaleRef)
 
