@@ -47,15 +47,9 @@ export interface CachedFile {
   data: Uint8Array;
 }
 
-export interface CacheListing {
+/** One cached file as `list()` shows it: its key and the metadata a user needs to see. */
+export interface CacheListing extends Pick<CacheMeta, 'repo' | 'revision' | 'path' | 'size' | 'total' | 'complete' | 'savedAt'> {
   key: string;
-  repo: string;
-  revision: string;
-  path: string;
-  size: number;
-  total: number | null;
-  complete: boolean;
-  savedAt: number;
 }
 
 export const cacheKey = (repo: string, revision: string, path: string): string => `${repo}@${revision}/${path}`;
