@@ -3,7 +3,8 @@
 // for the GPU machine (which gets Node and Dawn from shared/tools/device-kit.sh but no node_modules).
 //   node tools/bundle-cli.mjs            → .bundle/lab.mjs, .bundle/bench.mjs, .bundle/tests/*.test.mjs
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 rmSync('.bundle', { recursive: true, force: true });
 const common = {
@@ -11,7 +12,8 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['webgpu'],
+  // onnxruntime-web: loaded from .bundle/ort/ (bench -- ort --ort-dist), never bundled
+  external: ['webgpu', 'onnxruntime-web'],
   loader: { '.wgsl': 'text' },
   logLevel: 'warning',
   // esm bundles of CommonJS code need a require()
@@ -24,4 +26,9 @@ const tests = [
   ...['src/engine/gpu/runtime.test.ts', 'src/engine/model/llama.test.ts'],
 ];
 await build({ ...common, entryPoints: tests, outdir: '.bundle/tests', outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
-console.log(`bundled lab, bench and ${tests.length} test files into .bundle/`);
+// onnxruntime-web's WebGPU build for `bench -- ort` (the .wasm xz-compressed: 27 MB → 4 MB; unpack with xz -d)
+mkdirSync('.bundle/ort');
+const dist = 'node_modules/onnxruntime-web/dist';
+for (const f of ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs']) copyFileSync(`${dist}/${f}`, `.bundle/ort/${f}`);
+execFileSync('sh', ['-c', `xz -T0 -6 -c ${dist}/ort-wasm-simd-threaded.asyncify.wasm > .bundle/ort/ort-wasm-simd-threaded.asyncify.wasm.xz`]);
+console.log(`bundled lab, bench and ${tests.length} test files into .bundle/ (and onnxruntime-web's WebGPU build in .bundle/ort/)`);

@@ -1,6 +1,7 @@
 // `npm run bench -- <suite> [options]`: benchmarks on the engine, with PyTorch numbers beside them.
 //   decode|prefill --model <dir> [...]: whole-model speed (see model.ts)
 //   browser [--model llama-gqa] [--reps 10]: our forward vs onnxruntime-web in the same Chromium page (see browser.ts)
+//   ort --model <dir> [--tokens 32,128]: our forward vs onnxruntime-web's WebGPU EP in Node on Dawn (see ort.ts)
 //   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -13,6 +14,7 @@ import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { benchCase, loadCases, shrink, type BenchResult } from './kernels.ts';
 import './ops.ts';
 import { modelBench } from './model.ts';
+import { ortBench } from './ort.ts';
 
 interface TorchCase {
   ms?: number;
@@ -61,6 +63,7 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   kernels,
   decode: (argv) => modelBench('decode', argv),
   prefill: (argv) => modelBench('prefill', argv),
+  ort: ortBench,
   // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
   // keeps it out of the single-file bundle sent to the GPU machine
   browser: async (argv) => {

@@ -3,7 +3,9 @@
 #   1. tiny golden fixtures (transformers) → $OUT/fixtures.tgz (the lead commits models/fixtures/)
 #   2. SmolLM2-135M- and Qwen2.5-0.5B-shaped random models, transformers reference + HF timings
 #   3. the lab's forward on those (parity, 1e-3 relative) and decode/prefill benchmarks beside HF
-# Usage: bash tools/golden/run-device.sh [fixtures] [real] [bench]   (default: all three)
+#   4. (ort, only when named; needs real) the 135M shape exported to ONNX, our forward vs onnxruntime-web's
+#      WebGPU EP in one Node process on Dawn (bench -- ort)
+# Usage: bash tools/golden/run-device.sh [fixtures] [real] [bench] [ort]   (default: the first three)
 set -uo pipefail
 source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -33,4 +35,11 @@ if [[ $what == *bench* ]]; then
     node .bundle/bench.mjs decode --model /tmp/real/$m --label $m --batch 1,16 --tokens 64 --json "$OUT/decode-$m.json"
     node .bundle/bench.mjs prefill --model /tmp/real/$m --label $m --batch 1,16 --tokens 256 --json "$OUT/prefill-$m.json"
   done 2>&1 | tee "$OUT/model-bench.txt"
+fi
+if [[ $what == *ort* ]]; then
+  echo "== our forward vs onnxruntime-web WebGPU, same process, same Dawn"
+  xz -dc .bundle/ort/ort-wasm-simd-threaded.asyncify.wasm.xz > .bundle/ort/ort-wasm-simd-threaded.asyncify.wasm
+  python3 tools/golden/export_onnx.py --checkpoint /tmp/real/smollm2-135m-shaped 2>&1 | tail -3
+  node .bundle/bench.mjs ort --model /tmp/real/smollm2-135m-shaped --label smollm2-135m-shaped --ort-dist .bundle/ort \
+    --tokens 1,32,128 --reps 10 --json "$OUT/ort.json" 2>&1 | grep -v -e '^Warning' -e 'W:onnxruntime' | tee "$OUT/ort.txt"
 fi
