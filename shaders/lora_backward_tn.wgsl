@@ -1,13 +1,16 @@
 // lora_backward_tn — the LoRA weight gradients: G += alpha · Pᵀ Q, a reduction over the long
 // token axis N (= batch·tokens, e.g. 2048). loraBackward dispatches it twice:
-//   dB += scale · dyᵀ xa    P = dy  [N, out], Q = xa [N, r],  G = dB [out, r], alpha = scale
-//   dA += dxaᵀ x            P = dxa [N, r],   Q = x  [N, in], G = dA [r, in],  alpha = 1
+//   dB += scale · dyᵀ xa    P = dy  [N, stride], Q = xa [N, r],  G = dB [out, r], alpha = scale
+//   dA += dxaᵀ x            P = dxa [N, r],      Q = x  [N, in], G = dA [r, in],  alpha = 1
+// Column window of P (stage dB): dy may be a wider row [N, p_stride] of which the adapter's output
+// is the columns p_offset .. p_offset+M (M = out; e.g. q_proj's columns of the fused q|k|v
+// gradient); only those are read. Stage dA passes p_stride = M, p_offset = 0.
 //
 // bindings (group 0):
-//   0 uniform  U { M: u32, Nc: u32, Nr: u32, alpha: f32 }
-//   1 read     P: [Nr, M]  f32
+//   0 uniform  U { M: u32, Nc: u32, Nr: u32, alpha: f32, p_stride: u32, p_offset: u32, _pad0: u32, _pad1: u32 }
+//   1 read     P: [Nr, p_stride] f32, window P[n, p_offset + m] for m < M
 //   2 read     Q: [Nr, Nc] f32
-//   3 storage  G: [M, Nc]  f32   G[m, c] += alpha · Σ_n P[n, m] · Q[n, c]   (caller-zeroed; accumulates)
+//   3 storage  G: [M, Nc]  f32   G[m, c] += alpha · Σ_n P[n, p_offset + m] · Q[n, c]   (caller-zeroed; accumulates)
 // dispatch: [ceil(Nc / 16), ceil(M / 16)] workgroups of 16×16; workgroup (wx, wy) owns the
 //   16×16 tile of G at rows 16·wy.., cols 16·wx..; each invocation owns one element of G.
 // reference: lora_backward.ref.ts (loraBackwardRef)
@@ -17,7 +20,12 @@
 // of Q, each read with consecutive invocations on consecutive addresses (rows are contiguous), so
 // every value fetched from memory is used 16 times. Out-of-range rows/cols load zeros.
 
-struct U { M: u32, Nc: u32, Nr: u32, alpha: f32 }
+struct U {
+  M: u32, Nc: u32, Nr: u32, alpha: f32,
+  p_stride: u32, // row stride of P in elements (>= p_offset + M)
+  p_offset: u32, // first column of P's window
+  _pad0: u32, _pad1: u32, // 8 scalars = 32 B, a multiple of 16 as packUniforms pads
+}
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
@@ -43,10 +51,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let nslabs = (u.Nr + TS - 1u) / TS;
   for (var s = 0u; s < nslabs; s++) {
     let n = s * TS + ty; // token row this invocation loads
-    // P: row n, column m0+tx.  Q: row n, column c0+tx (= c).  Out of range → 0.
+    // P: row n, window column m0+tx.  Q: row n, column c0+tx (= c).  Out of range → 0 (columns
+    // outside P's window are never touched).
     var pv = 0.0;
     var qv = 0.0;
-    if (n < u.Nr && m0 + tx < u.M) { pv = P[n * u.M + m0 + tx]; }
+    if (n < u.Nr && m0 + tx < u.M) { pv = P[n * u.p_stride + u.p_offset + m0 + tx]; }
     if (n < u.Nr && c < u.Nc) { qv = Q[n * u.Nc + c]; }
     Ps[ty][tx] = pv;
     Qs[ty][tx] = qv;

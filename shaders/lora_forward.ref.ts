@@ -2,17 +2,21 @@
 //   xa = x Aᵀ                 x [N, in], A [r, in]      → xa [N, r]
 //   y  = y0 + scale · xa Bᵀ   B [out, r], y0 [N, out]   → y  [N, out]
 // (dropout 0: the adapter sees x itself.)
+// With yCols = { offset, stride }, y0 and y are [N, stride]: the adapter term goes into columns
+// offset .. offset+out and every other column of y is y0's value, copied.
 export function loraForwardRef(
   x: ArrayLike<number>, // [N, in]
   A: ArrayLike<number>, // [r, in]
   B: ArrayLike<number>, // [out, r]
-  y0: ArrayLike<number>, // [N, out], what y held before the call
+  y0: ArrayLike<number>, // [N, out] (or [N, yCols.stride]), what y held before the call
   N: number,
   din: number,
   r: number,
   dout: number,
   scale: number,
+  yCols: { offset: number; stride: number } = { offset: 0, stride: dout },
 ): { xa: Float64Array; y: Float64Array } {
+  const { offset, stride } = yCols;
   const xa = new Float64Array(N * r); // [N, r]
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < r; k++) {
@@ -21,12 +25,12 @@ export function loraForwardRef(
       xa[n * r + k] = s;
     }
   }
-  const y = new Float64Array(N * dout); // [N, out]
+  const y = Float64Array.from({ length: N * stride }, (_, i) => y0[i]); // [N, stride], starts as y0
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < dout; o++) {
       let s = 0; // Σ_k xa[n, k] · B[o, k], from the float64 xa (not the kernel's)
       for (let k = 0; k < r; k++) s += xa[n * r + k] * B[o * r + k];
-      y[n * dout + o] = y0[n * dout + o] + scale * s;
+      y[n * stride + offset + o] += scale * s; // column o of the window
     }
   }
   return { xa, y };

@@ -55,6 +55,57 @@ test('lora_forward: long reduction over in (1000) and long N (1000) with small d
   await check(7, 1000, 5, 4, 3);
 });
 
+/** Splits a row-major [N, stride] array into the window's values and everything outside it. */
+function splitWindow(a: ArrayLike<number>, N: number, stride: number, offset: number, width: number): { inside: number[]; outside: number[] } {
+  const inside: number[] = [], outside: number[] = [];
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < stride; c++) (c >= offset && c < offset + width ? inside : outside).push(a[n * stride + c]);
+  return { inside, outside };
+}
+
+/**
+ * The adapter adds into columns offset..offset+out of a wider y [N, stride] (q|k|v fused). Outside
+ * the window y must be bit-for-bit its input: checked with atol = rtol = 0. With `poison`, the
+ * outside columns hold NaN (so a kernel whose accumulate read C at a wrong column shows NaN in the
+ * window) and are checked by NaN-ness instead.
+ */
+async function checkWindow(seed: number, N: number, din: number, r: number, dout: number, stride: number, offset: number, poison = false): Promise<void> {
+  const rt = await testRuntime();
+  const rng = new Rng(seed);
+  const x = rng.uniform(N * din, -1, 1); // [N, in]
+  const A = rng.uniform(r * din, -0.5, 0.5); // [r, in]
+  const B = rng.uniform(dout * r, -0.5, 0.5); // [out, r]
+  const y0 = rng.uniform(N * stride, -1, 1); // [N, stride]: the fused projection's output
+  if (poison) for (let n = 0; n < N; n++) for (let c = 0; c < stride; c++) if (c < offset || c >= offset + dout) y0[n * stride + c] = NaN;
+  const ty = rt.upload(y0, [N, stride]);
+  const { xa } = loraForward(rt, rt.upload(x, [N, din]), rt.upload(A, [r, din]), rt.upload(B, [dout, r]), ty, SCALE, { yCols: { offset, stride } });
+  const ref = loraForwardRef(x, A, B, y0, N, din, r, dout, SCALE, { offset, stride });
+  const name = `N=${N} in=${din} r=${r} out=${dout} window ${offset}..${offset + dout} of ${stride}${poison ? ' (NaN outside)' : ''}`;
+  assertAllClose(await rt.read(xa), ref.xa, tol(ref.xa), `xa ${name}`);
+  const got = splitWindow(await rt.read(ty), N, stride, offset, dout);
+  const want = splitWindow(ref.y, N, stride, offset, dout);
+  const before = splitWindow(y0, N, stride, offset, dout);
+  // inside: same tolerance as check() (matmul 1e-4, atol from the adapter term alone)
+  const t = tol(want.inside.map((v, i) => v - before.inside[i]));
+  assertAllClose(got.inside, want.inside, { rtol: t.rtol, atol: t.atol + 1e-7 }, `y window ${name}`);
+  // outside: untouched, exactly (the kernel neither reads nor writes there)
+  if (poison) assert.ok(got.outside.every(Number.isNaN), `y outside the window kept its NaN: ${name}`);
+  else assertAllClose(got.outside, before.outside, { atol: 0, rtol: 0 }, `y outside window ${name}`);
+  xa.dispose();
+}
+
+test('lora_forward: yCols window in the middle of a wider y (stride 3·out+5, offset out+2); outside untouched', async () => {
+  await checkWindow(11, 7, 5, 1, 5, 3 * 5 + 5, 5 + 2);
+  await checkWindow(12, 37, 20, 4, 19, 3 * 19 + 5, 19 + 2);
+  await checkWindow(13, 21, 9, 33, 40, 3 * 40 + 5, 40 + 2, true);
+});
+
+test('lora_forward: yCols window at the start (offset 0) and at the end (offset = stride − out) of a row', async () => {
+  await checkWindow(14, 9, 6, 3, 7, 30, 0);
+  await checkWindow(15, 9, 6, 3, 7, 30, 23, true);
+  await checkWindow(16, 5, 4, 2, 3, 3, 0); // stride = out: the default layout, passed explicitly
+});
+
 test('lora_forward: y keeps its contents and NaN in y propagates (a broken kernel cannot pass)', async () => {
   const rt = await testRuntime();
   const rng = new Rng(8);
@@ -79,4 +130,12 @@ test('lora_forward: guards reject bad shapes and dropout != 0', async () => {
   assert.throws(() => loraForward(rt, x, A, rt.zeros([4, 3]), y, 1), /lora_forward B/);
   assert.throws(() => loraForward(rt, x, A, B, rt.zeros([3, 5]), 1), /lora_forward y/);
   loraForward(rt, x, A, B, y, 1, { dropout: 0 }).xa.dispose();
+  // column windows: y must be [N, stride] and the window must fit in it
+  const wide = rt.zeros([3, 11]);
+  assert.throws(() => loraForward(rt, x, A, B, wide, 1), /lora_forward y/); // no yCols: y must be [N, out]
+  assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 8, stride: 11 } }), /does not fit/);
+  assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 2, stride: 12 } }), /lora_forward y/);
+  assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: -1, stride: 11 } }), /yCols/);
+  assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 1.5, stride: 11 } }), /yCols/);
+  loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 7, stride: 11 } }).xa.dispose(); // last fitting offset
 });

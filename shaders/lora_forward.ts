@@ -4,6 +4,8 @@
 // Two dispatches of lora_forward.wgsl (a tiled C (+)= alpha·P Qᵀ):
 //   1. xa = x Aᵀ          [N, r]   (kept: the backward needs it for dB)
 //   2. y += scale · xa Bᵀ [N, out] (in place)
+// Column window (opts.yCols): y may be a wider row [N, stride] — the fused q|k|v projection
+// [N, (H+2Hkv)·D] — and the adapter then adds into y[:, offset .. offset+out) only.
 //
 // Dropout: only `dropout: 0` is accepted for now (training parity is checked with dropout 0). A
 // later version will take a caller-made keep-mask (no RNG here) and apply x·mask/(1−p) while
@@ -18,33 +20,64 @@ export const loraForwardSpec: KernelSpec = { name: 'lora_forward', code, binding
 /** Output tile side of lora_forward.wgsl (16×16 invocations, one output each). */
 const TS = 16;
 
-export interface LoraForwardOptions {
-  /** dropout probability on the adapter's input; only 0 is supported for now */
-  dropout?: number;
+/**
+ * A column window of a wider row-major matrix: rows are `stride` elements long and the adapter
+ * owns columns offset .. offset+width (width = out). Shared with lora_backward.ts (dyCols).
+ */
+export interface ColumnWindow {
+  offset: number;
+  stride: number;
 }
 
 /**
- * Records C[M, Nc] = (accumulate ? C : 0) + alpha · P[M, K] · Q[Nc, K]ᵀ with lora_forward.wgsl.
- * Shapes are checked by the caller.
+ * Checks a column window for a matrix whose window is `width` wide; returns the default
+ * { offset: 0, stride: width } when none is given.
  */
-function matmulNT(rt: Runtime, P: Tensor, Q: Tensor, C: Tensor, M: number, Nc: number, K: number, alpha: number, accumulate: boolean): void {
+export function resolveColumnWindow(cols: ColumnWindow | undefined, width: number, what: string): ColumnWindow {
+  if (!cols) return { offset: 0, stride: width };
+  const { offset, stride } = cols;
+  if (!Number.isInteger(offset) || !Number.isInteger(stride) || offset < 0 || stride < 1) {
+    throw new Error(`${what}: offset ${offset} and stride ${stride} must be integers, offset >= 0, stride >= 1`);
+  }
+  if (offset + width > stride) throw new Error(`${what}: window ${offset}..${offset + width} does not fit in stride ${stride}`);
+  return { offset, stride };
+}
+
+export interface LoraForwardOptions {
+  /** dropout probability on the adapter's input; only 0 is supported for now */
+  dropout?: number;
+  /** y is [N, stride] and the adapter updates y[:, offset .. offset+out); default { 0, out } */
+  yCols?: ColumnWindow;
+}
+
+/**
+ * Records C[m, cOff + c] = (accumulate ? C[m, cOff + c] : 0) + alpha · (P[M, K] · Q[Nc, K]ᵀ)[m, c]
+ * with lora_forward.wgsl, C being [M, cStride]. Shapes are checked by the caller.
+ */
+function matmulNT(
+  rt: Runtime, P: Tensor, Q: Tensor, C: Tensor, M: number, Nc: number, K: number, alpha: number, accumulate: boolean,
+  cols: ColumnWindow = { offset: 0, stride: Nc },
+): void {
   rt.dispatch(loraForwardSpec, {
     tensors: [P, Q, C],
-    uniforms: packUniforms([['u32', M], ['u32', Nc], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0]]),
+    uniforms: packUniforms([
+      ['u32', M], ['u32', Nc], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0],
+      ['u32', cols.stride], ['u32', cols.offset], ['u32', 0], // c_stride, c_offset, _pad
+    ]),
     workgroups: [cdiv(Nc, TS), cdiv(M, TS)],
   });
 }
 
 /**
- * y += scale · (x Aᵀ) Bᵀ, in place on `y`. Returns xa = x Aᵀ ([N, r], a new tensor the caller owns:
- * keep it for loraBackward, then dispose it).
+ * y += scale · (x Aᵀ) Bᵀ, in place on `y` (on its columns offset..offset+out with opts.yCols).
+ * Returns xa = x Aᵀ ([N, r], a new tensor the caller owns: keep it for loraBackward, then dispose it).
  */
 export function loraForward(
   rt: Runtime,
   x: Tensor, // [N, in]
   A: Tensor, // [r, in]
   B: Tensor, // [out, r]
-  y: Tensor, // [N, out], updated in place
+  y: Tensor, // [N, out] (or [N, yCols.stride]), updated in place
   scale: number,
   opts: LoraForwardOptions = {},
 ): { xa: Tensor } {
@@ -59,12 +92,13 @@ export function loraForward(
   if (B.shape.length !== 2) throw new Error(`lora_forward: B ${B} must be 2-D [out, r]`);
   const dout = B.shape[0];
   expectShape(B, [dout, r], 'lora_forward B', ['f32']);
-  expectShape(y, [N, dout], 'lora_forward y', ['f32']);
+  const yCols = resolveColumnWindow(opts.yCols, dout, 'lora_forward yCols');
+  expectShape(y, [N, yCols.stride], 'lora_forward y', ['f32']);
   // y is written while x, xa are read: it must not share their buffers
   if (y.buffer === x.buffer) throw new Error('lora_forward: y must not alias x');
 
   const xa = rt.empty([N, r], 'f32', 'lora_forward.xa'); // [N, r]
   matmulNT(rt, x, A, xa, N, r, din, 1, false); // xa = x Aᵀ             [N, r]
-  matmulNT(rt, xa, B, y, N, dout, r, scale, true); // y += scale · xa Bᵀ  [N, out]
+  matmulNT(rt, xa, B, y, N, dout, r, scale, true, yCols); // y[:, window] += scale · xa Bᵀ  [N, out]
   return { xa };
 }

@@ -1,14 +1,19 @@
 // lora_forward — one tiled "NT" matmul, C (+)= alpha · P Qᵀ, dispatched twice by loraForward:
 //   stage 1:  xa = x Aᵀ               P = x  [N, in],  Q = A [r, in],   C = xa [N, r],   alpha = 1,     accumulate = 0
-//   stage 2:  y += scale · xa Bᵀ      P = xa [N, r],   Q = B [out, r],  C = y  [N, out], alpha = scale, accumulate = 1
+//   stage 2:  y += scale · xa Bᵀ      P = xa [N, r],   Q = B [out, r],  C = y  [N, stride], alpha = scale, accumulate = 1
 // In both stages P and Q are row-major with the reduced dimension K contiguous (x·Aᵀ and xa·Bᵀ
 // read A and B row by row), so one kernel serves both.
+// Column window of C (stage 2): y may be a wider row [N, c_stride] of which the adapter owns the
+// columns c_offset .. c_offset+Nc (e.g. q_proj's columns of the fused q|k|v projection
+// [N, (H+2Hkv)·D]); columns outside the window are neither read nor written. Stage 1 passes
+// c_stride = Nc, c_offset = 0 (xa is a plain [N, r]).
 //
 // bindings (group 0):
-//   0 uniform  U { M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32 }
+//   0 uniform  U { M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32, c_stride: u32, c_offset: u32, _pad: u32 }
 //   1 read     P: [M, K]  f32
 //   2 read     Q: [Nc, K] f32
-//   3 storage  C: [M, Nc] f32   C[m, c] = (accumulate ? C[m, c] : 0) + alpha · Σ_k P[m, k] · Q[c, k]
+//   3 storage  C: [M, c_stride] f32, window C[m, c_offset + c] for c < Nc:
+//              C[m, c_offset + c] = (accumulate ? C[m, c_offset + c] : 0) + alpha · Σ_k P[m, k] · Q[c, k]
 // dispatch: [ceil(Nc / 16), ceil(M / 16)] workgroups of 16×16; workgroup (wx, wy) owns the
 //   16×16 output tile at rows 16·wy.., cols 16·wx..; each invocation owns one output element.
 // reference: lora_forward.ref.ts (loraForwardRef)
@@ -19,7 +24,12 @@
 // Rows/cols past M, Nc, K load zeros, so no size needs to be a multiple of 16; out-of-range
 // invocations still take part in the barriers and only skip the final write.
 
-struct U { M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32 }
+struct U {
+  M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32,
+  c_stride: u32, // row stride of C in elements (>= c_offset + Nc)
+  c_offset: u32, // first column of C this dispatch owns
+  _pad: u32,     // 8 scalars = 32 B, a multiple of 16 as packUniforms pads
+}
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> P: array<f32>;
@@ -63,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   }
 
   if (m < u.M && c < u.Nc) {
-    let o = m * u.Nc + c;
+    let o = m * u.c_stride + u.c_offset + c; // C[m, c_offset + c] inside the window
     // accumulate == 0 must not read C: stage 1 writes a fresh pooled buffer that may hold NaN
     var v = u.alpha * acc;
     if (u.accumulate != 0u) { v += C[o]; }

@@ -66,6 +66,8 @@ export interface TinyOptions {
   shards?: number;
   /** extra tensors appended to the (last) file, e.g. a tied lm_head.weight or a rotary inv_freq */
   extra?: { name: string; dtype: StDtype; shape: number[]; data: Uint8Array }[];
+  /** use these values (by HF name) instead of random ones, e.g. weights with an adapter merged in */
+  values?: ReadonlyMap<string, Float32Array>;
 }
 
 const ST: Record<HostTensor['dtype'], StDtype> = { f32: 'F32', f16: 'F16', bf16: 'BF16' };
@@ -92,7 +94,11 @@ export function makeTinyCheckpoint(
   for (const { name, shape } of expectedTensors(cfg)) {
     const n = shape.reduce((a, b) => a * b, 1);
     let v: Float32Array;
-    if (name.endsWith('norm.weight')) v = rng.normal(n, 0.1).map((x) => 1 + x); // [D]
+    const given = opts.values?.get(name);
+    if (given) {
+      if (given.length !== n) throw new Error(`makeTinyCheckpoint: ${name} needs ${n} values, got ${given.length}`);
+      v = Float32Array.from(given);
+    } else if (name.endsWith('norm.weight')) v = rng.normal(n, 0.1).map((x) => 1 + x); // [D]
     else if (name.endsWith('.bias')) v = rng.normal(n, 0.1); // [out]
     else if (name === 'model.embed_tokens.weight') v = rng.normal(n, 1); // [V, D]
     else v = rng.normal(n, 1 / Math.sqrt(shape[1])); // [out, in]

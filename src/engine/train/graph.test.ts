@@ -1,0 +1,206 @@
+// The training graph's gradients against the float64 whole-model reference (model/reference.ts), by
+// central finite differences on the loss, independent of any Python fixture; and the LoRA
+// gradients against the chain rule through the full gradient of the merged weight.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
+import { loadModel } from '../model/load.ts';
+import { referenceForward } from '../model/reference.ts';
+import { Rng } from '../testing/rng.ts';
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { ModelConfig } from '../model/config.ts';
+import type { ModelWeights } from '../model/weights.ts';
+import { TrainGraph, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
+
+after(releaseTestRuntime);
+
+const QWEN = { architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', num_key_value_heads: 1, tie_word_embeddings: true, rope_theta: 1e6 };
+
+/** Two right-padded rows; targets shifted, -100 on the prompt and on padding. */
+function batch(V: number, pad: number): { mb: MicroBatch; rows: { ids: number[]; targets: number[] }[]; counted: number } {
+  const rows = [
+    { ids: [3, 17, 5, 29, 0, 11, 11, 8, 30], targets: [-100, -100, 29, 0, 11, 11, 8, 30, -100] },
+    { ids: [7, 1, 22, 9, 4, 13], targets: [1, 22, -100, 4, 13, -100] },
+  ].map((r) => ({ ids: r.ids.map((x) => x % V), targets: r.targets.map((x) => (x === -100 ? x : x % V)) }));
+  const T = 9;
+  const ids = new Int32Array(2 * T).fill(pad);
+  const targets = new Int32Array(2 * T).fill(-100);
+  rows.forEach((r, b) => {
+    ids.set(r.ids, b * T);
+    targets.set(r.targets, b * T);
+  });
+  const counted = targets.filter((t) => t !== -100).length;
+  return { mb: { ids, targets, B: 2, T }, rows, counted };
+}
+
+/** Mean CE over counted targets, float64, each row run unpadded through the reference. */
+function refLoss(cfg: ModelConfig, weights: Map<string, Float32Array>, rows: { ids: number[]; targets: number[] }[]): number {
+  let sum = 0, n = 0;
+  const V = cfg.d_vocab;
+  for (const r of rows) {
+    const { logits } = referenceForward(cfg, weights, r.ids); // [T, V]
+    r.targets.forEach((tgt, t) => {
+      if (tgt === -100) return;
+      let m = -Infinity;
+      for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]);
+      let s = 0;
+      for (let v = 0; v < V; v++) s += Math.exp(logits[t * V + v] - m);
+      sum += m + Math.log(s) - logits[t * V + tgt];
+      n++;
+    });
+  }
+  return sum / n;
+}
+
+function zerosLike(rt: Runtime, w: ModelWeights, tied: boolean): FullGrads {
+  const z = (t: Tensor) => rt.zeros(t.shape, 'f32', `grad.${t.label}`);
+  const embed = z(w.embed);
+  return {
+    embed,
+    blocks: w.blocks.map((b) => ({ ln1: z(b.ln1), wqkv: z(b.wqkv), bqkv: b.bqkv ? z(b.bqkv) : null, wo: z(b.wo), ln2: z(b.ln2), wgate: z(b.wgate), wup: z(b.wup), wdown: z(b.wdown) })),
+    lnFinal: z(w.lnFinal),
+    unembed: tied ? embed : z(w.unembed),
+  };
+}
+
+/** GPU gradient tensor and HF weight(s) it covers: q/k/v are stacked row blocks of wqkv. */
+function gradOf(cfg: ModelConfig, g: FullGrads, name: string): { t: Tensor; offset: number } {
+  const m = /^model\.layers\.(\d+)\.(.+)$/.exec(name);
+  const { n_heads: H, n_kv_heads: Hkv, d_head: D, d_model: C } = cfg;
+  if (!m) return { t: name === 'model.norm.weight' ? g.lnFinal : name === 'lm_head.weight' ? g.unembed : g.embed, offset: 0 };
+  const b = g.blocks[+m[1]];
+  const qkvAt = { q: 0, k: H * D, v: (H + Hkv) * D };
+  const proj = /self_attn\.([qkv])_proj\.(weight|bias)/.exec(m[2]);
+  if (proj) {
+    const rows = qkvAt[proj[1] as 'q' | 'k' | 'v'];
+    return proj[2] === 'weight' ? { t: b.wqkv, offset: rows * C } : { t: b.bqkv!, offset: rows };
+  }
+  const map: Record<string, Tensor> = {
+    'input_layernorm.weight': b.ln1, 'self_attn.o_proj.weight': b.wo, 'post_attention_layernorm.weight': b.ln2,
+    'mlp.gate_proj.weight': b.wgate, 'mlp.up_proj.weight': b.wup, 'mlp.down_proj.weight': b.wdown,
+  };
+  return { t: map[m[2]], offset: 0 };
+}
+
+async function fullCase(name: string, overrides: Record<string, unknown>, seed: number) {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint(overrides, seed, 'f32');
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const cfg = model.cfg;
+  const { mb, rows, counted } = batch(cfg.d_vocab, 0);
+  const graph = new TrainGraph(rt, cfg, model.w);
+  const grads = zerosLike(rt, model.w, cfg.tie_word_embeddings);
+  for (const recompute of [false, true]) {
+    // the second pass (recompute) accumulates: gradients double, loss adds up
+    const loss = graph.step(mb, rt.zeros([1]), null, grads, { gradScale: 1 / counted, recompute, ceChunkRows: 5 });
+    const got = (await rt.read(loss))[0];
+    const want = refLoss(cfg, ckpt.weights, rows);
+    assert.ok(Math.abs(got - want) <= 1e-5 * Math.abs(want), `${name}: loss ${got} vs float64 ${want}`);
+  }
+  const rng = new Rng(seed + 100);
+  for (const [wname, w0] of ckpt.weights) {
+    const { t, offset } = gradOf(cfg, grads, wname);
+    const gpu = (await rt.read(t)) as Float32Array;
+    const slice = gpu.subarray(offset, offset + w0.length);
+    let gmax = 0;
+    for (const v of slice) gmax = Math.max(gmax, Math.abs(v / 2)); // two accumulated passes
+    for (let k = 0; k < 3; k++) {
+      const i = rng.int(0, w0.length);
+      const orig = w0[i];
+      const eps = 1e-3 * Math.max(1, Math.abs(orig));
+      const wp = Math.fround(orig + eps), wm = Math.fround(orig - eps);
+      w0[i] = wp;
+      const lp = refLoss(cfg, ckpt.weights, rows);
+      w0[i] = wm;
+      const lm = refLoss(cfg, ckpt.weights, rows);
+      w0[i] = orig;
+      const fd = (lp - lm) / (wp - wm);
+      const g = slice[i] / 2;
+      // fp32 gradients through 2 blocks vs float64 central differences (O(eps²) ≈ 1e-6 relative):
+      // 2e-4 of the tensor's largest gradient + 1e-6
+      assert.ok(Math.abs(g - fd) <= 2e-4 * gmax + 1e-6, `${name}: d loss / d ${wname}[${i}] = ${g} on the GPU, ${fd} by finite differences (max |g| ${gmax})`);
+    }
+  }
+  return { rt, model, graph, mb, counted };
+}
+
+test('full-parameter gradients (Llama, GQA, untied) equal float64 finite differences; recompute gives the same', async () => {
+  await fullCase('llama', {}, 11);
+});
+
+test('full-parameter gradients (Qwen2: q/k/v bias, tied embeddings, one KV head) equal float64 finite differences', async () => {
+  await fullCase('qwen2', QWEN, 12);
+});
+
+test('LoRA gradients on all seven targets equal the chain rule through the merged weight: dA = s·Bᵀ·dW, dB = s·dW·Aᵀ', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint(QWEN, 13, 'f32');
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const cfg = model.cfg;
+  const { mb, counted } = batch(cfg.d_vocab, 0);
+  const graph = new TrainGraph(rt, cfg, model.w);
+  const r = 3, scale = 2;
+  const rng = new Rng(14);
+  const dims = (t: string): [number, number] => {
+    const { d_model: C, n_heads: H, n_kv_heads: Hkv, d_head: D, d_mlp: F } = cfg;
+    return ({ q_proj: [C, H * D], k_proj: [C, Hkv * D], v_proj: [C, Hkv * D], o_proj: [H * D, C], gate_proj: [C, F], up_proj: [C, F], down_proj: [F, C] } as Record<string, [number, number]>)[t];
+  };
+  const host = new Map<string, { A: Float32Array; B: Float32Array }>();
+  const lora: LoraState = { scale, slots: [] };
+  for (let l = 0; l < cfg.n_layers; l++) {
+    lora.slots.push({});
+    for (const t of LORA_TARGETS) {
+      const [din, dout] = dims(t);
+      const A = rng.normal(r * din, 0.3), B = rng.normal(dout * r, 0.3);
+      host.set(`${l}.${t}`, { A, B });
+      lora.slots[l][t] = { A: rt.upload(A, [r, din]), B: rt.upload(B, [dout, r]), dA: rt.zeros([r, din]), dB: rt.zeros([dout, r]) };
+    }
+  }
+  const lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
+
+  // the same model with W' = W + s·B·A merged in (float64, rounded once to f32), full gradients
+  const hf = (l: number, t: string) => `model.layers.${l}.${t.endsWith('_proj') && ['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(t) ? 'self_attn' : 'mlp'}.${t}.weight`;
+  const merged = new Map(ckpt.weights);
+  for (let l = 0; l < cfg.n_layers; l++)
+    for (const t of LORA_TARGETS) {
+      const [din, dout] = dims(t);
+      const { A, B } = host.get(`${l}.${t}`)!;
+      const W = Float32Array.from(merged.get(hf(l, t))!);
+      for (let o = 0; o < dout; o++)
+        for (let i = 0; i < din; i++) {
+          let s = 0;
+          for (let k = 0; k < r; k++) s += B[o * r + k] * A[k * din + i];
+          W[o * din + i] += scale * s;
+        }
+      merged.set(hf(l, t), W);
+    }
+  const m2 = await loadModel(rt, makeTinyCheckpoint(ckpt.configJson, 1, 'f32', { values: merged }), { tokenizer: false });
+  const g2 = new TrainGraph(rt, cfg, m2.model.w);
+  const grads = zerosLike(rt, m2.model.w, true);
+  const lossFull = await rt.read(g2.step(mb, rt.zeros([1]), null, grads, { gradScale: 1 / counted }));
+  assert.ok(Math.abs(lossLora[0] - lossFull[0]) <= 1e-5 * lossFull[0], `loss with adapters ${lossLora[0]} vs merged ${lossFull[0]}`);
+  for (let l = 0; l < cfg.n_layers; l++)
+    for (const t of LORA_TARGETS) {
+      const [din, dout] = dims(t);
+      const { A, B } = host.get(`${l}.${t}`)!;
+      const { t: gt, offset } = gradOf(cfg, grads, hf(l, t));
+      const dW = ((await rt.read(gt)) as Float32Array).subarray(offset, offset + din * dout); // [out, in]
+      const s = lora.slots[l][t]!;
+      const [dA, dB] = [(await rt.read(s.dA)) as Float32Array, (await rt.read(s.dB)) as Float32Array];
+      const wantA = new Float64Array(r * din), wantB = new Float64Array(dout * r);
+      for (let o = 0; o < dout; o++)
+        for (let i = 0; i < din; i++)
+          for (let k = 0; k < r; k++) {
+            wantA[k * din + i] += scale * B[o * r + k] * dW[o * din + i];
+            wantB[o * r + k] += scale * dW[o * din + i] * A[k * din + i];
+          }
+      for (const [got, want, what] of [[dA, wantA, 'dA'], [dB, wantB, 'dB']] as const) {
+        let m = 0;
+        for (const v of want) m = Math.max(m, Math.abs(v));
+        for (let i = 0; i < want.length; i++)
+          assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * m + 1e-7, `layer ${l} ${t} ${what}[${i}]: ${got[i]} vs chain rule ${want[i]}`);
+      }
+    }
+});

@@ -1,0 +1,315 @@
+// One training micro-batch on the GPU: the Llama forward with the activations the backward needs,
+// the causal-LM loss, and the backward into LoRA adapters and/or every base weight. The inference
+// forward (model/llama.ts) stays lean; this file is its training twin, in the same order.
+//
+// Legend: B batch, T tokens (right-padded), N = B·T rows, C = d_model, H = n_heads,
+//         Hkv = n_kv_heads, D = d_head, W = (H + 2·Hkv)·D (fused q|k|v width), F = d_mlp, V = d_vocab.
+// Linear weights are HF [out, in]: y = x Wᵀ, so dx = dy W and dW = dyᵀ x.
+//
+// Right padding needs no attention mask: with causal attention a real token never sees a later
+// pad, and pad rows have target -100, so they add nothing to the loss or to any gradient.
+//
+// Gradients ACCUMULATE into the caller's (zeroed) tensors, so micro-batches of one optimizer step
+// add up. The loss is scaled by the caller's `gradScale` = 1 / (counted tokens of the whole step):
+// summed over the step's micro-batches this gives transformers' mean over the step's tokens.
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { embeddingForward } from '../../../shaders/embedding_forward.ts';
+import { embeddingBackward } from '../../../shaders/embedding_backward.ts';
+import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
+import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
+import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
+import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
+import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { attentionBackward } from '../../../shaders/attention_backward.ts';
+import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
+import { crossEntropyForward } from '../../../shaders/cross_entropy_forward.ts';
+import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts';
+import { addScale } from '../../../shaders/add_scale.ts';
+import { loraForward } from '../../../shaders/lora_forward.ts';
+import { loraBackward } from '../../../shaders/lora_backward.ts';
+import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
+import type { BlockWeights, ModelWeights } from '../model/weights.ts';
+
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+export type LoraTarget = (typeof LORA_TARGETS)[number];
+
+/** One adapter on one linear layer, with its gradients (accumulated). */
+export interface LoraSlot {
+  A: Tensor; // [r, in]
+  B: Tensor; // [out, r]
+  dA: Tensor; // [r, in]
+  dB: Tensor; // [out, r]
+}
+
+export interface LoraState {
+  /** alpha / r */
+  scale: number;
+  /** slots[layer][target] (undefined where no adapter) */
+  slots: Partial<Record<LoraTarget, LoraSlot>>[];
+}
+
+/** Gradients of every base weight (full-parameter training), shaped like ModelWeights. */
+export interface FullGrads {
+  embed: Tensor; // [V, C]
+  blocks: { ln1: Tensor; wqkv: Tensor; bqkv: Tensor | null; wo: Tensor; ln2: Tensor; wgate: Tensor; wup: Tensor; wdown: Tensor }[];
+  lnFinal: Tensor; // [C]
+  /** [V, C]; the same tensor as `embed` when the embeddings are tied */
+  unembed: Tensor;
+}
+
+export interface MicroBatch {
+  ids: Int32Array; // [B·T] token ids, right-padded
+  targets: Int32Array; // [B·T] already shifted: targets[b, t] = labels[b, t + 1], -100 = not counted
+  B: number;
+  T: number;
+}
+
+export interface StepOptions {
+  /** multiplies the summed token losses: 1 / counted tokens of the whole optimizer step */
+  gradScale: number;
+  /** recompute each block's forward during the backward instead of keeping its activations */
+  recompute?: boolean;
+  /** rows of logits materialised at once (memory: 2 · rows · V floats); default so that ≤ 32 M floats */
+  ceChunkRows?: number;
+}
+
+/** What one block keeps for its backward. */
+interface BlockActs {
+  x: Tensor; // [N, C] resid_pre (input of ln1)
+  h1: Tensor; // [N, C] ln1(x)
+  rstd1: Tensor; // [N]
+  q: Tensor; // [B, T, H, D] roped
+  k: Tensor; // [B, T, Hkv, D] roped
+  v: Tensor; // [B, T, Hkv, D]
+  att: Tensor; // [B, T, H, D] attention output (z before o_proj)
+  lse: Tensor; // [B, H, T]
+  mid: Tensor; // [N, C] resid_mid
+  h2: Tensor; // [N, C] ln2(mid)
+  rstd2: Tensor; // [N]
+  gate: Tensor; // [N, F]
+  up: Tensor; // [N, F]
+  act: Tensor; // [N, F] silu(gate)·up
+  xa: Partial<Record<LoraTarget, Tensor>>; // [N, r] x·Aᵀ per adapter
+}
+
+const disposeActs = (a: BlockActs, keepX: boolean): void => {
+  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
+  for (const t of Object.values(a.xa)) t?.dispose();
+  if (!keepX) a.x.dispose();
+};
+
+export class TrainGraph {
+  readonly invFreq: Float32Array;
+  readonly W: number;
+
+  constructor(
+    readonly rt: Runtime,
+    readonly cfg: ModelConfig,
+    readonly w: ModelWeights,
+  ) {
+    this.invFreq = ropeInvFreq(cfg);
+    this.W = (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.d_head;
+  }
+
+  /** Column window of a q/k/v adapter inside the fused projection output [N, W]. */
+  qkvWindow(t: 'q_proj' | 'k_proj' | 'v_proj'): { offset: number; stride: number } {
+    const { n_heads: H, n_kv_heads: Hkv, d_head: D } = this.cfg;
+    const offset = t === 'q_proj' ? 0 : t === 'k_proj' ? H * D : (H + Hkv) * D;
+    return { offset, stride: this.W };
+  }
+
+  /**
+   * Forward + backward of one micro-batch. Adds the scaled loss (Σ token CE · gradScale) into a new
+   * [1] tensor `lossAcc + …` that is returned (the old one is disposed), and accumulates gradients
+   * into `lora` slots and/or `full`.
+   */
+  step(mb: MicroBatch, lossAcc: Tensor, lora: LoraState | null, full: FullGrads | null, opts: StepOptions): Tensor {
+    const { rt, cfg, w } = this;
+    const { B, T } = mb;
+    const N = B * T;
+    const C = cfg.d_model;
+    if (mb.ids.length !== N || mb.targets.length !== N) throw new Error(`train step: ids/targets need ${N} values for [${B}, ${T}]`);
+    if (T > cfg.n_ctx) throw new Error(`train step: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
+
+    const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
+    let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
+    ids.dispose();
+    const acts: (BlockActs | null)[] = [];
+    const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
+    for (let l = 0; l < cfg.n_layers; l++) {
+      const a = this.blockForward(l, x, B, T, lora);
+      inputs.push(x);
+      x = a.out;
+      if (opts.recompute) {
+        disposeActs(a.acts, true);
+        acts.push(null);
+      } else acts.push(a.acts);
+    }
+
+    // ---- final norm, logits in row chunks, loss and dlogits → dx of the last residual ----
+    const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
+    const dxf = rt.empty([N, C], 'f32', 'train.dxf'); // [N, C]
+    const V = cfg.d_vocab;
+    const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? Math.floor((32 << 20) / V)));
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      const R = Math.min(rows, N - r0);
+      const tgtHost = mb.targets.subarray(r0, r0 + R);
+      let counted = 0;
+      for (const t of tgtHost) if (t !== -100) counted++;
+      if (counted === 0) {
+        // no target in these rows: no loss, zero gradient
+        const zero = rt.zeros([R * C], 'f32', 'train.zero_rows'); // [R·C]
+        rt.copy(zero, 0, dxf, r0 * C, R * C);
+        zero.dispose();
+        continue;
+      }
+      const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
+      rt.copy(xf, r0 * C, xc, 0, R * C);
+      const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
+      const logits = matmul(rt, xc, w.unembed, { transB: true }); // [R, V]
+      const ce = crossEntropyForward(rt, logits, tgt);
+      // loss: mean over the chunk's counted rows → Σ rows · gradScale
+      const next = addScale(rt, lossAcc, 1, ce.loss, counted * opts.gradScale);
+      lossAcc.dispose();
+      lossAcc = next;
+      const dlogits = crossEntropyBackward(rt, logits, tgt, ce.lse, ce.count, { gradScale: counted * opts.gradScale }); // [R, V]
+      logits.dispose();
+      for (const t of [ce.loss, ce.rowLoss, ce.lse, ce.count, tgt]) t.dispose();
+      const dxc = matmul(rt, dlogits, w.unembed); // [R, C] = dlogits · U
+      rt.copy(dxc, 0, dxf, r0 * C, R * C);
+      dxc.dispose();
+      if (full) matmul(rt, dlogits, xc, { transA: true, out: full.unembed, accumulate: true }); // dU += dlogitsᵀ xf  [V, C]
+      dlogits.dispose();
+      xc.dispose();
+    }
+    let dx = rmsnormBackward(rt, x, w.lnFinal, rstdF, dxf, full?.lnFinal ?? null).dx; // [N, C]
+    for (const t of [xf, rstdF, dxf, x]) t.dispose();
+
+    // ---- blocks, last to first ----
+    for (let l = cfg.n_layers - 1; l >= 0; l--) {
+      let a = acts[l];
+      if (!a) {
+        const again = this.blockForward(l, inputs[l], B, T, lora); // recompute
+        again.out.dispose();
+        a = again.acts;
+      }
+      const dxIn = this.blockBackward(l, a, dx, B, T, lora, full);
+      dx.dispose();
+      dx = dxIn;
+      disposeActs(a, false); // a.x === inputs[l]
+    }
+    if (full) embeddingBackward(rt, mb.ids, dx, full.embed); // dE += scatter of d hook_embed
+    dx.dispose();
+    return lossAcc;
+  }
+
+  /** y [N, out] (+)= lora(xIn) for one target, if it has an adapter; returns xa [N, r] or undefined. */
+  private loraFwd(lora: LoraState | null, l: number, t: LoraTarget, xIn: Tensor, y: Tensor, window?: { offset: number; stride: number }): Tensor | undefined {
+    const s = lora?.slots[l]?.[t];
+    if (!s) return undefined;
+    return loraForward(this.rt, xIn, s.A, s.B, y, lora!.scale, window ? { yCols: window } : {}).xa;
+  }
+
+  private blockForward(l: number, x: Tensor, B: number, T: number, lora: LoraState | null): { out: Tensor; acts: BlockActs } {
+    const { rt, cfg } = this;
+    const bw: BlockWeights = this.w.blocks[l];
+    const [N, C] = [B * T, cfg.d_model];
+    const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
+    const xa: BlockActs['xa'] = {};
+
+    const { y: h1, rstd: rstd1 } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [N, C]
+    const qkv = matmul(rt, h1, bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }); // [N, W]
+    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) xa[t] = this.loraFwd(lora, l, t, h1, qkv, this.qkvWindow(t));
+    const k = rt.empty([B, T, Hkv, D], 'f32', 'train.k'); // [B, T, Hkv, D]
+    const v = rt.empty([B, T, Hkv, D], 'f32', 'train.v'); // [B, T, Hkv, D]
+    const q = ropeKvWrite(rt, qkv.view([B, T, this.W]), H, Hkv, k, v, { cacheAt: 0, offset: 0, invFreq: this.invFreq }); // [B, T, H, D]
+    qkv.dispose();
+    const a = attentionForward(rt, q, k, v, { offset: 0 }); // out [B, T, H, D], lse [B, H, T]
+    const z = a.out.view([N, H * D]); // [N, H·D]
+
+    const mid = rt.empty([N, C], 'f32', 'train.mid'); // [N, C] = x + z Woᵀ (+ lora)
+    rt.copy(x, 0, mid, 0, N * C);
+    matmul(rt, z, bw.wo, { transB: true, out: mid, accumulate: true });
+    xa.o_proj = this.loraFwd(lora, l, 'o_proj', z, mid);
+
+    const { y: h2, rstd: rstd2 } = rmsnormForward(rt, mid, bw.ln2, cfg.rms_norm_eps); // [N, C]
+    const gate = matmul(rt, h2, bw.wgate, { transB: true }); // [N, F]
+    xa.gate_proj = this.loraFwd(lora, l, 'gate_proj', h2, gate);
+    const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
+    xa.up_proj = this.loraFwd(lora, l, 'up_proj', h2, up);
+    const act = swigluForward(rt, gate, up); // [N, F]
+
+    const out = rt.empty([N, C], 'f32', 'train.resid_post'); // [N, C] = mid + act Wdᵀ (+ lora)
+    rt.copy(mid, 0, out, 0, N * C);
+    matmul(rt, act, bw.wdown, { transB: true, out, accumulate: true });
+    xa.down_proj = this.loraFwd(lora, l, 'down_proj', act, out);
+    return { out, acts: { x, h1, rstd1, q, k, v, att: a.out, lse: a.lse, mid, h2, rstd2, gate, up, act, xa } };
+  }
+
+  /** dOut [N, C] = d resid_post → d resid_pre [N, C] (new); parameter gradients accumulate. */
+  private blockBackward(l: number, a: BlockActs, dOut: Tensor, B: number, T: number, lora: LoraState | null, full: FullGrads | null): Tensor {
+    const { rt, cfg } = this;
+    const bw = this.w.blocks[l];
+    const g = full?.blocks[l];
+    const [N, C] = [B * T, cfg.d_model];
+    const [H, D] = [cfg.n_heads, cfg.d_head];
+    const slot = (t: LoraTarget) => lora?.slots[l]?.[t];
+    /** adapter backward for target t: dA, dB accumulate; its input gradient adds into dxIn */
+    const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, window?: { offset: number; stride: number }) => {
+      const s = slot(t);
+      if (!s) return;
+      loraBackward(rt, xIn, s.A, s.B, a.xa[t]!, dy, lora!.scale, { dA: s.dA, dB: s.dB, dx: dxIn }, window ? { dyCols: window } : {});
+    };
+
+    // ---- MLP: out = mid + act Wdᵀ ----
+    const dAct = matmul(rt, dOut, bw.wdown); // [N, F] = dOut · Wd
+    loraBwd('down_proj', a.act, dOut, dAct);
+    if (g) matmul(rt, dOut, a.act, { transA: true, out: g.wdown, accumulate: true }); // dWd += dOutᵀ act  [C, F]
+    const { dgate, dup } = swigluBackward(rt, a.gate, a.up, dAct); // [N, F] each
+    dAct.dispose();
+    const dh2 = matmul(rt, dgate, bw.wgate); // [N, C]
+    matmul(rt, dup, bw.wup, { out: dh2, accumulate: true });
+    loraBwd('gate_proj', a.h2, dgate, dh2);
+    loraBwd('up_proj', a.h2, dup, dh2);
+    if (g) {
+      matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
+      matmul(rt, dup, a.h2, { transA: true, out: g.wup, accumulate: true }); // [F, C]
+    }
+    dgate.dispose();
+    dup.dispose();
+    const dMidNorm = rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null).dx; // [N, C]
+    dh2.dispose();
+    const dMid = addScale(rt, dOut, 1, dMidNorm, 1); // [N, C] residual + norm path
+    dMidNorm.dispose();
+
+    // ---- attention: mid = x + z Woᵀ ----
+    const z = a.att.view([N, H * D]);
+    const dz = matmul(rt, dMid, bw.wo); // [N, H·D]
+    loraBwd('o_proj', z, dMid, dz);
+    if (g) matmul(rt, dMid, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dMidᵀ z  [C, H·D]
+    const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
+    dz.dispose();
+    const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: this.invFreq }).reshape([N, this.W]); // [N, W]
+    for (const t of [dq, dk, dv]) t.dispose();
+    const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
+    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) loraBwd(t, a.h1, dqkv, dh1, this.qkvWindow(t));
+    if (g) {
+      matmul(rt, dqkv, a.h1, { transA: true, out: g.wqkv, accumulate: true }); // [W, C]
+      if (g.bqkv) {
+        const ones = rt.upload(new Float32Array(N).fill(1), [N, 1], 'f32', 'train.ones'); // [N, 1]
+        matmul(rt, ones, dqkv, { transA: true, out: g.bqkv.view([1, this.W]), accumulate: true }); // db += Σ_rows dqkv
+        ones.dispose();
+      }
+    }
+    dqkv.dispose();
+    const dxNorm = rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null).dx; // [N, C]
+    dh1.dispose();
+    const dx = addScale(rt, dMid, 1, dxNorm, 1); // [N, C]
+    dMid.dispose();
+    dxNorm.dispose();
+    return dx;
+  }
+}
