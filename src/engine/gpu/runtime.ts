@@ -82,6 +82,13 @@ export class Runtime {
     return t;
   }
 
+  /** Set every element of `t` to zero, recorded in order with the dispatches (gradient buffers between steps). */
+  clear(t: Tensor): void {
+    t.assertLive();
+    this.endPass();
+    this.enc().clearBuffer(t.buffer, 0, Math.max(4, t.byteLength));
+  }
+
   /** Upload host data. f16/bf16 take a Uint16Array of raw half bits (packed two per u32 here). */
   upload(data: HostArray | Uint16Array, shape: readonly number[], dtype?: DType, label = 'upload'): Tensor {
     const dt: DType = dtype ?? (data instanceof Float32Array ? 'f32' : data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'bf16');

@@ -32,7 +32,7 @@ function batch(V: number, pad: number): { mb: MicroBatch; rows: { ids: number[];
     targets.set(r.targets, b * T);
   });
   const counted = targets.filter((t) => t !== -100).length;
-  return { mb: { ids, targets, B: 2, T }, rows, counted };
+  return { mb: { ids, labels: targets, B: 2, T }, rows, counted };
 }
 
 /** Mean CE over counted targets, float64, each row run unpadded through the reference. */

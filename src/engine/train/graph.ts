@@ -62,7 +62,7 @@ export interface FullGrads {
 
 export interface MicroBatch {
   ids: Int32Array; // [B·T] token ids, right-padded
-  targets: Int32Array; // [B·T] already shifted: targets[b, t] = labels[b, t + 1], -100 = not counted
+  labels: Int32Array; // [B·T] already SHIFTED (the cross-entropy targets): row b's labels[t + 1] at t, -100 = not counted
   B: number;
   T: number;
 }
@@ -131,7 +131,7 @@ export class TrainGraph {
     const { B, T } = mb;
     const N = B * T;
     const C = cfg.d_model;
-    if (mb.ids.length !== N || mb.targets.length !== N) throw new Error(`train step: ids/targets need ${N} values for [${B}, ${T}]`);
+    if (mb.ids.length !== N || mb.labels.length !== N) throw new Error(`train step: ids/labels need ${N} values for [${B}, ${T}]`);
     if (T > cfg.n_ctx) throw new Error(`train step: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
 
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
@@ -156,7 +156,7 @@ export class TrainGraph {
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? Math.floor((32 << 20) / V)));
     for (let r0 = 0; r0 < N; r0 += rows) {
       const R = Math.min(rows, N - r0);
-      const tgtHost = mb.targets.subarray(r0, r0 + R);
+      const tgtHost = mb.labels.subarray(r0, r0 + R);
       let counted = 0;
       for (const t of tgtHost) if (t !== -100) counted++;
       if (counted === 0) {

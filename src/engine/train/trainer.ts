@@ -1,0 +1,248 @@
+// The optimizer loop around TrainGraph: trainable parameters (LoRA adapters or every base weight),
+// gradient accumulation over micro-batches, global-norm clipping and AdamW, all on the GPU; one
+// read-back per optimizer step (loss, norm, clip coefficient) to report and to stop on NaN/Inf
+// before a bad update is applied.
+//
+// Semantics follow transformers' Trainer + torch.optim.AdamW (see sft-common conventions):
+//   loss of a step = Σ token CE over the step's micro-batches / counted tokens of the step;
+//   lr for optimizer step i (0-based) = schedule(i); AdamW's bias correction uses t = i + 1;
+//   weight decay on every LoRA matrix; in full training not on norms and biases (Trainer's rule).
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { gradNormClip } from '../../../shaders/grad_norm.ts';
+import { adamwStep } from '../../../shaders/adamw.ts';
+import { unpackHalf } from '../../../shaders/unpack_half.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import { Rng } from '../testing/rng.ts';
+import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
+import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
+
+export interface OptimConfig {
+  lr: number;
+  schedule: LrSchedule;
+  warmupSteps: number;
+  totalSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 0 = no clipping */
+  maxGradNorm: number;
+  /** recompute block activations in the backward (less memory, ~1/3 more compute) */
+  recompute?: boolean;
+}
+
+/** One trainable tensor with its gradient and AdamW moments; `name` is the PEFT/HF name (or the lab's stacked qkv). */
+export interface TrainParam {
+  name: string;
+  p: Tensor;
+  g: Tensor;
+  m: Tensor;
+  v: Tensor;
+  decay: boolean;
+}
+
+export interface StepMetrics {
+  /** optimizer steps done, after this one (1-based) */
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  /** counted (trained) tokens, and all positions of the step's micro-batches (padding included) */
+  trainedTokens: number;
+  tokens: number;
+}
+
+export class NonFiniteError extends Error {
+  override name = 'NonFiniteError';
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+    readonly gradNorm: number,
+  ) {
+    super(`step ${step}: ${Number.isFinite(loss) ? `gradient norm is ${gradNorm}` : `loss is ${loss}`}; no update applied`);
+  }
+}
+
+export interface LoraSetup {
+  r: number;
+  alpha: number;
+  targets: readonly LoraTarget[];
+  /** initial A [r, in] and B [out, r] per layer/target (e.g. from a PEFT adapter); default PEFT's init */
+  init?: (layer: number, target: LoraTarget) => { A: Float32Array; B: Float32Array } | undefined;
+  seed?: number;
+  /** adapted layers (PEFT's layers_to_transform); null/undefined = every layer */
+  layers?: readonly number[] | null;
+}
+
+/** [in, out] of each target's nn.Linear. */
+export function loraDims(model: LlamaModel, t: LoraTarget): [number, number] {
+  const { d_model: C, n_heads: H, n_kv_heads: Hkv, d_head: D, d_mlp: F } = model.cfg;
+  const dims: Record<LoraTarget, [number, number]> = {
+    q_proj: [C, H * D], k_proj: [C, Hkv * D], v_proj: [C, Hkv * D], o_proj: [H * D, C], gate_proj: [C, F], up_proj: [C, F], down_proj: [F, C],
+  };
+  return dims[t];
+}
+
+/** PEFT's tensor name prefix of a target's module. */
+export const peftModule = (l: number, t: LoraTarget): string =>
+  `base_model.model.model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}`;
+
+export class Trainer {
+  readonly graph: TrainGraph;
+  /** optimizer steps taken */
+  step = 0;
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly model: LlamaModel,
+    readonly params: TrainParam[],
+    readonly lora: LoraState | null,
+    readonly full: FullGrads | null,
+    public optim: OptimConfig,
+  ) {
+    this.graph = new TrainGraph(rt, model.cfg, model.w);
+  }
+
+  /**
+   * LoRA on the given targets of every layer. PEFT's default init: A ~ U(−1/√in, 1/√in) (kaiming
+   * uniform with a = √5), B = 0, so training starts from the base model exactly.
+   */
+  static lora(rt: Runtime, model: LlamaModel, setup: LoraSetup, optim: OptimConfig): Trainer {
+    const { r, alpha } = setup;
+    if (!Number.isInteger(r) || r < 1) throw new Error(`LoRA rank must be a positive integer, got ${r}`);
+    if (!(alpha > 0)) throw new Error(`LoRA alpha must be > 0, got ${alpha}`);
+    if (setup.targets.length === 0) throw new Error('LoRA needs at least one target module');
+    const rng = new Rng(setup.seed ?? 0);
+    const lora: LoraState = { scale: alpha / r, slots: [] };
+    const params: TrainParam[] = [];
+    for (let l = 0; l < model.cfg.n_layers; l++) {
+      lora.slots.push({});
+      if (setup.layers && !setup.layers.includes(l)) continue;
+      for (const t of LORA_TARGETS.filter((x) => setup.targets.includes(x))) {
+        const [din, dout] = loraDims(model, t);
+        const given = setup.init?.(l, t);
+        if (given && (given.A.length !== r * din || given.B.length !== dout * r)) {
+          throw new Error(`${peftModule(l, t)}: initial adapter has ${given.A.length}/${given.B.length} values, expected A [${r}, ${din}] and B [${dout}, ${r}]`);
+        }
+        const bound = 1 / Math.sqrt(din);
+        const A = rt.upload(given?.A ?? rng.uniform(r * din, -bound, bound), [r, din], 'f32', `${peftModule(l, t)}.lora_A`); // [r, in]
+        const B = given ? rt.upload(given.B, [dout, r], 'f32', `${peftModule(l, t)}.lora_B`) : rt.zeros([dout, r], 'f32', `${peftModule(l, t)}.lora_B`); // [out, r]
+        const slot = { A, B, dA: rt.zeros([r, din], 'f32', 'grad.lora_A'), dB: rt.zeros([dout, r], 'f32', 'grad.lora_B') };
+        lora.slots[l][t] = slot;
+        for (const [name, p, g] of [[`${peftModule(l, t)}.lora_A.weight`, A, slot.dA], [`${peftModule(l, t)}.lora_B.weight`, B, slot.dB]] as const) {
+          params.push({ name, p, g, m: rt.zeros(p.shape, 'f32', 'adam.m'), v: rt.zeros(p.shape, 'f32', 'adam.v'), decay: true });
+        }
+      }
+    }
+    return new Trainer(rt, model, params, lora, null, optim);
+  }
+
+  /** Every base weight trainable. Half weights are widened to f32 in place on the model (training needs f32). */
+  static full(rt: Runtime, model: LlamaModel, optim: OptimConfig): Trainer {
+    const w = model.w;
+    const widen = (t: Tensor): Tensor => {
+      if (t.dtype === 'f32') return t;
+      const f = unpackHalf(rt, t);
+      w.all[w.all.indexOf(t)] = f;
+      t.dispose();
+      return f;
+    };
+    const tied = w.unembed === w.embed;
+    w.embed = widen(w.embed);
+    w.unembed = tied ? w.embed : widen(w.unembed);
+    w.lnFinal = widen(w.lnFinal);
+    for (const b of w.blocks) for (const k of ['ln1', 'wqkv', 'wo', 'ln2', 'wgate', 'wup', 'wdown'] as const) b[k] = widen(b[k]);
+    const params: TrainParam[] = [];
+    const add = (name: string, p: Tensor, decay: boolean): Tensor => {
+      const g = rt.zeros(p.shape, 'f32', `grad.${name}`);
+      params.push({ name, p, g, m: rt.zeros(p.shape, 'f32', 'adam.m'), v: rt.zeros(p.shape, 'f32', 'adam.v'), decay });
+      return g;
+    };
+    const embed = add('model.embed_tokens.weight', w.embed, true);
+    const blocks = w.blocks.map((b, l) => {
+      const p = `model.layers.${l}.`;
+      return {
+        ln1: add(`${p}input_layernorm.weight`, b.ln1, false),
+        wqkv: add(`${p}self_attn.qkv_proj.weight`, b.wqkv, true), // q|k|v stacked rows (weights.ts)
+        bqkv: b.bqkv ? add(`${p}self_attn.qkv_proj.bias`, b.bqkv, false) : null,
+        wo: add(`${p}self_attn.o_proj.weight`, b.wo, true),
+        ln2: add(`${p}post_attention_layernorm.weight`, b.ln2, false),
+        wgate: add(`${p}mlp.gate_proj.weight`, b.wgate, true),
+        wup: add(`${p}mlp.up_proj.weight`, b.wup, true),
+        wdown: add(`${p}mlp.down_proj.weight`, b.wdown, true),
+      };
+    });
+    const lnFinal = add('model.norm.weight', w.lnFinal, false);
+    const unembed = tied ? embed : add('lm_head.weight', w.unembed, true);
+    return new Trainer(rt, model, params, null, { embed, blocks, lnFinal, unembed }, optim);
+  }
+
+  /** One optimizer step over the micro-batches of the step (gradient accumulation). */
+  async trainStep(micro: readonly MicroBatch[]): Promise<StepMetrics> {
+    const { rt, optim } = this;
+    let trained = 0, tokens = 0;
+    for (const mb of micro) {
+      for (const t of mb.labels) if (t !== -100) trained++;
+      tokens += mb.ids.length;
+    }
+    if (trained === 0) throw new Error(`step ${this.step + 1}: no trained token in the step's ${micro.length} micro-batches`);
+    for (const p of this.params) rt.clear(p.g);
+    let loss = rt.zeros([1], 'f32', 'train.loss');
+    for (const mb of micro) loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute });
+    const nc = gradNormClip(rt, this.params.map((p) => p.g), optim.maxGradNorm); // [norm, coef]
+    const stats = rt.empty([3], 'f32', 'train.stats'); // [loss, norm, coef]: one read-back
+    rt.copy(loss, 0, stats, 0, 1);
+    rt.copy(nc, 0, stats, 1, 2);
+    loss.dispose();
+    const [lossV, norm] = (await rt.read(stats)) as Float32Array;
+    stats.dispose();
+    if (!Number.isFinite(lossV) || !Number.isFinite(norm)) {
+      nc.dispose();
+      throw new NonFiniteError(this.step + 1, lossV, norm);
+    }
+    const lr = lrAt(this.step, { lr: optim.lr, schedule: optim.schedule, warmupSteps: optim.warmupSteps, totalSteps: optim.totalSteps });
+    for (const p of this.params) {
+      adamwStep(rt, p.p, p.g, p.m, p.v, optim.maxGradNorm > 0 ? nc : null, {
+        lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: p.decay ? optim.weightDecay : 0, step: this.step + 1,
+      });
+    }
+    nc.dispose();
+    this.step++;
+    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens };
+  }
+
+  /** Host copies of parameters and AdamW moments, by name (checkpoints). */
+  async exportState(): Promise<{ params: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> }> {
+    const out = { params: new Map<string, Float32Array>(), m: new Map<string, Float32Array>(), v: new Map<string, Float32Array>() };
+    for (const p of this.params) {
+      out.params.set(p.name, (await this.rt.read(p.p)) as Float32Array);
+      out.m.set(p.name, (await this.rt.read(p.m)) as Float32Array);
+      out.v.set(p.name, (await this.rt.read(p.v)) as Float32Array);
+    }
+    return out;
+  }
+
+  /** Restores what exportState wrote (resume); every parameter must be present with its size. */
+  importState(step: number, s: { params: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array> }, where: string): void {
+    this.rt.flush(); // queue writes must follow the work already recorded
+    for (const p of this.params) {
+      for (const [what, map, t] of [['parameter', s.params, p.p], ['exp_avg', s.m, p.m], ['exp_avg_sq', s.v, p.v]] as const) {
+        const d = map.get(p.name);
+        if (!d) throw new Error(`${where}: no ${what} for ${p.name}`);
+        if (d.length !== t.numel) throw new Error(`${where}: ${what} ${p.name} has ${d.length} values, the model needs ${t.numel}`);
+        this.rt.device.queue.writeBuffer(t.buffer, 0, d.buffer as ArrayBuffer, d.byteOffset, d.byteLength);
+      }
+    }
+    this.step = step;
+  }
+
+  dispose(): void {
+    for (const p of this.params) {
+      p.g.dispose();
+      p.m.dispose();
+      p.v.dispose();
+      if (this.lora) p.p.dispose(); // full training: p is the model's own weight
+    }
+  }
+}
