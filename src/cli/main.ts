@@ -5,13 +5,18 @@ import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { forwardCommand, generateCommand } from './model-commands.ts';
+import { sftCommand } from './sft.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
   info [--out <file.json>]     the WebGPU adapter: vendor, limits, features
-  forward  --model <dir> (--text <string> | --ids <i,j,...>) [--attn] --out <file.json>
+  forward  --model <dir> (--text <string> | --ids <i,j,...>) [--attn] [--adapter <peft dir>] --out <file.json>
   generate --model <dir> (--text <string> | --ids <i,j,...>) --max-new-tokens N
-           (--greedy | --temperature T [--top-p P] [--top-k K] [--seed S]) [--ignore-eos] --out <file.json>`;
+           (--greedy | --temperature T [--top-p P] [--top-k K] [--seed S]) [--ignore-eos] [--adapter <peft dir>] --out <file.json>
+  sft      --model <dir> --data <file.jsonl> [--adapter-init <peft dir>] [--rank r --alpha a --targets q_proj,v_proj,...]
+           [--full] --steps N --lr x [--lr-schedule constant|linear|cosine] [--warmup-steps n] [--weight-decay w]
+           [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b] [--grad-accum k] [--seed s]
+           [--checkpoint-every n] [--resume <dir>] [--recompute] --out <dir>`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -24,7 +29,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -23,7 +23,9 @@ async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; l
   if ((text === undefined) === (idsArg === undefined)) throw new UsageError('give exactly one of --text or --ids');
   if (!p.values.get('out')) throw new UsageError('--out <file.json> is required');
   const rt = await Runtime.create(await nodeGpu());
-  const loaded = await loadModel(rt, dirSource(dir), { tokenizer: needTokenizer || text !== undefined });
+  const adapter = p.values.get('adapter');
+  if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  const loaded = await loadModel(rt, dirSource(dir), { tokenizer: needTokenizer || text !== undefined, adapter: adapter !== undefined ? dirSource(adapter) : undefined });
   for (const w of loaded.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   let ids: number[];
   if (text !== undefined) ids = loaded.tokenizer!.encode(text, { addSpecialTokens: false });
@@ -50,7 +52,7 @@ function nest(a: Float32Array, shape: number[]): unknown {
 }
 
 export async function forwardCommand(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'text', 'ids', 'out'], flags: ['attn'] });
+  const p = parseArgs(argv, { values: ['model', 'text', 'ids', 'out', 'adapter'], flags: ['attn'] });
   const { rt, loaded, ids } = await open(p, false);
   const { model } = loaded;
   const T = ids.length;
@@ -74,7 +76,7 @@ export async function forwardCommand(argv: string[]): Promise<void> {
 
 export async function generateCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, {
-    values: ['model', 'text', 'ids', 'out', 'max-new-tokens', 'temperature', 'top-p', 'top-k', 'seed'],
+    values: ['model', 'text', 'ids', 'out', 'max-new-tokens', 'temperature', 'top-p', 'top-k', 'seed', 'adapter'],
     flags: ['greedy', 'ignore-eos'],
   });
   const greedy = p.flags.has('greedy');
