@@ -51,6 +51,8 @@ export interface StepMetrics {
   /** counted (trained) tokens, and all positions of the step's micro-batches (padding included) */
   trainedTokens: number;
   tokens: number;
+  /** CPU time spent recording and submitting the step's GPU work (ms), waits excluded */
+  recordMs: number;
 }
 
 export class NonFiniteError extends Error {
@@ -187,6 +189,7 @@ export class Trainer {
       tokens += mb.ids.length;
     }
     if (trained === 0) throw new Error(`step ${this.step + 1}: no trained token in the step's ${micro.length} micro-batches`);
+    const t0 = performance.now();
     for (const p of this.params) rt.clear(p.g);
     let loss = rt.zeros([1], 'f32', 'train.loss');
     for (const mb of micro) loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute });
@@ -195,12 +198,14 @@ export class Trainer {
     rt.copy(loss, 0, stats, 0, 1);
     rt.copy(nc, 0, stats, 1, 2);
     loss.dispose();
+    let recordMs = performance.now() - t0;
     const [lossV, norm] = (await rt.read(stats)) as Float32Array;
     stats.dispose();
     if (!Number.isFinite(lossV) || !Number.isFinite(norm)) {
       nc.dispose();
       throw new NonFiniteError(this.step + 1, lossV, norm);
     }
+    const t1 = performance.now();
     const lr = lrAt(this.step, { lr: optim.lr, schedule: optim.schedule, warmupSteps: optim.warmupSteps, totalSteps: optim.totalSteps });
     for (const p of this.params) {
       adamwStep(rt, p.p, p.g, p.m, p.v, optim.maxGradNorm > 0 ? nc : null, {
@@ -208,8 +213,10 @@ export class Trainer {
       });
     }
     nc.dispose();
+    rt.flush();
+    recordMs += performance.now() - t1;
     this.step++;
-    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens };
+    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs };
   }
 
   /** Host copies of parameters and AdamW moments, by name (checkpoints). */

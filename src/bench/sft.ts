@@ -1,0 +1,70 @@
+// `npm run bench -- sft --model <dir> [--batch 8] [--seq 256] [--rank 16] [--steps 10] [--recompute]
+//                       [--torch <torch_sft.json>] [--label name] [--json out]`
+// One LoRA optimizer step (r = rank, alpha = 2r, all seven targets, AdamW, clip 1.0) on random ids
+// [batch, seq] with labels = ids, as tools/bench/torch_sft.py times PyTorch + PEFT in the same run:
+//   first step     wall time of step 1, pipeline compilation included
+//   step           median wall time of steps 2..N (loss read back each step: a real training loop)
+//   CPU record     median CPU time spent recording/submitting a step (its share of the step)
+//   peak memory    bytes of GPU buffers the engine created (the pool never gives memory back, so
+//                  this is the high-water mark of weights + activations + gradients + AdamW state)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { dirSource } from '../engine/model/checkpoint.ts';
+import { loadModel } from '../engine/model/load.ts';
+import { Trainer } from '../engine/train/trainer.ts';
+import { LORA_TARGETS, type MicroBatch } from '../engine/train/graph.ts';
+import { Rng } from '../engine/testing/rng.ts';
+import { parseArgs, num, UsageError } from '../cli/args.ts';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function sftBench(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json'], flags: ['recompute'] });
+  const dir = p.values.get('model');
+  if (!dir) throw new UsageError('--model <dir> is required');
+  const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
+  const label = p.values.get('label') ?? dir;
+  const rt = await Runtime.create(await nodeGpu());
+  const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });
+  const weightBytes = rt.pool.snapshot().bytesCreated;
+  const rng = new Rng(1);
+  const ids = rng.ints(B * T, 0, model.cfg.d_vocab); // [B, T]
+  const labels = new Int32Array(B * T).fill(-100); // shifted: position t predicts ids[t + 1]
+  for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) labels[b * T + t] = ids[b * T + t + 1];
+  const mb: MicroBatch = { ids, labels, B, T };
+  const tr = Trainer.lora(rt, model, { r, alpha: 2 * r, targets: LORA_TARGETS, seed: 0 }, {
+    lr: 2e-4, schedule: 'constant', warmupSteps: 0, totalSteps: steps, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, recompute: p.flags.has('recompute'),
+  });
+  const wall: number[] = [], rec: number[] = [];
+  let first = 0, loss = 0;
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    const m = await tr.trainStep([mb]);
+    const ms = performance.now() - t0;
+    loss = m.loss;
+    if (i === 0) first = ms;
+    else {
+      wall.push(ms);
+      rec.push(m.recordMs);
+    }
+  }
+  const stepMs = median(wall), recMs = median(rec);
+  const peak = rt.pool.snapshot().bytesCreated;
+  const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
+  const row = {
+    model: label, batch: B, seq: T, rank: r, recompute: p.flags.has('recompute'), steps,
+    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs,
+    peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description,
+  };
+  console.log(
+    `sft ${label} B=${B} T=${T} r=${r}${row.recompute ? ' recompute' : ''}: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
+      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%), ` +
+      `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
+  );
+  if (torch) console.log(`PyTorch + PEFT (same run): ${JSON.stringify(torch.cases ?? torch)}`);
+  const json = p.values.get('json');
+  if (json) writeFileSync(json, JSON.stringify({ row, torch }, null, 1));
+  tr.dispose();
+  rt.destroy();
+}
