@@ -105,7 +105,7 @@ export async function readCheckpoint(src: FileSource): Promise<{ state: TrainerS
     const dot = name.indexOf('.');
     const kind = name.slice(0, dot) as keyof typeof maps;
     if (!(kind in maps) || info.dtype !== 'F32') throw new CheckpointError(where(OPTIMIZER_FILE), `unexpected tensor ${name} (${info.dtype})`);
-    maps[kind].set(name.slice(dot + 1), new Float32Array(data.slice().buffer));
+    maps[kind].set(name.slice(dot + 1), new Float32Array(Uint8Array.from(data).buffer));
   }
   return { state, params: maps.param, m: maps.exp_avg, v: maps.exp_avg_sq };
 }
