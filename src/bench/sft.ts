@@ -20,7 +20,7 @@ import { parseArgs, num, UsageError } from '../cli/args.ts';
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function sftBench(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json'], flags: ['recompute'] });
+  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json'], flags: ['recompute', 'profile'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
@@ -47,6 +47,17 @@ export async function sftBench(argv: string[]): Promise<void> {
     else {
       wall.push(ms);
       rec.push(m.recordMs);
+    }
+  }
+  if (p.flags.has('profile')) {
+    // one more step with a timestamped pass per dispatch: where the GPU time goes, by kernel and grid
+    if (!rt.startProfile(2048)) console.log('profile: this device has no timestamp queries');
+    else {
+      await tr.trainStep([mb]);
+      const rows = await rt.stopProfile();
+      const total = rows.reduce((a, r) => a + r.ms, 0);
+      console.log(`profile of one step: ${rows.reduce((a, r) => a + r.count, 0)} dispatches, ${total.toFixed(1)} ms GPU (each in its own pass)`);
+      for (const r of rows.slice(0, 30)) console.log(`  ${r.ms.toFixed(2).padStart(8)} ms ${String(r.count).padStart(4)}×  ${r.name}`);
     }
   }
   const stepMs = median(wall), recMs = median(rec);

@@ -190,6 +190,49 @@ export class Runtime {
     return this.pipelines.size;
   }
 
+  // ---- profiling: one pass per dispatch with timestamps (slow; for benchmarks that ask for it) ----
+  private prof: { querySet: GPUQuerySet; names: string[]; cap: number } | null = null;
+
+  /** From now on every dispatch runs in its own timestamped pass (needs timestamp queries); at most `cap` (≤ 2048) dispatches. */
+  startProfile(cap = 2048): boolean {
+    if (!this.ctx.hasTimestamps) return false;
+    cap = Math.min(cap, 2048); // WebGPU allows 4096 queries per set, two per dispatch
+    this.flush();
+    this.prof = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * cap, label: 'profile' }), names: [], cap };
+    return true;
+  }
+
+  /** Stops profiling; GPU ms per dispatch label, summed, largest first. */
+  async stopProfile(): Promise<{ name: string; ms: number; count: number }[]> {
+    const prof = this.prof;
+    if (!prof) return [];
+    this.endPass();
+    this.prof = null;
+    const n = prof.names.length;
+    const rows = new Map<string, { name: string; ms: number; count: number }>();
+    if (n > 0) {
+      const bytes = 16 * n;
+      const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'profile-resolve' });
+      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profile-read' });
+      this.enc().resolveQuerySet(prof.querySet, 0, 2 * n, resolve, 0);
+      this.enc().copyBufferToBuffer(resolve, 0, staging, 0, bytes);
+      this.flush();
+      await staging.mapAsync(GPUMapMode.READ);
+      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      resolve.destroy();
+      staging.destroy();
+      prof.names.forEach((name, i) => {
+        const r = rows.get(name) ?? { name, ms: 0, count: 0 };
+        r.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
+        r.count++;
+        rows.set(name, r);
+      });
+    }
+    prof.querySet.destroy();
+    return [...rows.values()].sort((a, b) => b.ms - a.ms);
+  }
+
   /** Record one dispatch of `spec`. Nothing runs until flush()/read()/sync(). */
   dispatch(spec: KernelSpec, args: DispatchArgs): void {
     const [x, y = 1, z = 1] = args.workgroups;
@@ -221,10 +264,18 @@ export class Runtime {
       this.bindGroups.set(key, bindGroup);
     }
     const pipeline = this.pipeline(spec, args.constants);
+    const prof = this.prof && this.prof.names.length < this.prof.cap ? this.prof : null;
+    if (prof) {
+      this.endPass();
+      const i = prof.names.length;
+      prof.names.push(`${spec.name} [${x},${y},${z}]`);
+      this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+    }
     const pass = this.beginPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
+    if (prof) this.endPass();
     this.dispatchCount++;
   }
 
