@@ -48,6 +48,11 @@ export interface LoraForwardOptions {
   dropout?: number;
   /** y is [N, stride] and the adapter updates y[:, offset .. offset+out); default { 0, out } */
   yCols?: ColumnWindow;
+  /**
+   * xa = x Aᵀ [N, r] computed elsewhere (e.g. by the split-K matmul, faster for long rows): stage 1
+   * is skipped and this tensor is returned as `xa` (the caller still owns it).
+   */
+  xa?: Tensor;
 }
 
 /**
@@ -97,8 +102,12 @@ export function loraForward(
   // y is written while x, xa are read: it must not share their buffers
   if (y.buffer === x.buffer) throw new Error('lora_forward: y must not alias x');
 
-  const xa = rt.empty([N, r], 'f32', 'lora_forward.xa'); // [N, r]
-  matmulNT(rt, x, A, xa, N, r, din, 1, false); // xa = x Aᵀ             [N, r]
+  if (opts.xa) {
+    expectShape(opts.xa, [N, r], 'lora_forward xa', ['f32']);
+    if (y.buffer === opts.xa.buffer) throw new Error('lora_forward: y must not alias xa');
+  }
+  const xa = opts.xa ?? rt.empty([N, r], 'f32', 'lora_forward.xa'); // [N, r]
+  if (!opts.xa) matmulNT(rt, x, A, xa, N, r, din, 1, false); // xa = x Aᵀ             [N, r]
   matmulNT(rt, xa, B, y, N, dout, r, scale, true, yCols); // y[:, window] += scale · xa Bᵀ  [N, out]
   return { xa };
 }

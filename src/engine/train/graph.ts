@@ -14,7 +14,8 @@
 // summed over the step's micro-batches this gives transformers' mean over the step's tokens.
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul } from '../../../shaders/matmul_forward.ts';
+import { matmul, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { ropeBackward } from '../../../shaders/rope_backward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
 import { embeddingBackward } from '../../../shaders/embedding_backward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
@@ -29,7 +30,6 @@ import { crossEntropyForward } from '../../../shaders/cross_entropy_forward.ts';
 import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts';
 import { addScale } from '../../../shaders/add_scale.ts';
 import { loraForward } from '../../../shaders/lora_forward.ts';
-import { loraBackward } from '../../../shaders/lora_backward.ts';
 import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
 
@@ -94,6 +94,13 @@ interface BlockActs {
   act: Tensor; // [N, F] silu(gate)·up
   xa: Partial<Record<LoraTarget, Tensor>>; // [N, r] x·Aᵀ per adapter
 }
+
+/**
+ * Kernel for LoRA's skinny products (one side only r wide): split-K when the reduction is long
+ * (measured on an H200: the 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the
+ * whole reduction, a third of a step's GPU time), the naive kernel otherwise.
+ */
+const skinny = (K: number): MatmulOptions['version'] => (K >= 256 ? 'splitk' : 'naive');
 
 const disposeActs = (a: BlockActs, keepX: boolean): void => {
   for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
@@ -210,7 +217,9 @@ export class TrainGraph {
   private loraFwd(lora: LoraState | null, l: number, t: LoraTarget, xIn: Tensor, y: Tensor, window?: { offset: number; stride: number }): Tensor | undefined {
     const s = lora?.slots[l]?.[t];
     if (!s) return undefined;
-    return loraForward(this.rt, xIn, s.A, s.B, y, lora!.scale, window ? { yCols: window } : {}).xa;
+    const xa = matmul(this.rt, xIn, s.A, { transB: true, version: skinny(xIn.shape[1]) }); // [N, r] = x Aᵀ
+    loraForward(this.rt, xIn, s.A, s.B, y, lora!.scale, { yCols: window, xa }); // y[:, window] += scale · xa Bᵀ
+    return xa;
   }
 
   private blockForward(l: number, x: Tensor, B: number, T: number, lora: LoraState | null): { out: Tensor; acts: BlockActs } {
@@ -257,11 +266,20 @@ export class TrainGraph {
     const [N, C] = [B * T, cfg.d_model];
     const [H, D] = [cfg.n_heads, cfg.d_head];
     const slot = (t: LoraTarget) => lora?.slots[l]?.[t];
-    /** adapter backward for target t: dA, dB accumulate; its input gradient adds into dxIn */
-    const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, window?: { offset: number; stride: number }) => {
+    /**
+     * Adapter backward for target t, from its own output gradient dy [N, out] (contiguous): dA and dB
+     * accumulate, the input gradient adds into dxIn [N, in].
+     */
+    const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor) => {
       const s = slot(t);
       if (!s) return;
-      loraBackward(rt, xIn, s.A, s.B, a.xa[t]!, dy, lora!.scale, { dA: s.dA, dB: s.dB, dx: dxIn }, window ? { dyCols: window } : {});
+      const xa = a.xa[t]!; // [N, r]
+      const scale = lora!.scale;
+      const dxa = matmul(rt, dy, s.B, { alpha: scale, version: skinny(dy.shape[1]) }); // [N, r] = scale · dy B
+      matmul(rt, dy, xa, { transA: true, alpha: scale, out: s.dB, accumulate: true, version: skinny(N) }); // dB += scale · dyᵀ xa  [out, r]
+      matmul(rt, dxa, xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N) }); // dA += dxaᵀ x  [r, in]
+      matmul(rt, dxa, s.A, { out: dxIn, accumulate: true }); // dx += dxa A  [N, in]
+      dxa.dispose();
     };
 
     // ---- MLP: out = mid + act Wdᵀ ----
@@ -293,9 +311,21 @@ export class TrainGraph {
     const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
     dz.dispose();
     const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: this.invFreq }).reshape([N, this.W]); // [N, W]
-    for (const t of [dq, dk, dv]) t.dispose();
     const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
-    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) loraBwd(t, a.h1, dqkv, dh1, this.qkvWindow(t));
+    // the q/k/v adapters take their own contiguous output gradients: dq and dk with RoPE undone, dv
+    const rows = (t: Tensor) => t.view([N, t.numel / N]);
+    if (slot('q_proj')) {
+      const dqU = ropeBackward(rt, dq, { theta: 0, invFreq: this.invFreq }); // [B, T, H, D]
+      loraBwd('q_proj', a.h1, rows(dqU), dh1);
+      dqU.dispose();
+    }
+    if (slot('k_proj')) {
+      const dkU = ropeBackward(rt, dk, { theta: 0, invFreq: this.invFreq }); // [B, T, Hkv, D]
+      loraBwd('k_proj', a.h1, rows(dkU), dh1);
+      dkU.dispose();
+    }
+    loraBwd('v_proj', a.h1, rows(dv), dh1);
+    for (const t of [dq, dk, dv]) t.dispose();
     if (g) {
       matmul(rt, dqkv, a.h1, { transA: true, out: g.wqkv, accumulate: true }); // [W, C]
       if (g.bqkv) {
