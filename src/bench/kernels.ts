@@ -56,7 +56,7 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
         b = rand(rt, transB ? [N, K] : [K, N], 'b');
       }
       const out = rt.empty([M, N], 'f32', 'out');
-      const opts = { transB, out, version: version as 'naive' | 'tiled' };
+      const opts = { transB, out, version: version as 'naive' | 'tiled', tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : undefined };
       return { record: () => void matmul(rt, a, b, opts), flops: 2 * M * N * K, bytes: a.byteLength + b.byteLength + out.byteLength, tensors: [a, b, out] };
     },
   },
