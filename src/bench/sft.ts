@@ -51,13 +51,22 @@ export async function sftBench(argv: string[]): Promise<void> {
   }
   if (p.flags.has('profile')) {
     // one more step with a timestamped pass per dispatch: where the GPU time goes, by kernel and grid
-    if (!rt.startProfile(2048)) console.log('profile: this device has no timestamp queries');
+    if (!rt.startProfile(8192)) console.log('profile: this device has no timestamp queries');
     else {
       await tr.trainStep([mb]);
       const rows = await rt.stopProfile();
       const total = rows.reduce((a, r) => a + r.ms, 0);
       console.log(`profile of one step: ${rows.reduce((a, r) => a + r.count, 0)} dispatches, ${total.toFixed(1)} ms GPU (each in its own pass)`);
-      for (const r of rows.slice(0, 30)) console.log(`  ${r.ms.toFixed(2).padStart(8)} ms ${String(r.count).padStart(4)}×  ${r.name}`);
+      const byKernel = new Map<string, { ms: number; count: number }>();
+      for (const r of rows) {
+        const k = r.name.replace(/ \[.*$/, '');
+        const e = byKernel.get(k) ?? { ms: 0, count: 0 };
+        e.ms += r.ms;
+        e.count += r.count;
+        byKernel.set(k, e);
+      }
+      console.log('  by kernel: ' + [...byKernel].sort((a, b) => b[1].ms - a[1].ms).map(([k, e]) => `${k} ${e.ms.toFixed(1)} ms/${e.count}`).join(', '));
+      for (const r of rows.slice(0, 25)) console.log(`  ${r.ms.toFixed(2).padStart(8)} ms ${String(r.count).padStart(4)}×  ${r.name}`);
     }
   }
   const stepMs = median(wall), recMs = median(rec);

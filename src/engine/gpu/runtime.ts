@@ -191,18 +191,21 @@ export class Runtime {
   }
 
   // ---- profiling: one pass per dispatch with timestamps (slow; for benchmarks that ask for it) ----
-  private prof: { querySet: GPUQuerySet; names: string[]; cap: number } | null = null;
+  private prof: { sets: GPUQuerySet[]; names: string[]; cap: number } | null = null;
 
-  /** From now on every dispatch runs in its own timestamped pass (needs timestamp queries); at most `cap` (≤ 2048) dispatches. */
-  startProfile(cap = 2048): boolean {
+  /**
+   * From now on every dispatch runs in its own timestamped pass (needs timestamp queries), for at
+   * most `cap` dispatches (query sets of 2048 dispatches each: WebGPU allows 4096 queries per set).
+   */
+  startProfile(cap = 8192): boolean {
     if (!this.ctx.hasTimestamps) return false;
-    cap = Math.min(cap, 2048); // WebGPU allows 4096 queries per set, two per dispatch
     this.flush();
-    this.prof = { querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 * cap, label: 'profile' }), names: [], cap };
+    const sets = Array.from({ length: Math.ceil(cap / 2048) }, () => this.device.createQuerySet({ type: 'timestamp', count: 4096, label: 'profile' }));
+    this.prof = { sets, names: [], cap };
     return true;
   }
 
-  /** Stops profiling; GPU ms per dispatch label, summed, largest first. */
+  /** Stops profiling; GPU ms per dispatch label (kernel [grid]), summed, largest first. */
   async stopProfile(): Promise<{ name: string; ms: number; count: number }[]> {
     const prof = this.prof;
     if (!prof) return [];
@@ -214,7 +217,10 @@ export class Runtime {
       const bytes = 16 * n;
       const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'profile-resolve' });
       const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profile-read' });
-      this.enc().resolveQuerySet(prof.querySet, 0, 2 * n, resolve, 0);
+      for (let s = 0; s * 2048 < n; s++) {
+        const count = Math.min(2048, n - s * 2048);
+        this.enc().resolveQuerySet(prof.sets[s], 0, 2 * count, resolve, s * 2048 * 16);
+      }
       this.enc().copyBufferToBuffer(resolve, 0, staging, 0, bytes);
       this.flush();
       await staging.mapAsync(GPUMapMode.READ);
@@ -229,7 +235,7 @@ export class Runtime {
         rows.set(name, r);
       });
     }
-    prof.querySet.destroy();
+    for (const q of prof.sets) q.destroy();
     return [...rows.values()].sort((a, b) => b.ms - a.ms);
   }
 
@@ -269,7 +275,9 @@ export class Runtime {
       this.endPass();
       const i = prof.names.length;
       prof.names.push(`${spec.name} [${x},${y},${z}]`);
-      this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: prof.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      const q = prof.sets[Math.floor(i / 2048)];
+      const j = i % 2048;
+      this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: q, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 } });
     }
     const pass = this.beginPass();
     pass.setPipeline(pipeline);
