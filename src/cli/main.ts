@@ -16,7 +16,7 @@ commands:
   sft      --model <dir> --data <file.jsonl> [--adapter-init <peft dir>] [--rank r --alpha a --targets q_proj,v_proj,...]
            [--full] --steps N --lr x [--lr-schedule constant|linear|cosine] [--warmup-steps n] [--weight-decay w]
            [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b] [--grad-accum k] [--seed s]
-           [--checkpoint-every n] [--resume <dir>] [--recompute] --out <dir>`;
+           [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });

@@ -29,10 +29,10 @@ for (let i = 0; i < 6; i++) {
 lines.splice(3, 0, '{"input_ids": [1, 2], "labels": [1]}');
 writeFileSync(data, lines.join('\n') + '\n');
 
-const common = ['--model', fixture, '--data', data, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj,down_proj', '--lr', '1e-2', '--lr-schedule', 'cosine', '--warmup-steps', '1', '--batch-size', '2', '--grad-accum', '2', '--seed', '3'];
+const common = ['--model', fixture, '--data', data, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj,down_proj', '--lora-dropout', '0.1', '--lr', '1e-2', '--lr-schedule', 'cosine', '--warmup-steps', '1', '--batch-size', '2', '--grad-accum', '2', '--seed', '3'];
 const losses = (dir: string): number[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
 
-test('sft writes metrics.jsonl, a PEFT adapter and checkpoints; resume reproduces the uninterrupted losses exactly', () => {
+test('sft writes metrics.jsonl, a PEFT adapter and checkpoints; resume (with LoRA dropout) reproduces the uninterrupted losses exactly', () => {
   const a = join(tmp, 'a');
   const r = lab('sft', ...common, '--steps', '6', '--checkpoint-every', '3', '--out', a);
   assert.equal(r.code, 0, r.stderr);
@@ -47,6 +47,7 @@ test('sft writes metrics.jsonl, a PEFT adapter and checkpoints; resume reproduce
   const cfg = JSON.parse(readFileSync(join(a, 'adapter_config.json'), 'utf8'));
   assert.equal(cfg.peft_type, 'LORA');
   assert.deepEqual(cfg.target_modules, ['down_proj', 'q_proj', 'v_proj']);
+  assert.equal(cfg.lora_dropout, 0.1);
 
   const b = join(tmp, 'b');
   const rb = lab('sft', ...common, '--steps', '6', '--resume', join(a, 'checkpoint-3'), '--out', b);

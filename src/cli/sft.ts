@@ -3,6 +3,7 @@
 //     --targets q_proj,v_proj,...] [--full] --steps N --lr x [--lr-schedule constant|linear|cosine]
 //     [--warmup-steps n] [--weight-decay w] [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b]
 //     [--grad-accum k] [--seed s] [--checkpoint-every n] [--resume <dir>] --out <dir>
+// and beyond the issue's form: [--lora-dropout p] (default: the --adapter-init's, else 0) [--recompute].
 // Writes <out>/metrics.jsonl (one JSON line per optimizer step), <out>/checkpoint-<step>/ every n
 // steps, and the result in <out>/: a PEFT adapter (LoRA) or an HF checkpoint (--full). A progress
 // line with ETA goes to stderr. A NaN/Inf loss or gradient stops the run, naming the last good checkpoint.
@@ -22,7 +23,7 @@ import { LR_SCHEDULES, checkLrSchedule, type LrScheduleName } from '../engine/tr
 import { checkpointFiles, readCheckpoint, type TrainerStateJson } from '../engine/train/state-files.ts';
 import { parseArgs, num, UsageError } from './args.ts';
 
-const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out'];
+const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out', 'lora-dropout'];
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
@@ -102,9 +103,11 @@ export async function sftCommand(argv: string[]): Promise<void> {
     if (init && (init.cfg.r !== r || [...init.cfg.targets].sort().join() !== [...targets].sort().join())) {
       throw new UsageError(`--adapter-init has r=${init.cfg.r} on ${init.cfg.targets.join(',')}; --rank/--targets ask for r=${r} on ${targets.join(',')}`);
     }
-    lora = { r, alpha, dropout: 0, targets, layers: init?.cfg.layers ?? null };
+    const dropout = p.values.has('lora-dropout') ? num(p, 'lora-dropout') : (init?.cfg.dropout ?? 0);
+    if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--lora-dropout must be in [0, 1), got ${dropout}`);
+    lora = { r, alpha, dropout, targets, layers: init?.cfg.layers ?? null };
     const layers = lora.layers;
-    trainer = Trainer.lora(rt, model, { r, alpha, targets, seed, layers, init: init ? (l, t) => init!.tensors.get(loraKey(l, t)) : undefined }, optim);
+    trainer = Trainer.lora(rt, model, { r, alpha, targets, seed, layers, dropout, init: init ? (l, t) => init!.tensors.get(loraKey(l, t)) : undefined }, optim);
   }
 
   // ---- resume ----
@@ -133,7 +136,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
 
   const t0 = performance.now();
   const first = trainer.step;
-  process.stderr.write(`lab sft: ${full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`}, ${trainer.params.length} tensors, ${data.examples.length} rows, steps ${first + 1}..${steps}\n`);
+  process.stderr.write(`lab sft: ${full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha}${lora!.dropout ? ` dropout=${lora!.dropout}` : ''} on ${lora!.targets.join(',')}`}, ${trainer.params.length} tensors, ${data.examples.length} rows, steps ${first + 1}..${steps}\n`);
   while (trainer.step < steps) {
     const ts = performance.now();
     const { micro, epoch } = cursor.nextStep();

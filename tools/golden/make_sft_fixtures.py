@@ -8,7 +8,7 @@ Run on the GPU machine (torch, transformers 5.x, peft, safetensors; no network; 
 Anywhere (pure Python, no torch): the row / padding / schedule helpers' own tests
     python3 tools/golden/make_sft_fixtures.py --self-check
 
-Writes <out>/<model>/sft/:
+Writes <out>/<model>/ (committed as models/fixtures/sft/<model>/, beside the model folders, not in them):
   rows.jsonl                    8 rows {"input_ids", "labels"} (random.Random(1234); lengths 6..24; ids in
                                 [0, vocab) without the pad id; labels -100 on a 1..len//2 prompt prefix)
   lora-init/                    PEFT save_pretrained: adapter_config.json, adapter_model.safetensors (+ PEFT's
@@ -468,7 +468,7 @@ def tb_write(path, obj):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", default="models/fixtures", help="folder holding the tiny fixture models")
-    ap.add_argument("--out", default=None, help="output root; writes <out>/<model>/sft/ (required unless --self-check)")
+    ap.add_argument("--out", default=None, help="output root; writes <out>/<model>/ (required unless --self-check)")
     ap.add_argument("--models", default="llama-gqa,qwen2-tied", help="comma list of fixture names")
     ap.add_argument("--device", default="cpu", help="cpu (default: reproducible) or cuda")
     ap.add_argument("--self-check", action="store_true", help="test the pure-Python helpers only (no torch)")
@@ -501,7 +501,7 @@ def main(argv=None):
     problems = Problems()
     c = Ctx(torch, torch.device(args.device), problems)
     for n in names:
-        d = os.path.join(args.out, n, "sft")
+        d = os.path.join(args.out, n)
         try:
             ref = run_model(n, os.path.join(args.fixtures, n), d, c)
         except Exception as ex:  # noqa: BLE001 - keep going, report at the end

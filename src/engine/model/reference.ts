@@ -53,7 +53,14 @@ function rope(x: Float64Array, T: number, nh: number, D: number, invFreq: Float3
     }
 }
 
-export function referenceForward(cfg: ModelConfig, weights: Map<string, Float32Array>, ids: readonly number[]): ReferenceResult {
+/**
+ * Optional extra term added to a projection's output (training tests: a LoRA branch with its dropout
+ * mask): called with the layer, the PEFT target name (q_proj … down_proj) and the projection's input
+ * x [T, in]; returns [T, out] to add, or null.
+ */
+export type ReferenceDelta = (layer: number, target: string, x: Float64Array) => Float64Array | null;
+
+export function referenceForward(cfg: ModelConfig, weights: Map<string, Float32Array>, ids: readonly number[], delta?: ReferenceDelta): ReferenceResult {
   const w: W = (name) => {
     const t = weights.get(name);
     if (!t) throw new Error(`reference: no weight ${name}`);
@@ -71,11 +78,19 @@ export function referenceForward(cfg: ModelConfig, weights: Map<string, Float32A
   const residPost: Float64Array[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
     const p = `model.layers.${l}.`;
+    /** the projection `target` of this layer: linear, plus the delta's term */
+    const proj = (target: string, xIn: Float64Array, b: Float32Array | null, In: number, Out: number): Float64Array => {
+      const part = ['gate_proj', 'up_proj', 'down_proj'].includes(target) ? 'mlp' : 'self_attn';
+      const y = linear(xIn, w(`${p}${part}.${target}.weight`), b, T, In, Out);
+      const d = delta?.(l, target, xIn);
+      if (d) for (let i = 0; i < y.length; i++) y[i] += d[i];
+      return y;
+    };
     const bias = (n: string) => (cfg.attention_bias ? (weights.get(`${p}self_attn.${n}_proj.bias`) ?? null) : null);
     const h = rmsnorm(x, w(`${p}input_layernorm.weight`), T, C, eps);
-    const q = linear(h, w(`${p}self_attn.q_proj.weight`), bias('q'), T, C, H * D); // [T, H, D]
-    const k = linear(h, w(`${p}self_attn.k_proj.weight`), bias('k'), T, C, Hkv * D); // [T, Hkv, D]
-    const v = linear(h, w(`${p}self_attn.v_proj.weight`), bias('v'), T, C, Hkv * D); // [T, Hkv, D]
+    const q = proj('q_proj', h, bias('q'), C, H * D); // [T, H, D]
+    const k = proj('k_proj', h, bias('k'), C, Hkv * D); // [T, Hkv, D]
+    const v = proj('v_proj', h, bias('v'), C, Hkv * D); // [T, Hkv, D]
     rope(q, T, H, D, invFreq);
     rope(k, T, Hkv, D, invFreq);
     const z = new Float64Array(T * H * D); // [T, H, D]
@@ -101,13 +116,13 @@ export function referenceForward(cfg: ModelConfig, weights: Map<string, Float32A
       }
     }
     attentions.push(pattern);
-    const attnOut = linear(z, w(`${p}self_attn.o_proj.weight`), null, T, H * D, C);
+    const attnOut = proj('o_proj', z, null, H * D, C);
     for (let i = 0; i < x.length; i++) x[i] += attnOut[i];
     const h2 = rmsnorm(x, w(`${p}post_attention_layernorm.weight`), T, C, eps);
-    const g = linear(h2, w(`${p}mlp.gate_proj.weight`), null, T, C, F);
-    const u = linear(h2, w(`${p}mlp.up_proj.weight`), null, T, C, F);
+    const g = proj('gate_proj', h2, null, C, F);
+    const u = proj('up_proj', h2, null, C, F);
     for (let i = 0; i < g.length; i++) g[i] = (g[i] / (1 + Math.exp(-g[i]))) * u[i];
-    const mlpOut = linear(g, w(`${p}mlp.down_proj.weight`), null, T, F, C);
+    const mlpOut = proj('down_proj', g, null, F, C);
     x = x.map((xi, i) => xi + mlpOut[i]);
     residPost.push(x.slice());
   }

@@ -8,6 +8,7 @@ import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
 import { loadModel } from '../model/load.ts';
 import { referenceForward } from '../model/reference.ts';
 import { Rng } from '../testing/rng.ts';
+import { keepBit } from '../../../shaders/dropout.ref.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -201,6 +202,96 @@ test('LoRA gradients on all seven targets equal the chain rule through the merge
         for (const v of want) m = Math.max(m, Math.abs(v));
         for (let i = 0; i < want.length; i++)
           assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * m + 1e-7, `layer ${l} ${t} ${what}[${i}]: ${got[i]} vs chain rule ${want[i]}`);
+      }
+    }
+});
+
+test('LoRA with dropout (p 0.3): loss and gradients equal float64 finite differences through the same masks', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint({}, 15, 'f32');
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const cfg = model.cfg;
+  const { mb, rows, counted } = batch(cfg.d_vocab, 0);
+  const graph = new TrainGraph(rt, cfg, model.w);
+  const r = 2, scale = 1.5, p = 0.3;
+  const targets = ['q_proj', 'o_proj', 'down_proj'] as const;
+  const dims: Record<string, [number, number]> = { q_proj: [cfg.d_model, cfg.n_heads * cfg.d_head], o_proj: [cfg.n_heads * cfg.d_head, cfg.d_model], down_proj: [cfg.d_mlp, cfg.d_model] };
+  const rng = new Rng(16);
+  const host = new Map<string, { A: Float64Array; B: Float64Array }>();
+  const lora: LoraState = { scale, dropout: p, slots: [] };
+  for (let l = 0; l < cfg.n_layers; l++) {
+    lora.slots.push({});
+    for (const t of targets) {
+      const [din, dout] = dims[t];
+      const A = rng.normal(r * din, 0.3), B = rng.normal(dout * r, 0.3);
+      host.set(`${l}.${t}`, { A: Float64Array.from(A), B: Float64Array.from(B) });
+      lora.slots[l][t] = { A: rt.upload(A, [r, din]), B: rt.upload(B, [dout, r]), dA: rt.zeros([r, din]), dB: rt.zeros([dout, r]) };
+    }
+  }
+  const lossGpu = (await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted, dropoutSeed: 12345 })))[0];
+
+  // float64: each row unpadded, the adapter term scale·(mask ⊙ x / (1 − p)) Aᵀ Bᵀ with the GPU's mask bits
+  const T = mb.T;
+  const loss64 = (): number => {
+    let sum = 0, n = 0;
+    rows.forEach((row, b) => {
+      const delta = (l: number, t: string, x: Float64Array): Float64Array | null => {
+        const h = host.get(`${l}.${t}`);
+        if (!h) return null;
+        const [din, dout] = dims[t];
+        const seed = graph.dropoutSeed(l, t as (typeof targets)[number]);
+        const L = x.length / din;
+        const y = new Float64Array(L * dout);
+        for (let tt = 0; tt < L; tt++) {
+          const xa = new Float64Array(r);
+          for (let c = 0; c < din; c++) {
+            if (!keepBit((b * T + tt) * din + c, seed.lo, seed.hi, p)) continue;
+            const xv = x[tt * din + c] / (1 - p);
+            for (let k = 0; k < r; k++) xa[k] += xv * h.A[k * din + c];
+          }
+          for (let o = 0; o < dout; o++) {
+            let s = 0;
+            for (let k = 0; k < r; k++) s += h.B[o * r + k] * xa[k];
+            y[tt * dout + o] = scale * s;
+          }
+        }
+        return y;
+      };
+      const { logits } = referenceForward(cfg, ckpt.weights, row.ids, delta);
+      const V = cfg.d_vocab;
+      row.targets.forEach((tgt, t) => {
+        if (tgt === -100) return;
+        let m = -Infinity, s = 0;
+        for (let v = 0; v < V; v++) m = Math.max(m, logits[t * V + v]);
+        for (let v = 0; v < V; v++) s += Math.exp(logits[t * V + v] - m);
+        sum += m + Math.log(s) - logits[t * V + tgt];
+        n++;
+      });
+    });
+    return sum / n;
+  };
+  const want = loss64();
+  assert.ok(Math.abs(lossGpu - want) <= 1e-5 * want, `loss with dropout ${lossGpu} vs float64 ${want}`);
+  const noDrop = refLoss(cfg, ckpt.weights, rows);
+  assert.ok(Math.abs(want - noDrop) > 1e-3, 'the adapters (with dropout) change the loss');
+  for (let l = 0; l < cfg.n_layers; l++)
+    for (const t of targets) {
+      const h = host.get(`${l}.${t}`)!;
+      const s = lora.slots[l][t]!;
+      for (const [which, arr, g] of [['A', h.A, (await rt.read(s.dA)) as Float32Array], ['B', h.B, (await rt.read(s.dB)) as Float32Array]] as const) {
+        let gmax = 0;
+        for (const v of g) gmax = Math.max(gmax, Math.abs(v));
+        for (let k = 0; k < 2; k++) {
+          const i = rng.int(0, arr.length);
+          const orig = arr[i], eps = 1e-4;
+          arr[i] = orig + eps;
+          const lp = loss64();
+          arr[i] = orig - eps;
+          const lm = loss64();
+          arr[i] = orig;
+          const fd = (lp - lm) / (2 * eps);
+          assert.ok(Math.abs(g[i] - fd) <= 2e-4 * gmax + 1e-6, `layer ${l} ${t} d${which}[${i}]: GPU ${g[i]}, finite differences ${fd} (max |g| ${gmax})`);
+        }
       }
     }
 });

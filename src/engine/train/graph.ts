@@ -30,6 +30,8 @@ import { crossEntropyForward } from '../../../shaders/cross_entropy_forward.ts';
 import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts';
 import { addScale } from '../../../shaders/add_scale.ts';
 import { loraForward } from '../../../shaders/lora_forward.ts';
+import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
+import { hash32 } from '../../../shaders/dropout.ref.ts';
 import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
 
@@ -47,6 +49,8 @@ export interface LoraSlot {
 export interface LoraState {
   /** alpha / r */
   scale: number;
+  /** lora_dropout p on each adapter's input (training only); 0 or absent = none */
+  dropout?: number;
   /** slots[layer][target] (undefined where no adapter) */
   slots: Partial<Record<LoraTarget, LoraSlot>>[];
 }
@@ -74,6 +78,8 @@ export interface StepOptions {
   recompute?: boolean;
   /** rows of logits materialised at once (memory: 2 · rows · V floats); default so that ≤ 32 M floats */
   ceChunkRows?: number;
+  /** u32 seed of this micro-batch's LoRA dropout masks (each layer/target mixes in its own index) */
+  dropoutSeed?: number;
 }
 
 /** What one block keeps for its backward. */
@@ -93,6 +99,7 @@ interface BlockActs {
   up: Tensor; // [N, F]
   act: Tensor; // [N, F] silu(gate)·up
   xa: Partial<Record<LoraTarget, Tensor>>; // [N, r] x·Aᵀ per adapter
+  xd: Partial<Record<LoraTarget, Tensor>>; // [N, in] dropout(x) per adapter, when dropout > 0
 }
 
 /**
@@ -105,12 +112,15 @@ const skinny = (K: number): MatmulOptions['version'] => (K >= 256 ? 'splitk' : '
 const disposeActs = (a: BlockActs, keepX: boolean): void => {
   for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
   for (const t of Object.values(a.xa)) t?.dispose();
+  for (const t of Object.values(a.xd)) t?.dispose();
   if (!keepX) a.x.dispose();
 };
 
 export class TrainGraph {
   readonly invFreq: Float32Array;
   readonly W: number;
+  /** the current micro-batch's dropout seed (set by step) */
+  private seed = 0;
 
   constructor(
     readonly rt: Runtime,
@@ -141,6 +151,7 @@ export class TrainGraph {
     if (mb.ids.length !== N || mb.labels.length !== N) throw new Error(`train step: ids/labels need ${N} values for [${B}, ${T}]`);
     if (T > cfg.n_ctx) throw new Error(`train step: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
 
+    this.seed = (opts.dropoutSeed ?? 0) >>> 0;
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
     let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
     ids.dispose();
@@ -213,13 +224,23 @@ export class TrainGraph {
     return lossAcc;
   }
 
-  /** y [N, out] (+)= lora(xIn) for one target, if it has an adapter; returns xa [N, r] or undefined. */
-  private loraFwd(lora: LoraState | null, l: number, t: LoraTarget, xIn: Tensor, y: Tensor, window?: { offset: number; stride: number }): Tensor | undefined {
+  /** Mask seed of adapter (l, t) in this micro-batch: the layer and target are the high word. */
+  dropoutSeed(l: number, t: LoraTarget): DropoutSeed {
+    return { lo: this.seed, hi: hash32(l * LORA_TARGETS.length + LORA_TARGETS.indexOf(t) + 1) };
+  }
+
+  /**
+   * y [N, out] (+)= lora(xIn) for one target, if it has an adapter (y[:, window] for q/k/v).
+   * Returns xa [N, r] and, with dropout, the dropped input xd [N, in] (both kept for the backward).
+   */
+  private loraFwd(lora: LoraState | null, l: number, t: LoraTarget, xIn: Tensor, y: Tensor, xa: BlockActs['xa'], xd: BlockActs['xd'], window?: { offset: number; stride: number }): void {
     const s = lora?.slots[l]?.[t];
-    if (!s) return undefined;
-    const xa = matmul(this.rt, xIn, s.A, { transB: true, version: skinny(xIn.shape[1]) }); // [N, r] = x Aᵀ
-    loraForward(this.rt, xIn, s.A, s.B, y, lora!.scale, { yCols: window, xa }); // y[:, window] += scale · xa Bᵀ
-    return xa;
+    if (!s) return;
+    const p = lora!.dropout ?? 0;
+    const x = p > 0 ? dropout(this.rt, xIn, p, this.dropoutSeed(l, t)) : xIn; // [N, in]
+    if (p > 0) xd[t] = x;
+    xa[t] = matmul(this.rt, x, s.A, { transB: true, version: skinny(x.shape[1]) }); // [N, r] = x Aᵀ
+    loraForward(this.rt, x, s.A, s.B, y, lora!.scale, { yCols: window, xa: xa[t] }); // y[:, window] += scale · xa Bᵀ
   }
 
   private blockForward(l: number, x: Tensor, B: number, T: number, lora: LoraState | null): { out: Tensor; acts: BlockActs } {
@@ -228,10 +249,12 @@ export class TrainGraph {
     const [N, C] = [B * T, cfg.d_model];
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
     const xa: BlockActs['xa'] = {};
+    const xd: BlockActs['xd'] = {};
+    const lf = (t: LoraTarget, xIn: Tensor, y: Tensor, window?: { offset: number; stride: number }) => this.loraFwd(lora, l, t, xIn, y, xa, xd, window);
 
     const { y: h1, rstd: rstd1 } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [N, C]
     const qkv = matmul(rt, h1, bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }); // [N, W]
-    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) xa[t] = this.loraFwd(lora, l, t, h1, qkv, this.qkvWindow(t));
+    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lf(t, h1, qkv, this.qkvWindow(t));
     const k = rt.empty([B, T, Hkv, D], 'f32', 'train.k'); // [B, T, Hkv, D]
     const v = rt.empty([B, T, Hkv, D], 'f32', 'train.v'); // [B, T, Hkv, D]
     const q = ropeKvWrite(rt, qkv.view([B, T, this.W]), H, Hkv, k, v, { cacheAt: 0, offset: 0, invFreq: this.invFreq }); // [B, T, H, D]
@@ -242,20 +265,20 @@ export class TrainGraph {
     const mid = rt.empty([N, C], 'f32', 'train.mid'); // [N, C] = x + z Woᵀ (+ lora)
     rt.copy(x, 0, mid, 0, N * C);
     matmul(rt, z, bw.wo, { transB: true, out: mid, accumulate: true });
-    xa.o_proj = this.loraFwd(lora, l, 'o_proj', z, mid);
+    lf('o_proj', z, mid);
 
     const { y: h2, rstd: rstd2 } = rmsnormForward(rt, mid, bw.ln2, cfg.rms_norm_eps); // [N, C]
     const gate = matmul(rt, h2, bw.wgate, { transB: true }); // [N, F]
-    xa.gate_proj = this.loraFwd(lora, l, 'gate_proj', h2, gate);
+    lf('gate_proj', h2, gate);
     const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
-    xa.up_proj = this.loraFwd(lora, l, 'up_proj', h2, up);
+    lf('up_proj', h2, up);
     const act = swigluForward(rt, gate, up); // [N, F]
 
     const out = rt.empty([N, C], 'f32', 'train.resid_post'); // [N, C] = mid + act Wdᵀ (+ lora)
     rt.copy(mid, 0, out, 0, N * C);
     matmul(rt, act, bw.wdown, { transB: true, out, accumulate: true });
-    xa.down_proj = this.loraFwd(lora, l, 'down_proj', act, out);
-    return { out, acts: { x, h1, rstd1, q, k, v, att: a.out, lse: a.lse, mid, h2, rstd2, gate, up, act, xa } };
+    lf('down_proj', act, out);
+    return { out, acts: { x, h1, rstd1, q, k, v, att: a.out, lse: a.lse, mid, h2, rstd2, gate, up, act, xa, xd } };
   }
 
   /** dOut [N, C] = d resid_post → d resid_pre [N, C] (new); parameter gradients accumulate. */
@@ -277,8 +300,14 @@ export class TrainGraph {
       const scale = lora!.scale;
       const dxa = matmul(rt, dy, s.B, { alpha: scale, version: skinny(dy.shape[1]) }); // [N, r] = scale · dy B
       matmul(rt, dy, xa, { transA: true, alpha: scale, out: s.dB, accumulate: true, version: skinny(N) }); // dB += scale · dyᵀ xa  [out, r]
-      matmul(rt, dxa, xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N) }); // dA += dxaᵀ x  [r, in]
-      matmul(rt, dxa, s.A, { out: dxIn, accumulate: true }); // dx += dxa A  [N, in]
+      const xd = a.xd[t]; // dropout(x) when the adapter drops its input
+      matmul(rt, dxa, xd ?? xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N) }); // dA += dxaᵀ x  [r, in]
+      if (xd) {
+        // through the dropout: dx += mask ⊙ (dxa A) / (1 − p), the forward's mask rebuilt from its seed
+        const g = matmul(rt, dxa, s.A); // [N, in]
+        dropout(rt, g, lora!.dropout!, this.dropoutSeed(l, t), { out: dxIn, accumulate: true });
+        g.dispose();
+      } else matmul(rt, dxa, s.A, { out: dxIn, accumulate: true }); // dx += dxa A  [N, in]
       dxa.dispose();
     };
 

@@ -1,5 +1,5 @@
 // Training parity with PEFT + torch.optim.AdamW, on fixtures made by tools/golden/make_sft_fixtures.py
-// on the GPU machine (models/fixtures/<model>/sft/, see its reference.json): the loss and every LoRA
+// on the GPU machine (models/fixtures/sft/<model>/, see its reference.json): the loss and every LoRA
 // gradient, one AdamW step with clipping, twenty steps of a linear-warmup schedule with gradient
 // accumulation, and the full-parameter gradients and step.
 import { test, after } from 'node:test';
@@ -54,7 +54,7 @@ function close(got: Float32Array, want: Float32Array, rel: number, what: string)
 
 async function setup(name: string) {
   const dir = join(root, 'models/fixtures', name);
-  const sft = join(dir, 'sft');
+  const sft = join(root, 'models/fixtures/sft', name);
   const ref = JSON.parse(readFileSync(join(sft, 'reference.json'), 'utf8')) as Ref;
   const rt = await testRuntime();
   const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });

@@ -15,6 +15,7 @@ import { unpackHalf } from '../../../shaders/unpack_half.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../testing/rng.ts';
 import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
+import { hash32 } from '../../../shaders/dropout.ref.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
 
 export interface OptimConfig {
@@ -73,6 +74,8 @@ export interface LoraSetup {
   /** initial A [r, in] and B [out, r] per layer/target (e.g. from a PEFT adapter); default PEFT's init */
   init?: (layer: number, target: LoraTarget) => { A: Float32Array; B: Float32Array } | undefined;
   seed?: number;
+  /** lora_dropout p on each adapter's input during training (PEFT semantics); default 0 */
+  dropout?: number;
   /** adapted layers (PEFT's layers_to_transform); null/undefined = every layer */
   layers?: readonly number[] | null;
 }
@@ -94,6 +97,8 @@ export class Trainer {
   readonly graph: TrainGraph;
   /** optimizer steps taken */
   step = 0;
+  /** base of the dropout mask seeds (each step and micro-batch mixes in its own index) */
+  seed = 0;
 
   private constructor(
     readonly rt: Runtime,
@@ -116,7 +121,9 @@ export class Trainer {
     if (!(alpha > 0)) throw new Error(`LoRA alpha must be > 0, got ${alpha}`);
     if (setup.targets.length === 0) throw new Error('LoRA needs at least one target module');
     const rng = new Rng(setup.seed ?? 0);
-    const lora: LoraState = { scale: alpha / r, slots: [] };
+    const p = setup.dropout ?? 0;
+    if (!(p >= 0 && p < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${p}`);
+    const lora: LoraState = { scale: alpha / r, dropout: p, slots: [] };
     const params: TrainParam[] = [];
     for (let l = 0; l < model.cfg.n_layers; l++) {
       lora.slots.push({});
@@ -137,7 +144,9 @@ export class Trainer {
         }
       }
     }
-    return new Trainer(rt, model, params, lora, null, optim);
+    const tr = new Trainer(rt, model, params, lora, null, optim);
+    tr.seed = (setup.seed ?? 0) >>> 0;
+    return tr;
   }
 
   /** Every base weight trainable. Half weights are widened to f32 in place on the model (training needs f32). */
@@ -192,7 +201,11 @@ export class Trainer {
     const t0 = performance.now();
     for (const p of this.params) rt.clear(p.g);
     let loss = rt.zeros([1], 'f32', 'train.loss');
-    for (const mb of micro) loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute });
+    micro.forEach((mb, i) => {
+      // masks differ per step and micro-batch, and repeat exactly on resume (a function of the step)
+      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
+      loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute, dropoutSeed });
+    });
     const nc = gradNormClip(rt, this.params.map((p) => p.g), optim.maxGradNorm); // [norm, coef]
     const stats = rt.empty([3], 'f32', 'train.stats'); // [loss, norm, coef]: one read-back
     rt.copy(loss, 0, stats, 0, 1);
