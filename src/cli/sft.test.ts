@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,4 +85,24 @@ test('a NaN/Inf loss stops the run with a clear message naming the last good che
   assert.equal(Number(m[4]), Number(m[1]) - 1, 'the last good checkpoint is the step before the bad one');
   assert.ok(existsSync(join(out, `checkpoint-${m[4]}`, 'adapter_model.safetensors')));
   assert.ok(!existsSync(join(out, 'adapter_model.safetensors')), 'no final adapter from a failed run');
+});
+
+test('governance: data under a source manifest trains only when a record approves it; the terms go to governance.json', () => {
+  const gov = join(tmp, 'governed');
+  const rec = (id: string, glob: string, status: string, allowed: string, prohibited: string) =>
+    `  - {source_id: ${id}, path_glob: "${glob}", data_type: chat, origin: o, rights_holder: r, permission_status: ${status}, license: l, allowed_uses: [${allowed}], prohibited_uses: [${prohibited}], contains_sensitive_content: true, review_contact: c, notes: ""}\n`;
+  mkdirSync(join(gov, 'approved'), { recursive: true });
+  mkdirSync(join(gov, 'raw'), { recursive: true });
+  writeFileSync(join(gov, 'SOURCE_MANIFEST.yml'), `schema_version: "1.0"\nrecords:\n${rec('ok', 'approved/*.jsonl', 'approved_for_training', 'training', 'upload')}${rec('raw', 'raw/*.jsonl', 'unknown', '', 'training')}`);
+  for (const d of ['approved', 'raw']) writeFileSync(join(gov, d, 'rows.jsonl'), readFileSync(data));
+  const args = (d: string, out: string) => ['sft', '--model', fixture, '--data', join(gov, d, 'rows.jsonl'), '--rank', '2', '--targets', 'v_proj', '--steps', '1', '--lr', '1e-3', '--out', out];
+  const refused = lab(...args('raw', join(tmp, 'gov-raw')));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /GovernanceError: training refused: .*SOURCE_MANIFEST\.yml: record raw prohibits training for raw\/rows\.jsonl/);
+  assert.ok(!existsSync(join(tmp, 'gov-raw', 'metrics.jsonl')), 'nothing trained');
+  const ok = lab(...args('approved', join(tmp, 'gov-ok')));
+  assert.equal(ok.code, 0, ok.stderr);
+  const g = JSON.parse(readFileSync(join(tmp, 'gov-ok', 'governance.json'), 'utf8'));
+  assert.equal(g.allowed, true);
+  assert.deepEqual(g.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['ok'] });
 });

@@ -3,7 +3,10 @@
 //     --targets q_proj,v_proj,...] [--full] --steps N --lr x [--lr-schedule constant|linear|cosine]
 //     [--warmup-steps n] [--weight-decay w] [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b]
 //     [--grad-accum k] [--seed s] [--checkpoint-every n] [--resume <dir>] --out <dir>
-// and beyond the issue's form: [--lora-dropout p] (default: the --adapter-init's, else 0) [--recompute].
+// and beyond the issue's form: [--lora-dropout p] (default: the --adapter-init's, else 0) [--recompute]
+// [--manifest <SOURCE_MANIFEST.yml>]. Data governed by a source manifest (found beside the data or above it)
+// trains only when the manifest approves it (default-deny; see engine/train/governance.ts); the terms the
+// result inherits go to <out>/governance.json.
 // Writes <out>/metrics.jsonl (one JSON line per optimizer step), <out>/checkpoint-<step>/ every n
 // steps, and the result in <out>/: a PEFT adapter (LoRA) or an HF checkpoint (--full). A progress
 // line with ETA goes to stderr. A NaN/Inf loss or gradient stops the run, naming the last good checkpoint.
@@ -22,8 +25,10 @@ import { Trainer, NonFiniteError, type OptimConfig } from '../engine/train/train
 import { LR_SCHEDULES, checkLrSchedule, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkpointFiles, readCheckpoint, type TrainerStateJson } from '../engine/train/state-files.ts';
 import { parseArgs, num, UsageError } from './args.ts';
+import { governDataFile } from './governance-fs.ts';
+import { GovernanceError } from '../engine/train/governance.ts';
 
-const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out', 'lora-dropout'];
+const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out', 'lora-dropout', 'manifest'];
 
 const fmtTime = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
@@ -72,6 +77,12 @@ export async function sftCommand(argv: string[]): Promise<void> {
   const batchSize = num(p, 'batch-size', 1), gradAccum = num(p, 'grad-accum', 1), seed = num(p, 'seed', 0);
   const every = num(p, 'checkpoint-every', 0);
   for (const [k, v] of [['steps', steps], ['batch-size', batchSize], ['grad-accum', gradAccum]] as const) if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${k} must be a positive integer, got ${v}`);
+
+  // ---- governance first: refused data costs no model load ----
+  if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
+  const decision = governDataFile(dataFile, p.values.get('manifest'));
+  if (decision && !decision.allowed) throw new GovernanceError(`training refused: ${decision.reason}`);
+  if (decision) process.stderr.write(`lab sft: ${decision.reason}\n`);
 
   const rt = await Runtime.create(await nodeGpu());
   const src = dirSource(modelDir);
@@ -131,8 +142,18 @@ export async function sftCommand(argv: string[]): Promise<void> {
     totalSteps: steps, cursor: cursor.state(), mode: full ? 'full' : 'lora', lora, optim: { ...optim }, seed, batchSize, gradAccum,
     data: { file: basename(dataFile), rows: data.examples.length, sha256 }, model: modelDir,
   });
+  const governance = new TextEncoder().encode(
+    JSON.stringify(
+      decision
+        ? { data: basename(dataFile), sha256, ...decision, note: 'what is trained from this data inherits these terms' }
+        : { data: basename(dataFile), sha256, manifest: null, note: 'no SOURCE_MANIFEST.yml in the data folder or above it: this data is not governed by a source manifest' },
+      null,
+      1,
+    ),
+  );
+  writeFileSync(join(out, 'governance.json'), governance);
   let lastGood: string | null = p.values.get('resume') ?? null;
-  const save = async (dir: string) => writeDir(dir, await checkpointFiles(trainer, stateOf(), configJson));
+  const save = async (dir: string) => writeDir(dir, new Map([...(await checkpointFiles(trainer, stateOf(), configJson)), ['governance.json', governance]]));
 
   const t0 = performance.now();
   const first = trainer.step;
