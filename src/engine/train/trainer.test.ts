@@ -96,3 +96,22 @@ test('a NaN loss stops the step with NonFiniteError before any parameter changes
   for (const [k, v] of state.m) assert.deepEqual(after.m.get(k), v, `${k}: AdamW state changed by a failed step`);
   tr.dispose();
 });
+
+test('LoRA over frozen bf16 base weights trains exactly like over the same values in f32', async () => {
+  const rt = await testRuntime();
+  const half = makeTinyCheckpoint({}, 25, 'bf16');
+  const widened = makeTinyCheckpoint(half.configJson, 1, 'f32', { values: half.weights }); // the bf16 values, stored f32
+  const losses: number[][] = [];
+  for (const ck of [half, widened]) {
+    const { model } = await loadModel(rt, ck, { tokenizer: false });
+    const tr = Trainer.lora(rt, model, { r: 4, alpha: 8, targets: LORA_TARGETS, seed: 2, dropout: 0.1 }, OPT);
+    const mbs = steps(model.cfg.d_vocab);
+    const l: number[] = [];
+    for (let i = 0; i < 5; i++) l.push((await tr.trainStep(mbs)).loss);
+    losses.push(l);
+    tr.dispose();
+  }
+  assert.equal(losses[0].length, 5);
+  // the same math on the same values; only the unpacking differs: fp32-exact → 1e-5 relative
+  for (let i = 0; i < 5; i++) assert.ok(Math.abs(losses[0][i] - losses[1][i]) <= 1e-5 * losses[1][i], `step ${i + 1}: bf16 ${losses[0][i]} vs f32 ${losses[1][i]}`);
+});
