@@ -6,6 +6,8 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { forwardCommand, generateCommand } from './model-commands.ts';
 import { sftCommand } from './sft.ts';
+import { initCommand } from './init-model.ts';
+import { evalCommand } from './eval.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -16,7 +18,9 @@ commands:
   sft      --model <dir> --data <file.jsonl> [--adapter-init <peft dir>] [--rank r --alpha a --targets q_proj,v_proj,...]
            [--full] --steps N --lr x [--lr-schedule constant|linear|cosine] [--warmup-steps n] [--weight-decay w]
            [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b] [--grad-accum k] [--seed s]
-           [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>`;
+           [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>
+  init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
+  eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -29,7 +33,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -20,6 +20,9 @@ import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
 /** transformers' CrossEntropyLoss ignore_index. */
 export const IGNORE_INDEX = -100;
 
+/** The prompt of a {"question", "answer"} row for a tokenizer without a chat template (eval uses it too). */
+export const qaPrompt = (question: string): string => `Question: ${question}\nAnswer: `;
+
 export interface SftExample {
   /** 1-based line of the JSONL file the row came from. */
   line: number;
@@ -192,7 +195,7 @@ function tokenizeRow(row: Json, tok: LabTokenizer | null, opts: SftParseOptions)
     if (t.chatTemplate !== null) {
       return fromMessages([{ role: 'user', content: question }, { role: 'assistant', content: answer }], t);
     }
-    return fromPromptCompletion(`Question: ${question}\nAnswer: `, answer, t, eos);
+    return fromPromptCompletion(qaPrompt(question), answer, t, eos);
   }
   const keys = Object.keys(row).slice(0, 6).map((k) => JSON.stringify(k)).join(', ');
   throw new RowError(`unknown row form (keys: ${keys || 'none'}); expected ${FORMS}`);

@@ -7,7 +7,7 @@
 //          trainer_state.json     { step, cursor, optim, lora, ... } (plain JSON)
 import { readSafetensors, writeSafetensors, CheckpointError, type StDtype } from '../model/safetensors.ts';
 import type { FileSource } from '../model/checkpoint.ts';
-import type { ModelConfig } from '../model/config.ts';
+import { expectedTensors, type ModelConfig } from '../model/config.ts';
 import { writeAdapter, loraKey, type LoraConfig, type AdapterTensors } from './adapter.ts';
 import { LORA_TARGETS } from './graph.ts';
 import { peftModule, type Trainer } from './trainer.ts';
@@ -65,25 +65,29 @@ export function adapterTensors(cfg: ModelConfig, lora: LoraConfig, params: Map<s
   return out;
 }
 
-/** Full-training parameters → an HF model.safetensors (f32; stacked q|k|v split back into q/k/v_proj). */
+/** Full-training parameters → an HF model.safetensors (f32; stacked q|k|v split back into q/k/v_proj; shapes from the config). */
 export function fullModelFile(cfg: ModelConfig, params: Map<string, Float32Array>): Uint8Array {
   const { n_heads: H, n_kv_heads: Hkv, d_head: D, d_model: C } = cfg;
-  const list: ReturnType<typeof f32>[] = [];
+  const values = new Map<string, Float32Array>();
   for (const [name, v] of params) {
     const m = /^(model\.layers\.\d+\.self_attn\.)qkv_proj\.(weight|bias)$/.exec(name);
     if (!m) {
-      const shape = name.endsWith('norm.weight') || name.endsWith('layernorm.weight') ? [v.length] : [v.length / C, C];
-      list.push(f32(name, shape, v));
+      values.set(name, v);
       continue;
     }
     const per = m[2] === 'weight' ? C : 1; // values per output row
     let at = 0;
     for (const [x, rows] of [['q', H * D], ['k', Hkv * D], ['v', Hkv * D]] as const) {
-      const part = v.slice(at * per, (at + rows) * per);
-      list.push(f32(`${m[1]}${x}_proj.${m[2]}`, m[2] === 'weight' ? [rows, C] : [rows], part));
+      values.set(`${m[1]}${x}_proj.${m[2]}`, v.slice(at * per, (at + rows) * per));
       at += rows;
     }
   }
+  const list = expectedTensors(cfg).map(({ name, shape }) => {
+    const v = values.get(name);
+    if (!v) throw new Error(`fullModelFile: no values for ${name}`);
+    if (v.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`fullModelFile: ${name} has ${v.length} values, its shape is [${shape}]`);
+    return f32(name, shape, v);
+  });
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return writeSafetensors(list, { format: 'pt' });
 }

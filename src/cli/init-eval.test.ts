@@ -1,0 +1,69 @@
+// `lab init` (a random-init checkpoint), `lab sft --full` on it, and `lab eval` (exact match after "####").
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finalAnswer } from './eval.ts';
+import { readSafetensors } from '../engine/model/safetensors.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'lab-init-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function lab(...args: string[]): { code: number; stderr: string } {
+  const hook = join(root, 'tools/wgsl-hook.mjs');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stderr: r.stderr };
+}
+
+test('finalAnswer: the text after the last ####, first line, spaces collapsed, thousands commas dropped', () => {
+  assert.equal(finalAnswer('a\n#### 72'), '72');
+  assert.equal(finalAnswer('#### 1 #### 2\nmore'), '2');
+  assert.equal(finalAnswer('#### 1,234'), '1234');
+  assert.equal(finalAnswer('#### the  dogs saw '), 'the dogs saw');
+  assert.equal(finalAnswer('no marker'), null);
+});
+
+test('init makes a loadable random checkpoint; sft --full trains it into an HF checkpoint; eval scores it', () => {
+  const cfg = join(tmp, 'config.json');
+  writeFileSync(cfg, JSON.stringify({
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', vocab_size: 299, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2,
+    num_key_value_heads: 1, intermediate_size: 48, max_position_embeddings: 128, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: true,
+    eos_token_id: 296, pad_token_id: 296, initializer_range: 0.02,
+  }));
+  const init = join(tmp, 'init');
+  const r = lab('init', '--config', cfg, '--tokenizer', join(root, 'models/fixtures/llama-gqa'), '--seed', '3', '--dtype', 'bf16', '--out', init);
+  assert.equal(r.code, 0, r.stderr);
+  // 299·32 embed (tied) + 2 × (q 1024 + k 512 + v 512 + o 1024 + mlp 3·48·32 + norms 64) + 32 final norm
+  assert.match(r.stderr, /lab init: llama, 25,088 parameters \(bf16\)/);
+  const st = readSafetensors(readFileSync(join(init, 'model.safetensors')), 'init');
+  assert.deepEqual(st.get('model.layers.0.mlp.down_proj.weight')!.info.shape, [32, 48]);
+  assert.equal(st.get('model.norm.weight')!.info.dtype, 'BF16');
+
+  const data = join(tmp, 'qa.jsonl');
+  const rows = [[2, 3], [4, 1], [3, 3], [1, 2]].map(([a, b]) => ({ question: `What is ${a} plus ${b}?`, answer: `${a}+${b} = <<${a}+${b}=${a + b}>>${a + b}\n#### ${a + b}` }));
+  writeFileSync(data, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  const trained = join(tmp, 'trained');
+  const s = lab('sft', '--model', init, '--data', data, '--full', '--steps', '3', '--lr', '1e-3', '--batch-size', '2', '--out', trained);
+  assert.equal(s.code, 0, s.stderr);
+  const out = readSafetensors(readFileSync(join(trained, 'model.safetensors')), 'trained');
+  assert.deepEqual(out.get('model.layers.1.self_attn.k_proj.weight')!.info.shape, [16, 32], 'q/k/v unstacked with their HF shapes');
+  const e = join(tmp, 'eval.json');
+  const ev = lab('eval', '--model', trained, '--data', data, '--batch', '3', '--max-new-tokens', '8', '--out', e);
+  assert.equal(ev.code, 0, ev.stderr);
+  const res = JSON.parse(readFileSync(e, 'utf8'));
+  assert.equal(res.n, 4);
+  assert.deepEqual(res.items.map((i: { expected: string }) => i.expected), ['5', '5', '6', '3']);
+  assert.equal(res.correct, res.items.filter((i: { final: string | null; expected: string }) => i.final === i.expected).length);
+  assert.equal(res.accuracy, res.correct / 4);
+});
+
+test('eval: a row without "#### answer" is an error naming the line', () => {
+  const bad = join(tmp, 'bad.jsonl');
+  writeFileSync(bad, '{"question": "q", "answer": "a"}\n');
+  const r = lab('eval', '--model', join(root, 'models/fixtures/llama-gqa'), '--data', bad, '--out', join(tmp, 'x.json'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /bad\.jsonl:1: the answer has no "#### <final answer>" line/);
+});
