@@ -8,6 +8,7 @@ import { forwardCommand, generateCommand } from './model-commands.ts';
 import { sftCommand } from './sft.ts';
 import { initCommand } from './init-model.ts';
 import { evalCommand } from './eval.ts';
+import { tasksCommand } from './tasks.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -20,7 +21,8 @@ commands:
            [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b] [--grad-accum k] [--seed s]
            [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
-  eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>`;
+  eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
+  tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -33,7 +35,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
