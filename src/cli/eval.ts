@@ -2,7 +2,7 @@
 //           [--limit N] --out <file.json>`
 // Exact-match accuracy on {"question", "answer"} rows (GSM8K form, the embedded task sets): each
 // question is prompted as in training (the chat template's user turn + generation prompt when the
-// tokenizer has one, else "Question: …\nAnswer: "), answered greedily until EOS, and its final answer
+// tokenizer has one, else "Question: …\nAnswer:"), answered greedily until EOS, and its final answer
 // (the text after the last "####") compared with the reference's. Writes
 // {"accuracy", "correct", "n", "items": [{line, question, expected, output, final, correct}]}.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

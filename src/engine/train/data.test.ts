@@ -139,7 +139,9 @@ test('form d: question/answer uses the chat template when there is one, else "Qu
   assert.deepEqual(chat.labels, viaMessages.labels);
   const plain = one(qa, tokNoTemplate);
   assert.equal(tokNoTemplate.decode(plain.input_ids), `Question: ${qa.question}\nAnswer: ${qa.answer}<|im_end|>`);
-  assert.equal(tokNoTemplate.decode(plain.input_ids.filter((_, i) => plain.labels[i] !== IGNORE_INDEX)), `${qa.answer}<|im_end|>`);
+  // the space after "Answer:" belongs to the trained answer, so the prompt ends at ":" (see qaPrompt)
+  assert.equal(tokNoTemplate.decode(plain.input_ids.filter((_, i) => plain.labels[i] !== IGNORE_INDEX)), ` ${qa.answer}<|im_end|>`);
+  assert.equal(tokNoTemplate.decode(plain.input_ids.filter((_, i) => plain.labels[i] === IGNORE_INDEX)), `Question: ${qa.question}\nAnswer:`);
 });
 
 test('every problem kind is reported with its file and 1-based line; good rows are kept', () => {
