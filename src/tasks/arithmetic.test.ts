@@ -1,18 +1,26 @@
 // Tests of the arithmetic task generator and of the task registry / scorer (src/tasks/index.ts).
 // Pure TypeScript, no GPU: run with
-//   node tools/run-node.mjs --test --test-reporter=spec src/tasks/*.test.ts
+//   node tools/run-node.mjs --test --test-reporter=spec src/tasks/arithmetic.test.ts
 // Answers are exact integers, so every check is exact equality (no tolerance is involved).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateArithmetic, applyOp, questionNumbers, heldoutByNumbers, ARITH_TEMPLATES, type ArithItem, type Op } from './arithmetic.ts';
+import {
+  generateArithmetic, applyOp, questionNumbers, heldoutByNumbers, ARITH_TEMPLATES, ARITH_STRUCTURES,
+  type ArithItem, type Op,
+} from './arithmetic.ts';
 import { TASKS, getTask, score, extractFinal, toSftRow, toSftJsonl } from './index.ts';
 import { normalizeText } from './rng.ts';
 
-// One train set and one held-out set with DIFFERENT seeds (leakage must not depend on seeds).
-const TRAIN = generateArithmetic('train', 1500, 1);
-const HELD = generateArithmetic('heldout', 400, 2);
-const ALL = [...TRAIN, ...HELD];
+// Two train sets and one held-out set with DIFFERENT seeds (leakage must not depend on seeds).
+const TRAIN = generateArithmetic('train', 3000, 1);
+const TRAIN2 = generateArithmetic('train', 3000, 2);
+const HELD = generateArithmetic('heldout', 1000, 2);
+const ALL = [...TRAIN, ...TRAIN2, ...HELD];
 const words = (s: string) => s.trim().split(/\s+/).length;
+const HELD_ONLY = new Set(ARITH_TEMPLATES.filter((t) => t.heldoutOnly).map((t) => t.id));
+const TRAIN_STORIES = new Set(ARITH_TEMPLATES.filter((t) => !t.heldoutOnly).map((t) => t.id));
+// The number rule written out here (not only through heldoutByNumbers, so a change to it is caught).
+const firstIs2mod3 = (it: ArithItem) => questionNumbers(it.question)[0] % 3 === 2;
 
 test('arithmetic: same (split, n, seed) gives identical items; prefixes are stable; seeds differ', () => {
   assert.deepEqual(generateArithmetic('train', 60, 7), generateArithmetic('train', 60, 7));
@@ -30,6 +38,8 @@ test('arithmetic: every <<a op b=c>> annotation is right and meta recomputes the
   const ann = /<<(\d+)([-+*/])(\d+)=(\d+)>>(\d+)/g;
   for (const it of ALL) {
     const ctx = `${it.id}: ${it.question}\n${it.answer}`;
+    // No unfilled slot or bad number in the text (a table typo would show up here).
+    assert.ok(!/[{}]|undefined|NaN/.test(it.question + it.answer), `unfilled slot in ${ctx}`);
     // Annotations in the text: arithmetic right, and the number shown after ">>" is the result.
     const found = [...it.answer.matchAll(ann)].map((m) => {
       const [a, op, b, c, shown] = [Number(m[1]), m[2] as Op, Number(m[3]), Number(m[4]), Number(m[5])];
@@ -39,6 +49,8 @@ test('arithmetic: every <<a op b=c>> annotation is right and meta recomputes the
     });
     assert.deepEqual(found, it.meta.steps, `annotations differ from meta.steps in ${ctx}`);
     assert.ok(found.length >= 1 && found.length <= 3, `1–3 steps expected in ${ctx}`);
+    // One reasoning line per step, then the "####" line.
+    assert.equal(it.answer.split('\n').length, found.length + 1, ctx);
     // Recompute from meta: each operand is written in the question or is an earlier result.
     assert.deepEqual(it.meta.numbers, questionNumbers(it.question));
     const known = new Set(questionNumbers(it.question));
@@ -55,30 +67,66 @@ test('arithmetic: every <<a op b=c>> annotation is right and meta recomputes the
   }
 });
 
-test('arithmetic: split rule — held-out templates and number class never reach train; no leakage', () => {
-  const heldoutOnly = new Set(ARITH_TEMPLATES.filter((t) => t.heldoutOnly).map((t) => t.id));
-  assert.equal(heldoutOnly.size, 4);
-  assert.ok(ARITH_TEMPLATES.length >= 16, 'at least 12 templates (16+ here)');
-  for (const it of TRAIN) {
-    assert.ok(!heldoutOnly.has(it.meta.template), `held-out template ${it.meta.template} in train`);
-    assert.ok(!heldoutByNumbers(it.meta.numbers), `train item with held-out first number: ${it.question}`);
+test('arithmetic: the story tables — ≥ 12 structures, ≥ 40 stories, each structure has train AND held-out stories', () => {
+  assert.ok(ARITH_STRUCTURES.length >= 12, `${ARITH_STRUCTURES.length} structures`);
+  assert.ok(ARITH_TEMPLATES.length >= 40, `${ARITH_TEMPLATES.length} stories`);
+  assert.equal(new Set(ARITH_TEMPLATES.map((t) => t.id)).size, ARITH_TEMPLATES.length, 'story ids are unique');
+  for (const st of ARITH_STRUCTURES) {
+    const mine = ARITH_TEMPLATES.filter((t) => t.structure === st);
+    // Every held-out story has train siblings of the same structure (split rule 1).
+    assert.ok(mine.length >= 3, `structure ${st} has ${mine.length} stories`);
+    assert.ok(mine.filter((t) => t.heldoutOnly).length >= 1, `structure ${st} has no held-out-only story`);
+    assert.ok(mine.filter((t) => !t.heldoutOnly).length >= 2, `structure ${st} has < 2 train stories`);
+  }
+  for (const t of ARITH_TEMPLATES) assert.ok(ARITH_STRUCTURES.includes(t.structure), `unknown structure of ${t.id}`);
+  assert.ok(ARITH_TEMPLATES.filter((t) => t.phrasings >= 2).length >= 30, 'most stories have phrasing variants');
+});
+
+test('arithmetic: split rules — held-out stories and number class never reach train (two seeds); no leakage', () => {
+  for (const it of [...TRAIN, ...TRAIN2]) {
+    assert.ok(!HELD_ONLY.has(it.meta.template), `held-out-only story ${it.meta.template} in train`);
+    assert.equal(it.meta.heldoutOnly, false);
+    assert.ok(!firstIs2mod3(it) && !heldoutByNumbers(it.meta.numbers), `train item with held-out first number: ${it.question}`);
   }
   for (const it of HELD) {
-    assert.equal(it.meta.heldoutOnly, heldoutOnly.has(it.meta.template));
-    assert.ok(it.meta.heldoutOnly || heldoutByNumbers(it.meta.numbers), `held-out item fits no held-out rule: ${it.question}`);
+    assert.equal(it.meta.heldoutOnly, HELD_ONLY.has(it.meta.template));
+    // Rule 1 (held-out-only story, any numbers) or rule 2 (train story, first number ≡ 2 mod 3).
+    assert.ok(it.meta.heldoutOnly || (firstIs2mod3(it) && heldoutByNumbers(it.meta.numbers)), `held-out item fits no held-out rule: ${it.question}`);
   }
-  // Both rules are exercised and every template occurs.
-  assert.ok(HELD.filter((x) => x.meta.heldoutOnly).length > 100 && HELD.filter((x) => !x.meta.heldoutOnly).length > 100);
-  assert.deepEqual(new Set(HELD.filter((x) => x.meta.heldoutOnly).map((x) => x.meta.template)), heldoutOnly);
-  assert.equal(new Set(TRAIN.map((x) => x.meta.template)).size, ARITH_TEMPLATES.length - 4);
-  // Leakage: no normalised held-out question appears in train (also vs a train set of the same seed).
-  const trainQ = new Set([...TRAIN, ...generateArithmetic('train', 1500, 2)].map((x) => normalizeText(x.question)));
+  // Half/half: 1000 items, p = 0.5 each → ± 5 σ is 421..579.
+  const r1 = HELD.filter((x) => x.meta.heldoutOnly).length;
+  assert.ok(r1 > 421 && r1 < 579, `${r1} of 1000 held-out items from held-out-only stories`);
+  // Every story occurs where it may: held-out-only stories in HELD, train stories in TRAIN and
+  // (with held-out numbers) in HELD.
+  assert.deepEqual(new Set(HELD.filter((x) => x.meta.heldoutOnly).map((x) => x.meta.template)), HELD_ONLY);
+  assert.deepEqual(new Set(HELD.filter((x) => !x.meta.heldoutOnly).map((x) => x.meta.template)), TRAIN_STORIES);
+  assert.deepEqual(new Set(TRAIN.map((x) => x.meta.template)), TRAIN_STORIES);
+  // Each held-out item's structure is trained on (in the actual train set, not just the tables).
+  const trainStructs = new Set(TRAIN.map((x) => x.meta.structure));
+  for (const it of HELD) assert.ok(trainStructs.has(it.meta.structure), `structure ${it.meta.structure} never in train`);
+  // Leakage: no normalised held-out question appears in train (train seeds 1 and 2; held-out seed 2).
+  const trainQ = new Set([...TRAIN, ...TRAIN2].map((x) => normalizeText(x.question)));
   assert.equal(HELD.filter((x) => trainQ.has(normalizeText(x.question))).length, 0);
   // Variety: 1–3 steps all occur, and finals are spread out (memorising answers fails).
   assert.deepEqual(new Set(TRAIN.map((x) => x.meta.steps.length)), new Set([1, 2, 3]));
   const counts = new Map<string, number>();
   for (const x of TRAIN) counts.set(x.final, (counts.get(x.final) ?? 0) + 1);
-  assert.ok(counts.size > 200 && Math.max(...counts.values()) < 0.05 * TRAIN.length, 'finals too concentrated');
+  assert.ok(counts.size > 300 && Math.max(...counts.values()) < 0.05 * TRAIN.length, 'finals too concentrated');
+});
+
+test('arithmetic: one structure, one answer shape — same ops and same line openings in train and held-out', () => {
+  // Shape of an answer: the op sequence plus the first word of each reasoning line ("In", "For",
+  // "Left:", "After", ...). A held-out story must produce exactly the shape its train siblings teach.
+  const shapes = new Map<string, Set<string>>();
+  for (const it of ALL) {
+    const lines = it.answer.split('\n').slice(0, -1);
+    const shape = it.meta.steps.map((s) => s.op).join('') + '|' + lines.map((l) => l.split(' ')[0]).join(' ');
+    const set = shapes.get(it.meta.structure) ?? new Set<string>();
+    set.add(shape);
+    shapes.set(it.meta.structure, set);
+  }
+  assert.deepEqual(new Set(shapes.keys()), new Set(ARITH_STRUCTURES));
+  for (const [st, set] of shapes) assert.equal(set.size, 1, `structure ${st} has several answer shapes: ${[...set].join(' / ')}`);
 });
 
 test('arithmetic: items are short (question ≤ 40 words, answer ≤ 60 words, both < 600 chars)', () => {
@@ -102,6 +150,8 @@ test('score(): exact match after the last "####", whitespace/case only; toSftRow
   assert.equal(score(it, '####'), false, 'an empty final never matches');
   assert.equal(extractFinal('x #### A  b \n c'), 'A  b');
   assert.equal(extractFinal('nothing'), null);
+  // Every generated answer scores itself as right.
+  for (const x of HELD) assert.equal(score(x, x.answer), true, x.id);
   assert.deepEqual(toSftRow(it), { question: it.question, answer: it.answer });
   const jsonl = toSftJsonl(TRAIN.slice(0, 3)).trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(jsonl, TRAIN.slice(0, 3).map(toSftRow));
@@ -118,7 +168,9 @@ test('registry: names, descriptions, generate through getTask', () => {
 });
 
 test('arithmetic: two sample items (for reviewers)', () => {
-  for (const it of [TRAIN[0], HELD.find((x) => x.meta.heldoutOnly)!]) {
-    console.log(`--- ${it.id} [${it.meta.template}]\nQ: ${it.question}\nA: ${it.answer}`);
+  const held = HELD.find((x) => x.meta.heldoutOnly)!;
+  const sibling = TRAIN.find((x) => x.meta.structure === held.meta.structure)!;
+  for (const it of [sibling, held]) {
+    console.log(`--- ${it.id} [${it.meta.structure}/${it.meta.template}]\nQ: ${it.question}\nA: ${it.answer}`);
   }
 });
