@@ -2,13 +2,15 @@
 # The embedded default model's recipe: data, tokenizer, model, training, evaluation — every step through
 # the lab's own CLI and engine (training: `lab sft --full` on WebGPU). On the GPU machine (with .devkit and
 # .bundle carried: `source .devkit/enter.sh` first) or anywhere `npm run lab` works (slowly on a CPU).
-#   bash tools/embedded/recipe.sh <work dir> [steps]        (env: N_TRAIN, N_HELD, MERGES, BATCH, LR, SEED)
+#   bash tools/embedded/recipe.sh <work dir> [steps]   (env: N_TRAIN, N_HELD, MERGES, BATCH, LR, SEED, CONFIG, EVERY)
+# The micro model for browser tests: CONFIG=tools/embedded/micro-config.json MERGES=253 N_TRAIN=20000 BATCH=16 ...
 # Writes <work>/data/*.jsonl, <work>/tok/, <work>/init/, <work>/run/ (the trained model + metrics.jsonl)
 # and <work>/eval-{arithmetic,conlang}.json (held-out exact-match accuracy). Resumable: rerun with the same
 # arguments and it continues from the newest checkpoint in <work>/run.
 set -euo pipefail
 W=${1:?work dir}; STEPS=${2:-3000}
 N_TRAIN=${N_TRAIN:-100000}; N_HELD=${N_HELD:-500}; MERGES=${MERGES:-765}; BATCH=${BATCH:-64}; LR=${LR:-2e-3}; SEED=${SEED:-0}
+CONFIG=${CONFIG:-tools/embedded/config.json}; EVERY=${EVERY:-500}
 if [[ -f .bundle/lab.mjs ]]; then LAB=(node .bundle/lab.mjs); else LAB=(npm run -s lab --); fi
 mkdir -p "$W/data"
 for task in arithmetic conlang; do
@@ -19,12 +21,12 @@ cat "$W/data/arithmetic-train.jsonl" "$W/data/conlang-train.jsonl" > "$W/data/tr
 [[ -f $W/tok/tokenizer.json ]] || python3 tools/embedded/build_tokenizer.py --corpus "$W/data/train.jsonl" --merges "$MERGES" --out "$W/tok"
 if [[ ! -f $W/init/model.safetensors ]]; then
   # vocabulary size and EOS id from the tokenizer just built
-  python3 - "$W" <<'PY'
+  python3 - "$W" "$CONFIG" <<'PY'
 import json, sys
 w = sys.argv[1]
 tok = json.load(open(w + "/tok/tokenizer.json"))
 eos = next(t["id"] for t in tok["added_tokens"] if t["content"] == "<|endoftext|>")
-cfg = json.load(open("tools/embedded/config.json"))
+cfg = json.load(open(sys.argv[2]))
 cfg["vocab_size"] = max(t["id"] for t in tok["added_tokens"]) + 1
 cfg["eos_token_id"] = cfg["pad_token_id"] = eos
 json.dump(cfg, open(w + "/config.json", "w"), indent=2)
@@ -37,7 +39,7 @@ last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort 
 if [[ -z $last || $last -lt $STEPS ]]; then
   "${LAB[@]}" sft --model "$W/init" --data "$W/data/train.jsonl" --full --steps "$STEPS" --lr "$LR" --lr-schedule cosine \
     --warmup-steps $((STEPS / 20)) --weight-decay 0.1 --betas 0.9,0.95 --max-grad-norm 1 --batch-size "$BATCH" --seed "$SEED" \
-    --checkpoint-every 500 "${resume[@]}" --out "$W/run" 2> >(awk 'NR % 50 == 1 || /lab sft|error|Error/' >&2)
+    --checkpoint-every "$EVERY" "${resume[@]}" --out "$W/run" 2> >(awk 'NR % 50 == 1 || /lab sft|error|Error/' >&2)
 fi
 for task in arithmetic conlang; do
   "${LAB[@]}" eval --model "$W/run" --data "$W/data/$task-heldout.jsonl" --batch 100 --max-new-tokens 160 --out "$W/eval-$task.json" 2>&1 | tail -1
