@@ -1,5 +1,6 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { embeddedModels } from './tools/embedded-models.ts';
 
 // WGSL kernels are imported as strings (the same in Node through tools/wgsl-hook.mjs).
 function wgsl(): Plugin {
@@ -12,7 +13,8 @@ function wgsl(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), wgsl()],
+  // embeddedModels: models/lab-default (and lab-micro) ship inside the app: see tools/embedded-models.mjs
+  plugins: [react(), wgsl(), embeddedModels()],
   // relative asset paths: the static build runs from any folder, or from disk through `npm run preview`
   base: './',
   worker: { format: 'es', plugins: () => [wgsl()] },

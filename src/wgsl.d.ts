@@ -4,3 +4,6 @@ declare module '*.wgsl' {
   const source: string;
   export default source;
 }
+
+/** Names of the models shipped inside the app (models/<name>/), set by tools/embedded-models.ts. */
+declare const __LAB_EMBEDDED_MODELS__: string[];

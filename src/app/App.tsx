@@ -4,6 +4,7 @@
 //
 // Developer options from the query string (./devOptions.ts), shown on the page when set:
 // ?model=<folder URL> loads that folder on start; ?hubEndpoint=<url> replaces huggingface.co.
+// Without ?model=, the embedded default model (models/lab-default, shipped in the build) loads.
 import { useEffect } from 'react';
 import type { LabStore } from './store.ts';
 import { StoreContext } from './lab.tsx';
@@ -12,6 +13,10 @@ import { ModelPanel } from './ModelPanel.tsx';
 import { GeneratePanel } from './GeneratePanel.tsx';
 import { AttentionPanel } from './AttentionPanel.tsx';
 import { AdapterPanel, SelfCheckPanel } from './SystemPanels.tsx';
+import { TasksPanel } from './TasksPanel.tsx';
+
+/** Models shipped inside the app (tools/embedded-models.ts); empty outside a Vite build. */
+export const EMBEDDED_MODELS: string[] = typeof __LAB_EMBEDDED_MODELS__ !== 'undefined' ? __LAB_EMBEDDED_MODELS__ : [];
 
 export function App({ store }: { store: LabStore }) {
   useEffect(() => {
@@ -21,6 +26,10 @@ export function App({ store }: { store: LabStore }) {
     s.setHubEndpoint(dev.hubEndpoint);
     // loadModel ignores a second call while one load runs (StrictMode runs effects twice)
     if (dev.model) void s.loadModel({ kind: 'url', baseUrl: dev.model }, urlFolderName(dev.model));
+    // otherwise the embedded default, from the app's own files: the lab works offline from the start
+    else if (EMBEDDED_MODELS.includes('lab-default')) {
+      void s.loadModel({ kind: 'url', baseUrl: new URL('./models/lab-default/', location.href).href }, 'lab-default (embedded)');
+    }
   }, [store]);
   return (
     <StoreContext.Provider value={store}>
@@ -31,6 +40,7 @@ export function App({ store }: { store: LabStore }) {
       <main>
         <ModelPanel />
         <GeneratePanel />
+        <TasksPanel />
         <AttentionPanel />
         <AdapterPanel />
         <SelfCheckPanel />
