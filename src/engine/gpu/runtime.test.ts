@@ -117,3 +117,25 @@ test('half conversions round to nearest even and keep specials', () => {
   assert.equal(f16BitsToF32(f32ToF16Bits(1 + 2 ** -11)), 1); // tie → even
   assert.equal(f16BitsToF32(f32ToF16Bits(0.1)), 0.0999755859375);
 });
+
+test('slices: kernels, copies, clears and reads act on their own range of the shared buffer only', async () => {
+  const rt = await testRuntime();
+  const flat = rt.upload(Float32Array.from({ length: 256 }, (_, i) => i), [256]); // [256]
+  const a = flat.slice(64, [8], 'a'), b = flat.slice(128, [2, 4], 'b'); // bytes 256.., 512..
+  assert.equal(b.byteOffset, 512);
+  assert.deepEqual(Array.from(await rt.read(a)), [64, 65, 66, 67, 68, 69, 70, 71]);
+  // a kernel reads one slice and writes another tensor: the offsets reach the binding
+  const sum = addScale(rt, a, 1, b.view([8]), 10); // [8] = a + 10·b
+  assert.deepEqual(Array.from(await rt.read(sum)), [1344, 1355, 1366, 1377, 1388, 1399, 1410, 1421]);
+  // ... and writes into a slice, leaving the rest of the buffer alone
+  addScale(rt, sum, 1, null, 0, flat.slice(192, [8]));
+  rt.clear(b);
+  rt.copy(sum, 2, flat.slice(0, [64]), 1, 3); // sum[2..4] → flat[1..3]
+  assert.throws(() => rt.copy(a, 0, flat, 0, 1), /same buffer/); // WebGPU copies need two buffers
+  const all = (await rt.read(flat)) as Float32Array;
+  assert.deepEqual(Array.from(all.subarray(0, 5)), [0, 1366, 1377, 1388, 4]);
+  assert.deepEqual(Array.from(all.subarray(128, 137)), [0, 0, 0, 0, 0, 0, 0, 0, 136]);
+  assert.deepEqual(Array.from(all.subarray(190, 201)), [190, 191, 1344, 1355, 1366, 1377, 1388, 1399, 1410, 1421, 200]);
+  assert.throws(() => flat.slice(1, [4]), /byte offset 4 .* not a multiple of 256/);
+  assert.throws(() => flat.slice(192, [65]), /outside/);
+});

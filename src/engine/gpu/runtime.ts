@@ -86,7 +86,7 @@ export class Runtime {
   clear(t: Tensor): void {
     t.assertLive();
     this.endPass();
-    this.enc().clearBuffer(t.buffer, 0, Math.max(4, t.byteLength));
+    this.enc().clearBuffer(t.buffer, t.byteOffset, t.byteLength);
   }
 
   /** Upload host data. f16/bf16 take a Uint16Array of raw half bits (packed two per u32 here). */
@@ -116,7 +116,7 @@ export class Runtime {
     const bytes = Math.max(4, t.byteLength);
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${t.label}` });
     this.endPass();
-    this.enc().copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+    this.enc().copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes);
     this.flush();
     try {
       await staging.mapAsync(GPUMapMode.READ);
@@ -144,9 +144,10 @@ export class Runtime {
     if (srcAt < 0 || dstAt < 0 || srcAt + count > src.numel || dstAt + count > dst.numel) {
       throw new Error(`copy ${src}[${srcAt}..+${count}] → ${dst}[${dstAt}..]: out of range`);
     }
+    if (src.buffer === dst.buffer) throw new Error(`copy ${src} → ${dst}: the same buffer (slices of one buffer cannot be copied into each other)`);
     if (count === 0) return;
     this.endPass();
-    this.enc().copyBufferToBuffer(src.buffer, srcAt * 4, dst.buffer, dstAt * 4, count * 4);
+    this.enc().copyBufferToBuffer(src.buffer, src.byteOffset + srcAt * 4, dst.buffer, dst.byteOffset + dstAt * 4, count * 4);
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
@@ -256,14 +257,14 @@ export class Runtime {
     let key = `${spec.name}|${uOffset}:${args.uniforms?.byteLength ?? 0}`;
     for (const t of args.tensors) {
       t.assertLive();
-      key += `|${this.bufferId(t.buffer)}:${t.byteLength}`;
+      key += `|${this.bufferId(t.buffer)}@${t.byteOffset}:${t.byteLength}`;
     }
     let bindGroup = this.bindGroups.get(key);
     if (!bindGroup) {
       const entries: GPUBindGroupEntry[] = [];
       if (hasUniform) entries.push({ binding: 0, resource: { buffer: this.arena, offset: uOffset, size: args.uniforms!.byteLength } });
       args.tensors.forEach((t, i) => {
-        entries.push({ binding: i + (hasUniform ? 1 : 0), resource: { buffer: t.buffer, offset: 0, size: Math.max(4, t.byteLength) } });
+        entries.push({ binding: i + (hasUniform ? 1 : 0), resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } });
       });
       bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();

@@ -1,5 +1,8 @@
 // Tensors: a GPU buffer with a shape and a dtype. Row-major, contiguous, no strides: every kernel
 // states the layout it reads in its header, and views are made by the ops, not by the tensor.
+// A tensor may start at a byte offset in its buffer (slice(): many small tensors in one buffer, so
+// one dispatch can update all of them, e.g. AdamW over every LoRA matrix); the runtime binds
+// (buffer, byteOffset, byteLength), so kernels never see the offset.
 //
 // Half-precision weights are stored without the `shader-f16` feature: two values packed in one u32
 // (element 2i in the low 16 bits, 2i+1 in the high), unpacked in the shader (WEBGPU_TESTING.md).
@@ -36,6 +39,8 @@ export class Tensor {
     readonly shape: readonly number[],
     readonly dtype: DType,
     readonly label: string,
+    /** where the tensor starts in its buffer (0 unless a slice) */
+    readonly byteOffset = 0,
   ) {
     this.numel = numelOf(shape);
     this.byteLength = byteLength(this.numel, dtype);
@@ -52,13 +57,27 @@ export class Tensor {
   }
 
   /**
+   * Elements [at, at + numel(shape)) of this 32-bit tensor as a tensor of `shape` (no copy, not
+   * owning: it must not outlive this tensor). The start must be a multiple of SLICE_ALIGN bytes,
+   * the most any WebGPU device asks of a storage binding's offset.
+   */
+  slice(at: number, shape: readonly number[], label = this.label): Tensor {
+    if (this.dtype === 'f16' || this.dtype === 'bf16') throw new Error(`slice: ${this} is half precision (two values per word)`);
+    const n = numelOf(shape);
+    if (!Number.isInteger(at) || at < 0 || at + n > this.numel) throw new Error(`slice: [${at}, ${at + n}) is outside ${this}`);
+    const off = this.byteOffset + 4 * at;
+    if (off % SLICE_ALIGN !== 0) throw new Error(`slice: byte offset ${off} of ${label} is not a multiple of ${SLICE_ALIGN}`);
+    return new TensorView(this, shape, off, label);
+  }
+
+  /**
    * The same buffer under another shape, taking ownership: this tensor counts as moved (using or
    * disposing it afterwards is an error / a no-op) and the returned one must be disposed instead.
    */
   reshape(shape: readonly number[]): Tensor {
     this.assertLive();
     if (numelOf(shape) !== this.numel) throw new Error(`cannot reshape ${this.label} [${this.shape}] to [${shape}]`);
-    const t = new Tensor(this.owner, this.buffer, shape, this.dtype, this.label);
+    const t = new Tensor(this.owner, this.buffer, shape, this.dtype, this.label, this.byteOffset);
     this.disposed = true; // moved: the buffer now belongs to t
     return t;
   }
@@ -79,13 +98,18 @@ export class Tensor {
   }
 }
 
-/** A reshaped view: shares its parent's buffer; disposing it does nothing. */
+/** Bytes a slice's start must be a multiple of (WebGPU's minStorageBufferOffsetAlignment is at most 256). */
+export const SLICE_ALIGN = 256;
+
+/** A reshaped view or a slice: shares its parent's buffer; disposing it does nothing. */
 class TensorView extends Tensor {
   constructor(
     private readonly parent: Tensor,
     shape: readonly number[],
+    byteOffset = parent.byteOffset,
+    label = parent.label,
   ) {
-    super(parent.owner, parent.buffer, shape, parent.dtype, parent.label);
+    super(parent.owner, parent.buffer, shape, parent.dtype, label, byteOffset);
   }
   override get isDisposed(): boolean {
     return this.parent.isDisposed;

@@ -14,6 +14,7 @@ import { adamwStep } from '../../../shaders/adamw.ts';
 import { unpackHalf } from '../../../shaders/unpack_half.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../testing/rng.ts';
+import { packParams, type ParamChunk, type ParamSpec } from './flat-params.ts';
 import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
 import { hash32 } from '../../../shaders/dropout.ref.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
@@ -103,7 +104,9 @@ export class Trainer {
   private constructor(
     readonly rt: Runtime,
     readonly model: LlamaModel,
+    /** every trainable tensor, as slices of `chunks` (flat-params.ts) */
     readonly params: TrainParam[],
+    readonly chunks: ParamChunk[],
     readonly lora: LoraState | null,
     readonly full: FullGrads | null,
     public optim: OptimConfig,
@@ -124,7 +127,8 @@ export class Trainer {
     const p = setup.dropout ?? 0;
     if (!(p >= 0 && p < 1)) throw new Error(`LoRA dropout must be in [0, 1), got ${p}`);
     const lora: LoraState = { scale: alpha / r, dropout: p, slots: [] };
-    const params: TrainParam[] = [];
+    // which adapters, and their initial values (host), in layer/target order
+    const plan: { l: number; t: LoraTarget; din: number; dout: number; A: Float32Array; B: Float32Array | null }[] = [];
     for (let l = 0; l < model.cfg.n_layers; l++) {
       lora.slots.push({});
       if (setup.layers && !setup.layers.includes(l)) continue;
@@ -135,16 +139,21 @@ export class Trainer {
           throw new Error(`${peftModule(l, t)}: initial adapter has ${given.A.length}/${given.B.length} values, expected A [${r}, ${din}] and B [${dout}, ${r}]`);
         }
         const bound = 1 / Math.sqrt(din);
-        const A = rt.upload(given?.A ?? rng.uniform(r * din, -bound, bound), [r, din], 'f32', `${peftModule(l, t)}.lora_A`); // [r, in]
-        const B = given ? rt.upload(given.B, [dout, r], 'f32', `${peftModule(l, t)}.lora_B`) : rt.zeros([dout, r], 'f32', `${peftModule(l, t)}.lora_B`); // [out, r]
-        const slot = { A, B, dA: rt.zeros([r, din], 'f32', 'grad.lora_A'), dB: rt.zeros([dout, r], 'f32', 'grad.lora_B') };
-        lora.slots[l][t] = slot;
-        for (const [name, p, g] of [[`${peftModule(l, t)}.lora_A.weight`, A, slot.dA], [`${peftModule(l, t)}.lora_B.weight`, B, slot.dB]] as const) {
-          params.push({ name, p, g, m: rt.zeros(p.shape, 'f32', 'adam.m'), v: rt.zeros(p.shape, 'f32', 'adam.v'), decay: true });
-        }
+        plan.push({ l, t, din, dout, A: given?.A ?? rng.uniform(r * din, -bound, bound), B: given?.B ?? null });
       }
     }
-    const tr = new Trainer(rt, model, params, lora, null, optim);
+    const specs: ParamSpec[] = plan.flatMap(({ l, t, din, dout }) => [
+      { name: `${peftModule(l, t)}.lora_A.weight`, shape: [r, din], decay: true }, // [r, in]
+      { name: `${peftModule(l, t)}.lora_B.weight`, shape: [dout, r], decay: true }, // [out, r]
+    ]);
+    const { params, chunks } = packParams(rt, specs);
+    plan.forEach(({ l, t, A, B }, i) => {
+      const [pa, pb] = [params[2 * i], params[2 * i + 1]];
+      setSlice(rt, pa.p, A);
+      if (B) setSlice(rt, pb.p, B); // else PEFT's B = 0 (the chunk starts zeroed)
+      lora.slots[l][t] = { A: pa.p, B: pb.p, dA: pa.g, dB: pb.g };
+    });
+    const tr = new Trainer(rt, model, params, chunks, lora, null, optim);
     tr.seed = (setup.seed ?? 0) >>> 0;
     return tr;
   }
@@ -164,29 +173,48 @@ export class Trainer {
     w.unembed = tied ? w.embed : widen(w.unembed);
     w.lnFinal = widen(w.lnFinal);
     for (const b of w.blocks) for (const k of ['ln1', 'wqkv', 'wo', 'ln2', 'wgate', 'wup', 'wdown'] as const) b[k] = widen(b[k]);
-    const params: TrainParam[] = [];
-    const add = (name: string, p: Tensor, decay: boolean): Tensor => {
-      const g = rt.zeros(p.shape, 'f32', `grad.${name}`);
-      params.push({ name, p, g, m: rt.zeros(p.shape, 'f32', 'adam.m'), v: rt.zeros(p.shape, 'f32', 'adam.v'), decay });
-      return g;
-    };
-    const embed = add('model.embed_tokens.weight', w.embed, true);
-    const blocks = w.blocks.map((b, l) => {
+    // every weight as a parameter spec, in a fixed order (its name, shape and decay group)
+    const entries: { spec: ParamSpec; get: () => Tensor; set: (t: Tensor) => void }[] = [];
+    const add = (name: string, decay: boolean, get: () => Tensor, set: (t: Tensor) => void) => entries.push({ spec: { name, shape: [...get().shape], decay }, get, set });
+    add('model.embed_tokens.weight', true, () => w.embed, (t) => ((w.embed = t), tied && (w.unembed = t)));
+    w.blocks.forEach((b, l) => {
       const p = `model.layers.${l}.`;
-      return {
-        ln1: add(`${p}input_layernorm.weight`, b.ln1, false),
-        wqkv: add(`${p}self_attn.qkv_proj.weight`, b.wqkv, true), // q|k|v stacked rows (weights.ts)
-        bqkv: b.bqkv ? add(`${p}self_attn.qkv_proj.bias`, b.bqkv, false) : null,
-        wo: add(`${p}self_attn.o_proj.weight`, b.wo, true),
-        ln2: add(`${p}post_attention_layernorm.weight`, b.ln2, false),
-        wgate: add(`${p}mlp.gate_proj.weight`, b.wgate, true),
-        wup: add(`${p}mlp.up_proj.weight`, b.wup, true),
-        wdown: add(`${p}mlp.down_proj.weight`, b.wdown, true),
-      };
+      add(`${p}input_layernorm.weight`, false, () => b.ln1, (t) => (b.ln1 = t));
+      add(`${p}self_attn.qkv_proj.weight`, true, () => b.wqkv, (t) => (b.wqkv = t)); // q|k|v stacked rows (weights.ts)
+      if (b.bqkv) add(`${p}self_attn.qkv_proj.bias`, false, () => b.bqkv!, (t) => (b.bqkv = t));
+      add(`${p}self_attn.o_proj.weight`, true, () => b.wo, (t) => (b.wo = t));
+      add(`${p}post_attention_layernorm.weight`, false, () => b.ln2, (t) => (b.ln2 = t));
+      add(`${p}mlp.gate_proj.weight`, true, () => b.wgate, (t) => (b.wgate = t));
+      add(`${p}mlp.up_proj.weight`, true, () => b.wup, (t) => (b.wup = t));
+      add(`${p}mlp.down_proj.weight`, true, () => b.wdown, (t) => (b.wdown = t));
     });
-    const lnFinal = add('model.norm.weight', w.lnFinal, false);
-    const unembed = tied ? embed : add('lm_head.weight', w.unembed, true);
-    return new Trainer(rt, model, params, null, { embed, blocks, lnFinal, unembed }, optim);
+    add('model.norm.weight', false, () => w.lnFinal, (t) => (w.lnFinal = t));
+    if (!tied) add('lm_head.weight', true, () => w.unembed, (t) => (w.unembed = t));
+    // move each weight into its slice of the packed buffers; the model then reads the slices
+    const { params, chunks } = packParams(rt, entries.map((e) => e.spec));
+    entries.forEach((e, i) => {
+      const old = e.get();
+      rt.copy(old, 0, params[i].p, 0, old.numel);
+      e.set(params[i].p);
+      w.all.splice(w.all.indexOf(old), 1);
+      old.dispose();
+    });
+    for (const c of chunks) w.all.push(c.p); // the model owns its (packed) weights from now on
+    const g = (name: string) => params.find((x) => x.name === name)?.g ?? null;
+    const fullGrads: FullGrads = {
+      embed: g('model.embed_tokens.weight')!,
+      blocks: w.blocks.map((_, l) => {
+        const p = `model.layers.${l}.`;
+        return {
+          ln1: g(`${p}input_layernorm.weight`)!, wqkv: g(`${p}self_attn.qkv_proj.weight`)!, bqkv: g(`${p}self_attn.qkv_proj.bias`),
+          wo: g(`${p}self_attn.o_proj.weight`)!, ln2: g(`${p}post_attention_layernorm.weight`)!, wgate: g(`${p}mlp.gate_proj.weight`)!,
+          wup: g(`${p}mlp.up_proj.weight`)!, wdown: g(`${p}mlp.down_proj.weight`)!,
+        };
+      }),
+      lnFinal: g('model.norm.weight')!,
+      unembed: tied ? g('model.embed_tokens.weight')! : g('lm_head.weight')!,
+    };
+    return new Trainer(rt, model, params, chunks, null, fullGrads, optim);
   }
 
   /** One optimizer step over the micro-batches of the step (gradient accumulation). */
@@ -199,14 +227,14 @@ export class Trainer {
     }
     if (trained === 0) throw new Error(`step ${this.step + 1}: no trained token in the step's ${micro.length} micro-batches`);
     const t0 = performance.now();
-    for (const p of this.params) rt.clear(p.g);
+    for (const c of this.chunks) rt.clear(c.g);
     let loss = rt.zeros([1], 'f32', 'train.loss');
     micro.forEach((mb, i) => {
       // masks differ per step and micro-batch, and repeat exactly on resume (a function of the step)
       const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
       loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute, dropoutSeed });
     });
-    const nc = gradNormClip(rt, this.params.map((p) => p.g), optim.maxGradNorm); // [norm, coef]
+    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef] over every gradient
     const stats = rt.empty([3], 'f32', 'train.stats'); // [loss, norm, coef]: one read-back
     rt.copy(loss, 0, stats, 0, 1);
     rt.copy(nc, 0, stats, 1, 2);
@@ -220,9 +248,9 @@ export class Trainer {
     }
     const t1 = performance.now();
     const lr = lrAt(this.step, { lr: optim.lr, schedule: optim.schedule, warmupSteps: optim.warmupSteps, totalSteps: optim.totalSteps });
-    for (const p of this.params) {
-      adamwStep(rt, p.p, p.g, p.m, p.v, optim.maxGradNorm > 0 ? nc : null, {
-        lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: p.decay ? optim.weightDecay : 0, step: this.step + 1,
+    for (const c of this.chunks) {
+      adamwStep(rt, c.p, c.g, c.m, c.v, optim.maxGradNorm > 0 ? nc : null, {
+        lr, beta1: optim.beta1, beta2: optim.beta2, eps: optim.eps, weightDecay: c.decay ? optim.weightDecay : 0, step: this.step + 1,
       });
     }
     nc.dispose();
@@ -251,18 +279,25 @@ export class Trainer {
         const d = map.get(p.name);
         if (!d) throw new Error(`${where}: no ${what} for ${p.name}`);
         if (d.length !== t.numel) throw new Error(`${where}: ${what} ${p.name} has ${d.length} values, the model needs ${t.numel}`);
-        this.rt.device.queue.writeBuffer(t.buffer, 0, d.buffer as ArrayBuffer, d.byteOffset, d.byteLength);
+        this.rt.device.queue.writeBuffer(t.buffer, t.byteOffset, d.buffer as ArrayBuffer, d.byteOffset, d.byteLength);
       }
     }
     this.step = step;
   }
 
   dispose(): void {
-    for (const p of this.params) {
-      p.g.dispose();
-      p.m.dispose();
-      p.v.dispose();
-      if (this.lora) p.p.dispose(); // full training: p is the model's own weight
+    for (const c of this.chunks) {
+      c.g.dispose();
+      c.m.dispose();
+      c.v.dispose();
+      if (this.lora) c.p.dispose(); // full training: the model owns the packed weights
     }
   }
+}
+
+/** Writes host values into a slice (through a temporary upload: WebGPU copies need two buffers). */
+function setSlice(rt: Runtime, dst: Tensor, values: Float32Array): void {
+  const tmp = rt.upload(values, [values.length], 'f32', 'init');
+  rt.copy(tmp, 0, dst, 0, values.length);
+  tmp.dispose();
 }
