@@ -35,8 +35,9 @@ import { hash32 } from '../../../shaders/dropout.ref.ts';
 import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+// the seven PEFT target names, defined with the adapter files
+import { LORA_TARGETS, type LoraTarget } from './adapter.ts';
+export { LORA_TARGETS, type LoraTarget };
 
 /** One adapter on one linear layer, with its gradients (accumulated). */
 export interface LoraSlot {

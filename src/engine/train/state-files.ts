@@ -8,9 +8,9 @@
 import { readSafetensors, writeSafetensors, CheckpointError, type StDtype } from '../model/safetensors.ts';
 import type { FileSource } from '../model/checkpoint.ts';
 import { expectedTensors, type ModelConfig } from '../model/config.ts';
-import { writeAdapter, loraKey, type LoraConfig, type AdapterTensors } from './adapter.ts';
+import { writeAdapter, loraKey, loraTensorName, type LoraConfig, type AdapterTensors } from './adapter.ts';
 import { LORA_TARGETS } from './graph.ts';
-import { peftModule, type Trainer } from './trainer.ts';
+import type { Trainer } from './trainer.ts';
 
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const STATE_FILE = 'trainer_state.json';
@@ -58,8 +58,8 @@ export function adapterTensors(cfg: ModelConfig, lora: LoraConfig, params: Map<s
   const out: AdapterTensors = new Map();
   for (let l = 0; l < cfg.n_layers; l++)
     for (const t of LORA_TARGETS) {
-      const A = params.get(`${peftModule(l, t)}.lora_A.weight`);
-      const B = params.get(`${peftModule(l, t)}.lora_B.weight`);
+      const A = params.get(loraTensorName(l, t, 'A'));
+      const B = params.get(loraTensorName(l, t, 'B'));
       if (A && B) out.set(loraKey(l, t), { A, B });
     }
   return out;

@@ -15,6 +15,7 @@ import { unpackHalf } from '../../../shaders/unpack_half.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../testing/rng.ts';
 import { packParams, type ParamChunk, type ParamSpec } from './flat-params.ts';
+import { loraDims, loraModulePath, loraTensorName } from './adapter.ts';
 import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
 import { hash32 } from '../../../shaders/dropout.ref.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
@@ -81,19 +82,6 @@ export interface LoraSetup {
   layers?: readonly number[] | null;
 }
 
-/** [in, out] of each target's nn.Linear. */
-export function loraDims(model: LlamaModel, t: LoraTarget): [number, number] {
-  const { d_model: C, n_heads: H, n_kv_heads: Hkv, d_head: D, d_mlp: F } = model.cfg;
-  const dims: Record<LoraTarget, [number, number]> = {
-    q_proj: [C, H * D], k_proj: [C, Hkv * D], v_proj: [C, Hkv * D], o_proj: [H * D, C], gate_proj: [C, F], up_proj: [C, F], down_proj: [F, C],
-  };
-  return dims[t];
-}
-
-/** PEFT's tensor name prefix of a target's module. */
-export const peftModule = (l: number, t: LoraTarget): string =>
-  `base_model.model.model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}`;
-
 export class Trainer {
   readonly graph: TrainGraph;
   /** optimizer steps taken */
@@ -133,18 +121,18 @@ export class Trainer {
       lora.slots.push({});
       if (setup.layers && !setup.layers.includes(l)) continue;
       for (const t of LORA_TARGETS.filter((x) => setup.targets.includes(x))) {
-        const [din, dout] = loraDims(model, t);
+        const { in: din, out: dout } = loraDims(t, model.cfg);
         const given = setup.init?.(l, t);
         if (given && (given.A.length !== r * din || given.B.length !== dout * r)) {
-          throw new Error(`${peftModule(l, t)}: initial adapter has ${given.A.length}/${given.B.length} values, expected A [${r}, ${din}] and B [${dout}, ${r}]`);
+          throw new Error(`${loraModulePath(l, t)}: initial adapter has ${given.A.length}/${given.B.length} values, expected A [${r}, ${din}] and B [${dout}, ${r}]`);
         }
         const bound = 1 / Math.sqrt(din);
         plan.push({ l, t, din, dout, A: given?.A ?? rng.uniform(r * din, -bound, bound), B: given?.B ?? null });
       }
     }
     const specs: ParamSpec[] = plan.flatMap(({ l, t, din, dout }) => [
-      { name: `${peftModule(l, t)}.lora_A.weight`, shape: [r, din], decay: true }, // [r, in]
-      { name: `${peftModule(l, t)}.lora_B.weight`, shape: [dout, r], decay: true }, // [out, r]
+      { name: loraTensorName(l, t, 'A'), shape: [r, din], decay: true }, // [r, in]
+      { name: loraTensorName(l, t, 'B'), shape: [dout, r], decay: true }, // [out, r]
     ]);
     const { params, chunks } = packParams(rt, specs);
     plan.forEach(({ l, t, A, B }, i) => {
