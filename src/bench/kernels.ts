@@ -10,6 +10,7 @@ import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
 import { Rng } from '../engine/testing/rng.ts';
 import { matmul, matmulVersions } from '../../shaders/matmul_forward.ts';
+import { median } from './stats.ts';
 
 export interface BenchCase {
   name: string;
@@ -77,8 +78,6 @@ export function shrink(c: BenchCase, cap: number): BenchCase {
   for (const [k, v] of Object.entries(c)) if (typeof v === 'number') out[k] = Math.min(v, cap);
   return out;
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export async function benchCase(rt: Runtime, c: BenchCase, opts: { repeats: number; targetMs: number; versions?: string[] }): Promise<BenchResult[]> {
   const r = runners[c.op];

@@ -13,8 +13,7 @@ import { generate } from '../engine/model/generate.ts';
 import type { LlamaModel } from '../engine/model/llama.ts';
 import { Rng } from '../engine/testing/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { median } from './stats.ts';
 
 function prompts(model: LlamaModel, B: number, T: number, seed: number): number[][] {
   const rng = new Rng(seed);

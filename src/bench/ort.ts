@@ -16,8 +16,7 @@ import { loadOrtWebGpuNode } from '../engine/onnx/ort-node-webgpu.ts';
 import { engineLogits, runOnnxLogits, ONNX_CANDIDATES } from '../engine/verify.ts';
 import { Rng } from '../engine/testing/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { median } from './stats.ts';
 
 async function timed(reps: number, run: () => Promise<unknown>): Promise<number> {
   await run();

@@ -16,8 +16,7 @@ import { Trainer } from '../engine/train/trainer.ts';
 import { LORA_TARGETS, type MicroBatch } from '../engine/train/graph.ts';
 import { Rng } from '../engine/testing/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+import { median } from './stats.ts';
 
 export async function sftBench(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json'], flags: ['recompute', 'profile'] });
