@@ -2,23 +2,21 @@
 // golden fixtures, and bad input answered by one clear stderr line and a non-zero exit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, runLab } from './lab-run.testlib.ts';
 import { assertAllClose } from '../engine/testing/allclose.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
-const fixture = join(root, 'models/fixtures/llama-gqa');
+const fixture = join(ROOT, 'models/fixtures/llama-gqa');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-cli-'));
 const ref = JSON.parse(readFileSync(join(fixture, 'reference.json'), 'utf8'));
 const arith = ref.cases.find((c: { name: string }) => c.name === 'arith'); // one unpadded row
 
-/** Runs `lab <args>` the way `npm run lab --` does (tsx + WGSL loader; the Vulkan env is inherited). */
+/** `lab <args>` with stderr cut to its `lab:` lines (the engine's driver warnings dropped). */
 function lab(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const hook = join(root, 'tools/wgsl-hook.mjs');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr.split('\n').filter((l) => l.startsWith('lab:')).join('\n') };
+  const r = runLab(args, 120_000);
+  return { ...r, stderr: r.stderr.split('\n').filter((l) => l.startsWith('lab:')).join('\n') };
 }
 
 test('forward --ids --attn writes ids, logits [pos][vocab] and attentions [layer][head][query][key] equal to transformers', () => {

@@ -1,22 +1,17 @@
 // `lab init` (a random-init checkpoint), `lab sft --full` on it, and `lab eval` (exact match after "####").
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, runLab } from './lab-run.testlib.ts';
 import { finalAnswer } from './eval.ts';
 import { readSafetensors } from '../engine/model/safetensors.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'lab-init-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function lab(...args: string[]): { code: number; stderr: string } {
-  const hook = join(root, 'tools/wgsl-hook.mjs');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status ?? -1, stderr: r.stderr };
-}
+const lab = (...args: string[]) => runLab(args);
 
 test('finalAnswer: the text after the last ####, first line, spaces collapsed, thousands commas dropped', () => {
   assert.equal(finalAnswer('a\n#### 72'), '72');
@@ -34,7 +29,7 @@ test('init makes a loadable random checkpoint; sft --full trains it into an HF c
     eos_token_id: 296, pad_token_id: 296, initializer_range: 0.02,
   }));
   const init = join(tmp, 'init');
-  const r = lab('init', '--config', cfg, '--tokenizer', join(root, 'models/fixtures/llama-gqa'), '--seed', '3', '--dtype', 'bf16', '--out', init);
+  const r = lab('init', '--config', cfg, '--tokenizer', join(ROOT, 'models/fixtures/llama-gqa'), '--seed', '3', '--dtype', 'bf16', '--out', init);
   assert.equal(r.code, 0, r.stderr);
   // 299·32 embed (tied) + 2 × (q 1024 + k 512 + v 512 + o 1024 + mlp 3·48·32 + norms 64) + 32 final norm
   assert.match(r.stderr, /lab init: llama, 25,088 parameters \(bf16\)/);
@@ -63,7 +58,7 @@ test('init makes a loadable random checkpoint; sft --full trains it into an HF c
 test('eval: a row without "#### answer" is an error naming the line', () => {
   const bad = join(tmp, 'bad.jsonl');
   writeFileSync(bad, '{"question": "q", "answer": "a"}\n');
-  const r = lab('eval', '--model', join(root, 'models/fixtures/llama-gqa'), '--data', bad, '--out', join(tmp, 'x.json'));
+  const r = lab('eval', '--model', join(ROOT, 'models/fixtures/llama-gqa'), '--data', bad, '--out', join(tmp, 'x.json'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /bad\.jsonl:1: the answer has no "#### <final answer>" line/);
 });

@@ -3,21 +3,16 @@
 // a NaN loss get the errors the issue describes; the adapter written applies through --adapter.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROOT, runLab } from './lab-run.testlib.ts';
 
-const root = new URL('../../', import.meta.url).pathname;
-const fixture = join(root, 'models/fixtures/llama-gqa');
+const fixture = join(ROOT, 'models/fixtures/llama-gqa');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-sft-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function lab(...args: string[]): { code: number; stderr: string } {
-  const hook = join(root, 'tools/wgsl-hook.mjs');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status ?? -1, stderr: r.stderr };
-}
+const lab = (...args: string[]) => runLab(args);
 
 /** Pre-tokenized rows (ids < the fixture's vocab of 299), prompt masked, and one broken line 4. */
 const data = join(tmp, 'rows.jsonl');
@@ -29,7 +24,9 @@ for (let i = 0; i < 6; i++) {
 lines.splice(3, 0, '{"input_ids": [1, 2], "labels": [1]}');
 writeFileSync(data, lines.join('\n') + '\n');
 
-const common = ['--model', fixture, '--data', data, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj,down_proj', '--lora-dropout', '0.1', '--lr', '1e-2', '--lr-schedule', 'cosine', '--warmup-steps', '1', '--batch-size', '2', '--grad-accum', '2', '--seed', '3'];
+/** everything but the learning rate and its schedule */
+const setup = ['--model', fixture, '--data', data, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj,down_proj', '--lora-dropout', '0.1', '--batch-size', '2', '--grad-accum', '2', '--seed', '3'];
+const common = [...setup, '--lr', '1e-2', '--lr-schedule', 'cosine', '--warmup-steps', '1'];
 const losses = (dir: string): number[] => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).loss);
 
 test('sft writes metrics.jsonl, a PEFT adapter and checkpoints; resume (with LoRA dropout) reproduces the uninterrupted losses exactly', () => {
@@ -77,7 +74,7 @@ test('a file with no usable row is an error naming the file and the first proble
 test('a NaN/Inf loss stops the run with a clear message naming the last good checkpoint', () => {
   const out = join(tmp, 'nan');
   // lr 1e30 without clipping: the updates blow the adapters up, a later loss is not finite
-  const r = lab('sft', ...common.filter((x, i, a) => !['--lr', '--lr-schedule', '--warmup-steps'].includes(a[i - 1] ?? '') && !['--lr', '--lr-schedule', '--warmup-steps'].includes(x)),
+  const r = lab('sft', ...setup,
     '--lr', '1e30', '--max-grad-norm', '0', '--steps', '5', '--checkpoint-every', '1', '--out', out);
   assert.equal(r.code, 1, r.stderr);
   const m = /step (\d+): (loss is (NaN|Infinity|-Infinity)|gradient norm is \S+); no update applied\. Stopped; the last good checkpoint is .*checkpoint-(\d+)/.exec(r.stderr);
