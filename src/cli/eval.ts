@@ -12,13 +12,12 @@ import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { generate } from '../engine/model/generate.ts';
 import { qaPrompt } from '../engine/train/data.ts';
+import { extractFinal } from '../tasks/index.ts';
 import { parseArgs, num, UsageError } from './args.ts';
 
-/** The final answer of a worked answer: the text after the last "####", first line, spaces collapsed. */
+/** The final answer of a worked answer: extractFinal's line after the last "####", spaces collapsed, thousands commas dropped. */
 export function finalAnswer(text: string): string | null {
-  const at = text.lastIndexOf('####');
-  if (at < 0) return null;
-  return text.slice(at + 4).split('\n')[0].trim().replace(/\s+/g, ' ').replace(/,(?=\d{3}\b)/g, '');
+  return extractFinal(text)?.replace(/\s+/g, ' ').replace(/,(?=\d{3}\b)/g, '') ?? null;
 }
 
 export async function evalCommand(argv: string[]): Promise<void> {
