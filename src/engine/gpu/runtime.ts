@@ -215,20 +215,7 @@ export class Runtime {
     const n = prof.names.length;
     const rows = new Map<string, { name: string; ms: number; count: number }>();
     if (n > 0) {
-      const bytes = 16 * n;
-      const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'profile-resolve' });
-      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'profile-read' });
-      for (let s = 0; s * 2048 < n; s++) {
-        const count = Math.min(2048, n - s * 2048);
-        this.enc().resolveQuerySet(prof.sets[s], 0, 2 * count, resolve, s * 2048 * 16);
-      }
-      this.enc().copyBufferToBuffer(resolve, 0, staging, 0, bytes);
-      this.flush();
-      await staging.mapAsync(GPUMapMode.READ);
-      const ts = new BigUint64Array(staging.getMappedRange().slice(0));
-      staging.unmap();
-      resolve.destroy();
-      staging.destroy();
+      const ts = await this.readTimestamps(prof.sets.map((q, s) => ({ querySet: q, count: 2 * Math.max(0, Math.min(2048, n - s * 2048)) })));
       prof.names.forEach((name, i) => {
         const r = rows.get(name) ?? { name, ms: 0, count: 0 };
         r.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
@@ -362,8 +349,6 @@ export class Runtime {
       return { ms: performance.now() - t0, method: 'wallclock' };
     }
     const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2, label: 'timeGpu' });
-    const resolve = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'timeGpu-resolve' });
-    const staging = this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'timeGpu-read' });
     this.timing = { querySet };
     try {
       record();
@@ -371,16 +356,39 @@ export class Runtime {
       this.timing = null;
     }
     this.endPass();
-    this.enc().resolveQuerySet(querySet, 0, 2, resolve, 0);
-    this.enc().copyBufferToBuffer(resolve, 0, staging, 0, 16);
-    this.flush();
-    await staging.mapAsync(GPUMapMode.READ);
-    this.ctx.throwIfFailed();
-    const [t0, t1] = new BigUint64Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    for (const b of [staging, resolve]) b.destroy();
+    const [t0, t1] = await this.readTimestamps([{ querySet, count: 2 }]);
     querySet.destroy();
     return { ms: Number(t1 - t0) / 1e6, method: 'timestamp' };
+  }
+
+  /**
+   * The first `count` timestamps of each query set, resolved and read back in order (ns). Submits
+   * what is recorded; throws a GPU error seen meanwhile.
+   */
+  private async readTimestamps(sets: { querySet: GPUQuerySet; count: number }[]): Promise<BigUint64Array> {
+    const total = sets.reduce((a, s) => a + s.count, 0);
+    const bytes = 8 * Math.max(2, total);
+    const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'timestamps-resolve' });
+    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'timestamps-read' });
+    let at = 0;
+    for (const { querySet, count } of sets) {
+      // WebGPU resolves to 256-byte-aligned offsets: every set but the last must hold a multiple of 32 queries
+      if (count === 0) continue;
+      if ((8 * at) % 256 !== 0) throw new Error(`readTimestamps: resolve offset ${8 * at} is not 256-byte aligned`);
+      this.enc().resolveQuerySet(querySet, 0, count, resolve, 8 * at);
+      at += count;
+    }
+    this.enc().copyBufferToBuffer(resolve, 0, staging, 0, bytes);
+    this.flush();
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      this.ctx.throwIfFailed();
+      return new BigUint64Array(staging.getMappedRange().slice(0));
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+      staging.destroy();
+      resolve.destroy();
+    }
   }
 
   destroy(): void {
