@@ -20,36 +20,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import tokenizer_build as tb  # noqa: E402
 
 
-def learn_merges(texts, n_merges):
-    """tokenizer_build.learn_merges over Qwen2 pre-tokens, with words counted once per distinct form."""
-    words = {}
-    for line in texts:
-        for w in tb.pretokenize(line, "qwen2"):
-            words[w] = words.get(w, 0) + 1
-    seqs = {w: list(w) for w in words}
-    merges = []
-    for _ in range(n_merges):
-        counts = {}
-        for w, syms in seqs.items():
-            for a, b in zip(syms, syms[1:]):
-                counts[(a, b)] = counts.get((a, b), 0) + words[w]
-        if not counts:
-            break  # every word is one token already
-        best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        merges.append(best)
-        for w, syms in seqs.items():
-            out, i = [], 0
-            while i < len(syms):
-                if i + 1 < len(syms) and syms[i] == best[0] and syms[i + 1] == best[1]:
-                    out.append(best[0] + best[1])
-                    i += 2
-                else:
-                    out.append(syms[i])
-                    i += 1
-            seqs[w] = out
-    return merges
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--corpus", action="append", required=True, help="JSONL with question/answer rows (repeatable)")
@@ -67,7 +37,7 @@ def main(argv=None):
                     print("error: %s:%d: needs question and answer strings" % (path, n), file=sys.stderr)
                     return 2
                 texts.append("Question: %s\nAnswer: %s" % (r["question"], r["answer"]))
-    merges = learn_merges(texts, args.merges)
+    merges = tb.learn_merges(texts, args.merges, style="qwen2", stop_when_done=True)
     tok = tb.build_tokenizer_json(merges, merges_format="pairs", specials_in_vocab=False, post_processor="bytelevel", pre_tokenizer="qwen2")
     vocab = tok["model"]["vocab"]
     special_ids = {t: len(vocab) + i for i, t in enumerate(tb.SPECIAL_TOKENS)}
@@ -77,7 +47,6 @@ def main(argv=None):
         json.dump(tok, f, ensure_ascii=False, indent=1)
     with open(os.path.join(args.out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(cfg, f, indent=1)
-    total = sum(len(tb.pretokenize(t, "qwen2")) for t in texts[:200])
     print("build_tokenizer: %d merges from %d rows; vocab %d + %d specials (ids %s); %s"
           % (len(merges), len(texts), len(vocab), len(special_ids), sorted(special_ids.values()), args.out))
     return 0

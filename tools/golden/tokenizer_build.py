@@ -234,12 +234,13 @@ def pretokenize(text, style="gpt2"):
     return ["".join(BYTE_ENCODER[b] for b in p.encode("utf-8")) for p in split_text(text, style)]
 
 
-def learn_merges(corpus, n_merges):
+def learn_merges(corpus, n_merges, style="gpt2", stop_when_done=False):
     """Tiny deterministic BPE trainer: repeatedly merge the most frequent adjacent pair (ties: the smallest
-    pair in Python string order). Returns a list of (a, b) pairs in rank order."""
+    pair in Python string order) over `style` pre-tokens. Returns a list of (a, b) pairs in rank order. When
+    no pair is left: an error, or with stop_when_done the merges found so far."""
     words = {}
     for line in corpus:
-        for w in pretokenize(line):
+        for w in pretokenize(line, style):
             words[w] = words.get(w, 0) + 1
     seqs = {w: list(w) for w in words}  # word -> current symbols
     merges = []
@@ -249,6 +250,8 @@ def learn_merges(corpus, n_merges):
             for a, b in zip(syms, syms[1:]):
                 counts[(a, b)] = counts.get((a, b), 0) + words[w]
         if not counts:
+            if stop_when_done:
+                break
             raise RuntimeError("merge corpus too small for %d merges" % n_merges)
         best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
         merges.append(best)
