@@ -170,7 +170,7 @@ export class TrainGraph {
 
     // ---- final norm, logits in row chunks, loss and dlogits → dx of the last residual ----
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
-    const dxf = rt.empty([N, C], 'f32', 'train.dxf'); // [N, C]
+    const dxf = rt.zeros([N, C], 'f32', 'train.dxf'); // [N, C]; rows of chunks with no target stay 0
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? Math.floor((32 << 20) / V)));
     for (let r0 = 0; r0 < N; r0 += rows) {
@@ -178,13 +178,7 @@ export class TrainGraph {
       const tgtHost = mb.labels.subarray(r0, r0 + R);
       let counted = 0;
       for (const t of tgtHost) if (t !== -100) counted++;
-      if (counted === 0) {
-        // no target in these rows: no loss, zero gradient
-        const zero = rt.zeros([R * C], 'f32', 'train.zero_rows'); // [R·C]
-        rt.copy(zero, 0, dxf, r0 * C, R * C);
-        zero.dispose();
-        continue;
-      }
+      if (counted === 0) continue; // no target in these rows: no loss, zero gradient
       const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
       rt.copy(xf, r0 * C, xc, 0, R * C);
       const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
