@@ -16,8 +16,8 @@ export function TasksPanel() {
   const run = useLab((s) => s.generate);
   const [task, setTask] = useState<TaskName>('arithmetic');
   const [asked, setAsked] = useState<TaskItem | null>(null);
-  const items = useMemo(() => TASKS.find((t) => t.name === task)!.generate('heldout', SHOWN, 0), [task]);
   const spec = TASKS.find((t) => t.name === task)!;
+  const items = useMemo(() => spec.generate('heldout', SHOWN, 0), [spec]);
 
   const ask = (item: TaskItem) => {
     setAsked(item);
