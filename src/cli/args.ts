@@ -4,6 +4,11 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A run stopped on purpose (a signal): `lab` exits 130, as a shell does for Ctrl-C, and says how to go on. */
+export class Interrupted extends Error {
+  override name = 'stopped';
+}
+
 export interface ArgSpec {
   /** options that take a value */
   values?: readonly string[];

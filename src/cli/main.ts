@@ -3,12 +3,13 @@
 import { writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, UsageError, Interrupted } from './args.ts';
 import { forwardCommand, generateCommand } from './model-commands.ts';
 import { sftCommand } from './sft.ts';
 import { initCommand } from './init-model.ts';
 import { evalCommand } from './eval.ts';
 import { tasksCommand } from './tasks.ts';
+import { convertCommand } from './convert.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -22,6 +23,7 @@ commands:
            [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
+  convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets`;
 
 async function info(argv: string[]): Promise<void> {
@@ -35,7 +37,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
@@ -55,6 +57,6 @@ main().then(
     const label = err instanceof UsageError ? 'usage error' : (err.name ?? 'error');
     process.stderr.write(`lab: ${label}: ${err.message}\n`);
     if (process.env.LAB_DEBUG) process.stderr.write(`${err.stack}\n`);
-    process.exit(err instanceof UsageError ? 2 : 1);
+    process.exit(err instanceof UsageError ? 2 : err instanceof Interrupted ? 130 : 1);
   },
 );

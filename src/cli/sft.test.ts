@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { ROOT, runLab } from './lab-run.testlib.ts';
 
 const fixture = join(ROOT, 'models/fixtures/llama-gqa');
@@ -102,4 +103,29 @@ test('governance: data under a source manifest trains only when a record approve
   const g = JSON.parse(readFileSync(join(tmp, 'gov-ok', 'governance.json'), 'utf8'));
   assert.equal(g.allowed, true);
   assert.deepEqual(g.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['ok'] });
+});
+
+test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, says how to resume, exits 130; resume goes on', async () => {
+  const out = join(tmp, 'sigint');
+  const hook = join(ROOT, 'tools/wgsl-hook.mjs');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', hook, join(ROOT, 'src/cli/main.ts'), 'sft', ...common, '--steps', '500', '--out', out], { cwd: ROOT });
+  let stderr = '';
+  const code = await new Promise<number | null>((resolve) => {
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (/step 2\/500/.test(stderr) && !child.killed) child.kill('SIGINT'); // after two steps: mid-run
+    });
+    child.on('close', resolve);
+  });
+  assert.equal(code, 130, stderr);
+  const m = /stopped by SIGINT at step (\d+)\/500; resume with --resume (\S+checkpoint-(\d+))/.exec(stderr);
+  assert.ok(m, stderr);
+  assert.equal(m[1], m[3]);
+  const n = Number(m[1]);
+  assert.ok(n >= 2 && n < 500, `stopped at step ${n}`);
+  assert.ok(existsSync(join(m[2], 'adapter_model.safetensors')) && existsSync(join(m[2], 'optimizer.safetensors')), 'the checkpoint is complete');
+  assert.equal(losses(out).length, n, 'metrics.jsonl holds every finished step');
+  const r = lab('sft', ...common, '--steps', String(n + 1), '--resume', m[2], '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(losses(out).length, n + 1, 'the resumed run appends its step');
 });

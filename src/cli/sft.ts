@@ -24,7 +24,7 @@ import { LORA_TARGETS, type LoraTarget } from '../engine/train/graph.ts';
 import { Trainer, NonFiniteError, type OptimConfig } from '../engine/train/trainer.ts';
 import { LR_SCHEDULES, checkLrSchedule, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkpointFiles, readCheckpoint, type TrainerStateJson } from '../engine/train/state-files.ts';
-import { parseArgs, num, UsageError } from './args.ts';
+import { parseArgs, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
 import { GovernanceError } from '../engine/train/governance.ts';
 
@@ -158,7 +158,24 @@ export async function sftCommand(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const first = trainer.step;
   process.stderr.write(`lab sft: ${full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha}${lora!.dropout ? ` dropout=${lora!.dropout}` : ''} on ${lora!.targets.join(',')}`}, ${trainer.params.length} tensors, ${data.examples.length} rows, steps ${first + 1}..${steps}\n`);
+  // Ctrl-C / SIGTERM (a terminal, `timeout`, a job scheduler): finish the step in flight, write a
+  // checkpoint of it, say how to resume, exit 130. A second signal kills at once (nothing is saved).
+  let stopBy: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (stopBy) process.exit(130);
+    stopBy = sig;
+    process.stderr.write(`lab sft: ${sig}: stopping after the step in flight and writing a checkpoint (again to stop at once)\n`);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   while (trainer.step < steps) {
+    if (stopBy) {
+      const dir = join(out, `checkpoint-${trainer.step}`);
+      if (lastGood !== dir && trainer.step > first) await save(dir);
+      const at = trainer.step > first ? dir : lastGood;
+      trainer.dispose();
+      rt.destroy();
+      throw new Interrupted(`stopped by ${stopBy} at step ${trainer.step}/${steps}; ${at ? `resume with --resume ${at}` : 'no checkpoint to resume from'}`);
+    }
     const ts = performance.now();
     const { micro, epoch } = cursor.nextStep();
     let m;

@@ -2,15 +2,17 @@
 # The embedded default model's recipe: data, tokenizer, model, training, evaluation — every step through
 # the lab's own CLI and engine (training: `lab sft --full` on WebGPU). On the GPU machine (with .devkit and
 # .bundle carried: `source .devkit/enter.sh` first) or anywhere `npm run lab` works (slowly on a CPU).
-#   bash tools/embedded/recipe.sh <work dir> [steps]   (env: N_TRAIN, N_HELD, MERGES, BATCH, LR, SEED, CONFIG, EVERY)
+#   bash tools/embedded/recipe.sh <work dir> [steps]   (env: N_TRAIN, N_HELD, MERGES, BATCH, LR, SEED, CONFIG, EVERY,
+#                                                         TRAIN_SECONDS: stop training after this long; rerun resumes)
 # The micro model for browser tests: CONFIG=tools/embedded/micro-config.json MERGES=253 N_TRAIN=20000 BATCH=16 ...
-# Writes <work>/data/*.jsonl, <work>/tok/, <work>/init/, <work>/run/ (the trained model + metrics.jsonl)
-# and <work>/eval-{arithmetic,conlang}.json (held-out exact-match accuracy). Resumable: rerun with the same
+# Writes <work>/data/*.jsonl, <work>/tok/, <work>/init/, <work>/run/ (the trained f32 model + metrics.jsonl),
+# <work>/model/ (the same in bf16 by `lab convert`: what ships) and <work>/eval-{arithmetic,conlang}.json
+# (held-out exact-match accuracy of <work>/model). Resumable: rerun with the same
 # arguments and it continues from the newest checkpoint in <work>/run.
 set -euo pipefail
 W=${1:?work dir}; STEPS=${2:-3000}
 N_TRAIN=${N_TRAIN:-100000}; N_HELD=${N_HELD:-500}; MERGES=${MERGES:-765}; BATCH=${BATCH:-64}; LR=${LR:-2e-3}; SEED=${SEED:-0}
-CONFIG=${CONFIG:-tools/embedded/config.json}; EVERY=${EVERY:-500}
+CONFIG=${CONFIG:-tools/embedded/config.json}; EVERY=${EVERY:-500}; TRAIN_SECONDS=${TRAIN_SECONDS:-0}
 if [[ -f .bundle/lab.mjs ]]; then LAB=(node .bundle/lab.mjs); else LAB=(npm run -s lab --); fi
 mkdir -p "$W/data"
 for task in arithmetic conlang; do
@@ -37,10 +39,14 @@ resume=()
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1 || true)
 [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
 if [[ -z $last || $last -lt $STEPS ]]; then
-  "${LAB[@]}" sft --model "$W/init" --data "$W/data/train.jsonl" --full --steps "$STEPS" --lr "$LR" --lr-schedule cosine \
+  limit=(); [[ $TRAIN_SECONDS != 0 ]] && limit=(timeout --signal=INT "$TRAIN_SECONDS")
+  "${limit[@]}" "${LAB[@]}" sft --model "$W/init" --data "$W/data/train.jsonl" --full --steps "$STEPS" --lr "$LR" --lr-schedule cosine \
     --warmup-steps $((STEPS / 20)) --weight-decay 0.1 --betas 0.9,0.95 --max-grad-norm 1 --batch-size "$BATCH" --seed "$SEED" \
-    --checkpoint-every "$EVERY" "${resume[@]}" --out "$W/run" 2> >(awk 'NR % 50 == 1 || /lab sft|error|Error/' >&2)
+    --checkpoint-every "$EVERY" "${resume[@]}" --out "$W/run" 2> >(awk 'NR % 50 == 1 || /lab sft|error|Error/' >&2) || {
+    rc=$?; [[ $rc == 124 || $rc == 130 ]] && { echo "recipe: training stopped after ${TRAIN_SECONDS}s; rerun the same command to resume"; exit 3; }
+    exit $rc; }
 fi
+"${LAB[@]}" convert --model "$W/run" --dtype bf16 --out "$W/model"
 for task in arithmetic conlang; do
-  "${LAB[@]}" eval --model "$W/run" --data "$W/data/$task-heldout.jsonl" --batch 100 --max-new-tokens 160 --out "$W/eval-$task.json" 2>&1 | tail -1
+  "${LAB[@]}" eval --model "$W/model" --data "$W/data/$task-heldout.jsonl" --batch 100 --max-new-tokens 160 --out "$W/eval-$task.json" 2>&1 | tail -1
 done
