@@ -105,8 +105,9 @@ test('governance: data under a source manifest trains only when a record approve
   assert.deepEqual(g.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['ok'] });
 });
 
-test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, says how to resume, exits 130; resume goes on', async () => {
+test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, says how to resume, exits 130; resume goes on, with the tokenized rows from the cache', async () => {
   const out = join(tmp, 'sigint');
+  process.env.LAB_ROW_CACHE_MIN_ROWS = '1'; // the children inherit it: cache even this small file
   const hook = join(ROOT, 'tools/wgsl-hook.mjs');
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', hook, join(ROOT, 'src/cli/main.ts'), 'sft', ...common, '--steps', '500', '--out', out], { cwd: ROOT });
   let stderr = '';
@@ -118,6 +119,7 @@ test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, sa
     child.on('close', resolve);
   });
   assert.equal(code, 130, stderr);
+  assert.match(stderr, /lab sft: tokenized 6 rows in .* \(kept in .*tokenized-rows\.cache\)/);
   const m = /stopped by SIGINT at step (\d+)\/500; resume with --resume (\S+checkpoint-(\d+))/.exec(stderr);
   assert.ok(m, stderr);
   assert.equal(m[1], m[3]);
@@ -126,6 +128,9 @@ test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, sa
   assert.ok(existsSync(join(m[2], 'adapter_model.safetensors')) && existsSync(join(m[2], 'optimizer.safetensors')), 'the checkpoint is complete');
   assert.equal(losses(out).length, n, 'metrics.jsonl holds every finished step');
   const r = lab('sft', ...common, '--steps', String(n + 1), '--resume', m[2], '--out', out);
+  delete process.env.LAB_ROW_CACHE_MIN_ROWS;
   assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /lab sft: 6 tokenized rows from .*tokenized-rows\.cache/);
+  assert.match(r.stderr, /skipped row: rows\.jsonl:4: /, 'problems found when tokenizing are still reported');
   assert.equal(losses(out).length, n + 1, 'the resumed run appends its step');
 });

@@ -18,6 +18,7 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { loadSftData } from '../engine/train/data.ts';
+import { rowCacheKey, encodeRowCache, decodeRowCache } from '../engine/train/row-cache.ts';
 import { DataCursor } from '../engine/train/batches.ts';
 import { readAdapter, loraKey, type LoraConfig } from '../engine/train/adapter.ts';
 import { LORA_TARGETS, type LoraTarget } from '../engine/train/graph.ts';
@@ -94,7 +95,21 @@ export async function sftCommand(argv: string[]): Promise<void> {
 
   // ---- data: every unusable row reported with its line; none usable = error ----
   const text = readFileSync(dataFile, 'utf8');
-  const data = loadSftData(text, tokenizer, { file: basename(dataFile), maxLength: cfg.n_ctx, vocabSize: cfg.d_vocab });
+  const parseOpts = { file: basename(dataFile), maxLength: cfg.n_ctx, vocabSize: cfg.d_vocab };
+  // Tokenized rows are kept in <out>/tokenized-rows.cache (row-cache.ts), so a resumed run skips the tokenizer.
+  const cacheFile = join(out, 'tokenized-rows.cache');
+  const tokFiles = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'].map((f) => (existsSync(join(modelDir, f)) ? readFileSync(join(modelDir, f)) : null));
+  const cacheKey = rowCacheKey(text, tokFiles, parseOpts);
+  const cached = existsSync(cacheFile) ? decodeRowCache(readFileSync(cacheFile), cacheKey) : null;
+  const tLoad = performance.now();
+  const data = cached ?? loadSftData(text, tokenizer, parseOpts);
+  if (cached) process.stderr.write(`lab sft: ${data.examples.length} tokenized rows from ${cacheFile}\n`);
+  else if (data.examples.length >= Number(process.env.LAB_ROW_CACHE_MIN_ROWS ?? 10_000)) { // small files tokenize in seconds: no cache
+    mkdirSync(out, { recursive: true });
+    writeFileSync(`${cacheFile}.tmp`, encodeRowCache(cacheKey, data));
+    renameSync(`${cacheFile}.tmp`, cacheFile);
+    process.stderr.write(`lab sft: tokenized ${data.examples.length} rows in ${fmtTime((performance.now() - tLoad) / 1000)} (kept in ${cacheFile})\n`);
+  }
   for (const pr of data.problems.slice(0, 20)) process.stderr.write(`lab: skipped row: ${pr.message}\n`);
   if (data.problems.length > 20) process.stderr.write(`lab: … and ${data.problems.length - 20} more skipped rows\n`);
   const padId = tokenizer?.padTokenId ?? tokenizer?.eosTokenId ?? 0;

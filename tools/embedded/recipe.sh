@@ -3,7 +3,9 @@
 # the lab's own CLI and engine (training: `lab sft --full` on WebGPU). On the GPU machine (with .devkit and
 # .bundle carried: `source .devkit/enter.sh` first) or anywhere `npm run lab` works (slowly on a CPU).
 #   bash tools/embedded/recipe.sh <work dir> [steps]   (env: N_TRAIN, N_HELD, MERGES, BATCH, LR, SEED, CONFIG, EVERY,
-#                                                         TRAIN_SECONDS: stop training after this long; rerun resumes)
+#                                                         TRAIN_SECONDS or TRAIN_UNTIL (unix time): stop training then,
+#                                                         with a checkpoint; rerun resumes; TOK_ROWS: rows per task
+#                                                         the tokenizer learns from, default 100000)
 # The micro model for browser tests: CONFIG=tools/embedded/micro-config.json MERGES=253 N_TRAIN=20000 BATCH=16 ...
 # Writes <work>/data/*.jsonl, <work>/tok/, <work>/init/, <work>/run/ (the trained f32 model + metrics.jsonl),
 # <work>/model/ (the same in bf16 by `lab convert`: what ships) and <work>/eval-{arithmetic,conlang}.json
@@ -13,6 +15,8 @@ set -euo pipefail
 W=${1:?work dir}; STEPS=${2:-3000}
 N_TRAIN=${N_TRAIN:-100000}; N_HELD=${N_HELD:-500}; MERGES=${MERGES:-765}; BATCH=${BATCH:-64}; LR=${LR:-2e-3}; SEED=${SEED:-0}
 CONFIG=${CONFIG:-tools/embedded/config.json}; EVERY=${EVERY:-500}; TRAIN_SECONDS=${TRAIN_SECONDS:-0}
+TOK_ROWS=${TOK_ROWS:-100000}
+[[ -n ${TRAIN_UNTIL:-} ]] && TRAIN_SECONDS=$((TRAIN_UNTIL - $(date +%s)))  # evaluated again before training starts
 if [[ -f .bundle/lab.mjs ]]; then LAB=(node .bundle/lab.mjs); else LAB=(npm run -s lab --); fi
 mkdir -p "$W/data"
 for task in arithmetic conlang; do
@@ -20,7 +24,10 @@ for task in arithmetic conlang; do
   [[ -f $W/data/$task-heldout.jsonl ]] || "${LAB[@]}" tasks --task $task --split heldout --n "$N_HELD" --seed $((SEED + 2)) --out "$W/data/$task-heldout.jsonl"
 done
 cat "$W/data/arithmetic-train.jsonl" "$W/data/conlang-train.jsonl" > "$W/data/train.jsonl"
-[[ -f $W/tok/tokenizer.json ]] || python3 tools/embedded/build_tokenizer.py --corpus "$W/data/train.jsonl" --merges "$MERGES" --out "$W/tok"
+if [[ ! -f $W/tok/tokenizer.json ]]; then  # learned from the first TOK_ROWS rows of each task (pure Python: ~4 min per 10^6 rows)
+  { head -n "$TOK_ROWS" "$W/data/arithmetic-train.jsonl"; head -n "$TOK_ROWS" "$W/data/conlang-train.jsonl"; } > "$W/data/tokenizer-corpus.jsonl"
+  python3 tools/embedded/build_tokenizer.py --corpus "$W/data/tokenizer-corpus.jsonl" --merges "$MERGES" --out "$W/tok"
+fi
 if [[ ! -f $W/init/model.safetensors ]]; then
   # vocabulary size and EOS id from the tokenizer just built
   python3 - "$W" "$CONFIG" <<'PY'
@@ -39,7 +46,8 @@ resume=()
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1 || true)
 [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
 if [[ -z $last || $last -lt $STEPS ]]; then
-  limit=(); [[ $TRAIN_SECONDS != 0 ]] && limit=(timeout --signal=INT "$TRAIN_SECONDS")
+  [[ -n ${TRAIN_UNTIL:-} ]] && TRAIN_SECONDS=$((TRAIN_UNTIL - $(date +%s)))
+  limit=(); [[ $TRAIN_SECONDS != 0 ]] && limit=(timeout --signal=INT "$((TRAIN_SECONDS > 1 ? TRAIN_SECONDS : 1))")
   "${limit[@]}" "${LAB[@]}" sft --model "$W/init" --data "$W/data/train.jsonl" --full --steps "$STEPS" --lr "$LR" --lr-schedule cosine \
     --warmup-steps $((STEPS / 20)) --weight-decay 0.1 --betas 0.9,0.95 --max-grad-norm 1 --batch-size "$BATCH" --seed "$SEED" \
     --checkpoint-every "$EVERY" "${resume[@]}" --out "$W/run" 2> >(awk 'NR % 50 == 1 || /lab sft|error|Error/' >&2) || {
