@@ -8,13 +8,16 @@ import {
   generateArithmetic, applyOp, questionNumbers, heldoutByNumbers, ARITH_TEMPLATES, ARITH_STRUCTURES,
   type ArithItem, type Op,
 } from './arithmetic.ts';
+import { STORIES } from './arithmetic-stories.ts';
 import { TASKS, getTask, score, extractFinal, toSftRow, toSftJsonl } from './index.ts';
 import { normalizeText } from './rng.ts';
 
 // Two train sets and one held-out set with DIFFERENT seeds (leakage must not depend on seeds).
+// HELD is 3000 items so that each of the ~125 train stories (≈ 12 expected items each, with
+// held-out numbers) and each phrasing of the held-out-only stories occurs in it.
 const TRAIN = generateArithmetic('train', 3000, 1);
 const TRAIN2 = generateArithmetic('train', 3000, 2);
-const HELD = generateArithmetic('heldout', 1000, 2);
+const HELD = generateArithmetic('heldout', 3000, 2);
 const ALL = [...TRAIN, ...TRAIN2, ...HELD];
 const words = (s: string) => s.trim().split(/\s+/).length;
 const HELD_ONLY = new Set(ARITH_TEMPLATES.filter((t) => t.heldoutOnly).map((t) => t.id));
@@ -67,19 +70,81 @@ test('arithmetic: every <<a op b=c>> annotation is right and meta recomputes the
   }
 });
 
-test('arithmetic: the story tables — ≥ 12 structures, ≥ 40 stories, each structure has train AND held-out stories', () => {
+test('arithmetic: the story tables — ≥ 12 structures, ≥ 120 stories, each structure has train AND held-out stories', () => {
   assert.ok(ARITH_STRUCTURES.length >= 12, `${ARITH_STRUCTURES.length} structures`);
-  assert.ok(ARITH_TEMPLATES.length >= 40, `${ARITH_TEMPLATES.length} stories`);
+  assert.ok(ARITH_TEMPLATES.length >= 120, `${ARITH_TEMPLATES.length} stories`);
   assert.equal(new Set(ARITH_TEMPLATES.map((t) => t.id)).size, ARITH_TEMPLATES.length, 'story ids are unique');
   for (const st of ARITH_STRUCTURES) {
     const mine = ARITH_TEMPLATES.filter((t) => t.structure === st);
     // Every held-out story has train siblings of the same structure (split rule 1).
     assert.ok(mine.length >= 3, `structure ${st} has ${mine.length} stories`);
     assert.ok(mine.filter((t) => t.heldoutOnly).length >= 1, `structure ${st} has no held-out-only story`);
-    assert.ok(mine.filter((t) => !t.heldoutOnly).length >= 2, `structure ${st} has < 2 train stories`);
+    // Wording variety: a model must see many wordings of a structure to learn it from the words.
+    assert.ok(mine.filter((t) => !t.heldoutOnly).length >= 7, `structure ${st} has < 7 train stories`);
   }
   for (const t of ARITH_TEMPLATES) assert.ok(ARITH_STRUCTURES.includes(t.structure), `unknown structure of ${t.id}`);
-  assert.ok(ARITH_TEMPLATES.filter((t) => t.phrasings >= 2).length >= 30, 'most stories have phrasing variants');
+  assert.ok(ARITH_TEMPLATES.filter((t) => t.phrasings >= 2).length >= 100, 'most stories have phrasing variants');
+  // ARITH_TEMPLATES is STORIES seen from outside; the tests below read STORIES directly.
+  assert.deepEqual(ARITH_TEMPLATES.map((t) => t.id), STORIES.map((s) => s.id));
+  for (const s of STORIES) {
+    // Every phrasing of a story writes the same number slots (each operand is in every question),
+    // and word-list entries carry no digits (the first digits of a question are a number slot).
+    const numSlots = (q: string) => [...new Set([...q.matchAll(/\{([a-d])\}/g)].map((m) => m[1]))].sort().join('');
+    assert.equal(new Set(s.q.map(numSlots)).size, 1, `story ${s.id}: phrasings write different number slots`);
+    for (const v of Object.values(s.w)) for (const x of [v].flat()) assert.ok(!/\d|[{}]/.test(x), `story ${s.id}: word "${x}"`);
+  }
+});
+
+// Textual distance between train and held-out-only stories: the held-out stories test a NEW
+// wording, so no train phrasing may share a run of 5 consecutive words with any held-out
+// phrasing (any structure). Words: lower-cased, punctuation removed ("$", "'s", "-"), every
+// {slot} replaced by one placeholder "_" (so "{N} buys {a} {x}" and "{M} buys {c} {y}" match).
+const NGRAM = 5;
+const phraseWords = (q: string) => q.toLowerCase().replace(/\{\w+\}/g, ' _ ').replace(/[^a-z0-9_\s]/g, ' ').trim().split(/\s+/);
+const ngrams = (q: string) => {
+  const w = phraseWords(q);
+  return Array.from({ length: Math.max(0, w.length - NGRAM + 1) }, (_, i) => w.slice(i, i + NGRAM).join(' '));
+};
+
+test('arithmetic: no train phrasing shares a 5-word run with a held-out-only phrasing', () => {
+  assert.deepEqual(phraseWords("{N}'s {a}-page book costs ${b}."), ['_', 's', '_', 'page', 'book', 'costs', '_']);
+  const held = new Map<string, string>(); // 5-gram → held-out story id
+  for (const s of STORIES.filter((x) => x.held)) for (const q of s.q) for (const g of ngrams(q)) held.set(g, s.id);
+  assert.ok(held.size > 100, 'held-out phrasings give 5-grams');
+  const hits: string[] = [];
+  for (const s of STORIES.filter((x) => !x.held)) {
+    s.q.forEach((q, i) => {
+      for (const g of new Set(ngrams(q))) if (held.has(g)) hits.push(`${s.st}/${s.id} phrasing ${i}: "${g}" (held-out ${held.get(g)})`);
+    });
+  }
+  assert.deepEqual(hits, [], `train phrasings share 5-word runs with held-out phrasings:\n${hits.join('\n')}`);
+});
+
+test('arithmetic: every phrasing of every story is generated (so the checks above cover all of them)', () => {
+  // A phrasing becomes a regex: slots match any text, the rest literally.
+  const esc = (t: string) => t.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  const rx = (q: string) => new RegExp('^' + q.split(/\{\w+\}/).map(esc).join('.+?') + '$');
+  for (const s of STORIES) {
+    const pool = (s.held ? HELD : [...TRAIN, ...TRAIN2]).filter((x) => x.meta.template === s.id);
+    s.q.forEach((q, i) => {
+      const r = rx(q);
+      assert.ok(pool.some((x) => r.test(x.question)), `story ${s.id}: phrasing ${i} never generated`);
+    });
+  }
+});
+
+test('arithmetic: grammar spot checks — no "a" before a vowel, no "1" before a plural in train stories', () => {
+  for (const it of ALL) {
+    assert.ok(!/\b[Aa] [aeiouAEIOU]/.test(it.question), `"a" before a vowel: ${it.question}`);
+    // Number slots that reach 1 (the discarded count c of "bags") are written "{c} of them".
+    // The held-out-only story "oranges" writes "{c} bad ones" and can read "1 bad ones": it is
+    // left as it is (held-out stories are fixed), so this check covers train stories only.
+    if (!it.meta.heldoutOnly) assert.ok(!/(^|[^\d$])1 (?!of\b)[a-z]+s\b/.test(it.question), `"1" before a plural: ${it.question}`);
+  }
+  // c = 1 is rare in a sample (≈ 2% of "bags" items), so the wording rule is also checked in the table.
+  for (const s of STORIES.filter((x) => x.st === 'bags' && !x.held)) {
+    for (const q of s.q) assert.ok(!/\{c\} (?!of\b|that\b)/.test(q), `story ${s.id}: write "{c} of them", not "{c} <plural>": ${q}`);
+  }
 });
 
 test('arithmetic: split rules — held-out stories and number class never reach train (two seeds); no leakage', () => {
@@ -93,9 +158,9 @@ test('arithmetic: split rules — held-out stories and number class never reach 
     // Rule 1 (held-out-only story, any numbers) or rule 2 (train story, first number ≡ 2 mod 3).
     assert.ok(it.meta.heldoutOnly || (firstIs2mod3(it) && heldoutByNumbers(it.meta.numbers)), `held-out item fits no held-out rule: ${it.question}`);
   }
-  // Half/half: 1000 items, p = 0.5 each → ± 5 σ is 421..579.
+  // Half/half: 3000 items, p = 0.5 each → σ = 27.4, ± 5 σ is 1363..1637.
   const r1 = HELD.filter((x) => x.meta.heldoutOnly).length;
-  assert.ok(r1 > 421 && r1 < 579, `${r1} of 1000 held-out items from held-out-only stories`);
+  assert.ok(r1 > 1363 && r1 < 1637, `${r1} of 3000 held-out items from held-out-only stories`);
   // Every story occurs where it may: held-out-only stories in HELD, train stories in TRAIN and
   // (with held-out numbers) in HELD.
   assert.deepEqual(new Set(HELD.filter((x) => x.meta.heldoutOnly).map((x) => x.meta.template)), HELD_ONLY);

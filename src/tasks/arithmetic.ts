@@ -10,6 +10,8 @@
 // surface wording of a structure (objects, verbs, sentence order, 2–3 question phrasings) whose
 // nouns fill the structure's line slots. So two stories of one structure have answers of the same
 // shape, and a model that learned the structure from its train stories can solve a new story.
+// The STRUCTURES are below; the STORIES table (8–9 train stories per structure plus the
+// held-out-only ones) is in arithmetic-stories.ts.
 //
 // Number rules (a tiny model must learn this, and every answer must be exact):
 //   - every intermediate and final result is an integer in [0, 10000) (Work.calc enforces it;
@@ -27,6 +29,7 @@
 //   Together: a normalised held-out question can never equal a train question, whatever the seeds.
 import type { Split, TaskItem } from './index.ts';
 import { TaskRng, hashSeed, collectDistinct } from './rng.ts';
+import { STORIES, type Story, type Ranges } from './arithmetic-stories.ts';
 
 export const ARITHMETIC_DESCRIPTION =
   'GSM8K-format arithmetic word problems: 1–3 steps, <<a*b=c>> calculator annotations, final "#### n". ' +
@@ -94,22 +97,6 @@ class Work {
   }
 }
 
-// ---- word lists (short, everyday words keep questions under ~40 words; no digits in them) ----
-const NAMES = ['Mia', 'Leo', 'Ava', 'Noah', 'Zoe', 'Omar', 'Lina', 'Ravi', 'Emma', 'Sam', 'Nora', 'Ben',
-  'Iris', 'Kai', 'Maya', 'Theo', 'Aria', 'Finn', 'Lucy', 'Jack', 'Hana', 'Ivan', 'Rosa', 'Eli'];
-const OBJECTS = ['pens', 'apples', 'stickers', 'marbles', 'books', 'cards', 'shells', 'eggs', 'beads',
-  'stamps', 'crayons', 'buttons', 'coins', 'pencils', 'plums'];
-const SHOP_ITEMS = ['notebooks', 'mugs', 'candles', 'plants', 'sandwiches', 'toy cars', 'socks', 'kites'];
-const VEHICLES = ['car', 'bus', 'train', 'truck', 'boat', 'cyclist'];
-const PLANTS = ['tomato plants', 'roses', 'tulips', 'carrots', 'sunflowers'];
-const GIFTS = ['game', 'book', 'jacket', 'watch', 'lamp', 'scarf'];
-const FRUITS = ['apples', 'pears', 'oranges', 'lemons', 'peaches', 'mangoes'];
-const BAKED = ['muffins', 'rolls', 'buns', 'cupcakes', 'bagels'];
-const TOYS = ['toy cars', 'dolls', 'yo-yos', 'puzzles', 'robots'];
-const TREES = ['oak', 'pine', 'maple', 'birch', 'elm'];
-const BUILDINGS = ['school', 'church', 'bridge', 'tower', 'museum', 'library'];
-
-type Ranges = Readonly<Record<string, readonly [number, number]>>;
 type Nums = Record<string, number>;
 
 /** An operation structure: its calculator steps and the reasoning lines shared by all its stories. */
@@ -170,192 +157,6 @@ const STRUCTURES: Structure[] = [
   { id: 'mul_add_sub', steps: [['b', '*', 'c'], ['a', '+', '1'], ['2', '-', 'd']],
     lines: ['Added: {1} {u}.', 'After the increase: {2} {u}.', 'After the decrease: {3} {u}.'],
     ranges: { a: [5, 90], b: [2, 9], c: [3, 25] }, fix(r, n) { n.d = r.int(2, n.a + n.b * n.c - 1); } },
-];
-
-/** A story: wording of one structure. Word slots pick from lists (two slots with one list differ). */
-interface Story {
-  id: string;
-  st: string;
-  /** Held-out-only (split rule 1). */
-  held?: boolean;
-  r?: Ranges;
-  w: Readonly<Record<string, string | readonly string[]>>;
-  /** Question phrasings (different sentence orders and questions); one is picked per item. */
-  q: readonly string[];
-}
-
-const STORIES: Story[] = [
-  // mul: a*b
-  { id: 'packs', st: 'mul', w: { N: NAMES, u: OBJECTS }, q: [
-    '{N} buys {a} packs of {u}. Each pack has {b} {u}. How many {u} does {N} buy?',
-    'There are {a} boxes with {b} {u} in each box. How many {u} are there in all?',
-    '{N} has {a} bags with {b} {u} in each bag. What is the total number of {u}?'] },
-  { id: 'hall', st: 'mul', w: { u: ['chairs', 'seats', 'benches'], pl: ['hall', 'theater', 'classroom'] }, q: [
-    'A {pl} has {a} rows with {b} {u} in each row. How many {u} are in the {pl}?',
-    'There are {b} {u} in each row of a {pl}, and there are {a} rows. How many {u} are there in total?'] },
-  { id: 'trays', st: 'mul', held: true, w: { u: BAKED }, q: [
-    'A baker fills {a} trays with {b} {u} on each tray. How many {u} are there in total?',
-    'Each tray holds {b} {u}. A baker fills {a} trays. What is the total number of {u}?'] },
-  // rate_time: rate a per unit of time, for b units
-  { id: 'speed', st: 'rate_time', w: { v: VEHICLES, u: 'km', t: 'hours' }, q: [
-    'A {v} travels {a} km every hour. How many km does it travel in {b} hours?',
-    'A {v} goes {a} km per hour. How many km does it go in {b} hours?'] },
-  { id: 'pump', st: 'rate_time', w: { m: ['pump', 'hose', 'tap'], u: 'liters', t: 'minutes' }, q: [
-    'A {m} gives {a} liters of water each minute. How many liters does it give in {b} minutes?',
-    'How many liters does a {m} fill in {b} minutes if it fills {a} liters per minute?'] },
-  { id: 'typing', st: 'rate_time', w: { N: NAMES, u: 'words', t: 'minutes' }, q: [
-    '{N} types {a} words per minute. How many words does {N} type in {b} minutes?',
-    'In {b} minutes, how many words can {N} type at {a} words a minute?'] },
-  { id: 'machine', st: 'rate_time', held: true, w: { u: TOYS, t: 'hours' }, q: [
-    'A machine makes {a} {u} every hour. How many {u} does it make in {b} hours?',
-    'A factory machine runs for {b} hours and makes {a} {u} per hour. How many {u} does it make?'] },
-  // div: a/b
-  { id: 'share', st: 'div', w: { N: NAMES, u: OBJECTS, p: 'friend' }, q: [
-    '{N} has {a} {u} and shares them equally among {b} friends. How many {u} does each friend get?',
-    '{a} {u} are split equally between {b} friends. How many {u} does each friend get?'] },
-  { id: 'trip', st: 'div', r: { b: [2, 9], q: [15, 120] }, w: { v: VEHICLES, u: 'km', p: 'hour' }, q: [
-    'A {v} travels {a} km in {b} hours at a steady speed. How many km does it travel each hour?',
-    'In {b} hours a {v} covers {a} km at a steady speed. How many km is that per hour?'] },
-  { id: 'ribbon', st: 'div', w: { N: NAMES, m: ['ribbon', 'rope', 'string'], u: 'cm', p: 'piece' }, q: [
-    'A {m} is {a} cm long. {N} cuts it into {b} equal pieces. How long is each piece, in cm?',
-    '{N} cuts a {a} cm {m} into {b} equal pieces. How many cm long is each piece?'] },
-  { id: 'teams', st: 'div', held: true, w: { u: ['players', 'children', 'runners'], p: 'team' }, q: [
-    '{a} {u} are split into {b} equal teams. How many {u} are on each team?',
-    'A coach puts {a} {u} into {b} teams of equal size. How many {u} are in each team?'] },
-  // add_sub: a+b, then −c
-  { id: 'give', st: 'add_sub', w: { N: NAMES, M: NAMES, u: OBJECTS }, q: [
-    '{N} has {a} {u}. {N} finds {b} more, then gives {c} to {M}. How many {u} does {N} have now?',
-    '{N} had {a} {u}, found {b} more and gave {c} of them to {M}. How many {u} does {N} have left?'] },
-  { id: 'bus', st: 'add_sub', w: { u: 'people' }, q: [
-    'A bus has {a} people on it. At the next stop {b} people get on and {c} get off. How many people are on the bus now?',
-    'At a stop, {b} people get on a bus that had {a} people, then {c} get off. How many people are on the bus?'] },
-  { id: 'shelf', st: 'add_sub', w: { u: 'books' }, q: [
-    'A library shelf has {a} books. Readers return {b} books and borrow {c} books. How many books are on the shelf now?',
-    'Readers return {b} books to a shelf that holds {a} books, then borrow {c}. How many books are on the shelf?'] },
-  { id: 'temperature', st: 'add_sub', held: true, r: { a: [1, 30], b: [2, 20] }, w: { u: 'degrees' }, q: [
-    'In the morning it is {a} degrees. By noon it is {b} degrees warmer, and by night it is {c} degrees cooler than at noon. What is the temperature at night?',
-    'It is {a} degrees in the morning. It gets {b} degrees warmer by noon, then {c} degrees cooler by night. How many degrees is it at night?'] },
-  // mul_sub: a*b, then −c
-  { id: 'savings', st: 'mul_sub', r: { a: [3, 25], b: [2, 12] }, w: { N: NAMES, g: GIFTS, u: 'dollars' }, q: [
-    '{N} saves ${a} every week for {b} weeks, then spends ${c} on a {g}. How much money does {N} have left?',
-    'For {b} weeks {N} saves ${a} each week. Then {N} buys a {g} for ${c}. How many dollars are left?'] },
-  { id: 'garden', st: 'mul_sub', w: { u: PLANTS }, q: [
-    'A garden has {a} rows of {b} {u}. Then {c} of the {u} die. How many {u} are left?',
-    'There are {b} {u} in each of {a} rows of a garden. If {c} {u} die, how many {u} are left?'] },
-  { id: 'sheets', st: 'mul_sub', w: { N: NAMES, u: ['stickers', 'stamps', 'labels'] }, q: [
-    '{N} has {a} sheets with {b} {u} on each sheet. {N} uses {c} {u}. How many {u} are left?',
-    '{N} uses {c} {u} from {a} sheets that hold {b} {u} each. How many {u} are left?'] },
-  { id: 'bakery', st: 'mul_sub', held: true, w: { u: BAKED }, q: [
-    'A bakery makes {a} batches of {b} {u} and sells {c} of them. How many {u} are left?',
-    'A bakery bakes {b} {u} in each of {a} batches. It sells {c} {u}. How many {u} does it have left?'] },
-  // left_after: b*c used up, a − that is left
-  { id: 'change', st: 'left_after', w: { N: NAMES, it: SHOP_ITEMS, u: 'dollars' }, q: [
-    '{N} has ${a} and buys {b} {it} for ${c} each. How much money does {N} have left?',
-    '{N} buys {b} {it} at ${c} each. {N} had ${a} before. How many dollars does {N} have now?'] },
-  { id: 'reading', st: 'left_after', r: { b: [5, 30], c: [2, 9], e: [5, 150] }, w: { N: NAMES, u: 'pages' }, q: [
-    'A book has {a} pages. {N} reads {b} pages a day for {c} days. How many pages are left?',
-    '{N} reads {b} pages of a {a}-page book each day for {c} days. How many pages are left to read?'] },
-  { id: 'tank', st: 'left_after', r: { b: [5, 40], c: [2, 9], e: [5, 200] }, w: { u: 'liters' }, q: [
-    'A tank holds {a} liters of water. A farm uses {b} liters a day for {c} days. How many liters are left in the tank?',
-    'A farm uses {b} liters of water a day for {c} days from a tank of {a} liters. How many liters are left?'] },
-  { id: 'road', st: 'left_after', held: true, r: { b: [30, 90], c: [2, 6], e: [10, 300] }, w: { u: 'km' }, q: [
-    'A road trip is {a} km long. A family drives {b} km each hour for {c} hours. How many km are still left?',
-    'A family drives {b} km per hour for {c} hours on a {a} km trip. How many km of the trip are left?'] },
-  // two_products: a*b + c*d
-  { id: 'fruit', st: 'two_products', w: { N: NAMES, x: FRUITS, y: FRUITS, u: 'dollars' }, q: [
-    '{N} buys {a} {x} at ${b} each and {c} {y} at ${d} each. How much does {N} spend in total?',
-    '{N} buys {a} {x} and {c} {y}. The {x} cost ${b} each and the {y} cost ${d} each. How many dollars does {N} pay?'] },
-  { id: 'crates', st: 'two_products', w: { x: 'big boxes', y: 'small boxes', u: OBJECTS }, q: [
-    'A shop has {a} big boxes of {b} {u} and {c} small boxes of {d} {u}. How many {u} are there in total?',
-    'There are {b} {u} in each of {a} big boxes and {d} {u} in each of {c} small boxes. What is the total number of {u}?'] },
-  { id: 'wheels', st: 'two_products', r: { a: [2, 60], b: [4, 4], c: [2, 60], d: [2, 2] },
-    w: { x: 'cars', y: 'bikes', u: 'wheels', pl: ['parking lot', 'street', 'garage'] }, q: [
-      'A {pl} has {a} cars and {c} bikes. Each car has {b} wheels and each bike has {d} wheels. How many wheels are there in total?',
-      'In a {pl} there are {a} cars with {b} wheels each and {c} bikes with {d} wheels each. What is the total number of wheels?'] },
-  { id: 'tickets', st: 'two_products', held: true, r: { a: [2, 9], b: [10, 25], c: [2, 9], d: [2, 9] },
-    w: { N: NAMES, x: 'adult tickets', y: 'child tickets', u: 'dollars' }, q: [
-      'Adult tickets cost ${b} and child tickets cost ${d}. How much do {a} adult and {c} child tickets cost in total?',
-      '{N} buys {a} adult tickets at ${b} each and {c} child tickets at ${d} each. What is the total cost in dollars?'] },
-  { id: 'legs', st: 'two_products', held: true, r: { a: [2, 40], b: [4, 4], c: [2, 40], d: [2, 2] },
-    w: { x: ['cows', 'goats', 'horses'], y: ['hens', 'ducks', 'geese'], u: 'legs' }, q: [
-      'A farm has {a} {x} and {c} {y}. The {x} have {b} legs each and the {y} have {d} legs each. How many legs are there in total?'] },
-  // mul_div: a*b, then ÷c
-  { id: 'pizza', st: 'mul_div', w: { u: 'dollars', p: ['friend', 'cousin', 'classmate'], f: ['pizzas', 'cakes', 'pies'] }, q: [
-    '{c} {p}s buy {a} {f} for ${b} each and split the cost equally. How much does each {p} pay?',
-    'Some {p}s buy {a} {f} at ${b} each. The {c} {p}s split the cost equally. How many dollars does each {p} pay?'] },
-  { id: 'candy', st: 'mul_div', w: { N: NAMES, u: ['candies', 'cookies', 'grapes'], p: 'child' }, q: [
-    '{N} has {a} bags of {b} {u} and shares them equally among {c} children. How many {u} does each child get?',
-    '{N} shares {a} bags with {b} {u} in each bag equally among {c} children. How many {u} does each child get?'] },
-  { id: 'boat', st: 'mul_div', w: { u: 'dollars', p: ['friend', 'cousin', 'neighbor'], m: ['boat', 'car', 'tent', 'bike'] }, q: [
-    '{c} {p}s rent a {m} for {a} hours at ${b} an hour. They split the cost equally. How much does each {p} pay?',
-    'A {m} costs ${b} an hour. {c} {p}s rent it for {a} hours and share the cost equally. How many dollars does each {p} pay?'] },
-  { id: 'orchard', st: 'mul_div', held: true, w: { u: FRUITS, p: 'crate' }, q: [
-    'A farmer picks {a} baskets of {b} {u} and puts them equally into {c} crates. How many {u} go in each crate?',
-    'A farmer fills {a} baskets with {b} {u} each, then shares the {u} equally among {c} crates. How many {u} are in each crate?'] },
-  // bags: a*b, −c, then ÷d
-  { id: 'baking', st: 'bags', w: { N: NAMES, u: 'cookies', g: 'bags' }, q: [
-    '{N} bakes {a} trays of {b} cookies, eats {c} of them and packs the rest in bags of {d}. How many bags does {N} fill?'] },
-  { id: 'eggs', st: 'bags', r: { a: [2, 14], b: [6, 30], d: [2, 12] }, w: { u: 'eggs', g: 'cartons' }, q: [
-    'A farm collects {b} eggs a day for {a} days. Then {c} eggs break, and the rest are packed in cartons of {d}. How many cartons are filled?',
-    'For {a} days a farm collects {b} eggs a day. It packs all but {c} broken eggs in cartons of {d}. How many cartons does it fill?'] },
-  { id: 'seeds', st: 'bags', w: { N: NAMES, u: 'seeds', g: 'rows' }, q: [
-    '{N} has {a} packets of {b} seeds. {N} loses {c} seeds and plants the rest in rows of {d}. How many rows does {N} plant?'] },
-  { id: 'oranges', st: 'bags', held: true, w: { u: FRUITS, g: 'bags' }, q: [
-    'A shop gets {a} crates of {b} {u}. It throws away {c} bad ones and packs the rest in bags of {d}. How many bags does it fill?'] },
-  // sub_mul: a−b, then ×c
-  { id: 'discount', st: 'sub_mul', r: { a: [10, 90], c: [2, 9] }, w: { g: GIFTS, u: 'dollars', v: 'dollars' }, q: [
-    'A {g} costs ${a}. On sale it is ${b} cheaper. How much do {c} of them cost on sale?',
-    'A shop sells a {g} for ${a}, but today it is ${b} off. How many dollars do {c} of them cost today?'] },
-  { id: 'class', st: 'sub_mul', w: { u: 'students', v: OBJECTS }, q: [
-    'A class has {a} students, but {b} are absent. Each student present gets {c} {v}. How many {v} are given out?'] },
-  { id: 'hens', st: 'sub_mul', w: { u: 'hens', v: 'eggs' }, q: [
-    'A farm has {a} hens. {b} of them are sick and lay no eggs. Each other hen lays {c} eggs a week. How many eggs are laid in a week?',
-    'Of the {a} hens on a farm, {b} are sick and lay no eggs. The others lay {c} eggs each. How many eggs do they lay?'] },
-  { id: 'runners', st: 'sub_mul', held: true, w: { u: 'runners', v: 'laps' }, q: [
-    '{a} runners start a race, and {b} of them drop out. Each runner who stays runs {c} laps. How many laps are run in total?'] },
-  // age: a+b now, then +c years
-  { id: 'sibling', st: 'age', w: { N: NAMES, M: NAMES }, q: [
-    '{N} is {a} years old. {M} is {b} years older than {N}. How old will {M} be in {c} years?',
-    '{M} is {b} years older than {N}, who is {a}. How old will {M} be in {c} years?'] },
-  { id: 'parent', st: 'age', r: { a: [2, 40], b: [18, 40], c: [2, 20] }, w: { N: NAMES, rel: ['mother', 'father', 'aunt', 'uncle'] }, q: [
-    '{N} is {a} years old. {N} was born when the {rel} was {b}. How old will the {rel} be in {c} years?'] },
-  { id: 'tree', st: 'age', w: { x: TREES, y: TREES }, q: [
-    'The {x} tree is {a} years old. The {y} tree is {b} years older. How old will the {y} tree be in {c} years?',
-    'A {y} tree is {b} years older than an old {x} tree, which is {a}. What age will the {y} tree be in {c} years?'] },
-  { id: 'building', st: 'age', held: true, w: { x: BUILDINGS, y: BUILDINGS }, q: [
-    'A {x} is {a} years old. The {y} next to it is {b} years older. How old will the {y} be in {c} years?',
-    'A {x} was built {a} years ago. A {y} in the same town is {b} years older. How old will the {y} be in {c} years?'] },
-  // div_mul: a/b groups, then ×c
-  { id: 'tables', st: 'div_mul', w: { u: ['candles', 'flowers', 'napkins', 'balloons'], g: 'tables' }, q: [
-    '{a} guests sit at tables of {b}. Each table gets {c} {u}. How many {u} are needed?',
-    'At a party {a} guests sit in tables of {b}, and each table has {c} {u}. How many {u} are there?'] },
-  { id: 'fruitbags', st: 'div_mul', w: { f: FRUITS, u: 'dollars', g: 'bags' }, q: [
-    'A farmer packs {a} {f} into bags of {b}. Each bag sells for ${c}. How much money does the farmer get for all the bags?',
-    'A farmer sells {a} {f} in bags of {b}, at ${c} a bag. How many dollars does the farmer get?'] },
-  { id: 'carpool', st: 'div_mul', w: { u: 'liters', g: ['cars', 'vans', 'boats'], m: ['people', 'fans', 'players'] }, q: [
-    '{a} {m} travel in {g} that hold {b} {m} each. Each of the {g} uses {c} liters of fuel. How many liters are used?'] },
-  { id: 'groups', st: 'div_mul', held: true, w: { u: 'markers', g: 'groups' }, q: [
-    'A class of {a} students forms groups of {b}. Each group needs {c} markers. How many markers are needed?',
-    'A teacher splits {a} students into groups of {b} and gives {c} markers to each group. How many markers does she give?'] },
-  // sum_mul: b+c units of time, then ×a per unit
-  { id: 'wages', st: 'sum_mul', w: { N: NAMES, t: 'hours', u: 'dollars' }, q: [
-    '{N} earns ${a} an hour and works {b} hours on Monday and {c} hours on Tuesday. How much does {N} earn?',
-    '{N} works {b} hours on Monday and {c} hours on Tuesday for ${a} an hour. How many dollars does {N} earn?'] },
-  { id: 'pages', st: 'sum_mul', w: { N: NAMES, t: 'days', u: 'pages' }, q: [
-    '{N} reads {a} pages each day. {N} reads for {b} days in May and {c} days in June. How many pages does {N} read?'] },
-  { id: 'laps', st: 'sum_mul', w: { N: NAMES, t: 'days', u: 'laps' }, q: [
-    '{N} swims {a} laps each day, for {b} days one week and {c} days the next week. How many laps does {N} swim in total?'] },
-  { id: 'orchard_rows', st: 'sum_mul', held: true, w: { t: 'rows', u: 'trees' }, q: [
-    'A farmer plants {a} trees in each row. He plants {b} rows on Monday and {c} rows on Tuesday. How many trees does he plant?'] },
-  // mul_add_sub: b*c added to a, then −d
-  { id: 'earn_spend', st: 'mul_add_sub', r: { a: [5, 90], b: [3, 25], c: [2, 9] }, w: { N: NAMES, u: 'dollars' }, q: [
-    '{N} has ${a}. {N} earns ${b} a day for {c} days, then spends ${d}. How much money does {N} have now?'] },
-  { id: 'stock', st: 'mul_add_sub', w: { u: SHOP_ITEMS }, q: [
-    'A shop has {a} {u}. It gets {b} boxes of {c} more {u}, then sells {d} {u}. How many {u} does it have now?'] },
-  { id: 'library', st: 'mul_add_sub', w: { u: 'books' }, q: [
-    'A library has {a} books. It buys {b} boxes of {c} books and gives away {d} old books. How many books does it have now?'] },
-  { id: 'flock', st: 'mul_add_sub', held: true, w: { u: ['sheep', 'goats', 'cows'] }, q: [
-    'A farmer has {a} {u}. He buys {b} groups of {c} {u} at a market and later sells {d} {u}. How many {u} does he have now?'] },
 ];
 
 const STRUCT_BY_ID = new Map(STRUCTURES.map((s) => [s.id, s]));
