@@ -114,7 +114,11 @@ test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, sa
   const code = await new Promise<number | null>((resolve) => {
     child.stderr.on('data', (b: Buffer) => {
       stderr += b.toString();
-      if (/step 2\/500/.test(stderr) && !child.killed) child.kill('SIGINT'); // after two steps: mid-run
+      if (/step 2\/500/.test(stderr) && !child.killed) {
+        // Twice at once, as `timeout` delivers it (to the child and to its process group): still one clean stop.
+        child.kill('SIGINT');
+        process.kill(child.pid!, 'SIGINT');
+      }
     });
     child.on('close', resolve);
   });
@@ -133,4 +137,15 @@ test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, sa
   assert.match(r.stderr, /lab sft: 6 tokenized rows from .*tokenized-rows\.cache/);
   assert.match(r.stderr, /skipped row: rows\.jsonl:4: /, 'problems found when tokenizing are still reported');
   assert.equal(losses(out).length, n + 1, 'the resumed run appends its step');
+});
+
+test('resuming from a checkpoint older than the metrics (a stop between checkpoints) keeps each step once in metrics.jsonl', () => {
+  const out = join(tmp, 'older');
+  assert.equal(lab('sft', ...common, '--steps', '4', '--checkpoint-every', '2', '--out', out).code, 0);
+  const before = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const r = lab('sft', ...common, '--steps', '4', '--resume', join(out, 'checkpoint-2'), '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  const after = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(after.map((x) => x.step), [1, 2, 3, 4]);
+  assert.deepEqual(after.map((x) => x.loss), before.map((x) => x.loss), 'steps 3-4 trained again give the same losses');
 });

@@ -151,6 +151,15 @@ export async function sftCommand(argv: string[]): Promise<void> {
   mkdirSync(out, { recursive: true });
   const metricsFile = join(out, 'metrics.jsonl');
   if (!p.values.has('resume')) writeFileSync(metricsFile, '');
+  else if (existsSync(metricsFile)) {
+    // Resumed from an earlier checkpoint than the metrics reached (a run stopped between checkpoints):
+    // the steps after the checkpoint are trained again, so their old lines go (no step twice in the file).
+    const keep = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => {
+      if (l.trim() === '') return false;
+      try { return (JSON.parse(l) as { step: number }).step <= trainer.step; } catch { return true; }
+    });
+    writeFileSync(metricsFile, keep.map((l) => `${l}\n`).join(''));
+  }
   const sha256 = createHash('sha256').update(text).digest('hex');
   const configJson = existsSync(join(modelDir, 'config.json')) ? readFileSync(join(modelDir, 'config.json')) : null;
   const stateOf = (): Omit<TrainerStateJson, 'schema' | 'step'> => ({
@@ -176,10 +185,17 @@ export async function sftCommand(argv: string[]): Promise<void> {
   // Ctrl-C / SIGTERM (a terminal, `timeout`, a job scheduler): finish the step in flight, write a
   // checkpoint of it, say how to resume, exit 130. A second signal kills at once (nothing is saved).
   let stopBy: NodeJS.Signals | null = null;
+  let stopAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (stopBy) process.exit(130);
+    // `timeout` (not --foreground) signals the child AND its process group: one stop request can arrive
+    // twice within microseconds. Only a repeat a second or more later means "stop at once".
+    if (stopBy) {
+      if (performance.now() - stopAt > 1000) process.exit(130);
+      return;
+    }
     stopBy = sig;
-    process.stderr.write(`lab sft: ${sig}: stopping after the step in flight and writing a checkpoint (again to stop at once)\n`);
+    stopAt = performance.now();
+    process.stderr.write(`lab sft: ${sig}: stopping after the step in flight and writing a checkpoint (signal again to stop at once)\n`);
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   while (trainer.step < steps) {
