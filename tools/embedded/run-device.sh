@@ -12,7 +12,6 @@ source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$OUT/log.txt"
 export TRAIN_UNTIL=$(( $(date +%s) + SECONDS_HERE ))
-git log -1 --format='tree at %h %s' 2>/dev/null | tee -a "$OUT/log.txt" || true
 bash tools/embedded/recipe.sh "$W" "$STEPS" 2>&1 | tee -a "$OUT/log.txt"
 rc=${PIPESTATUS[0]}
 cp "$W/run/metrics.jsonl" "$OUT/" 2>/dev/null
