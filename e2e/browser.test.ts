@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildApp, closeServer, isLocal, launchChromium, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
+import { buildApp, closeServer, isLocal, launchChromium, optionalCheckpointFile, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
 
 const SCREENSHOT = '/tmp/lab-e2e.png';
 
@@ -31,9 +31,10 @@ before(async () => {
   origin = originOf(server);
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  watch = await watchContext(context);
+  // The page loads the embedded default model on start (no ?model=): its optional files may 404.
+  watch = await watchContext(context, optionalCheckpointFile);
   page = await context.newPage();
-  watchPage(page, watch);
+  watchPage(page, watch, optionalCheckpointFile);
 });
 
 after(async () => {

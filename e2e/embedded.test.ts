@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { Browser } from 'playwright-core';
-import { buildApp, closeServer, launchChromium, originOf, serveStatic, watchContext, watchPage } from './harness.ts';
+import { buildApp, closeServer, launchChromium, optionalCheckpointFile, originOf, serveStatic, watchContext, watchPage } from './harness.ts';
 
 let build: ReturnType<typeof buildApp>;
 let server: Server;
@@ -27,10 +27,9 @@ after(async () => {
 
 test('the embedded default loads from the app itself and answers an embedded math problem and a puzzle', { timeout: 240_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  const ok404 = (u: string) => /chat_template\.jinja|model\.safetensors\.index\.json|generation_config\.json/.test(u);
-  const watch = await watchContext(context, ok404);
+  const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
-  watchPage(page, watch, ok404);
+  watchPage(page, watch, optionalCheckpointFile);
   try {
     await page.goto(`${originOf(server)}/`, { waitUntil: 'load' });
     await page.waitForFunction(() => document.querySelector('[data-testid="model-panel"]')?.getAttribute('data-status') === 'ready', null, { timeout: 120_000 });

@@ -106,6 +106,9 @@ export interface Watch {
   requested: string[];
 }
 
+/** Files a checkpoint may lack: the loader probes for them, and a 404 is the expected answer. */
+export const optionalCheckpointFile = (url: string): boolean => /chat_template\.jinja|model\.safetensors\.index\.json|generation_config\.json/.test(url);
+
 /**
  * Blocks and records every request that leaves 127.0.0.1 (data:/blob: allowed), and records
  * console errors of the page and its workers, failed local loads and HTTP errors. `expected404`

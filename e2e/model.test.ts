@@ -16,14 +16,14 @@ import type { Server } from 'node:http';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, buildApp, closeServer, launchChromium, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
+import { ROOT, buildApp, closeServer, launchChromium, optionalCheckpointFile, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
 import { requestsFor, startHubServer, tempRoot, type HubServer } from '../src/engine/hub/testing.ts';
 
 const FIXTURE = join(ROOT, 'models', 'fixtures', 'llama-gqa');
 const REPO = 'test-org/llama-gqa';
 const TOKEN = 'hf_e2e_test_token';
 // optional files the loader probes for; their 404 (and the 401 of the token check) is expected
-const expected404 = (url: string) => /chat_template\.jinja|model\.safetensors\.index\.json/.test(url);
+const expected404 = optionalCheckpointFile;
 
 let build: ReturnType<typeof buildApp>;
 let server: Server;
