@@ -42,13 +42,10 @@ export async function convertCommand(argv: string[]): Promise<void> {
     const v = toF32(name, info.dtype, data, file); // [numel]
     params += v.length;
     const bits = target.st === 'F32' ? v : toHalfBits(v, dtype as 'bf16' | 'f16');
-    if (target.st === 'F16') {
-      // f16 overflows above 65504: refuse rather than write Inf into a checkpoint.
-      const back = fromHalfBits(bits as Uint16Array, 'f16');
-      for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i]) && !Number.isFinite(back[i])) throw new CheckpointError(file, `value ${v[i]} at index ${i} overflows f16`, name);
-    }
     if (target.st !== 'F32') {
-      const back = fromHalfBits(bits as Uint16Array, dtype as 'bf16' | 'f16');
+      const back = fromHalfBits(bits as Uint16Array, dtype as 'bf16' | 'f16'); // [numel] the stored values
+      // f16 overflows above 65504: refuse rather than write Inf into a checkpoint.
+      if (target.st === 'F16') for (let i = 0; i < v.length; i++) if (Number.isFinite(v[i]) && !Number.isFinite(back[i])) throw new CheckpointError(file, `value ${v[i]} at index ${i} overflows f16`, name);
       let num = 0, den = 0;
       for (let i = 0; i < v.length; i++) { num = Math.max(num, Math.abs(back[i] - v[i])); den = Math.max(den, Math.abs(v[i])); }
       if (den > 0) maxRel = Math.max(maxRel, num / den);

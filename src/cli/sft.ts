@@ -99,7 +99,8 @@ export async function sftCommand(argv: string[]): Promise<void> {
   // Tokenized rows are kept in <out>/tokenized-rows.cache (row-cache.ts), so a resumed run skips the tokenizer.
   const cacheFile = join(out, 'tokenized-rows.cache');
   const tokFiles = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'].map((f) => (existsSync(join(modelDir, f)) ? readFileSync(join(modelDir, f)) : null));
-  const cacheKey = rowCacheKey(text, tokFiles, parseOpts);
+  const sha256 = createHash('sha256').update(text).digest('hex'); // also recorded in checkpoints and governance.json
+  const cacheKey = rowCacheKey(sha256, tokFiles, parseOpts);
   const cached = existsSync(cacheFile) ? decodeRowCache(readFileSync(cacheFile), cacheKey) : null;
   const tLoad = performance.now();
   const data = cached ?? loadSftData(text, tokenizer, parseOpts);
@@ -160,7 +161,6 @@ export async function sftCommand(argv: string[]): Promise<void> {
     });
     writeFileSync(metricsFile, keep.map((l) => `${l}\n`).join(''));
   }
-  const sha256 = createHash('sha256').update(text).digest('hex');
   const configJson = existsSync(join(modelDir, 'config.json')) ? readFileSync(join(modelDir, 'config.json')) : null;
   const stateOf = (): Omit<TrainerStateJson, 'schema' | 'step'> => ({
     totalSteps: steps, cursor: cursor.state(), mode: full ? 'full' : 'lora', lora, optim: { ...optim }, seed, batchSize, gradAccum,
@@ -183,7 +183,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   const first = trainer.step;
   process.stderr.write(`lab sft: ${full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha}${lora!.dropout ? ` dropout=${lora!.dropout}` : ''} on ${lora!.targets.join(',')}`}, ${trainer.params.length} tensors, ${data.examples.length} rows, steps ${first + 1}..${steps}\n`);
   // Ctrl-C / SIGTERM (a terminal, `timeout`, a job scheduler): finish the step in flight, write a
-  // checkpoint of it, say how to resume, exit 130. A second signal kills at once (nothing is saved).
+  // checkpoint of it, say how to resume, exit 130. A second signal a second later kills at once (nothing is saved).
   let stopBy: NodeJS.Signals | null = null;
   let stopAt = 0;
   const onSignal = (sig: NodeJS.Signals) => {

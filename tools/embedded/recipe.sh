@@ -16,7 +16,6 @@ W=${1:?work dir}; STEPS=${2:-3000}
 N_TRAIN=${N_TRAIN:-100000}; N_HELD=${N_HELD:-500}; MERGES=${MERGES:-765}; BATCH=${BATCH:-64}; LR=${LR:-2e-3}; SEED=${SEED:-0}
 CONFIG=${CONFIG:-tools/embedded/config.json}; EVERY=${EVERY:-500}; TRAIN_SECONDS=${TRAIN_SECONDS:-0}
 TOK_ROWS=${TOK_ROWS:-100000}
-[[ -n ${TRAIN_UNTIL:-} ]] && TRAIN_SECONDS=$((TRAIN_UNTIL - $(date +%s)))  # evaluated again before training starts
 if [[ -f .bundle/lab.mjs ]]; then LAB=(node .bundle/lab.mjs); else LAB=(npm run -s lab --); fi
 mkdir -p "$W/data"
 for task in arithmetic conlang; do
@@ -46,7 +45,7 @@ resume=()
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1 || true)
 [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
 if [[ -z $last || $last -lt $STEPS ]]; then
-  [[ -n ${TRAIN_UNTIL:-} ]] && TRAIN_SECONDS=$((TRAIN_UNTIL - $(date +%s)))
+  [[ -n ${TRAIN_UNTIL:-} ]] && TRAIN_SECONDS=$((TRAIN_UNTIL - $(date +%s)))  # what is left of the call's time
   limit=(); [[ $TRAIN_SECONDS != 0 ]] && limit=(timeout --signal=INT "$((TRAIN_SECONDS > 1 ? TRAIN_SECONDS : 1))")
   "${limit[@]}" "${LAB[@]}" sft --model "$W/init" --data "$W/data/train.jsonl" --full --steps "$STEPS" --lr "$LR" --lr-schedule cosine \
     --warmup-steps $((STEPS / 20)) --weight-decay 0.1 --betas 0.9,0.95 --max-grad-norm 1 --batch-size "$BATCH" --seed "$SEED" \

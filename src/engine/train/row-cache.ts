@@ -14,7 +14,7 @@ import { IGNORE_INDEX, type SftData, type SftExample, type RowProblem } from './
 
 const MAGIC = 'LABROWS1';
 
-/** Cache key: a hash of the data, the tokenizer files (in order) and the options that shape the rows. */
+/** Cache key: a hash of the data (its bytes, or a digest of them), the tokenizer files (in order) and the options that shape the rows. */
 export function rowCacheKey(data: string | Uint8Array, tokenizerFiles: ReadonlyArray<Uint8Array | null>, opts: object): string {
   const h = createHash('sha256').update(MAGIC).update(data);
   for (const f of tokenizerFiles) h.update(f === null ? 'none' : createHash('sha256').update(f).digest('hex'));
