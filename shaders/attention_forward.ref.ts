@@ -5,14 +5,9 @@
 //   q [B, T, H, D], k/v [B, S, Hkv, D], keyMask [B, S] or [S] (nonzero = attend)
 //   out [B, T, H, D], lse [B, H, T], probs [B, H, T, S]  (B = 1 for one sequence)
 
-export interface AttnDims {
-  B: number;
-  T: number;
-  S: number;
-  H: number;
-  Hkv: number;
-  D: number;
-}
+import type { AttnDims } from './attention_forward.ts';
+
+export type { AttnDims };
 
 export interface AttnOpts {
   offset?: number;

@@ -2,11 +2,20 @@
 // with a KV-cache offset, an optional key padding mask, lse for backward and optional probs.
 //
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
-import type { AttnDims } from './attention_forward.ref.ts';
 import code from './attention_forward.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
+
+/** Attention sizes (the legend above); shared with the float64 reference. */
+export interface AttnDims {
+  B: number;
+  T: number;
+  S: number;
+  H: number;
+  Hkv: number;
+  D: number;
+}
 
 const bindings = ['uniform', 'read', 'read', 'read', 'read', 'storage', 'storage', 'storage'] as const;
 export const attentionForwardSpec: KernelSpec = { name: 'attention_forward', code, bindings };

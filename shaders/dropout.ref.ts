@@ -1,19 +1,9 @@
 // Reference for dropout.wgsl: the same hash in TypeScript (u32 arithmetic through Math.imul and >>> 0),
 // so the mask is bit-identical, and the arithmetic in float64.
 
-/** lowbias32, as in dropout.wgsl. */
-export function hash32(v: number): number {
-  let h = v >>> 0;
-  h = (h ^ (h >>> 16)) >>> 0;
-  h = Math.imul(h, 0x7feb352d) >>> 0;
-  h = (h ^ (h >>> 15)) >>> 0;
-  h = Math.imul(h, 0x846ca68b) >>> 0;
-  h = (h ^ (h >>> 16)) >>> 0;
-  return h;
-}
+import { hash32, dropoutThreshold } from '../src/engine/util/hash32.ts';
 
-/** The keep threshold for drop probability p: element kept when its draw >= this. */
-export const dropoutThreshold = (p: number): number => Math.min(0xffffffff, Math.round(p * 2 ** 32));
+export { hash32, dropoutThreshold };
 
 /** Whether element i is kept under (seedLo, seedHi) at drop probability p. */
 export function keepBit(i: number, seedLo: number, seedHi: number, p: number): boolean {

@@ -4,7 +4,7 @@ import code from './dropout.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
-import { dropoutThreshold } from './dropout.ref.ts';
+import { dropoutThreshold } from '../src/engine/util/hash32.ts';
 
 export const dropoutSpec: KernelSpec = { name: 'dropout', code, bindings: ['uniform', 'read', 'storage'] };
 

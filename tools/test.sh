@@ -8,4 +8,4 @@ if [ ! -f /usr/share/vulkan/icd.d/lvp_icd.json ] && [ ! -f /usr/lib/chromium/vk_
 fi
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== tests: kernels and engine in Node (WebGPU through Dawn), then the browser (headless Chromium, SwiftShader)"
-node tools/run-node.mjs --test --test-concurrency=1 --test-reporter=spec $(find shaders src -name '*.test.ts' | sort) $(ls e2e/*.test.ts 2>/dev/null)
+node tools/run-node.mjs --test --test-concurrency=1 --test-reporter=spec $(find shaders src workers -name '*.test.ts' | sort) $(ls e2e/*.test.ts 2>/dev/null)

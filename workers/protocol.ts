@@ -1,6 +1,6 @@
 // The one worker protocol (CONVENTIONS §11). Every message between the page and the engine worker
 // has one of the shapes below; `Requests` maps each request type to its payload and its result, so
-// the compiler checks each pair on both sides (WorkerEngine in src/engine/engine.ts posts them,
+// the compiler checks each pair on both sides (WorkerEngine in ./worker-engine.ts posts them,
 // serveEngine in ./serve.ts answers them).
 //
 //   page → worker   { type, id, payload }                       one request
@@ -17,9 +17,9 @@
 // usage / purge. A Hub access token travels inside the loadModel payload and is kept in the
 // worker's memory for that load only: nothing stores it.
 
-import type { AdapterInfo, CacheUsage } from '../src/engine/engine.ts';
-import type { Progress, SelfCheckReport } from '../src/engine/selfcheck.ts';
 import type {
+  AdapterInfo,
+  CacheUsage,
   GenerateProgress,
   GenerateRequest,
   GenerateResult,
@@ -28,11 +28,23 @@ import type {
   LoadProgress,
   ModelSourceSpec,
   ModelSummary,
-} from '../src/engine/session.ts';
-import type { VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from '../src/engine/verify.ts';
-import { GpuError, type GpuErrorKind } from '../src/engine/gpu/device.ts';
-import { CancelledError } from '../src/engine/selfcheck.ts';
-import { HubError, type HubErrorCode } from '../src/engine/hub/errors.ts';
+  Progress,
+  RunRecord,
+  RunStatus,
+  SelfCheckReport,
+  StepLine,
+  TrainControl,
+  TrainProgress,
+  TrainRequest,
+  TrainResult,
+  VerifyOnnxProgress,
+  VerifyOnnxRequest,
+  VerifyOnnxResult,
+  WireError,
+} from '../src/engine/api.ts';
+
+// errors cross as WireError; the conversions live with the error classes (src/engine/api.ts)
+export { toWireError, fromWireError, type WireError } from '../src/engine/api.ts';
 
 export interface Requests {
   /** the adapter the engine runs on, and what the device enabled */
@@ -55,6 +67,16 @@ export interface Requests {
   cacheUsage: { payload: void; result: CacheUsage; progress: never };
   /** deletes cached Hub files (of `repo`, or all); returns how many */
   clearCache: { payload: { repo?: string }; result: { files: number }; progress: never };
+  /** SFT on the loaded model; one progress reply per step (and data, checkpoint, pause events) */
+  train: { payload: TrainRequest; result: TrainResult; progress: TrainProgress };
+  /** pause or resume the active run */
+  trainControl: { payload: { runId: string; action: TrainControl }; result: { status: RunStatus; step: number }; progress: never };
+  /** the run store's runs (IndexedDB), newest first */
+  listRuns: { payload: void; result: RunRecord[]; progress: never };
+  runMetrics: { payload: { runId: string }; result: StepLine[]; progress: never };
+  /** a run's result files (PEFT adapter / model) or one checkpoint's */
+  runFiles: { payload: { runId: string; which: 'result' | { checkpoint: number } }; result: Record<string, Uint8Array>; progress: never };
+  deleteRun: { payload: { runId: string }; result: { deleted: boolean }; progress: never };
   /** cancel the running request `target`; `cancelled` is false when it had already ended */
   cancel: { payload: { target: number }; result: { cancelled: boolean }; progress: never };
 }
@@ -70,13 +92,6 @@ export type Request<T extends RequestType = RequestType> = {
   [K in T]: { type: K; id: number; payload: Payload<K> };
 }[T];
 
-/** An error as it crosses the boundary (Error objects lose their class in structured clone). */
-export interface WireError {
-  name: string;
-  kind?: string;
-  message: string;
-}
-
 export type Reply<T extends RequestType = RequestType> =
   | { id: number; kind: 'result'; result: Result<T> }
   | { id: number; kind: 'error'; error: WireError }
@@ -91,26 +106,6 @@ export interface Port {
   addEventListener(type: 'message' | 'messageerror' | 'error', listener: (ev: Event) => void): void;
   start?(): void;
   terminate?(): void;
-}
-
-export function toWireError(e: unknown): WireError {
-  if (e instanceof HubError) return { name: e.name, kind: e.code, message: e.message };
-  if (e instanceof Error) {
-    const kind = (e as Error & { kind?: unknown }).kind;
-    return { name: e.name, message: e.message, ...(typeof kind === 'string' ? { kind } : {}) };
-  }
-  return { name: 'Error', message: String(e) };
-}
-
-/** Rebuilds the typed error, so `instanceof GpuError` / `CancelledError` work on the page side too. */
-export function fromWireError(w: WireError): Error {
-  if (w.name === 'GpuError') return new GpuError((w.kind ?? 'internal') as GpuErrorKind, w.message);
-  if (w.name === 'CancelledError') return new CancelledError(w.message);
-  // HubError's `code` travels as `kind` (the UI reacts to 'auth', 'too-large', ...)
-  if (w.name === 'HubError' || w.name === 'HubCancelledError') return new HubError((w.kind ?? 'http') as HubErrorCode, w.message);
-  const e = new Error(w.message);
-  e.name = w.name;
-  return e;
 }
 
 export function isRequest(x: unknown): x is Request {

@@ -2,7 +2,7 @@
 // browser, a MessagePort in tests) with any Engine. One handler per request type; the mapped type
 // makes the compiler check that each returns its request's result.
 
-import type { Engine } from '../src/engine/engine.ts';
+import type { Engine } from '../src/engine/api.ts';
 import { isRequest, toWireError, type Payload, type Port, type ProgressOf, type Reply, type RequestType, type Result } from './protocol.ts';
 
 interface HandlerContext<K extends RequestType> {
@@ -29,6 +29,12 @@ export function serveEngine(port: Port, engine: Engine): void {
     verifyOnnx: (payload, ctx) => engine.verifyOnnx(payload, ctx.progress, ctx.signal),
     cacheUsage: () => engine.cacheUsage(),
     clearCache: (payload) => engine.clearCache(payload?.repo),
+    train: (payload, ctx) => engine.train(payload, ctx.progress, ctx.signal),
+    trainControl: (payload) => engine.trainControl(payload.runId, payload.action),
+    listRuns: () => engine.listRuns(),
+    runMetrics: (payload) => engine.runMetrics(payload.runId),
+    runFiles: (payload) => engine.runFiles(payload.runId, payload.which),
+    deleteRun: (payload) => engine.deleteRun(payload.runId),
     cancel: async ({ target }) => {
       const c = running.get(target);
       c?.abort();

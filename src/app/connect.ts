@@ -1,7 +1,8 @@
 // Where the page gets its Engine: the engine worker (WebGPU is acquired in the worker, off the
 // main thread). The UI sees only the Engine interface.
 
-import { WorkerEngine, type Engine } from '../engine/engine.ts';
+import type { Engine } from '../engine/api.ts';
+import { WorkerEngine } from '../../workers/worker-engine.ts';
 
 export function createEngine(): Engine {
   try {
@@ -11,18 +12,7 @@ export function createEngine(): Engine {
     // no module workers here: every request fails with the reason, and the page shows it
     const err = new Error(`This browser cannot start the engine worker: ${(e as Error).message}. Use a recent Chrome or Edge.`);
     const fail = () => Promise.reject(err);
-    return {
-      adapterInfo: fail,
-      selfCheck: fail,
-      loadModel: fail,
-      unloadModel: fail,
-      modelInfo: fail,
-      generate: fail,
-      inspect: fail,
-      verifyOnnx: fail,
-      cacheUsage: fail,
-      clearCache: fail,
-      dispose: () => undefined,
-    };
+    // every request rejects with the reason; dispose does nothing
+    return new Proxy({} as Engine, { get: (_, key) => (key === 'dispose' ? () => undefined : fail) });
   }
 }

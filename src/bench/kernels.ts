@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { matmul, matmulVersions } from '../../shaders/matmul_forward.ts';
 import { median } from './stats.ts';
 

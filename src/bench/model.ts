@@ -11,7 +11,7 @@ import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { generate } from '../engine/model/generate.ts';
 import type { LlamaModel } from '../engine/model/llama.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
 

@@ -4,7 +4,7 @@
 // inside a timed region. Bytes are the tensors each op must read and write at least once.
 import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { registerRunner, type BenchCase } from './kernels.ts';
 import { rmsnormForward } from '../../shaders/rmsnorm_forward.ts';
 import { ropeForward } from '../../shaders/rope_forward.ts';

@@ -12,9 +12,9 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { compareLogits } from '../engine/onnx/ort.ts';
-import { loadOrtWebGpuNode } from '../engine/onnx/ort-node-webgpu.ts';
+import { loadOrtWebGpuNode } from './ort-node-webgpu.ts';
 import { engineLogits, runOnnxLogits, ONNX_CANDIDATES } from '../engine/verify.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
 

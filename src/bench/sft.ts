@@ -14,7 +14,7 @@ import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { Trainer } from '../engine/train/trainer.ts';
 import { LORA_TARGETS, type MicroBatch } from '../engine/train/graph.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parseConfig, expectedTensors } from '../engine/model/config.ts';
 import { writeSafetensors, type StDtype } from '../engine/model/safetensors.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
-import { Rng } from '../engine/testing/rng.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from './args.ts';
 
 export async function initCommand(argv: string[]): Promise<void> {

@@ -1,19 +1,21 @@
-// The Engine interface the UI talks to (CONVENTIONS §11, §14), and its two implementations:
-//
-//   LocalEngine   runs in the calling thread on a Runtime (Node tests, the CLI, and inside the
-//                 browser worker). The GPU object is passed in: navigator.gpu or nodeGpu().
-//   WorkerEngine  a proxy that posts the protocol (workers/protocol.ts) to the engine worker.
-//
-// Both give the same results and the same typed errors (GpuError, CancelledError), so the UI
-// cannot tell which it talks to. Nothing here imports React.
+// LocalEngine: the Engine (./api.ts) in the calling thread, on a Runtime — the CLI, Node tests,
+// and inside the browser's engine worker (workers/engine.worker.ts serves it to the page, where
+// workers/worker-engine.ts is its proxy). The GPU object is passed in: navigator.gpu or nodeGpu().
+// Both implementations give the same results and the same typed errors, so the UI cannot tell
+// which it talks to. Nothing here imports React or workers/.
 
 import { Runtime } from './gpu/runtime.ts';
-import type { AcquireOptions, AdapterSummary } from './gpu/device.ts';
-import { CancelledError, executionContext, runSelfCheck, type ExecutionContext, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
-import { fromWireError, type Payload, type Port, type ProgressOf, type Reply, type RequestType, type Result } from '../../workers/protocol.ts';
+import type { AcquireOptions } from './gpu/device.ts';
+import { executionContext, runSelfCheck, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
 import { HubCache, defaultBlobStore, type BlobStore, type PlanLimits } from './hub/index.ts';
+import { ModelSession } from './session.ts';
+import { verifyOnnx, verifySource, withoutToken } from './verify.ts';
 import {
-  ModelSession,
+  CancelledError,
+  TrainingError,
+  type AdapterInfo,
+  type CacheUsage,
+  type Engine,
   type GenerateProgress,
   type GenerateRequest,
   type GenerateResult,
@@ -22,63 +24,23 @@ import {
   type LoadProgress,
   type ModelSourceSpec,
   type ModelSummary,
-} from './session.ts';
-import { verifyOnnx, verifySource, withoutToken, type VerifyOnnxProgress, type VerifyOnnxRequest, type VerifyOnnxResult } from './verify.ts';
+  type RunRecord,
+  type RunStatus,
+  type SelfCheckRequest,
+  type StepLine,
+  type TrainControl,
+  type TrainProgress,
+  type TrainRequest,
+  type TrainResult,
+  type VerifyOnnxProgress,
+  type VerifyOnnxRequest,
+  type VerifyOnnxResult,
+} from './api.ts';
+import { defaultRunStore, type RunStore } from './train/run-store.ts';
+import { RunControl, runSft } from './train/run.ts';
 
-export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary };
-export type { HeadStats, InspectLayer, InspectToken } from './session.ts';
-export type { VerifyBackend, VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
-
-/** The adapter summary plus what the device enabled and where the engine runs. */
-export interface AdapterInfo extends AdapterSummary {
-  where: ExecutionContext;
-  /** features the engine's device has turned on (asked for when the adapter offers them) */
-  enabled: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
-  /** [min, max] subgroup size, where the adapter says */
-  subgroupSizes?: [number, number];
-}
-
-export interface SelfCheckRequest {
-  only?: string[];
-}
-
-/** What the Hub cache holds, and the browser's storage estimate for the origin (null where unknown). */
-export interface CacheUsage {
-  files: number;
-  partial: number;
-  bytes: number;
-  originUsage: number | null;
-  originQuota: number | null;
-}
-
-export interface Engine {
-  adapterInfo(): Promise<AdapterInfo>;
-  /** Runs the kernel self-check; rejects with CancelledError when `signal` aborts. */
-  selfCheck(opts?: SelfCheckRequest, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport>;
-  /**
-   * Loads a model (Hub repo, picked files, or a URL folder), replacing the loaded one. Refuses with
-   * HubError('too-large') before any weight is read when it does not fit the device; rejects with
-   * CancelledError when `signal` aborts.
-   */
-  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary>;
-  unloadModel(): Promise<{ unloaded: boolean }>;
-  modelInfo(): Promise<ModelSummary | null>;
-  /** New tokens for a prompt, streamed through onProgress; CancelledError when `signal` aborts. */
-  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;
-  /** Tokens and attention patterns of the requested layers, with per-head statistics. */
-  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult>;
-  /**
-   * Runs the ONNX export beside the loaded model (model.onnx or onnx/model.onnx, read through the
-   * model's own source) in onnxruntime-web on the same ids and compares the logits; { found: false }
-   * when there is none. CancelledError when `signal` aborts.
-   */
-  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult>;
-  cacheUsage(): Promise<CacheUsage>;
-  /** Deletes cached Hub files of `repo`, or all; returns how many files went. */
-  clearCache(repo?: string): Promise<{ files: number }>;
-  /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
-  dispose(): void;
-}
+// the boundary types, for callers that import them from here
+export * from './api.ts';
 
 // ---- in-thread ---------------------------------------------------------------------------------
 
@@ -92,6 +54,8 @@ export interface LocalEngineOptions {
   planLimits?: Partial<PlanLimits>;
   /** refuse models whose weights exceed this many bytes */
   memoryBudget?: number;
+  /** where training runs are kept; default IndexedDB in a browser, memory in Node (the CLI gives its --out folder) */
+  runStore?: RunStore;
 }
 
 export class LocalEngine implements Engine {
@@ -102,6 +66,9 @@ export class LocalEngine implements Engine {
   private storeInstance: BlobStore | null = null;
   /** where each loaded model came from (without its access token): verifyOnnx reads beside it */
   private sources = new WeakMap<ModelSession, ModelSourceSpec>();
+  private runStoreInstance: RunStore | null = null;
+  /** the training run in progress (one at a time: it owns the loaded model's weights) */
+  private active: { id: string; control: RunControl } | null = null;
 
   constructor(
     private readonly gpu: GPU | undefined,
@@ -152,8 +119,13 @@ export class LocalEngine implements Engine {
     return this.session;
   }
 
+  private notTraining(what: string): void {
+    if (this.active) throw new TrainingError('busy', `${what} is not possible while run ${this.active.id} trains the loaded model: cancel the run first (or wait for it).`);
+  }
+
   loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary> {
     return this.exclusive(async () => {
+      this.notTraining('Loading another model');
       if (signal?.aborted) throw new CancelledError('Loading was cancelled before it started.');
       const rt = await this.runtime();
       const dev = rt.device.limits;
@@ -171,6 +143,7 @@ export class LocalEngine implements Engine {
 
   unloadModel(): Promise<{ unloaded: boolean }> {
     return this.exclusive(async () => {
+      this.notTraining('Unloading the model');
       const had = !!this.session;
       this.session?.dispose();
       this.session = null;
@@ -200,7 +173,7 @@ export class LocalEngine implements Engine {
       const spec = this.sources.get(s)!;
       const { src, whole, release } = verifySource(spec, { store: this.store, token: req.token, signal, onProgress });
       try {
-        return await verifyOnnx(s.model, s.tokenizer, req, { src, whole, onProgress, signal });
+        return await verifyOnnx(s.model, s.tok(), req, { src, whole, onProgress, signal });
       } catch (e) {
         if (signal?.aborted && !(e instanceof CancelledError)) throw new CancelledError('Verification was cancelled.');
         throw e;
@@ -218,118 +191,71 @@ export class LocalEngine implements Engine {
     return { files: await new HubCache(this.store).purge(repo) };
   }
 
+  // ---- training ----
+
+  private get runStore(): RunStore {
+    return (this.runStoreInstance ??= this.opts.runStore ?? defaultRunStore());
+  }
+
+  async train(req: TrainRequest, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
+    if (signal?.aborted) throw new CancelledError('Training was cancelled before it started.');
+    if (this.active) throw new TrainingError('busy', `run ${this.active.id} is training: one run at a time (pause does not free the model; cancel it to start another).`);
+    const s = this.session;
+    if (!s) throw new TrainingError('no-model', 'No model is loaded: load one first.');
+    const control = new RunControl();
+    this.active = { id: req.runId, control };
+    try {
+      const rt = await this.runtime();
+      const ctx = { rt, model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, modelFiles: s.modelFiles, store: this.runStore, exclusive: <T>(fn: () => Promise<T>) => this.exclusive(fn) };
+      return await runSft(ctx, req, control, onProgress, signal);
+    } finally {
+      this.active = null;
+    }
+  }
+
+  async trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }> {
+    const a = this.active;
+    if (!a || a.id !== runId) throw new TrainingError('invalid', `run ${runId} is not training${a ? ` (run ${a.id} is)` : ''}`);
+    if (action === 'pause') a.control.pause();
+    else a.control.resume();
+    return { status: a.control.paused ? 'paused' : 'running', step: a.control.step };
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    const runs = await this.runStore.list();
+    for (const r of runs) {
+      // a run the store says is live but this engine is not running: its page closed, or its process died
+      if ((r.status === 'running' || r.status === 'paused') && r.id !== this.active?.id) {
+        r.status = 'interrupted';
+        await this.runStore.put(r);
+      }
+      r.checkpoints = await this.runStore.checkpoints(r.id);
+    }
+    return runs;
+  }
+
+  runMetrics(runId: string): Promise<StepLine[]> {
+    return this.runStore.metrics(runId);
+  }
+
+  async runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>> {
+    const files = which === 'result' ? await this.runStore.readResult(runId) : await this.runStore.readCheckpoint(runId, which.checkpoint);
+    if (!files) throw new TrainingError('invalid', `run ${runId} has no result yet: it did not finish (export one of its checkpoints instead)`);
+    return Object.fromEntries(files);
+  }
+
+  async deleteRun(runId: string): Promise<{ deleted: boolean }> {
+    if (this.active?.id === runId) throw new TrainingError('busy', `run ${runId} is training: cancel it before deleting it`);
+    const had = !!(await this.runStore.get(runId)) || (await this.runStore.occupied(runId)).length > 0;
+    await this.runStore.delete(runId);
+    return { deleted: had };
+  }
+
   dispose(): void {
     this.session?.dispose();
     this.session = null;
     const rt = this.rt;
     this.rt = null;
     rt?.then((r) => r.destroy(), () => undefined);
-  }
-}
-
-// ---- worker proxy ------------------------------------------------------------------------------
-
-interface Pending {
-  resolve: (value: never) => void;
-  reject: (e: Error) => void;
-  onProgress?: (p: never) => void;
-}
-
-export class WorkerEngine implements Engine {
-  private nextId = 1;
-  private pending = new Map<number, Pending>();
-  /** set when the worker failed (e.g. its script did not load): every later request rejects with it */
-  private broken: Error | null = null;
-
-  /** `port`: a module Worker running workers/engine.worker.ts, or a MessagePort served by serveEngine. */
-  constructor(private readonly port: Port) {
-    port.addEventListener('message', (ev) => this.onReply((ev as MessageEvent).data as Reply));
-    port.addEventListener('error', (ev) => {
-      const msg = (ev as ErrorEvent).message;
-      this.fail(new Error(`The engine worker failed${msg ? `: ${msg}` : ' to start (see the browser console)'}. Reload the page to retry.`));
-    });
-    port.addEventListener('messageerror', () => this.fail(new Error('The engine worker sent a message that could not be read.')));
-    port.start?.();
-  }
-
-  private fail(e: Error): void {
-    this.broken = e;
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
-  }
-
-  private onReply(reply: Reply): void {
-    const p = this.pending.get(reply?.id);
-    if (!p) return;
-    if (reply.kind === 'progress') {
-      p.onProgress?.(reply.progress as never);
-      return;
-    }
-    this.pending.delete(reply.id);
-    if (reply.kind === 'result') p.resolve(reply.result as never);
-    else p.reject(fromWireError(reply.error));
-  }
-
-  private request<K extends RequestType>(type: K, payload: Payload<K>, onProgress?: (p: ProgressOf<K>) => void, signal?: AbortSignal): Promise<Result<K>> {
-    if (this.broken) return Promise.reject(this.broken);
-    if (signal?.aborted) return Promise.reject(new CancelledError(`${type} was cancelled before it started.`));
-    const id = this.nextId++;
-    return new Promise<Result<K>>((resolve, reject) => {
-      // on abort, ask the worker to stop; the request then ends with its CancelledError reply
-      const onAbort = () => void this.request('cancel', { target: id }).catch(() => undefined);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const done = () => signal?.removeEventListener('abort', onAbort);
-      this.pending.set(id, {
-        resolve: ((v: Result<K>) => (done(), resolve(v))) as (value: never) => void,
-        reject: (e) => (done(), reject(e)),
-        onProgress,
-      });
-      this.port.postMessage({ type, id, payload });
-    });
-  }
-
-  adapterInfo(): Promise<AdapterInfo> {
-    return this.request('adapterInfo', undefined);
-  }
-
-  selfCheck(opts: SelfCheckRequest = {}, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport> {
-    return this.request('selfCheck', { only: opts.only }, onProgress, signal);
-  }
-
-  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary> {
-    return this.request('loadModel', { source }, onProgress, signal);
-  }
-
-  unloadModel(): Promise<{ unloaded: boolean }> {
-    return this.request('unloadModel', undefined);
-  }
-
-  modelInfo(): Promise<ModelSummary | null> {
-    return this.request('modelInfo', undefined);
-  }
-
-  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult> {
-    return this.request('generate', req, onProgress, signal);
-  }
-
-  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
-    return this.request('inspect', req, undefined, signal);
-  }
-
-  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult> {
-    return this.request('verifyOnnx', req, onProgress, signal);
-  }
-
-  cacheUsage(): Promise<CacheUsage> {
-    return this.request('cacheUsage', undefined);
-  }
-
-  clearCache(repo?: string): Promise<{ files: number }> {
-    return this.request('clearCache', { repo });
-  }
-
-  dispose(): void {
-    this.fail(new CancelledError('The engine was disposed.'));
-    this.port.terminate?.();
   }
 }

@@ -8,10 +8,11 @@
 // runs alone (`only`) or with the others. A case that throws is recorded as failed with the
 // error's message; cancellation (AbortSignal) stops between cases with a CancelledError.
 
+import { CancelledError } from './api.ts';
 import type { Runtime } from './gpu/runtime.ts';
 import { GpuError } from './gpu/device.ts';
-import { allClose, type Tolerance } from './testing/allclose.ts';
-import { Rng } from './testing/rng.ts';
+import { allClose, type Tolerance } from './util/allclose.ts';
+import { Rng } from './util/rng.ts';
 import { SELF_CHECK_CASES } from './selfcheck-cases.ts';
 
 /** One registry entry. `I` is whatever inputs the case builds (host arrays plus sizes). */
@@ -79,10 +80,8 @@ export interface SelfCheckOptions {
   cases?: readonly SelfCheckCase[];
 }
 
-/** Thrown when a self-check (or any engine request) is cancelled. */
-export class CancelledError extends Error {
-  override name = 'CancelledError';
-}
+// Thrown when a self-check (or any engine request) is cancelled; defined with the other boundary errors.
+export { CancelledError };
 
 export function executionContext(): ExecutionContext {
   const g = globalThis as { process?: { versions?: { node?: string } }; WorkerGlobalScope?: unknown; document?: unknown };

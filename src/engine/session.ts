@@ -19,14 +19,20 @@ import { HOOKS, type LlamaModel } from './model/llama.ts';
 import { generate, GenerationCancelled } from './model/generate.ts';
 import type { Sampling } from './model/sampling.ts';
 import { HubCache, RateMeter, hubSource, planDownload, type BlobStore, type PlanLimits } from './hub/index.ts';
-import { CancelledError } from './selfcheck.ts';
+import { CancelledError } from './api.ts';
 import { filesSource, urlSource } from './sources.ts';
+import { dirSource } from './model/checkpoint.ts';
 
 /** Where a model comes from. The token lives in the engine's memory for this load only. */
 export type ModelSourceSpec =
   | { kind: 'hub'; repo: string; revision: string; token?: string; /** developer/testing option: another Hub-compatible server */ endpoint?: string }
   | { kind: 'files'; files: Blob[]; /** each file's path inside the picked folder (structured clone drops webkitRelativePath) */ paths?: string[]; name?: string }
-  | { kind: 'url'; /** absolute, or relative to the engine's location */ baseUrl: string };
+  | { kind: 'url'; /** absolute, or relative to the engine's location */ baseUrl: string }
+  /** a folder on disk: Node only (the CLI); a model there may come without a tokenizer (pre-tokenized training rows) */
+  | { kind: 'dir'; path: string };
+
+/** The model's small files kept after loading: a full-training result carries them, the tokenized-rows cache keys on them. */
+export const MODEL_SIDE_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja'];
 
 export interface LoadProgress {
   phase: 'plan' | 'download' | 'upload';
@@ -209,9 +215,18 @@ function phaseReporter(phase: LoadProgress['phase'], send: ((p: LoadProgress) =>
 export class ModelSession {
   private constructor(
     readonly model: LlamaModel,
-    readonly tokenizer: LabTokenizer,
+    /** null only for a folder on disk without tokenizer.json (training on token ids) */
+    readonly tokenizer: LabTokenizer | null,
     readonly summary: ModelSummary,
+    /** MODEL_SIDE_FILES that exist, by name */
+    readonly modelFiles: ReadonlyMap<string, Uint8Array>,
   ) {}
+
+  /** The tokenizer, or an error saying the model has none. */
+  tok(): LabTokenizer {
+    if (!this.tokenizer) throw new Error(`${this.summary.name} has no tokenizer.json: it can train on token ids only.`);
+    return this.tokenizer;
+  }
 
   /** Plans (refusing what does not fit), then loads. `beforeWeights` runs once the plan passed (the engine frees the old model there). */
   static async load(rt: Runtime, spec: ModelSourceSpec, opts: SessionLoadOptions, beforeWeights?: () => void): Promise<ModelSession> {
@@ -243,6 +258,9 @@ export class ModelSession {
       });
       (name = hub.name), (raw = hub), (release = () => hub.release());
       free = () => storageFree(hub.cache, hub.repo, hub.revision);
+    } else if (spec.kind === 'dir') {
+      raw = dirSource(spec.path);
+      name = spec.path;
     } else if (spec.kind === 'files') {
       raw = filesSource(spec.files, { paths: spec.paths, name: spec.name });
       name = raw.name;
@@ -258,7 +276,9 @@ export class ModelSession {
       const plan = await planDownload(src, opts.limits, { memoryBudget: opts.memoryBudget, storageFree: await free() });
       planned = new Map(plan.files.filter((f) => f.path.endsWith('.safetensors')).map((f) => [f.path, f.size]));
       // 2. the tokenizer before the weights: a missing or broken tokenizer.json costs no download
-      const tokenizer = await loadTokenizer(src);
+      const tokenizer = spec.kind === 'dir' && (await src.size('tokenizer.json')) === null ? null : await loadTokenizer(src);
+      const modelFiles = new Map<string, Uint8Array>();
+      for (const f of MODEL_SIDE_FILES) if ((await src.size(f)) !== null) modelFiles.set(f, await src.read(f));
       beforeWeights?.();
       // 3. weights: read (downloading Hub shards into the cache first), then onto the GPU
       const upload = phaseReporter(spec.kind === 'url' ? 'download' : 'upload', opts.onProgress, every);
@@ -277,10 +297,10 @@ export class ModelSession {
       const { arch, d_model, n_layers, n_heads, n_kv_heads, d_head, d_mlp, d_vocab, n_ctx } = cfg;
       const summary: ModelSummary = {
         name, source: spec.kind, arch, d_model, n_layers, n_heads, n_kv_heads, d_head, d_mlp, d_vocab, n_ctx, dtype, torchDtype: cfg.torch_dtype, parameters,
-        weightBytes: plan.weightBytes, downloadBytes: plan.downloadBytes, tiedEmbeddings: cfg.tie_word_embeddings, chatTemplate: tokenizer.chatTemplate !== null,
+        weightBytes: plan.weightBytes, downloadBytes: plan.downloadBytes, tiedEmbeddings: cfg.tie_word_embeddings, chatTemplate: !!tokenizer?.chatTemplate,
         eosTokenIds: cfg.eos_token_ids, loadMs: performance.now() - t0, warnings,
       };
-      return new ModelSession(loaded.model, tokenizer, summary);
+      return new ModelSession(loaded.model, tokenizer, summary, modelFiles);
     } catch (e) {
       if (signal?.aborted && !(e instanceof CancelledError)) throw cancelled();
       throw e;
@@ -291,7 +311,7 @@ export class ModelSession {
 
   /** The prompt's token ids: plain text with special tokens, or the chat template with the assistant prompt. */
   promptIds(req: Pick<GenerateRequest, 'prompt' | 'messages'>): number[] {
-    const tok = this.tokenizer;
+    const tok = this.tok();
     if (req.messages) {
       if (!tok.chatTemplate) throw new Error('This model has no chat template; send plain text instead.');
       return tok.applyChatTemplate(req.messages, { addGenerationPrompt: true });
@@ -315,7 +335,7 @@ export class ModelSession {
         onStep: (step, chosen) => {
           tokens.push(chosen[0]);
           const skip = { skipSpecialTokens: true };
-          onProgress?.({ step, token: chosen[0], piece: this.tokenizer.decode([chosen[0]], skip), text: this.tokenizer.decode(tokens, skip) });
+          onProgress?.({ step, token: chosen[0], piece: this.tok().decode([chosen[0]], skip), text: this.tok().decode(tokens, skip) });
         },
       });
     } catch (e) {
@@ -329,7 +349,7 @@ export class ModelSession {
     return {
       promptTokens: ids.length,
       tokens: gen,
-      text: this.tokenizer.decode(gen, { skipSpecialTokens: true }),
+      text: this.tok().decode(gen, { skipSpecialTokens: true }),
       stop: eos ? 'eos' : 'length',
       ms,
       tokensPerSec: gen.length / Math.max(ms / 1000, 1e-9),
@@ -340,7 +360,7 @@ export class ModelSession {
   async inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
     const { rt, cfg } = this.model;
     const t0 = performance.now();
-    const ids = this.tokenizer.encode(req.text, { addSpecialTokens: req.addSpecialTokens ?? true });
+    const ids = this.tok().encode(req.text, { addSpecialTokens: req.addSpecialTokens ?? true });
     const T = ids.length;
     if (T === 0) throw new Error('The prompt is empty: type some text first.');
     if (T > Math.min(INSPECT_MAX_TOKENS, cfg.n_ctx)) throw new Error(`The prompt is ${T} tokens; attention views take at most ${Math.min(INSPECT_MAX_TOKENS, cfg.n_ctx)}. Shorten it.`);
@@ -368,7 +388,8 @@ export class ModelSession {
     } finally {
       for (const t of captures.values()) t.dispose();
     }
-    const tokens = ids.map((id) => ({ id, text: this.tokenizer.decode([id]), raw: this.tokenizer.idToToken(id) ?? String(id) }));
+    const tok = this.tok();
+    const tokens = ids.map((id) => ({ id, text: tok.decode([id]), raw: tok.idToToken(id) ?? String(id) }));
     return { tokens, n_heads: H, layers: out, ms: performance.now() - t0 };
   }
 

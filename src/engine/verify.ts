@@ -14,6 +14,7 @@
 // optimum also take attention_mask, position_ids and an (empty) KV cache past_key_values.{l}.{key,value}
 // [B, n_kv, 0, d_head], and sometimes use_cache_branch: all are filled here for a fresh prompt.
 // A graph whose weights live in an external file (<name>_data, models over 2 GB) gets that file too.
+import { dirSource } from './model/checkpoint.ts';
 import type * as Ort from 'onnxruntime-web';
 import type { FileSource } from './model/checkpoint.ts';
 import type { LlamaModel } from './model/llama.ts';
@@ -116,6 +117,7 @@ export function verifySource(
     return { src: hub, whole: true, release: () => hub.release() };
   }
   if (spec.kind === 'files') return { src: filesSource(spec.files, { paths: spec.paths, name: spec.name }), whole: false, release: () => {} };
+  if (spec.kind === 'dir') return { src: dirSource(spec.path), whole: false, release: () => {} };
   const u = urlSource(spec.baseUrl, { signal: opts.signal });
   return { src: u, whole: false, release: () => u.release() };
 }

@@ -6,7 +6,7 @@
 // biases ~ N(0, 0.1²), embeddings ~ N(0, 1).
 
 import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits, bf16BitsToF32 } from '../gpu/half.ts';
-import { Rng } from '../testing/rng.ts';
+import { Rng } from '../util/rng.ts';
 import { expectedTensors, parseConfig } from './config.ts';
 import type { FileSource, HostTensor } from './checkpoint.ts';
 import { writeSafetensors, type StDtype } from './safetensors.ts';

@@ -2,7 +2,7 @@
 // greedy = argmax (first index on ties, like torch.argmax); sampling applies temperature, then
 // top-k, then top-p (nucleus: the smallest set of most likely tokens whose probability reaches p,
 // never empty), then draws from the renormalised distribution with a seeded RNG.
-import { Rng } from '../testing/rng.ts';
+import { Rng } from '../util/rng.ts';
 
 export type Sampling = { kind: 'greedy' } | { kind: 'sample'; temperature: number; topK?: number; topP?: number; seed?: number };
 

@@ -3,7 +3,7 @@
 // Tolerances are the kernels' own tests' (shaders/<name>.test.ts), with the reason beside each.
 
 import type { SelfCheckCase } from '../selfcheck.ts';
-import type { Rng } from '../testing/rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { defineCase, readAllAndFree, readAndFree, concat } from './helpers.ts';
 import { toHalfBits, fromHalfBits } from '../gpu/half.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';

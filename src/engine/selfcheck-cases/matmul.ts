@@ -4,7 +4,7 @@
 
 import type { SelfCheckCase } from '../selfcheck.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import type { Rng } from '../testing/rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { defineCase, readAndFree, readAllAndFree, concat } from './helpers.ts';
 import { matmul } from '../../../shaders/matmul_forward.ts';
 import { matmulRef } from '../../../shaders/matmul_forward.ref.ts';

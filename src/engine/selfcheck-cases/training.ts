@@ -3,7 +3,7 @@
 // multiples of the workgroup sizes (256, 16×16). Tolerances are the kernels' own tests'.
 
 import type { SelfCheckCase } from '../selfcheck.ts';
-import type { Rng } from '../testing/rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { defineCase, readAllAndFree, readAndFree, concat } from './helpers.ts';
 import { crossEntropyForward, IGNORE_INDEX } from '../../../shaders/cross_entropy_forward.ts';
 import { crossEntropyForwardRef } from '../../../shaders/cross_entropy_forward.ref.ts';

@@ -31,7 +31,7 @@ import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts
 import { addScale } from '../../../shaders/add_scale.ts';
 import { loraForward } from '../../../shaders/lora_forward.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
-import { hash32 } from '../../../shaders/dropout.ref.ts';
+import { hash32 } from '../util/hash32.ts';
 import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
 

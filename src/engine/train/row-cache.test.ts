@@ -14,8 +14,8 @@ const rows = (maxId: number): SftData => ({
   problems: [{ line: 2, message: 'd.jsonl:2: not valid JSON' }],
 });
 
-test('row cache: round trip is exact with u16 and i32 storage, problems included', () => {
-  const key = rowCacheKey('{"a":1}\n', [new Uint8Array([1, 2]), null], { maxLength: 256 });
+test('row cache: round trip is exact with u16 and i32 storage, problems included', async () => {
+  const key = await rowCacheKey('{"a":1}\n', [new Uint8Array([1, 2]), null], { maxLength: 256 });
   for (const maxId of [9, 65535, 151_000]) {
     const data = rows(maxId);
     const bytes = encodeRowCache(key, data);
@@ -27,15 +27,15 @@ test('row cache: round trip is exact with u16 and i32 storage, problems included
   }
 });
 
-test('row cache: another key, a truncated file or garbage gives null (rebuild), never wrong rows', () => {
+test('row cache: another key, a truncated file or garbage gives null (rebuild), never wrong rows', async () => {
   const k = (data: string, tok: Uint8Array | null, n: number) => rowCacheKey(data, [tok], { maxLength: n });
-  const key = k('x', new Uint8Array([1]), 256);
-  assert.notEqual(k('y', new Uint8Array([1]), 256), key, 'data changes the key');
-  assert.notEqual(k('x', new Uint8Array([2]), 256), key, 'tokenizer changes the key');
-  assert.notEqual(k('x', null, 256), key);
-  assert.notEqual(k('x', new Uint8Array([1]), 512), key, 'options change the key');
+  const key = await k('x', new Uint8Array([1]), 256);
+  assert.notEqual(await k('y', new Uint8Array([1]), 256), key, 'data changes the key');
+  assert.notEqual(await k('x', new Uint8Array([2]), 256), key, 'tokenizer changes the key');
+  assert.notEqual(await k('x', null, 256), key);
+  assert.notEqual(await k('x', new Uint8Array([1]), 512), key, 'options change the key');
   const bytes = encodeRowCache(key, rows(9));
-  assert.equal(decodeRowCache(bytes, k('y', new Uint8Array([1]), 256)), null);
+  assert.equal(decodeRowCache(bytes, await k('y', new Uint8Array([1]), 256)), null);
   assert.equal(decodeRowCache(bytes.subarray(0, bytes.length - 2), key), null);
   assert.equal(decodeRowCache(new TextEncoder().encode('LABROWS1\xff\xff\xff\x7fgarbage'), key), null);
   assert.equal(decodeRowCache(new Uint8Array(3), key), null);

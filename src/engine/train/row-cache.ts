@@ -9,16 +9,17 @@
 //   "LABROWS1" | u32 header bytes | header JSON {key, rows, tokens, width, problems} | pad to 4 |
 //   lines u32[rows] | lengths u32[rows] | ids [tokens] | labels [tokens]
 // width 2: ids as u16 and labels as u16 with 0xFFFF for IGNORE_INDEX (every id < 65535); else 4 (i32).
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../util/sha256.ts';
 import { IGNORE_INDEX, type SftData, type SftExample, type RowProblem } from './data.ts';
 
 const MAGIC = 'LABROWS1';
 
 /** Cache key: a hash of the data (its bytes, or a digest of them), the tokenizer files (in order) and the options that shape the rows. */
-export function rowCacheKey(data: string | Uint8Array, tokenizerFiles: ReadonlyArray<Uint8Array | null>, opts: object): string {
-  const h = createHash('sha256').update(MAGIC).update(data);
-  for (const f of tokenizerFiles) h.update(f === null ? 'none' : createHash('sha256').update(f).digest('hex'));
-  return h.update(JSON.stringify(opts)).digest('hex');
+export async function rowCacheKey(data: string | Uint8Array, tokenizerFiles: ReadonlyArray<Uint8Array | null>, opts: object): Promise<string> {
+  const parts = [MAGIC, await sha256Hex(data)];
+  for (const f of tokenizerFiles) parts.push(f === null ? 'none' : await sha256Hex(f));
+  parts.push(JSON.stringify(opts));
+  return sha256Hex(parts.join('\n'));
 }
 
 export function encodeRowCache(key: string, data: SftData): Uint8Array {

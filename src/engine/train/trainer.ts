@@ -13,11 +13,11 @@ import { gradNormClip } from '../../../shaders/grad_norm.ts';
 import { adamwStep } from '../../../shaders/adamw.ts';
 import { unpackHalf } from '../../../shaders/unpack_half.ts';
 import type { LlamaModel } from '../model/llama.ts';
-import { Rng } from '../testing/rng.ts';
+import { Rng } from '../util/rng.ts';
 import { packParams, type ParamChunk, type ParamSpec } from './flat-params.ts';
 import { loraDims, loraModulePath, loraTensorName } from './adapter.ts';
 import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
-import { hash32 } from '../../../shaders/dropout.ref.ts';
+import { hash32 } from '../util/hash32.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
 
 export interface OptimConfig {

@@ -8,7 +8,7 @@
 //    build) and it uploads straight from it; Dawn-node rejects shared views ("Invalid argument"), so
 //    those are copied to a plain buffer first. Other calls pass through untouched.
 import type * as Ort from 'onnxruntime-web';
-import { nodeGpu } from '../gpu/node.ts';
+import { nodeGpu } from '../engine/gpu/node.ts';
 
 let ortPromise: Promise<typeof Ort> | null = null;
 

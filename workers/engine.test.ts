@@ -3,17 +3,18 @@
 // it, minus the Worker). Shapes are the registry's tiny ones: the whole file runs in a few seconds.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalEngine, WorkerEngine, type Engine } from './engine.ts';
-import { CancelledError, selfCheckNames, type Progress, type SelfCheckCase } from './selfcheck.ts';
-import { SELF_CHECK_CASES, defineCase, readAndFree } from './selfcheck-cases.ts';
-import { GpuError } from './gpu/device.ts';
-import { nodeGpu, releaseNodeGpu } from './gpu/node.ts';
-import { serveEngine } from '../../workers/serve.ts';
-import type { Port } from '../../workers/protocol.ts';
-import { addScale } from '../../shaders/add_scale.ts';
-import { addScaleRef } from '../../shaders/add_scale.ref.ts';
-import { MemoryBlobStore } from './hub/index.ts';
-import { defineModelTests } from './engine-model.testlib.ts';
+import { LocalEngine, type Engine } from '../src/engine/engine.ts';
+import { WorkerEngine } from './worker-engine.ts';
+import { CancelledError, selfCheckNames, type Progress, type SelfCheckCase } from '../src/engine/selfcheck.ts';
+import { SELF_CHECK_CASES, defineCase, readAndFree } from '../src/engine/selfcheck-cases.ts';
+import { GpuError } from '../src/engine/gpu/device.ts';
+import { nodeGpu, releaseNodeGpu } from '../src/engine/gpu/node.ts';
+import { serveEngine } from './serve.ts';
+import type { Port } from './protocol.ts';
+import { addScale } from '../shaders/add_scale.ts';
+import { addScaleRef } from '../shaders/add_scale.ref.ts';
+import { MemoryBlobStore } from '../src/engine/hub/index.ts';
+import { defineModelTests } from '../src/engine/engine-model.testlib.ts';
 
 // A case that waits (up to 5 s) until its run is cancelled: makes cancellation deterministic.
 const waitsForCancel = defineCase({

@@ -7,20 +7,21 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalEngine, WorkerEngine, type Engine, type VerifyOnnxProgress } from './engine.ts';
-import { CancelledError } from './selfcheck.ts';
-import { nodeGpu, releaseNodeGpu } from './gpu/node.ts';
-import { serveEngine } from '../../workers/serve.ts';
-import type { Port } from '../../workers/protocol.ts';
-import { MemoryBlobStore } from './hub/index.ts';
-import { requestsFor, startHubServer, tempRoot } from './hub/testing.ts';
-import { Rng } from './testing/rng.ts';
-import { assertAllClose } from './testing/allclose.ts';
-import { encodeOnnxModel, ONNX_FLOAT, ONNX_INT64 } from './onnx/tiny-onnx.ts';
-import { OnnxCheckError } from './onnx/ort.ts';
-import { ONNX_CANDIDATES, VERIFY_DEFAULT_TEXT, onnxFeeds, runOnnxLogits, verifyOrt } from './verify.ts';
+import { LocalEngine, type Engine, type VerifyOnnxProgress } from '../src/engine/engine.ts';
+import { WorkerEngine } from './worker-engine.ts';
+import { CancelledError } from '../src/engine/selfcheck.ts';
+import { nodeGpu, releaseNodeGpu } from '../src/engine/gpu/node.ts';
+import { serveEngine } from './serve.ts';
+import type { Port } from './protocol.ts';
+import { MemoryBlobStore } from '../src/engine/hub/index.ts';
+import { requestsFor, startHubServer, tempRoot } from '../src/engine/hub/testing.ts';
+import { Rng } from '../src/engine/testing/rng.ts';
+import { assertAllClose } from '../src/engine/testing/allclose.ts';
+import { encodeOnnxModel, ONNX_FLOAT, ONNX_INT64 } from '../src/engine/onnx/tiny-onnx.ts';
+import { OnnxCheckError } from '../src/engine/onnx/ort.ts';
+import { ONNX_CANDIDATES, VERIFY_DEFAULT_TEXT, onnxFeeds, runOnnxLogits, verifyOrt } from '../src/engine/verify.ts';
 
-const FIXTURE = new URL('../../models/fixtures/llama-gqa/', import.meta.url).pathname;
+const FIXTURE = new URL('../models/fixtures/llama-gqa/', import.meta.url).pathname;
 const FILES = readdirSync(FIXTURE).filter((f) => !/reference|fixture/.test(f)).sort(); // includes model.onnx
 const ONNX_SIZE = statSync(join(FIXTURE, 'model.onnx')).size;
 

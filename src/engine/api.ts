@@ -1,0 +1,277 @@
+// Everything that crosses the engine's boundary, in one module (CONVENTIONS §11, §16): the Engine
+// interface the UI, the CLI and the worker talk to, the plain-data types of its requests and
+// results (they cross the worker boundary by structured clone), and the typed errors with their
+// wire form. Two implementations: LocalEngine (./engine.ts, in the calling thread: the CLI, tests,
+// and inside the browser worker) and WorkerEngine (workers/worker-engine.ts, a proxy in the page).
+// Nothing here imports React or workers/.
+
+import { GpuError, type AdapterSummary, type GpuErrorKind } from './gpu/device.ts';
+import { HubError, type HubErrorCode } from './hub/errors.ts';
+import { GovernanceError, type TrainingDecision } from './train/governance.ts';
+import type { ExecutionContext, Progress, SelfCheckReport } from './selfcheck.ts';
+import type {
+  GenerateProgress,
+  GenerateRequest,
+  GenerateResult,
+  InspectRequest,
+  InspectResult,
+  LoadProgress,
+  ModelSourceSpec,
+  ModelSummary,
+} from './session.ts';
+import type { VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
+import type { LoraTarget } from './train/adapter.ts';
+import type { LrScheduleName } from './train/schedule.ts';
+import type { RowProblem } from './train/data.ts';
+
+export { GpuError, HubError, GovernanceError };
+export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
+export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary };
+export type { HeadStats, InspectLayer, InspectToken } from './session.ts';
+export type { VerifyBackend, VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
+
+// ---- errors ------------------------------------------------------------------------------------
+
+/** A request was cancelled (its AbortSignal fired, or the engine was disposed). */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+}
+
+export type TrainingErrorKind =
+  | 'busy' //            another run is active, or a model change was asked for during one
+  | 'no-model' //        no model loaded
+  | 'no-data' //         no usable training row
+  | 'run-exists' //      a new run into an existing run's place (not a resume)
+  | 'resume-mismatch' // the checkpoint was made with other data or settings
+  | 'bad-checkpoint' //  unreadable, or holding NaN/Inf
+  | 'non-finite' //      a NaN/Inf loss or gradient stopped the run before the update
+  | 'storage' //         the checkpoint could not be stored (quota): nothing saved earlier is lost
+  | 'invalid'; //        a bad setting
+
+/** A training run could not start or stopped; `kind` lets the UI react without parsing text. */
+export class TrainingError extends Error {
+  override name = 'TrainingError';
+  constructor(
+    readonly kind: TrainingErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An error as it crosses the boundary (Error objects lose their class in structured clone). */
+export interface WireError {
+  name: string;
+  kind?: string;
+  message: string;
+}
+
+export function toWireError(e: unknown): WireError {
+  if (e instanceof HubError) return { name: e.name, kind: e.code, message: e.message };
+  if (e instanceof Error) {
+    const kind = (e as Error & { kind?: unknown }).kind;
+    return { name: e.name, message: e.message, ...(typeof kind === 'string' ? { kind } : {}) };
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+/** Rebuilds the typed error, so `instanceof GpuError` / `CancelledError` / ... work on the page side too. */
+export function fromWireError(w: WireError): Error {
+  if (w.name === 'GpuError') return new GpuError((w.kind ?? 'internal') as GpuErrorKind, w.message);
+  if (w.name === 'CancelledError') return new CancelledError(w.message);
+  if (w.name === 'TrainingError') return new TrainingError((w.kind ?? 'invalid') as TrainingErrorKind, w.message);
+  if (w.name === 'GovernanceError') return new GovernanceError(w.message);
+  // HubError's `code` travels as `kind` (the UI reacts to 'auth', 'too-large', ...)
+  if (w.name === 'HubError' || w.name === 'HubCancelledError') return new HubError((w.kind ?? 'http') as HubErrorCode, w.message);
+  const e = new Error(w.message);
+  e.name = w.name;
+  return e;
+}
+
+// ---- adapter, cache ----------------------------------------------------------------------------
+
+/** The adapter summary plus what the device enabled and where the engine runs. */
+export interface AdapterInfo extends AdapterSummary {
+  where: ExecutionContext;
+  /** features the engine's device has turned on (asked for when the adapter offers them) */
+  enabled: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
+  /** [min, max] subgroup size, where the adapter says */
+  subgroupSizes?: [number, number];
+}
+
+export interface SelfCheckRequest {
+  only?: string[];
+}
+
+/** What the Hub cache holds, and the browser's storage estimate for the origin (null where unknown). */
+export interface CacheUsage {
+  files: number;
+  partial: number;
+  bytes: number;
+  originUsage: number | null;
+  originQuota: number | null;
+}
+
+// ---- training ----------------------------------------------------------------------------------
+
+/** Every `lab sft` option, as data: the page edits these, the CLI parses them from flags. */
+export interface SftConfig {
+  /** every weight trainable (full fine-tuning) instead of LoRA */
+  full: boolean;
+  /** LoRA settings (ignored when full); an adapterInit's own settings must agree */
+  lora: { r: number; alpha: number; dropout: number; targets: LoraTarget[]; layers?: number[] | null };
+  steps: number;
+  lr: number;
+  lrSchedule: LrScheduleName;
+  warmupSteps: number;
+  weightDecay: number;
+  betas: [number, number];
+  eps: number;
+  /** 0 = no clipping */
+  maxGradNorm: number;
+  batchSize: number;
+  gradAccum: number;
+  seed: number;
+  /** a checkpoint every n optimizer steps; 0 = none (a stop or cancel still writes one) */
+  checkpointEvery: number;
+  /** recompute block activations in the backward (less memory) */
+  recompute: boolean;
+}
+
+/** Training data: JSONL text in one of the row formats (data.ts) and the governance decision for it. */
+export interface TrainData {
+  /** the file's name, for messages ("rows.jsonl:4: ...") and the run record */
+  name: string;
+  text: string;
+  /**
+   * The gate's decision (train/governance.ts: decided from the source manifest by the CLI, from the
+   * manifest the user picked or the embedded sets' own terms by the page). The engine refuses a run
+   * whose decision is missing or not `allowed`: default-deny.
+   */
+  governance: TrainingDecision;
+}
+
+export interface TrainRequest {
+  /** the run's id in the run store (the page: a fresh id; the CLI: its --out folder holds one run) */
+  runId: string;
+  /** shown in lists; default the data's name */
+  name?: string;
+  config: SftConfig;
+  data: TrainData;
+  /** a PEFT adapter to start from (adapter_config.json + adapter_model.safetensors) */
+  adapterInit?: Record<string, Uint8Array>;
+  /**
+   * Continue from a checkpoint: one of this run's (`step`), or checkpoint files given directly (the
+   * CLI's --resume <dir>). Data, batch size, seed and optimizer settings must equal the checkpoint's.
+   */
+  resume?: { step: number } | { files: Record<string, Uint8Array>; where: string };
+}
+
+/** One optimizer step, as written to metrics.jsonl (snake_case: the file format). */
+export interface StepLine {
+  step: number;
+  epoch: number;
+  loss: number;
+  grad_norm: number;
+  lr: number;
+  /** all positions of the step's micro-batches (padding included), and the trained ones */
+  tokens: number;
+  trained_tokens: number;
+  tokens_per_s: number;
+  step_s: number;
+  elapsed_s: number;
+}
+
+export type TrainProgress =
+  | { kind: 'data'; rows: number; problems: RowProblem[]; moreProblems: number; fromCache: boolean; tokenizeMs: number }
+  | { kind: 'start'; firstStep: number; totalSteps: number; tensors: number; trainable: number; description: string }
+  | { kind: 'step'; line: StepLine; totalSteps: number; etaSec: number }
+  | { kind: 'checkpoint'; step: number; where: string }
+  | { kind: 'warning'; message: string }
+  | { kind: 'paused' | 'resumed'; step: number };
+
+export interface TrainResult {
+  runId: string;
+  steps: number;
+  lastLoss: number | null;
+  /** where the result (adapter or model files) was stored */
+  where: string;
+  files: string[];
+}
+
+export type RunStatus = 'running' | 'paused' | 'interrupted' | 'cancelled' | 'failed' | 'done';
+
+/** A run as the run store keeps it (IndexedDB in the browser, run.json in the CLI's --out). */
+export interface RunRecord {
+  schema: 'lab-run-v1';
+  id: string;
+  name: string;
+  kind: 'sft';
+  /** 'interrupted': it was running when its page closed or reloaded (or its process died) */
+  status: RunStatus;
+  createdAt: number;
+  updatedAt: number;
+  model: string;
+  config: SftConfig;
+  data: { name: string; sha256: string; rows: number };
+  governance: TrainingDecision;
+  step: number;
+  lastLoss: number | null;
+  /** steps with a stored checkpoint, ascending */
+  checkpoints: number[];
+  /** the result (adapter or model) is stored */
+  hasResult: boolean;
+  error?: string;
+}
+
+export type TrainControl = 'pause' | 'resume';
+
+// ---- the interface -----------------------------------------------------------------------------
+
+export interface Engine {
+  adapterInfo(): Promise<AdapterInfo>;
+  /** Runs the kernel self-check; rejects with CancelledError when `signal` aborts. */
+  selfCheck(opts?: SelfCheckRequest, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport>;
+  /**
+   * Loads a model (Hub repo, picked files, a URL folder, or a folder on disk in Node), replacing the
+   * loaded one. Refuses with HubError('too-large') before any weight is read when it does not fit the
+   * device; rejects with CancelledError when `signal` aborts, TrainingError('busy') during a run.
+   */
+  loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary>;
+  unloadModel(): Promise<{ unloaded: boolean }>;
+  modelInfo(): Promise<ModelSummary | null>;
+  /** New tokens for a prompt, streamed through onProgress; CancelledError when `signal` aborts. */
+  generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;
+  /** Tokens and attention patterns of the requested layers, with per-head statistics. */
+  inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult>;
+  /**
+   * Runs the ONNX export beside the loaded model (model.onnx or onnx/model.onnx, read through the
+   * model's own source) in onnxruntime-web on the same ids and compares the logits; { found: false }
+   * when there is none. CancelledError when `signal` aborts.
+   */
+  verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult>;
+  cacheUsage(): Promise<CacheUsage>;
+  /** Deletes cached Hub files of `repo`, or all; returns how many files went. */
+  clearCache(repo?: string): Promise<{ files: number }>;
+
+  /**
+   * SFT (LoRA or full) on the loaded model. Progress carries each step's metrics; checkpoints go to
+   * the run store, whole or not at all. Aborting `signal` stops after the step in flight, writes a
+   * checkpoint of it and rejects with CancelledError naming it. Other requests (inspect, generate)
+   * run between steps. GovernanceError when the data's decision does not allow training.
+   */
+  train(req: TrainRequest, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult>;
+  /** Pauses (after the step in flight) or resumes the active run `runId`. */
+  trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }>;
+  /** Runs in the run store, newest first; a run that was running when its page closed is 'interrupted'. */
+  listRuns(): Promise<RunRecord[]>;
+  /** The metrics lines of a run, in step order. */
+  runMetrics(runId: string): Promise<StepLine[]>;
+  /** A run's stored files: its result ('result': the PEFT adapter or model) or one checkpoint. */
+  runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>>;
+  /** Deletes a run and everything stored for it (not while it is active). */
+  deleteRun(runId: string): Promise<{ deleted: boolean }>;
+
+  /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
+  dispose(): void;
+}
