@@ -28,6 +28,7 @@ import type {
   LoadProgress,
   ModelSourceSpec,
   ModelSummary,
+  AdapterSpec,
   Progress,
   RunRecord,
   RunStatus,
@@ -67,6 +68,10 @@ export interface Requests {
   cacheUsage: { payload: void; result: CacheUsage; progress: never };
   /** deletes cached Hub files (of `repo`, or all); returns how many */
   clearCache: { payload: { repo?: string }; result: { files: number }; progress: never };
+  /** logits [pos][vocab] of token ids, with the active adapter */
+  forward: { payload: { ids: number[] }; result: { ids: number[]; logits: number[][] }; progress: never };
+  /** reloads the weights with a PEFT adapter (files, or a finished run's) merged, or without one (null) */
+  setAdapter: { payload: { adapter: AdapterSpec | { runId: string } | null }; result: ModelSummary; progress: LoadProgress };
   /** SFT on the loaded model; one progress reply per step (and data, checkpoint, pause events) */
   train: { payload: TrainRequest; result: TrainResult; progress: TrainProgress };
   /** pause or resume the active run */

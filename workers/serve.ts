@@ -29,6 +29,8 @@ export function serveEngine(port: Port, engine: Engine): void {
     verifyOnnx: (payload, ctx) => engine.verifyOnnx(payload, ctx.progress, ctx.signal),
     cacheUsage: () => engine.cacheUsage(),
     clearCache: (payload) => engine.clearCache(payload?.repo),
+    forward: (payload) => engine.forward(payload),
+    setAdapter: (payload, ctx) => engine.setAdapter(payload.adapter, ctx.progress),
     train: (payload, ctx) => engine.train(payload, ctx.progress, ctx.signal),
     trainControl: (payload) => engine.trainControl(payload.runId, payload.action),
     listRuns: () => engine.listRuns(),

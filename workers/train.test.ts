@@ -6,7 +6,7 @@
 // the exported adapter, and the refusals (ungoverned data, a run over an existing one).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalEngine, type Engine } from '../src/engine/engine.ts';
@@ -119,6 +119,29 @@ test('the worker protocol and `lab sft` train the same run: the same losses (1e-
   const runs = await page.proxy.listRuns();
   assert.equal(runs[0].status, 'done');
   assert.deepEqual(runs[0].checkpoints, [2, 4, 6]);
+});
+
+test('the active adapter: a finished run switched on gives the logits `lab forward --adapter` gives for its exported files; off gives the base', async () => {
+  const dir = join(tmp, 'exported');
+  mkdirSync(dir);
+  for (const [name, bytes] of Object.entries(await page.proxy.runFiles('run-a', 'result'))) writeFileSync(join(dir, name), bytes);
+  const ids = [5, 22, 39, 56, 73, 90];
+  const on = await page.proxy.setAdapter({ runId: 'run-a' });
+  assert.equal(on.adapter?.r, 4);
+  assert.deepEqual(on.adapter?.targets.sort(), ['down_proj', 'q_proj', 'v_proj']);
+  const pageOn = (await page.proxy.forward({ ids })).logits.flat();
+  const off = await page.proxy.setAdapter(null);
+  assert.equal(off.adapter, null);
+  const pageOff = (await page.proxy.forward({ ids })).logits.flat();
+  const cli = (adapter: string[]) => {
+    const out = join(tmp, `fwd-${adapter.length}.json`);
+    const r = runLab(['forward', '--model', FIXTURE, '--ids', ids.join(','), ...adapter, '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(readFileSync(out, 'utf8')).logits as number[][]).flat();
+  };
+  closeTo(pageOn, cli(['--adapter', dir]), 1e-5, 'adapter on: page vs lab forward --adapter');
+  closeTo(pageOff, cli([]), 1e-5, 'adapter off: page vs lab forward');
+  assert.ok(pageOn.some((v, i) => Math.abs(v - pageOff[i]) > 1e-3), 'the adapter changes the logits');
 });
 
 test('a new run into an existing run is refused (nothing destroyed); ungoverned data is refused before anything runs', async () => {

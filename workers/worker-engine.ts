@@ -16,6 +16,7 @@ import {
   type LoadProgress,
   type ModelSourceSpec,
   type ModelSummary,
+  type AdapterSpec,
   type Progress,
   type RunRecord,
   type RunStatus,
@@ -129,6 +130,14 @@ export class WorkerEngine implements Engine {
 
   clearCache(repo?: string): Promise<{ files: number }> {
     return this.request('clearCache', { repo });
+  }
+
+  forward(req: { ids: number[] }): Promise<{ ids: number[]; logits: number[][] }> {
+    return this.request('forward', req);
+  }
+
+  setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
+    return this.request('setAdapter', { adapter }, onProgress);
   }
 
   train(req: TrainRequest, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {

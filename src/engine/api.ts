@@ -18,6 +18,7 @@ import type {
   LoadProgress,
   ModelSourceSpec,
   ModelSummary,
+  AdapterSpec,
 } from './session.ts';
 import type { VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
 import type { LoraTarget } from './train/adapter.ts';
@@ -26,7 +27,7 @@ import type { RowProblem } from './train/data.ts';
 
 export { GpuError, HubError, GovernanceError };
 export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
-export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary };
+export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary, AdapterSpec };
 export type { HeadStats, InspectLayer, InspectToken } from './session.ts';
 export type { VerifyBackend, VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './verify.ts';
 
@@ -244,6 +245,14 @@ export interface Engine {
   generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;
   /** Tokens and attention patterns of the requested layers, with per-head statistics. */
   inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult>;
+  /** Logits [pos][vocab] of token ids, with the active adapter (what `lab forward` writes). */
+  forward(req: { ids: number[] }): Promise<{ ids: number[]; logits: number[][] }>;
+  /**
+   * Switches the active adapter: a PEFT adapter's files, a finished run's result (`runId`), or null
+   * for the base model. The weights are reloaded from the model's source with the adapter merged,
+   * exactly as `lab forward --adapter` does. The summary's `adapter` says which is active.
+   */
+  setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary>;
   /**
    * Runs the ONNX export beside the loaded model (model.onnx or onnx/model.onnx, read through the
    * model's own source) in onnxruntime-web on the same ids and compares the logits; { found: false }

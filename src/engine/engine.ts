@@ -24,6 +24,7 @@ import {
   type LoadProgress,
   type ModelSourceSpec,
   type ModelSummary,
+  type AdapterSpec,
   type RunRecord,
   type RunStatus,
   type SelfCheckRequest,
@@ -164,6 +165,36 @@ export class LocalEngine implements Engine {
 
   inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
     return this.exclusive(async () => this.loaded().inspect(req, signal));
+  }
+
+  forward(req: { ids: number[] }): Promise<{ ids: number[]; logits: number[][] }> {
+    return this.exclusive(async () => ({ ids: [...req.ids], logits: await this.loaded().logits(req.ids) }));
+  }
+
+  setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
+    return this.exclusive(async () => {
+      this.notTraining('Switching the adapter');
+      const old = this.loaded();
+      let spec: AdapterSpec | null = null;
+      if (adapter && 'runId' in adapter) {
+        const files = await this.runStore.readResult(adapter.runId);
+        if (!files || !files.has('adapter_config.json')) throw new TrainingError('invalid', `run ${adapter.runId} has no finished adapter (a full-parameter run, or one that did not finish: export a checkpoint instead)`);
+        const rec = await this.runStore.get(adapter.runId);
+        spec = { name: rec?.name ? `${rec.name} (run ${adapter.runId})` : `run ${adapter.runId}`, files: Object.fromEntries(files) };
+      } else spec = adapter;
+      const source = this.sources.get(old)!;
+      const rt = await this.runtime();
+      const dev = rt.device.limits;
+      const limits: PlanLimits = { maxBufferSize: dev.maxBufferSize, maxStorageBufferBindingSize: dev.maxStorageBufferBindingSize, ...this.opts.planLimits };
+      // the same source again (Hub files come from the cache), the adapter merged as the weights load
+      const s = await ModelSession.load(rt, source, { store: this.store, limits, memoryBudget: this.opts.memoryBudget, onProgress, adapter: spec }, () => {
+        this.session?.dispose();
+        this.session = null;
+      });
+      this.session = s;
+      this.sources.set(s, source);
+      return s.summary;
+    });
   }
 
   verifyOnnx(req: VerifyOnnxRequest, onProgress?: (p: VerifyOnnxProgress) => void, signal?: AbortSignal): Promise<VerifyOnnxResult> {

@@ -61,6 +61,14 @@ export interface ModelSummary extends Pick<ModelConfig, 'arch' | 'd_model' | 'n_
   eosTokenIds: number[];
   loadMs: number;
   warnings: string[];
+  /** the LoRA adapter merged into the weights (Engine.setAdapter), or null: the base model */
+  adapter: { name: string; r: number; alpha: number; targets: string[] } | null;
+}
+
+/** A PEFT adapter as files (adapter_config.json + adapter_model.safetensors), with a name to show. */
+export interface AdapterSpec {
+  name: string;
+  files: Record<string, Uint8Array>;
 }
 
 export interface GenerateRequest {
@@ -168,6 +176,8 @@ export interface SessionLoadOptions {
   signal?: AbortSignal;
   /** minimum ms between progress messages of one phase (the last one is always sent); default 100 */
   progressIntervalMs?: number;
+  /** a PEFT LoRA adapter merged into the weights as they load (exactly as `lab forward --adapter`) */
+  adapter?: AdapterSpec | null;
 }
 
 /** Throws CancelledError before and after each read once `signal` aborted: a load stops between reads. */
@@ -282,7 +292,7 @@ export class ModelSession {
       beforeWeights?.();
       // 3. weights: read (downloading Hub shards into the cache first), then onto the GPU
       const upload = phaseReporter(spec.kind === 'url' ? 'download' : 'upload', opts.onProgress, every);
-      const loaded = await loadModel(rt, src, { tokenizer: false, onProgress: (p) => upload(p.bytes, p.total, p.file.split('/').pop() ?? p.file) });
+      const loaded = await loadModel(rt, src, { tokenizer: false, adapter: opts.adapter ? new Map(Object.entries(opts.adapter.files)) : undefined, onProgress: (p) => upload(p.bytes, p.total, p.file.split('/').pop() ?? p.file) });
       if (signal?.aborted) {
         disposeWeights(loaded.model.w);
         throw cancelled();
@@ -299,6 +309,7 @@ export class ModelSession {
         name, source: spec.kind, arch, d_model, n_layers, n_heads, n_kv_heads, d_head, d_mlp, d_vocab, n_ctx, dtype, torchDtype: cfg.torch_dtype, parameters,
         weightBytes: plan.weightBytes, downloadBytes: plan.downloadBytes, tiedEmbeddings: cfg.tie_word_embeddings, chatTemplate: !!tokenizer?.chatTemplate,
         eosTokenIds: cfg.eos_token_ids, loadMs: performance.now() - t0, warnings,
+        adapter: loaded.adapter && opts.adapter ? { name: opts.adapter.name, r: loaded.adapter.r, alpha: loaded.adapter.alpha, targets: [...loaded.adapter.targets] } : null,
       };
       return new ModelSession(loaded.model, tokenizer, summary, modelFiles);
     } catch (e) {
@@ -391,6 +402,22 @@ export class ModelSession {
     const tok = this.tok();
     const tokens = ids.map((id) => ({ id, text: tok.decode([id]), raw: tok.idToToken(id) ?? String(id) }));
     return { tokens, n_heads: H, layers: out, ms: performance.now() - t0 };
+  }
+
+  /** Logits at every position of `ids` ([T][V]), with the weights as loaded (adapter merged or not). */
+  async logits(ids: number[]): Promise<number[][]> {
+    const { rt, cfg } = this.model;
+    const T = ids.length, V = cfg.d_vocab;
+    if (T === 0) throw new Error('forward: no token ids');
+    if (T > cfg.n_ctx) throw new Error(`forward: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
+    const bad = ids.find((i) => !Number.isInteger(i) || i < 0 || i >= V);
+    if (bad !== undefined) throw new Error(`forward: token id ${bad} is outside the vocabulary (0..${V - 1})`);
+    const idsT = rt.upload(Int32Array.from(ids), [1, T], 'i32', 'ids'); // [B=1, T]
+    const { logits } = this.model.forward(idsT, { logits: 'all' });
+    idsT.dispose();
+    const flat = (await rt.read(logits!)) as Float32Array; // [T, V]
+    logits!.dispose();
+    return Array.from({ length: T }, (_, t) => Array.from(flat.subarray(t * V, (t + 1) * V)));
   }
 
   dispose(): void {

@@ -4,12 +4,14 @@ import { loadCheckpoint, type FileSource } from './checkpoint.ts';
 import { loadTokenizer, type LabTokenizer } from './tokenizer.ts';
 import { uploadWeights } from './weights.ts';
 import { LlamaModel } from './llama.ts';
-import { mergeLora, readAdapter, type AdapterFiles } from '../train/adapter.ts';
+import { mergeLora, readAdapter, type AdapterFiles, type LoraConfig } from '../train/adapter.ts';
 
 export interface LoadedModel {
   model: LlamaModel;
   tokenizer: LabTokenizer | null;
   warnings: string[];
+  /** the LoRA adapter merged into the weights, or null */
+  adapter: LoraConfig | null;
 }
 
 export async function loadModel(
@@ -26,12 +28,14 @@ export async function loadModel(
   const tokenizer = opts.tokenizer === false ? null : await loadTokenizer(src);
   const { config, tensors: base, warnings } = await loadCheckpoint(src, { onProgress: opts.onProgress });
   let tensors = base;
+  let adapter: LoraConfig | null = null;
   if (opts.adapter) {
     const a = await readAdapter(opts.adapter, config);
     tensors = mergeLora(base, a.cfg, a.tensors, config);
     base.clear();
+    adapter = a.cfg;
   }
   const weights = uploadWeights(rt, config, tensors);
   tensors.clear(); // host copies can go: the GPU has them
-  return { model: new LlamaModel(rt, config, weights), tokenizer, warnings };
+  return { model: new LlamaModel(rt, config, weights), tokenizer, warnings, adapter };
 }
