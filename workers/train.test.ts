@@ -197,7 +197,8 @@ test('a reload mid-run leaves the run interrupted; resuming from its last checkp
   await page.proxy.loadModel(fixtureFiles());
   const last = after.checkpoints.at(-1)!;
   const resumed: StepLine[] = [];
-  await page.proxy.train(req({ runId: 'run-b', resume: { step: last } }), (p) => p.kind === 'step' && resumed.push(p.line));
+  // the page names only the run: its data was kept with it
+  await page.proxy.train({ runId: 'run-b', config, resume: { step: last } }, (p) => p.kind === 'step' && resumed.push(p.line));
   closeTo(resumed.map((l) => l.loss), uninterrupted.slice(last), 1e-6, 'resumed run');
   closeTo((await page.proxy.runMetrics('run-b')).map((l) => l.loss), uninterrupted, 1e-6, 'the whole run, each step once');
   assert.equal((await page.proxy.listRuns()).find((r) => r.id === 'run-b')?.status, 'done');

@@ -103,6 +103,10 @@ export class DirRunStore implements RunStore {
     this.ensure();
     writeFileSync(join(this.out, name), bytes);
   }
+  async readFile(_id: string, name: string): Promise<Uint8Array | null> {
+    const f = join(this.out, name);
+    return existsSync(f) ? new Uint8Array(readFileSync(f)) : null;
+  }
   async delete(): Promise<void> {
     throw new Error(`lab sft does not delete runs: remove ${this.out} yourself`);
   }

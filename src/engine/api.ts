@@ -158,7 +158,8 @@ export interface TrainRequest {
   /** shown in lists; default the data's name */
   name?: string;
   config: SftConfig;
-  data: TrainData;
+  /** required for a new run; a resume from one of the run's own checkpoints may leave it out (the store kept the data) */
+  data?: TrainData;
   /** a PEFT adapter to start from (adapter_config.json + adapter_model.safetensors) */
   adapterInit?: Record<string, Uint8Array>;
   /**

@@ -28,8 +28,11 @@ export interface RunStore {
   checkpoints(id: string): Promise<number[]>;
   saveResult(id: string, files: Files): Promise<string>;
   readResult(id: string): Promise<Files | null>;
-  /** Extra files kept beside the run (governance.json); overwritten. */
+  /** Extra files kept beside the run (governance.json, data.jsonl); overwritten. */
   saveFile(id: string, name: string, bytes: Uint8Array): Promise<void>;
+  readFile(id: string, name: string): Promise<Uint8Array | null>;
+  /** Keep a copy of the run's data (data.jsonl), so a resume needs only the run (the browser); the CLI reads its --data again. */
+  keepsData?: boolean;
   delete(id: string): Promise<void>;
   /** Tokenized rows of a data file (row-cache.ts), so a resumed run skips the tokenizer; optional. */
   readRowCache?(id: string, key: string): Promise<Uint8Array | null>;
@@ -52,6 +55,7 @@ const CHUNK = 256;
 /** A run store over any BlobStore: IndexedDB in the browser (runs survive reloads), memory in Node and tests. */
 export class KvRunStore implements RunStore {
   rowCacheMinRows = 10_000;
+  keepsData = true;
   constructor(private readonly kv: BlobStore) {}
 
   where(id: string, step?: number): string {
@@ -115,6 +119,9 @@ export class KvRunStore implements RunStore {
   }
   async saveFile(id: string, name: string, bytes: Uint8Array) {
     await this.kv.set(`file/${id}/${name}`, bytes);
+  }
+  async readFile(id: string, name: string) {
+    return ((await this.kv.get(`file/${id}/${name}`)) as Uint8Array | undefined) ?? null;
   }
   async delete(id: string) {
     const mine = (k: string) => k === `run/${id}` || k === `result/${id}` || k === `rows/${id}` || [`metrics/${id}/`, `ckpt/${id}/`, `file/${id}/`].some((p) => k.startsWith(p));

@@ -10,7 +10,7 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
 import type { FileSource } from '../model/checkpoint.ts';
-import { CancelledError, GovernanceError, TrainingError, type RunRecord, type SftConfig, type StepLine, type TrainProgress, type TrainRequest, type TrainResult } from '../api.ts';
+import { CancelledError, GovernanceError, TrainingError, type RunRecord, type SftConfig, type StepLine, type TrainData, type TrainProgress, type TrainRequest, type TrainResult } from '../api.ts';
 import { loadSftData, type SftData } from './data.ts';
 import { decodeRowCache, encodeRowCache, rowCacheKey } from './row-cache.ts';
 import { DataCursor } from './batches.ts';
@@ -122,7 +122,7 @@ function firstNonFinite(maps: Record<string, Map<string, Float32Array>>): string
 }
 
 /** Tokenized rows of `text`, through the store's row cache when it has one. */
-async function loadRows(ctx: RunContext, req: TrainRequest, sha256: string): Promise<{ data: SftData; fromCache: boolean; ms: number }> {
+async function loadRows(ctx: RunContext, req: WithData, sha256: string): Promise<{ data: SftData; fromCache: boolean; ms: number }> {
   const cfg = ctx.model.cfg;
   const opts = { file: req.data.name, maxLength: cfg.n_ctx, vocabSize: cfg.d_vocab };
   const tok = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'].map((f) => ctx.modelFiles.get(f) ?? null);
@@ -140,6 +140,14 @@ async function loadRows(ctx: RunContext, req: TrainRequest, sha256: string): Pro
   }
   if (store.writeRowCache && data.examples.length >= (store.rowCacheMinRows ?? 10_000)) await store.writeRowCache(req.runId, key, encodeRowCache(key, data));
   return { data, fromCache: false, ms: performance.now() - t0 };
+}
+
+/** The data a run kept (store.keepsData) and the decision it was trained under, for a resume that names only the run. */
+async function storedData(store: RunStore, req: TrainRequest): Promise<TrainData> {
+  const rec = await store.get(req.runId);
+  const bytes = await store.readFile(req.runId, 'data.jsonl');
+  if (!req.resume || 'files' in req.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${req.runId}: no training data given${req.resume ? ' and none kept with the run' : ''}`);
+  return { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
 }
 
 /** Control of an active run: pause / resume between steps. */
@@ -166,11 +174,15 @@ export class RunControl {
   }
 }
 
-export async function runSft(ctx: RunContext, req: TrainRequest, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
+/** A request with its data (given, or kept with the run). */
+type WithData = TrainRequest & { data: TrainData };
+
+export async function runSft(ctx: RunContext, request: TrainRequest, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
   const { store, model, rt } = ctx;
-  const c = req.config;
-  const id = req.runId;
+  const c = request.config;
+  const id = request.runId;
   checkSftConfig(c);
+  const req: WithData = { ...request, data: request.data ?? (await storedData(store, request)) };
   // ---- the gate first: refused data costs nothing else ----
   const gov = req.data.governance;
   if (!gov || !gov.allowed) throw new GovernanceError(`training refused: ${gov?.reason ?? `${req.data.name}: no governance decision for this data (default-deny)`}`);
@@ -182,6 +194,7 @@ export async function runSft(ctx: RunContext, req: TrainRequest, control: RunCon
   }
   const sha256 = await sha256Hex(req.data.text);
   const { data, fromCache, ms } = await loadRows(ctx, req, sha256);
+  if (store.keepsData && !req.resume) await store.saveFile(req.runId, 'data.jsonl', new TextEncoder().encode(req.data.text));
   onProgress?.({ kind: 'data', rows: data.examples.length, problems: data.problems.slice(0, 20), moreProblems: Math.max(0, data.problems.length - 20), fromCache, tokenizeMs: ms });
 
   // ---- trainable parameters ----
@@ -205,13 +218,14 @@ export async function runSft(ctx: RunContext, req: TrainRequest, control: RunCon
 }
 
 async function trainLoop(
-  ctx: RunContext, req: TrainRequest, control: RunControl, trainer: Trainer, lora: LoraConfig | null, data: SftData, sha256: string,
+  ctx: RunContext, req: WithData, control: RunControl, trainer: Trainer, lora: LoraConfig | null, data: SftData, sha256: string,
   onProgress: ((p: TrainProgress) => void) | undefined, signal: AbortSignal | undefined,
 ): Promise<TrainResult> {
   const { store } = ctx;
   const c = req.config;
   const id = req.runId;
-  const dataRef = { name: req.data.name, sha256, rows: data.examples.length };
+  const given = req.data;
+  const dataRef = { name: given.name, sha256, rows: data.examples.length };
   // ---- resume: the checkpoint must be finite and made with this data and these settings ----
   let cursorState = { epoch: 0, index: 0 };
   let resumedFrom: string | null = null;
