@@ -4,12 +4,17 @@
 //                        File objects, read lazily with Blob.slice(range).arrayBuffer(), so only the
 //                        bytes asked for are read from disk (headers, then one tensor at a time)
 //   urlSource(baseUrl)   a folder served over HTTP by the app's own origin (e.g. ./models/<name>/):
-//                        size by HEAD, reads with HTTP Range; a 404 means "missing" (size null)
+//                        size by HEAD (small .json/.jinja files by one GET, kept for the read),
+//                        reads with HTTP Range; a 404 means "missing" (size null), and so does an
+//                        HTML page sent for a file that is not one: a single-page-app fallback (vite
+//                        dev and preview, most static hosts set up for SPAs) answers every unknown
+//                        path with index.html, 200 text/html, which must not become a chat template
 //
 // Both work in a Web Worker (Files and Blobs are structured-cloneable) and in Node ≥ 20 (Blob,
 // File and fetch are globals there), which is how the engine tests use them.
 
 import type { FileSource } from './model/checkpoint.ts';
+import { CheckpointError } from './model/safetensors.ts';
 
 /** The path of a picked file inside its folder: webkitRelativePath (browsers), else its name. */
 function relativePathOf(f: Blob): string {
@@ -70,20 +75,62 @@ export function filesSource(files: Blob[], opts: FilesSourceOptions = {}): FileS
 type Fetch = typeof fetch;
 
 /**
+ * Files a checkpoint folder cannot do without, as far as the URL source can tell from the name:
+ * config.json, tokenizer.json and the shards a safetensors index lists. An HTML answer to one of
+ * these is an error that names the file and the likely cause; an HTML answer to any other file
+ * (chat_template.jinja, generation_config.json, tokenizer_config.json, model.safetensors of a
+ * sharded checkpoint, model.safetensors.index.json of a single-file one, model.onnx, ...) means
+ * "missing", as a 404 does, since the loader only probes for those.
+ */
+export const requiredUrlFile = (path: string): boolean =>
+  path === 'config.json' || path === 'tokenizer.json' || (path.endsWith('.safetensors') && path !== 'model.safetensors');
+
+/** Small text files whose size is found by reading them (one GET instead of HEAD then GET), so their body can be checked too. */
+const SNIFFED = /\.(json|jinja)$/i;
+
+/** An HTML page sent for `path`, which is not an .html file: by Content-Type. */
+function htmlAnswer(path: string, res: Response): boolean {
+  return !/\.html?$/i.test(path) && /^\s*text\/html\b/i.test(res.headers.get('content-type') ?? '');
+}
+
+/** Bytes that start like an HTML page (after a BOM and blanks): `<!doctype html` or `<html`. */
+export function looksLikeHtml(bytes: Uint8Array): boolean {
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).replace(/^\uFEFF/, '').trimStart();
+  return /^<(!doctype\s+html|html)[\s>]/i.test(head);
+}
+
+/**
  * A FileSource over `${baseUrl}${path}`. Relative base URLs resolve against the page (or the
  * worker's) location. Ranged reads send `Range: bytes=a-(b-1)`; a server that ignores Range (200)
  * is answered from the whole file, which is then held for the following slices.
+ *
+ * A 404 is a missing file (size null). So is an HTML page sent for a file that is not .html
+ * (Content-Type text/html, or a .json/.jinja body that starts `<!doctype html` / `<html`): the
+ * single-page-app fallback of the server, not the file. For the files `required` names (default
+ * requiredUrlFile) that answer is an error saying so; reading such a file is always that error.
  */
-export function urlSource(baseUrl: string, opts: { fetchImpl?: Fetch; signal?: AbortSignal } = {}): FileSource & { release(): void } {
+export function urlSource(
+  baseUrl: string,
+  opts: { fetchImpl?: Fetch; signal?: AbortSignal; required?: (path: string) => boolean } = {},
+): FileSource & { release(): void } {
   const here = (globalThis as { location?: { href: string } }).location?.href;
   const base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`, here).href;
   const fetchImpl: Fetch = opts.fetchImpl ?? ((...a) => globalThis.fetch(...a));
+  const required = opts.required ?? requiredUrlFile;
   const held = new Map<string, Uint8Array>();
   const url = (path: string) => {
     if (!path || path.startsWith('/') || path.split('/').some((p) => p === '..' || p === '.' || p === '')) throw new Error(`bad path ${JSON.stringify(path)}`);
     return new URL(path.split('/').map(encodeURIComponent).join('/'), base).href;
   };
   const fail = (path: string, res: Response) => new Error(`${base}${path}: HTTP ${res.status} ${res.statusText}`.trim());
+  const htmlPage = (path: string) =>
+    new CheckpointError(url(path), 'the server answered this file with an HTML page: the file is missing (a single-page-app fallback?)');
+  /** An HTML answer to `path`: null (missing), or the error for a required file. */
+  const missing = async (path: string, res: Response): Promise<null> => {
+    await res.body?.cancel().catch(() => undefined);
+    if (required(path)) throw htmlPage(path);
+    return null;
+  };
 
   return {
     name: base,
@@ -93,14 +140,30 @@ export function urlSource(baseUrl: string, opts: { fetchImpl?: Fetch; signal?: A
     async size(path) {
       const h = held.get(path);
       if (h) return h.byteLength;
+      if (SNIFFED.test(path)) {
+        // a small text file: read it now (the loader reads it next anyway), and look at the body too
+        const res = await fetchImpl(url(path), { signal: opts.signal });
+        if (res.status === 404) return null;
+        if (!res.ok) throw fail(path, res);
+        if (htmlAnswer(path, res)) return missing(path, res);
+        const whole = new Uint8Array(await res.arrayBuffer());
+        if (looksLikeHtml(whole)) {
+          if (required(path)) throw htmlPage(path);
+          return null;
+        }
+        held.set(path, whole);
+        return whole.byteLength;
+      }
       const res = await fetchImpl(url(path), { method: 'HEAD', signal: opts.signal });
       if (res.status === 404) return null;
       if (!res.ok) throw fail(path, res);
+      if (htmlAnswer(path, res)) return missing(path, res);
       const len = res.headers.get('content-length');
       if (len !== null && !res.headers.get('content-encoding')) return Number(len);
       // no length (chunked or compressed): ask for one byte, the Content-Range says the total
       const probe = await fetchImpl(url(path), { headers: { Range: 'bytes=0-0' }, signal: opts.signal });
       if (probe.status === 404) return null;
+      if (probe.ok && htmlAnswer(path, probe)) return missing(path, probe);
       const cr = /\/(\d+)\s*$/.exec(probe.headers.get('content-range') ?? '');
       if (probe.status === 206 && cr) {
         await probe.body?.cancel();
@@ -119,7 +182,12 @@ export function urlSource(baseUrl: string, opts: { fetchImpl?: Fetch; signal?: A
       const res = await fetchImpl(url(path), { headers, signal: opts.signal });
       if (res.status === 404) throw new Error(`${base}${path}: not found (HTTP 404)`);
       if (!res.ok) throw fail(path, res);
+      if (htmlAnswer(path, res)) {
+        await res.body?.cancel().catch(() => undefined);
+        throw htmlPage(path);
+      }
       const bytes = new Uint8Array(await res.arrayBuffer());
+      if (SNIFFED.test(path) && (!range || range[0] === 0) && looksLikeHtml(bytes)) throw htmlPage(path);
       if (!range || res.status === 206) return bytes;
       // 200 to a ranged request: the server sent the whole file; keep it for the next slices
       held.set(path, bytes);

@@ -17,7 +17,7 @@ import { DataCursor } from './batches.ts';
 import { LORA_TARGETS, loraKey, readAdapter, type LoraConfig } from './adapter.ts';
 import { Trainer, NonFiniteError, type OptimConfig } from './trainer.ts';
 import { checkLrSchedule } from './schedule.ts';
-import { checkpointFiles, readCheckpoint, type TrainerStateJson } from './state-files.ts';
+import { checkpointFiles, firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
 import { copyFiles, type Files, type RunStore } from './run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
 
@@ -114,13 +114,6 @@ function resumeMismatch(s: TrainerStateJson, c: SftConfig, data: { sha256: strin
   return null;
 }
 
-/** The first non-finite value of a checkpoint's tensors, or null. */
-function firstNonFinite(maps: Record<string, Map<string, Float32Array>>): string | null {
-  for (const [what, m] of Object.entries(maps))
-    for (const [name, v] of m) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return `${what} ${name}[${i}] is ${v[i]}`;
-  return null;
-}
-
 /** Tokenized rows of `text`, through the store's row cache when it has one. */
 async function loadRows(ctx: RunContext, req: WithData, sha256: string): Promise<{ data: SftData; fromCache: boolean; ms: number }> {
   const cfg = ctx.model.cfg;
@@ -189,7 +182,7 @@ export async function runSft(ctx: RunContext, request: TrainRequest, control: Ru
   if (!req.resume) {
     const there = await store.occupied(id);
     if (there.length) {
-      throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); a new run there would destroy it. Start the new run elsewhere, or continue this one from one of its checkpoints (resume).`);
+      throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); a new run there would destroy it. Start the new run elsewhere (another --out, or a new run in the page), or continue this one from one of its checkpoints (lab sft --resume <checkpoint folder>, or Resume on the Runs page).`);
     }
   }
   const sha256 = await sha256Hex(req.data.text);
@@ -269,7 +262,7 @@ async function trainLoop(
     totalSteps: c.steps, cursor: cursor.state(), mode: c.full ? 'full' : 'lora', lora, optim: { ...optimOf(c) }, seed: c.seed, batchSize: c.batchSize, gradAccum: c.gradAccum,
     data: { file: req.data.name, rows: data.examples.length, sha256 }, model: ctx.modelName,
   });
-  const filesNow = async (): Promise<Files> => {
+  const filesNow = async (): Promise<Files & { nonFinite?: string | null }> => {
     const f = await ctx.exclusive(() => checkpointFiles(trainer, stateOf(), ctx.modelFiles.get('config.json') ?? null));
     f.set('governance.json', governance);
     return f;
@@ -278,14 +271,17 @@ async function trainLoop(
   let lastSaved = -1;
   const save = async (): Promise<string> => {
     let where: string;
+    const files = await filesNow();
     try {
-      where = await store.saveCheckpoint(id, trainer.step, await filesNow());
+      where = await store.saveCheckpoint(id, trainer.step, files);
     } catch (e) {
       const quota = (e as Error).name === 'QuotaExceededError' || /quota/i.test((e as Error).message);
       throw new TrainingError('storage', `checkpoint ${trainer.step} could not be stored (${quota ? 'the browser storage is full' : (e as Error).message}); nothing stored before was lost${lastGood ? ` (the last checkpoint is ${lastGood})` : ''}. Free space by deleting old runs, then resume.`);
     }
     lastSaved = trainer.step;
-    lastGood = where;
+    // finite losses and gradients can still step into Inf weights: such a checkpoint is kept (to inspect), never called good
+    if (files.nonFinite) onProgress?.({ kind: 'warning', message: `checkpoint ${where} holds a non-finite value (${files.nonFinite}): it is not a good checkpoint to resume from` });
+    else lastGood = where;
     rec.checkpoints = await store.checkpoints(id);
     onProgress?.({ kind: 'checkpoint', step: trainer.step, where });
     return where;

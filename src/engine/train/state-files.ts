@@ -32,8 +32,15 @@ export interface TrainerStateJson {
 
 const f32 = (name: string, shape: number[], a: Float32Array) => ({ name, dtype: 'F32' as StDtype, shape, data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
 
-/** Every file of a checkpoint of `trainer` now. */
-export async function checkpointFiles(trainer: Trainer, state: Omit<TrainerStateJson, 'schema' | 'step'>, configJson: Uint8Array | null): Promise<Map<string, Uint8Array>> {
+/** The first NaN/Inf among a trainer state's parameters and AdamW moments ("exp_avg <name>[i] is NaN"), or null. */
+export function firstNonFinite(maps: Record<string, Map<string, Float32Array>>): string | null {
+  for (const [what, m] of Object.entries(maps))
+    for (const [name, v] of m) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i])) return `${what} ${name}[${i}] is ${v[i]}`;
+  return null;
+}
+
+/** Every file of a checkpoint of `trainer` now, and whether any value in it is NaN/Inf (such a checkpoint is never "good"). */
+export async function checkpointFiles(trainer: Trainer, state: Omit<TrainerStateJson, 'schema' | 'step'>, configJson: Uint8Array | null): Promise<Map<string, Uint8Array> & { nonFinite?: string | null }> {
   const s = await trainer.exportState();
   const files = new Map<string, Uint8Array>();
   const shapes = new Map(trainer.params.map((p) => [p.name, [...p.p.shape]]));
@@ -50,7 +57,7 @@ export async function checkpointFiles(trainer: Trainer, state: Omit<TrainerState
     files.set('model.safetensors', fullModelFile(trainer.model.cfg, s.params));
     if (configJson) files.set('config.json', configJson);
   }
-  return files;
+  return Object.assign(files, { nonFinite: firstNonFinite({ parameter: s.params, exp_avg: s.m, exp_avg_sq: s.v }) });
 }
 
 /** The trainer's LoRA parameters (PEFT names) as adapter.ts tensors. */
