@@ -32,6 +32,7 @@ import type {
   Progress,
   RunRecord,
   RunStatus,
+  RunUsage,
   SelfCheckReport,
   StepLine,
   TrainControl,
@@ -82,6 +83,8 @@ export interface Requests {
   /** a run's result files (PEFT adapter / model) or one checkpoint's */
   runFiles: { payload: { runId: string; which: 'result' | { checkpoint: number } }; result: Record<string, Uint8Array>; progress: never };
   deleteRun: { payload: { runId: string }; result: { deleted: boolean }; progress: never };
+  /** bytes stored per run, by kind */
+  runsUsage: { payload: void; result: RunUsage[]; progress: never };
   /** cancel the running request `target`; `cancelled` is false when it had already ended */
   cancel: { payload: { target: number }; result: { cancelled: boolean }; progress: never };
 }

@@ -37,6 +37,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     runMetrics: (payload) => engine.runMetrics(payload.runId),
     runFiles: (payload) => engine.runFiles(payload.runId, payload.which),
     deleteRun: (payload) => engine.deleteRun(payload.runId),
+    runsUsage: () => engine.runsUsage(),
     cancel: async ({ target }) => {
       const c = running.get(target);
       c?.abort();

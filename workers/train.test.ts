@@ -118,6 +118,8 @@ test('the worker protocol and `lab sft` train the same run: the same losses (1e-
   }
   const runs = await page.proxy.listRuns();
   assert.equal(runs[0].status, 'done');
+  const usage = (await page.proxy.runsUsage()).find((u) => u.runId === 'run-a')!;
+  assert.ok(usage.result > 0 && usage.checkpoints === 3 * usage.result && usage.other > 0, `storage by kind (3 checkpoints, each the size of the result): ${JSON.stringify(usage)}`);
   assert.deepEqual(runs[0].checkpoints, [2, 4, 6]);
 });
 

@@ -20,6 +20,7 @@ import {
   type Progress,
   type RunRecord,
   type RunStatus,
+  type RunUsage,
   type SelfCheckReport,
   type SelfCheckRequest,
   type StepLine,
@@ -162,6 +163,10 @@ export class WorkerEngine implements Engine {
 
   deleteRun(runId: string): Promise<{ deleted: boolean }> {
     return this.request('deleteRun', { runId });
+  }
+
+  runsUsage(): Promise<RunUsage[]> {
+    return this.request('runsUsage', undefined);
   }
 
   dispose(): void {

@@ -113,6 +113,15 @@ export interface CacheUsage {
   originQuota: number | null;
 }
 
+/** Bytes the run store holds for one run, by kind (the storage view). */
+export interface RunUsage {
+  runId: string;
+  checkpoints: number;
+  result: number;
+  /** metrics, the kept data, governance terms, the tokenized-rows cache */
+  other: number;
+}
+
 // ---- training ----------------------------------------------------------------------------------
 
 /** Every `lab sft` option, as data: the page edits these, the CLI parses them from flags. */
@@ -281,6 +290,8 @@ export interface Engine {
   runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>>;
   /** Deletes a run and everything stored for it (not while it is active). */
   deleteRun(runId: string): Promise<{ deleted: boolean }>;
+  /** Bytes stored per run, by kind ([] where the store cannot tell, e.g. the CLI's folder). */
+  runsUsage(): Promise<RunUsage[]>;
 
   /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
   dispose(): void;

@@ -27,6 +27,7 @@ import {
   type AdapterSpec,
   type RunRecord,
   type RunStatus,
+  type RunUsage,
   type SelfCheckRequest,
   type StepLine,
   type TrainControl,
@@ -280,6 +281,11 @@ export class LocalEngine implements Engine {
     const had = !!(await this.runStore.get(runId)) || (await this.runStore.occupied(runId)).length > 0;
     await this.runStore.delete(runId);
     return { deleted: had };
+  }
+
+  async runsUsage(): Promise<RunUsage[]> {
+    const u = (await this.runStore.usage?.()) ?? new Map();
+    return [...u].map(([runId, b]) => ({ runId, ...b }));
   }
 
   dispose(): void {

@@ -100,6 +100,8 @@ export interface GenerateResult {
 
 export interface InspectRequest {
   text: string;
+  /** token ids to inspect instead of tokenizing `text` (e.g. a prompt and the tokens generated after it) */
+  ids?: number[];
   /** layers whose patterns are returned (statistics too); keep it to a few */
   layers: number[];
   /** add the tokenizer's special tokens (e.g. BOS); default true */
@@ -371,8 +373,10 @@ export class ModelSession {
   async inspect(req: InspectRequest, signal?: AbortSignal): Promise<InspectResult> {
     const { rt, cfg } = this.model;
     const t0 = performance.now();
-    const ids = this.tok().encode(req.text, { addSpecialTokens: req.addSpecialTokens ?? true });
+    const ids = req.ids ? [...req.ids] : this.tok().encode(req.text, { addSpecialTokens: req.addSpecialTokens ?? true });
     const T = ids.length;
+    const badId = ids.find((i) => !Number.isInteger(i) || i < 0 || i >= cfg.d_vocab);
+    if (badId !== undefined) throw new Error(`Token id ${badId} is outside the vocabulary (0..${cfg.d_vocab - 1}).`);
     if (T === 0) throw new Error('The prompt is empty: type some text first.');
     if (T > Math.min(INSPECT_MAX_TOKENS, cfg.n_ctx)) throw new Error(`The prompt is ${T} tokens; attention views take at most ${Math.min(INSPECT_MAX_TOKENS, cfg.n_ctx)}. Shorten it.`);
     const layers = [...new Set(req.layers)];

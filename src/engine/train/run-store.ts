@@ -39,6 +39,8 @@ export interface RunStore {
   writeRowCache?(id: string, key: string, bytes: Uint8Array): Promise<void>;
   /** Cache only data of at least this many rows (small files tokenize in seconds). */
   rowCacheMinRows?: number;
+  /** Bytes stored per run, by kind (the storage view); optional. */
+  usage?(): Promise<Map<string, { checkpoints: number; result: number; other: number }>>;
 }
 
 /** Key-value layout of a run store (schema lab-runs-v1; the IndexedDB database name carries the version):
