@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import type { LoadProgress, ModelSummary } from '../engine/engine.ts';
 import { ErrorBox, formatBytes, formatCount, formatDuration, useLab } from './lab.tsx';
 import { LocalFolder } from './LocalFolder.tsx';
-import { urlFolderName } from './devOptions.ts';
+import { endpointHost, isHuggingFaceHub, urlFolderName } from './devOptions.ts';
 import { VerifyOnnx } from './VerifyPanel.tsx';
 
 export const DEFAULT_REPO = 'HuggingFaceTB/SmolLM2-135M-Instruct';
@@ -35,10 +35,16 @@ export function ModelPanel() {
 function HubForm({ disabled }: { disabled: boolean }) {
   const load = useLab((s) => s.loadModel);
   const endpoint = useLab((s) => s.hubEndpoint);
+  const consent = useLab((s) => s.hubTokenConsent);
+  const confirmHubToken = useLab((s) => s.confirmHubToken);
   const [repo, setRepo] = useState(DEFAULT_REPO);
   const [revision, setRevision] = useState('main');
   // the access token lives in this component's memory only: never stored, gone on reload
   const [token, setToken] = useState('');
+  // a ?hubEndpoint= link on another host gets the token only when the user says so here (the store enforces it)
+  const foreign = endpoint !== undefined && !isHuggingFaceHub(endpoint);
+  const host = endpoint ? endpointHost(endpoint) : 'huggingface.co';
+  const withheld = foreign && token.trim() !== '' && consent !== endpoint;
   const submit = () => {
     const r = repo.trim(), rev = revision.trim() || 'main';
     void load({ kind: 'hub', repo: r, revision: rev, token: token.trim() || undefined }, `${r}@${rev}`);
@@ -79,11 +85,34 @@ function HubForm({ disabled }: { disabled: boolean }) {
         </span>
         <input type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" placeholder="hf_…" data-testid="hub-token" />
       </label>
-      <p className="muted small">The token stays in this tab&apos;s memory only: it is never saved, and is sent only to {endpoint ? 'the Hub endpoint above' : 'huggingface.co'}.</p>
+      {foreign && token.trim() ? (
+        <label className="devnote" data-testid="hub-token-consent-row">
+          <input type="checkbox" checked={consent === endpoint} onChange={(e) => confirmHubToken(e.target.checked)} data-testid="hub-token-consent" />
+          <span>
+            Send my token to <code>{host}</code>. This server is not the Hugging Face Hub: it was set by the page&apos;s link (developer option). Check this only if you
+            trust it; unchecked, the token is not sent.
+          </span>
+        </label>
+      ) : null}
+      <p className="muted small">
+        The token stays in this tab&apos;s memory only: it is never saved, and is sent only to {foreign ? (
+          consent === endpoint ? (
+            <code>{host}</code>
+          ) : (
+            <>
+              huggingface.co, or to <code>{host}</code> once you confirm it
+            </>
+          )
+        ) : (
+          'huggingface.co'
+        )}
+        .
+      </p>
       <div className="actions">
-        <button type="submit" disabled={disabled || !repo.trim()} data-testid="load-hub">
-          Load
+        <button type="submit" disabled={disabled || !repo.trim()} data-testid="load-hub" data-token-withheld={withheld ? 'yes' : 'no'}>
+          {withheld ? 'Load without the token' : 'Load'}
         </button>
+        {withheld ? <span className="muted small">To use the token, check &ldquo;Send my token to {host}&rdquo; above.</span> : null}
       </div>
     </form>
   );

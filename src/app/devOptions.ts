@@ -7,6 +7,10 @@
 //                                         of https://huggingface.co (tools/hub-server.mjs; tests)
 //
 // The e2e tests (e2e/model.test.ts) use both; nobody needs them to use the lab.
+//
+// A link can carry ?hubEndpoint=, so an access token typed in the page goes only to the Hugging Face
+// Hub (HF_HUB_ORIGIN) unless the user confirms, in the Model panel, that it may go to the other host
+// (the model slice enforces it: tokenForEndpoint).
 
 export interface DevOptions {
   /** absolute URL of a checkpoint folder to load on start */
@@ -28,4 +32,36 @@ export function readDevOptions(href: string = globalThis.location?.href ?? 'http
 /** The last folder name of a URL ("http://x/fixtures/llama-gqa/" → "llama-gqa"). */
 export function urlFolderName(url: string): string {
   return new URL(url).pathname.replace(/\/+$/, '').split('/').pop() || url;
+}
+
+/** The Hugging Face Hub: the one place an access token goes without the user's confirmation. */
+export const HF_HUB_ORIGIN = 'https://huggingface.co';
+
+/** Is `endpoint` (a ?hubEndpoint= value; undefined = the default) the Hugging Face Hub itself? */
+export function isHuggingFaceHub(endpoint: string | undefined): boolean {
+  if (endpoint === undefined) return true;
+  try {
+    const u = new URL(endpoint);
+    return u.origin === HF_HUB_ORIGIN && !u.username && !u.password;
+  } catch {
+    return false;
+  }
+}
+
+/** The host (and port) of an endpoint, as the page names it ("127.0.0.1:8080"); the text itself if not a URL. */
+export function endpointHost(endpoint: string): string {
+  try {
+    return new URL(endpoint).host || endpoint;
+  } catch {
+    return endpoint;
+  }
+}
+
+/**
+ * The token a Hub load may send to `endpoint`: the token for the Hugging Face Hub; for another host only
+ * when the user confirmed exactly that endpoint (`confirmed`), else none.
+ */
+export function tokenForEndpoint(token: string | undefined, endpoint: string | undefined, confirmed: string | undefined): string | undefined {
+  if (!token) return undefined;
+  return isHuggingFaceHub(endpoint) || (endpoint !== undefined && confirmed === endpoint) ? token : undefined;
 }

@@ -1,10 +1,13 @@
 // The model half of the lab's state: loading (with progress and cancel), the Hub cache line,
 // generation (streamed text, stop) and the attention view (one layer's patterns at a time).
 // Like the rest of the store it talks to the Engine only; an access token passes through
-// loadModel's argument into the engine request and is never kept here.
+// loadModel's argument into the engine request and is never kept here. It goes to the Hugging Face
+// Hub only: with a ?hubEndpoint= on another host, the token is dropped from the request until the
+// user confirms that endpoint (confirmHubToken; memory only, reset when the endpoint changes).
 
 import type { CacheUsage, Engine, GenerateRequest, GenerateResult, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary } from '../engine/engine.ts';
 import { errorView, type ErrorView } from './errors.ts';
+import { tokenForEndpoint } from './devOptions.ts';
 
 export interface ModelState {
   status: 'idle' | 'loading' | 'ready' | 'error' | 'cancelled';
@@ -45,8 +48,15 @@ export interface ModelSlice {
   attn: AttnState;
   /** developer/testing option (?hubEndpoint=...): Hub requests go here instead of huggingface.co */
   hubEndpoint?: string;
-  /** sets the developer options read from the page's URL (./devOptions.ts) */
+  /**
+   * The endpoint other than huggingface.co the user agreed to send their access token to, if any
+   * (memory only). Without it a Hub load to `hubEndpoint` goes without the token.
+   */
+  hubTokenConsent?: string;
+  /** sets the developer options read from the page's URL (./devOptions.ts); clears any consent */
   setHubEndpoint(endpoint: string | undefined): void;
+  /** the user's answer to "Send my token to <host>" for the current hubEndpoint */
+  confirmHubToken(send: boolean): void;
   loadModel(source: ModelSourceSpec, label: string): Promise<void>;
   cancelLoad(): void;
   unloadModel(): Promise<void>;
@@ -73,14 +83,24 @@ export function createModelSlice<S extends ModelSlice>(engine: Engine, set: Set<
     attn: { status: 'idle', layer: 0 },
 
     setHubEndpoint(hubEndpoint) {
-      setS({ hubEndpoint });
+      setS({ hubEndpoint, hubTokenConsent: undefined });
+    },
+
+    confirmHubToken(send) {
+      setS({ hubTokenConsent: send ? get().hubEndpoint : undefined });
     },
 
     async loadModel(source, label) {
       if (loading) return; // one load at a time
       const ctl = (loading = new AbortController());
       const endpoint = get().hubEndpoint;
-      const spec = source.kind === 'hub' && endpoint ? { ...source, endpoint } : source;
+      let spec = source;
+      if (source.kind === 'hub') {
+        // the token goes to the Hugging Face Hub, or to another endpoint the user confirmed: never by a link alone
+        const { token: typed, ...rest } = source;
+        const token = tokenForEndpoint(typed, endpoint, get().hubTokenConsent);
+        spec = { ...rest, ...(endpoint ? { endpoint } : {}), ...(token ? { token } : {}) };
+      }
       // the previous model stays usable until the engine swaps it; results of the old one go
       setS({ model: { status: 'loading', label, summary: get().model.summary }, attn: { status: 'idle', layer: 0 } });
       try {

@@ -58,3 +58,19 @@ export function num(p: Parsed, name: string, dflt?: number): number {
   if (!Number.isFinite(n)) throw new UsageError(`--${name}: "${v}" is not a number`);
   return n;
 }
+
+/**
+ * A comma-separated list of token ids (`--ids 1,2,3`): every field a non-negative integer written in
+ * digits. An empty field (`1,,2`, a trailing comma) is an error, never a 0 (Number('') is 0).
+ */
+export function parseIdList(value: string, flag: string): number[] {
+  const fields = value.split(',');
+  return fields.map((raw, i) => {
+    const s = raw.trim();
+    const where = `--${flag}: field ${i + 1} of ${fields.length}`;
+    if (s === '') throw new UsageError(`${where} is empty in "${value}"; give comma-separated token ids, e.g. 1,2,3`);
+    const n = Number(s);
+    if (!/^[0-9]+$/.test(s) || !Number.isSafeInteger(n)) throw new UsageError(`${where} ("${raw}") is not a token id (a non-negative integer)`);
+    return n;
+  });
+}

@@ -1,15 +1,25 @@
-// Node side of data governance (src/engine/train/governance.ts): find the source manifest that governs
-// a data file (SOURCE_MANIFEST.yml or .yaml in the file's folder or any folder above it, or the one
-// given with --manifest) and decide whether the file may enter training.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { decideTraining, parseManifest, type TrainingDecision } from '../engine/train/governance.ts';
+// Node side of data governance (src/engine/train/governance.ts): decide whether a data file may enter
+// training. Default-deny; every answer is a TrainingDecision, never "no opinion":
+//   1. paths are real paths (fs.realpathSync): a symlink is judged by where it points, so a link placed
+//      in an approved folder that points into an unapproved or unmanaged folder is refused;
+//   2. a file `lab tasks` wrote is approved by its provenance record (<real file>.provenance.json) while
+//      the record's sha256 is the file's content (the lab's own synthetic task sets);
+//   3. otherwise the manifest given with --manifest, or the nearest SOURCE_MANIFEST.yml / .yaml in the
+//      file's real folder or a folder above it, decides by its records; no manifest: refused, saying
+//      how to declare the source's terms.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { decideProvenance, decideTraining, GovernanceError, howToDeclare, parseManifest, refusal, type TrainingDecision } from '../engine/train/governance.ts';
 
 export const MANIFEST_NAMES = ['SOURCE_MANIFEST.yml', 'SOURCE_MANIFEST.yaml'];
 
-/** The nearest manifest at or above the data file's folder, or null. */
+/** Where `lab tasks` writes the provenance record of `<file>`. */
+export const provenancePath = (file: string): string => `${file}.provenance.json`;
+
+/** The nearest manifest at or above the data file's real folder, or null. */
 export function findManifest(dataFile: string): string | null {
-  let dir = dirname(resolve(dataFile));
+  let dir = dirname(realpathSync(dataFile));
   for (;;) {
     for (const n of MANIFEST_NAMES) if (existsSync(join(dir, n))) return join(dir, n);
     const up = dirname(dir);
@@ -18,11 +28,46 @@ export function findManifest(dataFile: string): string | null {
   }
 }
 
-/** The decision for `dataFile`, or null when no manifest governs it. */
-export function governDataFile(dataFile: string, manifest?: string): TrainingDecision | null {
-  const file = manifest ?? findManifest(dataFile);
-  if (!file) return null;
-  const records = parseManifest(readFileSync(file, 'utf8'), file);
-  const rel = relative(dirname(resolve(file)), resolve(dataFile)).split(sep).join('/');
-  return decideTraining(records, rel, file);
+/** The decision for `dataFile` (with `manifest`, the --manifest given): always one; refused unless approved. */
+export function governDataFile(dataFile: string, manifest?: string): TrainingDecision {
+  let real: string;
+  try {
+    real = realpathSync(dataFile);
+    if (!statSync(real).isFile()) return refusal(`${dataFile}: not a file`, dataFile);
+  } catch (e) {
+    return refusal(`${dataFile}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); refused`, dataFile);
+  }
+  const shown = real === dataFile ? dataFile : `${dataFile} (${real})`;
+
+  // ---- the lab's own task sets, recognised by content ----
+  let note = '';
+  const prov = provenancePath(real);
+  if (existsSync(prov)) {
+    const sha256 = createHash('sha256').update(readFileSync(real)).digest('hex');
+    const r = decideProvenance(readFileSync(prov, 'utf8'), sha256, real, prov);
+    if (r.decision) return r.decision;
+    note = ` (${r.note})`;
+  }
+
+  // ---- the source manifest ----
+  let file: string | null;
+  try {
+    file = manifest !== undefined ? realpathSync(manifest) : findManifest(real);
+  } catch (e) {
+    return refusal(`manifest ${manifest}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); refused`, real, manifest ?? null);
+  }
+  if (!file) return refusal(`${shown}: no source manifest (${MANIFEST_NAMES.join(' or ')}) governs this file${note}; training is default-deny. ${howToDeclare('cli')}`, real);
+  let records;
+  try {
+    records = parseManifest(readFileSync(file, 'utf8'), file);
+  } catch (e) {
+    if (e instanceof GovernanceError) return refusal(`${e.message}: refused`, real, file);
+    throw e;
+  }
+  const rel = relative(dirname(file), real);
+  if (rel === '' || isAbsolute(rel) || rel === '..' || rel.startsWith(`..${sep}`)) {
+    return refusal(`${file}: ${shown} is not below the manifest's folder; a manifest governs only the files at or below its folder. ${howToDeclare('cli')}`, real, file);
+  }
+  const d = decideTraining(records, rel.split(sep).join('/'), file, 'cli');
+  return note && !d.allowed ? { ...d, reason: `${d.reason}${note}` } : d;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runLab } from './lab-run.testlib.ts';
+import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
 import { finalAnswer } from './eval.ts';
 import { readSafetensors } from '../engine/model/safetensors.ts';
 
@@ -40,6 +40,7 @@ test('init makes a loadable random checkpoint; sft --full trains it into an HF c
   const data = join(tmp, 'qa.jsonl');
   const rows = [[2, 3], [4, 1], [3, 3], [1, 2]].map(([a, b]) => ({ question: `What is ${a} plus ${b}?`, answer: `${a}+${b} = <<${a}+${b}=${a + b}>>${a + b}\n#### ${a + b}` }));
   writeFileSync(data, rows.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  writeTestManifest(tmp); // lab sft trains only on data a source manifest approves
   const trained = join(tmp, 'trained');
   const s = lab('sft', '--model', init, '--data', data, '--full', '--steps', '3', '--lr', '1e-3', '--batch-size', '2', '--out', trained);
   assert.equal(s.code, 0, s.stderr);

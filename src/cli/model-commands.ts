@@ -12,7 +12,7 @@ import { loadModel, type LoadedModel } from '../engine/model/load.ts';
 import { HOOKS } from '../engine/model/llama.ts';
 import { generate } from '../engine/model/generate.ts';
 import type { Sampling } from '../engine/model/sampling.ts';
-import { parseArgs, num, UsageError, type Parsed } from './args.ts';
+import { parseArgs, parseIdList, num, UsageError, type Parsed } from './args.ts';
 
 async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; loaded: LoadedModel; ids: number[] }> {
   const dir = p.values.get('model');
@@ -22,6 +22,7 @@ async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; l
   const idsArg = p.values.get('ids');
   if ((text === undefined) === (idsArg === undefined)) throw new UsageError('give exactly one of --text or --ids');
   if (!p.values.get('out')) throw new UsageError('--out <file.json> is required');
+  const given = idsArg !== undefined ? parseIdList(idsArg, 'ids') : null; // checked before the GPU starts
   const rt = await Runtime.create(await nodeGpu());
   const adapter = p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
@@ -29,13 +30,7 @@ async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; l
   for (const w of loaded.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   let ids: number[];
   if (text !== undefined) ids = loaded.tokenizer!.encode(text, { addSpecialTokens: false });
-  else {
-    ids = idsArg!.split(',').map((s) => {
-      const n = Number(s.trim());
-      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--ids: "${s}" is not a token id`);
-      return n;
-    });
-  }
+  else ids = given!;
   const V = loaded.model.cfg.d_vocab;
   const bad = ids.find((i) => i >= V);
   if (bad !== undefined) throw new UsageError(`token id ${bad} is outside the model's vocabulary (0..${V - 1})`);

@@ -69,3 +69,9 @@ test('--resume refuses a checkpoint holding NaN, naming the tensor', () => {
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /TrainingError: .*checkpoint-nan holds a non-finite value \((parameter|exp_avg|exp_avg_sq) \S+\[0\] is NaN\)/);
 });
+
+test('--betas with an empty field is a usage error, not a zero', () => {
+  const r = runLab([...base('a.jsonl'), '--betas', '0.9,', '--out', join(tmp, 'betas')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--betas must be two numbers in \[0, 1\), e\.g\. 0\.9,0\.999; got "0\.9,"/);
+});

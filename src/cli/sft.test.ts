@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { ROOT, runLab } from './lab-run.testlib.ts';
+import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
 
 const fixture = join(ROOT, 'models/fixtures/llama-gqa');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-sft-'));
@@ -24,6 +24,7 @@ for (let i = 0; i < 6; i++) {
 }
 lines.splice(3, 0, '{"input_ids": [1, 2], "labels": [1]}');
 writeFileSync(data, lines.join('\n') + '\n');
+writeTestManifest(tmp); // lab sft trains only on data a source manifest approves
 
 /** everything but the learning rate and its schedule */
 const setup = ['--model', fixture, '--data', data, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj,down_proj', '--lora-dropout', '0.1', '--batch-size', '2', '--grad-accum', '2', '--seed', '3'];

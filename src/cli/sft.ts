@@ -41,8 +41,11 @@ const readFiles = (dir: string): Record<string, Uint8Array> =>
 async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: string, full: boolean, steps: number, lr: number): Promise<{ config: SftConfig; adapterInit?: Record<string, Uint8Array> }> {
   const schedule = (p.values.get('lr-schedule') ?? 'linear') as LrScheduleName;
   if (!LR_SCHEDULES.includes(schedule)) throw new UsageError(`--lr-schedule must be one of ${LR_SCHEDULES.join(', ')}, got ${schedule}`);
-  const betas = (p.values.get('betas') ?? '0.9,0.999').split(',').map(Number);
-  if (betas.length !== 2 || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError(`--betas must be two numbers in [0, 1), e.g. 0.9,0.999`);
+  const betasArg = p.values.get('betas') ?? '0.9,0.999';
+  const fields = betasArg.split(',').map((f) => f.trim());
+  const betas = fields.map(Number);
+  // an empty field is an error, not a 0 ("0.9," once meant beta2 = 0)
+  if (fields.length !== 2 || fields.some((f) => f === '') || betas.some((b) => !(b >= 0 && b < 1))) throw new UsageError(`--betas must be two numbers in [0, 1), e.g. 0.9,0.999; got "${betasArg}"`);
   let adapterInit: Record<string, Uint8Array> | undefined;
   let initCfg: { r: number; alpha: number; dropout: number; targets: LoraTarget[]; layers?: number[] | null } | null = null;
   if (p.values.has('adapter-init')) {

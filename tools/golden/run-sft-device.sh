@@ -22,7 +22,8 @@ if [[ $what == *roundtrip* ]]; then
   echo "== PEFT round trip"
   for m in llama-gqa qwen2-tied; do
     ids=$(python3 -c "import json;r=[json.loads(l) for l in open('/tmp/sftfx/$m/rows.jsonl')];print(','.join(map(str,r[0]['input_ids'])))")
-    node .bundle/lab.mjs sft --model models/fixtures/$m --data /tmp/sftfx/$m/rows.jsonl --rank 8 --alpha 16 \
+    # the committed rows (the same as /tmp/sftfx's when the fixtures are current): models/fixtures/SOURCE_MANIFEST.yml declares them
+    node .bundle/lab.mjs sft --model models/fixtures/$m --data models/fixtures/sft/$m/rows.jsonl --rank 8 --alpha 16 \
       --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj --steps 10 --lr 1e-2 --batch-size 2 --out /tmp/rt-$m 2>&1 | tail -1
     node .bundle/lab.mjs forward --model models/fixtures/$m --adapter /tmp/rt-$m --ids "$ids" --out /tmp/rt-$m/lab.json && \
       python3 tools/golden/peft_roundtrip.py --model models/fixtures/$m --adapter /tmp/rt-$m --ids "$ids" --lab /tmp/rt-$m/lab.json 2>&1 | sed "s/^/$m lab→PEFT: /"

@@ -118,6 +118,18 @@ test('bad entries: not an object, unknown dtype, bad shape, bad metadata', () =>
   throwsCk(read(rawFile({ __metadata__: [] })), /__metadata__ must be an object/);
 });
 
+test('a tensor name given twice is refused, naming the file and the tensor (JSON.parse alone would keep the last)', () => {
+  const e = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}';
+  const e2 = '{"dtype":"F32","shape":[1],"data_offsets":[4,8]}';
+  throwsCk(read(rawFile(`{"a":${e},"b":${e2},"a":${e}}`, 8)), /^w\.safetensors: tensor 'a': given twice in the header/);
+  // the same key spelled with an escape, nested objects and strings holding quotes, braces and commas
+  throwsCk(read(rawFile(`{"__metadata__":{"x":"a\\"},{\\"a\\":1,[","a":"}"},"w\\u0031":${e}, "w1" : ${e2}}`, 8)), /tensor 'w1': given twice/);
+  throwsCk(read(rawFile(`{"__metadata__":{},"t":${e},"__metadata__":{}}`, 4)), /tensor '__metadata__': given twice/);
+  // equal names inside nested objects are not top-level duplicates
+  const ok = readSafetensors(rawFile(`{"__metadata__":{"a":"1"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":${e2}}`, 8), F);
+  assert.deepEqual([...ok.keys()].sort(), ['a', 'b']);
+});
+
 test('offsets: malformed, begin > end, out of range, not matching the shape, overlapping', () => {
   const f32 = (data_offsets: unknown, shape: number[] = [2]) => ({ dtype: 'F32', shape, data_offsets });
   for (const offs of [[0], [0, 8, 9], [-8, 0], [0, 8.5], '0,8', null]) {

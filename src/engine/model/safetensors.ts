@@ -8,7 +8,7 @@
 //
 // Every failure is a CheckpointError with one line "<file>: <what>" (and the tensor's name when
 // one is involved): an empty or truncated file, an absurd header length, a header that is not a
-// JSON object, an unknown dtype, a bad shape, offsets outside the data section, a byte range that
+// JSON object, a tensor name given twice (JSON.parse keeps the last, other readers the first), an unknown dtype, a bad shape, offsets outside the data section, a byte range that
 // does not match shape × dtype size, or two tensors whose bytes overlap. Gaps between tensors and
 // trailing bytes are tolerated (they cannot corrupt a tensor); the Rust reader rejects them, so
 // files written by HF tools have none.
@@ -96,6 +96,12 @@ export function parseSafetensorsHeader(
   if (!isPlainObject(json)) {
     throw new CheckpointError(file, `header JSON must be an object, got ${Array.isArray(json) ? 'an array' : json === null ? 'null' : typeof json}`);
   }
+  // JSON.parse keeps the last of two equal keys silently; readers that keep the first would see other weights
+  const seen = new Set<string>();
+  for (const key of topLevelKeys(text)) {
+    if (seen.has(key)) throw new CheckpointError(file, 'given twice in the header (JSON keeps the last entry, other readers the first: the weights would depend on the reader)', key);
+    seen.add(key);
+  }
 
   // null prototype: a key named "__proto__" stays an ordinary key
   const metadata: Record<string, string> = Object.create(null);
@@ -124,6 +130,37 @@ export function parseSafetensorsHeader(
     prev = t;
   }
   return { headerLength, dataOffset, tensors: new Map(sorted.map((t) => [t.name, t])), metadata };
+}
+
+/**
+ * The keys of a JSON object's top level, in order, decoded ("\u0061" is "a"), duplicates kept.
+ * `text` must already be valid JSON holding an object (JSON.parse succeeded): this only walks it,
+ * skipping nested values by counting brackets outside strings.
+ */
+export function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  const Q = 0x22, BS = 0x5c, LB = 0x7b, RB = 0x7d, LS = 0x5b, RS = 0x5d, COMMA = 0x2c;
+  let i = text.indexOf('{') + 1;
+  let depth = 1; // 1 = inside the top-level object
+  let expectKey = true; // at depth 1: the next string is a key (after '{' or ',') rather than a value
+  while (i < text.length && depth > 0) {
+    const c = text.charCodeAt(i);
+    if (c === Q) {
+      const start = i;
+      for (i++; text.charCodeAt(i) !== Q; i++) if (text.charCodeAt(i) === BS) i++; // skip the escaped character
+      i++;
+      if (depth === 1 && expectKey) {
+        keys.push(JSON.parse(text.slice(start, i)) as string);
+        expectKey = false;
+      }
+      continue;
+    }
+    if (c === LB || c === LS) depth++;
+    else if (c === RB || c === RS) depth--;
+    else if (c === COMMA && depth === 1) expectKey = true;
+    i++;
+  }
+  return keys;
 }
 
 /** Validates one header entry against the data section size. */

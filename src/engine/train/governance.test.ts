@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideTraining, globToRegExp, parseManifest, GovernanceError } from './governance.ts';
+import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, TASK_GENERATOR, type SourceRecord } from './governance.ts';
+import { TASKS } from '../../tasks/index.ts';
 
 const rec = (id: string, glob: string, status: string, allowed: string[], prohibited: string[], sensitive = false) =>
   `  - source_id: ${id}\n    path_glob: "${glob}"\n    data_type: t\n    origin: o\n    rights_holder: r\n    permission_status: ${status}\n    license: l\n` +
@@ -63,4 +64,54 @@ test("the user's own manifest (shared/data/stoney): the approved fine-tuning fil
   assert.equal(decideTraining(recs, 'Dictionaries/stoney_dictionary.jsonl', file).allowed, false);
   // the sample's local file name is in no record: refused until the user places it where the manifest says
   assert.equal(decideTraining(recs, 'stoney_valid_first100.jsonl', file).allowed, false);
+});
+
+test('a record whose permission_status the schema does not know is refused by name, even when it bypasses parseManifest', () => {
+  const recs = parseManifest(manifest(rec('chat', 'chat/*.jsonl', 'approved_for_training', ['training'], [])), 'M.yml');
+  const forged = [{ ...recs[0], source_id: 'odd', permission_status: 'approved_for_everything' } as unknown as SourceRecord];
+  const d = decideTraining(forged, 'chat/x.jsonl', 'M.yml');
+  assert.equal(d.allowed, false);
+  assert.match(d.reason, /record odd has permission_status "approved_for_everything", which is not one of .*: refused/);
+  // a path outside the manifest's folder is never governed by it, whatever its globs
+  const all = parseManifest(manifest(rec('all', '**', 'approved_for_training', ['training'], [])), 'M.yml');
+  assert.equal(decideTraining(all, '../elsewhere/x.jsonl', 'M.yml').allowed, false);
+  assert.match(decideTraining(all, 'x/../../y.jsonl', 'M.yml').reason, /not below the manifest's folder|no record/);
+});
+
+test('decideUpload (the page): a picked file trains only with a manifest picked with it that approves its path', () => {
+  const text = manifest(rec('chat', 'chat/*.jsonl', 'approved_for_training', ['training'], ['upload'], true), rec('raw', 'raw/*.jsonl', 'unknown', [], ['training']));
+  const none = decideUpload({ name: 'mine.jsonl', text: '{}' });
+  assert.equal(none.allowed, false);
+  assert.match(none.reason, /mine\.jsonl: no source manifest was given with this file; training is default-deny\. To declare a source's terms, choose its SOURCE_MANIFEST\.yml \(schema: source_manifest\.schema\.json\).*approved_for_training.*allowed_uses include training/);
+  assert.equal(decideUpload({ name: 'mine.jsonl', manifest: null }).allowed, false);
+  const ok = decideUpload({ name: 'mine.jsonl', manifest: { text, name: 'SOURCE_MANIFEST.yml', path: './chat/mine.jsonl' } });
+  assert.equal(ok.allowed, true, ok.reason);
+  assert.equal(ok.path, 'chat/mine.jsonl');
+  assert.deepEqual(ok.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['chat'] });
+  assert.match(decideUpload({ name: 'r.jsonl', manifest: { text, name: 'M.yml', path: 'raw/r.jsonl' } }).reason, /record raw prohibits training/);
+  assert.match(decideUpload({ name: 'o.jsonl', manifest: { text, name: 'M.yml', path: 'other/o.jsonl' } }).reason, /no record matches other\/o\.jsonl.*choose its SOURCE_MANIFEST\.yml/);
+  for (const path of ['../chat/x.jsonl', '/chat/x.jsonl', 'chat/../../x.jsonl', '', 'C:\\chat\\x.jsonl']) {
+    const d = decideUpload({ name: 'x.jsonl', manifest: { text, name: 'M.yml', path } });
+    assert.equal(d.allowed, false, `${path}: ${d.reason}`);
+  }
+  const bad = decideUpload({ name: 'x.jsonl', manifest: { text: manifest(rec('chat', 'chat/*.jsonl', 'approved', ['training'], [])), name: 'M.yml', path: 'chat/x.jsonl' } });
+  assert.equal(bad.allowed, false);
+  assert.match(bad.reason, /M\.yml: record 1 \(chat\): permission_status "approved" is not one of/);
+});
+
+test('the embedded task sets are the lab\'s own synthetic data, approved; a generated file is recognised by its sha256 only', () => {
+  assert.deepEqual([...EMBEDDED_TASKS].sort(), TASKS.map((t) => t.name).sort(), 'every embedded task set, and only those');
+  for (const t of EMBEDDED_TASKS) {
+    const d = EMBEDDED_DECISION(t);
+    assert.equal(d.allowed, true);
+    assert.deepEqual(d.inherited, { prohibited_uses: [], contains_sensitive_content: false, sources: [`lab_tasks_${t}`] });
+  }
+  assert.equal(EMBEDDED_DECISION('stoney').allowed, false);
+  const record = JSON.stringify({ schema: 'lab-task-provenance-v1', generator: TASK_GENERATOR, task: 'arithmetic', split: 'train', seed: 1, n: 3, items: false, synthetic: true, contains_sensitive_content: false, file: 'a.jsonl', bytes: 10, sha256: 'ab12' });
+  assert.equal(decideProvenance(record, 'ab12', 'a.jsonl', 'a.jsonl.provenance.json').decision?.allowed, true);
+  const edited = decideProvenance(record, 'ff00', 'a.jsonl', 'a.jsonl.provenance.json');
+  assert.equal(edited.decision, null);
+  assert.match(edited.note, /does not match the file's content/);
+  assert.equal(decideProvenance(record.replace('"synthetic":true', '"synthetic":false'), 'ab12', 'a.jsonl', 'p').decision, null);
+  assert.equal(decideProvenance('not json', 'ab12', 'a.jsonl', 'p').decision, null);
 });

@@ -1,14 +1,22 @@
 // Data governance for training: the user's source manifest (SOURCE_MANIFEST.yml, schema in
 // shared/data/stoney/source_manifest.schema.json) decides whether a data file may enter training.
 // Default-deny, as the community's governance asks:
+//   - data no manifest governs is refused (the CLI: no SOURCE_MANIFEST.yml at or above the file's real
+//     folder and no --manifest; the page: a picked file without a manifest picked with it);
 //   - a manifest governs every file below its folder; a file no record matches is refused;
-//   - a matching record that prohibits "training", or is restricted / removed_pending_review, refuses it;
+//   - a matching record that prohibits "training", or is restricted / removed_pending_review, or has a
+//     permission_status the schema does not know, refuses it;
 //   - otherwise at least one matching record must say permission_status approved_for_training with
 //     "training" in allowed_uses; nothing is approved automatically.
+// The one exception is the lab's own synthetic task sets (src/tasks/): the embedded sets the page uses
+// (EMBEDDED_DECISION), and a file `lab tasks` wrote, recognised by its provenance record
+// (<file>.provenance.json) whose sha256 is the file's content (decideProvenance; an edited file is no
+// longer recognised and falls back to the manifest rules).
 // What is trained from the file inherits the strictest terms of every matching record (the union of
 // their prohibited uses, sensitive content if any says so); lab sft writes them to governance.json
 // beside the adapter so later steps (export, upload) can honour them.
-// Pure: text in, decision out (the CLI finds the manifest on disk; the browser will pass its own).
+// Pure: text in, decision out (the CLI finds the manifest on disk, ../../cli/governance-fs.ts; the
+// browser passes what the user picked, decideUpload).
 import { parse } from 'yaml';
 
 export const PERMISSION_STATUSES = ['unknown', 'internal_only', 'approved_for_training', 'approved_for_public_release', 'restricted', 'removed_pending_review'] as const;
@@ -71,6 +79,23 @@ export function parseManifest(text: string, file: string): SourceRecord[] {
   });
 }
 
+/**
+ * How to declare a source's terms, said with every refusal that a manifest could lift. Only the
+ * source's community / rights holder can approve; the lab never writes such a record itself.
+ */
+export function howToDeclare(where: 'cli' | 'page' = 'cli'): string {
+  const record =
+    "a record whose path_glob matches the file, whose permission_status is approved_for_training and whose allowed_uses include training (only after the source's community / rights holder has approved it)";
+  return where === 'cli'
+    ? `To declare a source's terms, put a SOURCE_MANIFEST.yml (schema: source_manifest.schema.json) in the data's folder or a folder above it, with ${record}, or pass --manifest <file>.`
+    : `To declare a source's terms, choose its SOURCE_MANIFEST.yml (schema: source_manifest.schema.json) with the file and give the file's path in it: the manifest needs ${record}.`;
+}
+
+/** A refusal before any record was consulted (no manifest, a manifest that cannot be read, ...). */
+export function refusal(reason: string, path: string, manifest: string | null = null): TrainingDecision {
+  return { allowed: false, reason, manifest, path, matched: [], inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: [] } };
+}
+
 /** A manifest path_glob as a RegExp over '/'-separated relative paths: ** any depth, * and ? within a segment. */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -88,7 +113,7 @@ export function globToRegExp(glob: string): RegExp {
 }
 
 /** May the file at `path` (relative to the manifest's folder, '/'-separated) enter training? */
-export function decideTraining(records: SourceRecord[], path: string, manifest: string): TrainingDecision {
+export function decideTraining(records: SourceRecord[], path: string, manifest: string, where: 'cli' | 'page' = 'cli'): TrainingDecision {
   const matched = records.filter((r) => globToRegExp(r.path_glob).test(path));
   const inherited = {
     prohibited_uses: [...new Set(matched.flatMap((r) => r.prohibited_uses))].sort(),
@@ -97,15 +122,128 @@ export function decideTraining(records: SourceRecord[], path: string, manifest: 
   };
   const base = { manifest, path, matched: matched.map((r) => ({ source_id: r.source_id, permission_status: r.permission_status, allowed_uses: r.allowed_uses, prohibited_uses: r.prohibited_uses })), inherited };
   const deny = (reason: string): TrainingDecision => ({ allowed: false, reason, ...base });
-  if (matched.length === 0) return deny(`${manifest}: no record matches ${path}; the manifest's folder is default-deny (a record approved_for_training, reviewed by the source's community, is needed)`);
+  if (path === '' || path.startsWith('/') || path.split('/').includes('..')) return deny(`${manifest}: ${path || 'the file'} is not below the manifest's folder; a manifest governs only the files at or below its folder`);
+  if (matched.length === 0) return deny(`${manifest}: no record matches ${path}; the manifest's folder is default-deny. ${howToDeclare(where)}`);
+  const unknown = matched.find((r) => !(PERMISSION_STATUSES as readonly string[]).includes(r.permission_status));
+  if (unknown) return deny(`${manifest}: record ${unknown.source_id} has permission_status ${JSON.stringify(unknown.permission_status)}, which is not one of ${PERMISSION_STATUSES.join(', ')}: refused`);
   const prohibiting = matched.find((r) => r.prohibited_uses.includes('training'));
   if (prohibiting) return deny(`${manifest}: record ${prohibiting.source_id} prohibits training for ${path}`);
   const blocked = matched.find((r) => r.permission_status === 'restricted' || r.permission_status === 'removed_pending_review');
-  if (blocked) return deny(`${manifest}: record ${blocked.source_id} is ${blocked.permission_status} for ${path}`);
+  if (blocked) return deny(`${manifest}: record ${blocked.source_id} is ${blocked.permission_status} for ${path}${blocked.permission_status === 'removed_pending_review' ? ' (a removal stops all downstream work until it is reviewed)' : ''}`);
   const approved = matched.filter((r) => r.permission_status === 'approved_for_training' && r.allowed_uses.includes('training'));
   if (approved.length === 0) {
     const seen = matched.map((r) => `${r.source_id}: ${r.permission_status}`).join(', ');
     return deny(`${manifest}: no record approves training for ${path} (${seen}); approved_for_training with "training" allowed is needed`);
   }
   return { allowed: true, reason: `${manifest}: ${approved.map((r) => r.source_id).join(', ')} approve training for ${path}`, ...base };
+}
+
+// ---- the lab's own synthetic task sets ----
+
+/** The provenance record `lab tasks` writes beside its output, as <file>.provenance.json. */
+export interface TaskSetProvenance {
+  schema: 'lab-task-provenance-v1';
+  /** what wrote the file */
+  generator: string;
+  /** the task set(s), in the order their rows were written ("arithmetic", or "arithmetic,conlang") */
+  task: string;
+  split: string;
+  seed: number;
+  /** items per task */
+  n: number;
+  /** rows as full items (--items) rather than {question, answer} */
+  items: boolean;
+  synthetic: true;
+  contains_sensitive_content: false;
+  /** the output's name, its size and the sha256 of the exact bytes written */
+  file: string;
+  bytes: number;
+  sha256: string;
+}
+
+export const TASK_GENERATOR = 'lab tasks (src/tasks/, Stoney-RL Lab)';
+/** The embedded task sets: generated by the lab's code, no outside data (src/tasks/). */
+export const EMBEDDED_TASKS = ['arithmetic', 'conlang'] as const;
+
+const taskSourceId = (task: string) => `lab_tasks_${task.replace(/[^a-z0-9]+/g, '_')}`;
+
+function approvedSynthetic(tasks: string[], reason: string, path: string): TrainingDecision {
+  const ids = tasks.map(taskSourceId);
+  return {
+    allowed: true,
+    reason,
+    manifest: null,
+    path,
+    matched: ids.map((source_id) => ({ source_id, permission_status: 'approved_for_training', allowed_uses: ['training'], prohibited_uses: [] })),
+    inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: ids },
+  };
+}
+
+/**
+ * The decision for an embedded task set the page trains on without a file: the project's own
+ * synthetic data, approved for training. An unknown task name is refused.
+ */
+export function EMBEDDED_DECISION(task: string): TrainingDecision {
+  if (!(EMBEDDED_TASKS as readonly string[]).includes(task)) return refusal(`embedded:${task}: no embedded task set of this name (known: ${EMBEDDED_TASKS.join(', ')})`, `embedded:${task}`);
+  return approvedSynthetic([task], `embedded task set ${task}: the lab's own synthetic data (src/tasks/), approved for training`, `embedded:${task}`);
+}
+
+/**
+ * Is the data a `lab tasks` output, unchanged? `record` is the text of <file>.provenance.json and
+ * `sha256` the hash of the data's bytes. Returns the approval, or null with why it is not recognised
+ * (then the manifest rules decide).
+ */
+export function decideProvenance(record: string, sha256: string, path: string, recordFile: string): { decision: TrainingDecision | null; note: string } {
+  let p: Partial<TaskSetProvenance>;
+  try {
+    p = JSON.parse(record) as Partial<TaskSetProvenance>;
+  } catch {
+    return { decision: null, note: `${recordFile} is not valid JSON` };
+  }
+  const tasks = typeof p.task === 'string' ? p.task.split(',') : [];
+  if (p?.schema !== 'lab-task-provenance-v1' || p.generator !== TASK_GENERATOR || p.synthetic !== true || !tasks.length || !tasks.every((t) => (EMBEDDED_TASKS as readonly string[]).includes(t))) {
+    return { decision: null, note: `${recordFile} is not a provenance record of \`lab tasks\`` };
+  }
+  if (p.sha256 !== sha256) return { decision: null, note: `${recordFile} does not match the file's content (edited since \`lab tasks\` wrote it?): not recognised as the lab's own task set` };
+  const what = `${p.task} ${p.split}, ${p.n} items per task, seed ${p.seed}`;
+  return { decision: approvedSynthetic(tasks, `${path}: the lab's own synthetic task set (${what}; ${recordFile}, sha256 matches), approved for training`, path), note: '' };
+}
+
+/** A data file the user picked in the page, with the manifest they picked for it (if any). */
+export interface UploadInput {
+  /** the data file's name */
+  name: string;
+  /** its text (not used by the rules today; kept so a decision can later check content) */
+  text?: string;
+  /**
+   * The manifest the user supplied: its text, its file name, and the data file's path relative to
+   * the manifest's folder ('/'-separated, e.g. "OpenAIFineTune/stoney_valid.jsonl").
+   */
+  manifest?: { text: string; name: string; path: string } | null;
+}
+
+/** The '/'-separated relative path the user gave, or null when it is not one (absolute, "..", empty). */
+function relativePath(path: string): string | null {
+  const parts = path.replace(/\\/g, '/').split('/').filter((x) => x !== '' && x !== '.');
+  if (!parts.length || path.startsWith('/') || /^[a-zA-Z]:/.test(path) || parts.includes('..')) return null;
+  return parts.join('/');
+}
+
+/**
+ * May a file the user picked in the page enter training? Only with a manifest they also supply, whose
+ * records approve the file at `manifest.path`. No manifest: refused, saying how to declare the terms.
+ */
+export function decideUpload(input: UploadInput): TrainingDecision {
+  const m = input.manifest;
+  if (!m) return refusal(`${input.name}: no source manifest was given with this file; training is default-deny. ${howToDeclare('page')}`, input.name);
+  const path = relativePath(m.path);
+  if (path === null) return refusal(`${m.name}: "${m.path}" is not a path inside the manifest's folder (give the data file's path relative to the manifest, e.g. data/train.jsonl)`, m.path, m.name);
+  let records: SourceRecord[];
+  try {
+    records = parseManifest(m.text, m.name);
+  } catch (e) {
+    if (e instanceof GovernanceError) return refusal(`${e.message}: refused`, path, m.name);
+    throw e;
+  }
+  return decideTraining(records, path, m.name, 'page');
 }
