@@ -1,14 +1,17 @@
-// Shared pieces of the browser tests: a fresh vite build, a static server on 127.0.0.1 (HEAD,
-// Content-Length and single-range requests, like a real static host), the system Chromium with
-// WebGPU on, and a watch over what the page does that it should not (console errors, requests
-// leaving 127.0.0.1, failed loads).
+// Shared pieces of the browser tests: a fresh vite build; the servers a user runs, on 127.0.0.1:
+// `vite preview` of a build (startPreview, as `npm run preview`) and the Vite dev server
+// (startDevServer, as `npm start`), both with the single-page-app fallback that answers an unknown
+// path with index.html (200 text/html); a plain static server (serveStatic: HEAD, Content-Length,
+// single ranges, 404 for a missing file); the system Chromium with WebGPU on; and a watch over what
+// the page does that it should not (console errors, requests leaving 127.0.0.1, failed loads).
 //
 // Env: LAB_E2E_DIST=<folder> serves an existing build instead of building (CI after `vite build`);
 //      LAB_CHROMIUM=<path> another Chromium (default /usr/bin/chromium; never downloaded).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync, existsSync, statSync, createReadStream } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { mkdtempSync, rmSync, existsSync, statSync, createReadStream, readdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +82,138 @@ export function serveStatic(dir: string, mounts: Record<string, string> = {}): P
   return new Promise((ok) => s.listen(0, '127.0.0.1', () => ok(s)));
 }
 
+/** A server a user runs (vite preview or the dev server), in its own process group. */
+export interface AppServer {
+  /** http://127.0.0.1:<port> (no trailing slash), as originOf gives for serveStatic */
+  url: string;
+  /** what the server printed so far (for failure messages) */
+  log(): string;
+  /** stops the server and its process group (SIGTERM, then SIGKILL); removes its staging folder */
+  close(): Promise<void>;
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (vite has no --port 0: bind one, read it, let it go). */
+export function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createNetServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+const VITE = join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+/** process groups of servers still running: killed on exit, should a test process end without its after() */
+const running = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of running) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+});
+
+const killGroup = (pgid: number, signal: NodeJS.Signals) => {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    /* already gone */
+  }
+};
+
+/**
+ * Starts `node vite.js <args> --host 127.0.0.1 --port <free> --strictPort` in ROOT, in its own
+ * process group, and waits until it answers / with 200. A port taken between freePort() and the
+ * bind is retried with another.
+ */
+async function startVite(what: string, args: string[], cleanup: () => void = () => undefined, env: NodeJS.ProcessEnv = {}): Promise<AppServer> {
+  let lastLog = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const child: ChildProcess = spawn(process.execPath, [VITE, ...args, '--host', '127.0.0.1', '--port', String(port), '--strictPort', '--clearScreen', 'false'], {
+      cwd: ROOT,
+      detached: true, // its own process group: close() kills vite and anything it started
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    const pgid = child.pid!;
+    running.add(pgid);
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (out += d));
+    let exited: number | string | null = null;
+    const exitedP = new Promise<void>((ok) => child.once('exit', (code, sig) => ((exited = code ?? sig ?? 'exit'), ok())));
+    const close = async () => {
+      if (exited === null) {
+        killGroup(pgid, 'SIGTERM');
+        const t = setTimeout(() => killGroup(pgid, 'SIGKILL'), 5_000);
+        await exitedP;
+        clearTimeout(t);
+      }
+      killGroup(pgid, 'SIGKILL'); // anything of the group that outlived vite
+      running.delete(pgid);
+      cleanup();
+    };
+    const deadline = Date.now() + 60_000;
+    let up = false;
+    while (exited === null && Date.now() < deadline) {
+      try {
+        const res = await fetch(`${url}/`, { signal: AbortSignal.timeout(5_000) });
+        await res.arrayBuffer();
+        if (res.ok) {
+          up = true;
+          break;
+        }
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    if (up) return { url, log: () => out, close };
+    lastLog = out;
+    const portTaken = /port .* is already in use|EADDRINUSE/i.test(out);
+    await close().catch(() => undefined);
+    if (!portTaken) break;
+  }
+  cleanup();
+  throw new Error(`${what} did not start:\n${lastLog}`);
+}
+
+/**
+ * `vite preview` of the build in `distDir` (as `npm run preview`), on a free port of 127.0.0.1.
+ * `mounts` maps folder names in the site's root to other folders (e.g. { fixtures: models/fixtures }
+ * serves the test checkpoints at /fixtures/): the build is staged in a temp folder of symlinks (its
+ * entries and the mounts), so neither the build nor a LAB_E2E_DIST folder is changed.
+ */
+export async function startPreview(distDir: string, mounts: Record<string, string> = {}): Promise<AppServer> {
+  let dir = resolve(distDir);
+  let cleanup = () => undefined as void;
+  if (Object.keys(mounts).length) {
+    const stage = mkdtempSync(join(tmpdir(), 'lab-e2e-stage-'));
+    for (const f of readdirSync(dir)) if (!(f in mounts)) symlinkSync(join(dir, f), join(stage, f));
+    for (const [name, target] of Object.entries(mounts)) {
+      assert.ok(!name.includes('/') && existsSync(target), `mount ${name} → ${target}`);
+      symlinkSync(resolve(target), join(stage, name));
+    }
+    (dir = stage), (cleanup = () => rmSync(stage, { recursive: true, force: true }));
+  }
+  return startVite('vite preview', ['preview', '--outDir', dir], cleanup);
+}
+
+/**
+ * The Vite dev server (`vite`, as `npm start`) over the working tree, on a free port of 127.0.0.1.
+ * It serves the project's root, so the test checkpoints are at /models/fixtures/<name>/ and the
+ * embedded models at /models/<name>/. `env` goes to the server (e.g. LAB_EMBEDDED_LAB_DEFAULT).
+ */
+export function startDevServer(env: NodeJS.ProcessEnv = {}): Promise<AppServer> {
+  return startVite('vite (dev server)', [], undefined, env);
+}
+
 export const originOf = (s: Server) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 export const closeServer = (s: Server | undefined) => new Promise((ok) => (s ? s.close(ok) : ok(undefined)));
 
@@ -106,7 +241,11 @@ export interface Watch {
   requested: string[];
 }
 
-/** Files a checkpoint may lack: the loader probes for them, and a 404 is the expected answer. */
+/**
+ * Files a checkpoint may lack: the loader probes for them, and a 404 is the expected answer (from
+ * serveStatic; vite preview and the dev server answer index.html, 200 text/html, which the loader
+ * also takes for "missing": src/engine/sources.ts).
+ */
 export const optionalCheckpointFile = (url: string): boolean => /chat_template\.jinja|model\.safetensors\.index\.json|generation_config\.json/.test(url);
 
 /**
