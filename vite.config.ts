@@ -1,6 +1,7 @@
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { embeddedModels } from './tools/embedded-models.ts';
+import { contentSecurityPolicy } from './tools/csp.ts';
 
 // WGSL kernels are imported as strings (the same in Node through tools/wgsl-hook.mjs).
 function wgsl(): Plugin {
@@ -14,7 +15,8 @@ function wgsl(): Plugin {
 
 export default defineConfig({
   // embeddedModels: models/lab-default (and lab-micro) ship inside the app: see tools/embedded-models.mjs
-  plugins: [react(), wgsl(), embeddedModels()],
+  // contentSecurityPolicy: only the app itself and the Hugging Face Hub (tools/csp.ts)
+  plugins: [react(), wgsl(), embeddedModels(), contentSecurityPolicy()],
   // relative asset paths: the static build runs from any folder, or from disk through `npm run preview`
   base: './',
   worker: { format: 'es', plugins: () => [wgsl()] },

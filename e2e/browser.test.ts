@@ -1,4 +1,5 @@
-// Browser end-to-end: build the app, serve it from 127.0.0.1, open it in headless Chromium (WebGPU on
+// Browser end-to-end: build the app, serve it with `vite preview` on 127.0.0.1 (as `npm run preview`
+// does; the single-page-app fallback answers the page's probes for optional model files), open it in headless Chromium (WebGPU on
 // SwiftShader here, the real GPU elsewhere), run the kernel self-check and check that it ran in the
 // engine worker and passed, with no console errors and no request leaving 127.0.0.1.
 // (Models, generation and the attention view: e2e/model.test.ts. Shared setup: e2e/harness.ts.)
@@ -10,14 +11,13 @@
 // A screenshot for humans goes to /tmp/lab-e2e.png (not asserted).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildApp, closeServer, isLocal, launchChromium, optionalCheckpointFile, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
+import { buildApp, isLocal, launchChromium, optionalCheckpointFile, startPreview, watchContext, watchPage, type AppServer, type Watch } from './harness.ts';
 
 const SCREENSHOT = '/tmp/lab-e2e.png';
 
 let build: { distDir: string; cleanup: () => void };
-let server: Server;
+let server: AppServer;
 let origin = '';
 let browser: Browser;
 let context: BrowserContext;
@@ -27,8 +27,8 @@ let watch: Watch;
 
 before(async () => {
   build = buildApp();
-  server = await serveStatic(build.distDir);
-  origin = originOf(server);
+  server = await startPreview(build.distDir);
+  origin = server.url;
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
   // The page loads the embedded default model on start (no ?model=): its optional files may 404.
@@ -39,12 +39,12 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await closeServer(server);
+  await server?.close();
   build?.cleanup();
 });
 
 test('the lab reports the WebGPU adapter and passes the kernel self-check in the worker', { timeout: 120_000 }, async () => {
-  await page.goto(`${origin}/`, { waitUntil: 'load' });
+  await page.goto(`${origin}/#/models`, { waitUntil: 'load' }); // the adapter and self-check live on the Models page
   await page.getByRole('heading', { name: 'Stoney-RL Lab' }).waitFor();
 
   // adapter panel: filled in, or an error that says why
@@ -100,7 +100,7 @@ test('without WebGPU the page shows the typed GpuError and disables the self-che
   try {
     const p = await plain.newPage();
     await p.route('**/*', (route) => (isLocal(route.request().url()) ? route.continue() : route.abort('blockedbyclient')));
-    await p.goto(`${origin}/`, { waitUntil: 'load' });
+    await p.goto(`${origin}/#/models`, { waitUntil: 'load' });
     await p.waitForFunction(() => window.__labAdapter !== undefined, null, { timeout: 30_000 });
     const adapter = await p.evaluate(() => window.__labAdapter!);
     if (adapter.status === 'ready') {

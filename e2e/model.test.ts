@@ -1,22 +1,23 @@
 // Browser end-to-end for models: in headless Chromium (WebGPU on SwiftShader), the lab loads the
 // tiny llama-gqa fixture, generates, and draws its attention; and loads it "from the Hub" (the
-// local stand-in tools/hub-server.mjs) with progress, token and cache.
+// local stand-in tools/hub-server.mjs) with progress, token and cache. The app is a fresh build
+// served by `vite preview` (as `npm run preview`), whose single-page-app fallback answers the
+// probes for optional model files with index.html.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/model.test.ts
 //
 // How the page is pointed at test data (developer options, src/app/devOptions.ts, shown on the
 // page when used):
-//   ?model=./fixtures/llama-gqa/        loads that folder with the `url` source on start; the test
-//                                       server serves models/fixtures/ under /fixtures/
+//   ?model=./fixtures/llama-gqa/        loads that folder with the `url` source on start; the preview
+//                                       serves models/fixtures/ under /fixtures/ (a mount of startPreview)
 //   ?hubEndpoint=http://127.0.0.1:PORT  Hub requests go to the stand-in instead of huggingface.co
 // Screenshots for humans: /tmp/lab-model.png and /tmp/lab-attn.png (not asserted).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ROOT, buildApp, closeServer, launchChromium, optionalCheckpointFile, originOf, serveStatic, watchContext, watchPage, type Watch } from './harness.ts';
+import { ROOT, buildApp, launchChromium, optionalCheckpointFile, startPreview, watchContext, watchPage, type AppServer, type Watch } from './harness.ts';
 import { requestsFor, startHubServer, tempRoot, type HubServer } from '../src/engine/hub/testing.ts';
 
 const FIXTURE = join(ROOT, 'models', 'fixtures', 'llama-gqa');
@@ -26,7 +27,7 @@ const TOKEN = 'hf_e2e_test_token';
 const expected404 = optionalCheckpointFile;
 
 let build: ReturnType<typeof buildApp>;
-let server: Server;
+let server: AppServer;
 let origin = '';
 let browser: Browser;
 let hub: HubServer;
@@ -34,8 +35,8 @@ let hubRoot: Awaited<ReturnType<typeof tempRoot>>;
 
 before(async () => {
   build = buildApp();
-  server = await serveStatic(build.distDir, { '/fixtures/': join(ROOT, 'models', 'fixtures') });
-  origin = originOf(server);
+  server = await startPreview(build.distDir, { fixtures: join(ROOT, 'models', 'fixtures') });
+  origin = server.url;
   hubRoot = await tempRoot();
   const dir = join(hubRoot.root, REPO, 'main');
   mkdirSync(dir, { recursive: true });
@@ -48,7 +49,7 @@ after(async () => {
   await browser?.close();
   await hub?.close();
   await hubRoot?.remove();
-  await closeServer(server);
+  await server?.close();
   build?.cleanup();
 });
 
@@ -80,7 +81,7 @@ function assertClean(watch: Watch) {
 }
 
 test('a model from a URL on this site (then a picked folder): summary, streamed generation, attention heatmap and head stats', { timeout: 120_000 }, async () => {
-  const { context, page, watch } = await open(`${origin}/?model=./fixtures/llama-gqa/`);
+  const { context, page, watch } = await open(`${origin}/?model=./fixtures/llama-gqa/#/models`);
   try {
     await until(page, 'model-panel', ['ready']);
     const card = page.getByTestId('model-summary');
@@ -162,7 +163,7 @@ test('a model from the Hub (local stand-in): token, progress, cache on reload, c
   hub.options.token = TOKEN;
   hub.options.chunkSize = 32 * 1024; // ~21 slow chunks: the download phase is visible for ~1 s
   hub.options.chunkDelayMs = 50;
-  const url = `${origin}/?hubEndpoint=${encodeURIComponent(hub.url)}`;
+  const url = `${origin}/?hubEndpoint=${encodeURIComponent(hub.url)}#/models`;
   const is401 = (u: string) => u.startsWith(hub.url);
   const { context, page, watch } = await open(url);
   // the token check answers 401 by design: not a failure of the page
@@ -182,6 +183,8 @@ test('a model from the Hub (local stand-in): token, progress, cache on reload, c
     // with the token: progress through plan → download → upload, then the summary
     hub.resetStats();
     await page.getByTestId('hub-token').fill(TOKEN);
+    // the stand-in endpoint is not huggingface.co: the token goes there only once the user confirms it
+    await page.getByTestId('hub-token-consent').check();
     await page.getByTestId('load-hub').click();
     await page.waitForSelector('[data-testid="load-progress"][data-phase="download"]', { timeout: 30_000 });
     assert.ok(await page.locator('[data-testid="load-progress"] progress').isVisible(), 'the progress bar is shown while downloading');
@@ -200,6 +203,7 @@ test('a model from the Hub (local stand-in): token, progress, cache on reload, c
     assert.equal(await page.evaluate(() => JSON.stringify({ ...localStorage }).includes('hf_e2e')), false, 'no token in localStorage');
     await page.getByTestId('hub-repo').fill(REPO);
     await page.getByTestId('hub-token').fill(TOKEN);
+    await page.getByTestId('hub-token-consent').check(); // consent is kept in memory only: asked again after a reload
     await page.getByTestId('load-hub').click();
     await until(page, 'model-panel', ['ready']);
     assert.deepEqual(requestsFor(hub, 'model.safetensors'), [], 'second load: no weight request at all');
@@ -214,7 +218,7 @@ test('a model from the Hub (local stand-in): token, progress, cache on reload, c
 });
 
 test('verify against ONNX Runtime (wasm) from the summary card: green verdict, timings, ORT wasm from this build', { timeout: 90_000 }, async (t) => {
-  const { context, page, watch } = await open(`${origin}/?model=./fixtures/llama-gqa/`);
+  const { context, page, watch } = await open(`${origin}/?model=./fixtures/llama-gqa/#/models`);
   try {
     await until(page, 'model-panel', ['ready']);
     await page.getByTestId('verify-backend').selectOption('wasm');

@@ -132,6 +132,7 @@ test('the active adapter: a finished run switched on gives the logits `lab forwa
   assert.equal(on.adapter?.r, 4);
   assert.deepEqual(on.adapter?.targets.sort(), ['down_proj', 'q_proj', 'v_proj']);
   const pageOn = (await page.proxy.forward({ ids })).logits.flat();
+  await assert.rejects(page.proxy.train(req({ runId: 'run-on-adapter' })), (e: Error) => e instanceof TrainingError && /switch to the base model before training/.test(e.message));
   const off = await page.proxy.setAdapter(null);
   assert.equal(off.adapter, null);
   const pageOff = (await page.proxy.forward({ ids })).logits.flat();

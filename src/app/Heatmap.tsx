@@ -1,11 +1,13 @@
-// An attention pattern [query × key] drawn on a <canvas> (d3 is not a dependency here, and a
-// canvas draws T² cells cheaply). Rows are query positions (top to bottom), columns key positions
-// (left to right); a cell's darkness is its probability on a fixed 0..1 scale, so heads compare.
-// Cells above the diagonal (future keys, masked by causality) are hatched grey, not white.
+// An attention pattern [query × key] drawn on a <canvas> (a canvas draws T² cells cheaply). Rows
+// are query positions (top to bottom), columns key positions (left to right); a cell's colour is
+// its probability on a fixed 0..1 scale, so heads compare: ColorBrewer Blues by default, or the
+// caller's `color` (the Compare page passes its d3 viridis scale). Cells above the diagonal (future
+// keys, masked by causality) are hatched grey, not white; null cells (e.g. a hidden attention
+// sink) are drawn a darker grey and read "hidden".
 //
 // Hover, or focus the canvas and use the arrow keys: the readout names the query token, the key
 // token and the probability. `compact` draws a small multiple without labels or interaction.
-import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
 import { showToken } from './lab.tsx';
 
 /** Sequential blues (ColorBrewer "Blues"), probability 0 → 1. */
@@ -54,15 +56,21 @@ function layout(T: number, compact: boolean, maxWidth: number, labelWidth: numbe
 }
 
 export interface HeatmapProps {
-  pattern: number[][]; // [query][key]
+  pattern: (number | null)[][]; // [query][key]; null = hidden
   tokens: string[];
   compact?: boolean;
   maxWidth?: number;
   /** for the readout and the canvas' accessible name */
   title: string;
+  /** probability → CSS colour (default: Blues over 0..1) */
+  color?: (p: number) => string;
+  /** replaces the default 0..1 Blues legend */
+  legend?: ReactNode;
+  /** extra attributes on the canvas (e.g. data-side) */
+  attrs?: Record<string, string | number>;
 }
 
-export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, title }: HeatmapProps) {
+export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, title, color = colorOf, legend, attrs }: HeatmapProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [cur, setCur] = useState<[number, number] | null>(null); // [query, key]
   const T = pattern.length;
@@ -100,9 +108,10 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
           }
           continue;
         }
-        ctx.fillStyle = colorOf(pattern[q][k]);
+        const p = pattern[q][k];
+        ctx.fillStyle = p === null ? '#c4c8cf' : color(p);
         ctx.fillRect(x, y, g.cell, g.cell);
-        drawn++;
+        if (p !== null) drawn++;
       }
     }
     if (!compact) {
@@ -134,7 +143,7 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
     }
     c.dataset.drawn = String(drawn);
     setGeo(g);
-  }, [pattern, tokens, compact, maxWidth, T, cur]);
+  }, [pattern, tokens, compact, maxWidth, T, cur, color]);
 
   const cellAt = (e: MouseEvent): [number, number] | null => {
     if (!geo) return null;
@@ -155,8 +164,12 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
   if (compact) {
     return <canvas ref={canvas} className="heatmap compact" data-testid="heatmap-small" data-cells={T * T} aria-hidden="true" />;
   }
+  const valueText = (q: number, k: number, long: boolean) => {
+    const p = pattern[q][k];
+    return k > q ? (long ? 'masked (future token)' : 'masked') : p === null ? 'hidden' : p.toFixed(4);
+  };
   const readout = cur
-    ? `query ${cur[0]} «${showToken(tokens[cur[0]])}» → key ${cur[1]} «${showToken(tokens[cur[1]])}»: ${cur[1] > cur[0] ? 'masked (future token)' : pattern[cur[0]][cur[1]].toFixed(4)}`
+    ? `query ${cur[0]} «${showToken(tokens[cur[0]])}» → key ${cur[1]} «${showToken(tokens[cur[1]])}»: ${valueText(cur[0], cur[1], true)}`
     : 'Hover a cell, or focus the map and use the arrow keys.';
   const tip = cur && geo ? { left: geo.left + (cur[1] + 1) * geo.cell + 8, top: geo.top + cur[0] * geo.cell - 4 } : null;
   return (
@@ -173,6 +186,7 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
         onMouseMove={(e) => setCur(cellAt(e) ?? cur)}
         onMouseLeave={() => setCur(null)}
         onKeyDown={onKey}
+        {...attrs}
       />
       {tip && cur ? (
         <div className="tooltip" style={{ left: tip.left, top: tip.top }} aria-hidden="true">
@@ -182,7 +196,7 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
           <div>
             <span className="muted">key</span> {showToken(tokens[cur[1]])} <span className="muted">#{cur[1]}</span>
           </div>
-          <strong>{cur[1] > cur[0] ? 'masked' : pattern[cur[0]][cur[1]].toFixed(4)}</strong>
+          <strong>{valueText(cur[0], cur[1], false)}</strong>
         </div>
       ) : null}
       </div>
@@ -190,11 +204,13 @@ export function Heatmap({ pattern, tokens, compact = false, maxWidth = 560, titl
         <span className="readout" data-testid="heatmap-readout" aria-live="polite">
           {readout}
         </span>
-        <span className="legend">
-          <span>0</span>
-          <span className="ramp" style={{ background: GRADIENT }} />
-          <span>1</span>
-        </span>
+        {legend ?? (
+          <span className="legend">
+            <span>0</span>
+            <span className="ramp" style={{ background: GRADIENT }} />
+            <span>1</span>
+          </span>
+        )}
       </figcaption>
     </figure>
   );

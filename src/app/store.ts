@@ -1,5 +1,6 @@
-// The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, and the
-// model slice (./modelSlice.ts: load, cache, generate, attention). It talks to an Engine only
+// The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, the
+// model slice (./modelSlice.ts: load, cache, generate, attention), the ONNX verify slice and the
+// Compare page's slice (./compareSlice.ts). It talks to an Engine only
 // (src/engine/engine.ts), never to WebGPU or kernels directly, and does not know whether the
 // engine runs in a worker or in this thread.
 
@@ -9,10 +10,14 @@ import type { Progress, SelfCheckReport } from '../engine/selfcheck.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { createModelSlice, type ModelSlice } from './modelSlice.ts';
 import { createVerifySlice, type VerifySlice } from './verifySlice.ts';
+import { createCompareSlice, type CompareSlice } from './compareSlice.ts';
+import { createTrainSlice, type TrainSlice } from './trainSlice.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
 export type { VerifyState } from './verifySlice.ts';
+export type { CompareRun, CompareState } from './compareSlice.ts';
+export type { DataChoice, LiveRun } from './trainSlice.ts';
 
 export interface AdapterState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -27,8 +32,10 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState extends ModelSlice, VerifySlice {
+export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice {
   adapter: AdapterState;
+  /** the LoRA adapter merged into the loaded model (model.summary.adapter's name, kept in step by a subscription); null = base */
+  activeAdapter: string | null;
   check: CheckState;
   loadAdapter(): Promise<void>;
   runSelfCheck(only?: string[]): Promise<void>;
@@ -39,10 +46,13 @@ export type LabStore = StoreApi<LabState>;
 
 export function createLabStore(engine: Engine): LabStore {
   let running: AbortController | null = null;
-  return createStore<LabState>()((set, get) => ({
+  const store = createStore<LabState>()((set, get) => ({
     ...createModelSlice<LabState>(engine, set, get),
     ...createVerifySlice<LabState>(engine, set, get),
+    ...createCompareSlice<LabState>(engine, set, get),
+    ...createTrainSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
+    activeAdapter: null,
     check: { status: 'idle' },
 
     async loadAdapter() {
@@ -74,4 +84,11 @@ export function createLabStore(engine: Engine): LabStore {
       running?.abort();
     },
   }));
+  // activeAdapter follows the adapter the engine reports in the model summary (set by useAdapter,
+  // cleared by a model load), so every reader of it (Compare's provenance) names the same one
+  store.subscribe((s) => {
+    const name = s.model.summary?.adapter?.name ?? null;
+    if (name !== s.activeAdapter) store.setState({ activeAdapter: name });
+  });
+  return store;
 }

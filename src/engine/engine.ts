@@ -234,6 +234,8 @@ export class LocalEngine implements Engine {
     if (this.active) throw new TrainingError('busy', `run ${this.active.id} is training: one run at a time (pause does not free the model; cancel it to start another).`);
     const s = this.session;
     if (!s) throw new TrainingError('no-model', 'No model is loaded: load one first.');
+    // an active adapter is merged into the weights: a run on top of it would make an adapter the base model cannot use
+    if (s.summary.adapter) throw new TrainingError('invalid', `The adapter "${s.summary.adapter.name}" is active: switch to the base model before training (to go on training an adapter, start from it as the initial adapter).`);
     const control = new RunControl();
     this.active = { id: req.runId, control };
     try {

@@ -1,0 +1,183 @@
+// The Runs page: the training runs stored in this browser (IndexedDB, through the engine) with
+// their status, progress, data, inherited governance terms and checkpoints; resume one from its
+// last checkpoint (the live view is on the Train page), use or download its adapter, download a
+// checkpoint, delete it. Below: the adapters (import a PEFT adapter, back to the base model) and
+// what the lab stores in the browser.
+import { useEffect, useState } from 'react';
+import type { RunRecord } from '../engine/api.ts';
+import { ErrorBox, useLab } from './lab.tsx';
+import { AdaptersPanel } from './train/AdaptersPanel.tsx';
+import { StoragePanel } from './train/StoragePanel.tsx';
+import { ADAPTER_DOWNLOAD, downloadFiles } from './train/download.ts';
+import { isActive } from './train/LiveRun.tsx';
+import './train/train.css';
+
+export function RunsPage() {
+  const runs = useLab((s) => s.runs);
+  const refresh = useLab((s) => s.refreshRuns);
+  const liveStatus = useLab((s) => s.live.status);
+  useEffect(() => void refresh(), [refresh, liveStatus]);
+  return (
+    <>
+      <section className="panel" data-testid="runs-page" data-status={runs.status} aria-labelledby="runs-h">
+        <h2 id="runs-h">Runs</h2>
+        <p className="muted small">
+          Training runs kept in this browser, newest first. A run that was training when its page closed is <em>interrupted</em>; resume it from its last checkpoint with exactly
+          the losses it would have had.
+        </p>
+        {runs.error ? <ErrorBox title="The run store could not be read" error={runs.error} testid="runs-error" /> : null}
+        {runs.status === 'ready' && runs.list.length === 0 ? <p data-testid="runs-empty">No runs yet: start one on the Train page.</p> : null}
+        <ul className="run-list" data-testid="run-list" aria-label="Training runs">
+          {runs.list.map((r) => (
+            <RunItem key={r.id} run={r} />
+          ))}
+        </ul>
+      </section>
+      <AdaptersPanel />
+      <StoragePanel />
+    </>
+  );
+}
+
+const fmtLoss = (x: number | null) => (x === null ? '—' : x.toFixed(4));
+
+function RunItem({ run }: { run: RunRecord }) {
+  const live = useLab((s) => s.live);
+  const busy = useLab((s) => s.runs.busy === run.id);
+  const adapterBusy = useLab((s) => s.adapterBusy);
+  const activeAdapter = useLab((s) => s.model.summary?.adapter?.name ?? null);
+  const resumeRun = useLab((s) => s.resumeRun);
+  const useAdapter = useLab((s) => s.useAdapter);
+  const deleteRun = useLab((s) => s.deleteRun);
+  const runFiles = useLab((s) => s.runFiles);
+  const [confirm, setConfirm] = useState(false);
+  const [note, setNote] = useState('');
+  const isLive = live.runId === run.id && isActive(live.status);
+  const anyLive = isActive(live.status);
+  const c = run.config;
+  const canResume = !isLive && !anyLive && run.status !== 'done' && run.checkpoints.length > 0 && run.step < c.steps;
+  const lastCk = run.checkpoints.at(-1);
+  const t = run.governance?.inherited;
+
+  const save = async (which: 'result' | { checkpoint: number }, names: string[] | null, prefix: string) => {
+    setNote('');
+    try {
+      const files = await runFiles(run.id, which);
+      const saved = downloadFiles(files, names ?? Object.keys(files).sort(), prefix);
+      setNote(saved.length ? `Saved ${saved.join(', ')}.` : 'Nothing to save.');
+    } catch (e) {
+      setNote(`Could not read the files: ${(e as Error).message}`);
+    }
+  };
+  const resume = () => {
+    void resumeRun(run.id);
+    location.hash = '#/train';
+  };
+
+  return (
+    <li className="run-item" data-testid="run-item" data-run-id={run.id} data-status={isLive ? live.status : run.status} data-step={run.step} data-checkpoints={run.checkpoints.join(',')}>
+      <div className="run-head">
+        <h3>{run.name}</h3>
+        <span className={`run-status st-${isLive ? live.status : run.status}`} data-testid="run-status">
+          {isLive ? `${live.status} (live)` : run.status}
+        </span>
+        <code className="small muted">{run.id}</code>
+      </div>
+      <dl className="facts cols">
+        <div>
+          <dt>Step</dt>
+          <dd data-testid="run-step">
+            {isLive ? (live.lines.at(-1)?.step ?? run.step) : run.step}/{c.steps}
+          </dd>
+        </div>
+        <div>
+          <dt>Last loss</dt>
+          <dd data-testid="run-loss">{fmtLoss(isLive ? (live.lines.at(-1)?.loss ?? run.lastLoss) : run.lastLoss)}</dd>
+        </div>
+        <div>
+          <dt>Data</dt>
+          <dd title={run.data.sha256}>
+            {run.data.name} ({run.data.rows} rows)
+          </dd>
+        </div>
+        <div>
+          <dt>Trained</dt>
+          <dd>{c.full ? 'every weight (full)' : `LoRA r ${c.lora.r}, α ${c.lora.alpha} on ${c.lora.targets.map((x) => x.replace('_proj', '')).join('/')}`}</dd>
+        </div>
+        <div>
+          <dt>Optimizer</dt>
+          <dd>
+            lr {c.lr} {c.lrSchedule}, batch {c.batchSize}×{c.gradAccum}, seed {c.seed}
+          </dd>
+        </div>
+        <div>
+          <dt>Model</dt>
+          <dd>{run.model}</dd>
+        </div>
+        <div>
+          <dt>Created</dt>
+          <dd>{new Date(run.createdAt).toLocaleString()}</dd>
+        </div>
+        <div>
+          <dt>Inherited terms</dt>
+          <dd data-testid="run-governance">
+            {t ? `${t.prohibited_uses.length ? `no ${t.prohibited_uses.join(', ')}` : 'no prohibited uses'}${t.contains_sensitive_content ? '; sensitive' : ''}${t.sources.length ? ` (${t.sources.join(', ')})` : ''}` : '—'}
+          </dd>
+        </div>
+      </dl>
+      {run.error ? <p className="bad small">Stopped: {run.error}</p> : null}
+      <div className="ckpts" data-testid="run-checkpoints">
+        <span className="muted">Checkpoints:</span>
+        {run.checkpoints.length === 0 ? <span className="muted">none</span> : null}
+        {run.checkpoints.map((s) => (
+          <button key={s} type="button" className="chip" onClick={() => void save({ checkpoint: s }, null, `${run.id}-checkpoint-${s}-`)} data-testid="run-download-checkpoint" data-step={s} title={`Download the files of checkpoint ${s}`}>
+            step {s} ⤓
+          </button>
+        ))}
+      </div>
+      <div className="actions">
+        {canResume ? (
+          <button type="button" onClick={resume} data-testid="run-resume">
+            Resume from step {lastCk}
+          </button>
+        ) : null}
+        {isLive ? (
+          <a href="#/train" data-testid="run-open-live">
+            Watch it on the Train page
+          </a>
+        ) : null}
+        {run.hasResult && !c.full ? (
+          <>
+            <button type="button" disabled={adapterBusy} onClick={() => void useAdapter({ runId: run.id })} data-testid="run-use-adapter">
+              {activeAdapter?.includes(run.id) ? 'Use adapter (active)' : 'Use adapter'}
+            </button>
+            <button type="button" className="secondary" onClick={() => void save('result', ADAPTER_DOWNLOAD, '')} data-testid="run-download-adapter">
+              Download adapter
+            </button>
+          </>
+        ) : null}
+        {run.hasResult && c.full ? (
+          <button type="button" className="secondary" onClick={() => void save('result', null, `${run.id}-`)} data-testid="run-download-model">
+            Download model files
+          </button>
+        ) : null}
+        {confirm ? (
+          <span className="confirm" role="group" aria-label="Confirm delete">
+            Delete this run and its {run.checkpoints.length} checkpoint{run.checkpoints.length === 1 ? '' : 's'}?
+            <button type="button" className="danger small-btn" disabled={busy} onClick={() => void deleteRun(run.id).then(() => setConfirm(false))} data-testid="run-delete-confirm">
+              Delete
+            </button>
+            <button type="button" className="secondary small-btn" onClick={() => setConfirm(false)} data-testid="run-delete-keep">
+              Keep
+            </button>
+          </span>
+        ) : (
+          <button type="button" className="secondary" disabled={isLive || busy} onClick={() => setConfirm(true)} data-testid="run-delete">
+            Delete…
+          </button>
+        )}
+      </div>
+      {note ? <p className="small muted">{note}</p> : null}
+    </li>
+  );
+}

@@ -1,0 +1,233 @@
+// The training half of the lab's state: the run form (presets and every `lab sft` option), the
+// data choice with its governance decision, the live run (metrics per step, pause / resume /
+// cancel, ETA), the stored runs (IndexedDB, through the engine), adapter export / import and
+// the active adapter. Like the rest of the store it talks to the Engine only: the run itself is
+// src/engine/train/run.ts in the worker, the same code `lab sft` runs.
+import type { Engine, RowProblem, RunRecord, RunUsage, SftConfig, StepLine, TrainProgress, TrainRequest, TrainingDecision } from '../engine/api.ts';
+import { getTask, toSftJsonl, type TaskName } from '../tasks/index.ts';
+import { decideUpload, EMBEDDED_DECISION as embeddedDecision } from '../engine/train/governance.ts';
+import { errorView, type ErrorView } from './errors.ts';
+import type { ModelSlice } from './modelSlice.ts';
+
+/** The user's pipelines, one click away (their instructions and the Looper-Math baseline), and a quick run that suits the embedded model. */
+export const PRESETS: { id: string; label: string; patch: Partial<SftConfig> & { lora?: SftConfig['lora'] } }[] = [
+  {
+    id: 'quick',
+    label: 'Quick look (LoRA r 8 on q/k/v/o, lr 1e-3, 20 steps of 1 row): suits the small embedded models, a few seconds a step even on a CPU WebGPU',
+    patch: { full: false, lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, lr: 1e-3, steps: 20, batchSize: 1, gradAccum: 1, lrSchedule: 'linear', warmupSteps: 0, checkpointEvery: 5 },
+  },
+  {
+    id: 'stoney',
+    label: 'Stoney instructions (LoRA r 16, α 32, dropout 0.05, q/k/v/o, lr 2e-4)',
+    patch: { full: false, lora: { r: 16, alpha: 32, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, lr: 2e-4 },
+  },
+  {
+    id: 'looper-math',
+    label: 'Looper-Math baseline (LoRA r 64, α 16, dropout 0.05, all seven linear targets, lr 5e-5)',
+    patch: { full: false, lora: { r: 64, alpha: 16, dropout: 0.05, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }, lr: 5e-5 },
+  },
+];
+
+export const BASE_CONFIG: SftConfig = {
+  full: false, lora: { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] }, steps: 20, lr: 1e-3, lrSchedule: 'linear', warmupSteps: 0,
+  weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, maxGradNorm: 1, batchSize: 1, gradAccum: 1, seed: 0, checkpointEvery: 5, recompute: false,
+};
+
+/** Where the rows come from: an embedded task set (generated here, the project's own synthetic data) or a file the user picked. */
+export type DataChoice =
+  | { kind: 'embedded'; task: TaskName; n: number; seed: number }
+  | { kind: 'file'; name: string; text: string; manifest: { name: string; text: string; path: string } | null };
+
+export interface LiveRun {
+  status: 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done' | 'cancelled' | 'error';
+  runId?: string;
+  /** the run trains every weight (its result is a checkpoint, not an adapter) */
+  full: boolean;
+  lines: StepLine[];
+  totalSteps: number;
+  etaSec: number | null;
+  rows?: number;
+  problems: RowProblem[];
+  moreProblems: number;
+  checkpoints: number[];
+  warnings: string[];
+  /** one line: how it ended (the cancel message names the checkpoint to resume from) */
+  message?: string;
+  error?: ErrorView;
+}
+
+export interface TrainSlice {
+  trainConfig: SftConfig;
+  trainPreset: string;
+  trainData: DataChoice;
+  trainDecision: TrainingDecision;
+  live: LiveRun;
+  runs: { status: 'idle' | 'loading' | 'ready' | 'error'; list: RunRecord[]; error?: ErrorView; busy?: string };
+  adapterBusy: boolean;
+  adapterError?: ErrorView;
+  setTrainConfig(patch: Partial<SftConfig>): void;
+  applyPreset(id: string): void;
+  setTrainData(choice: DataChoice): void;
+  startTraining(): Promise<void>;
+  pauseTraining(): Promise<void>;
+  resumeTraining(): Promise<void>;
+  cancelTraining(): void;
+  /** continues a stored run from its last (or the given) checkpoint, with its own settings and kept data */
+  resumeRun(runId: string, step?: number): Promise<void>;
+  refreshRuns(): Promise<void>;
+  deleteRun(runId: string): Promise<void>;
+  /** a run's result or checkpoint files (for download) */
+  runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>>;
+  /** bytes stored per run, by kind (checkpoints, result, other) */
+  runsUsage(): Promise<RunUsage[]>;
+  /** switch the model's adapter: a run's result, imported PEFT files, or null for the base model */
+  useAdapter(adapter: { runId: string } | { name: string; files: Record<string, Uint8Array> } | null): Promise<void>;
+}
+
+type Set<S> = (partial: Partial<S>) => void;
+
+/** The JSONL rows and the governance decision of a data choice. */
+export function dataOf(choice: DataChoice): { name: string; text: string; decision: TrainingDecision } {
+  if (choice.kind === 'embedded') {
+    if (!(Number.isInteger(choice.n) && choice.n >= 1 && choice.n <= 100_000 && Number.isInteger(choice.seed) && choice.seed >= 0)) {
+      const reason = `embedded ${choice.task} set: the number of rows must be a whole number 1…100000 and the seed a whole number ≥ 0`;
+      return { name: `${choice.task}.jsonl`, text: '', decision: { ...embeddedDecision(choice.task), allowed: false, reason } };
+    }
+    const items = getTask(choice.task).generate('train', choice.n, choice.seed);
+    return { name: `${choice.task}-train-n${choice.n}-seed${choice.seed}.jsonl`, text: toSftJsonl(items), decision: embeddedDecision(choice.task) };
+  }
+  return { name: choice.name, text: choice.text, decision: decideUpload({ name: choice.name, text: choice.text, manifest: choice.manifest }) };
+}
+
+const idleRun = (): LiveRun => ({ status: 'idle', full: false, lines: [], totalSteps: 0, etaSec: null, problems: [], moreProblems: 0, checkpoints: [], warnings: [] });
+const newRunId = () => `run-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
+
+export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S): TrainSlice {
+  let running: AbortController | null = null;
+  const setS = (p: Partial<TrainSlice>) => set(p as Partial<S>);
+  const patchLive = (p: Partial<LiveRun>) => setS({ live: { ...get().live, ...p } });
+  const initialData: DataChoice = { kind: 'embedded', task: 'arithmetic', n: 200, seed: 0 };
+
+  const onProgress = (p: TrainProgress) => {
+    const live = get().live;
+    if (p.kind === 'data') patchLive({ rows: p.rows, problems: p.problems, moreProblems: p.moreProblems });
+    else if (p.kind === 'start') patchLive({ status: 'running', totalSteps: p.totalSteps });
+    else if (p.kind === 'step') patchLive({ lines: [...live.lines.filter((l) => l.step < p.line.step), p.line], etaSec: p.etaSec, totalSteps: p.totalSteps });
+    else if (p.kind === 'checkpoint') patchLive({ checkpoints: [...live.checkpoints.filter((s) => s !== p.step), p.step] });
+    else if (p.kind === 'paused') patchLive({ status: 'paused' });
+    else if (p.kind === 'resumed') patchLive({ status: 'running' });
+    else if (p.kind === 'warning') patchLive({ warnings: [...live.warnings, p.message] });
+  };
+
+  /** Runs one train request to its end, keeping the live view and the run list current. */
+  const run = async (req: TrainRequest, before: StepLine[]) => {
+    if (running) return;
+    const ctl = (running = new AbortController());
+    setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, full: req.config.full, lines: before, totalSteps: req.config.steps } });
+    try {
+      const res = await engine.train(req, onProgress, ctl.signal);
+      patchLive({ status: 'done', message: `Finished ${res.steps} steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
+    } catch (e) {
+      const error = errorView(e);
+      if (error.name === 'CancelledError') patchLive({ status: 'cancelled', message: error.message });
+      else patchLive({ status: 'error', error });
+    } finally {
+      running = null;
+      void get().refreshRuns();
+    }
+  };
+
+  return {
+    trainConfig: BASE_CONFIG,
+    trainPreset: 'quick',
+    trainData: initialData,
+    trainDecision: dataOf(initialData).decision,
+    live: idleRun(),
+    runs: { status: 'idle', list: [] },
+    adapterBusy: false,
+
+    setTrainConfig(patch) {
+      setS({ trainConfig: { ...get().trainConfig, ...patch }, trainPreset: 'custom' });
+    },
+    applyPreset(id) {
+      const p = PRESETS.find((x) => x.id === id);
+      if (p) setS({ trainConfig: { ...get().trainConfig, ...p.patch }, trainPreset: id });
+    },
+    setTrainData(choice) {
+      setS({ trainData: choice, trainDecision: dataOf(choice).decision });
+    },
+
+    async startTraining() {
+      const { name, text, decision } = dataOf(get().trainData);
+      setS({ trainDecision: decision });
+      const req: TrainRequest = { runId: newRunId(), name, config: get().trainConfig, data: { name, text, governance: decision } };
+      await run(req, []);
+    },
+    async pauseTraining() {
+      const id = get().live.runId;
+      if (id && running) await engine.trainControl(id, 'pause').catch(() => undefined);
+    },
+    async resumeTraining() {
+      const id = get().live.runId;
+      if (id && running) await engine.trainControl(id, 'resume').catch(() => undefined);
+    },
+    cancelTraining() {
+      if (running) {
+        patchLive({ status: 'stopping' });
+        running.abort();
+      }
+    },
+
+    async resumeRun(runId, step) {
+      try {
+        const rec = (await engine.listRuns()).find((r) => r.id === runId);
+        if (!rec) throw new Error(`Run ${runId} is not stored any more.`);
+        const at = step ?? rec.checkpoints.at(-1);
+        if (at === undefined) throw new Error(`Run ${rec.name} has no checkpoint to resume from: start it again instead.`);
+        const before = (await engine.runMetrics(runId)).filter((l) => l.step <= at);
+        setS({ trainConfig: rec.config, trainPreset: 'custom' });
+        await run({ runId, config: rec.config, resume: { step: at } }, before);
+      } catch (e) {
+        patchLive({ status: 'error', error: errorView(e) });
+      }
+    },
+
+    async refreshRuns() {
+      setS({ runs: { ...get().runs, status: 'loading' } });
+      try {
+        setS({ runs: { status: 'ready', list: await engine.listRuns() } });
+      } catch (e) {
+        setS({ runs: { ...get().runs, status: 'error', error: errorView(e) } });
+      }
+    },
+    async deleteRun(runId) {
+      setS({ runs: { ...get().runs, busy: runId } });
+      try {
+        await engine.deleteRun(runId);
+      } catch (e) {
+        setS({ runs: { ...get().runs, error: errorView(e) } });
+      }
+      setS({ runs: { ...get().runs, busy: undefined } });
+      await get().refreshRuns();
+    },
+    runFiles(runId, which) {
+      return engine.runFiles(runId, which);
+    },
+    runsUsage() {
+      return engine.runsUsage();
+    },
+
+    async useAdapter(adapter) {
+      if (get().adapterBusy) return;
+      setS({ adapterBusy: true, adapterError: undefined });
+      try {
+        const summary = await engine.setAdapter(adapter);
+        set({ model: { ...get().model, status: 'ready', summary } } as Partial<S>);
+      } catch (e) {
+        setS({ adapterError: errorView(e) });
+      } finally {
+        setS({ adapterBusy: false });
+      }
+    },
+  };
+}
