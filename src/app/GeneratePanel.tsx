@@ -3,6 +3,11 @@
 import { useState } from 'react';
 import type { GenerateRequest } from '../engine/engine.ts';
 import { ErrorBox, useLab } from './lab.tsx';
+import { getTask } from '../tasks/index.ts';
+import { qaPrompt } from '../engine/train/data.ts';
+
+/** A default the loaded model can answer: a held-out arithmetic problem, as a chat turn or in the embedded models' "Question: …\nAnswer:" form. */
+const DEFAULT_QUESTION = getTask('arithmetic').generate('heldout', 1, 0)[0].question;
 import type { GenState } from './store.ts';
 
 export function GeneratePanel() {
@@ -11,9 +16,11 @@ export function GeneratePanel() {
   const gen = useLab((s) => s.gen);
   const run = useLab((s) => s.generate);
   const stop = useLab((s) => s.stopGenerate);
-  const [prompt, setPrompt] = useState('The capital of France is');
+  // null until the user types: the default follows the loaded model (chat template or not)
+  const [typed, setPrompt] = useState<string | null>(null);
+  const prompt = typed ?? (summary?.chatTemplate ? DEFAULT_QUESTION : qaPrompt(DEFAULT_QUESTION));
   const [chat, setChat] = useState(true);
-  const [maxNew, setMaxNew] = useState(32);
+  const [maxNew, setMaxNew] = useState(64);
   const [mode, setMode] = useState<'greedy' | 'sample'>('greedy');
   const [temperature, setTemperature] = useState(0.7);
   const [topP, setTopP] = useState(0.9);
