@@ -5,7 +5,7 @@
 import type { LlamaModel } from './model/llama.ts';
 import { HOOKS } from './model/llama.ts';
 import type { LabTokenizer } from './model/tokenizer.ts';
-import { CancelledError } from './api.ts';
+import { CancelledError } from './errors.ts';
 
 export interface InspectRequest {
   text: string;

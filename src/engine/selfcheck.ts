@@ -8,7 +8,7 @@
 // runs alone (`only`) or with the others. A case that throws is recorded as failed with the
 // error's message; cancellation (AbortSignal) stops between cases with a CancelledError.
 
-import { CancelledError } from './api.ts';
+import { CancelledError } from './errors.ts';
 import type { Runtime } from './gpu/runtime.ts';
 import { GpuError } from './gpu/device.ts';
 import { allClose, type Tolerance } from './util/allclose.ts';

@@ -19,7 +19,7 @@ import type { LlamaModel } from './model/llama.ts';
 import { generate, GenerationCancelled } from './model/generate.ts';
 import type { Sampling } from './model/sampling.ts';
 import { HubCache, RateMeter, hubSource, planDownload, type BlobStore, type PlanLimits } from './hub/index.ts';
-import { CancelledError } from './api.ts';
+import { CancelledError } from './errors.ts';
 import { filesSource, urlSource } from './sources.ts';
 import { inspectPatterns, type InspectRequest, type InspectResult } from './inspect.ts';
 
