@@ -207,6 +207,27 @@ test('a reload mid-run leaves the run interrupted; resuming from its last checkp
   assert.equal((await page.proxy.listRuns()).find((r) => r.id === 'run-b')?.status, 'done');
 });
 
+test('a full browser storage (quota) stops the run with a clear error and loses nothing saved before', async () => {
+  // IndexedDB's QuotaExceededError on the second checkpoint write
+  const inner = new MemoryBlobStore();
+  let checkpointWrites = 0;
+  const quotaKv = Object.assign(Object.create(inner) as MemoryBlobStore, {
+    async set(key: string, value: unknown) {
+      if (key.startsWith('ckpt/') && ++checkpointWrites === 2) throw Object.assign(new Error('The quota has been exceeded.'), { name: 'QuotaExceededError' });
+      return inner.set(key, value);
+    },
+  });
+  const store = new KvRunStore(quotaKv);
+  const local = new LocalEngine(gpu, { runStore: store });
+  engines.push(local);
+  await local.loadModel(fixtureFiles());
+  await assert.rejects(local.train(req({ runId: 'run-q' })), (e: Error) => e instanceof TrainingError && e.kind === 'storage' && /checkpoint 4 could not be stored \(the browser storage is full\); nothing stored before was lost \(the last checkpoint is run run-q, checkpoint 2\)/.test(e.message));
+  assert.deepEqual(await store.checkpoints('run-q'), [2], 'the earlier checkpoint is intact');
+  const rec = await store.get('run-q');
+  assert.equal(rec?.status, 'failed');
+  assert.equal((await store.metrics('run-q')).length, 4, 'every finished step is kept');
+});
+
 test('resume refuses a checkpoint made with other data or settings, naming the field; delete removes a run', async () => {
   const other = { ...config, seed: 4 };
   await assert.rejects(page.proxy.train(req({ runId: 'run-b', config: other, resume: { step: 2 } })), (e: Error) => e instanceof TrainingError && e.kind === 'resume-mismatch' && /seed: the checkpoint has 3, this run 4/.test(e.message));
