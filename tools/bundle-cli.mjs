@@ -7,7 +7,18 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 rmSync('.bundle', { recursive: true, force: true });
+// Vite's `?url` asset imports (src/engine/ort-assets.ts: the ORT wasm for the browser build) mean nothing
+// in Node: the CLI now runs LocalEngine, whose ONNX check imports that module for browsers only, and an
+// external `?url` import would be resolved (and fail) when the bundle loads. It becomes an empty URL.
+const browserAssets = {
+  name: 'browser-url-assets',
+  setup(b) {
+    b.onResolve({ filter: /\?url$/ }, (a) => ({ path: a.path, namespace: 'browser-url-asset' }));
+    b.onLoad({ filter: /.*/, namespace: 'browser-url-asset' }, () => ({ contents: 'export default "";', loader: 'js' }));
+  },
+};
 const common = {
+  plugins: [browserAssets],
   bundle: true,
   platform: 'node',
   format: 'esm',
