@@ -21,4 +21,8 @@ export default defineConfig({
   base: './',
   worker: { format: 'es', plugins: () => [wgsl()] },
   build: { target: 'es2022', outDir: 'dist' },
+  // `npm start` on a fresh clone: the dev server pre-bundles dependencies it finds from these entries at
+  // startup. The engine worker is reached only at run time, so without it the worker's dependencies were
+  // found late, re-bundled while the page loaded, and the page's requests for the old bundle got HTTP 504.
+  optimizeDeps: { entries: ['index.html', 'workers/engine.worker.ts'] },
 });
