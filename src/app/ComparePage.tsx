@@ -8,6 +8,11 @@
 // is on: then key 0 is hidden and each row renormalised (./compare/transform.ts). Each small map's
 // canvas carries the exact numbers it drew (`labValues`), and window.__labCompare holds the last
 // run's InspectResults (src/main.tsx), for tests and scripts.
+//
+// Below the grids: adapter on/off (./compare/AdapterCompare.tsx: the selected head with the base
+// model, with a LoRA adapter and their difference, and the change of each statistic per head) and
+// token-by-token generation (./compare/GenStepper.tsx: a prompt continued greedily, then the rows
+// of the new tokens stepped through). Both use the head opened large and the page's colour scale.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ErrorBox, useLab } from './lab.tsx';
 import { modelKey } from './verifySlice.ts';
@@ -20,6 +25,9 @@ import { HeadDetail, TokenStrip } from './compare/HeadDetail.tsx';
 import { Legend } from './compare/Legend.tsx';
 import { StatMaps } from './compare/StatMaps.tsx';
 import { ExportBar } from './compare/ExportBar.tsx';
+import { AdapterCompare } from './compare/AdapterCompare.tsx';
+import { GenStepper } from './compare/GenStepper.tsx';
+import type { GenSideRun } from './compareSlice.ts';
 
 export function ComparePage() {
   const summary = useLab((s) => s.model.summary);
@@ -32,11 +40,29 @@ export function ComparePage() {
   const [hideSink, setHideSink] = useState(false);
   const [scaleKind, setScaleKind] = useState<ScaleKind>('sqrt');
   const [at, setAt] = useState<HeadRef>({ layer: 0, head: 0 });
+  const runs = useLab((s) => s.runs);
+  const refreshRuns = useLab((s) => s.refreshRuns);
+  const adapterBusy = useLab((s) => s.adapterBusy);
+  const runAdapterCompare = useLab((s) => s.runAdapterCompare);
+  const generateSide = useLab((s) => s.generateSide);
+  const cancelGenerate = useLab((s) => s.cancelGenerate);
+  // the adapters to offer come from the run store: read it on each visit
+  useEffect(() => void refreshRuns(), [refreshRuns]);
 
   const key = modelKey(summary);
   const run = c.run && c.run.modelKey === key ? c.run : undefined; // a result of another model is not shown
   const running = c.status === 'running';
-  const canRun = !!summary && modelStatus !== 'loading' && !running && SIDES.every((s) => c.prompts[s].text.trim());
+  const adapterRunning = c.adapterCmp.status === 'running';
+  const genRunning = SIDES.some((s) => c.gen[s].status === 'running');
+  // one engine job of the page at a time (an adapter switch in between would change the weights under it)
+  const jobBusy = running || adapterRunning || genRunning || adapterBusy;
+  const canRun = !!summary && modelStatus !== 'loading' && !jobBusy && SIDES.every((s) => c.prompts[s].text.trim());
+  const adapterRun = c.adapterCmp.run && c.adapterCmp.run.modelKey === key ? c.adapterCmp.run : undefined;
+  const genRuns = {} as Record<Side, GenSideRun | undefined>;
+  for (const s of SIDES) {
+    const g = c.gen[s].run;
+    genRuns[s] = g && g.modelKey === key && g.prompt.text === c.prompts[s].text ? g : undefined;
+  }
   // the landing view: compare the prompts as soon as a model is there (once per model load and visit)
   const autoFor = useRef<string | undefined>(undefined);
   useEffect(() => {
@@ -93,7 +119,6 @@ export function ComparePage() {
               {running ? 'running both prompts through the model…' : stale ? 'The prompts changed since this run: run again to update.' : run ? `inspected in ${(run.left.result.ms + run.right.result.ms).toFixed(0)} ms` : ''}
             </span>
           </div>
-          <ComingSlots />
         </form>
         {c.status === 'error' && c.error ? <ErrorBox title="Could not compare the prompts" error={c.error} testid="compare-error" /> : null}
       </section>
@@ -125,26 +150,40 @@ export function ComparePage() {
         {run && views ? <HeadDetail at={cur} results={{ left: run.left.result, right: run.right.result }} views={views} scale={scale} legend={legend} /> : null}
       </section>
 
+      <AdapterCompare
+        summary={summary}
+        runs={runs.list}
+        runsStatus={runs.status}
+        refreshRuns={() => void refreshRuns()}
+        state={c.adapterCmp}
+        run={adapterRun}
+        stale={!!adapterRun && SIDES.some((s) => adapterRun[s].prompt.text !== c.prompts[s].text)}
+        at={cur}
+        hideSink={hideSink}
+        scale={scale}
+        attentionLegend={legend}
+        disabled={!summary || modelStatus !== 'ready' || jobBusy}
+        onRun={(id) => void runAdapterCompare(id)}
+      />
+
+      <GenStepper
+        gen={c.gen}
+        runs={genRuns}
+        at={cur}
+        onSelect={setAt}
+        hideSink={hideSink}
+        scale={scale}
+        disabled={!summary || modelStatus !== 'ready' || jobBusy}
+        onGenerate={(s, n) => void generateSide(s, n)}
+        onCancel={cancelGenerate}
+      />
+
       {run ? (
         <section className="panel">
           <StatMaps left={run.left.result} right={run.right.result} />
-          <ExportBar run={run} view={{ hideSink, scale: scaleKind }} device={device} />
+          <ExportBar run={run} view={{ hideSink, scale: scaleKind }} device={device} extra={{ adapterRun, gen: genRuns }} />
         </section>
       ) : null}
-    </div>
-  );
-}
-
-/** Places kept for what the engine cannot do yet; nothing here is simulated. */
-function ComingSlots() {
-  return (
-    <div className="coming" data-testid="compare-slots">
-      <span className="slot" data-testid="compare-adapter-slot">
-        <strong>Adapter on/off</strong> — not available yet: the engine has no adapters until training lands. Both prompts run on the base model.
-      </span>
-      <span className="slot" data-testid="compare-stepper-slot">
-        <strong>Token-by-token generation</strong> — not available yet: this view shows the prompt only.
-      </span>
     </div>
   );
 }

@@ -2,11 +2,11 @@
 // saved through a download link; nothing is sent anywhere.
 import { useState } from 'react';
 import type { CompareRun } from '../compareSlice.ts';
-import { compareJson, download, figurePng, figureSvg, type ViewSettings } from './exports.ts';
+import { compareJson, download, figurePng, figureSvg, type ExportExtra, type ViewSettings } from './exports.ts';
 
 const stem = (run: CompareRun) => `compare-${run.model.replace(/[^\w.-]+/g, '_')}-${run.at.replace(/[:.]/g, '-')}`;
 
-export function ExportBar({ run, view, device }: { run: CompareRun; view: ViewSettings; device?: string }) {
+export function ExportBar({ run, view, device, extra }: { run: CompareRun; view: ViewSettings; device?: string; extra?: ExportExtra }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const act = (f: () => Promise<void> | void) => async () => {
@@ -29,7 +29,7 @@ export function ExportBar({ run, view, device }: { run: CompareRun; view: ViewSe
       <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-svg" onClick={act(() => download(`${stem(run)}.svg`, new Blob([figureSvg(run, view)], { type: 'image/svg+xml' })))}>
         Figure (SVG)
       </button>
-      <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-json" onClick={act(() => download(`${stem(run)}.json`, new Blob([compareJson(run, view, device)], { type: 'application/json' })))}>
+      <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-json" onClick={act(() => download(`${stem(run)}.json`, new Blob([compareJson(run, view, device, extra)], { type: 'application/json' })))}>
         Numbers (JSON)
       </button>
       {error ? (

@@ -11,7 +11,7 @@ import { SIDE_LABEL, SIDES, type Side } from './prompts.ts';
 import type { HeadRef } from './HeadGrid.tsx';
 
 /** The width of an element, kept up to date (ResizeObserver). */
-function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
+export function useWidth<T extends HTMLElement>(): [React.RefObject<T | null>, number] {
   const ref = useRef<T>(null);
   const [w, setW] = useState(0);
   useEffect(() => {

@@ -2,10 +2,13 @@
 import { useId } from 'react';
 import { gradientStops, legendTicks, tickCount, type ColorScale } from './colors.ts';
 
-export function Legend({ scale, label, width = 180, testid }: { scale: ColorScale; label: string; width?: number; testid?: string }) {
+/** `ticks`: how many ticks to ask d3 for (default from the width; fewer for long labels such as −0.0001). */
+export function Legend({ scale, label, width = 180, testid, ticks: n }: { scale: ColorScale; label: string; width?: number; testid?: string; ticks?: number }) {
   const id = useId().replace(/:/g, '');
-  const ticks = legendTicks(scale, tickCount(width));
-  const bar = { x: 14, y: label ? 18 : 4, w: width - 28, h: 10 }; // room for the end labels
+  const ticks = legendTicks(scale, n ?? tickCount(width));
+  // room for the end labels (half of the longest one on each side; 10 px digits are ≈ 6 px wide)
+  const pad = Math.max(14, Math.ceil(Math.max(0, ...ticks.map((t) => t.label.length)) * 3.1));
+  const bar = { x: pad, y: label ? 18 : 4, w: width - 2 * pad, h: 10 };
   return (
     <svg className="legend-svg" width={width} height={bar.y + 26} role="img" aria-label={`${label}: colour scale from ${scale.domain()[0]} to ${scale.domain().at(-1)}`} data-testid={testid}>
       <defs>

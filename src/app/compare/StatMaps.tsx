@@ -7,7 +7,7 @@ import { Legend } from './Legend.tsx';
 import { statRows } from './stats.ts';
 import { SIDE_LABEL } from './prompts.ts';
 
-function StatGrid({ m, scale, testid, title, fmt }: { m: number[][]; scale: ColorScale; testid: string; title: string; fmt: (v: number) => string }) {
+export function StatGrid({ m, scale, testid, title, fmt }: { m: number[][]; scale: ColorScale; testid: string; title: string; fmt: (v: number) => string }) {
   const L = m.length, H = m[0]?.length ?? 0;
   const c = Math.max(12, Math.min(22, Math.floor(150 / Math.max(H, 1))));
   const left = 24, top = 14;

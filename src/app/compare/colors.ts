@@ -4,7 +4,7 @@
 //   statistics      cividis, one scale per statistic, shared by both sides
 //   difference      RdBu, diverging around 0, symmetric: blue = more in the language prompt,
 //                   red = more in the math prompt
-import { interpolateCividis, interpolateRdBu, interpolateViridis, nice, rgb, scaleDiverging, scaleSequential, scaleSequentialSqrt } from 'd3';
+import { format, interpolateCividis, interpolateRdBu, interpolateViridis, nice, rgb, scaleDiverging, scaleSequential, scaleSequentialSqrt } from 'd3';
 import type { HeadStats } from '../../engine/engine.ts';
 
 export type ScaleKind = 'linear' | 'sqrt';
@@ -77,8 +77,13 @@ export function legendTicks(scale: ColorScale, n = 5): { value: number; pos: num
   const d = scale.domain();
   const [d0, d1] = [d[0], d[d.length - 1]];
   const fmt = scale.tickFormat(n);
-  return scale
+  const out = scale
     .ticks(n)
     .filter((v) => v >= d0 && v <= d1)
     .map((v) => ({ value: v, pos: (v - d0) / (d1 - d0 || 1), label: fmt(v) }));
+  if (out.length >= 2 || d1 === d0) return out;
+  // d3 found at most one nice value inside a narrow domain (e.g. ±0.00014): label the ends too
+  const short = format('.2~g');
+  const ends = [d0, d1].map((v) => ({ value: v, pos: (v - d0) / (d1 - d0), label: short(v) }));
+  return [ends[0], ...out.filter((t) => t.value !== d0 && t.value !== d1), ends[1]];
 }

@@ -1,11 +1,14 @@
 // Exports of a comparison: the figure as SVG (built from the same numbers the page draws, with the
 // same d3 scales) and as PNG (that SVG rasterised at 2×), and the numbers as JSON (model, adapter,
-// prompts and where they came from, token ids, every layer's hook_pattern and head statistics).
+// prompts and where they came from, token ids, every layer's hook_pattern and head statistics; and,
+// when the page has them for the loaded model, the base/adapter patterns of the adapter on/off view
+// with the adapter's name, and each side's generation: prompt ids, new ids, the patterns over both).
 //
 // SVG heatmaps are vector <rect>s while the figure has at most VECTOR_CELLS cells in all; above
 // that each map is an embedded PNG at one pixel per cell (pixelated), so a long prompt on a big
 // model still gives a file of a few MB. Labels, legends and statistics are always vector.
-import type { CompareRun } from '../compareSlice.ts';
+import type { AdapterCompareRun, CompareRun, GenSideRun } from '../compareSlice.ts';
+import type { InspectResult } from '../../engine/engine.ts';
 import { attentionScale, colorTable, gradientStops, legendTicks, tickCount, type ColorScale, type ScaleKind } from './colors.ts';
 import { SIDE_LABEL, SIDES, describeProvenance, type Side } from './prompts.ts';
 import { paintMatrix } from './SmallMap.tsx';
@@ -13,6 +16,15 @@ import { statRows } from './stats.ts';
 import { viewPattern, type Cell } from './transform.ts';
 
 export const VECTOR_CELLS = 120_000;
+
+/** The adapter on/off run and the generations shown with the comparison (each only when present). */
+export interface ExportExtra {
+  adapterRun?: AdapterCompareRun;
+  gen?: Record<Side, GenSideRun | undefined>;
+}
+
+// blocks.{l}.attn.hook_pattern [head][query][key] of every layer, the engine's values
+const layersJson = (r: InspectResult) => r.layers.map((L) => ({ layer: L.layer, hook: `blocks.${L.layer}.attn.hook_pattern`, pattern: L.pattern, stats: L.stats }));
 
 export interface ViewSettings {
   hideSink: boolean;
@@ -133,7 +145,7 @@ export async function figurePng(svg: string, scale = 2): Promise<Blob> {
 }
 
 /** The numbers of a comparison: everything needed to redraw it or check it elsewhere. */
-export function compareJson(run: CompareRun, view: ViewSettings, device: string | undefined): string {
+export function compareJson(run: CompareRun, view: ViewSettings, device: string | undefined, extra: ExportExtra = {}): string {
   const side = (s: Side) => {
     const { prompt, result } = run[s];
     return {
@@ -145,10 +157,31 @@ export function compareJson(run: CompareRun, view: ViewSettings, device: string 
       token_ids: result.tokens.map((t) => t.id),
       n_heads: result.n_heads,
       // blocks.{l}.attn.hook_pattern [head][query][key], the engine's values (the view settings do not change them)
-      layers: result.layers.map((L) => ({ layer: L.layer, hook: `blocks.${L.layer}.attn.hook_pattern`, pattern: L.pattern, stats: L.stats })),
+      layers: layersJson(result),
       inspectMs: result.ms,
     };
   };
+  const a = extra.adapterRun;
+  const adapterCompare = a
+    ? {
+        adapter: a.adapter.name,
+        runId: a.runId,
+        lora: { r: a.adapter.r, alpha: a.adapter.alpha, targets: a.adapter.targets },
+        activeBeforeAndAfter: a.restored ?? 'base',
+        created: a.at,
+        note: 'base: Engine.setAdapter(null); adapter: setAdapter({runId}); difference = adapter − base',
+        sides: Object.fromEntries(
+          SIDES.map((s) => [s, { label: SIDE_LABEL[s].toLowerCase(), prompt: a[s].prompt.text, token_ids: a[s].base.tokens.map((t) => t.id), base: layersJson(a[s].base), adapter: layersJson(a[s].adapter) }]),
+        ),
+      }
+    : null;
+  const generation = Object.fromEntries(
+    SIDES.flatMap((s) => {
+      const g = extra.gen?.[s];
+      if (!g) return [];
+      return [[s, { label: SIDE_LABEL[s].toLowerCase(), prompt: g.prompt.text, adapter: g.adapter, sampling: 'greedy', prompt_ids: g.promptIds, new_ids: g.newIds, text: g.text, stop: g.stop, tokens: g.result.tokens.map((t) => ({ id: t.id, text: t.text, raw: t.raw })), layers: layersJson(g.result), created: g.at }]];
+    }),
+  );
   return JSON.stringify(
     {
       format: 'stoney-lab/compare@1',
@@ -158,6 +191,8 @@ export function compareJson(run: CompareRun, view: ViewSettings, device: string 
       device: device ?? null,
       view: { hideSink: view.hideSink, colorScale: `viridis-${view.scale}`, note: 'patterns are the raw engine values; the view settings only change the figure' },
       sides: { left: side('left'), right: side('right') },
+      ...(adapterCompare ? { adapterCompare } : {}),
+      ...(Object.keys(generation).length ? { generation } : {}),
     },
     null,
     1,

@@ -36,3 +36,32 @@ export function maxCell(ms: Iterable<Cell[][]>): number {
   for (const rows of ms) for (const r of rows) for (const x of r) if (x !== null && x > m) m = x;
   return m;
 }
+
+/**
+ * One row of the drawn matrix: query `q` of pattern p [query][key], over keys 0..q (length q + 1),
+ * with the same rule as viewPattern (so a stepped row equals row q of the big map).
+ */
+export function viewRow(p: number[][], q: number, hideSink: boolean): Cell[] {
+  const src = p[q];
+  const row: Cell[] = new Array(q + 1).fill(null);
+  if (!hideSink) {
+    for (let k = 0; k <= q; k++) row[k] = src[k];
+  } else if (q > 0) {
+    let rest = 0;
+    for (let k = 1; k <= q; k++) rest += src[k];
+    for (let k = 1; k <= q; k++) row[k] = rest > 0 ? src[k] / rest : 0;
+  }
+  return row;
+}
+
+/** b − a cell by cell (the adapter's change: a = base, b = adapter); null where either is not drawn. */
+export function diffCells(a: Cell[][], b: Cell[][]): Cell[][] {
+  return a.map((row, q) => row.map((x, k) => (x === null || b[q][k] === null ? null : (b[q][k] as number) - x)));
+}
+
+/** The largest |x| over many matrices (a symmetric diverging domain); 0 when nothing is drawn. */
+export function maxAbsCell(ms: Iterable<Cell[][]>): number {
+  let m = 0;
+  for (const rows of ms) for (const r of rows) for (const x of r) if (x !== null && Math.abs(x) > m) m = Math.abs(x);
+  return m;
+}
