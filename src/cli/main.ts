@@ -10,6 +10,8 @@ import { initCommand } from './init-model.ts';
 import { evalCommand } from './eval.ts';
 import { tasksCommand } from './tasks.ts';
 import { convertCommand } from './convert.ts';
+import { rlLossCommand } from './rl-loss.ts';
+import { scoreCommand } from './score.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -24,7 +26,9 @@ commands:
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
-  tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets`;
+  tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
+  rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
+  score    --metric gsm8k|chrf|chrf++|stoney-rubric --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -37,7 +41,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
