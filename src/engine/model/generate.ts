@@ -24,6 +24,17 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** called after each step with the tokens chosen for every sequence (in order; greedy: a few steps late) */
   onStep?: (step: number, tokens: number[]) => void;
+  /**
+   * Sampling only: one RNG seed per sequence ([B]); sequence b draws from its own stream, so its tokens
+   * do not depend on the other sequences of the batch. Default: one stream (sampling.seed) for the batch.
+   */
+  seeds?: number[];
+  /**
+   * Sampling only: called after each step with the logits the sampler read, one row [V] per sequence
+   * (views of this step's read-back, before temperature; valid during the call only), and the tokens
+   * chosen from them (a finished sequence's row is there too, its token is the pad id).
+   */
+  onLogits?: (step: number, rows: Float32Array[], tokens: number[]) => void;
 }
 
 export class GenerationCancelled extends Error {
@@ -50,6 +61,8 @@ function validate(model: LlamaModel, prompts: number[][], opts: GenerateOptions)
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 0)) throw new Error(`generate: max new tokens must be an integer >= 0, got ${opts.maxNewTokens}`);
   for (const p of prompts) for (const id of p) if (!(id >= 0 && id < cfg.d_vocab)) throw new Error(`generate: token id ${id} is outside the vocabulary (0..${cfg.d_vocab - 1})`);
+  if ((opts.seeds || opts.onLogits) && opts.sampling.kind === 'greedy') throw new Error('generate: seeds and onLogits are for sampling (greedy runs on the GPU pipeline)');
+  if (opts.seeds && opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
   const T0 = Math.max(0, ...prompts.map((p) => p.length));
   if (T0 + opts.maxNewTokens > cfg.n_ctx) throw new Error(`generate: ${T0} prompt + ${opts.maxNewTokens} new tokens exceed the model's context of ${cfg.n_ctx}`);
   return T0;
@@ -102,7 +115,10 @@ function take(p: Prepared, out: number[][], finished: boolean[], tokens: ArrayLi
 
 async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
   const { rt, cfg } = model;
-  const sampler = new Sampler(opts.sampling);
+  const { sampling, seeds } = opts;
+  const shared = new Sampler(sampling);
+  // one sampler per sequence when each has its own seed, else all share one stream
+  const samplers = Array.from({ length: p.B }, (_, b) => (seeds && sampling.kind === 'sample' ? new Sampler({ ...sampling, seed: seeds[b] }) : shared));
   const out: number[][] = Array.from({ length: p.B }, () => []);
   const finished = new Array<boolean>(p.B).fill(false);
   let idsT = rt.upload(p.ids, [p.B, p.T0], 'i32', 'ids');
@@ -113,7 +129,9 @@ async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): P
     idsT.dispose();
     const rows = (await rt.read(logits!)) as Float32Array;
     logits!.dispose();
-    const chosen = Array.from({ length: p.B }, (_, b) => (finished[b] ? p.pad : sampler.next(rows.subarray(b * cfg.d_vocab, (b + 1) * cfg.d_vocab))));
+    const row = (b: number) => rows.subarray(b * cfg.d_vocab, (b + 1) * cfg.d_vocab); // [V]
+    const chosen = Array.from({ length: p.B }, (_, b) => (finished[b] ? p.pad : samplers[b].next(row(b))));
+    opts.onLogits?.(step, Array.from({ length: p.B }, (_, b) => row(b)), chosen);
     const done = take(p, out, finished, chosen, opts);
     opts.onStep?.(step, chosen);
     if (done || step + 1 === opts.maxNewTokens) break;

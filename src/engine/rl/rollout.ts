@@ -1,0 +1,163 @@
+// GRPO rollouts (issue 11, item 1, the engine part): G completions of one prompt, sampled as ONE batch
+// with the KV cache (the group is the batch: G copies of the prompt, no padding), and the per-token
+// log-probs the objective needs.
+//
+// Legend (as objective.ts): G completions in the group (rows), T completion positions (columns, the
+// longest completion; shorter rows are padded), T0 prompt tokens, V vocabulary.
+//
+// Semantics follow TRL's GRPOTrainer (trl/trainer/grpo_trainer.py):
+//   - log-probs are log_softmax(logits / temperature) at the sampled token, over the whole vocabulary
+//     (TRL's _get_per_token_logps_and_entropies divides by the temperature and takes a log-softmax;
+//     top-k / top-p shape the sampling, not these numbers), in float64 here;
+//   - the completion mask is 1 up to and including the first EOS (or every token when none came), 0 after.
+// rollouts() keeps the log-probs of the very logits the sampler read (generate's onLogits hook: no second
+// forward); sequenceLogprobs() recomputes them by one teacher-forced forward over prompt + completion,
+// which is what the policy (and, with the adapter off, the reference) log-probs of a GRPO step use.
+//
+// Reproducibility: sequence g samples from its own RNG stream, seeded with the g-th 32-bit draw of
+// Rng(seed) (sequenceSeeds). Its tokens therefore depend only on (seed, g, model, prompt, options),
+// not on when the other sequences stop, and seeds s and s + 1 give unrelated groups (a plain seed + g
+// would share G − 1 streams between them).
+import type { LlamaModel } from '../model/llama.ts';
+import { generate } from '../model/generate.ts';
+import { Rng } from '../util/rng.ts';
+
+export const MIN_GROUP = 2;
+export const MAX_GROUP = 16;
+
+export interface RolloutOptions {
+  /** G, completions of the prompt (2..16: one decode step is one fused batch of ≤ 16 rows) */
+  groupSize: number;
+  maxNewTokens: number;
+  /** > 0; the log-probs are of logits / temperature */
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  /** the group's seed; sequence g uses sequenceSeeds(seed, G)[g] */
+  seed: number;
+  /** defaults to the model config's eos_token_ids; [] = never stop early */
+  eosTokenIds?: number[];
+  signal?: AbortSignal;
+}
+
+export interface Rollout {
+  /** [G][T] new tokens; T = the longest completion, shorter rows padded with the pad id */
+  tokens: number[][];
+  /** [G][T] 1 up to and including the first EOS (or all maxNewTokens), 0 after */
+  mask: number[][];
+  /** [G][T] log_softmax(logits / temperature) at each sampled token (TRL's old_per_token_logps); 0 where mask is 0 */
+  logp: Float64Array[];
+  /** [G] tokens per completion (the EOS counted) = the row sums of mask */
+  lengths: number[];
+}
+
+/** The per-sequence seeds of a group: the first G 32-bit draws of Rng(seed). */
+export function sequenceSeeds(seed: number, G: number): number[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: G }, () => Math.floor(rng.next() * 2 ** 32));
+}
+
+/** log_softmax(row / temperature)[token], accumulated in float64. row: [V] */
+export function tokenLogprob(row: ArrayLike<number>, token: number, temperature: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i] / temperature);
+  let z = 0;
+  for (let i = 0; i < row.length; i++) z += Math.exp(row[i] / temperature - max);
+  return row[token] / temperature - max - Math.log(z);
+}
+
+function checkPrompt(model: LlamaModel, fn: string, promptIds: number[], newTokens: number): void {
+  const { d_vocab: V, n_ctx } = model.cfg;
+  if (promptIds.length === 0) throw new Error(`${fn}: the prompt needs at least one token`);
+  for (const id of promptIds) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`${fn}: token id ${id} is outside the vocabulary (0..${V - 1})`);
+  if (promptIds.length + newTokens > n_ctx) throw new Error(`${fn}: ${promptIds.length} prompt + ${newTokens} new tokens exceed the model's context of ${n_ctx}; shorten the prompt or lower max new tokens`);
+}
+
+function checkTemperature(fn: string, temperature: number): void {
+  if (!(temperature > 0 && Number.isFinite(temperature))) throw new Error(`${fn}: temperature must be > 0 (log-probs are of logits / temperature), got ${temperature}`);
+}
+
+/** Samples G completions of one prompt in one batched generate; see the file header for the semantics. */
+export async function rollouts(model: LlamaModel, promptIds: number[], opts: RolloutOptions): Promise<Rollout> {
+  const G = opts.groupSize;
+  if (!(Number.isInteger(G) && G >= MIN_GROUP && G <= MAX_GROUP)) throw new Error(`rollouts: group size must be an integer in ${MIN_GROUP}..${MAX_GROUP} (GRPO compares completions within a group), got ${G}`);
+  if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`rollouts: max new tokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+  checkTemperature('rollouts', opts.temperature);
+  checkPrompt(model, 'rollouts', promptIds, opts.maxNewTokens);
+  const { temperature } = opts;
+  const eos = new Set(opts.eosTokenIds ?? model.cfg.eos_token_ids);
+  const pad = [...eos][0] ?? 0; // as generate's default pad id
+
+  const steps: number[][] = Array.from({ length: G }, () => []); // [G][≤ T] log-probs, as sampled
+  const finished = new Array<boolean>(G).fill(false); // as generate's: a sequence ends at its first EOS
+  const out = await generate(
+    model,
+    Array.from({ length: G }, () => promptIds),
+    {
+      maxNewTokens: opts.maxNewTokens,
+      sampling: { kind: 'sample', temperature, topK: opts.topK, topP: opts.topP },
+      seeds: sequenceSeeds(opts.seed, G),
+      eosTokenIds: [...eos],
+      padTokenId: pad,
+      signal: opts.signal,
+      onLogits: (_step, rows, chosen) => {
+        for (let g = 0; g < G; g++) {
+          if (finished[g]) continue;
+          steps[g].push(tokenLogprob(rows[g], chosen[g], temperature)); // rows[g]: [V]
+          if (eos.has(chosen[g])) finished[g] = true;
+        }
+      },
+    },
+  );
+
+  const lengths = out.map((row) => row.length);
+  const T = Math.max(...lengths);
+  const tokens = out.map((row) => [...row, ...new Array<number>(T - row.length).fill(pad)]);
+  const mask = lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
+  const logp = steps.map((row, g) => {
+    if (row.length !== lengths[g]) throw new Error(`rollouts: internal: ${row.length} log-probs for ${lengths[g]} tokens of sequence ${g}`);
+    const a = new Float64Array(T);
+    a.set(row);
+    return a;
+  });
+  return { tokens, mask, logp, lengths };
+}
+
+/**
+ * Teacher-forced log-probs of given completions: one forward over prompt + completion for the whole
+ * group ([G, T0 + T], right-padded; causal attention keeps padding out of earlier positions), and
+ * log_softmax(logits / temperature) at each completion token. completions: [G][≤ T], rows may differ in
+ * length (or be rollouts' padded rows); returns [G][T], 0 past each row's own length.
+ * All logits [G, T0 + T, V] are read back at once: fine for the group sizes and contexts of this lab.
+ */
+export async function sequenceLogprobs(model: LlamaModel, promptIds: number[], completions: number[][], temperature: number): Promise<Float64Array[]> {
+  const { rt, cfg } = model;
+  const V = cfg.d_vocab;
+  const G = completions.length;
+  checkTemperature('sequenceLogprobs', temperature);
+  if (G === 0) return [];
+  const T = Math.max(...completions.map((c) => c.length));
+  checkPrompt(model, 'sequenceLogprobs', promptIds, T);
+  for (const c of completions) for (const id of c) if (!(Number.isInteger(id) && id >= 0 && id < V)) throw new Error(`sequenceLogprobs: token id ${id} is outside the vocabulary (0..${V - 1})`);
+  const T0 = promptIds.length;
+  const L = T0 + T; // positions per row
+  const ids = new Int32Array(G * L); // [G, L]: prompt, completion, right padding with token 0
+  completions.forEach((c, g) => {
+    ids.set(promptIds, g * L);
+    ids.set(c, g * L + T0);
+  });
+  const idsT = rt.upload(ids, [G, L], 'i32', 'ids');
+  const { logits } = model.forward(idsT, { logits: 'all' }); // [G, L, V]
+  idsT.dispose();
+  const all = (await rt.read(logits!)) as Float32Array;
+  logits!.dispose();
+  // the token at completion position t is predicted by the logits at position T0 − 1 + t
+  return completions.map((c, g) => {
+    const a = new Float64Array(T);
+    for (let t = 0; t < c.length; t++) {
+      const at = (g * L + T0 - 1 + t) * V;
+      a[t] = tokenLogprob(all.subarray(at, at + V), c[t], temperature);
+    }
+    return a;
+  });
+}
