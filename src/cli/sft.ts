@@ -131,6 +131,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
 
   let step = 0;
+  let trainingS = 0; // seconds of optimizer steps in this call (the last step line's elapsed_s)
   let lastCheckpoint: string | null = resumeDir ?? null;
   const t0 = performance.now();
   const onProgress = (e: TrainProgress) => {
@@ -145,13 +146,14 @@ export async function sftCommand(argv: string[]): Promise<void> {
     } else if (e.kind === 'step') {
       const l = e.line;
       step = l.step;
+      trainingS = l.elapsed_s;
       process.stderr.write(`step ${l.step}/${e.totalSteps} · loss ${l.loss.toFixed(4)} · grad norm ${l.grad_norm.toFixed(3)} · lr ${l.lr.toExponential(2)} · ${Math.round(l.tokens_per_s)} tok/s · ETA ${fmtTime(e.etaSec)}\n`);
     } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
     else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
   };
   try {
     await engine.train(req, onProgress, stop.signal);
-    process.stderr.write(`lab sft: done in ${fmtTime((performance.now() - t0) / 1000)}; ${full ? 'model' : 'adapter'} in ${out}\n`);
+    process.stderr.write(`lab sft: done in ${fmtTime((performance.now() - t0) / 1000)} (${fmtTime(trainingS)} of steps; the rest loads and tokenizes the data and writes checkpoints); ${full ? 'model' : 'adapter'} in ${out}\n`);
   } catch (e) {
     if (e instanceof CancelledError && stopBy) {
       throw new Interrupted(`stopped by ${stopBy} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
