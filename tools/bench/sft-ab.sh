@@ -13,9 +13,9 @@ node .bundle/lab.mjs tasks --task arithmetic,conlang --split train --n 20000 --s
 node .bundle/lab.mjs init --config tools/embedded/config.json --tokenizer models/lab-default --seed 0 --out $W/init 2>&1 | tail -1
 for v in old new old2 new2; do
   B=.bundle/lab.mjs; [[ $v == old* ]] && B=$OLD
-  t0=$(date +%s.%N)
+  s0=$SECONDS
   node $B sft --model $W/init --data $W/train.jsonl --full --steps 400 --lr 2e-3 --lr-schedule cosine --warmup-steps 40 --batch-size 64 --seed 0 --out $W/$v 2>&1 | grep -v "^step\|Warning" | tail -3
-  echo "$v wall $(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" $t0 $(date +%s.%N)) s"
+  echo "$v wall $((SECONDS - s0)) s"
   cp $W/$v/metrics.jsonl $OUT/metrics-$v.jsonl
 done
 python3 - <<'PY'
