@@ -4,7 +4,7 @@
 #   bash tools/bench/sft-ab.sh <old bundle's lab.mjs>     (carry .devkit, .bundle and the old bundle)
 # Build the old bundle in a worktree of the older commit: node tools/bundle-cli.mjs, then copy .bundle/lab.mjs.
 set -uo pipefail
-OLD=${1:?the old bundle's lab.mjs}
+OLD=${1:?give the old bundle lab.mjs}
 source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
