@@ -129,18 +129,26 @@ export class LocalEngine implements Engine {
     return this.exclusive(async () => {
       this.notTraining('Loading another model');
       if (signal?.aborted) throw new CancelledError('Loading was cancelled before it started.');
-      const rt = await this.runtime();
-      const dev = rt.device.limits;
-      const limits: PlanLimits = { maxBufferSize: dev.maxBufferSize, maxStorageBufferBindingSize: dev.maxStorageBufferBindingSize, ...this.opts.planLimits };
-      // the old model goes once the new one passed its size check (no GPU memory for both)
-      const s = await ModelSession.load(rt, source, { store: this.store, limits, memoryBudget: this.opts.memoryBudget, onProgress, signal }, () => {
-        this.session?.dispose();
-        this.session = null;
-      });
-      this.session = s;
-      this.sources.set(s, withoutToken(source));
-      return s.summary;
+      return (await this.replaceSession(source, withoutToken(source), { onProgress, signal })).summary;
     });
+  }
+
+  /**
+   * Loads `source` (planned against the device's limits first) and makes it the session; the old
+   * model goes once the new one passed its size check (no GPU memory for both). `keep` is what
+   * verifyOnnx and setAdapter read again later (the source without its access token).
+   */
+  private async replaceSession(source: ModelSourceSpec, keep: ModelSourceSpec, opts: { onProgress?: (p: LoadProgress) => void; signal?: AbortSignal; adapter?: AdapterSpec | null }): Promise<ModelSession> {
+    const rt = await this.runtime();
+    const dev = rt.device.limits;
+    const limits: PlanLimits = { maxBufferSize: dev.maxBufferSize, maxStorageBufferBindingSize: dev.maxStorageBufferBindingSize, ...this.opts.planLimits };
+    const s = await ModelSession.load(rt, source, { store: this.store, limits, memoryBudget: this.opts.memoryBudget, ...opts }, () => {
+      this.session?.dispose();
+      this.session = null;
+    });
+    this.session = s;
+    this.sources.set(s, keep);
+    return s;
   }
 
   unloadModel(): Promise<{ unloaded: boolean }> {
@@ -183,18 +191,9 @@ export class LocalEngine implements Engine {
         const rec = await this.runStore.get(adapter.runId);
         spec = { name: rec?.name ? `${rec.name} (run ${adapter.runId})` : `run ${adapter.runId}`, files: Object.fromEntries(files) };
       } else spec = adapter;
-      const source = this.sources.get(old)!;
-      const rt = await this.runtime();
-      const dev = rt.device.limits;
-      const limits: PlanLimits = { maxBufferSize: dev.maxBufferSize, maxStorageBufferBindingSize: dev.maxStorageBufferBindingSize, ...this.opts.planLimits };
       // the same source again (Hub files come from the cache), the adapter merged as the weights load
-      const s = await ModelSession.load(rt, source, { store: this.store, limits, memoryBudget: this.opts.memoryBudget, onProgress, adapter: spec }, () => {
-        this.session?.dispose();
-        this.session = null;
-      });
-      this.session = s;
-      this.sources.set(s, source);
-      return s.summary;
+      const source = this.sources.get(old)!;
+      return (await this.replaceSession(source, source, { onProgress, adapter: spec })).summary;
     });
   }
 
