@@ -78,7 +78,7 @@ export class KvRunStore implements RunStore {
     return (await this.kv.keys()).filter((k) => k.startsWith(prefix));
   }
   async occupied(id: string) {
-    return [...(await this.keysOf(`run/${id}`)).filter((k) => k === `run/${id}`), ...(await this.keysOf(`ckpt/${id}/`)), ...(await this.keysOf(`result/${id}`)).filter((k) => k === `result/${id}`)];
+    return (await this.kv.keys()).filter((k) => k === `run/${id}` || k === `result/${id}` || k.startsWith(`ckpt/${id}/`));
   }
   async metrics(id: string) {
     const chunks = (await this.keysOf(`metrics/${id}/`)).map((k) => Number(k.slice(k.lastIndexOf('/') + 1))).sort((a, b) => a - b);
@@ -163,8 +163,4 @@ function sizeOf(v: unknown): number {
 /** The default run store: IndexedDB where it exists (the browser), else memory (nothing persists). */
 export function defaultRunStore(): KvRunStore {
   return new KvRunStore(typeof indexedDB !== 'undefined' ? new IdbBlobStore(RUNS_DB_NAME, 'runs') : new MemoryBlobStore());
-}
-
-export function copyFiles(f: Files): Files {
-  return new Map([...f].map(([k, v]) => [k, v.slice()]));
 }

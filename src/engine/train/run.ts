@@ -19,7 +19,7 @@ import { LORA_TARGETS, loraKey, readAdapter, type LoraConfig } from './adapter.t
 import { Trainer, NonFiniteError, type OptimConfig } from './trainer.ts';
 import { checkLrSchedule } from './schedule.ts';
 import { checkpointFiles, firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
-import { copyFiles, type Files, type RunStore } from './run-store.ts';
+import type { Files, RunStore } from './run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
 
 /** What the run needs of the engine: the loaded model and a lock shared with other GPU requests. */
@@ -334,7 +334,7 @@ async function trainLoop(
     // ---- the result: a PEFT adapter or an HF checkpoint (with the model's tokenizer files), plus trainer state ----
     const files = await filesNow();
     if (c.full) for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja']) if (ctx.modelFiles.has(f)) files.set(f, ctx.modelFiles.get(f)!);
-    const where = await store.saveResult(id, copyFiles(files));
+    const where = await store.saveResult(id, files);
     rec.hasResult = true;
     await finish('done');
     return { runId: id, steps: trainer.step, lastLoss: rec.lastLoss, where, files: [...files.keys()].sort() };
