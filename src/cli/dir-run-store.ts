@@ -23,7 +23,8 @@ export function writeDirAtomic(dir: string, files: Files): void {
   renameSync(tmp, dir);
 }
 
-function readDirFiles(dir: string): Files {
+/** Every file of a folder (not its subfolders), by name: a checkpoint, an adapter. */
+export function readDirFiles(dir: string): Files {
   const out: Files = new Map();
   for (const f of readdirSync(dir).sort()) if (statSync(join(dir, f)).isFile()) out.set(f, new Uint8Array(readFileSync(join(dir, f))));
   return out;

@@ -12,7 +12,7 @@
 // lines on stderr. Data trains only when its source manifest approves it (default-deny; see
 // ./governance-fs.ts). A NaN/Inf loss or gradient stops the run, naming the last good checkpoint;
 // SIGINT/SIGTERM stop after the step in flight with a checkpoint of it (exit 130).
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
 import { LocalEngine } from '../engine/engine.ts';
@@ -24,7 +24,7 @@ import { LR_SCHEDULES, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkSftConfig } from '../engine/train/run.ts';
 import { parseArgs, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
-import { DirRunStore } from './dir-run-store.ts';
+import { DirRunStore, readDirFiles } from './dir-run-store.ts';
 
 const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out', 'lora-dropout', 'manifest'];
 
@@ -34,8 +34,7 @@ export const fmtTime = (s: number): string => {
   return h ? `${h}h${String(m).padStart(2, '0')}m` : `${m}:${String(sec).padStart(2, '0')}`;
 };
 
-const readFiles = (dir: string): Record<string, Uint8Array> =>
-  Object.fromEntries(readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile()).map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
+const readFiles = (dir: string): Record<string, Uint8Array> => Object.fromEntries(readDirFiles(dir));
 
 /** The run's settings from the flags (an --adapter-init's own r / targets / dropout are the defaults). */
 async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: string, full: boolean, steps: number, lr: number): Promise<{ config: SftConfig; adapterInit?: Record<string, Uint8Array> }> {
