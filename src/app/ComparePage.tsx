@@ -35,7 +35,7 @@ export function ComparePage() {
   const c = useLab((s) => s.compare);
   const setPrompt = useLab((s) => s.setComparePrompt);
   const runCompare = useLab((s) => s.runCompare);
-  const adapterName = useLab((s) => s.activeAdapter) ?? 'base';
+  const adapterName = useLab((s) => s.model.summary?.adapter?.name) ?? 'base';
   const device = useLab((s) => s.adapter.info?.description || s.adapter.info?.architecture);
   const [hideSink, setHideSink] = useState(false);
   const [scaleKind, setScaleKind] = useState<ScaleKind>('sqrt');

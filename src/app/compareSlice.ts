@@ -118,7 +118,6 @@ export interface CompareSlice {
 type Set<S> = (partial: Partial<S>) => void;
 type Needs = CompareSlice & {
   model: { status: string; summary?: ModelSummary };
-  activeAdapter: string | null;
   runs: { list: RunRecord[] };
   adapterBusy: boolean;
 };
@@ -157,7 +156,7 @@ export function createCompareSlice<S extends Needs>(engine: Engine, set: Set<S>,
         const run: CompareRun = {
           modelKey: modelKey(summary)!,
           model: summary.name,
-          adapter: get().activeAdapter ?? 'base',
+          adapter: (get().model.summary?.adapter?.name ?? 'base'),
           left: { prompt: prompts.left, result: left },
           right: { prompt: prompts.right, result: right },
           at: new Date().toISOString(),
@@ -292,7 +291,7 @@ export function createCompareSlice<S extends Needs>(engine: Engine, set: Set<S>,
         const result = await engine.inspect({ text: prompt.text, ids: [...promptIds, ...res.tokens], layers: allLayers(summary) }, ctl.signal);
         setGen(side, {
           status: 'done',
-          run: { modelKey: key, adapter: get().activeAdapter ?? 'base', prompt, promptIds, newIds: res.tokens, text: res.text, stop: res.stop, result, at: new Date().toISOString() },
+          run: { modelKey: key, adapter: (get().model.summary?.adapter?.name ?? 'base'), prompt, promptIds, newIds: res.tokens, text: res.text, stop: res.stop, result, at: new Date().toISOString() },
         });
       } catch (e) {
         const error = errorView(e);

@@ -34,8 +34,6 @@ export interface CheckState {
 
 export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice {
   adapter: AdapterState;
-  /** the LoRA adapter merged into the loaded model (model.summary.adapter's name, kept in step by a subscription); null = base */
-  activeAdapter: string | null;
   check: CheckState;
   loadAdapter(): Promise<void>;
   runSelfCheck(only?: string[]): Promise<void>;
@@ -46,13 +44,12 @@ export type LabStore = StoreApi<LabState>;
 
 export function createLabStore(engine: Engine): LabStore {
   let running: AbortController | null = null;
-  const store = createStore<LabState>()((set, get) => ({
+  return createStore<LabState>()((set, get) => ({
     ...createModelSlice<LabState>(engine, set, get),
     ...createVerifySlice<LabState>(engine, set, get),
     ...createCompareSlice<LabState>(engine, set, get),
     ...createTrainSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
-    activeAdapter: null,
     check: { status: 'idle' },
 
     async loadAdapter() {
@@ -84,11 +81,4 @@ export function createLabStore(engine: Engine): LabStore {
       running?.abort();
     },
   }));
-  // activeAdapter follows the adapter the engine reports in the model summary (set by useAdapter,
-  // cleared by a model load), so every reader of it (Compare's provenance) names the same one
-  store.subscribe((s) => {
-    const name = s.model.summary?.adapter?.name ?? null;
-    if (name !== s.activeAdapter) store.setState({ activeAdapter: name });
-  });
-  return store;
 }
