@@ -6,9 +6,12 @@
 //         H = n_heads, Hkv = n_kv_heads, D = d_head, F = d_mlp, V = d_vocab.
 // Captures use TransformerLens hook names (see HOOKS below); a captured tensor is handed to the
 // caller, who disposes it; everything else is given back to the pool as soon as it is dead.
+// An unmerged LoRA adapter (`adapter`, e.g. the trainer's live LoraState) adds scale·(x Aᵀ) Bᵀ to
+// the projections it adapts; with `adapter = null` the forward is the base model, dispatch for dispatch.
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul } from '../../../shaders/matmul_forward.ts';
+import { matmul, GEMV_MAX_M, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { loraForward, type ColumnWindow } from '../../../shaders/lora_forward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
@@ -20,6 +23,7 @@ import { add } from '../../../shaders/add_scale.ts';
 import { ropeInvFreq, type ModelConfig } from './config.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
+import type { LoraTarget } from '../train/adapter.ts';
 
 /** Hook names, TransformerLens style, with their shapes. */
 export const HOOKS = {
@@ -39,6 +43,24 @@ export const HOOKS = {
  * 2-4). The fused kernels keep W reads to one pass for up to 16 rows.
  */
 export const FUSED_MAX_ROWS = 16;
+
+/**
+ * A LoRA adapter applied unmerged: y = x Wᵀ + scale · (x Aᵀ) Bᵀ on each adapted (layer, target).
+ * The trainer's LoraState (train/graph.ts) is one, so rollouts sample from the policy being trained.
+ * No dropout at inference.
+ */
+export interface InferenceLora {
+  /** alpha / r */
+  scale: number;
+  /** slots[layer][target]: A [r, in], B [out, r]; undefined (or a missing layer) = no adapter there */
+  slots: readonly Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[];
+}
+
+/**
+ * Kernel for x Aᵀ [N, r] (only r wide): gemv for decode rows, else split-K when the reduction is
+ * long (the naive kernel would loop over all of K per output), else naive (as train/graph.ts).
+ */
+const skinny = (N: number, K: number): MatmulOptions['version'] => (N <= GEMV_MAX_M ? 'auto' : K >= 256 ? 'splitk' : 'naive');
 
 export interface ForwardOptions {
   /** hook names to capture (their tensors are returned, not freed) */
@@ -61,6 +83,8 @@ export interface ForwardResult {
 
 export class LlamaModel {
   private invFreq: Float32Array;
+  /** an unmerged LoRA adapter used by every forward (and so by generate), or null for the base model */
+  adapter: InferenceLora | null = null;
 
   constructor(
     readonly rt: Runtime,
@@ -90,9 +114,9 @@ export class LlamaModel {
       const keepPre = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
       if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), x);
       const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, captures); // [B·T, H·D]
-      const mid = this.residualAdd(x, z, bw.wo, keepPre, want(HOOKS.attnOut(l)) ? HOOKS.attnOut(l) : null, captures); // resid_mid [B, T, C]
-      const act = this.mlp(bw, mid); // [B·T, F]
-      x = this.residualAdd(mid, act, bw.wdown, want(HOOKS.residMid(l)), want(HOOKS.mlpOut(l)) ? HOOKS.mlpOut(l) : null, captures); // resid_post [B, T, C]
+      const mid = this.residualAdd(l, 'o_proj', x, z, bw.wo, keepPre, want(HOOKS.attnOut(l)) ? HOOKS.attnOut(l) : null, captures); // resid_mid [B, T, C]
+      const act = this.mlp(l, bw, mid); // [B·T, F]
+      x = this.residualAdd(l, 'down_proj', mid, act, bw.wdown, want(HOOKS.residMid(l)), want(HOOKS.mlpOut(l)) ? HOOKS.mlpOut(l) : null, captures); // resid_post [B, T, C]
       if (want(HOOKS.residMid(l))) captures.set(HOOKS.residMid(l), mid);
       if (want(HOOKS.residPost(l))) captures.set(HOOKS.residPost(l), x);
     }
@@ -146,7 +170,7 @@ export class LlamaModel {
   ): Tensor {
     const { rt, cfg } = this;
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
-    const qkv = this.normThenProject(x, bw.ln1, bw.wqkv, bw.bqkv).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
+    const qkv = this.normThenProject(l, x, bw.ln1, bw.wqkv, bw.bqkv).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
     // keys/values go straight into the cache (or, without one, into this forward's own [B, T, Hkv, D])
     const keys = opts.cache ? opts.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
     const values = opts.cache ? opts.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
@@ -166,20 +190,24 @@ export class LlamaModel {
   }
 
   /**
-   * resid + inp·Wᵀ (o_proj or down_proj). In place (matmul accumulating into the residual stream,
-   * no extra dispatch or buffer) unless the residual must survive (a hook holds it) or the
-   * projection itself is captured (`captureAs`: hook_attn_out / hook_mlp_out, or null). Disposes
-   * `inp` and, when it is not kept, the old residual.
+   * resid + inp·Wᵀ (+ adapter t of layer l): o_proj or down_proj. In place (matmul and adapter
+   * accumulating into the residual stream, no extra buffer) unless the residual must survive (a
+   * hook holds it) or the projection itself is captured (`captureAs`: hook_attn_out / hook_mlp_out,
+   * adapter included, or null). Disposes `inp` and, when it is not kept, the old residual.
    */
-  private residualAdd(resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, captureAs: string | null, captures: Map<string, Tensor>): Tensor {
+  private residualAdd(
+    l: number, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, captureAs: string | null, captures: Map<string, Tensor>,
+  ): Tensor {
     const { rt } = this;
     const [B, T, C] = resid.shape;
     let out: Tensor;
     if (!keepResid && captureAs === null) {
       matmul(rt, inp, W, { transB: true, out: resid.view([B * T, C]), accumulate: true }); // resid += inp·Wᵀ
+      this.lora(l, t, inp, resid.view([B * T, C])); // resid += scale · (inp Aᵀ) Bᵀ
       out = resid;
     } else {
       const proj = matmul(rt, inp, W, { transB: true }).reshape([B, T, C]); // [B, T, C]
+      this.lora(l, t, inp, proj.view([B * T, C])); // proj += scale · (inp Aᵀ) Bᵀ
       out = add(rt, resid, proj);
       if (captureAs !== null) captures.set(captureAs, proj);
       else proj.dispose();
@@ -189,17 +217,21 @@ export class LlamaModel {
     return out;
   }
 
-  /** ln2 → SwiGLU: silu(gate(h)) · up(h); down_proj is applied by residualAdd. */
-  private mlp(bw: BlockWeights, x: Tensor): Tensor {
+  /** ln2 → SwiGLU: silu(gate(h)) · up(h) (gate, up with their adapters); down_proj is applied by residualAdd. */
+  private mlp(l: number, bw: BlockWeights, x: Tensor): Tensor {
     const { rt, cfg } = this;
     const [B, T] = x.shape;
     const rows = x.view([B * T, cfg.d_model]);
-    if (B * T <= FUSED_MAX_ROWS) return gemvSwiglu(rt, rows, { g: bw.ln2, eps: cfg.rms_norm_eps }, bw.wgate, bw.wup); // [B·T, F]
+    // the fused kernel never shows h, gate or up, which an adapter on gate/up needs
+    const adapted = this.hasLora(l, 'gate_proj', 'up_proj');
+    if (B * T <= FUSED_MAX_ROWS && !adapted) return gemvSwiglu(rt, rows, { g: bw.ln2, eps: cfg.rms_norm_eps }, bw.wgate, bw.wup); // [B·T, F]
     const { y: h, rstd } = rmsnormForward(rt, x, bw.ln2, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
     const hr = h.view([B * T, cfg.d_model]);
     const gate = matmul(rt, hr, bw.wgate, { transB: true }); // [B·T, F]
+    this.lora(l, 'gate_proj', hr, gate);
     const up = matmul(rt, hr, bw.wup, { transB: true }); // [B·T, F]
+    this.lora(l, 'up_proj', hr, up);
     h.dispose();
     const act = swigluForward(rt, gate, up); // [B·T, F]
     gate.dispose();
@@ -207,15 +239,39 @@ export class LlamaModel {
     return act; // [B·T, F], before down_proj
   }
 
-  /** rmsnorm(x; g) · Wᵀ + b for x [B, T, C] → [B·T, N]; one fused dispatch for few rows. */
-  private normThenProject(x: Tensor, g: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  /**
+   * ln1 + q|k|v of layer l: rmsnorm(x; g) · Wᵀ + b, plus the q/k/v adapters on their column windows,
+   * for x [B, T, C] → [B·T, (H+2Hkv)·D]; one fused dispatch for few rows when nothing is adapted.
+   */
+  private normThenProject(l: number, x: Tensor, g: Tensor, W: Tensor, b: Tensor | null): Tensor {
     const { rt, cfg } = this;
     const [B, T, C] = x.shape;
-    if (B * T <= FUSED_MAX_ROWS) return gemvRmsnorm(rt, x.view([B * T, C]), g, cfg.rms_norm_eps, [W], b); // [B·T, N]
+    if (B * T <= FUSED_MAX_ROWS && !this.hasLora(l, 'q_proj', 'k_proj', 'v_proj')) return gemvRmsnorm(rt, x.view([B * T, C]), g, cfg.rms_norm_eps, [W], b); // [B·T, N]
     const { y: h, rstd } = rmsnormForward(rt, x, g, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
-    const out = matmul(rt, h.view([B * T, C]), W, { transB: true, bias: b ?? undefined }); // [B·T, N]
+    const hr = h.view([B * T, C]);
+    const out = matmul(rt, hr, W, { transB: true, bias: b ?? undefined }); // [B·T, N]
+    // q, k, v are column windows of the fused output rows: offsets 0, H·D, (H+Hkv)·D
+    const [HD, KD, stride] = [cfg.n_heads * cfg.d_head, cfg.n_kv_heads * cfg.d_head, W.shape[0]];
+    this.lora(l, 'q_proj', hr, out, { offset: 0, stride });
+    this.lora(l, 'k_proj', hr, out, { offset: HD, stride });
+    this.lora(l, 'v_proj', hr, out, { offset: HD + KD, stride });
     h.dispose();
     return out;
+  }
+
+  /** Whether the adapter adapts any of `targets` in layer l. */
+  private hasLora(l: number, ...targets: LoraTarget[]): boolean {
+    const slots = this.adapter?.slots[l];
+    return !!slots && targets.some((t) => slots[t]);
+  }
+
+  /** y[:, window] += scale · (x Aᵀ) Bᵀ when the adapter has (l, t); x [N, in], y [N, out] (or [N, window.stride]). */
+  private lora(l: number, t: LoraTarget, x: Tensor, y: Tensor, window?: ColumnWindow): void {
+    const s = this.adapter?.slots[l]?.[t];
+    if (!s) return;
+    const xa = matmul(this.rt, x, s.A, { transB: true, version: skinny(x.shape[0], x.shape[1]) }); // [N, r] = x Aᵀ
+    loraForward(this.rt, x, s.A, s.B, y, this.adapter!.scale, { yCols: window, xa }); // y[:, window] += scale · xa Bᵀ
+    xa.dispose();
   }
 }
