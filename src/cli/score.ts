@@ -1,17 +1,18 @@
-// `lab score --metric gsm8k|chrf|chrf++|stoney-rubric --data <file.jsonl> --out <file.json>`
+// `lab score --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl> --out <file.json>`
 // Scores given outputs with one of the rewards (src/rewards/), no model involved. Each JSONL line is
 // {"hyp": <output>, "ref": <reference>}; for chrf/chrf++ "ref" may also be an array of references (the
 // best one counts, as in sacrebleu); for stoney-rubric a row may also carry the rl_task fields
 // "verification_pattern" (a string, "" = none) and "hints" (an array of strings), used as the task's
 // (any other fields, e.g. a whole rl_task's "prompt" or "difficulty", are ignored). Blank lines are skipped.
 // Writes {"sentence": [one score per row], "corpus": x}: for chrf/chrf++ sacrebleu's corpus_score (n-gram
-// statistics summed over the rows, then one F-score; 0–100), for gsm8k and stoney-rubric the mean.
+// statistics summed over the rows, then one F-score; 0–100), for gsm8k, stoney-rubric and exact (`lab eval`'s
+// exact match of the final answers after "####") the mean.
 // A bad row is a usage error naming the file and line.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CHRF_PLUS_PLUS, chrfCorpus, chrfSentence, gsm8kReward, RewardInputError, stoneyRubricReward, type ChrfOptions, type Sample } from '../rewards/index.ts';
+import { CHRF_PLUS_PLUS, chrfCorpus, chrfSentence, exactReward, gsm8kReward, RewardInputError, stoneyRubricReward, type ChrfOptions, type Sample } from '../rewards/index.ts';
 import { parseArgs, UsageError } from './args.ts';
 
-const METRICS = ['gsm8k', 'chrf', 'chrf++', 'stoney-rubric'] as const;
+const METRICS = ['gsm8k', 'chrf', 'chrf++', 'stoney-rubric', 'exact'] as const;
 type Metric = (typeof METRICS)[number];
 
 interface Row {
@@ -82,7 +83,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     sentence = rows.map((r) => atRow(data, r.line, () => chrfSentence(r.hyp, r.refs, o)));
     corpus = chrfCorpus(rows.map((r) => r.hyp), rows.map((r) => r.refs), o);
   } else {
-    const fn = m === 'gsm8k' ? gsm8kReward : stoneyRubricReward;
+    const fn = m === 'gsm8k' ? gsm8kReward : m === 'exact' ? exactReward : stoneyRubricReward;
     sentence = rows.map((r) => atRow(data, r.line, () => fn({ output: r.hyp, reference: r.refs[0], task: r.task } satisfies Sample)));
     corpus = sentence.reduce((s, x) => s + x, 0) / sentence.length;
   }

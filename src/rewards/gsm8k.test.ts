@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
-import { extractGsm8kAnswer, gsm8kAnswersEqual, gsm8kReferenceAnswer, gsm8kReward, officialGsm8kAnswer } from './gsm8k.ts';
+import { extractGsm8kAnswer, gsm8kAnswersEqual, gsm8kReferenceAnswer, gsm8kReward, locateGsm8kAnswer, officialGsm8kAnswer } from './gsm8k.ts';
 import { RewardInputError } from './types.ts';
 
 test("official extraction: the first '#### n' (one space), commas removed", () => {
@@ -21,6 +21,18 @@ test("fallbacks: the last 'Answer: n', else the last number; which rule found it
   assert.deepEqual(extractGsm8kAnswer('x2'), { answer: '2', how: 'last-number' });
   assert.deepEqual(extractGsm8kAnswer('#### 4\nAnswer: 5'), { answer: '4', how: 'hash' });
   assert.deepEqual(extractGsm8kAnswer('no numbers here'), { answer: null, how: null });
+});
+
+test('locate: the same answer as extract, and where the match it came from starts', () => {
+  assert.deepEqual(locateGsm8kAnswer('a b\n#### 1,800\n#### 9'), { answer: '1800', how: 'hash', index: 4 });
+  assert.deepEqual(locateGsm8kAnswer('Answer: 5. no, answer: 6'), { answer: '6', how: 'answer', index: 15 });
+  assert.deepEqual(locateGsm8kAnswer('from 10 down to -4'), { answer: '-4', how: 'last-number', index: 16 });
+  assert.deepEqual(locateGsm8kAnswer('nothing'), { answer: null, how: null, index: -1 });
+  for (const t of ['#### 4\nAnswer: 5', 'x2', 'she had 16-3', '####18 then 19', '']) {
+    const { index, ...rest } = locateGsm8kAnswer(t);
+    assert.deepEqual(rest, extractGsm8kAnswer(t), t);
+    assert.ok(index >= -1 && index < Math.max(t.length, 1), t);
+  }
 });
 
 test('numeric comparison: 18 = 18.0 = 18. and 1,000 = 1000; 18.01 ≠ 18; non-numbers compare as strings', () => {

@@ -36,15 +36,30 @@ export function officialGsm8kAnswer(text: string): string | null {
   return m ? noCommas(pyStrip(m[1])) : null;
 }
 
+/**
+ * extractGsm8kAnswer and where the match that found the answer starts in the output (its "####", its
+ * "Answer", or its number; −1 when there is no answer). The text before `index` is the reasoning.
+ */
+export function locateGsm8kAnswer(output: string): Gsm8kExtraction & { index: number } {
+  const hash = HASH.exec(output);
+  if (hash) return { answer: noCommas(pyStrip(hash[1])), how: 'hash', index: hash.index };
+  const answers = [...output.matchAll(ANSWER)];
+  if (answers.length) {
+    const last = answers[answers.length - 1];
+    return { answer: noCommas(last[1]), how: 'answer', index: last.index };
+  }
+  const numbers = [...output.matchAll(NUMBER)];
+  if (numbers.length) {
+    const last = numbers[numbers.length - 1];
+    return { answer: noCommas(last[0]), how: 'last-number', index: last.index };
+  }
+  return { answer: null, how: null, index: -1 };
+}
+
 /** The final answer of a model's output, by the rules above, and which rule found it. */
 export function extractGsm8kAnswer(output: string): Gsm8kExtraction {
-  const official = officialGsm8kAnswer(output);
-  if (official !== null) return { answer: official, how: 'hash' };
-  const answers = [...output.matchAll(ANSWER)];
-  if (answers.length) return { answer: noCommas(answers[answers.length - 1][1]), how: 'answer' };
-  const numbers = output.match(NUMBER);
-  if (numbers) return { answer: noCommas(numbers[numbers.length - 1]), how: 'last-number' };
-  return { answer: null, how: null };
+  const found = locateGsm8kAnswer(output);
+  return found.how === null ? { answer: null, how: null } : { answer: found.answer, how: found.how };
 }
 
 /** The reference's answer: its "#### n", or the reference itself when that is a bare number. */

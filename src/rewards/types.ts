@@ -27,6 +27,12 @@ export interface Sample {
 
 export type RewardFn = (sample: Sample) => number;
 
+/**
+ * A reward that scores each trajectory against its group (the completions GRPO samples for one prompt):
+ * one value per sample, in the samples' order. Still pure: the same group gives the same values.
+ */
+export type GroupRewardFn = (samples: readonly Sample[]) => number[];
+
 export interface WeightedReward {
   name: string;
   weight: number;
