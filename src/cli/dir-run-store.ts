@@ -12,7 +12,7 @@ import type { RunRecord, StepLine } from '../engine/api.ts';
 import type { Files, RunStore } from '../engine/train/run-store.ts';
 
 /** What makes a folder hold a run (the tokenized-rows cache alone does not: it is rebuilt at will). */
-const RUN_FILES = ['run.json', 'metrics.jsonl', 'adapter_config.json', 'adapter_model.safetensors', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json'];
+const RUN_FILES = ['run.json', 'metrics.jsonl', 'samples.jsonl', 'adapter_config.json', 'adapter_model.safetensors', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json'];
 
 export function writeDirAtomic(dir: string, files: Files): void {
   const tmp = `${dir}.partial`;
@@ -107,6 +107,10 @@ export class DirRunStore implements RunStore {
   async readFile(_id: string, name: string): Promise<Uint8Array | null> {
     const f = join(this.out, name);
     return existsSync(f) ? new Uint8Array(readFileSync(f)) : null;
+  }
+  async appendLine(_id: string, name: string, line: string): Promise<void> {
+    this.ensure();
+    appendFileSync(join(this.out, name), `${line}\n`);
   }
   async delete(): Promise<void> {
     throw new Error(`lab sft does not delete runs: remove ${this.out} yourself`);

@@ -12,6 +12,7 @@ import { tasksCommand } from './tasks.ts';
 import { convertCommand } from './convert.ts';
 import { rlLossCommand } from './rl-loss.ts';
 import { scoreCommand } from './score.ts';
+import { grpoCommand } from './grpo.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -23,12 +24,16 @@ commands:
            [--full] --steps N --lr x [--lr-schedule constant|linear|cosine] [--warmup-steps n] [--weight-decay w]
            [--betas b1,b2] [--eps e] [--max-grad-norm g] [--batch-size b] [--grad-accum k] [--seed s]
            [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>
+  grpo     --model <dir> [--adapter-init <dir>] --data <file.jsonl> --reward <name[:weight],...> --group-size G --steps N
+           [--prompts-per-step P] [--beta b] [--epsilon e] [--loss grpo|dapo|dr_grpo] [--mu m] [--max-new-tokens n]
+           [--temperature t] [--lr x] [--seed s] [--preset trl|user] [--checkpoint-every n] [--resume <dir>] --out <dir>
+           rewards: exact, gsm8k, gsm8k-format, chrf, chrf++, stoney-rubric, regime-w
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
-  score    --metric gsm8k|chrf|chrf++|stoney-rubric --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs`;
+  score    --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -41,7 +46,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -25,6 +25,7 @@ import { checkSftConfig } from '../engine/train/run.ts';
 import { parseArgs, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
+import { stopOnSignals } from './stop.ts';
 
 const VALUES = ['model', 'data', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm', 'batch-size', 'grad-accum', 'seed', 'checkpoint-every', 'resume', 'out', 'lora-dropout', 'manifest'];
 
@@ -37,7 +38,7 @@ export const fmtTime = (s: number): string => {
 const readFiles = (dir: string): Record<string, Uint8Array> => Object.fromEntries(readDirFiles(dir));
 
 /** The run's settings from the flags (an --adapter-init's own r / targets / dropout are the defaults). */
-async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: string, full: boolean, steps: number, lr: number): Promise<{ config: SftConfig; adapterInit?: Record<string, Uint8Array> }> {
+export async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: string, full: boolean, steps: number, lr: number): Promise<{ config: SftConfig; adapterInit?: Record<string, Uint8Array> }> {
   const schedule = (p.values.get('lr-schedule') ?? 'linear') as LrScheduleName;
   if (!LR_SCHEDULES.includes(schedule)) throw new UsageError(`--lr-schedule must be one of ${LR_SCHEDULES.join(', ')}, got ${schedule}`);
   const betasArg = p.values.get('betas') ?? '0.9,0.999';
@@ -110,24 +111,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
     ...(resumeDir !== undefined ? { resume: { files: readFiles(resumeDir), where: resumeDir } } : {}),
   };
 
-  // Ctrl-C / SIGTERM (a terminal, `timeout`, a job scheduler): finish the step in flight, write a
-  // checkpoint of it, say how to resume, exit 130. A second signal a second later kills at once (nothing is saved).
-  const stop = new AbortController();
-  let stopBy: NodeJS.Signals | null = null;
-  let stopAt = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    // `timeout` (not --foreground) signals the child AND its process group: one stop request can arrive
-    // twice within microseconds. Only a repeat a second or more later means "stop at once".
-    if (stopBy) {
-      if (performance.now() - stopAt > 1000) process.exit(130);
-      return;
-    }
-    stopBy = sig;
-    stopAt = performance.now();
-    process.stderr.write(`lab sft: ${sig}: stopping after the step in flight and writing a checkpoint (signal again to stop at once)\n`);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  const stop = stopOnSignals('sft');
 
   let step = 0;
   let trainingS = 0; // seconds of optimizer steps in this call (the last step line's elapsed_s)
@@ -154,12 +138,12 @@ export async function sftCommand(argv: string[]): Promise<void> {
     await engine.train(req, onProgress, stop.signal);
     process.stderr.write(`lab sft: done in ${fmtTime((performance.now() - t0) / 1000)} (${fmtTime(trainingS)} of steps; the rest loads and tokenizes the data and writes checkpoints); ${full ? 'model' : 'adapter'} in ${out}\n`);
   } catch (e) {
-    if (e instanceof CancelledError && stopBy) {
-      throw new Interrupted(`stopped by ${stopBy} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
+    if (e instanceof CancelledError && stop.by) {
+      throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    stop.release();
     engine.dispose();
     releaseNodeGpu();
   }

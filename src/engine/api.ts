@@ -24,6 +24,8 @@ import type { VerifyOnnxProgress, VerifyOnnxRequest, VerifyOnnxResult } from './
 import type { LoraTarget } from './train/adapter.ts';
 import type { LrScheduleName } from './train/schedule.ts';
 import type { RowProblem } from './train/data.ts';
+import type { GrpoGroupSample, GrpoSettings, GrpoStepStats } from './rl/grpo.ts';
+export type { GrpoGroupSample, GrpoSettings, GrpoStepStats };
 
 export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
 export type { GenerateProgress, GenerateRequest, GenerateResult, InspectRequest, InspectResult, LoadProgress, ModelSourceSpec, ModelSummary, AdapterSpec };
@@ -93,6 +95,22 @@ export interface SftConfig {
   recompute: boolean;
 }
 
+/**
+ * A GRPO run (rl/grpo.ts): the trainer settings of SftConfig (`steps` counts GRPO steps, each one
+ * rollout batch and `grpo.mu` optimizer steps; batchSize is the prompts per step, gradAccum 1) plus
+ * the GRPO settings and the rewards with their weights (names of src/rewards' registries).
+ */
+export interface GrpoConfig extends SftConfig {
+  kind: 'grpo';
+  grpo: GrpoSettings;
+  rewards: { name: string; weight: number }[];
+}
+
+export const isGrpoConfig = (c: SftConfig): c is GrpoConfig => (c as Partial<GrpoConfig>).kind === 'grpo';
+
+/** One GRPO step in metrics.jsonl: the SFT line's fields (loss = the objective) and GRPO's own. */
+export type GrpoStepLine = StepLine & GrpoStepStats;
+
 /** Training data: JSONL text in one of the row formats (data.ts) and the governance decision for it. */
 export interface TrainData {
   /** the file's name, for messages ("rows.jsonl:4: ...") and the run record */
@@ -144,7 +162,9 @@ export type TrainProgress =
   | { kind: 'step'; line: StepLine; totalSteps: number; etaSec: number }
   | { kind: 'checkpoint'; step: number; where: string }
   | { kind: 'warning'; message: string }
-  | { kind: 'paused' | 'resumed'; step: number };
+  | { kind: 'paused' | 'resumed'; step: number }
+  /** GRPO: the step's groups (prompt, completions with rewards and advantages) */
+  | { kind: 'samples'; step: number; samples: GrpoGroupSample[] };
 
 export interface TrainResult {
   runId: string;
@@ -162,7 +182,7 @@ export interface RunRecord {
   schema: 'lab-run-v1';
   id: string;
   name: string;
-  kind: 'sft';
+  kind: 'sft' | 'grpo';
   /** 'interrupted': it was running when its page closed or reloaded (or its process died) */
   status: RunStatus;
   createdAt: number;

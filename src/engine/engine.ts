@@ -37,9 +37,11 @@ import {
   type VerifyOnnxProgress,
   type VerifyOnnxRequest,
   type VerifyOnnxResult,
+  isGrpoConfig,
 } from './api.ts';
 import { defaultRunStore, type RunStore } from './train/run-store.ts';
 import { RunControl, runSft } from './train/run.ts';
+import { runGrpo } from './rl/grpo-run.ts';
 
 // the boundary types, for callers that import them from here
 export * from './api.ts';
@@ -240,7 +242,7 @@ export class LocalEngine implements Engine {
     try {
       const rt = await this.runtime();
       const ctx = { rt, model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, modelFiles: s.modelFiles, store: this.runStore, exclusive: <T>(fn: () => Promise<T>) => this.exclusive(fn) };
-      return await runSft(ctx, req, control, onProgress, signal);
+      return isGrpoConfig(req.config) ? await runGrpo(ctx, { ...req, config: req.config }, control, onProgress, signal) : await runSft(ctx, req, control, onProgress, signal);
     } finally {
       this.active = null;
     }

@@ -28,6 +28,7 @@ import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
 import { crossEntropyForward } from '../../../shaders/cross_entropy_forward.ts';
 import { crossEntropyBackward } from '../../../shaders/cross_entropy_backward.ts';
+import { policyLogitGrad } from '../../../shaders/policy_logit_grad.ts';
 import { addScale } from '../../../shaders/add_scale.ts';
 import { loraForward } from '../../../shaders/lora_forward.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
@@ -81,6 +82,26 @@ export interface StepOptions {
   ceChunkRows?: number;
   /** u32 seed of this micro-batch's LoRA dropout masks (each layer/target mixes in its own index) */
   dropoutSeed?: number;
+  /** GRPO's per-token policy objective instead of the cross-entropy (the loss is then the caller's to compute) */
+  policy?: PolicyHead;
+}
+
+/**
+ * The GRPO loss head (rl/grpo.ts): the logits are divided by the sampling temperature, each counted
+ * row's log-prob of its label is written to `logp`, and the gradient is the objective's per-token
+ * d loss / d logp (shaders/policy_logit_grad.ts) from the row inputs. `gradScale` is not used.
+ */
+export interface PolicyHead {
+  temperature: number;
+  /** [N, 4] per row: old log-prob, reference log-prob, advantage, normalisation weight (0 = not counted) */
+  rows: Tensor;
+  /** [N] out (zeroed by the caller): log_softmax(logits / temperature) at the label; 0 for uncounted rows */
+  logp: Tensor;
+  epsLow: number;
+  epsHigh: number;
+  beta: number;
+  /** first iteration on fresh rollouts: old = logp, the ratio is exactly 1 */
+  onPolicy: boolean;
 }
 
 /** What one block keeps for its backward. */
@@ -182,19 +203,31 @@ export class TrainGraph {
       const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
       rt.copy(xf, r0 * C, xc, 0, R * C);
       const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
-      const logits = matmul(rt, xc, w.unembed, { transB: true }); // [R, V]
+      const pol = opts.policy;
+      const inv = pol ? 1 / pol.temperature : 1; // the policy's logits are logits / temperature
+      const logits = matmul(rt, xc, w.unembed, { transB: true, alpha: inv }); // [R, V]
       const ce = crossEntropyForward(rt, logits, tgt);
-      // loss: mean over the chunk's counted rows → Σ rows · gradScale
-      const next = addScale(rt, lossAcc, 1, ce.loss, counted * opts.gradScale);
-      lossAcc.dispose();
-      lossAcc = next;
-      const dlogits = crossEntropyBackward(rt, logits, tgt, ce.lse, ce.count, { gradScale: counted * opts.gradScale }); // [R, V]
+      let dlogits: Tensor; // [R, V] d loss / d (logits · inv)
+      if (pol) {
+        const rowsIn = rt.empty([R, 4], 'f32', 'train.policy_rows'); // [R, 4]
+        rt.copy(pol.rows, r0 * 4, rowsIn, 0, R * 4);
+        const g = policyLogitGrad(rt, logits, tgt, ce.lse, rowsIn, { epsLow: pol.epsLow, epsHigh: pol.epsHigh, beta: pol.beta, onPolicy: pol.onPolicy });
+        rt.copy(g.logp, 0, pol.logp, r0, R);
+        for (const t of [rowsIn, g.logp]) t.dispose();
+        dlogits = g.dlogits;
+      } else {
+        // loss: mean over the chunk's counted rows → Σ rows · gradScale
+        const next = addScale(rt, lossAcc, 1, ce.loss, counted * opts.gradScale);
+        lossAcc.dispose();
+        lossAcc = next;
+        dlogits = crossEntropyBackward(rt, logits, tgt, ce.lse, ce.count, { gradScale: counted * opts.gradScale }); // [R, V]
+      }
       logits.dispose();
       for (const t of [ce.loss, ce.rowLoss, ce.lse, ce.count, tgt]) t.dispose();
-      const dxc = matmul(rt, dlogits, w.unembed); // [R, C] = dlogits · U
+      const dxc = matmul(rt, dlogits, w.unembed, { alpha: inv }); // [R, C] = inv · dlogits · U
       rt.copy(dxc, 0, dxf, r0 * C, R * C);
       dxc.dispose();
-      if (full) matmul(rt, dlogits, xc, { transA: true, out: full.unembed, accumulate: true }); // dU += dlogitsᵀ xf  [V, C]
+      if (full) matmul(rt, dlogits, xc, { transA: true, alpha: inv, out: full.unembed, accumulate: true }); // dU += inv · dlogitsᵀ xf  [V, C]
       dlogits.dispose();
       xc.dispose();
     }
@@ -217,6 +250,49 @@ export class TrainGraph {
     if (full) embeddingBackward(rt, mb.ids, dx, full.embed); // dE += scatter of d hook_embed
     dx.dispose();
     return lossAcc;
+  }
+
+  /**
+   * Forward only: the negative log-prob of each row's label under log_softmax(logits / temperature),
+   * [N] (0 for rows with label -100), with the adapters in `lora` (null = the base weights: GRPO's
+   * reference policy) and no dropout. The caller negates on the host. Activations are freed per block.
+   */
+  nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number): Tensor {
+    const { rt, cfg, w } = this;
+    const { B, T } = mb;
+    const N = B * T;
+    const C = cfg.d_model;
+    if (mb.ids.length !== N || mb.labels.length !== N) throw new Error(`nll: ids/labels need ${N} values for [${B}, ${T}]`);
+    if (T > cfg.n_ctx) throw new Error(`nll: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
+    const noDrop = lora && lora.dropout ? { ...lora, dropout: 0 } : lora;
+    const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
+    let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
+    ids.dispose();
+    for (let l = 0; l < cfg.n_layers; l++) {
+      const a = this.blockForward(l, x, B, T, noDrop);
+      disposeActs(a.acts, false); // frees x (the block's input) too
+      x = a.out;
+    }
+    const { y: xf, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
+    rstd.dispose();
+    x.dispose();
+    const out = rt.zeros([N], 'f32', 'train.nll'); // [N]
+    const V = cfg.d_vocab;
+    const rows = Math.max(1, Math.min(N, ceChunkRows ?? Math.floor((32 << 20) / V)));
+    for (let r0 = 0; r0 < N; r0 += rows) {
+      const R = Math.min(rows, N - r0);
+      const tgtHost = mb.labels.subarray(r0, r0 + R);
+      if (tgtHost.every((t) => t === -100)) continue;
+      const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
+      rt.copy(xf, r0 * C, xc, 0, R * C);
+      const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
+      const logits = matmul(rt, xc, w.unembed, { transB: true, alpha: 1 / temperature }); // [R, V]
+      const ce = crossEntropyForward(rt, logits, tgt);
+      rt.copy(ce.rowLoss, 0, out, r0, R);
+      for (const t of [xc, tgt, logits, ce.loss, ce.rowLoss, ce.lse, ce.count]) t.dispose();
+    }
+    xf.dispose();
+    return out;
   }
 
   /** Mask seed of adapter (l, t) in this micro-batch: the layer and target are the high word. */

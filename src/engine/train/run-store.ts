@@ -31,6 +31,8 @@ export interface RunStore {
   /** Extra files kept beside the run (governance.json, data.jsonl); overwritten. */
   saveFile(id: string, name: string, bytes: Uint8Array): Promise<void>;
   readFile(id: string, name: string): Promise<Uint8Array | null>;
+  /** Appends a line to an extra file (GRPO's samples.jsonl). */
+  appendLine(id: string, name: string, line: string): Promise<void>;
   /** Keep a copy of the run's data (data.jsonl), so a resume needs only the run (the browser); the CLI reads its --data again. */
   keepsData?: boolean;
   delete(id: string): Promise<void>;
@@ -49,10 +51,12 @@ export interface RunStore {
  *   ckpt/<id>/<step>         { files: Map<name, bytes> }: one value, so one IndexedDB write: whole or nothing
  *   result/<id>              Map<name, bytes>
  *   file/<id>/<name>         bytes (governance.json)
+ *   lines/<id>/<name>/<k>    string[]: lines 64·k+1 .. of an appended file (samples.jsonl)
  *   rows/<id>                { key, bytes }: the tokenized-rows cache of the run's data
  */
 export const RUNS_DB_NAME = 'stoney-runs-v1';
 const CHUNK = 256;
+const LINE_CHUNK = 64;
 
 /** A run store over any BlobStore: IndexedDB in the browser (runs survive reloads), memory in Node and tests. */
 export class KvRunStore implements RunStore {
@@ -123,10 +127,26 @@ export class KvRunStore implements RunStore {
     await this.kv.set(`file/${id}/${name}`, bytes);
   }
   async readFile(id: string, name: string) {
-    return ((await this.kv.get(`file/${id}/${name}`)) as Uint8Array | undefined) ?? null;
+    const whole = (await this.kv.get(`file/${id}/${name}`)) as Uint8Array | undefined;
+    if (whole) return whole;
+    // lines appended by appendLine: LINE_CHUNK lines per value, so an append rewrites one small value
+    const prefix = `lines/${id}/${name}/`;
+    const chunks = (await this.keysOf(prefix)).map((k) => Number(k.slice(prefix.length))).sort((a, b) => a - b);
+    if (chunks.length === 0) return null;
+    let text = '';
+    for (const c of chunks) text += ((await this.kv.get(`${prefix}${c}`)) as string[]).map((l) => `${l}\n`).join('');
+    return new TextEncoder().encode(text);
+  }
+  async appendLine(id: string, name: string, line: string) {
+    const prefix = `lines/${id}/${name}/`;
+    const chunks = (await this.keysOf(prefix)).map((k) => Number(k.slice(prefix.length)));
+    const last = chunks.length ? Math.max(...chunks) : 0;
+    const cur = ((await this.kv.get(`${prefix}${last}`)) as string[] | undefined) ?? [];
+    if (cur.length >= LINE_CHUNK) await this.kv.set(`${prefix}${last + 1}`, [line]);
+    else await this.kv.set(`${prefix}${last}`, [...cur, line]);
   }
   async delete(id: string) {
-    const mine = (k: string) => k === `run/${id}` || k === `result/${id}` || k === `rows/${id}` || [`metrics/${id}/`, `ckpt/${id}/`, `file/${id}/`].some((p) => k.startsWith(p));
+    const mine = (k: string) => k === `run/${id}` || k === `result/${id}` || k === `rows/${id}` || [`metrics/${id}/`, `ckpt/${id}/`, `file/${id}/`, `lines/${id}/`].some((p) => k.startsWith(p));
     for (const k of (await this.kv.keys()).filter(mine)) await this.kv.del(k);
   }
   async readRowCache(id: string, key: string) {
@@ -155,6 +175,7 @@ export class KvRunStore implements RunStore {
 /** Bytes of the byte arrays inside a stored value (records and metrics count as small). */
 function sizeOf(v: unknown): number {
   if (v instanceof Uint8Array) return v.byteLength;
+  if (typeof v === 'string') return v.length;
   if (v instanceof Map) return [...v.values()].reduce((a: number, x) => a + sizeOf(x), 0);
   if (v && typeof v === 'object') return Object.values(v).reduce((a: number, x) => a + sizeOf(x), 0);
   return 0;

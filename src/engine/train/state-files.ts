@@ -17,6 +17,8 @@ export const STATE_FILE = 'trainer_state.json';
 
 export interface TrainerStateJson {
   schema: 'lab-sft-v1';
+  /** the run's kind (absent: sft); a GRPO checkpoint's step counts optimizer steps (μ per GRPO step) */
+  kind?: 'sft' | 'grpo';
   step: number;
   totalSteps: number;
   cursor: { epoch: number; index: number };
@@ -28,6 +30,8 @@ export interface TrainerStateJson {
   gradAccum: number;
   data: { file: string; rows: number; sha256?: string };
   model: string;
+  /** GRPO: the settings and rewards a resume must agree on */
+  grpo?: Record<string, unknown>;
 }
 
 const f32 = (name: string, shape: number[], a: Float32Array) => ({ name, dtype: 'F32' as StDtype, shape, data: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });

@@ -16,7 +16,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../util/rng.ts';
 import { packParams, type ParamChunk, type ParamSpec } from './flat-params.ts';
 import { loraDims, loraModulePath, loraTensorName } from './adapter.ts';
-import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch } from './graph.ts';
+import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch, type PolicyHead } from './graph.ts';
 import { hash32 } from '../util/hash32.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
 
@@ -56,6 +56,26 @@ export interface StepMetrics {
   tokens: number;
   /** CPU time spent recording and submitting the step's GPU work (ms), waits excluded */
   recordMs: number;
+}
+
+/** A micro-batch of the policy objective: rows [N · 4] = old log-prob, reference log-prob, advantage, weight per position. */
+export interface PolicyMicroBatch extends MicroBatch {
+  rows: Float32Array;
+}
+
+/** The policy head's settings (graph.ts PolicyHead without its tensors). */
+export type PolicyHeadConfig = Omit<PolicyHead, 'rows' | 'logp'>;
+
+export interface PolicyStepMetrics {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  /** all positions of the step's micro-batches (padding included) */
+  tokens: number;
+  recordMs: number;
+  /** per micro-batch, [N] log-probs of each row's label (0 where not counted) */
+  logp: Float32Array[];
 }
 
 export class NonFiniteError extends Error {
@@ -235,6 +255,64 @@ export class Trainer {
       throw new NonFiniteError(this.step + 1, lossV, norm);
     }
     const t1 = performance.now();
+    const lr = this.applyUpdate(nc);
+    recordMs += performance.now() - t1;
+    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs };
+  }
+
+  /**
+   * One optimizer step of GRPO's policy objective (rl/grpo.ts): each micro-batch (one group of
+   * completions) carries its per-row inputs [N, 4] (old log-prob, reference log-prob, advantage,
+   * normalisation weight); the gradient is the objective's, so the weights must already sum the
+   * whole step's normalisation. `lossOf` gets each micro-batch's per-row log-probs (read back with the
+   * gradient norm, before the update) and returns the loss; a non-finite loss or norm stops the step
+   * before the update, as trainStep does.
+   */
+  async policyStep(micro: readonly PolicyMicroBatch[], head: PolicyHeadConfig, lossOf: (logp: Float32Array[]) => number): Promise<PolicyStepMetrics> {
+    const { rt, optim } = this;
+    let tokens = 0;
+    for (const mb of micro) {
+      if (mb.rows.length !== mb.ids.length * 4) throw new Error(`policy step: rows need 4 values per position (${mb.ids.length * 4}), got ${mb.rows.length}`);
+      tokens += mb.ids.length;
+    }
+    const t0 = performance.now();
+    for (const c of this.chunks) rt.clear(c.g);
+    const logps: Tensor[] = [];
+    let none = rt.zeros([1], 'f32', 'train.loss'); // unused by the policy head
+    micro.forEach((mb, i) => {
+      const N = mb.ids.length;
+      const rows = rt.upload(mb.rows, [N, 4], 'f32', 'train.policy_rows'); // [N, 4]
+      const logp = rt.zeros([N], 'f32', 'train.logp'); // [N]
+      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
+      none = this.graph.step(mb, none, this.lora, this.full, {
+        gradScale: 1, recompute: optim.recompute, dropoutSeed, policy: { ...head, rows, logp },
+      });
+      rows.dispose();
+      logps.push(logp);
+    });
+    none.dispose();
+    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef]
+    let recordMs = performance.now() - t0;
+    const norm = ((await rt.read(nc)) as Float32Array)[0];
+    const host: Float32Array[] = [];
+    for (const t of logps) {
+      host.push((await rt.read(t)) as Float32Array);
+      t.dispose();
+    }
+    const loss = lossOf(host);
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      nc.dispose();
+      throw new NonFiniteError(this.step + 1, loss, norm);
+    }
+    const t1 = performance.now();
+    const lr = this.applyUpdate(nc);
+    recordMs += performance.now() - t1;
+    return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs, logp: host };
+  }
+
+  /** AdamW on every chunk with this step's lr (clip coefficient from nc, then disposed); counts the step. */
+  private applyUpdate(nc: Tensor): number {
+    const { rt, optim } = this;
     const lr = lrAt(this.step, { lr: optim.lr, schedule: optim.schedule, warmupSteps: optim.warmupSteps, totalSteps: optim.totalSteps });
     for (const c of this.chunks) {
       adamwStep(rt, c.p, c.g, c.m, c.v, optim.maxGradNorm > 0 ? nc : null, {
@@ -243,9 +321,8 @@ export class Trainer {
     }
     nc.dispose();
     rt.flush();
-    recordMs += performance.now() - t1;
     this.step++;
-    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs };
+    return lr;
   }
 
   /** Host copies of parameters and AdamW moments, by name (checkpoints). */

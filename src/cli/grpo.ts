@@ -1,0 +1,132 @@
+// `lab grpo`: GRPO on the engine, exactly:
+//   npm run lab -- grpo --model <dir> [--adapter-init <dir>] --data <file.jsonl> --reward <name[:weight],...>
+//     --group-size G --steps N [--prompts-per-step P] [--beta b] [--epsilon e] [--loss grpo|dapo|dr_grpo]
+//     [--mu m] [--max-new-tokens n] [--temperature t] [--lr x] [--seed s] --out <dir>
+// and beyond the issue's form: [--preset trl|user] (TRL's GRPOConfig defaults, or the user's pipeline:
+// group 16, β 0.1, lr 2e-5, 256 new tokens; explicit flags win) [--epsilon-high e] [--top-p p] [--top-k k]
+// [--scale-rewards group|none] [--rank r --alpha a --targets ...] [--full] [--lr-schedule ...]
+// [--warmup-steps n] [--weight-decay w] [--max-grad-norm g] [--checkpoint-every n] [--resume <dir>]
+// [--manifest <SOURCE_MANIFEST.yml>].
+//
+// `--steps` counts GRPO steps: each samples G completions for each of P prompts and takes μ optimizer
+// steps on them. Writes <out>/metrics.jsonl (one line per step: loss, rewards per reward, KL, clip
+// fraction, completion length, tokens/s), <out>/samples.jsonl (prompt, completions, rewards,
+// advantages), checkpoints like `lab sft` and, at the end, the PEFT adapter (or model with --full).
+// A flag parser around Engine.train; the run is src/engine/rl/grpo-run.ts, the page's worker runs the same.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
+import { LocalEngine } from '../engine/engine.ts';
+import { CancelledError, GovernanceError, type GrpoConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
+import { LOSS_TYPES, type LossType, type ScaleRewards } from '../engine/rl/objective.ts';
+import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type GrpoSettings } from '../engine/rl/grpo.ts';
+import { GRPO_REWARD_NAMES } from '../engine/rl/grpo-run.ts';
+import { parseArgs, num, UsageError, Interrupted } from './args.ts';
+import { governDataFile } from './governance-fs.ts';
+import { DirRunStore, readDirFiles } from './dir-run-store.ts';
+import { configFrom, fmtTime } from './sft.ts';
+import { stopOnSignals } from './stop.ts';
+
+const VALUES = [
+  'model', 'data', 'adapter-init', 'reward', 'group-size', 'steps', 'prompts-per-step', 'beta', 'epsilon', 'epsilon-high', 'loss', 'mu',
+  'max-new-tokens', 'temperature', 'top-p', 'top-k', 'scale-rewards', 'lr', 'seed', 'out', 'preset', 'rank', 'alpha', 'targets', 'lr-schedule',
+  'warmup-steps', 'weight-decay', 'max-grad-norm', 'checkpoint-every', 'resume', 'manifest', 'betas', 'eps',
+];
+
+/** "--reward gsm8k:1,gsm8k-format:0.5" → [{name, weight}]; a name without a weight weighs 1. */
+export function parseRewards(arg: string): GrpoConfig['rewards'] {
+  return arg.split(',').map((part) => {
+    const s = part.trim();
+    const at = s.lastIndexOf(':');
+    const name = at > 0 ? s.slice(0, at) : s;
+    const weight = at > 0 ? Number(s.slice(at + 1)) : 1;
+    if (name.startsWith('reward-model=')) throw new UsageError(`--reward ${name}: a learned reward model is not available yet (lab reward-model is not built); use ${GRPO_REWARD_NAMES.join(', ')}`);
+    if (!GRPO_REWARD_NAMES.includes(name)) throw new UsageError(`--reward: unknown reward "${name}" (rewards: ${GRPO_REWARD_NAMES.join(', ')})`);
+    if (!Number.isFinite(weight) || (at > 0 && s.slice(at + 1).trim() === '')) throw new UsageError(`--reward ${s}: the weight after ":" must be a number`);
+    return { name, weight };
+  });
+}
+
+export async function grpoCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
+  const need = (k: string) => {
+    const v = p.values.get(k);
+    if (v === undefined) throw new UsageError(`--${k} is required`);
+    return v;
+  };
+  const modelDir = need('model'), dataFile = need('data'), out = need('out');
+  const rewards = parseRewards(need('reward'));
+  const preset = p.values.get('preset') ?? 'trl';
+  if (preset !== 'trl' && preset !== 'user') throw new UsageError(`--preset must be trl or user, got ${preset}`);
+  const base = { ...TRL_GRPO_DEFAULTS, ...(preset === 'user' ? USER_GRPO_PRESET : {}) };
+  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new UsageError(`model folder ${modelDir} does not exist`);
+  if (!existsSync(dataFile)) throw new UsageError(`data file ${dataFile} does not exist`);
+  const full = p.flags.has('full');
+  if (full && (p.values.has('adapter-init') || p.values.has('rank') || p.values.has('targets'))) throw new UsageError('--full trains every weight: --adapter-init, --rank and --targets do not apply');
+  const loss = (p.values.get('loss') ?? base.loss) as LossType;
+  if (!LOSS_TYPES.includes(loss)) throw new UsageError(`--loss must be one of ${LOSS_TYPES.join(', ')}, got ${loss}`);
+  const scaleRewards = (p.values.get('scale-rewards') ?? base.scaleRewards) as ScaleRewards;
+  const grpo: GrpoSettings = {
+    groupSize: num(p, 'group-size', base.groupSize), promptsPerStep: num(p, 'prompts-per-step', base.promptsPerStep),
+    maxNewTokens: num(p, 'max-new-tokens', base.maxNewTokens), temperature: num(p, 'temperature', base.temperature),
+    topP: p.values.has('top-p') ? num(p, 'top-p') : undefined, topK: p.values.has('top-k') ? num(p, 'top-k') : undefined,
+    beta: num(p, 'beta', base.beta), epsilon: num(p, 'epsilon', base.epsilon), epsilonHigh: p.values.has('epsilon-high') ? num(p, 'epsilon-high') : undefined,
+    loss, mu: num(p, 'mu', base.mu), scaleRewards, seed: num(p, 'seed', 0),
+  };
+  const problem = grpoSettingsProblem(grpo, full);
+  if (problem) throw new UsageError(problem);
+  const steps = num(p, 'steps');
+  const lr = num(p, 'lr', base.lr);
+  // the trainer's settings as lab sft parses them (one prompt batch per step, no accumulation)
+  const { config: sft, adapterInit } = await configFrom(p, modelDir, full, steps, lr);
+  const config: GrpoConfig = { ...sft, lora: { ...sft.lora, dropout: 0 }, batchSize: grpo.promptsPerStep, gradAccum: 1, kind: 'grpo', grpo, rewards };
+  const resumeDir = p.values.get('resume');
+  if (resumeDir !== undefined && !existsSync(resumeDir)) throw new UsageError(`--resume ${resumeDir} does not exist`);
+
+  // ---- governance first (the engine checks the decision again) ----
+  if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
+  const decision = governDataFile(dataFile, p.values.get('manifest'));
+  if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${dataFile}: no source manifest approves this data`}`);
+  process.stderr.write(`lab grpo: ${decision.reason}\n`);
+
+  const store = new DirRunStore(out);
+  const engine = new LocalEngine(await nodeGpu(), { runStore: store });
+  const summary = await engine.loadModel({ kind: 'dir', path: modelDir });
+  for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
+  const req: TrainRequest = {
+    runId: basename(out), config, adapterInit,
+    data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
+    ...(resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(resumeDir)), where: resumeDir } } : {}),
+  };
+  const stop = stopOnSignals('grpo');
+  let step = 0;
+  let lastCheckpoint: string | null = resumeDir ?? null;
+  const t0 = performance.now();
+  const onProgress = (e: TrainProgress) => {
+    if (e.kind === 'data') {
+      process.stderr.write(`lab grpo: ${e.rows} prompts\n`);
+      for (const pr of e.problems) process.stderr.write(`lab: skipped row: ${pr.message}\n`);
+      if (e.moreProblems) process.stderr.write(`lab: … and ${e.moreProblems} more skipped rows\n`);
+    } else if (e.kind === 'start') {
+      step = e.firstStep - 1;
+      process.stderr.write(`lab grpo: ${e.description}; ${e.trainable} trainable values, steps ${e.firstStep}..${e.totalSteps}\n`);
+    } else if (e.kind === 'step') {
+      const l = e.line as import('../engine/api.ts').GrpoStepLine;
+      step = l.step;
+      const kl = l.kl === null || l.kl === undefined ? '' : ` · kl ${l.kl.toFixed(4)}`;
+      process.stderr.write(`step ${l.step}/${e.totalSteps} · reward ${l.reward.toFixed(3)} ± ${l.reward_std.toFixed(3)}${kl} · loss ${l.loss.toFixed(4)} · len ${l.completion_length.toFixed(1)} · clip ${l.clip_frac.toFixed(3)} · ${Math.round(l.rollout_tokens_per_s)} rollout tok/s · ${l.step_s.toFixed(2)} s/step · ETA ${fmtTime(e.etaSec)}\n`);
+    } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
+    else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
+  };
+  try {
+    await engine.train(req, onProgress, stop.signal);
+    process.stderr.write(`lab grpo: done in ${fmtTime((performance.now() - t0) / 1000)}; ${full ? 'model' : 'adapter'}, metrics.jsonl and samples.jsonl in ${out}\n`);
+  } catch (e) {
+    if (e instanceof CancelledError && stop.by) throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
+    throw e;
+  } finally {
+    stop.release();
+    engine.dispose();
+    releaseNodeGpu();
+  }
+}

@@ -1,0 +1,68 @@
+// GRPO prompts: JSONL text → tokenized prompts with what their completions are judged against, plus
+// one problem line per unusable row (as the SFT loader, train/data.ts, reports them).
+//
+// Row forms (detected by keys, first match wins; other keys are ignored):
+//   a. {"question", "answer"}                       GSM8K and the embedded task sets: reference = answer
+//   b. {"prompt", "ideal_answer", "verification_pattern"?, "hints"?, ...}   the user's rl_task schema
+//   c. {"prompt", "reference" | "answer" | "completion"?}                   a plain prompt
+//   d. {"messages": [system?, user, assistant?]}   chat triples: the last user turn (with the system
+//      turn) is the prompt, the assistant turn the reference
+// The prompt is rendered as SFT and `lab eval` render it: the chat template's turns + generation prompt
+// when the tokenizer has one, else qaPrompt ("Question: …\nAnswer:") with special tokens.
+import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
+import { qaPrompt, type RowProblem } from '../train/data.ts';
+import type { GrpoItem } from './grpo.ts';
+
+export interface GrpoData {
+  items: GrpoItem[];
+  problems: RowProblem[];
+}
+
+const str = (v: unknown): v is string => typeof v === 'string';
+
+/** Parses and tokenizes the prompts; rows whose prompt + maxNewTokens exceed the context are reported and skipped. */
+export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: string; nCtx: number; maxNewTokens: number }): GrpoData {
+  const items: GrpoItem[] = [];
+  const problems: RowProblem[] = [];
+  const render = (messages: ChatMessage[], plain: string): number[] =>
+    tok.chatTemplate ? tok.applyChatTemplate(messages, { addGenerationPrompt: true }) : tok.encode(qaPrompt(plain), { addSpecialTokens: true });
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    if (!raw.trim()) return;
+    const bad = (m: string) => problems.push({ line, message: `${opts.file}:${line}: ${m}` });
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(raw);
+    } catch {
+      return bad('not valid JSON');
+    }
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+    let item: Omit<GrpoItem, 'ids'> & { messages: ChatMessage[] };
+    if (str(r.question) && str(r.answer)) {
+      item = { line, prompt: r.question, reference: r.answer, messages: [{ role: 'user', content: r.question }] };
+    } else if (str(r.prompt) && str(r.ideal_answer)) {
+      const hints = Array.isArray(r.hints) && r.hints.every(str) ? (r.hints as string[]) : undefined;
+      const pattern = str(r.verification_pattern) ? r.verification_pattern : undefined;
+      item = { line, prompt: r.prompt, reference: r.ideal_answer, task: { verification_pattern: pattern, hints }, messages: [{ role: 'user', content: r.prompt }] };
+    } else if (str(r.prompt)) {
+      const ref = [r.reference, r.answer, r.completion].find(str);
+      item = { line, prompt: r.prompt, reference: ref, messages: [{ role: 'user', content: r.prompt }] };
+    } else if (Array.isArray(r.messages)) {
+      const msgs = r.messages as { role?: unknown; content?: unknown }[];
+      if (!msgs.every((m) => m && str(m.role) && str(m.content))) return bad('"messages" needs {role, content} strings');
+      const lastUser = msgs.map((m) => m.role).lastIndexOf('user');
+      if (lastUser < 0) return bad('"messages" has no user turn to prompt with');
+      const prompt = msgs.slice(0, lastUser + 1) as ChatMessage[];
+      const answer = msgs.slice(lastUser + 1).find((m) => m.role === 'assistant')?.content as string | undefined;
+      item = { line, prompt: prompt[lastUser].content, reference: answer, messages: prompt };
+    } else {
+      return bad('no prompt: expected {"question","answer"}, an rl_task {"prompt","ideal_answer",...}, {"prompt",...} or {"messages": [...]}');
+    }
+    const ids = render(item.messages, item.prompt);
+    if (ids.length === 0) return bad('the prompt tokenizes to nothing');
+    if (ids.length + opts.maxNewTokens > opts.nCtx) return bad(`the prompt has ${ids.length} tokens; with ${opts.maxNewTokens} new tokens it exceeds the model's context of ${opts.nCtx}`);
+    const { messages: _m, ...rest } = item;
+    items.push({ ...rest, ids });
+  });
+  return { items, problems };
+}
