@@ -8,14 +8,14 @@
 // Exact resume: the step's prompts (stepPrompts) and rollout seeds (rolloutSeed) are functions of
 // (seed, step), and a checkpoint holds the parameters and AdamW moments, so a resumed run samples and
 // updates as the uninterrupted run would.
-import { CancelledError, GovernanceError, TrainingError } from '../errors.ts';
-import type { GrpoConfig, GrpoStepLine, RunRecord, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
+import { GovernanceError, TrainingError } from '../errors.ts';
+import type { GrpoConfig, GrpoStepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import { REWARDS, GROUP_REWARDS, combineGroupRewards, type WeightedAnyReward } from '../../rewards/index.ts';
 import { loraKey, readAdapter, type LoraConfig } from '../train/adapter.ts';
-import { Trainer, NonFiniteError, type OptimConfig } from '../train/trainer.ts';
-import { checkpointFiles, firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
+import { Trainer, type OptimConfig } from '../train/trainer.ts';
+import { runLoop } from '../train/loop.ts';
+import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
 import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
-import type { Files } from '../train/run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
 import { loadGrpoData } from './grpo-data.ts';
@@ -139,107 +139,29 @@ async function loop(
   const id = req.runId;
   const mu = c.grpo.mu;
   const P = c.grpo.promptsPerStep;
-  const grpoStepNow = () => trainer.step / mu; // GRPO steps done
-  const first = grpoStepNow();
-  control.step = first;
-  const dataRef = { name: req.data.name, sha256: d.sha256, rows: d.items.length };
-  const old = await store.get(id);
-  const now = Date.now();
-  const rec: RunRecord = {
-    schema: 'lab-run-v1', id, name: req.name ?? old?.name ?? req.data.name, kind: 'grpo', status: 'running', createdAt: old?.createdAt ?? now, updatedAt: now,
-    model: ctx.modelName, config: c, data: dataRef, governance: req.data.governance, step: first, lastLoss: null,
-    checkpoints: await store.checkpoints(id), hasResult: false,
-  };
-  await store.put(rec);
-  await store.setMetrics(id, req.resume ? (await store.metrics(id)).filter((l) => l.step <= first) : []);
-  const governance = new TextEncoder().encode(JSON.stringify({ data: req.data.name, sha256: d.sha256, ...req.data.governance, note: 'what is trained from this data (adapters, checkpoints, samples) inherits these terms' }, null, 1));
-  await store.saveFile(id, 'governance.json', governance);
-  const stateOf = (): Omit<TrainerStateJson, 'schema' | 'step'> => ({
-    kind: 'grpo', totalSteps: c.steps * mu, cursor: { epoch: Math.floor((grpoStepNow() * P) / d.items.length), index: grpoStepNow() }, mode: c.full ? 'full' : 'lora', lora,
-    optim: { ...optimOf(c) }, seed: c.seed, batchSize: P, gradAccum: 1, grpo: { ...c.grpo, rewards: c.rewards },
-    data: { file: req.data.name, rows: d.items.length, sha256: d.sha256 }, model: ctx.modelName,
-  });
-  const filesNow = async (): Promise<Files & { nonFinite?: string | null }> => {
-    const f = await ctx.exclusive(() => checkpointFiles(trainer, stateOf(), ctx.modelFiles.get('config.json') ?? null));
-    f.set('governance.json', governance);
-    return f;
-  };
-  let lastGood = d.resumedFrom;
-  let lastSaved = -1;
-  const save = async (): Promise<string> => {
-    const files = await filesNow();
-    let where: string;
-    try {
-      where = await store.saveCheckpoint(id, trainer.step / mu, files);
-    } catch (e) {
-      throw new TrainingError('storage', `checkpoint ${grpoStepNow()} could not be stored (${(e as Error).message}); nothing stored before was lost${lastGood ? ` (the last checkpoint is ${lastGood})` : ''}.`);
-    }
-    lastSaved = grpoStepNow();
-    if (files.nonFinite) onProgress?.({ kind: 'warning', message: `checkpoint ${where} holds a non-finite value (${files.nonFinite})` });
-    else lastGood = where;
-    rec.checkpoints = await store.checkpoints(id);
-    onProgress?.({ kind: 'checkpoint', step: grpoStepNow(), where });
-    return where;
-  };
-  const finish = async (status: RunRecord['status'], error?: string) => {
-    Object.assign(rec, { status, updatedAt: Date.now(), step: grpoStepNow(), error });
-    await store.put(rec);
-  };
-  const env: GrpoEnv = {
-    model, trainer, decode: (ids) => ctx.tokenizer!.decode(ids, { skipSpecialTokens: true }), reward: combineGroupRewards(d.rewards),
-  };
+  const done = () => trainer.step / mu; // GRPO steps done
+  const env: GrpoEnv = { model, trainer, decode: (ids) => ctx.tokenizer!.decode(ids, { skipSpecialTokens: true }), reward: combineGroupRewards(d.rewards) };
   const desc = `GRPO, ${c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`}, G=${c.grpo.groupSize}, ${P} prompt${P > 1 ? 's' : ''}/step, β=${c.grpo.beta}, loss ${c.grpo.loss}, μ=${mu}, rewards ${c.rewards.map((r) => `${r.name}:${r.weight}`).join(',')}`;
-  onProgress?.({ kind: 'start', firstStep: first + 1, totalSteps: c.steps, tensors: trainer.params.length, trainable: trainer.params.reduce((a, p) => a + p.p.numel, 0), description: desc });
-  let active = 0;
-  try {
-    while (grpoStepNow() < c.steps) {
-      if (control.paused && !signal?.aborted) {
-        await finish('paused');
-        onProgress?.({ kind: 'paused', step: grpoStepNow() });
-        await control.waitWhilePaused(signal);
-        if (!signal?.aborted) {
-          await finish('running');
-          onProgress?.({ kind: 'resumed', step: grpoStepNow() });
-        }
-      }
-      if (signal?.aborted) {
-        const at = grpoStepNow() > first && lastSaved !== grpoStepNow() ? await save() : lastGood;
-        await finish('cancelled');
-        throw new CancelledError(`stopped at step ${grpoStepNow()}/${c.steps}; ${at ? `resume from ${at}` : 'no checkpoint to resume from'}`);
-      }
-      const step = grpoStepNow();
+  return runLoop({
+    ctx, req, control, trainer, kind: 'grpo', data: { name: req.data.name, sha256: d.sha256, rows: d.items.length }, totalSteps: c.steps, done,
+    resumedFrom: d.resumedFrom, description: desc, onProgress, signal,
+    state: () => ({
+      kind: 'grpo', totalSteps: c.steps * mu, cursor: { epoch: Math.floor((done() * P) / d.items.length), index: done() }, mode: c.full ? 'full' : 'lora', lora,
+      optim: { ...optimOf(c) }, seed: c.seed, batchSize: P, gradAccum: 1, grpo: { ...c.grpo, rewards: c.rewards },
+      data: { file: req.data.name, rows: d.items.length, sha256: d.sha256 }, model: ctx.modelName,
+    }),
+    step: async () => {
+      const step = done();
       const picks = stepPrompts(d.items.length, step, P, c.seed);
-      const ts = performance.now();
-      let r: Awaited<ReturnType<typeof grpoStep>>;
-      try {
-        r = await ctx.exclusive(() => grpoStep(env, picks.map((p) => d.items[p.index]), step, c.grpo));
-      } catch (e) {
-        if (e instanceof NonFiniteError) throw new TrainingError('non-finite', `${e.message}. Stopped; ${lastGood ? `the last good checkpoint is ${lastGood}` : 'no checkpoint was written yet (use a checkpoint interval)'}`);
-        throw e;
-      }
-      const stepS = (performance.now() - ts) / 1000;
-      active += stepS;
-      const done = grpoStepNow();
-      control.step = done;
-      const line: GrpoStepLine = {
-        step: done, epoch: picks[picks.length - 1].epoch, ...r.stats, tokens_per_s: r.stats.tokens / stepS, step_s: stepS, elapsed_s: active,
+      const r = await grpoStep(env, picks.map((p) => d.items[p.index]), step, c.grpo);
+      const line: GrpoStepLine = { step: step + 1, epoch: picks[picks.length - 1].epoch, ...r.stats, tokens_per_s: 0, step_s: 0, elapsed_s: 0 };
+      return {
+        line,
+        extra: async () => {
+          for (const g of r.samples) await store.appendLine(id, 'samples.jsonl', JSON.stringify(g));
+          onProgress?.({ kind: 'samples', step: step + 1, samples: r.samples });
+        },
       };
-      await store.appendMetrics(id, line);
-      for (const s of r.samples) await store.appendLine(id, 'samples.jsonl', JSON.stringify(s));
-      Object.assign(rec, { step: done, lastLoss: line.loss, updatedAt: Date.now() });
-      await store.put(rec);
-      onProgress?.({ kind: 'samples', step: done, samples: r.samples });
-      onProgress?.({ kind: 'step', line, totalSteps: c.steps, etaSec: (active / (done - first)) * (c.steps - done) });
-      if (c.checkpointEvery > 0 && done % c.checkpointEvery === 0) await save();
-    }
-    const files = await filesNow();
-    if (c.full) for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja']) if (ctx.modelFiles.has(f)) files.set(f, ctx.modelFiles.get(f)!);
-    const where = await store.saveResult(id, files);
-    rec.hasResult = true;
-    await finish('done');
-    return { runId: id, steps: grpoStepNow(), lastLoss: rec.lastLoss, where, files: [...files.keys()].sort() };
-  } catch (e) {
-    if (!(e instanceof CancelledError)) await finish('failed', (e as Error).message).catch(() => undefined);
-    throw e;
-  }
+    },
+  });
 }

@@ -84,6 +84,12 @@ export interface StepOptions {
   dropoutSeed?: number;
   /** GRPO's per-token policy objective instead of the cross-entropy (the loss is then the caller's to compute) */
   policy?: PolicyHead;
+  /**
+   * Any other head on the final normalised hidden states (a reward model's scalar head): gets
+   * ln_final's output xf [N, C] and returns d loss / d xf [N, C] (a new tensor; the graph disposes it).
+   * Replaces the unembedding and the loss; it must accumulate its own parameters' gradients.
+   */
+  head?: (xf: Tensor) => Tensor;
 }
 
 /**
@@ -191,10 +197,10 @@ export class TrainGraph {
 
     // ---- final norm, logits in row chunks, loss and dlogits → dx of the last residual ----
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
-    const dxf = rt.zeros([N, C], 'f32', 'train.dxf'); // [N, C]; rows of chunks with no target stay 0
+    const dxf = opts.head ? opts.head(xf) : rt.zeros([N, C], 'f32', 'train.dxf'); // [N, C]; rows of chunks with no target stay 0
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? Math.floor((32 << 20) / V)));
-    for (let r0 = 0; r0 < N; r0 += rows) {
+    for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) {
       const R = Math.min(rows, N - r0);
       const tgtHost = mb.labels.subarray(r0, r0 + R);
       let counted = 0;
@@ -253,17 +259,16 @@ export class TrainGraph {
   }
 
   /**
-   * Forward only: the negative log-prob of each row's label under log_softmax(logits / temperature),
-   * [N] (0 for rows with label -100), with the adapters in `lora` (null = the base weights: GRPO's
-   * reference policy) and no dropout. The caller negates on the host. Activations are freed per block.
+   * Forward only: ln_final's output [N, C] (TransformerLens' ln_final.hook_normalized) with the adapters
+   * in `lora` (null = the base weights) and no dropout; activations are freed per block.
    */
-  nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number): Tensor {
+  hidden(mb: MicroBatch, lora: LoraState | null): Tensor {
     const { rt, cfg, w } = this;
     const { B, T } = mb;
     const N = B * T;
     const C = cfg.d_model;
-    if (mb.ids.length !== N || mb.labels.length !== N) throw new Error(`nll: ids/labels need ${N} values for [${B}, ${T}]`);
-    if (T > cfg.n_ctx) throw new Error(`nll: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
+    if (mb.ids.length !== N) throw new Error(`forward: ids need ${N} values for [${B}, ${T}]`);
+    if (T > cfg.n_ctx) throw new Error(`forward: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
     const noDrop = lora && lora.dropout ? { ...lora, dropout: 0 } : lora;
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
     let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
@@ -276,6 +281,21 @@ export class TrainGraph {
     const { y: xf, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     rstd.dispose();
     x.dispose();
+    return xf;
+  }
+
+  /**
+   * Forward only: the negative log-prob of each row's label under log_softmax(logits / temperature),
+   * [N] (0 for rows with label -100), with the adapters in `lora` (null = the base weights: GRPO's
+   * reference policy) and no dropout. The caller negates on the host. Activations are freed per block.
+   */
+  nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number): Tensor {
+    const { rt, cfg, w } = this;
+    const { B, T } = mb;
+    const N = B * T;
+    const C = cfg.d_model;
+    if (mb.labels.length !== N) throw new Error(`nll: labels need ${N} values for [${B}, ${T}]`);
+    const xf = this.hidden(mb, lora); // [N, C]
     const out = rt.zeros([N], 'f32', 'train.nll'); // [N]
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, ceChunkRows ?? Math.floor((32 << 20) / V)));

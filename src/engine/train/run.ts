@@ -10,16 +10,17 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
 import type { FileSource } from '../model/checkpoint.ts';
-import { CancelledError, GovernanceError, TrainingError } from '../errors.ts';
-import type { RunRecord, SftConfig, StepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
+import { GovernanceError, TrainingError } from '../errors.ts';
+import type { SftConfig, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import { loadSftData, type SftData } from './data.ts';
 import { decodeRowCache, encodeRowCache, rowCacheKey } from './row-cache.ts';
 import { DataCursor } from './batches.ts';
 import { LORA_TARGETS, loraKey, readAdapter, type LoraConfig } from './adapter.ts';
-import { Trainer, NonFiniteError, type OptimConfig } from './trainer.ts';
+import { Trainer, type OptimConfig } from './trainer.ts';
+import { runLoop } from './loop.ts';
 import { checkLrSchedule } from './schedule.ts';
-import { checkpointFiles, firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
-import type { Files, RunStore } from './run-store.ts';
+import { firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
+import type { RunStore } from './run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
 
 /** What the run needs of the engine: the loaded model and a lock shared with other GPU requests. */
@@ -218,8 +219,7 @@ async function trainLoop(
   const { store } = ctx;
   const c = req.config;
   const id = req.runId;
-  const given = req.data;
-  const dataRef = { name: given.name, sha256, rows: data.examples.length };
+  const dataRef = { name: req.data.name, sha256, rows: data.examples.length };
   // ---- resume: the checkpoint must be finite and made with this data and these settings ----
   let cursorState = { epoch: 0, index: 0 };
   let resumedFrom: string | null = null;
@@ -244,102 +244,17 @@ async function trainLoop(
   }
   const padId = ctx.tokenizer?.padTokenId ?? ctx.tokenizer?.eosTokenId ?? 0;
   const cursor = new DataCursor(data.examples, { batchSize: c.batchSize, gradAccum: c.gradAccum, seed: c.seed, shuffle: true, padId }, cursorState);
-  const first = trainer.step;
-  control.step = first;
-
-  // ---- the record, metrics (no step twice after a resume from an older checkpoint), governance terms ----
-  const old = await store.get(id);
-  const now = Date.now();
-  const rec: RunRecord = {
-    schema: 'lab-run-v1', id, name: req.name ?? old?.name ?? req.data.name, kind: 'sft', status: 'running', createdAt: old?.createdAt ?? now, updatedAt: now,
-    model: ctx.modelName, config: c, data: dataRef, governance: req.data.governance, step: first, lastLoss: null,
-    checkpoints: await store.checkpoints(id), hasResult: false,
-  };
-  await store.put(rec);
-  await store.setMetrics(id, req.resume ? (await store.metrics(id)).filter((l) => l.step <= first) : []);
-  const governance = new TextEncoder().encode(JSON.stringify({ data: req.data.name, sha256, ...req.data.governance, note: 'what is trained from this data inherits these terms' }, null, 1));
-  await store.saveFile(id, 'governance.json', governance);
-  const stateOf = (): Omit<TrainerStateJson, 'schema' | 'step'> => ({
-    totalSteps: c.steps, cursor: cursor.state(), mode: c.full ? 'full' : 'lora', lora, optim: { ...optimOf(c) }, seed: c.seed, batchSize: c.batchSize, gradAccum: c.gradAccum,
-    data: { file: req.data.name, rows: data.examples.length, sha256 }, model: ctx.modelName,
-  });
-  const filesNow = async (): Promise<Files & { nonFinite?: string | null }> => {
-    const f = await ctx.exclusive(() => checkpointFiles(trainer, stateOf(), ctx.modelFiles.get('config.json') ?? null));
-    f.set('governance.json', governance);
-    return f;
-  };
-  let lastGood: string | null = resumedFrom;
-  let lastSaved = -1;
-  const save = async (): Promise<string> => {
-    let where: string;
-    const files = await filesNow();
-    try {
-      where = await store.saveCheckpoint(id, trainer.step, files);
-    } catch (e) {
-      const quota = (e as Error).name === 'QuotaExceededError' || /quota/i.test((e as Error).message);
-      throw new TrainingError('storage', `checkpoint ${trainer.step} could not be stored (${quota ? 'the browser storage is full' : (e as Error).message}); nothing stored before was lost${lastGood ? ` (the last checkpoint is ${lastGood})` : ''}. Free space by deleting old runs, then resume.`);
-    }
-    lastSaved = trainer.step;
-    // finite losses and gradients can still step into Inf weights: such a checkpoint is kept (to inspect), never called good
-    if (files.nonFinite) onProgress?.({ kind: 'warning', message: `checkpoint ${where} holds a non-finite value (${files.nonFinite}): it is not a good checkpoint to resume from` });
-    else lastGood = where;
-    rec.checkpoints = await store.checkpoints(id);
-    onProgress?.({ kind: 'checkpoint', step: trainer.step, where });
-    return where;
-  };
-  const finish = async (status: RunRecord['status'], error?: string) => {
-    Object.assign(rec, { status, updatedAt: Date.now(), step: trainer.step, error });
-    await store.put(rec);
-  };
-
-  const trainable = trainer.params.reduce((a, p) => a + p.p.numel, 0);
   const desc = c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha}${lora!.dropout ? ` dropout=${lora!.dropout}` : ''} on ${lora!.targets.join(',')}`;
-  onProgress?.({ kind: 'start', firstStep: first + 1, totalSteps: c.steps, tensors: trainer.params.length, trainable, description: desc });
-  let active = 0; // seconds spent training in this call (pauses excluded): the ETA's rate
-  try {
-    while (trainer.step < c.steps) {
-      if (control.paused && !signal?.aborted) {
-        await finish('paused');
-        onProgress?.({ kind: 'paused', step: trainer.step });
-        await control.waitWhilePaused(signal);
-        if (!signal?.aborted) {
-          await finish('running');
-          onProgress?.({ kind: 'resumed', step: trainer.step });
-        }
-      }
-      if (signal?.aborted) {
-        const at = trainer.step > first && lastSaved !== trainer.step ? await save() : lastGood;
-        await finish('cancelled');
-        throw new CancelledError(`stopped at step ${trainer.step}/${c.steps}; ${at ? `resume from ${at}` : 'no checkpoint to resume from'}`);
-      }
-      const ts = performance.now();
+  return runLoop({
+    ctx, req, control, trainer, kind: 'sft', data: dataRef, totalSteps: c.steps, done: () => trainer.step, resumedFrom, description: desc, onProgress, signal,
+    state: () => ({
+      totalSteps: c.steps, cursor: cursor.state(), mode: c.full ? 'full' : 'lora', lora, optim: { ...optimOf(c) }, seed: c.seed, batchSize: c.batchSize, gradAccum: c.gradAccum,
+      data: { file: req.data.name, rows: data.examples.length, sha256 }, model: ctx.modelName,
+    }),
+    step: async () => {
       const { micro, epoch } = cursor.nextStep();
-      let m;
-      try {
-        m = await ctx.exclusive(() => trainer.trainStep(micro));
-      } catch (e) {
-        if (e instanceof NonFiniteError) throw new TrainingError('non-finite', `${e.message}. Stopped; ${lastGood ? `the last good checkpoint is ${lastGood}` : 'no checkpoint was written yet (use a checkpoint interval)'}`);
-        throw e;
-      }
-      const stepS = (performance.now() - ts) / 1000;
-      active += stepS;
-      control.step = m.step;
-      const line: StepLine = { step: m.step, epoch, loss: m.loss, grad_norm: m.gradNorm, lr: m.lr, tokens: m.tokens, trained_tokens: m.trainedTokens, tokens_per_s: m.tokens / stepS, step_s: stepS, elapsed_s: active };
-      await store.appendMetrics(id, line);
-      Object.assign(rec, { step: m.step, lastLoss: m.loss, updatedAt: Date.now() });
-      await store.put(rec);
-      onProgress?.({ kind: 'step', line, totalSteps: c.steps, etaSec: (active / (m.step - first)) * (c.steps - m.step) });
-      if (c.checkpointEvery > 0 && m.step % c.checkpointEvery === 0) await save();
-    }
-    // ---- the result: a PEFT adapter or an HF checkpoint (with the model's tokenizer files), plus trainer state ----
-    const files = await filesNow();
-    if (c.full) for (const f of ['tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'chat_template.jinja']) if (ctx.modelFiles.has(f)) files.set(f, ctx.modelFiles.get(f)!);
-    const where = await store.saveResult(id, files);
-    rec.hasResult = true;
-    await finish('done');
-    return { runId: id, steps: trainer.step, lastLoss: rec.lastLoss, where, files: [...files.keys()].sort() };
-  } catch (e) {
-    if (!(e instanceof CancelledError)) await finish('failed', (e as Error).message).catch(() => undefined);
-    throw e;
-  }
+      const m = await trainer.trainStep(micro);
+      return { line: { step: m.step, epoch, loss: m.loss, grad_norm: m.gradNorm, lr: m.lr, tokens: m.tokens, trained_tokens: m.trainedTokens, tokens_per_s: 0, step_s: 0, elapsed_s: 0 } };
+    },
+  });
 }
