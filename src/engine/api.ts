@@ -108,6 +108,32 @@ export interface GrpoConfig extends SftConfig {
 
 export const isGrpoConfig = (c: SftConfig): c is GrpoConfig => (c as Partial<GrpoConfig>).kind === 'grpo';
 
+/** DPO (rl/dpo.ts): TRL's sigmoid loss against the model with the adapter off; pairs per step = batchSize. */
+export interface DpoSettings {
+  /** β of the implicit reward (TRL's default 0.1) */
+  beta: number;
+  /** conservative DPO's label smoothing (TRL's default 0) */
+  labelSmoothing: number;
+}
+export interface DpoConfig extends SftConfig {
+  kind: 'dpo';
+  dpo: DpoSettings;
+}
+export const isDpoConfig = (c: SftConfig): c is DpoConfig => (c as Partial<DpoConfig>).kind === 'dpo';
+
+/** A learned reward model (rl/reward-model.ts): a scalar head on the pooled last hidden state. */
+export interface RewardModelSettings {
+  /** Bradley–Terry on preference pairs, or a regression on ratings */
+  objective: 'bradley-terry' | 'regression';
+  /** share of the rows held out for the reported accuracy / error, in [0, 0.5] */
+  heldOut: number;
+}
+export interface RewardModelConfig extends SftConfig {
+  kind: 'reward-model';
+  rewardModel: RewardModelSettings;
+}
+export const isRewardModelConfig = (c: SftConfig): c is RewardModelConfig => (c as Partial<RewardModelConfig>).kind === 'reward-model';
+
 /** One GRPO step in metrics.jsonl: the SFT line's fields (loss = the objective) and GRPO's own. */
 export type GrpoStepLine = StepLine & GrpoStepStats;
 
@@ -182,7 +208,7 @@ export interface RunRecord {
   schema: 'lab-run-v1';
   id: string;
   name: string;
-  kind: 'sft' | 'grpo';
+  kind: 'sft' | 'grpo' | 'dpo' | 'reward-model';
   /** 'interrupted': it was running when its page closed or reloaded (or its process died) */
   status: RunStatus;
   createdAt: number;

@@ -242,7 +242,10 @@ export class LocalEngine implements Engine {
     try {
       const rt = await this.runtime();
       const ctx = { rt, model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, modelFiles: s.modelFiles, store: this.runStore, exclusive: <T>(fn: () => Promise<T>) => this.exclusive(fn) };
-      return isGrpoConfig(req.config) ? await runGrpo(ctx, { ...req, config: req.config }, control, onProgress, signal) : await runSft(ctx, req, control, onProgress, signal);
+      if (isGrpoConfig(req.config)) return await runGrpo(ctx, { ...req, config: req.config }, control, onProgress, signal);
+      // dispatch: DPO
+      // dispatch: reward model
+      return await runSft(ctx, req, control, onProgress, signal);
     } finally {
       this.active = null;
     }

@@ -310,6 +310,37 @@ export class Trainer {
     return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs, logp: host };
   }
 
+  /**
+   * One optimizer step with a custom head on ln_final's output (graph.ts StepOptions.head), e.g. a
+   * reward model's scalar head: `head(i, xf)` returns d loss / d xf for micro-batch i and records its
+   * own parameters' gradients itself; `loss` is the step's loss as the caller computed it (for the
+   * metrics and the non-finite stop). Clipping covers the trainer's parameters only.
+   */
+  async headStep(micro: readonly MicroBatch[], head: (i: number, xf: Tensor) => Tensor, loss: number): Promise<{ step: number; loss: number; gradNorm: number; lr: number; tokens: number; recordMs: number }> {
+    const { rt, optim } = this;
+    const t0 = performance.now();
+    for (const c of this.chunks) rt.clear(c.g);
+    let none = rt.zeros([1], 'f32', 'train.loss');
+    let tokens = 0;
+    micro.forEach((mb, i) => {
+      tokens += mb.ids.length;
+      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
+      none = this.graph.step(mb, none, this.lora, this.full, { gradScale: 1, recompute: optim.recompute, dropoutSeed, head: (xf) => head(i, xf) });
+    });
+    none.dispose();
+    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef]
+    let recordMs = performance.now() - t0;
+    const norm = ((await rt.read(nc)) as Float32Array)[0];
+    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+      nc.dispose();
+      throw new NonFiniteError(this.step + 1, loss, norm);
+    }
+    const t1 = performance.now();
+    const lr = this.applyUpdate(nc);
+    recordMs += performance.now() - t1;
+    return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs };
+  }
+
   /** AdamW on every chunk with this step's lr (clip coefficient from nc, then disposed); counts the step. */
   private applyUpdate(nc: Tensor): number {
     const { rt, optim } = this;
