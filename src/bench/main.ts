@@ -3,6 +3,7 @@
 //   browser [--model llama-gqa] [--reps 10]: our forward vs onnxruntime-web in the same Chromium page (see browser.ts)
 //   ort --model <dir> [--tokens 32,128]: our forward vs onnxruntime-web's WebGPU EP in Node on Dawn (see ort.ts)
 //   sft --model <dir> [--batch 8] [--seq 256] [--rank 16]: one LoRA training step beside PyTorch + PEFT (see sft.ts)
+//   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
 //   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -17,6 +18,7 @@ import './ops.ts';
 import { modelBench } from './model.ts';
 import { ortBench } from './ort.ts';
 import { sftBench } from './sft.ts';
+import { grpoBench } from './grpo.ts';
 
 interface TorchCase {
   ms?: number;
@@ -67,6 +69,7 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   prefill: (argv) => modelBench('prefill', argv),
   ort: ortBench,
   sft: sftBench,
+  grpo: grpoBench,
   // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
   // keeps it out of the single-file bundle sent to the GPU machine
   browser: async (argv) => {
