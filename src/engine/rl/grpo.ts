@@ -19,7 +19,7 @@ import type { Trainer, PolicyMicroBatch } from '../train/trainer.ts';
 import { hash32 } from '../util/hash32.ts';
 import { Rng } from '../util/rng.ts';
 import type { CombinedReward, Sample } from '../../rewards/types.ts';
-import { rollouts, MAX_GROUP, MIN_GROUP, type Rollout } from './rollout.ts';
+import { rolloutsBatch, MAX_GROUP, MIN_GROUP, type Rollout } from './rollout.ts';
 import { groupAdvantages, grpoObjective, normalisationWeights, LOSS_TYPES, type LossType, type ObjectiveResult, type ScaleRewards } from './objective.ts';
 
 export interface GrpoSettings {
@@ -177,12 +177,12 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
 
   // ---- rollouts with the current policy (the adapter on; full training: the weights are the policy) ----
   const t0 = performance.now();
-  const rolls: Rollout[] = [];
+  let rolls: Rollout[];
   model.adapter = trainer.lora;
   try {
-    for (let j = 0; j < P; j++) {
-      rolls.push(await rollouts(model, items[j].ids, { groupSize: G, maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, topK: s.topK, seed: rolloutSeed(s.seed, step, j), eosTokenIds: eos, signal }));
-    }
+    // all P groups in one batched generate (a small model's decode is bound by dispatches, not rows)
+    const seeds = items.map((_, j) => rolloutSeed(s.seed, step, j));
+    rolls = await rolloutsBatch(model, items.map((it) => it.ids), { groupSize: G, maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, topK: s.topK, seeds, eosTokenIds: eos, signal });
   } finally {
     model.adapter = null;
   }

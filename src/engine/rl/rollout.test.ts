@@ -9,7 +9,7 @@ import { dirSource } from '../model/checkpoint.ts';
 import { loadModel } from '../model/load.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { generate } from '../model/generate.ts';
-import { rollouts, sequenceLogprobs, sequenceSeeds } from './rollout.ts';
+import { rollouts, rolloutsBatch, sequenceLogprobs, sequenceSeeds } from './rollout.ts';
 
 after(releaseTestRuntime);
 
@@ -115,4 +115,18 @@ test('top-k 1 at any temperature: the greedy tokens, with log-probs of the top t
       assert.ok(row.every((v) => v < 0), 'full-vocabulary log-probs, not the top-k renormalised 0');
     }
   }
+});
+
+test('rolloutsBatch: groups of prompts of different lengths in one left-padded generate equal each group sampled alone', async () => {
+  const m = await model();
+  const prompts = [PROMPT, [7, 8, 9], [296, 1, 2, 3, 4, 5, 6, 200]];
+  const seeds = [11, 12, 13];
+  const batch = await rolloutsBatch(m, prompts, { groupSize: 3, maxNewTokens: 6, temperature: 0.8, seeds, eosTokenIds: [] });
+  assert.equal(batch.length, 3);
+  for (let j = 0; j < 3; j++) {
+    const alone = await rollouts(m, prompts[j], { groupSize: 3, maxNewTokens: 6, temperature: 0.8, seed: seeds[j], eosTokenIds: [] });
+    assert.deepEqual(batch[j].tokens, alone.tokens, `prompt ${j}: the same tokens`);
+    assertAllClose(masked(batch[j].logp, batch[j].mask), masked(alone.logp, alone.mask), LOGP_TOL, `prompt ${j}: log-probs`);
+  }
+  await assert.rejects(rolloutsBatch(m, prompts, { groupSize: 3, maxNewTokens: 6, temperature: 0.8, seeds: [1], eosTokenIds: [] }), /1 seeds for 3 prompts/);
 });

@@ -79,48 +79,66 @@ function checkTemperature(fn: string, temperature: number): void {
 
 /** Samples G completions of one prompt in one batched generate; see the file header for the semantics. */
 export async function rollouts(model: LlamaModel, promptIds: number[], opts: RolloutOptions): Promise<Rollout> {
+  return (await rolloutsBatch(model, [promptIds], { ...opts, seeds: [opts.seed] }))[0];
+}
+
+/**
+ * The groups of several prompts (P) sampled as ONE generate of P·G rows, left-padded to the longest
+ * prompt (padding keys are masked and positions start at 0 per row, as transformers' generate does, so
+ * each row computes what it would alone, up to float rounding). Group j samples with seeds[j] exactly as
+ * `rollouts` with seed seeds[j] does; a small model's decode is bound by dispatches, so P groups cost
+ * about one. Returns one Rollout per prompt, each padded to its own longest completion.
+ */
+export async function rolloutsBatch(model: LlamaModel, prompts: number[][], opts: Omit<RolloutOptions, 'seed'> & { seeds: number[] }): Promise<Rollout[]> {
   const G = opts.groupSize;
+  const P = prompts.length;
   if (!(Number.isInteger(G) && G >= MIN_GROUP && G <= MAX_GROUP)) throw new Error(`rollouts: group size must be an integer in ${MIN_GROUP}..${MAX_GROUP} (GRPO compares completions within a group), got ${G}`);
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`rollouts: max new tokens must be an integer >= 1, got ${opts.maxNewTokens}`);
+  if (opts.seeds.length !== P) throw new Error(`rollouts: ${opts.seeds.length} seeds for ${P} prompts`);
   checkTemperature('rollouts', opts.temperature);
-  checkPrompt(model, 'rollouts', promptIds, opts.maxNewTokens);
+  for (const ids of prompts) checkPrompt(model, 'rollouts', ids, opts.maxNewTokens);
+  if (P === 0) return [];
   const { temperature } = opts;
   const eos = new Set(opts.eosTokenIds ?? model.cfg.eos_token_ids);
   const pad = [...eos][0] ?? 0; // as generate's default pad id
+  const rows = P * G; // row j·G + g = completion g of prompt j
 
-  const steps: number[][] = Array.from({ length: G }, () => []); // [G][≤ T] log-probs, as sampled
-  const finished = new Array<boolean>(G).fill(false); // as generate's: a sequence ends at its first EOS
+  const steps: number[][] = Array.from({ length: rows }, () => []); // [P·G][≤ T] log-probs, as sampled
+  const finished = new Array<boolean>(rows).fill(false); // as generate's: a sequence ends at its first EOS
   const out = await generate(
     model,
-    Array.from({ length: G }, () => promptIds),
+    prompts.flatMap((ids) => Array.from({ length: G }, () => ids)),
     {
       maxNewTokens: opts.maxNewTokens,
       sampling: { kind: 'sample', temperature, topK: opts.topK, topP: opts.topP },
-      seeds: sequenceSeeds(opts.seed, G),
+      seeds: opts.seeds.flatMap((seed) => sequenceSeeds(seed, G)),
       eosTokenIds: [...eos],
       padTokenId: pad,
       signal: opts.signal,
-      onLogits: (_step, rows, chosen) => {
-        for (let g = 0; g < G; g++) {
-          if (finished[g]) continue;
-          steps[g].push(tokenLogprob(rows[g], chosen[g], temperature)); // rows[g]: [V]
-          if (eos.has(chosen[g])) finished[g] = true;
+      onLogits: (_step, logits, chosen) => {
+        for (let i = 0; i < rows; i++) {
+          if (finished[i]) continue;
+          steps[i].push(tokenLogprob(logits[i], chosen[i], temperature)); // logits[i]: [V]
+          if (eos.has(chosen[i])) finished[i] = true;
         }
       },
     },
   );
 
-  const lengths = out.map((row) => row.length);
-  const T = Math.max(...lengths);
-  const tokens = out.map((row) => [...row, ...new Array<number>(T - row.length).fill(pad)]);
-  const mask = lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
-  const logp = steps.map((row, g) => {
-    if (row.length !== lengths[g]) throw new Error(`rollouts: internal: ${row.length} log-probs for ${lengths[g]} tokens of sequence ${g}`);
-    const a = new Float64Array(T);
-    a.set(row);
-    return a;
+  return prompts.map((_, j) => {
+    const mine = out.slice(j * G, (j + 1) * G);
+    const lengths = mine.map((row) => row.length);
+    const T = Math.max(...lengths);
+    const tokens = mine.map((row) => [...row, ...new Array<number>(T - row.length).fill(pad)]);
+    const mask = lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
+    const logp = steps.slice(j * G, (j + 1) * G).map((row, g) => {
+      if (row.length !== lengths[g]) throw new Error(`rollouts: internal: ${row.length} log-probs for ${lengths[g]} tokens of sequence ${g}`);
+      const a = new Float64Array(T);
+      a.set(row);
+      return a;
+    });
+    return { tokens, mask, logp, lengths };
   });
-  return { tokens, mask, logp, lengths };
 }
 
 /**
