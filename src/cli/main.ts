@@ -13,6 +13,8 @@ import { convertCommand } from './convert.ts';
 import { rlLossCommand } from './rl-loss.ts';
 import { scoreCommand } from './score.ts';
 import { grpoCommand } from './grpo.ts';
+import { dpoCommand } from './dpo.ts';
+import { rewardModelCommand } from './reward-model.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -28,6 +30,12 @@ commands:
            [--prompts-per-step P] [--beta b] [--epsilon e] [--loss grpo|dapo|dr_grpo] [--mu m] [--max-new-tokens n]
            [--temperature t] [--lr x] [--seed s] [--preset trl|user] [--checkpoint-every n] [--resume <dir>] --out <dir>
            rewards: exact, gsm8k, gsm8k-format, chrf, chrf++, stoney-rubric, regime-w
+  dpo      --model <dir> --data <pairs.jsonl of {"prompt","chosen","rejected"}> [--beta 0.1] [--label-smoothing 0] [--adapter-init <dir>]
+           [--rank r --alpha a --targets ...] --steps N [--lr 1e-6] [--batch-size pairs] [--seed s] [--checkpoint-every n]
+           [--resume <dir>] --out <dir>   LoRA only: the reference is the model with the adapter off
+  reward-model --model <dir> --data <pairs.jsonl of {"prompt","chosen","rejected"} | ratings of {"prompt","completion","rating"}>
+           [--objective bradley-terry|regression] [--held-out 0.1] [--adapter-init <dir>] [--rank r --alpha a --targets ...] [--full]
+           --steps N [--lr 1e-4] [--batch-size 8] [--seed s] [--checkpoint-every n] [--resume <dir>] [--manifest <file>] --out <dir>
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
@@ -46,7 +54,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

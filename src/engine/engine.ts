@@ -38,10 +38,14 @@ import {
   type VerifyOnnxRequest,
   type VerifyOnnxResult,
   isGrpoConfig,
+  isDpoConfig,
+  isRewardModelConfig,
 } from './api.ts';
 import { defaultRunStore, type RunStore } from './train/run-store.ts';
 import { RunControl, runSft } from './train/run.ts';
 import { runGrpo } from './rl/grpo-run.ts';
+import { runDpo } from './rl/dpo-run.ts';
+import { runRewardModel } from './rl/reward-model-run.ts';
 
 // the boundary types, for callers that import them from here
 export * from './api.ts';
@@ -243,8 +247,8 @@ export class LocalEngine implements Engine {
       const rt = await this.runtime();
       const ctx = { rt, model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, modelFiles: s.modelFiles, store: this.runStore, exclusive: <T>(fn: () => Promise<T>) => this.exclusive(fn) };
       if (isGrpoConfig(req.config)) return await runGrpo(ctx, { ...req, config: req.config }, control, onProgress, signal);
-      // dispatch: DPO
-      // dispatch: reward model
+      if (isDpoConfig(req.config)) return await runDpo(ctx, { ...req, config: req.config }, control, onProgress, signal);
+      if (isRewardModelConfig(req.config)) return await runRewardModel(ctx, { ...req, config: req.config }, control, onProgress, signal);
       return await runSft(ctx, req, control, onProgress, signal);
     } finally {
       this.active = null;

@@ -18,7 +18,7 @@ export const STATE_FILE = 'trainer_state.json';
 export interface TrainerStateJson {
   schema: 'lab-sft-v1';
   /** the run's kind (absent: sft); a GRPO checkpoint's step counts optimizer steps (μ per GRPO step) */
-  kind?: 'sft' | 'grpo';
+  kind?: 'sft' | 'grpo' | 'dpo' | 'reward-model';
   step: number;
   totalSteps: number;
   cursor: { epoch: number; index: number };
