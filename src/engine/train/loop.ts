@@ -27,6 +27,8 @@ export interface LoopSpec {
   resumedFrom: string | null;
   /** the 'start' event's description of the trainable parameters */
   description: string;
+  /** files every checkpoint and the result carry beside the trainer's (a reward model's head), and the first non-finite value in them */
+  extraFiles?: () => { files: Files; nonFinite: string | null };
   /** one step (the loop holds the device lock around it): its metrics line, and anything to store with it */
   step: () => Promise<{ line: StepLine; extra?: () => Promise<void> }>;
   onProgress?: (p: TrainProgress) => void;
@@ -55,6 +57,11 @@ export async function runLoop(s: LoopSpec): Promise<TrainResult> {
   const filesNow = async (): Promise<Files & { nonFinite?: string | null }> => {
     const f = await ctx.exclusive(() => checkpointFiles(trainer, s.state(), ctx.modelFiles.get('config.json') ?? null));
     f.set('governance.json', governance);
+    if (s.extraFiles) {
+      const x = s.extraFiles();
+      for (const [k, v] of x.files) f.set(k, v);
+      f.nonFinite ??= x.nonFinite;
+    }
     return f;
   };
   let lastGood: string | null = s.resumedFrom;

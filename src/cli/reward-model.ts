@@ -1,0 +1,107 @@
+// `lab reward-model`: a learned reward model (a scalar head on the last token's final hidden state,
+// LoRA or every weight under it), exactly:
+//   npm run lab -- reward-model --model <dir> --data <pairs.jsonl> [--objective bradley-terry|regression]
+//     [--held-out 0.1] [--adapter-init <dir>] [--rank r --alpha a --targets ...] [--full] --steps N [--lr x]
+//     [--batch-size b] [--seed s] [--checkpoint-every n] [--resume <dir>] [--manifest ...] --out <dir>
+// and lab sft's optimizer flags ([--lr-schedule ...] [--warmup-steps n] [--weight-decay w] [--betas b1,b2]
+// [--eps e] [--max-grad-norm g] [--recompute]). Defaults are TRL's RewardConfig: lr 1e-4, 8 rows per step.
+//
+// Rows: {"prompt","chosen","rejected"} (Bradley–Terry) or {"prompt","completion","rating"} (regression).
+// Writes <out>/metrics.jsonl (loss, accuracy or RMSE per step; held-out numbers every --checkpoint-every
+// steps and at the end), checkpoints and, at the end, the PEFT adapter (or model with --full) with
+// reward_head.safetensors and reward_model.json; prints the held-out pair accuracy (or RMSE).
+// A flag parser around Engine.train; the run is src/engine/rl/reward-model-run.ts, the page's worker runs the same.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
+import { LocalEngine } from '../engine/engine.ts';
+import { CancelledError, GovernanceError, type RewardModelConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
+import { REWARD_OBJECTIVES, type RewardObjective } from '../engine/rl/reward-model.ts';
+import type { RewardModelStepLine } from '../engine/rl/reward-model-run.ts';
+import { parseArgs, num, UsageError, Interrupted } from './args.ts';
+import { governDataFile } from './governance-fs.ts';
+import { DirRunStore, readDirFiles } from './dir-run-store.ts';
+import { configFrom, fmtTime } from './sft.ts';
+import { stopOnSignals } from './stop.ts';
+
+const VALUES = [
+  'model', 'data', 'objective', 'held-out', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'batch-size', 'seed', 'checkpoint-every', 'resume',
+  'manifest', 'out', 'lr-schedule', 'warmup-steps', 'weight-decay', 'betas', 'eps', 'max-grad-norm',
+];
+
+export async function rewardModelCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
+  const need = (k: string) => {
+    const v = p.values.get(k);
+    if (v === undefined) throw new UsageError(`--${k} is required`);
+    return v;
+  };
+  const modelDir = need('model'), dataFile = need('data'), out = need('out');
+  const objective = (p.values.get('objective') ?? 'bradley-terry') as RewardObjective;
+  if (!REWARD_OBJECTIVES.includes(objective)) throw new UsageError(`--objective must be ${REWARD_OBJECTIVES.join(' or ')}, got ${objective}`);
+  const heldOut = num(p, 'held-out', 0.1);
+  if (!(heldOut >= 0 && heldOut <= 0.5)) throw new UsageError(`--held-out must be a share in [0, 0.5], got ${heldOut}`);
+  if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new UsageError(`model folder ${modelDir} does not exist`);
+  if (!existsSync(dataFile)) throw new UsageError(`data file ${dataFile} does not exist`);
+  const full = p.flags.has('full');
+  if (full && (p.values.has('adapter-init') || p.values.has('rank') || p.values.has('targets'))) throw new UsageError('--full trains every weight: --adapter-init, --rank and --targets do not apply');
+  const steps = num(p, 'steps');
+  if (!p.values.has('batch-size')) p.values.set('batch-size', '8'); // TRL's per_device_train_batch_size
+  const { config: sft, adapterInit } = await configFrom(p, modelDir, full, steps, num(p, 'lr', 1e-4));
+  const config: RewardModelConfig = { ...sft, lora: { ...sft.lora, dropout: 0 }, gradAccum: 1, kind: 'reward-model', rewardModel: { objective, heldOut } };
+  const resumeDir = p.values.get('resume');
+  if (resumeDir !== undefined && !existsSync(resumeDir)) throw new UsageError(`--resume ${resumeDir} does not exist`);
+
+  // ---- governance first: refused data costs no model load (the engine checks the decision again) ----
+  if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
+  const decision = governDataFile(dataFile, p.values.get('manifest'));
+  if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${dataFile}: no source manifest approves this data`}`);
+  process.stderr.write(`lab reward-model: ${decision.reason}\n`);
+
+  const store = new DirRunStore(out);
+  const engine = new LocalEngine(await nodeGpu(), { runStore: store });
+  const summary = await engine.loadModel({ kind: 'dir', path: modelDir });
+  for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
+  const req: TrainRequest = {
+    runId: basename(out), config, adapterInit,
+    data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
+    ...(resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(resumeDir)), where: resumeDir } } : {}),
+  };
+  const stop = stopOnSignals('reward-model');
+  let step = 0;
+  let lastCheckpoint: string | null = resumeDir ?? null;
+  let held: { step: number; text: string } | null = null;
+  const t0 = performance.now();
+  const pairs = objective === 'bradley-terry';
+  const onProgress = (e: TrainProgress) => {
+    if (e.kind === 'data') {
+      process.stderr.write(`lab reward-model: ${e.rows} ${pairs ? 'pairs' : 'ratings'}\n`);
+      for (const pr of e.problems) process.stderr.write(`lab: skipped row: ${pr.message}\n`);
+      if (e.moreProblems) process.stderr.write(`lab: … and ${e.moreProblems} more skipped rows\n`);
+    } else if (e.kind === 'start') {
+      step = e.firstStep - 1;
+      process.stderr.write(`lab reward-model: ${e.description}; ${e.trainable} trainable values (+ the head), steps ${e.firstStep}..${e.totalSteps}\n`);
+    } else if (e.kind === 'step') {
+      const l = e.line as RewardModelStepLine;
+      step = l.step;
+      const fit = l.accuracy !== undefined ? `acc ${l.accuracy.toFixed(3)} · margin ${l.margin!.toFixed(3)}` : `rmse ${l.rmse!.toFixed(4)}`;
+      const ho = l.heldout_accuracy !== undefined ? ` · held-out acc ${l.heldout_accuracy.toFixed(3)}` : l.heldout_rmse !== undefined ? ` · held-out rmse ${l.heldout_rmse.toFixed(4)}` : '';
+      if (ho) held = { step: l.step, text: l.heldout_accuracy !== undefined ? `held-out pair accuracy ${l.heldout_accuracy.toFixed(3)}` : `held-out RMSE ${l.heldout_rmse!.toFixed(4)}` };
+      process.stderr.write(`step ${l.step}/${e.totalSteps} · loss ${l.loss.toFixed(4)} · ${fit}${ho} · grad norm ${l.grad_norm.toFixed(3)} · lr ${l.lr.toExponential(2)} · ${l.step_s.toFixed(2)} s/step · ETA ${fmtTime(e.etaSec)}\n`);
+    } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
+    else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
+  };
+  try {
+    await engine.train(req, onProgress, stop.signal);
+    const h = held as { step: number; text: string } | null;
+    process.stderr.write(`lab reward-model: done in ${fmtTime((performance.now() - t0) / 1000)}; ${h ? `${h.text} (step ${h.step})` : 'no held-out rows'}; ${full ? 'model' : 'adapter'}, reward_head.safetensors and reward_model.json in ${out}\n`);
+    if (h) console.log(h.text);
+  } catch (e) {
+    if (e instanceof CancelledError && stop.by) throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
+    throw e;
+  } finally {
+    stop.release();
+    engine.dispose();
+    releaseNodeGpu();
+  }
+}

@@ -1,0 +1,258 @@
+// One reward-model run, the same in the browser worker and the CLI (LocalEngine.train calls it for a
+// config of kind 'reward-model'; `lab reward-model` is a flag parser around that call): the
+// governance gate, the rows (preference pairs or ratings), the train / held-out split, the LoRA or
+// full trainer with the scalar head (./reward-model.ts), resume, the shared step loop (train/loop.ts)
+// and what it keeps: metrics.jsonl (loss, train accuracy or RMSE, and the held-out numbers every
+// checkpointEvery steps and at the end), checkpoints and the result — the checkpoint files (PEFT
+// adapter or model, optimizer, trainer state) plus reward_head.safetensors, the head's float64
+// optimizer state and reward_model.json (objective, base model, d_model, pooling, held-out numbers).
+//
+// Row forms (one JSON object per line, other keys ignored):
+//   bradley-terry  {"prompt": str, "chosen": str, "rejected": str}
+//   regression     {"prompt": str, "completion": str, "rating": number}
+// A step takes batchSize rows of the training split (a stateless seeded shuffle per epoch, so a
+// resume repeats it): one micro-batch per pair (B = 2), or per up to 4 ratings.
+import { GovernanceError, TrainingError } from '../errors.ts';
+import type { RewardModelConfig, StepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
+import type { LabTokenizer } from '../model/tokenizer.ts';
+import type { RowProblem } from '../train/data.ts';
+import { loraKey, readAdapter, type LoraConfig } from '../train/adapter.ts';
+import { Trainer, type OptimConfig } from '../train/trainer.ts';
+import { runLoop } from '../train/loop.ts';
+import type { Files } from '../train/run-store.ts';
+import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
+import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
+import { sha256Hex } from '../util/sha256.ts';
+import { Rng } from '../util/rng.ts';
+import { hash32 } from '../util/hash32.ts';
+import { stepPrompts } from './grpo.ts';
+import {
+  REWARD_HEAD_FILE, REWARD_HEAD_STATE_FILE, REWARD_MODEL_FILE, REWARD_OBJECTIVES, encodeCompletion, evaluateRewardModel, initRewardHead, readRewardHeadState,
+  renderPrompt, rewardBatch, rewardHeadFile, rewardHeadStateFile, rewardModelStep, type RewardBatch, type RewardHead, type RewardModelJson, type RewardObjective,
+} from './reward-model.ts';
+
+/** One usable row: a pair's two sequences (chosen, rejected), or one sequence with its rating. */
+export interface RewardItem {
+  line: number;
+  seqs: number[][];
+  rating?: number;
+}
+
+/** One reward-model step in metrics.jsonl: the SFT line's fields (loss = the objective) and the reward model's own. */
+export type RewardModelStepLine = StepLine & {
+  head_grad_norm: number;
+  reward_mean: number;
+  /** Bradley–Terry: the step's pair accuracy and mean margin r_c − r_r; regression: the step's RMSE */
+  accuracy?: number;
+  margin?: number;
+  rmse?: number;
+  /** on evaluation steps (every checkpointEvery and the last): the held-out numbers */
+  heldout_accuracy?: number;
+  heldout_rmse?: number;
+  heldout_loss?: number;
+};
+
+const RATINGS_PER_BATCH = 4;
+const str = (v: unknown): v is string => typeof v === 'string';
+
+/** Parses and tokenizes the rows; unusable ones are reported as "file:line: what" and skipped. */
+export function loadRewardData(text: string, tok: LabTokenizer, opts: { file: string; nCtx: number; objective: RewardObjective; eos: number | null }): { items: RewardItem[]; problems: RowProblem[] } {
+  const items: RewardItem[] = [];
+  const problems: RowProblem[] = [];
+  const pairs = opts.objective === 'bradley-terry';
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    if (!raw.trim()) return;
+    const bad = (m: string) => problems.push({ line, message: `${opts.file}:${line}: ${m}` });
+    let r: Record<string, unknown>;
+    try {
+      r = JSON.parse(raw);
+    } catch {
+      return bad('not valid JSON');
+    }
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+    if (pairs && !(str(r.prompt) && str(r.chosen) && str(r.rejected))) return bad('expected a preference pair {"prompt","chosen","rejected"} (strings)');
+    if (!pairs && !(str(r.prompt) && str(r.completion))) return bad('expected a rating {"prompt","completion","rating"}');
+    if (!pairs && (typeof r.rating !== 'number' || !Number.isFinite(r.rating))) return bad(`"rating" must be a finite number, got ${JSON.stringify(r.rating)}`);
+    const prompt = renderPrompt(tok, r.prompt as string);
+    const seqs = (pairs ? [r.chosen, r.rejected] : [r.completion]).map((c) => [...prompt, ...encodeCompletion(tok, c as string, opts.eos)]);
+    const long = seqs.find((s) => s.length > opts.nCtx);
+    if (long) return bad(`${long.length} tokens exceed the model's context of ${opts.nCtx}`);
+    items.push({ line, seqs, ...(pairs ? {} : { rating: r.rating as number }) });
+  });
+  return { items, problems };
+}
+
+/** A seeded split of n rows: round(heldOut · n) held out (at least 1 when heldOut > 0 and n ≥ 2), the rest trained on. */
+export function splitRows(n: number, heldOut: number, seed: number): { train: number[]; held: number[] } {
+  const perm = Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(hash32((seed ^ 0x4e1d0) >>> 0));
+  for (let j = n - 1; j > 0; j--) {
+    const k = Math.floor(rng.next() * (j + 1));
+    [perm[j], perm[k]] = [perm[k], perm[j]];
+  }
+  const k = heldOut > 0 && n >= 2 ? Math.min(n - 1, Math.max(1, Math.round(heldOut * n))) : 0;
+  return { held: perm.slice(0, k).sort((a, b) => a - b), train: perm.slice(k) };
+}
+
+/** Micro-batches of some rows: one per pair, or up to 4 ratings each. */
+export function batchesOf(items: readonly RewardItem[], objective: RewardObjective, pad: number): RewardBatch[] {
+  if (objective === 'bradley-terry') return items.map((it) => rewardBatch(it.seqs, pad));
+  const out: RewardBatch[] = [];
+  for (let i = 0; i < items.length; i += RATINGS_PER_BATCH) {
+    const part = items.slice(i, i + RATINGS_PER_BATCH);
+    out.push(rewardBatch(part.map((it) => it.seqs[0]), pad, part.map((it) => it.rating!)));
+  }
+  return out;
+}
+
+const optimOf = (c: RewardModelConfig): OptimConfig => ({
+  lr: c.lr, schedule: c.lrSchedule, warmupSteps: c.warmupSteps, totalSteps: c.steps, weightDecay: c.weightDecay,
+  beta1: c.betas[0], beta2: c.betas[1], eps: c.eps, maxGradNorm: c.maxGradNorm, recompute: c.recompute,
+});
+
+/** What a resume must agree on: anything that changes the rows, the split or the updates. */
+function resumeMismatch(s: TrainerStateJson, saved: RewardModelJson | null, c: RewardModelConfig, sha256: string, lora: LoraConfig | null): string | null {
+  const o = s.optim as Partial<OptimConfig>;
+  const now = optimOf(c);
+  const checks: [string, unknown, unknown][] = [
+    ['kind', s.kind ?? 'sft', 'reward-model'],
+    ['objective', saved?.objective, c.rewardModel.objective],
+    ['held-out share', saved?.held_out, c.rewardModel.heldOut],
+    ['mode', s.mode, c.full ? 'full' : 'lora'],
+    ['data (sha256)', s.data.sha256, sha256],
+    ['seed', s.seed, c.seed],
+    ['batch size', s.batchSize, c.batchSize],
+    ...(['lr', 'schedule', 'warmupSteps', 'weightDecay', 'beta1', 'beta2', 'eps', 'maxGradNorm'] as const).map((k): [string, unknown, unknown] => [k, o[k], now[k]]),
+  ];
+  if (lora && s.lora) {
+    checks.push(['LoRA rank', s.lora.r, lora.r], ['LoRA alpha', s.lora.alpha, lora.alpha], ['LoRA targets', [...s.lora.targets].sort().join(','), [...lora.targets].sort().join(',')]);
+  }
+  for (const [field, was, now2] of checks) if (was !== now2) return `${field}: the checkpoint has ${String(was)}, this run ${String(now2)}`;
+  return null;
+}
+
+export async function runRewardModel(ctx: RunContext, request: TrainRequest & { config: RewardModelConfig }, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
+  const { store, model, rt } = ctx;
+  const c = request.config;
+  const id = request.runId;
+  checkSftConfig(c);
+  const { objective, heldOut } = c.rewardModel ?? ({} as RewardModelConfig['rewardModel']);
+  if (!REWARD_OBJECTIVES.includes(objective)) throw new TrainingError('invalid', `the reward model's objective must be ${REWARD_OBJECTIVES.join(' or ')}, got ${objective}`);
+  if (!(heldOut >= 0 && heldOut <= 0.5)) throw new TrainingError('invalid', `the held-out share must be in [0, 0.5], got ${heldOut}`);
+  if (c.gradAccum !== 1) throw new TrainingError('invalid', 'a reward-model step is batchSize rows, one micro-batch per pair: set gradient accumulation to 1');
+  if (c.lora.dropout && !c.full) throw new TrainingError('invalid', 'the reward model trains without LoRA dropout (the forward that reads the rewards and the backward must see one network): set it to 0');
+  const tok = ctx.tokenizer;
+  if (!tok) throw new TrainingError('invalid', 'the reward model needs the model\'s tokenizer (its rows are text)');
+  let data: TrainData | undefined = request.data;
+  if (!data) {
+    const rec = await store.get(id);
+    const bytes = await store.readFile(id, 'data.jsonl');
+    if (!request.resume || 'files' in request.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${id}: no rows given${request.resume ? ' and none kept with the run' : ''}`);
+    data = { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
+  }
+  // ---- the gate first ----
+  const gov = data.governance;
+  if (!gov || !gov.allowed) throw new GovernanceError(`training refused: ${gov?.reason ?? `${data.name}: no governance decision for this data (default-deny)`}`);
+  if (!request.resume) {
+    const there = await store.occupied(id);
+    if (there.length) throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); start the new run elsewhere, or resume this one from a checkpoint.`);
+  }
+  const sha256 = await sha256Hex(data.text);
+  const t0 = performance.now();
+  const eos = tok.eosTokenId ?? model.cfg.eos_token_ids[0] ?? null;
+  const { items, problems } = loadRewardData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, objective, eos });
+  onProgress?.({ kind: 'data', rows: items.length, problems: problems.slice(0, 20), moreProblems: Math.max(0, problems.length - 20), fromCache: false, tokenizeMs: performance.now() - t0 });
+  const split = splitRows(items.length, heldOut, c.seed);
+  if (split.train.length === 0) throw new TrainingError('no-data', `${data.name}: no usable ${objective === 'bradley-terry' ? 'pair' : 'rating'}${problems.length ? ` (${problems[0].message}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''})` : ''}`);
+  if (heldOut > 0 && split.held.length === 0) onProgress?.({ kind: 'warning', message: `${data.name}: ${items.length} row${items.length === 1 ? '' : 's'}: too few to hold any out; no held-out numbers` });
+  if (store.keepsData && !request.resume) await store.saveFile(id, 'data.jsonl', new TextEncoder().encode(data.text));
+
+  // ---- trainable parameters and the head ----
+  let lora: LoraConfig | null = null;
+  let trainer: Trainer;
+  if (c.full) trainer = Trainer.full(rt, model, optimOf(c));
+  else {
+    const init = request.adapterInit ? await readAdapter(memorySource(request.adapterInit, 'adapter-init'), model.cfg) : null;
+    const { r, alpha, targets } = c.lora;
+    if (init && (init.cfg.r !== r || [...init.cfg.targets].sort().join() !== [...targets].sort().join())) {
+      throw new TrainingError('invalid', `the initial adapter has r=${init.cfg.r} on ${init.cfg.targets.join(',')}; the run asks for r=${r} on ${targets.join(',')}`);
+    }
+    lora = { r, alpha, dropout: 0, targets: [...targets], layers: c.lora.layers ?? init?.cfg.layers ?? null };
+    trainer = Trainer.lora(rt, model, { r, alpha, targets, seed: c.seed, layers: lora.layers, init: init ? (l, t) => init.tensors.get(loraKey(l, t)) : undefined }, optimOf(c));
+  }
+  try {
+    let head: RewardHead = initRewardHead(model.cfg.d_model, c.seed);
+    let resumedFrom: string | null = null;
+    let lastEval: { step: number; accuracy: number | null; rmse: number | null } | null = null;
+    if (request.resume) {
+      const where = 'files' in request.resume ? request.resume.where : store.where(id, request.resume.step);
+      let ck: Awaited<ReturnType<typeof readCheckpoint>>;
+      let saved: RewardModelJson | null = null;
+      try {
+        const files = 'files' in request.resume ? new Map(Object.entries(request.resume.files)) : await store.readCheckpoint(id, request.resume.step);
+        ck = await readCheckpoint(memorySource(files, where));
+        for (const f of [REWARD_MODEL_FILE, REWARD_HEAD_STATE_FILE]) if (!files.has(f)) throw new Error(`${where}/${f}: missing (not a checkpoint of lab reward-model)`);
+        saved = JSON.parse(new TextDecoder().decode(files.get(REWARD_MODEL_FILE)));
+        head = readRewardHeadState(files.get(REWARD_HEAD_STATE_FILE)!, `${where}/${REWARD_HEAD_STATE_FILE}`, model.cfg.d_model);
+      } catch (e) {
+        throw new TrainingError('bad-checkpoint', `${where}: ${(e as Error).message}`);
+      }
+      const mismatch = resumeMismatch(ck.state, saved, c, sha256, lora);
+      if (mismatch) throw new TrainingError('resume-mismatch', `cannot resume from ${where}: ${mismatch}. Resume with the checkpoint's settings, or start a new run.`);
+      const nan = firstNonFinite({ parameter: ck.params, exp_avg: ck.m, exp_avg_sq: ck.v });
+      if (nan) throw new TrainingError('bad-checkpoint', `${where} holds a non-finite value (${nan}): use an earlier checkpoint`);
+      if (ck.state.step >= c.steps) throw new TrainingError('invalid', `the checkpoint is at step ${ck.state.step} and the run has ${c.steps} steps: nothing to do`);
+      trainer.importState(ck.state.step, ck, where);
+      if (saved?.heldout_step !== null && saved?.heldout_step !== undefined) lastEval = { step: saved.heldout_step, accuracy: saved.heldout_accuracy ?? null, rmse: saved.heldout_rmse ?? null };
+      resumedFrom = where;
+    }
+
+    // ---- the loop ----
+    const pad = tok.padTokenId ?? eos ?? 0;
+    const train = split.train.map((i) => items[i]);
+    const heldBatches = batchesOf(split.held.map((i) => items[i]), objective, pad);
+    const P = c.batchSize;
+    const json = (): RewardModelJson => ({
+      schema: 'lab-reward-model-v1', objective, base_model: ctx.modelName, d_model: model.cfg.d_model, pooling: 'last', mode: c.full ? 'full' : 'lora',
+      held_out: heldOut, train_rows: split.train.length, heldout_rows: split.held.length, step: trainer.step, heldout_step: lastEval?.step ?? null,
+      ...(objective === 'bradley-terry' ? { heldout_accuracy: lastEval?.accuracy ?? null } : { heldout_rmse: lastEval?.rmse ?? null }),
+    });
+    const extra = (): Files => new Map([
+      [REWARD_HEAD_FILE, rewardHeadFile(head)],
+      [REWARD_HEAD_STATE_FILE, rewardHeadStateFile(head)],
+      [REWARD_MODEL_FILE, new TextEncoder().encode(JSON.stringify(json(), null, 1))],
+    ]);
+    const headNonFinite = () => (head.params.every(Number.isFinite) ? null : 'the reward head');
+    const what = objective === 'bradley-terry' ? `Bradley–Terry on pairs, ${P} pair${P > 1 ? 's' : ''}/step` : `regression on ratings, ${P} rating${P > 1 ? 's' : ''}/step`;
+    const desc = `reward model (${what}, held out ${split.held.length} of ${items.length}), ${c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`} + a scalar head on the last token`;
+    const every = c.checkpointEvery;
+    return await runLoop({
+      ctx, extraFiles: () => ({ files: extra(), nonFinite: headNonFinite() }), req: { ...request, data }, control, trainer, kind: 'reward-model',
+      data: { name: data.name, sha256, rows: items.length }, totalSteps: c.steps, done: () => trainer.step, resumedFrom, description: desc, onProgress, signal,
+      state: () => ({
+        kind: 'reward-model', totalSteps: c.steps, cursor: { epoch: Math.floor((trainer.step * P) / train.length), index: trainer.step }, mode: c.full ? 'full' : 'lora', lora,
+        optim: { ...optimOf(c) }, seed: c.seed, batchSize: P, gradAccum: 1, data: { file: data.name, rows: items.length, sha256 }, model: ctx.modelName,
+      }),
+      step: async () => {
+        const picks = stepPrompts(train.length, trainer.step, P, c.seed);
+        const batches = batchesOf(picks.map((p) => train[p.index]), objective, pad);
+        const m = await rewardModelStep(trainer, head, batches, objective);
+        const line: RewardModelStepLine = {
+          step: m.step, epoch: picks[picks.length - 1].epoch, loss: m.loss, grad_norm: m.gradNorm, lr: m.lr, tokens: m.tokens, trained_tokens: batches.reduce((a, mb) => a + mb.B, 0), // the pooled (scored) positions
+          tokens_per_s: 0, step_s: 0, elapsed_s: 0,
+          head_grad_norm: m.headGradNorm, reward_mean: m.rewardMean,
+          ...(m.accuracy !== null ? { accuracy: m.accuracy, margin: m.margin! } : { rmse: m.rmse! }),
+        };
+        if (heldBatches.length && ((every > 0 && m.step % every === 0) || m.step === c.steps)) {
+          const ev = await evaluateRewardModel(trainer, head, heldBatches, objective);
+          lastEval = { step: m.step, accuracy: ev.accuracy, rmse: ev.rmse };
+          Object.assign(line, { heldout_loss: ev.loss, ...(ev.accuracy !== null ? { heldout_accuracy: ev.accuracy } : { heldout_rmse: ev.rmse! }) });
+        }
+        return { line };
+      },
+    });
+  } finally {
+    trainer.dispose();
+  }
+}
