@@ -3,10 +3,11 @@
 // checkpoint reproduces the uninterrupted run's steps exactly; bad rewards and ungoverned data refused.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runLab } from './lab-run.testlib.ts';
+import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
+import { parseRewards } from './grpo.ts';
 
 const micro = join(ROOT, 'models/lab-micro');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-grpo-'));
@@ -71,4 +72,43 @@ test('an unknown reward, an impossible setting and data without a provenance rec
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /training refused/);
   assert.ok(!existsSync(join(tmp, 'x3', 'metrics.jsonl')));
+});
+
+test('a learned reward model as a GRPO reward: reward-model=<dir> with a weight beside exact; its score is a part of each completion\'s reward', () => {
+  // a tiny reward model from lab reward-model, on pairs declared by their own manifest
+  const rmDir = join(tmp, 'rm-data');
+  rmSync(rmDir, { recursive: true, force: true });
+  mkdirSync(rmDir);
+  writeTestManifest(rmDir);
+  const pairs = Array.from({ length: 6 }, (_, i) => JSON.stringify({ prompt: `What is ${i} + 2?`, chosen: `${i} + 2 = ${i + 2}. #### ${i + 2}`, rejected: 'No.' }));
+  writeFileSync(join(rmDir, 'pairs.jsonl'), `${pairs.join('\n')}\n`);
+  const rm = join(tmp, 'rm');
+  const made = runLab(['reward-model', '--model', micro, '--data', join(rmDir, 'pairs.jsonl'), '--held-out', '0', '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj', '--steps', '2', '--lr', '1e-3', '--batch-size', '2', '--out', rm]);
+  assert.equal(made.code, 0, made.stderr);
+  const out = join(tmp, 'with-rm');
+  const r = runLab(form(out).map((a) => (a === 'chrf:0.01,exact' ? `exact,reward-model=${rm}:0.5` : a)).map((a) => (a === '3' ? '2' : a)));
+  assert.equal(r.code, 0, r.stderr);
+  const m = lines(join(out, 'metrics.jsonl'));
+  assert.deepEqual(Object.keys(m[0].rewards).sort(), ['exact', 'reward-model']);
+  for (const g of lines(join(out, 'samples.jsonl'))) {
+    for (const c of g.completions) {
+      assert.ok(Number.isFinite(c.rewards['reward-model']), 'each completion carries its reward-model score');
+      assert.ok(Math.abs(c.reward - (c.rewards.exact + 0.5 * c.rewards['reward-model'])) < 1e-9, 'total = exact + 0.5 · reward model');
+    }
+  }
+  // without its files, or on full-parameter training, it is refused
+  const noDir = runLab(form(join(tmp, 'x4')).map((a) => (a === 'chrf:0.01,exact' ? 'reward-model' : a)));
+  assert.equal(noDir.code, 2);
+  assert.match(noDir.stderr, /reward-model=<dir>/);
+  const full = runLab([...form(join(tmp, 'x5')).map((a) => (a === 'chrf:0.01,exact' ? `reward-model=${rm}` : a)).map((a) => (a === '0.05' ? '0' : a)), '--full']);
+  assert.notEqual(full.code, 0);
+  assert.match(full.stderr, /full-parameter GRPO changes those weights/);
+});
+
+test('parseRewards: weights, a reward model folder (a colon in the path is not a weight), unknown names', () => {
+  assert.deepEqual(parseRewards('gsm8k:1,gsm8k-format:0.5'), { rewards: [{ name: 'gsm8k', weight: 1 }, { name: 'gsm8k-format', weight: 0.5 }], rewardModelDir: null });
+  assert.deepEqual(parseRewards('exact,reward-model=/runs/a:b/rm:0.2'), { rewards: [{ name: 'exact', weight: 1 }, { name: 'reward-model', weight: 0.2 }], rewardModelDir: '/runs/a:b/rm' });
+  assert.deepEqual(parseRewards('reward-model=/runs/a:b/rm').rewardModelDir, '/runs/a:b/rm');
+  assert.throws(() => parseRewards('bleu'), /unknown reward "bleu"/);
+  assert.throws(() => parseRewards('gsm8k:'), /weight after ":" must be a number/);
 });

@@ -20,7 +20,7 @@ import { LocalEngine } from '../engine/engine.ts';
 import { CancelledError, GovernanceError, type GrpoConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
 import { LOSS_TYPES, type LossType, type ScaleRewards } from '../engine/rl/objective.ts';
 import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type GrpoSettings } from '../engine/rl/grpo.ts';
-import { GRPO_REWARD_NAMES } from '../engine/rl/grpo-run.ts';
+import { GRPO_REWARD_NAMES, REWARD_MODEL } from '../engine/rl/grpo-run.ts';
 import { parseArgs, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
@@ -33,18 +33,29 @@ const VALUES = [
   'warmup-steps', 'weight-decay', 'max-grad-norm', 'checkpoint-every', 'resume', 'manifest', 'betas', 'eps',
 ];
 
-/** "--reward gsm8k:1,gsm8k-format:0.5" → [{name, weight}]; a name without a weight weighs 1. */
-export function parseRewards(arg: string): GrpoConfig['rewards'] {
-  return arg.split(',').map((part) => {
+/**
+ * "--reward gsm8k:1,gsm8k-format:0.5,reward-model=<dir>:0.2" → the rewards with their weights (a name
+ * without a weight weighs 1) and the reward model's folder, if one is named.
+ */
+export function parseRewards(arg: string): { rewards: GrpoConfig['rewards']; rewardModelDir: string | null } {
+  let rewardModelDir: string | null = null;
+  const rewards = arg.split(',').map((part) => {
     const s = part.trim();
     const at = s.lastIndexOf(':');
-    const name = at > 0 ? s.slice(0, at) : s;
-    const weight = at > 0 ? Number(s.slice(at + 1)) : 1;
-    if (name.startsWith('reward-model=')) throw new UsageError(`--reward ${name}: a learned reward model is not available yet (lab reward-model is not built); use ${GRPO_REWARD_NAMES.join(', ')}`);
-    if (!GRPO_REWARD_NAMES.includes(name)) throw new UsageError(`--reward: unknown reward "${name}" (rewards: ${GRPO_REWARD_NAMES.join(', ')})`);
-    if (!Number.isFinite(weight) || (at > 0 && s.slice(at + 1).trim() === '')) throw new UsageError(`--reward ${s}: the weight after ":" must be a number`);
+    const hasWeight = at > 0 && /^[-+0-9.eE]*$/.test(s.slice(at + 1)); // a ':' inside a folder path is not a weight
+    let name = hasWeight ? s.slice(0, at) : s;
+    const weight = hasWeight ? Number(s.slice(at + 1)) : 1;
+    if (name.startsWith(`${REWARD_MODEL}=`)) {
+      if (rewardModelDir !== null) throw new UsageError('--reward: one reward model per run');
+      rewardModelDir = name.slice(REWARD_MODEL.length + 1);
+      if (!rewardModelDir) throw new UsageError('--reward reward-model=<dir>: the folder lab reward-model wrote');
+      name = REWARD_MODEL;
+    } else if (name === REWARD_MODEL) throw new UsageError('--reward reward-model=<dir>: name the folder lab reward-model wrote');
+    if (!GRPO_REWARD_NAMES.includes(name)) throw new UsageError(`--reward: unknown reward "${name}" (rewards: ${GRPO_REWARD_NAMES.filter((n) => n !== REWARD_MODEL).join(', ')}, ${REWARD_MODEL}=<dir>)`);
+    if (!Number.isFinite(weight) || (hasWeight && s.slice(at + 1).trim() === '')) throw new UsageError(`--reward ${s}: the weight after ":" must be a number`);
     return { name, weight };
   });
+  return { rewards, rewardModelDir };
 }
 
 export async function grpoCommand(argv: string[]): Promise<void> {
@@ -55,7 +66,8 @@ export async function grpoCommand(argv: string[]): Promise<void> {
     return v;
   };
   const modelDir = need('model'), dataFile = need('data'), out = need('out');
-  const rewards = parseRewards(need('reward'));
+  const { rewards, rewardModelDir } = parseRewards(need('reward'));
+  if (rewardModelDir !== null && !existsSync(rewardModelDir)) throw new UsageError(`--reward reward-model=${rewardModelDir}: the folder does not exist`);
   const preset = p.values.get('preset') ?? 'trl';
   if (preset !== 'trl' && preset !== 'user') throw new UsageError(`--preset must be trl or user, got ${preset}`);
   const base = { ...TRL_GRPO_DEFAULTS, ...(preset === 'user' ? USER_GRPO_PRESET : {}) };
@@ -95,6 +107,7 @@ export async function grpoCommand(argv: string[]): Promise<void> {
   for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   const req: TrainRequest = {
     runId: basename(out), config, adapterInit,
+    ...(rewardModelDir !== null ? { rewardModel: Object.fromEntries(readDirFiles(rewardModelDir)) } : {}),
     data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
     ...(resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(resumeDir)), where: resumeDir } } : {}),
   };

@@ -160,6 +160,8 @@ export interface TrainRequest {
   data?: TrainData;
   /** a PEFT adapter to start from (adapter_config.json + adapter_model.safetensors) */
   adapterInit?: Record<string, Uint8Array>;
+  /** GRPO with the reward "reward-model": the files `lab reward-model` wrote (adapter + reward head), on the same base model */
+  rewardModel?: Record<string, Uint8Array>;
   /**
    * Continue from a checkpoint: one of this run's (`step`), or checkpoint files given directly (the
    * CLI's --resume <dir>). Data, batch size, seed and optimizer settings must equal the checkpoint's.

@@ -18,15 +18,19 @@ import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/
 import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
+import { readRewardModel, scoreTexts, type RewardModel } from './reward-model.ts';
 import { loadGrpoData } from './grpo-data.ts';
 
-/** Reward names a run accepts (per-sample and group rewards). */
-export const GRPO_REWARD_NAMES: readonly string[] = [...Object.keys(REWARDS), ...Object.keys(GROUP_REWARDS)];
+/** The learned reward model's name in a config's rewards (its files come with the request: TrainRequest.rewardModel). */
+export const REWARD_MODEL = 'reward-model';
 
-/** The rewards of a config, resolved; TrainingError('invalid') for an unknown name or a bad weight. */
+/** Reward names a run accepts (per-sample and group rewards, and a learned reward model). */
+export const GRPO_REWARD_NAMES: readonly string[] = [...Object.keys(REWARDS), ...Object.keys(GROUP_REWARDS), REWARD_MODEL];
+
+/** The rewards of a config, resolved (the learned reward model apart); TrainingError('invalid') for an unknown name or a bad weight. */
 export function resolveRewards(specs: GrpoConfig['rewards']): WeightedAnyReward[] {
   if (specs.length === 0) throw new TrainingError('invalid', `GRPO needs at least one reward (${GRPO_REWARD_NAMES.join(', ')})`);
-  return specs.map(({ name, weight }) => {
+  return specs.filter((r) => r.name !== REWARD_MODEL).map(({ name, weight }) => {
     if (!Number.isFinite(weight)) throw new TrainingError('invalid', `reward ${name}: the weight must be a finite number, got ${weight}`);
     if (name in REWARDS) return { name, weight, fn: REWARDS[name as keyof typeof REWARDS] };
     if (name in GROUP_REWARDS) return { name, weight, group: GROUP_REWARDS[name as keyof typeof GROUP_REWARDS] };
@@ -69,6 +73,20 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
   const rewards = resolveRewards(c.rewards);
   const tok = ctx.tokenizer;
   if (!tok) throw new TrainingError('invalid', 'GRPO needs the model\'s tokenizer (the rewards read text)');
+  const rmSpec = c.rewards.find((r) => r.name === REWARD_MODEL);
+  let rm: { model: RewardModel; weight: number } | null = null;
+  if (rmSpec) {
+    if (!request.rewardModel) throw new TrainingError('invalid', 'the reward "reward-model" needs the reward model\'s files (lab grpo --reward reward-model=<dir>)');
+    // it scores through the same base weights with its own adapter: full-parameter training would move them under it
+    if (c.full) throw new TrainingError('invalid', 'a learned reward model scores with the base weights and its own adapter; full-parameter GRPO changes those weights: train LoRA, or leave the reward model out');
+    try {
+      rm = { model: await readRewardModel(request.rewardModel, 'reward model'), weight: rmSpec.weight };
+    } catch (e) {
+      throw new TrainingError('invalid', (e as Error).message);
+    }
+    if (rm.model.info.d_model !== model.cfg.d_model) throw new TrainingError('invalid', `the reward model was trained on ${rm.model.info.base_model} (d_model ${rm.model.info.d_model}); this model has d_model ${model.cfg.d_model}: it needs the same base model`);
+    if (!rm.model.adapter) throw new TrainingError('invalid', 'the reward model has no adapter: a full-parameter reward model is its own model and cannot score through the policy\'s base weights');
+  }
   let data: TrainData | undefined = request.data;
   if (!data) {
     const rec = await store.get(id);
@@ -123,7 +141,7 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
       trainer.importState(ck.state.step, ck, where);
       resumedFrom = where;
     }
-    return await loop(ctx, { ...request, data }, c, control, trainer, lora, { items, sha256, rewards, resumedFrom }, onProgress, signal);
+    return await loop(ctx, { ...request, data }, c, control, trainer, lora, { items, sha256, rewards, rm, resumedFrom }, onProgress, signal);
   } finally {
     trainer.dispose();
     model.adapter = null;
@@ -132,7 +150,7 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
 
 async function loop(
   ctx: RunContext, req: TrainRequest & { data: TrainData }, c: GrpoConfig, control: RunControl, trainer: Trainer, lora: LoraConfig | null,
-  d: { items: ReturnType<typeof loadGrpoData>['items']; sha256: string; rewards: WeightedAnyReward[]; resumedFrom: string | null },
+  d: { items: ReturnType<typeof loadGrpoData>['items']; sha256: string; rewards: WeightedAnyReward[]; rm: { model: RewardModel; weight: number } | null; resumedFrom: string | null },
   onProgress: ((p: TrainProgress) => void) | undefined, signal: AbortSignal | undefined,
 ): Promise<TrainResult> {
   const { store, model } = ctx;
@@ -140,7 +158,18 @@ async function loop(
   const mu = c.grpo.mu;
   const P = c.grpo.promptsPerStep;
   const done = () => trainer.step / mu; // GRPO steps done
-  const env: GrpoEnv = { model, trainer, decode: (ids) => ctx.tokenizer!.decode(ids, { skipSpecialTokens: true }), reward: combineGroupRewards(d.rewards) };
+  const combined = combineGroupRewards(d.rewards);
+  const rm = d.rm;
+  const env: GrpoEnv = {
+    model, trainer, decode: (ids) => ctx.tokenizer!.decode(ids, { skipSpecialTokens: true }),
+    reward: async (samples, item) => {
+      const out = combined(samples);
+      if (!rm) return out;
+      // the learned reward model's score of each completion (its adapter in place of the policy's, then back)
+      const scores = await scoreTexts(model, rm.model, item.ids, samples.map((s) => s.output), { tokenizer: ctx.tokenizer! });
+      return out.map((c, i) => ({ total: c.total + rm.weight * scores[i], parts: { ...c.parts, [REWARD_MODEL]: scores[i] } }));
+    },
+  };
   const desc = `GRPO, ${c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`}, G=${c.grpo.groupSize}, ${P} prompt${P > 1 ? 's' : ''}/step, β=${c.grpo.beta}, loss ${c.grpo.loss}, μ=${mu}, rewards ${c.rewards.map((r) => `${r.name}:${r.weight}`).join(',')}`;
   return runLoop({
     ctx, req, control, trainer, kind: 'grpo', data: { name: req.data.name, sha256: d.sha256, rows: d.items.length }, totalSteps: c.steps, done,

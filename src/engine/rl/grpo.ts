@@ -83,8 +83,8 @@ export interface GrpoEnv {
   model: LlamaModel;
   trainer: Trainer;
   decode: (ids: number[]) => string;
-  /** rewards of one group's samples (per-sample and group rewards combined with their weights) */
-  reward: (samples: readonly Sample[]) => CombinedReward[];
+  /** rewards of one group's samples (per-sample and group rewards combined with their weights; a learned reward model is async) */
+  reward: (samples: readonly Sample[], item: GrpoItem) => CombinedReward[] | Promise<CombinedReward[]>;
   /** EOS ids that end a completion; default the model config's */
   eosTokenIds?: number[];
 }
@@ -194,9 +194,10 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
   const parts: Record<string, number[]> = {};
   const advantages = new Float64Array(P * G); // [P·G]
   const groupStd: number[] = [];
-  rolls.forEach((r, j) => {
+  for (let j = 0; j < P; j++) {
+    const r = rolls[j];
     const texts = r.tokens.map((row, g) => env.decode(row.slice(0, r.lengths[g]).filter((id) => !eosSet.has(id))));
-    const scored = env.reward(texts.map((output) => ({ output, reference: items[j].reference, prompt: items[j].prompt, task: items[j].task })));
+    const scored = await env.reward(texts.map((output) => ({ output, reference: items[j].reference, prompt: items[j].prompt, task: items[j].task })), items[j]);
     const totals = scored.map((c) => c.total);
     const adv = groupAdvantages(totals, s.scaleRewards);
     advantages.set(adv, j * G);
@@ -207,7 +208,7 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
       step: step + 1, line: items[j].line, prompt: items[j].prompt, reference: items[j].reference,
       completions: texts.map((text, g) => ({ text, tokens: r.lengths[g], reward: totals[g], rewards: scored[g].parts, advantage: adv[g] })),
     });
-  });
+  }
 
   // ---- the batch: [P·G, Tmax] host arrays, one micro-batch per group ----
   const Tmax = Math.max(...rolls.map((r) => r.tokens[0].length));
