@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# GRPO on the embedded default model (issue 11, "GRPO makes it better at its own tasks"), on the GPU
+# machine from the repo root with .devkit and .bundle carried:
+#   bash tools/embedded/grpo-recipe.sh <work dir> <grpo steps> <seconds this call may train>
+# Each call runs the same command: held-out evaluation of the starting model once (cached in <work>), then
+# `lab grpo` with the exact-match reward on fresh train-split items of both tasks, stopped by SIGINT at the
+# time limit (a checkpoint of the step in flight; the next call resumes from the newest checkpoint), then,
+# once all steps are done, the same held-out evaluation with the adapter. Results go to $OUT.
+# Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [2e-5], BETA [0], LOSS [dapo],
+# NEW [160], TEMP [1.0], RANK [16], N_TRAIN [4000 per task], EVERY [25], EVAL_N [500].
+set -uo pipefail
+W=${1:?work dir}; STEPS=${2:?grpo steps}; SECONDS_HERE=${3:?seconds}
+MODEL=${MODEL:-models/lab-default}; G=${G:-16}; P=${P:-8}; LR=${LR:-2e-5}; BETA=${BETA:-0}; LOSS=${LOSS:-dapo}
+NEW=${NEW:-160}; TEMP=${TEMP:-1.0}; RANK=${RANK:-16}; N_TRAIN=${N_TRAIN:-4000}; EVERY=${EVERY:-25}; EVAL_N=${EVAL_N:-500}
+source .devkit/enter.sh
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" "$W"
+LAB="node .bundle/lab.mjs"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$OUT/log.txt"
+start=$(date +%s)
+
+# the same held-out items as the model card (seed 2), and fresh train items (seed 11, not the SFT's seed 1)
+for t in arithmetic conlang; do
+  [[ -f $W/heldout-$t.jsonl ]] || $LAB tasks --task $t --split heldout --n "$EVAL_N" --seed 2 --out "$W/heldout-$t.jsonl"
+  [[ -f $W/eval-before-$t.json ]] || $LAB eval --model "$MODEL" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-before-$t.json"
+done
+[[ -f $W/train.jsonl ]] || $LAB tasks --task arithmetic,conlang --split train --n "$N_TRAIN" --seed 11 --out "$W/train.jsonl"
+
+last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1)
+resume=(); [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
+left=$(( SECONDS_HERE - ($(date +%s) - start) ))
+timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/train.jsonl" --reward exact --group-size "$G" \
+  --prompts-per-step "$P" --steps "$STEPS" --beta "$BETA" --loss "$LOSS" --max-new-tokens "$NEW" --temperature "$TEMP" --lr "$LR" \
+  --lr-schedule constant --rank "$RANK" --alpha $((2 * RANK)) --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
+  --checkpoint-every "$EVERY" --seed 0 "${resume[@]}" --out "$W/run" 2>&1 | tee -a "$OUT/log.txt" | grep -E '^step [0-9]+/[0-9]+' | awk 'NR % 10 == 1'
+rc=${PIPESTATUS[0]}
+cp "$W/run/metrics.jsonl" "$OUT/" 2>/dev/null
+tail -c 200000 "$W/run/samples.jsonl" > "$OUT/samples-tail.jsonl" 2>/dev/null
+if [[ $rc != 0 ]]; then echo "grpo stopped (rc $rc): call again to resume"; exit 3; fi
+mkdir -p "$OUT/adapter" && cp "$W/run/"adapter_* "$OUT/adapter/"
+for t in arithmetic conlang; do
+  $LAB eval --model "$MODEL" --adapter "$W/run" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-after-$t.json"
+done
+cp "$W"/eval-*.json "$OUT/"
+python3 - "$W" <<'EOF'
+import json, sys
+w = sys.argv[1]
+for t in ("arithmetic", "conlang"):
+    b, a = (json.load(open(f"{w}/eval-{k}-{t}.json")) for k in ("before", "after"))
+    print(f"{t}: {b['correct']}/{b['n']} = {100 * b['accuracy']:.1f}% -> {a['correct']}/{a['n']} = {100 * a['accuracy']:.1f}%")
+EOF
