@@ -13,6 +13,7 @@ import { convertCommand } from './convert.ts';
 import { rlLossCommand } from './rl-loss.ts';
 import { scoreCommand } from './score.ts';
 import { grpoCommand } from './grpo.ts';
+import { analyzeCommand } from './analyze.ts';
 import { dpoCommand } from './dpo.ts';
 import { rewardModelCommand } from './reward-model.ts';
 
@@ -36,6 +37,9 @@ commands:
   reward-model --model <dir> --data <pairs.jsonl of {"prompt","chosen","rejected"} | ratings of {"prompt","completion","rating"}>
            [--objective bradley-terry|regression] [--held-out 0.1] [--adapter-init <dir>] [--rank r --alpha a --targets ...] [--full]
            --steps N [--lr 1e-4] [--batch-size 8] [--seed s] [--checkpoint-every n] [--resume <dir>] [--manifest <file>] --out <dir>
+  analyze logit-lens --model <dir> [--adapter <dir>] --ids <i,j,...> --target <token id> --out <file.json>
+  analyze ablate --model <dir> [--adapter <dir>] --ids <...> --head <layer>.<head> --mode zero|mean [--mean-data <file.jsonl>] --out <file.json>
+  analyze patch --model <dir> [--adapter <dir>] --ids <...> --source-ids <...> --hook <hook name> --pos <p|all> --out <file.json>
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
@@ -54,7 +58,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -4,8 +4,9 @@
 //
 // Legend: B batch, T new positions, S key positions (cache capacity or T), C = d_model,
 //         H = n_heads, Hkv = n_kv_heads, D = d_head, F = d_mlp, V = d_vocab.
-// Captures use TransformerLens hook names (see HOOKS below); a captured tensor is handed to the
-// caller, who disposes it; everything else is given back to the pool as soon as it is dead.
+// Hook points use TransformerLens's names (./hooks.ts): `capture` hands tensors to the caller (who
+// disposes them), `hooks` edits activations in place before the forward goes on; everything else is
+// given back to the pool as soon as it is dead.
 // An unmerged LoRA adapter (`adapter`, e.g. the trainer's live LoraState) adds scale·(x Aᵀ) Bᵀ to
 // the projections it adapts; with `adapter = null` the forward is the base model, dispatch for dispatch.
 import type { Runtime } from '../gpu/runtime.ts';
@@ -24,18 +25,9 @@ import { ropeInvFreq, type ModelConfig } from './config.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
+import { HOOKS, HookPoints, type HookFn } from './hooks.ts';
 
-/** Hook names, TransformerLens style, with their shapes. */
-export const HOOKS = {
-  embed: 'hook_embed', // [B, T, C]
-  residPre: (l: number) => `blocks.${l}.hook_resid_pre`, // [B, T, C]
-  pattern: (l: number) => `blocks.${l}.attn.hook_pattern`, // [B, H, T, S]  (head, query, key)
-  attnOut: (l: number) => `blocks.${l}.hook_attn_out`, // [B, T, C]
-  residMid: (l: number) => `blocks.${l}.hook_resid_mid`, // [B, T, C]
-  mlpOut: (l: number) => `blocks.${l}.hook_mlp_out`, // [B, T, C]
-  residPost: (l: number) => `blocks.${l}.hook_resid_post`, // [B, T, C]
-  lnFinal: 'ln_final.hook_normalized', // [B, T, C]
-} as const;
+export { HOOKS, hookNames, type HookFn } from './hooks.ts';
 
 /**
  * At most this many token rows (B·T) take the fused decode path: RMSNorm folded into the GEMV that
@@ -65,6 +57,8 @@ const skinny = (N: number, K: number): MatmulOptions['version'] => (N <= GEMV_MA
 export interface ForwardOptions {
   /** hook names to capture (their tensors are returned, not freed) */
   capture?: ReadonlySet<string>;
+  /** functions that edit activations in place at hook points (./hooks.ts): ablation, patching */
+  hooks?: ReadonlyMap<string, HookFn>;
   /** append keys/values to this cache (its length is the position offset) and attend over it */
   cache?: KVCache;
   /** [B, T] absolute positions (left-padded batches); default: offset + t */
@@ -99,32 +93,25 @@ export class LlamaModel {
     const { rt, cfg, w } = this;
     const [B, T] = ids.shape;
     const C = cfg.d_model;
-    const captures = new Map<string, Tensor>();
-    const want = (name: string) => opts.capture?.has(name) ?? false;
+    const hp = new HookPoints(opts.capture, opts.hooks, cfg.n_layers);
     const positions = opts.positions ? rt.upload(opts.positions, [B * T], 'i32', 'positions') : null;
     const offset = opts.cache?.length ?? 0;
     if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');
     const keyMask = opts.keyMask ? rt.upload(opts.keyMask, [B, T], 'i32', 'key_mask') : undefined;
 
-    let x = embeddingForward(rt, ids, w.embed); // [B, T, C]
-    if (want(HOOKS.embed)) captures.set(HOOKS.embed, x);
+    let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed)); // [B, T, C]
     for (let l = 0; l < cfg.n_layers; l++) {
       const bw = w.blocks[l];
-      // the residual entering block l is also hook_embed (l = 0) or resid_post of block l − 1
-      const keepPre = want(HOOKS.residPre(l)) || (l === 0 ? want(HOOKS.embed) : want(HOOKS.residPost(l - 1)));
-      if (want(HOOKS.residPre(l))) captures.set(HOOKS.residPre(l), x);
-      const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, captures); // [B·T, H·D]
-      const mid = this.residualAdd(l, 'o_proj', x, z, bw.wo, keepPre, want(HOOKS.attnOut(l)) ? HOOKS.attnOut(l) : null, captures); // resid_mid [B, T, C]
-      const act = this.mlp(l, bw, mid); // [B·T, F]
-      x = this.residualAdd(l, 'down_proj', mid, act, bw.wdown, want(HOOKS.residMid(l)), want(HOOKS.mlpOut(l)) ? HOOKS.mlpOut(l) : null, captures); // resid_post [B, T, C]
-      if (want(HOOKS.residMid(l))) captures.set(HOOKS.residMid(l), mid);
-      if (want(HOOKS.residPost(l))) captures.set(HOOKS.residPost(l), x);
+      hp.at(HOOKS.residPre(l), x); // the residual entering block l (hook_embed or resid_post of block l − 1)
+      const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, hp); // [B, T, H, D]
+      const mid = hp.at(HOOKS.residMid(l), this.residualAdd(l, 'o_proj', x, z, bw.wo, HOOKS.attnOut(l), hp)); // resid_mid [B, T, C]
+      const act = this.mlp(l, bw, mid, hp); // [B, T, F]
+      x = hp.at(HOOKS.residPost(l), this.residualAdd(l, 'down_proj', mid, act, bw.wdown, HOOKS.mlpOut(l), hp)); // resid_post [B, T, C]
     }
     opts.cache?.advance(T);
     positions?.dispose();
     keyMask?.dispose();
 
-    const keepX = want(HOOKS.residPost(cfg.n_layers - 1));
     const t = opts.logits === 'last' ? 1 : T; // positions whose logits are wanted
     /** rows [B·t, C] of `src` [B, T, C] at those positions (a copy when only the last is wanted) */
     const pick = (src: Tensor): { rows: Tensor; copy: Tensor | null } => {
@@ -134,25 +121,25 @@ export class LlamaModel {
       return { rows: copy, copy };
     };
     let logits: Tensor | null = null;
-    if (opts.logits !== 'none' && !want(HOOKS.lnFinal) && B * t <= FUSED_MAX_ROWS) {
+    if (opts.logits !== 'none' && hp.none && B * t <= FUSED_MAX_ROWS) {
       // decode: final norm and unembed in one dispatch, on the wanted rows only
       const { rows, copy } = pick(x);
       logits = gemvRmsnorm(rt, rows, w.lnFinal, cfg.rms_norm_eps, [w.unembed], null).reshape([B, t, cfg.d_vocab]); // [B, t, V]
       copy?.dispose();
-      if (!keepX) x.dispose();
-      return { logits, captures };
+      x.dispose();
+      return { logits, captures: hp.captures };
     }
     const { y: normed, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
-    if (!keepX) x.dispose();
+    hp.release(x);
+    hp.at(HOOKS.lnFinal, normed);
     if (opts.logits !== 'none') {
       const { rows, copy } = pick(normed);
       logits = matmul(rt, rows, w.unembed, { transB: true }).reshape([B, t, cfg.d_vocab]); // [B, t, V]
       copy?.dispose();
     }
-    if (want(HOOKS.lnFinal)) captures.set(HOOKS.lnFinal, normed);
-    else normed.dispose();
-    return { logits, captures };
+    hp.release(normed);
+    return { logits, captures: hp.captures };
   }
 
   /** ln1 → fused q|k|v → RoPE (k, v into the cache) → causal GQA attention; o_proj is applied by residualAdd. */
@@ -166,89 +153,100 @@ export class LlamaModel {
     positions: Tensor | null,
     mask: Tensor | undefined,
     opts: ForwardOptions,
-    captures: Map<string, Tensor>,
+    hp: HookPoints,
   ): Tensor {
     const { rt, cfg } = this;
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
-    const qkv = this.normThenProject(l, x, bw.ln1, bw.wqkv, bw.bqkv).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
+    const qkv = this.normThenProject(l, x, bw.ln1, bw.wqkv, bw.bqkv, hp).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
     // keys/values go straight into the cache (or, without one, into this forward's own [B, T, Hkv, D])
     const keys = opts.cache ? opts.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
     const values = opts.cache ? opts.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
-    const q = ropeKvWrite(rt, qkv, H, Hkv, keys, values, { cacheAt: offset, offset: positions ? 0 : offset, positions, invFreq: this.invFreq }); // [B, T, H, D]
+    const q = hp.at(HOOKS.rotQ(l), ropeKvWrite(rt, qkv, H, Hkv, keys, values, { cacheAt: offset, offset: positions ? 0 : offset, positions, invFreq: this.invFreq })); // [B, T, H, D]
     qkv.dispose();
+    // this forward's new keys/values: rows offset .. offset + T of each sequence (copies: they live in the cache)
+    const newRows = (src: Tensor, name: string) => () => {
+      const S = src.shape[1];
+      const out = rt.empty([B, T, Hkv, D], 'f32', name); // [B, T, Hkv, D]
+      for (let b = 0; b < B; b++) rt.copy(src, (b * S + offset) * Hkv * D, out, b * T * Hkv * D, T * Hkv * D);
+      return out;
+    };
+    hp.atCopy(HOOKS.rotK(l), newRows(keys, 'hook_rot_k'));
+    hp.atCopy(HOOKS.v(l), newRows(values, 'hook_v'));
     const keyMask = opts.cache ? opts.cache.maskTensor() : mask;
-    const wantPattern = opts.capture?.has(HOOKS.pattern(l)) ?? false;
-    const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: wantPattern }); // out [B, T, H, D]
-    if (a.probs) captures.set(HOOKS.pattern(l), a.probs); // [B, H, T, S]
+    const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(HOOKS.pattern(l)) }); // out [B, T, H, D]
+    if (a.probs) hp.at(HOOKS.pattern(l), a.probs); // [B, H, T, S]
     a.lse.dispose();
-    q.dispose();
+    hp.release(q);
     if (!opts.cache) {
       keys.dispose();
       values.dispose();
     }
-    return a.out.reshape([B * T, H * D]); // z [B·T, H·D], before o_proj
+    return hp.at(HOOKS.z(l), a.out); // z [B, T, H, D], before o_proj
   }
 
   /**
-   * resid + inp·Wᵀ (+ adapter t of layer l): o_proj or down_proj. In place (matmul and adapter
-   * accumulating into the residual stream, no extra buffer) unless the residual must survive (a
-   * hook holds it) or the projection itself is captured (`captureAs`: hook_attn_out / hook_mlp_out,
-   * adapter included, or null). Disposes `inp` and, when it is not kept, the old residual.
+   * resid + inp·Wᵀ (+ adapter t of layer l): o_proj (inp = z [B, T, H, D]) or down_proj (inp = the
+   * SwiGLU output [B, T, F]). In place (matmul and adapter accumulating into the residual stream, no
+   * extra buffer) unless the residual was captured or the projection is a wanted hook point
+   * (`point`: hook_attn_out / hook_mlp_out, adapter included). Releases `inp` and, when it is not
+   * kept, the old residual.
    */
-  private residualAdd(
-    l: number, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, keepResid: boolean, captureAs: string | null, captures: Map<string, Tensor>,
-  ): Tensor {
+  private residualAdd(l: number, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, point: string, hp: HookPoints): Tensor {
     const { rt } = this;
     const [B, T, C] = resid.shape;
+    const rows = inp.view([B * T, inp.numel / (B * T)]); // [B·T, in]
     let out: Tensor;
-    if (!keepResid && captureAs === null) {
-      matmul(rt, inp, W, { transB: true, out: resid.view([B * T, C]), accumulate: true }); // resid += inp·Wᵀ
-      this.lora(l, t, inp, resid.view([B * T, C])); // resid += scale · (inp Aᵀ) Bᵀ
+    if (!hp.isKept(resid) && !hp.wants(point)) {
+      matmul(rt, rows, W, { transB: true, out: resid.view([B * T, C]), accumulate: true }); // resid += inp·Wᵀ
+      this.lora(l, t, rows, resid.view([B * T, C])); // resid += scale · (inp Aᵀ) Bᵀ
       out = resid;
     } else {
-      const proj = matmul(rt, inp, W, { transB: true }).reshape([B, T, C]); // [B, T, C]
-      this.lora(l, t, inp, proj.view([B * T, C])); // proj += scale · (inp Aᵀ) Bᵀ
+      const proj = matmul(rt, rows, W, { transB: true }).reshape([B, T, C]); // [B, T, C]
+      this.lora(l, t, rows, proj.view([B * T, C])); // proj += scale · (inp Aᵀ) Bᵀ
+      hp.at(point, proj);
       out = add(rt, resid, proj);
-      if (captureAs !== null) captures.set(captureAs, proj);
-      else proj.dispose();
-      if (!keepResid) resid.dispose();
+      hp.release(proj);
+      hp.release(resid);
     }
-    inp.dispose();
+    hp.release(inp);
     return out;
   }
 
-  /** ln2 → SwiGLU: silu(gate(h)) · up(h) (gate, up with their adapters); down_proj is applied by residualAdd. */
-  private mlp(l: number, bw: BlockWeights, x: Tensor): Tensor {
+  /** ln2 → SwiGLU: silu(gate(h)) · up(h) (gate, up with their adapters) → [B, T, F]; down_proj is applied by residualAdd. */
+  private mlp(l: number, bw: BlockWeights, x: Tensor, hp: HookPoints): Tensor {
     const { rt, cfg } = this;
     const [B, T] = x.shape;
+    const F = cfg.d_mlp;
     const rows = x.view([B * T, cfg.d_model]);
-    // the fused kernel never shows h, gate or up, which an adapter on gate/up needs
+    // the fused kernel never shows h, gate or up, which an adapter on gate/up or a hook point needs
     const adapted = this.hasLora(l, 'gate_proj', 'up_proj');
-    if (B * T <= FUSED_MAX_ROWS && !adapted) return gemvSwiglu(rt, rows, { g: bw.ln2, eps: cfg.rms_norm_eps }, bw.wgate, bw.wup); // [B·T, F]
+    if (B * T <= FUSED_MAX_ROWS && !adapted && hp.none) return gemvSwiglu(rt, rows, { g: bw.ln2, eps: cfg.rms_norm_eps }, bw.wgate, bw.wup).reshape([B, T, F]); // [B, T, F]
     const { y: h, rstd } = rmsnormForward(rt, x, bw.ln2, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
+    hp.at(HOOKS.ln2(l), h);
     const hr = h.view([B * T, cfg.d_model]);
     const gate = matmul(rt, hr, bw.wgate, { transB: true }); // [B·T, F]
     this.lora(l, 'gate_proj', hr, gate);
     const up = matmul(rt, hr, bw.wup, { transB: true }); // [B·T, F]
     this.lora(l, 'up_proj', hr, up);
-    h.dispose();
-    const act = swigluForward(rt, gate, up); // [B·T, F]
+    hp.release(h);
+    const act = swigluForward(rt, gate, up).reshape([B, T, F]); // [B, T, F]
     gate.dispose();
     up.dispose();
-    return act; // [B·T, F], before down_proj
+    return hp.at(HOOKS.mlpPost(l), act); // before down_proj
   }
 
   /**
    * ln1 + q|k|v of layer l: rmsnorm(x; g) · Wᵀ + b, plus the q/k/v adapters on their column windows,
-   * for x [B, T, C] → [B·T, (H+2Hkv)·D]; one fused dispatch for few rows when nothing is adapted.
+   * for x [B, T, C] → [B·T, (H+2Hkv)·D]; one fused dispatch for few rows when nothing is adapted or hooked.
    */
-  private normThenProject(l: number, x: Tensor, g: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  private normThenProject(l: number, x: Tensor, g: Tensor, W: Tensor, b: Tensor | null, hp: HookPoints): Tensor {
     const { rt, cfg } = this;
     const [B, T, C] = x.shape;
-    if (B * T <= FUSED_MAX_ROWS && !this.hasLora(l, 'q_proj', 'k_proj', 'v_proj')) return gemvRmsnorm(rt, x.view([B * T, C]), g, cfg.rms_norm_eps, [W], b); // [B·T, N]
+    if (B * T <= FUSED_MAX_ROWS && !this.hasLora(l, 'q_proj', 'k_proj', 'v_proj') && hp.none) return gemvRmsnorm(rt, x.view([B * T, C]), g, cfg.rms_norm_eps, [W], b); // [B·T, N]
     const { y: h, rstd } = rmsnormForward(rt, x, g, cfg.rms_norm_eps); // [B, T, C]
     rstd.dispose();
+    hp.at(HOOKS.ln1(l), h);
     const hr = h.view([B * T, C]);
     const out = matmul(rt, hr, W, { transB: true, bias: b ?? undefined }); // [B·T, N]
     // q, k, v are column windows of the fused output rows: offsets 0, H·D, (H+Hkv)·D
@@ -256,7 +254,7 @@ export class LlamaModel {
     this.lora(l, 'q_proj', hr, out, { offset: 0, stride });
     this.lora(l, 'k_proj', hr, out, { offset: HD, stride });
     this.lora(l, 'v_proj', hr, out, { offset: HD + KD, stride });
-    h.dispose();
+    hp.release(h);
     return out;
   }
 

@@ -1,0 +1,102 @@
+// `lab analyze logit-lens | ablate | patch` as scripts use them (the issue's exact forms), on the llama-gqa
+// fixture: the outputs' shapes, the lens's last row = `lab forward`'s log-probabilities, clear errors; and,
+// when tools/golden/make_analysis_fixtures.py has been run on the GPU machine, every case against
+// transformers with PyTorch hooks at 1e-4 relative.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, runLab } from './lab-run.testlib.ts';
+import { logSoftmax } from '../engine/analysis/interventions.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'lab-analyze-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const fixture = (name: string) => join(ROOT, 'models/fixtures', name);
+const IDS = '296,17,42,99,5,123,7';
+const json = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+
+test('logit-lens, ablate and patch write the issue\'s JSON; the lens\'s last row is the model\'s own log-probability', () => {
+  const m = fixture('llama-gqa');
+  const lens = join(tmp, 'lens.json'), fwd = join(tmp, 'fwd.json'), abl = join(tmp, 'abl.json'), pat = join(tmp, 'pat.json');
+  for (const args of [
+    ['analyze', 'logit-lens', '--model', m, '--ids', IDS, '--target', '42', '--out', lens],
+    ['forward', '--model', m, '--ids', IDS, '--out', fwd],
+    ['analyze', 'ablate', '--model', m, '--ids', IDS, '--head', '1.2', '--mode', 'zero', '--out', abl],
+    ['analyze', 'patch', '--model', m, '--ids', IDS, '--source-ids', '1,2,3,4,5,6,7', '--hook', 'blocks.1.hook_resid_pre', '--pos', '3', '--out', pat],
+  ]) {
+    const r = runLab(args);
+    assert.equal(r.code, 0, `${args[1]}: ${r.stderr}`);
+  }
+  const L = json(join(m, 'config.json')).num_hidden_layers;
+  const l = json(lens), f = json(fwd);
+  assert.deepEqual(Object.keys(l), ['ids', 'target', 'logprob']);
+  assert.equal(l.logprob.length, L + 1);
+  f.logits.forEach((row: number[], t: number) => assert.ok(Math.abs(logSoftmax(row)[42] - l.logprob[L][t]) < 1e-4, `position ${t}`));
+  for (const out of [json(abl), json(pat)]) {
+    assert.deepEqual(Object.keys(out), ['ids', 'logits']);
+    assert.equal(out.logits.length, 7);
+    assert.equal(out.logits[0].length, f.logits[0].length);
+  }
+  // the patch changes nothing before its position (causal), and something at it
+  const p = json(pat);
+  const diff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
+  for (let t = 0; t < 3; t++) assert.ok(diff(p.logits[t], f.logits[t]) < 1e-4, `position ${t} is before the patch`);
+  assert.ok(diff(p.logits[3], f.logits[3]) > 1e-3, 'the patched position changes');
+});
+
+test('bad heads, positions, hooks and missing mean data are usage errors (exit 2) naming the problem', () => {
+  const m = fixture('llama-gqa');
+  const out = join(tmp, 'x.json');
+  const cases: [string[], RegExp][] = [
+    [['ablate', '--head', '7.0', '--mode', 'zero'], /layers 0\.\./],
+    [['ablate', '--head', 'x', '--mode', 'zero'], /--head must be <layer>\.<head>/],
+    [['ablate', '--head', '0.0', '--mode', 'mean'], /--mean-data/],
+    [['patch', '--source-ids', '1,2', '--hook', 'blocks.0.hook_resid_pre', '--pos', '5'], /past the source prompt/],
+    [['patch', '--source-ids', '1,2,3,4,5,6,7', '--hook', 'blocks.0.attn.hook_pattern', '--pos', '1'], /read but not written/],
+    [['lens'], /analyze <logit-lens\|ablate\|patch>/],
+  ];
+  for (const [args, re] of cases) {
+    const [sub, ...rest] = args;
+    const r = runLab(['analyze', sub, '--model', m, '--ids', IDS, ...rest, '--out', out]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+  }
+});
+
+test('mean ablation averages the head over --mean-data rows', () => {
+  const m = fixture('llama-gqa');
+  const data = join(tmp, 'mean.jsonl'), zero = join(tmp, 'zero.json'), mean = join(tmp, 'mean.json');
+  writeFileSync(data, '{"ids": [5, 6, 7]}\n{"ids": [9, 10, 11, 12]}\n');
+  assert.equal(runLab(['analyze', 'ablate', '--model', m, '--ids', IDS, '--head', '0.1', '--mode', 'zero', '--out', zero]).code, 0);
+  const r = runLab(['analyze', 'ablate', '--model', m, '--ids', IDS, '--head', '0.1', '--mode', 'mean', '--mean-data', data, '--out', mean]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.notDeepEqual(json(mean).logits, json(zero).logits);
+});
+
+const golden = join(ROOT, 'models/fixtures/analysis/interventions.json');
+test('every case equals transformers with PyTorch hooks (1e-4 relative)', { skip: existsSync(golden) ? false : 'models/fixtures/analysis/interventions.json is NOT MADE YET (run tools/golden/make_analysis_fixtures.py on the GPU machine); the checks above ran without it' }, () => {
+  const g = json(golden) as { cases: { model: string; kind: string; args: Record<string, unknown>; ids: number[]; expected: number[][] }[] };
+  for (const c of g.cases) {
+    const out = join(tmp, 'g.json');
+    const base = ['analyze', c.kind, '--model', fixture(c.model), '--ids', c.ids.join(','), '--out', out];
+    const extra: string[] = [];
+    if (c.kind === 'logit-lens') extra.push('--target', String(c.args.target));
+    if (c.kind === 'ablate') {
+      extra.push('--head', String(c.args.head), '--mode', String(c.args.mode));
+      if (c.args.mean_data) {
+        const f = join(tmp, 'md.jsonl');
+        writeFileSync(f, (c.args.mean_data as number[][]).map((ids) => JSON.stringify({ ids })).join('\n'));
+        extra.push('--mean-data', f);
+      }
+    }
+    if (c.kind === 'patch') extra.push('--source-ids', (c.args.source_ids as number[]).join(','), '--hook', String(c.args.hook), '--pos', String(c.args.pos));
+    const r = runLab([...base, ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = json(out);
+    const rows: number[][] = c.kind === 'logit-lens' ? got.logprob : got.logits;
+    let scale = 0;
+    for (const row of c.expected) for (const v of row) scale = Math.max(scale, Math.abs(v));
+    c.expected.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(rows[i][j] - v) <= 1e-4 * Math.max(Math.abs(v), 1e-3 * scale), `${c.model} ${c.kind} ${JSON.stringify(c.args)} [${i}][${j}]: ${rows[i][j]} vs ${v}`)));
+  }
+});

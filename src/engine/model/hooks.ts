@@ -1,0 +1,121 @@
+// Hook points of the model, TransformerLens's names and shapes, readable (capture) and writable (a
+// function that edits the activation in place before the forward goes on).
+//
+// Legend: B batch, T new positions, S key positions, C = d_model, H = n_heads, D = d_head, F = d_mlp.
+//
+// Reading: `capture` names the points whose tensors the forward hands back (the caller disposes them);
+// a captured tensor is never changed afterwards by the forward (it computes around it).
+// Writing: `hooks` maps a point to a function that gets the live activation and may overwrite it in
+// place on the GPU (rt.copy from prepared tensors, a kernel with `out`): the forward then continues
+// from the edited values. A function runs before the capture of the same point, so a capture shows what
+// flowed on. Every hooked or captured point is materialised: the fused decode kernels (which never show
+// the normalised inputs, q/k/v or SwiGLU's parts) are not used in such a forward.
+//
+// Points (in the order a forward meets them):
+//   hook_embed                      [B, T, C]     the embedding rows (then blocks.0.hook_resid_pre, the same tensor)
+//   blocks.{l}.hook_resid_pre       [B, T, C]
+//   blocks.{l}.ln1.hook_normalized  [B, T, C]     rmsnorm(resid_pre) · ln1.w
+//   blocks.{l}.attn.hook_rot_q      [B, T, H, D]  q after RoPE (what meets the keys)
+//   blocks.{l}.attn.hook_rot_k      [B, T, Hkv, D] k after RoPE   } read only: they live in the KV cache's rows
+//   blocks.{l}.attn.hook_v          [B, T, Hkv, D]               } (captured as copies)
+//   blocks.{l}.attn.hook_pattern    [B, H, T, S]  softmax of the scores (read only: the attention kernel
+//                                                 computes the output from the scores, not from this copy)
+//   blocks.{l}.attn.hook_z          [B, T, H, D]  the heads' outputs before o_proj
+//   blocks.{l}.hook_attn_out        [B, T, C]     z · W_Oᵀ (with the adapter)
+//   blocks.{l}.hook_resid_mid       [B, T, C]
+//   blocks.{l}.ln2.hook_normalized  [B, T, C]
+//   blocks.{l}.mlp.hook_post        [B, T, F]     silu(gate) · up
+//   blocks.{l}.hook_mlp_out         [B, T, C]
+//   blocks.{l}.hook_resid_post      [B, T, C]
+//   ln_final.hook_normalized        [B, T, C]
+// Not yet: hook_q / hook_k (before RoPE: the fused q|k|v projection is roped as it is split) and
+// hook_attn_scores (the attention kernel never writes the scores), and the training graph's points.
+import type { Tensor } from '../gpu/tensor.ts';
+
+export const HOOKS = {
+  embed: 'hook_embed',
+  residPre: (l: number) => `blocks.${l}.hook_resid_pre`,
+  ln1: (l: number) => `blocks.${l}.ln1.hook_normalized`,
+  rotQ: (l: number) => `blocks.${l}.attn.hook_rot_q`,
+  rotK: (l: number) => `blocks.${l}.attn.hook_rot_k`,
+  v: (l: number) => `blocks.${l}.attn.hook_v`,
+  pattern: (l: number) => `blocks.${l}.attn.hook_pattern`,
+  z: (l: number) => `blocks.${l}.attn.hook_z`,
+  attnOut: (l: number) => `blocks.${l}.hook_attn_out`,
+  residMid: (l: number) => `blocks.${l}.hook_resid_mid`,
+  ln2: (l: number) => `blocks.${l}.ln2.hook_normalized`,
+  mlpPost: (l: number) => `blocks.${l}.mlp.hook_post`,
+  mlpOut: (l: number) => `blocks.${l}.hook_mlp_out`,
+  residPost: (l: number) => `blocks.${l}.hook_resid_post`,
+  lnFinal: 'ln_final.hook_normalized',
+} as const;
+
+/** Points that can be captured but not written (see the header). */
+export const READ_ONLY_HOOKS = /\.attn\.hook_(rot_k|v|pattern)$/;
+
+/** Every hook name of a model with `nLayers` blocks, in forward order. */
+export function hookNames(nLayers: number): string[] {
+  const out: string[] = [HOOKS.embed];
+  for (let l = 0; l < nLayers; l++) {
+    out.push(HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l), HOOKS.pattern(l), HOOKS.z(l), HOOKS.attnOut(l));
+    out.push(HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l), HOOKS.mlpOut(l), HOOKS.residPost(l));
+  }
+  out.push(HOOKS.lnFinal);
+  return out;
+}
+
+/** Edits an activation in place (GPU work recorded on the model's runtime). */
+export type HookFn = (act: Tensor, name: string) => void;
+
+/** One forward's hook points: what to capture, what to edit, and what that forces. */
+export class HookPoints {
+  readonly captures = new Map<string, Tensor>();
+  private readonly kept = new Set<Tensor>();
+
+  constructor(
+    private readonly capture: ReadonlySet<string> | undefined,
+    private readonly hooks: ReadonlyMap<string, HookFn> | undefined,
+    nLayers: number,
+  ) {
+    if (hooks) {
+      const known = new Set(hookNames(nLayers));
+      for (const name of hooks.keys()) {
+        if (!known.has(name)) throw new Error(`forward: no hook point "${name}" (points: hook_embed, blocks.{0..${nLayers - 1}}.hook_resid_pre, …, ln_final.hook_normalized)`);
+        if (READ_ONLY_HOOKS.test(name)) throw new Error(`forward: ${name} can be captured but not written`);
+      }
+    }
+  }
+
+  /** Nothing is hooked or captured: the fused decode kernels may run. */
+  get none(): boolean {
+    return !this.capture?.size && !this.hooks?.size;
+  }
+  /** The point is captured or edited (so its tensor must exist). */
+  wants(name: string): boolean {
+    return (this.capture?.has(name) ?? false) || (this.hooks?.has(name) ?? false);
+  }
+  captured(name: string): boolean {
+    return this.capture?.has(name) ?? false;
+  }
+  /** Runs the point's function on `t` (in place), then captures it; returns t. */
+  at(name: string, t: Tensor): Tensor {
+    this.hooks?.get(name)?.(t, name);
+    if (this.capture?.has(name)) {
+      this.captures.set(name, t);
+      this.kept.add(t);
+    }
+    return t;
+  }
+  /** Captures a copy made by `make` (points that live inside another buffer, e.g. the KV cache). */
+  atCopy(name: string, make: () => Tensor): void {
+    if (this.capture?.has(name)) this.captures.set(name, make());
+  }
+  /** Whether `t` was handed to the caller (the forward must neither free nor change it). */
+  isKept(t: Tensor): boolean {
+    return this.kept.has(t);
+  }
+  /** Frees `t` unless it was captured. */
+  release(t: Tensor): void {
+    if (!this.kept.has(t)) t.dispose();
+  }
+}
