@@ -15,7 +15,7 @@
 // the text lacks it): exactly what a GRPO rollout is, so the reward model scores rollouts as trained.
 //
 // The head: v [C] and b, C + 1 numbers kept on the host in float64 with their own AdamW (torch's
-// equations, shaders/adamw.ref.ts; the trainer's lr schedule, betas, eps; weight decay on v, not on b,
+// equations (util/adamw-host.ts, checked against shaders/adamw.ref.ts); the trainer's lr schedule, betas, eps; weight decay on v, not on b,
 // Trainer's rule for biases). transformers' score layer has no bias; b is kept for ratings (under
 // Bradley–Terry its gradient is exactly 0, so it stays 0). Init v ~ N(0, 0.02²) (initializer_range),
 // b = 0. Clipping: the trainer's parameters are clipped by their own norm on the GPU (headStep) and
@@ -36,7 +36,7 @@ import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readAdapter, type AdapterFile
 import { LORA_TARGETS, type MicroBatch } from '../train/graph.ts';
 import { NonFiniteError, type Trainer } from '../train/trainer.ts';
 import { qaPrompt } from '../train/data.ts';
-import { adamwRef } from '../../../shaders/adamw.ref.ts';
+import { adamwHost } from '../util/adamw-host.ts';
 import { Rng } from '../util/rng.ts';
 import { hash32 } from '../util/hash32.ts';
 
@@ -109,10 +109,7 @@ export function headAdamW(head: RewardHead, g: Float64Array, o: { lr: number; be
   const coef = o.maxGradNorm > 0 ? Math.min(1, o.maxGradNorm / (norm + 1e-6)) : 1; // clip_grad_norm_
   const C = head.C;
   for (const [lo, hi, wd] of [[0, C, o.weightDecay], [C, C + 1, 0]] as const) {
-    const s = adamwRef(head.params.subarray(lo, hi), g.subarray(lo, hi), head.expAvg.subarray(lo, hi), head.expAvgSq.subarray(lo, hi), coef, { ...o, weightDecay: wd });
-    head.params.set(s.p, lo);
-    head.expAvg.set(s.m, lo);
-    head.expAvgSq.set(s.v, lo);
+    adamwHost(head.params.subarray(lo, hi), g.subarray(lo, hi), head.expAvg.subarray(lo, hi), head.expAvgSq.subarray(lo, hi), coef, { ...o, weightDecay: wd });
   }
   return norm;
 }
