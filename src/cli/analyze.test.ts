@@ -100,3 +100,21 @@ test('every case equals transformers with PyTorch hooks (1e-4 relative)', { skip
     c.expected.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(rows[i][j] - v) <= 1e-4 * Math.max(Math.abs(v), 1e-3 * scale), `${c.model} ${c.kind} ${JSON.stringify(c.args)} [${i}][${j}]: ${rows[i][j]} vs ${v}`)));
   }
 });
+
+test('analyze heads: per layer and head, every statistic per task with d, CI, p and q (lab-micro, the lab\'s own items)', () => {
+  const a = join(tmp, 'a.jsonl'), b = join(tmp, 'b.jsonl'), out = join(tmp, 'heads.json');
+  assert.equal(runLab(['tasks', '--task', 'arithmetic', '--split', 'heldout', '--n', '5', '--items', '--out', a]).code, 0);
+  assert.equal(runLab(['tasks', '--task', 'conlang', '--split', 'heldout', '--n', '5', '--items', '--out', b]).code, 0);
+  const r = runLab(['analyze', 'heads', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', b, '--n', '4', '--seed', '3', '--boot', '100', '--perm', '100', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const h = json(out);
+  assert.equal(h.task_a.n, 4);
+  assert.equal(h.heads.length, 2 * 2);
+  for (const s of ['entropy', 'mass:numbers', 'resid:entropy']) {
+    const x = h.heads[3].stats[s];
+    assert.ok(Number.isFinite(x.a) && Number.isFinite(x.b) && Number.isFinite(x.d) && x.ci.length === 2 && x.p > 0 && x.q > 0, s);
+  }
+  const bad = runLab(['analyze', 'heads', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', join(tmp, 'none.jsonl'), '--out', out]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /none\.jsonl does not exist/);
+});

@@ -8,19 +8,26 @@
 //       averaged over every position of every --mean-data row, {"ids": [...]} or {"text": "..."})
 //   analyze patch --model <dir> [--adapter <dir>] --ids <...> --source-ids <...> --hook <hook name> --pos <p|all> --out <file.json>
 //     → {"ids", "logits": [pos][vocab]} with the activation at that hook and position replaced by the source run's
+//   analyze heads --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] [--seed s]
+//                 [--queries answer|prompt|all] [--boot 2000] [--perm 5000] --out <file.json>
+//     → per layer and head, every statistic per task, the selectivity score (Cohen's d), its bootstrap 95% CI,
+//       the permutation p-value and its BH q-value / Holm-adjusted p (src/engine/analysis/heads.ts)
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { ablateHead, logitLens, meanHeadZ, patchActivation } from '../engine/analysis/interventions.ts';
+import { analysisPrompt, compareHeads, patternTables, type QuerySet, type TaskRow } from '../engine/analysis/heads.ts';
+import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, parseIdList, num, UsageError } from './args.ts';
 
 const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }, (_, t) => Array.from(a.subarray(t * V, (t + 1) * V)));
 
 export async function analyzeCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  const subs = ['logit-lens', 'ablate', 'patch'];
+  if (sub === 'heads') return headsCommand(rest);
+  const subs = ['logit-lens', 'ablate', 'patch', 'heads'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
   const need = (k: string) => {
@@ -92,6 +99,84 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
       throw new UsageError((e as Error).message); // a bad head, position, hook or id: the user's input
     }
     writeFileSync(out, JSON.stringify(result));
+  } finally {
+    rt.destroy();
+  }
+}
+
+/** The rows of a task file ({question, answer} or `lab tasks --items` items), each with its line. */
+function taskRows(file: string): TaskRow[] {
+  if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
+  return readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
+    if (!line.trim()) return [];
+    let r: Partial<TaskRow>;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${file}:${i + 1}: not valid JSON`);
+    }
+    if (typeof r.question !== 'string' || typeof r.answer !== 'string') throw new UsageError(`${file}:${i + 1}: needs "question" and "answer" strings`);
+    return [r as TaskRow];
+  });
+}
+
+/** n rows drawn without replacement by a seeded shuffle (all of them, in file order, when n ≥ the file's rows). */
+function sample<T>(rows: T[], n: number, seed: number): T[] {
+  if (n >= rows.length) return rows;
+  const rng = new Rng(seed);
+  const idx = rows.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, n).sort((a, b) => a - b).map((i) => rows[i]);
+}
+
+async function headsCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'n', 'seed', 'queries', 'boot', 'perm', 'out'] });
+  const need = (k: string) => {
+    const v = p.values.get(k);
+    if (v === undefined) throw new UsageError(`--${k} is required`);
+    return v;
+  };
+  const dir = need('model'), out = need('out'), fa = need('task-a'), fb = need('task-b');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
+  const adapter = p.values.get('adapter');
+  if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  const n = num(p, 'n', 100), seed = num(p, 'seed', 0);
+  const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
+  if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
+  const [rowsA, rowsB] = [sample(taskRows(fa), n, seed), sample(taskRows(fb), n, seed + 1)];
+  if (rowsA.length < 2 || rowsB.length < 2) throw new UsageError('each task needs at least 2 prompts');
+  const rt = await Runtime.create(await nodeGpu());
+  try {
+    const { model, tokenizer, warnings } = await loadModel(rt, dirSource(dir), { adapter: adapter !== undefined ? dirSource(adapter) : undefined });
+    for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);
+    const t0 = performance.now();
+    const tables = [];
+    for (const [name, rows] of [[fa, rowsA], [fb, rowsB]] as const) {
+      const prompts = rows.map((r) => analysisPrompt(tokenizer!, r));
+      tables.push(await patternTables(model, prompts, { queries, onProgress: (d, all) => process.stderr.write(`\ranalyze heads: ${name}: ${d}/${all} prompts`) }));
+      process.stderr.write('\n');
+    }
+    const cmp = compareHeads(tables[0], tables[1], { nBoot: num(p, 'boot', 2000), nPerm: num(p, 'perm', 5000), seed });
+    const { n_layers: L, n_heads: H } = model.cfg;
+    const heads = Array.from({ length: L * H }, (_, i) => {
+      const [layer, head] = [Math.floor(i / H), i % H];
+      const stats: Record<string, unknown> = {};
+      for (const s of cmp.stats) {
+        const r = cmp.rows[s].find((x) => x.layer === layer && x.head === head);
+        if (r) stats[s] = { a: r.meanA, b: r.meanB, n_a: r.nA, n_b: r.nB, d: r.d, ci: [r.ciLow, r.ciHigh], p: r.p, q: r.q, p_holm: r.pHolm };
+      }
+      return { layer, head, stats };
+    });
+    const result = {
+      schema: 'lab-analyze-heads-v1', model: dir, adapter: adapter ?? null, seed, n, queries,
+      task_a: { file: fa, n: rowsA.length }, task_b: { file: fb, n: rowsB.length }, stats: cmp.stats, heads,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    writeFileSync(out, JSON.stringify(result));
+    process.stderr.write(`analyze heads: ${rowsA.length} + ${rowsB.length} prompts, ${L}×${H} heads, ${cmp.stats.length} statistics in ${result.seconds.toFixed(1)} s → ${out}\n`);
   } finally {
     rt.destroy();
   }

@@ -40,6 +40,7 @@ commands:
   analyze logit-lens --model <dir> [--adapter <dir>] --ids <i,j,...> --target <token id> --out <file.json>
   analyze ablate --model <dir> [--adapter <dir>] --ids <...> --head <layer>.<head> --mode zero|mean [--mean-data <file.jsonl>] --out <file.json>
   analyze patch --model <dir> [--adapter <dir>] --ids <...> --source-ids <...> --hook <hook name> --pos <p|all> --out <file.json>
+  analyze heads --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] [--seed s] --out <file.json>
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
