@@ -54,7 +54,7 @@ test('bad heads, positions, hooks and missing mean data are usage errors (exit 2
     [['ablate', '--head', '0.0', '--mode', 'mean'], /--mean-data/],
     [['patch', '--source-ids', '1,2', '--hook', 'blocks.0.hook_resid_pre', '--pos', '5'], /past the source prompt/],
     [['patch', '--source-ids', '1,2,3,4,5,6,7', '--hook', 'blocks.0.attn.hook_pattern', '--pos', '1'], /read but not written/],
-    [['lens'], /analyze <logit-lens\|ablate\|patch\|heads>/],
+    [['lens'], /analyze <logit-lens\|ablate\|patch\|heads\|report>/],
   ];
   for (const [args, re] of cases) {
     const [sub, ...rest] = args;
@@ -117,4 +117,23 @@ test('analyze heads: per layer and head, every statistic per task with d, CI, p 
   const bad = runLab(['analyze', 'heads', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', join(tmp, 'none.jsonl'), '--out', out]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /none\.jsonl does not exist/);
+});
+
+test('analyze report writes report.html (offline, no script), report.json and the figures; the JSON records how to reproduce it', () => {
+  const a = join(tmp, 'ra.jsonl'), b = join(tmp, 'rb.jsonl'), out = join(tmp, 'report');
+  assert.equal(runLab(['tasks', '--task', 'arithmetic', '--split', 'heldout', '--n', '3', '--items', '--out', a]).code, 0);
+  assert.equal(runLab(['tasks', '--task', 'conlang', '--split', 'heldout', '--n', '3', '--items', '--out', b]).code, 0);
+  const r = runLab(['analyze', 'report', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', b, '--label-a', 'arithmetic', '--label-b', 'Velmic', '--n', '3', '--boot', '50', '--perm', '50', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /arithmetic vs Velmic/);
+  assert.ok(!/<script/i.test(html), 'no script in the page');
+  const data = json(join(out, 'report.json'));
+  assert.equal(data.schema, 'lab-analysis-report-v1');
+  assert.equal(data.tasks.a.n, 3);
+  assert.equal(data.tasks.a.provenance.task, 'arithmetic', 'the set\'s provenance record travels into the report');
+  assert.match(data.reproduce.command, /analyze report .*--seed|analyze report .*--n 3/);
+  assert.equal(data.lens.a.logprob.length, 3, 'L + 1 lens points (lab-micro has 2 layers)');
+  assert.equal(data.ablation.b.length, 4, 'every head');
+  for (const f of ['lens.svg', 'ablation.svg', 'selectivity-entropyNorm.svg']) assert.ok(existsSync(join(out, 'figures', f)), f);
 });

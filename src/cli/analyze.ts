@@ -12,6 +12,7 @@
 //                 [--queries answer|prompt|all] [--boot 2000] [--perm 5000] --out <file.json>
 //     → per layer and head, every statistic per task, the selectivity score (Cohen's d), its bootstrap 95% CI,
 //       the permutation p-value and its BH q-value / Holm-adjusted p (src/engine/analysis/heads.ts)
+//   analyze report ... --out <dir>: the report (HTML + JSON + figures), see ./analyze-report.ts
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -27,7 +28,8 @@ const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }
 export async function analyzeCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'heads') return headsCommand(rest);
-  const subs = ['logit-lens', 'ablate', 'patch', 'heads'];
+  if (sub === 'report') return (await import('./analyze-report.ts')).reportCommand(rest);
+  const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
   const need = (k: string) => {
@@ -105,7 +107,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
 }
 
 /** The rows of a task file ({question, answer} or `lab tasks --items` items), each with its line. */
-function taskRows(file: string): TaskRow[] {
+export function taskRows(file: string): TaskRow[] {
   if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
   return readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
     if (!line.trim()) return [];
@@ -121,7 +123,7 @@ function taskRows(file: string): TaskRow[] {
 }
 
 /** n rows drawn without replacement by a seeded shuffle (all of them, in file order, when n ≥ the file's rows). */
-function sample<T>(rows: T[], n: number, seed: number): T[] {
+export function sampleRows<T>(rows: T[], n: number, seed: number): T[] {
   if (n >= rows.length) return rows;
   const rng = new Rng(seed);
   const idx = rows.map((_, i) => i);
@@ -146,7 +148,7 @@ async function headsCommand(argv: string[]): Promise<void> {
   const n = num(p, 'n', 100), seed = num(p, 'seed', 0);
   const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
-  const [rowsA, rowsB] = [sample(taskRows(fa), n, seed), sample(taskRows(fb), n, seed + 1)];
+  const [rowsA, rowsB] = [sampleRows(taskRows(fa), n, seed), sampleRows(taskRows(fb), n, seed + 1)];
   if (rowsA.length < 2 || rowsB.length < 2) throw new UsageError('each task needs at least 2 prompts');
   const rt = await Runtime.create(await nodeGpu());
   try {

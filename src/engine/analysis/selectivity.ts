@@ -212,3 +212,20 @@ export function formatSelectivityTable(rows: readonly RankedRow[], statName = 's
   return [head, ...rows.map((r) => `${String(r.rank).padStart(4)}  ${`${r.layer}.${r.head}`.padEnd(5)} ${f(r.d).padStart(8)}${r.significant ? '*' : ' '} [${f(r.ciLow)}, ${f(r.ciHigh)}]`.padEnd(42) +
     `${f(r.meanA, 4).padStart(8)}  ${f(r.meanB, 4).padStart(8)}  ${g(r.p).padStart(7)}  ${g(r.q).padStart(7)}  ${g(r.pHolm).padStart(7)}`)].join('\n');
 }
+
+/** Percentile bootstrap CI of one sample's mean (the logit-lens curves, ablation effects); NaNs dropped. */
+export function bootstrapMeanCI(x: ArrayLike<number>, nBoot: number, level: number, rng: Rng): { mean: number; ci: [number, number]; n: number } {
+  const v = Array.from(x).filter((y) => Number.isFinite(y));
+  const n = v.length;
+  if (n === 0) return { mean: NaN, ci: [NaN, NaN], n: 0 };
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  if (nBoot <= 0 || n === 1) return { mean, ci: [mean, mean], n };
+  const ms = new Float64Array(nBoot);
+  for (let r = 0; r < nBoot; r++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += v[rng.int(0, n)];
+    ms[r] = s / n;
+  }
+  ms.sort();
+  return { mean, ci: [quantileSorted(ms, (1 - level) / 2), quantileSorted(ms, (1 + level) / 2)], n };
+}

@@ -1,0 +1,82 @@
+// `lab analyze report --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--label-a name]
+//   [--label-b name] [--n 100] [--seed s] [--queries answer|prompt|all] [--ablation zero|mean] [--boot 2000]
+//   [--perm 5000] --out <dir>`
+// The interpretability report of two prompt sets (issue 12, item 6): head statistics with each head's
+// task selectivity (raw and position-controlled), the logit lens at the final answer's tokens, and the
+// all-heads ablation sweep — written as <out>/report.json (every number with what reproduces it),
+// <out>/report.html (self-contained, offline) and <out>/figures/*.svg. Rows are the lab's task items
+// (`lab tasks --items`) or {question, answer} rows; each set's provenance record is carried into the report.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { dirSource } from '../engine/model/checkpoint.ts';
+import { loadModel } from '../engine/model/load.ts';
+import type { QuerySet, TaskRow } from '../engine/analysis/heads.ts';
+import { buildReport, type ReportSetInput } from '../engine/analysis/build-report.ts';
+import { renderReport } from '../engine/analysis/report.ts';
+import { provenancePath } from './governance-fs.ts';
+import { parseArgs, num, UsageError } from './args.ts';
+import { sampleRows, taskRows } from './analyze.ts';
+
+function labCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+export async function reportCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'out'] });
+  const need = (k: string) => {
+    const v = p.values.get(k);
+    if (v === undefined) throw new UsageError(`--${k} is required`);
+    return v;
+  };
+  const dir = need('model'), out = need('out'), fa = need('task-a'), fb = need('task-b');
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
+  const adapter = p.values.get('adapter');
+  if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  const n = num(p, 'n', 100), seed = num(p, 'seed', 0), nBoot = num(p, 'boot', 2000), nPerm = num(p, 'perm', 5000);
+  const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
+  if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
+  const ablation = (p.values.get('ablation') ?? 'zero') as 'zero' | 'mean';
+  if (ablation !== 'zero' && ablation !== 'mean') throw new UsageError(`--ablation must be zero or mean, got ${ablation}`);
+  const all = [taskRows(fa), taskRows(fb)];
+  const sets = [sampleRows(all[0], n, seed), sampleRows(all[1], n, seed + 1)];
+  if (sets.some((s) => s.length < 2)) throw new UsageError('each task needs at least 2 prompts');
+
+  const rt = await Runtime.create(await nodeGpu());
+  try {
+    const { model, tokenizer, warnings } = await loadModel(rt, dirSource(dir), { adapter: adapter !== undefined ? dirSource(adapter) : undefined });
+    for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);
+    const input = (file: string, label: string, rows: TaskRow[], total: number): ReportSetInput => ({
+      label, file: basename(file), text: readFileSync(file, 'utf8'), rows, total,
+      provenance: existsSync(provenancePath(file)) ? (JSON.parse(readFileSync(provenancePath(file), 'utf8')) as Record<string, unknown>) : null,
+    });
+    let phase = '';
+    const data = await buildReport({
+      model, tokenizer: tokenizer!, modelName: basename(dir.replace(/\/+$/, '')), adapterName: adapter !== undefined ? basename(adapter) : null,
+      a: input(fa, p.values.get('label-a') ?? sets[0][0].task ?? 'task A', sets[0], all[0].length),
+      b: input(fb, p.values.get('label-b') ?? sets[1][0].task ?? 'task B', sets[1], all[1].length),
+      seed, nBoot, nPerm, queries, ablation, command: `npm run lab -- analyze report ${argv.join(' ')}`, labCommit: labCommit(),
+    }, {
+      onProgress: (ph, done, total) => {
+        if (ph !== phase && phase) process.stderr.write('\n');
+        phase = ph;
+        process.stderr.write(`\ranalyze report: ${ph} ${done}/${total}`);
+      },
+    });
+    process.stderr.write(`\nanalyze report: ${Object.entries(data.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
+    const { html, figures } = renderReport(data);
+    mkdirSync(join(out, 'figures'), { recursive: true });
+    writeFileSync(join(out, 'report.json'), JSON.stringify(data, null, 1));
+    writeFileSync(join(out, 'report.html'), html);
+    for (const [name, svg] of Object.entries(figures)) writeFileSync(join(out, 'figures', name), svg);
+    process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures\n`);
+  } finally {
+    rt.destroy();
+  }
+}
