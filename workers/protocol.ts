@@ -19,6 +19,9 @@
 
 import type {
   AdapterInfo,
+  AnalyzeProgress,
+  AnalyzeRequest,
+  ReportData,
   CacheUsage,
   GenerateProgress,
   GenerateRequest,
@@ -73,6 +76,8 @@ export interface Requests {
   forward: { payload: { ids: number[] }; result: { ids: number[]; logits: number[][] }; progress: never };
   /** reloads the weights with a PEFT adapter (files, or a finished run's) merged, or without one (null) */
   setAdapter: { payload: { adapter: AdapterSpec | { runId: string } | null }; result: ModelSummary; progress: LoadProgress };
+  /** the interpretability report of two prompt sets on the loaded model (progress per phase) */
+  analyzeReport: { payload: AnalyzeRequest; result: ReportData; progress: AnalyzeProgress };
   /** SFT on the loaded model; one progress reply per step (and data, checkpoint, pause events) */
   train: { payload: TrainRequest; result: TrainResult; progress: TrainProgress };
   /** pause or resume the active run */

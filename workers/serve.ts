@@ -31,6 +31,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     clearCache: (payload) => engine.clearCache(payload?.repo),
     forward: (payload) => engine.forward(payload),
     setAdapter: (payload, ctx) => engine.setAdapter(payload.adapter, ctx.progress),
+    analyzeReport: (payload, ctx) => engine.analyzeReport(payload, ctx.progress, ctx.signal),
     train: (payload, ctx) => engine.train(payload, ctx.progress, ctx.signal),
     trainControl: (payload) => engine.trainControl(payload.runId, payload.action),
     listRuns: () => engine.listRuns(),

@@ -6,6 +6,9 @@ import {
   CancelledError,
   fromWireError,
   type AdapterInfo,
+  type AnalyzeProgress,
+  type AnalyzeRequest,
+  type ReportData,
   type CacheUsage,
   type Engine,
   type GenerateProgress,
@@ -139,6 +142,10 @@ export class WorkerEngine implements Engine {
 
   setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
     return this.request('setAdapter', { adapter }, onProgress);
+  }
+
+  analyzeReport(req: AnalyzeRequest, onProgress?: (p: AnalyzeProgress) => void, signal?: AbortSignal): Promise<ReportData> {
+    return this.request('analyzeReport', req, onProgress, signal);
   }
 
   train(req: TrainRequest, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {

@@ -18,7 +18,8 @@ import { buildReport, type ReportSetInput } from '../engine/analysis/build-repor
 import { renderReport } from '../engine/analysis/report.ts';
 import { provenancePath } from './governance-fs.ts';
 import { parseArgs, num, UsageError } from './args.ts';
-import { sampleRows, taskRows } from './analyze.ts';
+import { taskRows } from './analyze.ts';
+import { sampleRows } from '../engine/analysis/task-rows.ts';
 
 function labCommit(): string | null {
   try {

@@ -20,7 +20,7 @@ import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { ablateHead, logitLens, meanHeadZ, patchActivation } from '../engine/analysis/interventions.ts';
 import { analysisPrompt, compareHeads, patternTables, type QuerySet, type TaskRow } from '../engine/analysis/heads.ts';
-import { Rng } from '../engine/util/rng.ts';
+import { parseTaskRows, sampleRows } from '../engine/analysis/task-rows.ts';
 import { parseArgs, parseIdList, num, UsageError } from './args.ts';
 
 const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }, (_, t) => Array.from(a.subarray(t * V, (t + 1) * V)));
@@ -106,32 +106,14 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   }
 }
 
-/** The rows of a task file ({question, answer} or `lab tasks --items` items), each with its line. */
+/** The rows of a task file ({question, answer} or `lab tasks --items` items). */
 export function taskRows(file: string): TaskRow[] {
   if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
-  return readFileSync(file, 'utf8').split('\n').flatMap((line, i) => {
-    if (!line.trim()) return [];
-    let r: Partial<TaskRow>;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      throw new UsageError(`${file}:${i + 1}: not valid JSON`);
-    }
-    if (typeof r.question !== 'string' || typeof r.answer !== 'string') throw new UsageError(`${file}:${i + 1}: needs "question" and "answer" strings`);
-    return [r as TaskRow];
-  });
-}
-
-/** n rows drawn without replacement by a seeded shuffle (all of them, in file order, when n ≥ the file's rows). */
-export function sampleRows<T>(rows: T[], n: number, seed: number): T[] {
-  if (n >= rows.length) return rows;
-  const rng = new Rng(seed);
-  const idx = rows.map((_, i) => i);
-  for (let i = idx.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
+  try {
+    return parseTaskRows(readFileSync(file, 'utf8'), file);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
-  return idx.slice(0, n).sort((a, b) => a - b).map((i) => rows[i]);
 }
 
 async function headsCommand(argv: string[]): Promise<void> {

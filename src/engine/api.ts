@@ -25,6 +25,7 @@ import type { LoraTarget } from './train/adapter.ts';
 import type { LrScheduleName } from './train/schedule.ts';
 import type { RowProblem } from './train/data.ts';
 import type { GrpoGroupSample, GrpoSettings, GrpoStepStats } from './rl/grpo.ts';
+import type { ReportData } from './analysis/report-data.ts';
 export type { GrpoGroupSample, GrpoSettings, GrpoStepStats };
 
 export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
@@ -230,6 +231,39 @@ export interface RunRecord {
 
 export type TrainControl = 'pause' | 'resume';
 
+// ---- analysis ------------------------------------------------------------------------------------
+
+/** One prompt set of an analysis: a JSONL text of task items or {question, answer} rows. */
+export interface AnalysisSet {
+  label: string;
+  /** the file's name (for the report) and its text */
+  file: string;
+  text: string;
+  /** its provenance record, when it has one (the report carries it; derived results inherit its terms) */
+  provenance?: Record<string, unknown> | null;
+}
+
+/** The report of two prompt sets on the loaded model (with its active adapter). */
+export interface AnalyzeRequest {
+  a: AnalysisSet;
+  b: AnalysisSet;
+  /** prompts per set (a seeded sample when the file has more) */
+  n: number;
+  seed: number;
+  queries: 'answer' | 'prompt' | 'all';
+  ablation: 'zero' | 'mean';
+  nBoot: number;
+  nPerm: number;
+}
+
+export interface AnalyzeProgress {
+  phase: 'head statistics' | 'selectivity' | 'logit lens' | 'ablation sweep';
+  done: number;
+  total: number;
+}
+
+export type { ReportData } from './analysis/report-data.ts';
+
 // ---- the interface -----------------------------------------------------------------------------
 
 export interface Engine {
@@ -285,6 +319,13 @@ export interface Engine {
   deleteRun(runId: string): Promise<{ deleted: boolean }>;
   /** Bytes stored per run, by kind ([] where the store cannot tell, e.g. the CLI's folder). */
   runsUsage(): Promise<RunUsage[]>;
+
+  /**
+   * The interpretability report of two prompt sets on the loaded model and its active adapter (head
+   * selectivity, the logit lens at the final answer, the ablation sweep): what `lab analyze report`
+   * computes. Render it with analysis/report.ts. CancelledError when `signal` aborts.
+   */
+  analyzeReport(req: AnalyzeRequest, onProgress?: (p: AnalyzeProgress) => void, signal?: AbortSignal): Promise<ReportData>;
 
   /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
   dispose(): void;

@@ -40,10 +40,16 @@ import {
   isGrpoConfig,
   isDpoConfig,
   isRewardModelConfig,
+  type AnalysisSet,
+  type AnalyzeProgress,
+  type AnalyzeRequest,
+  type ReportData,
 } from './api.ts';
 import { defaultRunStore, type RunStore } from './train/run-store.ts';
 import { RunControl, runSft } from './train/run.ts';
 import { runGrpo } from './rl/grpo-run.ts';
+import { buildReport } from './analysis/build-report.ts';
+import { parseTaskRows, sampleRows } from './analysis/task-rows.ts';
 import { runDpo } from './rl/dpo-run.ts';
 import { runRewardModel } from './rl/reward-model-run.ts';
 
@@ -184,6 +190,29 @@ export class LocalEngine implements Engine {
 
   forward(req: { ids: number[] }): Promise<{ ids: number[]; logits: number[][] }> {
     return this.exclusive(async () => ({ ids: [...req.ids], logits: await this.loaded().logits(req.ids) }));
+  }
+
+  analyzeReport(req: AnalyzeRequest, onProgress?: (p: AnalyzeProgress) => void, signal?: AbortSignal): Promise<ReportData> {
+    return this.exclusive(async () => {
+      this.notTraining('An analysis');
+      const s = this.loaded();
+      if (!s.tokenizer) throw new Error('the analysis needs the model\'s tokenizer (its prompts are text)');
+      const set = (x: AnalysisSet, seed: number) => {
+        const rows = parseTaskRows(x.text, x.file);
+        if (rows.length < 2) throw new Error(`${x.file}: an analysis needs at least 2 prompts, got ${rows.length}`);
+        return { label: x.label, file: x.file, text: x.text, rows: sampleRows(rows, req.n, seed), total: rows.length, provenance: x.provenance ?? null };
+      };
+      try {
+        return await buildReport({
+          model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, adapterName: s.summary.adapter?.name ?? null,
+          a: set(req.a, req.seed), b: set(req.b, req.seed + 1), seed: req.seed, nBoot: req.nBoot, nPerm: req.nPerm, queries: req.queries, ablation: req.ablation,
+          command: `the lab page: ${JSON.stringify({ n: req.n, seed: req.seed, queries: req.queries, ablation: req.ablation, nBoot: req.nBoot, nPerm: req.nPerm })}`, labCommit: null,
+        }, { signal, onProgress: (phase, done, total) => onProgress?.({ phase, done, total }) });
+      } catch (e) {
+        if (signal?.aborted) throw new CancelledError('The analysis was cancelled.');
+        throw e;
+      }
+    });
   }
 
   setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {

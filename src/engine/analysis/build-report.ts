@@ -59,7 +59,9 @@ export async function buildReport(r: ReportInput, opts: { signal?: AbortSignal; 
     await patternTables(model, prompts[0], { queries: r.queries, signal: opts.signal, onProgress: progress('head statistics', 0) }),
     await patternTables(model, prompts[1], { queries: r.queries, signal: opts.signal, onProgress: progress('head statistics', 1) }),
   ]);
+  opts.onProgress?.('selectivity', 0, 1);
   const cmp = await timed('selectivity', async () => compareHeads(tables[0], tables[1], { nBoot: r.nBoot, nPerm: r.nPerm, seed: r.seed }));
+  opts.onProgress?.('selectivity', 1, 1);
   const rng = new Rng(r.seed ^ 0x5eed);
   const curve = (lens: { logprob: number[][]; rank: number[][] }): LensCurve => {
     const rows = lens.logprob.map((lp, i) => ({ lp, rk: lens.rank[i] })).filter((x) => x.lp.length);
@@ -67,7 +69,15 @@ export async function buildReport(r: ReportInput, opts: { signal?: AbortSignal; 
     const rank = Array.from({ length: L + 1 }, (_, k) => rows.reduce((a, x) => a + x.rk[k], 0) / Math.max(rows.length, 1));
     return { logprob: stats.map((s) => s.mean), logprobCi: stats.map((s) => s.ci), rank, n: rows.length };
   };
-  const lens = await timed('logit lens', async () => [curve(await lensByLayer(model, prompts[0], positions[0], opts.signal)), curve(await lensByLayer(model, prompts[1], positions[1], opts.signal))]);
+  const lens = await timed('logit lens', async () => {
+    const out: LensCurve[] = [];
+    for (let s = 0; s < 2; s++) {
+      opts.onProgress?.('logit lens', s, 2);
+      out.push(curve(await lensByLayer(model, prompts[s], positions[s], opts.signal)));
+    }
+    opts.onProgress?.('logit lens', 2, 2);
+    return out;
+  });
   const effects = await timed('ablation sweep', async () => {
     const out: HeadEffect[][] = [];
     for (let s = 0; s < 2; s++) {

@@ -1,0 +1,31 @@
+// Prompt-set rows for the analyses (the CLI and the page read them alike): JSONL of the lab's task items
+// (`lab tasks --items`: task, question, answer, meta) or {question, answer} rows; and a seeded sample.
+import { Rng } from '../util/rng.ts';
+import type { TaskRow } from './heads.ts';
+
+/** The rows of a JSONL text; an Error naming `file:line` for a line that is not such a row. */
+export function parseTaskRows(text: string, file: string): TaskRow[] {
+  return text.split('\n').flatMap((line, i) => {
+    if (!line.trim()) return [];
+    let r: Partial<TaskRow>;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}:${i + 1}: not valid JSON`);
+    }
+    if (!r || typeof r.question !== 'string' || typeof r.answer !== 'string') throw new Error(`${file}:${i + 1}: needs "question" and "answer" strings`);
+    return [r as TaskRow];
+  });
+}
+
+/** n rows drawn without replacement by a seeded shuffle, in file order (all of them when n ≥ the rows). */
+export function sampleRows<T>(rows: T[], n: number, seed: number): T[] {
+  if (n >= rows.length) return rows;
+  const rng = new Rng(seed);
+  const idx = rows.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, n).sort((a, b) => a - b).map((i) => rows[i]);
+}
