@@ -1,10 +1,10 @@
 // The Runs page: the training runs stored in this browser (IndexedDB, through the engine) with
-// their status, progress, data, inherited governance terms and checkpoints; resume one from its
+// their kind (SFT or GRPO, and a GRPO run's settings), status, progress, data, inherited governance terms and checkpoints; resume one from its
 // last checkpoint (the live view is on the Train page), use or download its adapter, download a
 // checkpoint, delete it. Below: the adapters (import a PEFT adapter, back to the base model) and
 // what the lab stores in the browser.
 import { useEffect, useState } from 'react';
-import type { RunRecord } from '../engine/api.ts';
+import { isGrpoConfig, type RunRecord } from '../engine/api.ts';
 import { ErrorBox, useLab } from './lab.tsx';
 import { AdaptersPanel } from './train/AdaptersPanel.tsx';
 import { StoragePanel } from './train/StoragePanel.tsx';
@@ -58,6 +58,8 @@ function RunItem({ run }: { run: RunRecord }) {
   const canResume = !isLive && !anyLive && run.status !== 'done' && run.checkpoints.length > 0 && run.step < c.steps;
   const lastCk = run.checkpoints.at(-1);
   const t = run.governance?.inherited;
+  const kind = run.kind ?? (isGrpoConfig(c) ? 'grpo' : 'sft');
+  const g = isGrpoConfig(c) ? c : null;
 
   const save = async (which: 'result' | { checkpoint: number }, names: string[] | null, prefix: string) => {
     setNote('');
@@ -75,8 +77,11 @@ function RunItem({ run }: { run: RunRecord }) {
   };
 
   return (
-    <li className="run-item" data-testid="run-item" data-run-id={run.id} data-status={isLive ? live.status : run.status} data-step={run.step} data-checkpoints={run.checkpoints.join(',')}>
+    <li className="run-item" data-testid="run-item" data-run-id={run.id} data-kind={kind} data-status={isLive ? live.status : run.status} data-step={run.step} data-checkpoints={run.checkpoints.join(',')}>
       <div className="run-head">
+        <span className={`run-kind k-${kind}`} data-testid="run-kind">
+          {kind.toUpperCase()}
+        </span>
         <h3>{run.name}</h3>
         <span className={`run-status st-${isLive ? live.status : run.status}`} data-testid="run-status">
           {isLive ? `${live.status} (live)` : run.status}
@@ -104,10 +109,19 @@ function RunItem({ run }: { run: RunRecord }) {
           <dt>Trained</dt>
           <dd>{c.full ? 'every weight (full)' : `LoRA r ${c.lora.r}, α ${c.lora.alpha} on ${c.lora.targets.map((x) => x.replace('_proj', '')).join('/')}`}</dd>
         </div>
+        {g ? (
+          <div>
+            <dt>GRPO</dt>
+            <dd data-testid="run-grpo">
+              G {g.grpo.groupSize} × {g.grpo.promptsPerStep} prompt{g.grpo.promptsPerStep === 1 ? '' : 's'}/step, {g.grpo.maxNewTokens} new tokens, β {g.grpo.beta}, ε {g.grpo.epsilon}
+              {g.grpo.epsilonHigh !== undefined ? `/${g.grpo.epsilonHigh}` : ''}, {g.grpo.loss}, μ {g.grpo.mu}; rewards {g.rewards.map((r) => `${r.name}:${r.weight}`).join(', ')}
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Optimizer</dt>
           <dd>
-            lr {c.lr} {c.lrSchedule}, batch {c.batchSize}×{c.gradAccum}, seed {c.seed}
+            lr {c.lr} {c.lrSchedule}, {g ? '' : `batch ${c.batchSize}×${c.gradAccum}, `}seed {c.seed}
           </dd>
         </div>
         <div>

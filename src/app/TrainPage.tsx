@@ -1,30 +1,43 @@
-// The Train page: supervised fine-tuning (LoRA or full) of the loaded model in the engine worker.
-// Settings (a preset, then every `lab sft` option with inline validation), the data (embedded
+// The Train page: supervised fine-tuning or GRPO (LoRA or full) of the loaded model in the engine
+// worker, one switch between them. Settings (SFT: a preset, then every `lab sft` option; GRPO:
+// ./train/GrpoForm.tsx, `lab grpo`'s settings and rewards; inline validation), the data (embedded
 // task sets or a picked JSONL file with its SOURCE_MANIFEST.yml) and its governance decision,
 // then Start / Pause / Resume / Cancel and the live run (./train/LiveRun.tsx): progress, data
-// report, d3 charts of loss, gradient norm, learning rate and tokens/s, and the adapter at the end.
+// report, d3 charts (SFT: loss, gradient norm, learning rate, tokens/s; GRPO: reward, KL, completion
+// length, clip fraction, loss, and the latest step's completions), and the adapter at the end.
 // The step runs in the worker, so this page stays responsive while it trains.
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import { formatCount, useLab } from './lab.tsx';
 import { ConfigForm } from './train/ConfigForm.tsx';
 import { DataPicker } from './train/DataPicker.tsx';
+import { GrpoForm } from './train/GrpoForm.tsx';
+import { grpoNotes, validateGrpo } from './train/grpoConfig.ts';
 import { LiveRunView, RunControls, TrainErrorBox, isActive } from './train/LiveRun.tsx';
 import { configNotes, validateConfig } from './train/validate.ts';
 import './train/train.css';
 
 export function TrainPage() {
   const model = useLab((s) => s.model);
+  const kind = useLab((s) => s.trainKind);
+  const setKind = useLab((s) => s.setTrainKind);
+  const fitGrpo = useLab((s) => s.fitGrpoToModel);
   const config = useLab((s) => s.trainConfig);
+  const grpo = useLab((s) => s.grpoConfig);
   const data = useLab((s) => s.trainData);
   const decision = useLab((s) => s.trainDecision);
   const live = useLab((s) => s.live);
   const adapterBusy = useLab((s) => s.adapterBusy);
-  const errors = useMemo(() => validateConfig(config), [config]);
-  const nErrors = Object.keys(errors).length;
   const active = isActive(live.status);
   const summary = model.summary;
+  const nCtx = summary?.n_ctx;
+  const errors = useMemo(() => validateConfig(config), [config]);
+  const rewardModel = useLab((s) => !!s.grpoRewardModel);
+  const grpoErrors = useMemo(() => validateGrpo(grpo, { nCtx, rewardModel }), [grpo, nCtx, rewardModel]);
+  const nErrors = Object.keys(kind === 'grpo' ? grpoErrors : errors).length;
   const rows = data.kind === 'embedded' ? data.n : undefined;
-  const notes = configNotes(config, { rows });
+  const notes = kind === 'grpo' ? grpoNotes(grpo, { nCtx, rows }) : configNotes(config, { rows });
+  // an unedited GRPO preset's max new tokens follows the loaded model's context
+  useEffect(() => fitGrpo(), [nCtx, fitGrpo]);
 
   const blocked = !summary
     ? model.status === 'loading'
@@ -45,7 +58,17 @@ export function TrainPage() {
   return (
     <>
       <section className="panel train-page" data-testid="train-page" aria-labelledby="train-h">
-        <h2 id="train-h">Train (supervised fine-tuning)</h2>
+        <div className="train-head">
+          <h2 id="train-h">Train {kind === 'grpo' ? '(GRPO: group-relative policy optimization)' : '(supervised fine-tuning)'}</h2>
+          <fieldset className="mode-switch" disabled={active} aria-label="Training method">
+            <label className={kind === 'sft' ? 'on' : ''}>
+              <input type="radio" name="train-kind" checked={kind === 'sft'} onChange={() => setKind('sft')} data-testid="sft-mode" /> SFT
+            </label>
+            <label className={kind === 'grpo' ? 'on' : ''}>
+              <input type="radio" name="train-kind" checked={kind === 'grpo'} onChange={() => setKind('grpo')} data-testid="grpo-mode" /> GRPO
+            </label>
+          </fieldset>
+        </div>
         <p className="muted small" data-testid="train-model">
           {summary ? (
             <>
@@ -61,8 +84,14 @@ export function TrainPage() {
             'No model loaded: load one on the Models page.'
           )}
         </p>
+        {kind === 'grpo' ? (
+          <p className="small muted" data-testid="grpo-intro">
+            Each step samples G completions of each prompt with the policy being trained, scores them with the rewards below, and moves the policy towards the completions
+            that beat their group’s mean (the advantage). Prompts come from the data’s questions, rl_task prompts or chat turns; the reference answer is what the rewards compare to.
+          </p>
+        ) : null}
         <div className="train-form">
-          <ConfigForm errors={errors} disabled={active} />
+          {kind === 'grpo' ? <GrpoForm errors={grpoErrors} disabled={active} nCtx={nCtx} /> : <ConfigForm errors={errors} disabled={active} />}
           <DataPicker disabled={active} />
         </div>
         {notes.length ? (

@@ -1,13 +1,17 @@
-// The training half of the lab's state: the run form (presets and every `lab sft` option), the
-// data choice with its governance decision, the live run (metrics per step, pause / resume /
+// The training half of the lab's state: the run forms (SFT: presets and every `lab sft` option; GRPO:
+// the `lab grpo` settings, ./train/grpoConfig.ts) and which one is in use, the data choice with its
+// governance decision, the live run (metrics per step, pause / resume /
 // cancel, ETA), the stored runs (IndexedDB, through the engine), adapter export / import and
 // the active adapter. Like the rest of the store it talks to the Engine only: the run itself is
-// src/engine/train/run.ts in the worker, the same code `lab sft` runs.
-import type { Engine, RowProblem, RunRecord, RunUsage, SftConfig, StepLine, TrainProgress, TrainRequest, TrainingDecision } from '../engine/api.ts';
+// src/engine/train/run.ts (SFT) or src/engine/rl/grpo-run.ts (GRPO) in the worker, the same code
+// `lab sft` / `lab grpo` run. The forms live in memory; what survives a reload is each run's record
+// in the engine's run store (IndexedDB), config included: resumeRun puts it back in its form.
+import { isGrpoConfig, type Engine, type GrpoConfig, type GrpoGroupSample, type GrpoSettings, type RowProblem, type RunRecord, type RunUsage, type SftConfig, type StepLine, type TrainProgress, type TrainRequest, type TrainingDecision } from '../engine/api.ts';
 import { getTask, toSftJsonl, type TaskName } from '../tasks/index.ts';
 import { decideUpload, EMBEDDED_DECISION as embeddedDecision } from '../engine/train/governance.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import type { ModelSlice } from './modelSlice.ts';
+import { BASE_GRPO_CONFIG, GRPO_PRESETS, fitNewTokens, grpoRequestConfig, usesRewardModel } from './train/grpoConfig.ts';
 
 /** The user's pipelines, one click away (their instructions and the Looper-Math baseline), and a quick run that suits the embedded model. */
 export const PRESETS: { id: string; label: string; patch: Partial<SftConfig> & { lora?: SftConfig['lora'] } }[] = [
@@ -38,12 +42,20 @@ export type DataChoice =
   | { kind: 'embedded'; task: TaskName; n: number; seed: number }
   | { kind: 'file'; name: string; text: string; manifest: { name: string; text: string; path: string } | null };
 
+export type TrainKind = 'sft' | 'grpo';
+
 export interface LiveRun {
   status: 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done' | 'cancelled' | 'error';
   runId?: string;
+  kind: TrainKind;
+  /** the run's config as sent to the engine (a GrpoConfig for GRPO) */
+  config?: SftConfig;
   /** the run trains every weight (its result is a checkpoint, not an adapter) */
   full: boolean;
+  /** the metrics lines; a GRPO run's are GrpoStepLine */
   lines: StepLine[];
+  /** GRPO: the groups of the latest step (null before the first step of this page's session) */
+  samples: { step: number; samples: GrpoGroupSample[] } | null;
   totalSteps: number;
   etaSec: number | null;
   rows?: number;
@@ -57,8 +69,16 @@ export interface LiveRun {
 }
 
 export interface TrainSlice {
+  /** which form the Train page shows and Start runs */
+  trainKind: TrainKind;
   trainConfig: SftConfig;
   trainPreset: string;
+  grpoConfig: GrpoConfig;
+  grpoPreset: 'trl' | 'user' | 'custom';
+  /** why a preset's max new tokens was lowered for the loaded model (shown under the form) */
+  grpoFitNote?: string;
+  /** the learned reward model's files, picked for the reward "reward-model" (memory only: not kept with a run) */
+  grpoRewardModel: { files: Record<string, Uint8Array> } | null;
   trainData: DataChoice;
   trainDecision: TrainingDecision;
   live: LiveRun;
@@ -67,6 +87,14 @@ export interface TrainSlice {
   adapterError?: ErrorView;
   setTrainConfig(patch: Partial<SftConfig>): void;
   applyPreset(id: string): void;
+  setTrainKind(kind: TrainKind): void;
+  /** trainer settings (steps, lr, LoRA, seed, …) and rewards of the GRPO form */
+  setGrpoConfig(patch: Partial<GrpoConfig>): void;
+  setGrpoSettings(patch: Partial<GrpoSettings>): void;
+  applyGrpoPreset(id: 'trl' | 'user'): void;
+  setGrpoRewardModel(files: Record<string, Uint8Array> | null): void;
+  /** an unedited preset's max new tokens, fitted to the loaded model's context (called when the model changes) */
+  fitGrpoToModel(): void;
   setTrainData(choice: DataChoice): void;
   startTraining(): Promise<void>;
   pauseTraining(): Promise<void>;
@@ -99,7 +127,7 @@ export function dataOf(choice: DataChoice): { name: string; text: string; decisi
   return { name: choice.name, text: choice.text, decision: decideUpload({ name: choice.name, text: choice.text, manifest: choice.manifest }) };
 }
 
-const idleRun = (): LiveRun => ({ status: 'idle', full: false, lines: [], totalSteps: 0, etaSec: null, problems: [], moreProblems: 0, checkpoints: [], warnings: [] });
+const idleRun = (): LiveRun => ({ status: 'idle', kind: 'sft', full: false, lines: [], samples: null, totalSteps: 0, etaSec: null, problems: [], moreProblems: 0, checkpoints: [], warnings: [] });
 const newRunId = () => `run-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
 
 export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S): TrainSlice {
@@ -117,16 +145,35 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     else if (p.kind === 'paused') patchLive({ status: 'paused' });
     else if (p.kind === 'resumed') patchLive({ status: 'running' });
     else if (p.kind === 'warning') patchLive({ warnings: [...live.warnings, p.message] });
+    else if (p.kind === 'samples') patchLive({ samples: { step: p.step, samples: p.samples } });
+  };
+
+  /** The GRPO form's config with an unedited preset's max new tokens fitted to the loaded model, and the note saying so. */
+  const fitted = (c: GrpoConfig, presetId: TrainSlice['grpoPreset']): Pick<TrainSlice, 'grpoConfig' | 'grpoFitNote'> => {
+    const preset = GRPO_PRESETS.find((p) => p.id === presetId);
+    const summary = get().model.summary;
+    if (!preset || !summary) return { grpoConfig: c, grpoFitNote: undefined };
+    const want = preset.settings.maxNewTokens;
+    const fit = fitNewTokens(want, summary.n_ctx);
+    const note = fit < want ? `${preset.label}: ${want} new tokens leave no room for a prompt in ${summary.name}’s context of ${summary.n_ctx} tokens; ${fit} here.` : undefined;
+    return { grpoConfig: { ...c, grpo: { ...c.grpo, maxNewTokens: fit } }, grpoFitNote: note };
+  };
+
+  /** The reward model's files for a GRPO config that scores with one. */
+  const rewardModelOf = (c: SftConfig): Pick<TrainRequest, 'rewardModel'> => {
+    const rm = get().grpoRewardModel;
+    return isGrpoConfig(c) && usesRewardModel(c) && rm ? { rewardModel: rm.files } : {};
   };
 
   /** Runs one train request to its end, keeping the live view and the run list current. */
   const run = async (req: TrainRequest, before: StepLine[]) => {
     if (running) return;
     const ctl = (running = new AbortController());
-    setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, full: req.config.full, lines: before, totalSteps: req.config.steps } });
+    const kind: TrainKind = isGrpoConfig(req.config) ? 'grpo' : 'sft';
+    setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, kind, config: req.config, full: req.config.full, lines: before, totalSteps: req.config.steps } });
     try {
       const res = await engine.train(req, onProgress, ctl.signal);
-      patchLive({ status: 'done', message: `Finished ${res.steps} steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
+      patchLive({ status: 'done', message: `Finished ${res.steps} ${kind === 'grpo' ? 'GRPO ' : ''}steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
     } catch (e) {
       const error = errorView(e);
       if (error.name === 'CancelledError') patchLive({ status: 'cancelled', message: error.message });
@@ -138,6 +185,10 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
   };
 
   return {
+    trainKind: 'sft',
+    grpoConfig: BASE_GRPO_CONFIG,
+    grpoPreset: 'trl',
+    grpoRewardModel: null,
     trainConfig: BASE_CONFIG,
     trainPreset: 'quick',
     trainData: initialData,
@@ -153,6 +204,29 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
       const p = PRESETS.find((x) => x.id === id);
       if (p) setS({ trainConfig: { ...get().trainConfig, ...p.patch }, trainPreset: id });
     },
+    setTrainKind(kind) {
+      setS({ trainKind: kind });
+      if (kind === 'grpo') get().fitGrpoToModel();
+    },
+    setGrpoConfig(patch) {
+      setS({ grpoConfig: { ...get().grpoConfig, ...patch }, grpoPreset: 'custom', grpoFitNote: undefined });
+    },
+    setGrpoSettings(patch) {
+      const c = get().grpoConfig;
+      setS({ grpoConfig: { ...c, grpo: { ...c.grpo, ...patch } }, grpoPreset: 'custom', grpoFitNote: undefined });
+    },
+    applyGrpoPreset(id) {
+      const p = GRPO_PRESETS.find((x) => x.id === id);
+      const c = get().grpoConfig;
+      if (p) setS({ ...fitted({ ...c, lr: p.lr, batchSize: p.settings.promptsPerStep, grpo: { ...p.settings, seed: c.seed } }, id), grpoPreset: id });
+    },
+    setGrpoRewardModel(files) {
+      setS({ grpoRewardModel: files ? { files } : null });
+    },
+    fitGrpoToModel() {
+      const { grpoConfig, grpoPreset } = get();
+      if (grpoPreset !== 'custom') setS(fitted(grpoConfig, grpoPreset));
+    },
     setTrainData(choice) {
       setS({ trainData: choice, trainDecision: dataOf(choice).decision });
     },
@@ -160,7 +234,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     async startTraining() {
       const { name, text, decision } = dataOf(get().trainData);
       setS({ trainDecision: decision });
-      const req: TrainRequest = { runId: newRunId(), name, config: get().trainConfig, data: { name, text, governance: decision } };
+      const config = get().trainKind === 'grpo' ? grpoRequestConfig(get().grpoConfig) : get().trainConfig;
+      const req: TrainRequest = { runId: newRunId(), name, config, data: { name, text, governance: decision }, ...rewardModelOf(config) };
       await run(req, []);
     },
     async pauseTraining() {
@@ -185,8 +260,13 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
         const at = step ?? rec.checkpoints.at(-1);
         if (at === undefined) throw new Error(`Run ${rec.name} has no checkpoint to resume from: start it again instead.`);
         const before = (await engine.runMetrics(runId)).filter((l) => l.step <= at);
-        setS({ trainConfig: rec.config, trainPreset: 'custom' });
-        await run({ runId, config: rec.config, resume: { step: at } }, before);
+        // the run's own settings back in their form (a GRPO run's record holds its GrpoConfig)
+        if (isGrpoConfig(rec.config)) setS({ trainKind: 'grpo', grpoConfig: rec.config, grpoPreset: 'custom', grpoFitNote: undefined });
+        else setS({ trainKind: 'sft', trainConfig: rec.config, trainPreset: 'custom' });
+        if (isGrpoConfig(rec.config) && usesRewardModel(rec.config) && !get().grpoRewardModel) {
+          throw new Error(`Run ${rec.name} scores with a learned reward model, whose files are not kept with the run: pick them under Rewards → reward-model on the Train page (GRPO), then resume it from the Runs page.`);
+        }
+        await run({ runId, config: rec.config, resume: { step: at }, ...rewardModelOf(rec.config) }, before);
       } catch (e) {
         patchLive({ status: 'error', error: errorView(e) });
       }

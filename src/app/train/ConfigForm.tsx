@@ -1,12 +1,12 @@
 // The run's settings: a preset, then every `lab sft` option, each with its validation message.
 // The common ones are in view; the optimizer's finer settings sit in a <details>.
-import type { LoraTarget, LrScheduleName, SftConfig } from '../../engine/api.ts';
+import type { LrScheduleName } from '../../engine/api.ts';
 import { useLab } from '../lab.tsx';
 import { PRESETS } from '../trainSlice.ts';
+import { LoraFields } from './LoraFields.tsx';
 import { NumField } from './NumField.tsx';
 import type { FieldErrors } from './validate.ts';
 
-const TARGETS: LoraTarget[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 const SCHEDULES: LrScheduleName[] = ['constant', 'linear', 'cosine'];
 
 export function ConfigForm({ errors, disabled }: { errors: FieldErrors; disabled: boolean }) {
@@ -14,7 +14,6 @@ export function ConfigForm({ errors, disabled }: { errors: FieldErrors; disabled
   const preset = useLab((s) => s.trainPreset);
   const setConfig = useLab((s) => s.setTrainConfig);
   const applyPreset = useLab((s) => s.applyPreset);
-  const lora = (patch: Partial<SftConfig['lora']>) => setConfig({ lora: { ...c.lora, ...patch } });
   const f = (label: string, key: keyof FieldErrors, value: number, onChange: (v: number) => void, hint?: string) => (
     <NumField label={label} value={value} onChange={onChange} error={errors[key]} hint={hint} testid={`cfg-${key}`} disabled={disabled} />
   );
@@ -35,42 +34,7 @@ export function ConfigForm({ errors, disabled }: { errors: FieldErrors; disabled
         </select>
       </label>
 
-      <fieldset className="radios" aria-label="What is trained">
-        <legend>Train</legend>
-        <label className="check">
-          <input type="radio" name="train-mode" checked={!c.full} onChange={() => setConfig({ full: false })} data-testid="cfg-lora" /> a LoRA adapter
-        </label>
-        <label className="check">
-          <input type="radio" name="train-mode" checked={c.full} onChange={() => setConfig({ full: true })} data-testid="cfg-full" /> every weight (full)
-        </label>
-      </fieldset>
-
-      {!c.full ? (
-        <div className="controls" data-testid="cfg-lora-fields">
-          {f('Rank r', 'r', c.lora.r, (r) => lora({ r }))}
-          {f('Alpha α', 'alpha', c.lora.alpha, (alpha) => lora({ alpha }), Number.isFinite(c.lora.alpha / c.lora.r) ? `scale α/r = ${+(c.lora.alpha / c.lora.r).toFixed(3)}` : undefined)}
-          {f('Dropout', 'dropout', c.lora.dropout, (dropout) => lora({ dropout }))}
-          <fieldset className="targets" aria-describedby="targets-msg">
-            <legend>Target modules</legend>
-            {TARGETS.map((t) => (
-              <label key={t} className="check">
-                <input
-                  type="checkbox"
-                  checked={c.lora.targets.includes(t)}
-                  data-testid={`cfg-target-${t}`}
-                  onChange={(e) => lora({ targets: e.target.checked ? TARGETS.filter((x) => x === t || c.lora.targets.includes(x)) : c.lora.targets.filter((x) => x !== t) })}
-                />
-                <code>{t}</code>
-              </label>
-            ))}
-            {errors.targets ? (
-              <span id="targets-msg" className="field-error" data-testid="cfg-targets-error">
-                {errors.targets}
-              </span>
-            ) : null}
-          </fieldset>
-        </div>
-      ) : null}
+      <LoraFields config={c} onChange={setConfig} errors={errors} disabled={disabled} prefix="cfg" />
 
       <div className="controls">
         {f('Steps', 'steps', c.steps, (steps) => setConfig({ steps }), 'optimizer steps')}

@@ -1,10 +1,14 @@
 // The live run: Start / Pause / Resume / Cancel, the progress bar (step n/N, ETA), the data
-// report, the charts, checkpoints, how it ended, and for a finished LoRA run its adapter (use it
-// now, download it). Every value comes from the store's `live` run, fed by the engine's progress.
+// report, the charts (a GRPO run's own, ./GrpoCharts.tsx, and its latest completions), checkpoints,
+// how it ended, and for a finished LoRA run its adapter (use it now, download it). Every value comes
+// from the store's `live` run, fed by the engine's progress.
 import { useState } from 'react';
+import { isGrpoConfig, type GrpoStepLine } from '../../engine/api.ts';
 import { ErrorBox, formatDuration, useLab } from '../lab.tsx';
 import type { LiveRun as Live } from '../trainSlice.ts';
 import { TrainCharts } from './Charts.tsx';
+import { GrpoCharts } from './GrpoCharts.tsx';
+import { GrpoSamples } from './GrpoSamples.tsx';
 import { ADAPTER_DOWNLOAD, downloadFiles } from './download.ts';
 import { errorHelp } from './errorHelp.ts';
 
@@ -18,11 +22,12 @@ export function RunControls({ blocked }: { blocked: string | null }) {
   const pause = useLab((s) => s.pauseTraining);
   const resume = useLab((s) => s.resumeTraining);
   const cancel = useLab((s) => s.cancelTraining);
+  const kind = useLab((s) => s.trainKind);
   const active = isActive(live.status);
   return (
     <div className="actions train-actions">
       <button type="button" disabled={active || !!blocked} onClick={() => void start()} data-testid="train-start" aria-describedby={blocked ? 'train-blocked' : undefined}>
-        Start training
+        {kind === 'grpo' ? 'Start GRPO' : 'Start training'}
       </button>
       <button type="button" className="secondary" disabled={live.status !== 'running'} onClick={() => void pause()} data-testid="train-pause">
         Pause
@@ -72,12 +77,19 @@ export function LiveRunView() {
         </div>
         <span data-testid="train-progress-text">{text}</span>
         {last ? (
-          <span className="muted small">
-            loss {last.loss.toFixed(4)} · {last.step_s.toFixed(1)} s/step · {Math.round(last.tokens_per_s)} tok/s
+          <span className="muted small" data-testid="train-last">
+            {live.kind === 'grpo' ? grpoLast(last as GrpoStepLine) : `loss ${last.loss.toFixed(4)} · ${last.step_s.toFixed(1)} s/step · ${Math.round(last.tokens_per_s)} tok/s`}
           </span>
         ) : null}
       </div>
-      <TrainCharts lines={live.lines} totalSteps={live.totalSteps} />
+      {live.kind === 'grpo' ? (
+        <>
+          <GrpoCharts lines={live.lines} totalSteps={live.totalSteps} config={live.config && isGrpoConfig(live.config) ? live.config : undefined} />
+          <GrpoSamples samples={live.samples} steps={live.lines.length} />
+        </>
+      ) : (
+        <TrainCharts lines={live.lines} totalSteps={live.totalSteps} />
+      )}
       <DataReport live={live} />
       {live.checkpoints.length ? (
         <p className="small" data-testid="train-checkpoints">
@@ -100,6 +112,10 @@ export function LiveRunView() {
     </section>
   );
 }
+
+/** A GRPO step in one line: reward, its spread, how long the step took and where the time went. */
+const grpoLast = (l: GrpoStepLine) =>
+  `reward ${Number(l.reward).toFixed(3)} ± ${Number(l.reward_std).toFixed(3)} · ${l.step_s.toFixed(1)} s/step (rollouts ${Number(l.rollout_s).toFixed(1)} s, ${Math.round(l.rollout_tokens_per_s)} tok/s; update ${Number(l.update_s).toFixed(1)} s)`;
 
 export function TrainErrorBox({ error }: { error: Live['error'] & object }) {
   const help = errorHelp(error);

@@ -126,8 +126,10 @@ export async function runLoop(s: LoopSpec): Promise<TrainResult> {
       await r.extra?.();
       Object.assign(rec, { step: done, lastLoss: line.loss, updatedAt: Date.now() });
       await store.put(rec);
-      onProgress?.({ kind: 'step', line, totalSteps: s.totalSteps, etaSec: (active / (done - first)) * (s.totalSteps - done) });
+      // the step's checkpoint first, then its progress: a pause asked for once the page shows step n takes
+      // effect after step n + 1 (the step in flight), not during the checkpoint of step n
       if (every > 0 && done % every === 0) await save();
+      onProgress?.({ kind: 'step', line, totalSteps: s.totalSteps, etaSec: (active / (done - first)) * (s.totalSteps - done) });
     }
     // ---- the result: a PEFT adapter or an HF checkpoint (with the model's tokenizer files), plus trainer state ----
     const files = await filesNow();
