@@ -4,14 +4,14 @@
 // checks, and the shared step loop (train/loop.ts) with DPO's step. Each step takes `batchSize` pairs
 // from a seeded, stateless shuffle (stepPrompts: a function of seed and step), so a resumed run trains on
 // the pairs the uninterrupted run would; one DPO step is one optimizer step.
-import { GovernanceError, TrainingError } from '../errors.ts';
+import { TrainingError } from '../errors.ts';
 import type { DpoConfig, DpoSettings, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
-import { loraKey, readAdapter, type LoraConfig } from '../train/adapter.ts';
-import { Trainer, type OptimConfig } from '../train/trainer.ts';
+import type { LoraConfig } from '../train/adapter.ts';
+import type { Trainer, OptimConfig } from '../train/trainer.ts';
 import { runLoop } from '../train/loop.ts';
-import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
-import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import type { TrainerStateJson } from '../train/state-files.ts';
+import { checkSftConfig, type RunContext, type RunControl } from '../train/run.ts';
+import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
 import { stepPrompts } from './grpo.ts';
 import { dpoSettingsProblem, dpoStep, loadDpoData, type DpoEnv, type DpoPair, type DpoStepLine } from './dpo.ts';
 
@@ -44,7 +44,6 @@ function resumeMismatch(s: DpoStateJson, c: DpoConfig, sha256: string, lora: Lor
 export async function runDpo(ctx: RunContext, request: TrainRequest & { config: DpoConfig }, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
   const { store, model, rt } = ctx;
   const c = request.config;
-  const id = request.runId;
   if (c.gradAccum !== 1) throw new TrainingError('invalid', `DPO takes one optimizer step per batch of pairs: gradient accumulation must be 1, got ${c.gradAccum} (raise the batch size instead)`);
   checkSftConfig(c);
   const problem = dpoSettingsProblem(c.dpo, c.full);
@@ -52,55 +51,16 @@ export async function runDpo(ctx: RunContext, request: TrainRequest & { config: 
   if (c.lora.dropout) throw new TrainingError('invalid', 'DPO runs without LoRA dropout (the gradient\'s per-sequence weights come from a forward pass without it): set it to 0');
   const tok = ctx.tokenizer;
   if (!tok) throw new TrainingError('invalid', 'DPO needs the model\'s tokenizer (the pairs are text)');
-  let data: TrainData | undefined = request.data;
-  if (!data) {
-    const rec = await store.get(id);
-    const bytes = await store.readFile(id, 'data.jsonl');
-    if (!request.resume || 'files' in request.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${id}: no pairs given${request.resume ? ' and none kept with the run' : ''}`);
-    data = { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
-  }
-  // ---- the gate first ----
-  const gov = data.governance;
-  if (!gov || !gov.allowed) throw new GovernanceError(`training refused: ${gov?.reason ?? `${data.name}: no governance decision for this data (default-deny)`}`);
-  if (!request.resume) {
-    const there = await store.occupied(id);
-    if (there.length) throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); start the new run elsewhere, or resume this one from a checkpoint.`);
-  }
-  const sha256 = await sha256Hex(data.text);
+  const { data, sha256 } = await gatedData(store, request, 'pairs');
   const t0 = performance.now();
   const { pairs, problems } = loadDpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, eosId: tok.eosTokenId ?? model.cfg.eos_token_ids[0] ?? null });
-  onProgress?.({ kind: 'data', rows: pairs.length, problems: problems.slice(0, 20), moreProblems: Math.max(0, problems.length - 20), fromCache: false, tokenizeMs: performance.now() - t0 });
-  if (pairs.length === 0) throw new TrainingError('no-data', `${data.name}: no usable pair${problems.length ? ` (${problems[0].message}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''})` : ''}`);
-  if (store.keepsData && !request.resume) await store.saveFile(id, 'data.jsonl', new TextEncoder().encode(data.text));
-
-  // ---- the adapter (new, or from an initial PEFT adapter) ----
-  const init = request.adapterInit ? await readAdapter(memorySource(request.adapterInit, 'adapter-init'), model.cfg) : null;
-  const { r, alpha, targets } = c.lora;
-  if (init && (init.cfg.r !== r || [...init.cfg.targets].sort().join() !== [...targets].sort().join())) {
-    throw new TrainingError('invalid', `the initial adapter has r=${init.cfg.r} on ${init.cfg.targets.join(',')}; the run asks for r=${r} on ${targets.join(',')}`);
-  }
-  const lora: LoraConfig = { r, alpha, dropout: 0, targets: [...targets], layers: c.lora.layers ?? init?.cfg.layers ?? null };
-  const trainer = Trainer.lora(rt, model, { r, alpha, targets, seed: c.seed, layers: lora.layers, init: init ? (l, t) => init.tensors.get(loraKey(l, t)) : undefined }, optimOf(c));
+  await acceptRows(store, request, data, pairs.length, problems, performance.now() - t0, 'pair', onProgress);
+  // ---- the adapter (new, or from an initial PEFT adapter; full-parameter DPO was refused above) ----
+  const made = await makeTrainer(rt, model, request, optimOf(c));
+  const trainer = made.trainer, lora = made.lora!;
   try {
-    // ---- resume ----
-    let resumedFrom: string | null = null;
-    if (request.resume) {
-      const where = 'files' in request.resume ? request.resume.where : store.where(id, request.resume.step);
-      let ck: Awaited<ReturnType<typeof readCheckpoint>>;
-      try {
-        const files = 'files' in request.resume ? new Map(Object.entries(request.resume.files)) : await store.readCheckpoint(id, request.resume.step);
-        ck = await readCheckpoint(memorySource(files, where));
-      } catch (e) {
-        throw new TrainingError('bad-checkpoint', `${where}: ${(e as Error).message}`);
-      }
-      const mismatch = resumeMismatch(ck.state, c, sha256, lora);
-      if (mismatch) throw new TrainingError('resume-mismatch', `cannot resume from ${where}: ${mismatch}. Resume with the checkpoint's settings, or start a new run.`);
-      const nan = firstNonFinite({ parameter: ck.params, exp_avg: ck.m, exp_avg_sq: ck.v });
-      if (nan) throw new TrainingError('bad-checkpoint', `${where} holds a non-finite value (${nan}): use an earlier checkpoint`);
-      if (ck.state.step >= c.steps) throw new TrainingError('invalid', `the checkpoint is at step ${ck.state.step} and the run has ${c.steps} steps: nothing to do`);
-      trainer.importState(ck.state.step, ck, where);
-      resumedFrom = where;
-    }
+    const resumed = await resumeFrom(store, request, trainer, c.steps, (state) => resumeMismatch(state, c, sha256, lora));
+    const resumedFrom = resumed?.where ?? null;
     return await loop(ctx, { ...request, data }, c, control, trainer, lora, { pairs, sha256, resumedFrom }, onProgress, signal);
   } finally {
     trainer.dispose();

@@ -8,15 +8,15 @@
 // Exact resume: the step's prompts (stepPrompts) and rollout seeds (rolloutSeed) are functions of
 // (seed, step), and a checkpoint holds the parameters and AdamW moments, so a resumed run samples and
 // updates as the uninterrupted run would.
-import { GovernanceError, TrainingError } from '../errors.ts';
+import { TrainingError } from '../errors.ts';
 import type { GrpoConfig, GrpoStepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import { REWARDS, GROUP_REWARDS, combineGroupRewards, type WeightedAnyReward } from '../../rewards/index.ts';
-import { loraKey, readAdapter, type LoraConfig } from '../train/adapter.ts';
-import { Trainer, type OptimConfig } from '../train/trainer.ts';
+import type { LoraConfig } from '../train/adapter.ts';
+import type { Trainer, OptimConfig } from '../train/trainer.ts';
 import { runLoop } from '../train/loop.ts';
-import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
-import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import type { TrainerStateJson } from '../train/state-files.ts';
+import { checkSftConfig, type RunContext, type RunControl } from '../train/run.ts';
+import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
 import { grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
 import { readRewardModel, scoreTexts, type RewardModel } from './reward-model.ts';
 import { loadGrpoData } from './grpo-data.ts';
@@ -65,7 +65,6 @@ function resumeMismatch(s: TrainerStateJson, c: GrpoConfig, sha256: string, lora
 export async function runGrpo(ctx: RunContext, request: TrainRequest & { config: GrpoConfig }, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
   const { store, model, rt } = ctx;
   const c = request.config;
-  const id = request.runId;
   checkSftConfig({ ...c, batchSize: c.grpo.promptsPerStep, gradAccum: 1 });
   const problem = grpoSettingsProblem(c.grpo, c.full);
   if (problem) throw new TrainingError('invalid', problem);
@@ -87,60 +86,14 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
     if (rm.model.info.d_model !== model.cfg.d_model) throw new TrainingError('invalid', `the reward model was trained on ${rm.model.info.base_model} (d_model ${rm.model.info.d_model}); this model has d_model ${model.cfg.d_model}: it needs the same base model`);
     if (!rm.model.adapter) throw new TrainingError('invalid', 'the reward model has no adapter: a full-parameter reward model is its own model and cannot score through the policy\'s base weights');
   }
-  let data: TrainData | undefined = request.data;
-  if (!data) {
-    const rec = await store.get(id);
-    const bytes = await store.readFile(id, 'data.jsonl');
-    if (!request.resume || 'files' in request.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${id}: no prompts given${request.resume ? ' and none kept with the run' : ''}`);
-    data = { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
-  }
-  // ---- the gate first ----
-  const gov = data.governance;
-  if (!gov || !gov.allowed) throw new GovernanceError(`training refused: ${gov?.reason ?? `${data.name}: no governance decision for this data (default-deny)`}`);
-  if (!request.resume) {
-    const there = await store.occupied(id);
-    if (there.length) throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); start the new run elsewhere, or resume this one from a checkpoint.`);
-  }
-  const sha256 = await sha256Hex(data.text);
+  const { data, sha256 } = await gatedData(store, request, 'prompts');
   const t0 = performance.now();
   const { items, problems } = loadGrpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, maxNewTokens: c.grpo.maxNewTokens });
-  onProgress?.({ kind: 'data', rows: items.length, problems: problems.slice(0, 20), moreProblems: Math.max(0, problems.length - 20), fromCache: false, tokenizeMs: performance.now() - t0 });
-  if (items.length === 0) throw new TrainingError('no-data', `${data.name}: no usable prompt${problems.length ? ` (${problems[0].message}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''})` : ''}`);
-  if (store.keepsData && !request.resume) await store.saveFile(id, 'data.jsonl', new TextEncoder().encode(data.text));
-
-  // ---- trainable parameters ----
-  let lora: LoraConfig | null = null;
-  let trainer: Trainer;
-  if (c.full) trainer = Trainer.full(rt, model, optimOf(c));
-  else {
-    const init = request.adapterInit ? await readAdapter(memorySource(request.adapterInit, 'adapter-init'), model.cfg) : null;
-    const { r, alpha, targets } = c.lora;
-    if (init && (init.cfg.r !== r || [...init.cfg.targets].sort().join() !== [...targets].sort().join())) {
-      throw new TrainingError('invalid', `the initial adapter has r=${init.cfg.r} on ${init.cfg.targets.join(',')}; the run asks for r=${r} on ${targets.join(',')}`);
-    }
-    lora = { r, alpha, dropout: 0, targets: [...targets], layers: c.lora.layers ?? init?.cfg.layers ?? null };
-    trainer = Trainer.lora(rt, model, { r, alpha, targets, seed: c.seed, layers: lora.layers, init: init ? (l, t) => init.tensors.get(loraKey(l, t)) : undefined }, optimOf(c));
-  }
+  await acceptRows(store, request, data, items.length, problems, performance.now() - t0, 'prompt', onProgress);
+  const { trainer, lora } = await makeTrainer(rt, model, request, optimOf(c));
   try {
-    // ---- resume ----
-    let resumedFrom: string | null = null;
-    if (request.resume) {
-      const where = 'files' in request.resume ? request.resume.where : store.where(id, request.resume.step);
-      let ck: Awaited<ReturnType<typeof readCheckpoint>>;
-      try {
-        const files = 'files' in request.resume ? new Map(Object.entries(request.resume.files)) : await store.readCheckpoint(id, request.resume.step);
-        ck = await readCheckpoint(memorySource(files, where));
-      } catch (e) {
-        throw new TrainingError('bad-checkpoint', `${where}: ${(e as Error).message}`);
-      }
-      const mismatch = resumeMismatch(ck.state, c, sha256, lora);
-      if (mismatch) throw new TrainingError('resume-mismatch', `cannot resume from ${where}: ${mismatch}. Resume with the checkpoint's settings, or start a new run.`);
-      const nan = firstNonFinite({ parameter: ck.params, exp_avg: ck.m, exp_avg_sq: ck.v });
-      if (nan) throw new TrainingError('bad-checkpoint', `${where} holds a non-finite value (${nan}): use an earlier checkpoint`);
-      if (ck.state.step >= c.steps * c.grpo.mu) throw new TrainingError('invalid', `the checkpoint is at step ${ck.state.step / c.grpo.mu} and the run has ${c.steps} steps: nothing to do`);
-      trainer.importState(ck.state.step, ck, where);
-      resumedFrom = where;
-    }
+    const resumed = await resumeFrom(store, request, trainer, c.steps * c.grpo.mu, (state) => resumeMismatch(state, c, sha256, lora));
+    const resumedFrom = resumed?.where ?? null;
     return await loop(ctx, { ...request, data }, c, control, trainer, lora, { items, sha256, rewards, rm, resumedFrom }, onProgress, signal);
   } finally {
     trainer.dispose();

@@ -12,17 +12,17 @@
 //   regression     {"prompt": str, "completion": str, "rating": number}
 // A step takes batchSize rows of the training split (a stateless seeded shuffle per epoch, so a
 // resume repeats it): one micro-batch per pair (B = 2), or per up to 4 ratings.
-import { GovernanceError, TrainingError } from '../errors.ts';
-import type { RewardModelConfig, StepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
+import { TrainingError } from '../errors.ts';
+import type { RewardModelConfig, StepLine, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
 import type { RowProblem } from '../train/data.ts';
-import { loraKey, readAdapter, type LoraConfig } from '../train/adapter.ts';
-import { Trainer, type OptimConfig } from '../train/trainer.ts';
+import type { LoraConfig } from '../train/adapter.ts';
+import type { OptimConfig } from '../train/trainer.ts';
 import { runLoop } from '../train/loop.ts';
 import type { Files } from '../train/run-store.ts';
-import { firstNonFinite, readCheckpoint, type TrainerStateJson } from '../train/state-files.ts';
-import { checkSftConfig, memorySource, type RunContext, type RunControl } from '../train/run.ts';
-import { sha256Hex } from '../util/sha256.ts';
+import type { TrainerStateJson } from '../train/state-files.ts';
+import { checkSftConfig, type RunContext, type RunControl } from '../train/run.ts';
+import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
 import { Rng } from '../util/rng.ts';
 import { hash32 } from '../util/hash32.ts';
 import { stepPrompts } from './grpo.ts';
@@ -135,7 +135,6 @@ function resumeMismatch(s: TrainerStateJson, saved: RewardModelJson | null, c: R
 export async function runRewardModel(ctx: RunContext, request: TrainRequest & { config: RewardModelConfig }, control: RunControl, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {
   const { store, model, rt } = ctx;
   const c = request.config;
-  const id = request.runId;
   checkSftConfig(c);
   const { objective, heldOut } = c.rewardModel ?? ({} as RewardModelConfig['rewardModel']);
   if (!REWARD_OBJECTIVES.includes(objective)) throw new TrainingError('invalid', `the reward model's objective must be ${REWARD_OBJECTIVES.join(' or ')}, got ${objective}`);
@@ -144,69 +143,32 @@ export async function runRewardModel(ctx: RunContext, request: TrainRequest & { 
   if (c.lora.dropout && !c.full) throw new TrainingError('invalid', 'the reward model trains without LoRA dropout (the forward that reads the rewards and the backward must see one network): set it to 0');
   const tok = ctx.tokenizer;
   if (!tok) throw new TrainingError('invalid', 'the reward model needs the model\'s tokenizer (its rows are text)');
-  let data: TrainData | undefined = request.data;
-  if (!data) {
-    const rec = await store.get(id);
-    const bytes = await store.readFile(id, 'data.jsonl');
-    if (!request.resume || 'files' in request.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${id}: no rows given${request.resume ? ' and none kept with the run' : ''}`);
-    data = { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
-  }
-  // ---- the gate first ----
-  const gov = data.governance;
-  if (!gov || !gov.allowed) throw new GovernanceError(`training refused: ${gov?.reason ?? `${data.name}: no governance decision for this data (default-deny)`}`);
-  if (!request.resume) {
-    const there = await store.occupied(id);
-    if (there.length) throw new TrainingError('run-exists', `${store.where(id)} already holds a run (${there.slice(0, 4).join(', ')}${there.length > 4 ? ', …' : ''}); start the new run elsewhere, or resume this one from a checkpoint.`);
-  }
-  const sha256 = await sha256Hex(data.text);
+  const { data, sha256 } = await gatedData(store, request, 'rows');
   const t0 = performance.now();
   const eos = tok.eosTokenId ?? model.cfg.eos_token_ids[0] ?? null;
   const { items, problems } = loadRewardData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, objective, eos });
-  onProgress?.({ kind: 'data', rows: items.length, problems: problems.slice(0, 20), moreProblems: Math.max(0, problems.length - 20), fromCache: false, tokenizeMs: performance.now() - t0 });
   const split = splitRows(items.length, heldOut, c.seed);
-  if (split.train.length === 0) throw new TrainingError('no-data', `${data.name}: no usable ${objective === 'bradley-terry' ? 'pair' : 'rating'}${problems.length ? ` (${problems[0].message}${problems.length > 1 ? `, and ${problems.length - 1} more` : ''})` : ''}`);
+  await acceptRows(store, request, data, split.train.length ? items.length : 0, problems, performance.now() - t0, objective === 'bradley-terry' ? 'pair' : 'rating', onProgress);
   if (heldOut > 0 && split.held.length === 0) onProgress?.({ kind: 'warning', message: `${data.name}: ${items.length} row${items.length === 1 ? '' : 's'}: too few to hold any out; no held-out numbers` });
-  if (store.keepsData && !request.resume) await store.saveFile(id, 'data.jsonl', new TextEncoder().encode(data.text));
 
   // ---- trainable parameters and the head ----
-  let lora: LoraConfig | null = null;
-  let trainer: Trainer;
-  if (c.full) trainer = Trainer.full(rt, model, optimOf(c));
-  else {
-    const init = request.adapterInit ? await readAdapter(memorySource(request.adapterInit, 'adapter-init'), model.cfg) : null;
-    const { r, alpha, targets } = c.lora;
-    if (init && (init.cfg.r !== r || [...init.cfg.targets].sort().join() !== [...targets].sort().join())) {
-      throw new TrainingError('invalid', `the initial adapter has r=${init.cfg.r} on ${init.cfg.targets.join(',')}; the run asks for r=${r} on ${targets.join(',')}`);
-    }
-    lora = { r, alpha, dropout: 0, targets: [...targets], layers: c.lora.layers ?? init?.cfg.layers ?? null };
-    trainer = Trainer.lora(rt, model, { r, alpha, targets, seed: c.seed, layers: lora.layers, init: init ? (l, t) => init.tensors.get(loraKey(l, t)) : undefined }, optimOf(c));
-  }
+  const { trainer, lora } = await makeTrainer(rt, model, request, optimOf(c));
   try {
     let head: RewardHead = initRewardHead(model.cfg.d_model, c.seed);
-    let resumedFrom: string | null = null;
     let lastEval: { step: number; accuracy: number | null; rmse: number | null } | null = null;
-    if (request.resume) {
-      const where = 'files' in request.resume ? request.resume.where : store.where(id, request.resume.step);
-      let ck: Awaited<ReturnType<typeof readCheckpoint>>;
-      let saved: RewardModelJson | null = null;
-      try {
-        const files = 'files' in request.resume ? new Map(Object.entries(request.resume.files)) : await store.readCheckpoint(id, request.resume.step);
-        ck = await readCheckpoint(memorySource(files, where));
-        for (const f of [REWARD_MODEL_FILE, REWARD_HEAD_STATE_FILE]) if (!files.has(f)) throw new Error(`${where}/${f}: missing (not a checkpoint of lab reward-model)`);
-        saved = JSON.parse(new TextDecoder().decode(files.get(REWARD_MODEL_FILE)));
-        head = readRewardHeadState(files.get(REWARD_HEAD_STATE_FILE)!, `${where}/${REWARD_HEAD_STATE_FILE}`, model.cfg.d_model);
-      } catch (e) {
-        throw new TrainingError('bad-checkpoint', `${where}: ${(e as Error).message}`);
-      }
-      const mismatch = resumeMismatch(ck.state, saved, c, sha256, lora);
-      if (mismatch) throw new TrainingError('resume-mismatch', `cannot resume from ${where}: ${mismatch}. Resume with the checkpoint's settings, or start a new run.`);
-      const nan = firstNonFinite({ parameter: ck.params, exp_avg: ck.m, exp_avg_sq: ck.v });
-      if (nan) throw new TrainingError('bad-checkpoint', `${where} holds a non-finite value (${nan}): use an earlier checkpoint`);
-      if (ck.state.step >= c.steps) throw new TrainingError('invalid', `the checkpoint is at step ${ck.state.step} and the run has ${c.steps} steps: nothing to do`);
-      trainer.importState(ck.state.step, ck, where);
-      if (saved?.heldout_step !== null && saved?.heldout_step !== undefined) lastEval = { step: saved.heldout_step, accuracy: saved.heldout_accuracy ?? null, rmse: saved.heldout_rmse ?? null };
-      resumedFrom = where;
+    const resumed = await resumeFrom<{ json: RewardModelJson; head: RewardHead }>(store, request, trainer, c.steps, (state, saved) => resumeMismatch(state, saved?.json ?? null, c, sha256, lora), (files, where) => {
+      for (const f of [REWARD_MODEL_FILE, REWARD_HEAD_STATE_FILE]) if (!files.has(f)) throw new Error(`${where}/${f}: missing (not a checkpoint of lab reward-model)`);
+      return {
+        json: JSON.parse(new TextDecoder().decode(files.get(REWARD_MODEL_FILE))) as RewardModelJson,
+        head: readRewardHeadState(files.get(REWARD_HEAD_STATE_FILE)!, `${where}/${REWARD_HEAD_STATE_FILE}`, model.cfg.d_model),
+      };
+    });
+    if (resumed?.extra) {
+      head = resumed.extra.head;
+      const saved = resumed.extra.json;
+      if (saved.heldout_step !== null && saved.heldout_step !== undefined) lastEval = { step: saved.heldout_step, accuracy: saved.heldout_accuracy ?? null, rmse: saved.heldout_rmse ?? null };
     }
+    const resumedFrom = resumed?.where ?? null;
 
     // ---- the loop ----
     const pad = tok.padTokenId ?? eos ?? 0;
