@@ -13,19 +13,15 @@
 // fraction, completion length, tokens/s), <out>/samples.jsonl (prompt, completions, rewards,
 // advantages), checkpoints like `lab sft` and, at the end, the PEFT adapter (or model with --full).
 // A flag parser around Engine.train; the run is src/engine/rl/grpo-run.ts, the page's worker runs the same.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
-import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
-import { LocalEngine } from '../engine/engine.ts';
-import { CancelledError, GovernanceError, type GrpoConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
+import { existsSync, statSync } from 'node:fs';
+import type { GrpoConfig, GrpoStepLine } from '../engine/api.ts';
 import { LOSS_TYPES, type LossType, type ScaleRewards } from '../engine/rl/objective.ts';
 import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type GrpoSettings } from '../engine/rl/grpo.ts';
 import { GRPO_REWARD_NAMES, REWARD_MODEL } from '../engine/rl/grpo-run.ts';
-import { parseArgs, num, UsageError, Interrupted } from './args.ts';
-import { governDataFile } from './governance-fs.ts';
-import { DirRunStore, readDirFiles } from './dir-run-store.ts';
-import { configFrom, fmtTime } from './sft.ts';
-import { stopOnSignals } from './stop.ts';
+import { parseArgs, num, UsageError } from './args.ts';
+import { readDirFiles } from './dir-run-store.ts';
+import { configFrom } from './sft.ts';
+import { runTrainCommand } from './train-command.ts';
 
 const VALUES = [
   'model', 'data', 'adapter-init', 'reward', 'group-size', 'steps', 'prompts-per-step', 'beta', 'epsilon', 'epsilon-high', 'loss', 'mu',
@@ -92,54 +88,14 @@ export async function grpoCommand(argv: string[]): Promise<void> {
   // the trainer's settings as lab sft parses them (one prompt batch per step, no accumulation)
   const { config: sft, adapterInit } = await configFrom(p, modelDir, full, steps, lr);
   const config: GrpoConfig = { ...sft, lora: { ...sft.lora, dropout: 0 }, batchSize: grpo.promptsPerStep, gradAccum: 1, kind: 'grpo', grpo, rewards };
-  const resumeDir = p.values.get('resume');
-  if (resumeDir !== undefined && !existsSync(resumeDir)) throw new UsageError(`--resume ${resumeDir} does not exist`);
-
-  // ---- governance first (the engine checks the decision again) ----
-  if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
-  const decision = governDataFile(dataFile, p.values.get('manifest'));
-  if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${dataFile}: no source manifest approves this data`}`);
-  process.stderr.write(`lab grpo: ${decision.reason}\n`);
-
-  const store = new DirRunStore(out);
-  const engine = new LocalEngine(await nodeGpu(), { runStore: store });
-  const summary = await engine.loadModel({ kind: 'dir', path: modelDir });
-  for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
-  const req: TrainRequest = {
-    runId: basename(out), config, adapterInit,
-    ...(rewardModelDir !== null ? { rewardModel: Object.fromEntries(readDirFiles(rewardModelDir)) } : {}),
-    data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
-    ...(resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(resumeDir)), where: resumeDir } } : {}),
-  };
-  const stop = stopOnSignals('grpo');
-  let step = 0;
-  let lastCheckpoint: string | null = resumeDir ?? null;
-  const t0 = performance.now();
-  const onProgress = (e: TrainProgress) => {
-    if (e.kind === 'data') {
-      process.stderr.write(`lab grpo: ${e.rows} prompts\n`);
-      for (const pr of e.problems) process.stderr.write(`lab: skipped row: ${pr.message}\n`);
-      if (e.moreProblems) process.stderr.write(`lab: … and ${e.moreProblems} more skipped rows\n`);
-    } else if (e.kind === 'start') {
-      step = e.firstStep - 1;
-      process.stderr.write(`lab grpo: ${e.description}; ${e.trainable} trainable values, steps ${e.firstStep}..${e.totalSteps}\n`);
-    } else if (e.kind === 'step') {
-      const l = e.line as import('../engine/api.ts').GrpoStepLine;
-      step = l.step;
+  await runTrainCommand({
+    cmd: 'grpo', modelDir, dataFile, out, manifest: p.values.get('manifest'), resumeDir: p.values.get('resume'), config, adapterInit, rows: 'prompts',
+    extra: rewardModelDir !== null ? { rewardModel: Object.fromEntries(readDirFiles(rewardModelDir)) } : undefined,
+    stepText: (line) => {
+      const l = line as GrpoStepLine;
       const kl = l.kl === null || l.kl === undefined ? '' : ` · kl ${l.kl.toFixed(4)}`;
-      process.stderr.write(`step ${l.step}/${e.totalSteps} · reward ${l.reward.toFixed(3)} ± ${l.reward_std.toFixed(3)}${kl} · loss ${l.loss.toFixed(4)} · len ${l.completion_length.toFixed(1)} · clip ${l.clip_frac.toFixed(3)} · ${Math.round(l.rollout_tokens_per_s)} rollout tok/s · ${l.step_s.toFixed(2)} s/step · ETA ${fmtTime(e.etaSec)}\n`);
-    } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
-    else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
-  };
-  try {
-    await engine.train(req, onProgress, stop.signal);
-    process.stderr.write(`lab grpo: done in ${fmtTime((performance.now() - t0) / 1000)}; ${full ? 'model' : 'adapter'}, metrics.jsonl and samples.jsonl in ${out}\n`);
-  } catch (e) {
-    if (e instanceof CancelledError && stop.by) throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
-    throw e;
-  } finally {
-    stop.release();
-    engine.dispose();
-    releaseNodeGpu();
-  }
+      return `reward ${l.reward.toFixed(3)} ± ${l.reward_std.toFixed(3)}${kl} · loss ${l.loss.toFixed(4)} · len ${l.completion_length.toFixed(1)} · clip ${l.clip_frac.toFixed(3)} · ${Math.round(l.rollout_tokens_per_s)} rollout tok/s`;
+    },
+    doneText: () => `${full ? 'model' : 'adapter'}, metrics.jsonl and samples.jsonl in ${out}`,
+  });
 }

@@ -11,18 +11,13 @@
 // steps and at the end), checkpoints and, at the end, the PEFT adapter (or model with --full) with
 // reward_head.safetensors and reward_model.json; prints the held-out pair accuracy (or RMSE).
 // A flag parser around Engine.train; the run is src/engine/rl/reward-model-run.ts, the page's worker runs the same.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename } from 'node:path';
-import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
-import { LocalEngine } from '../engine/engine.ts';
-import { CancelledError, GovernanceError, type RewardModelConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
+import { existsSync, statSync } from 'node:fs';
+import type { RewardModelConfig } from '../engine/api.ts';
 import { REWARD_OBJECTIVES, type RewardObjective } from '../engine/rl/reward-model.ts';
 import type { RewardModelStepLine } from '../engine/rl/reward-model-run.ts';
-import { parseArgs, num, UsageError, Interrupted } from './args.ts';
-import { governDataFile } from './governance-fs.ts';
-import { DirRunStore, readDirFiles } from './dir-run-store.ts';
-import { configFrom, fmtTime } from './sft.ts';
-import { stopOnSignals } from './stop.ts';
+import { parseArgs, num, UsageError } from './args.ts';
+import { configFrom } from './sft.ts';
+import { runTrainCommand } from './train-command.ts';
 
 const VALUES = [
   'model', 'data', 'objective', 'held-out', 'adapter-init', 'rank', 'alpha', 'targets', 'steps', 'lr', 'batch-size', 'seed', 'checkpoint-every', 'resume',
@@ -49,59 +44,22 @@ export async function rewardModelCommand(argv: string[]): Promise<void> {
   if (!p.values.has('batch-size')) p.values.set('batch-size', '8'); // TRL's per_device_train_batch_size
   const { config: sft, adapterInit } = await configFrom(p, modelDir, full, steps, num(p, 'lr', 1e-4));
   const config: RewardModelConfig = { ...sft, lora: { ...sft.lora, dropout: 0 }, gradAccum: 1, kind: 'reward-model', rewardModel: { objective, heldOut } };
-  const resumeDir = p.values.get('resume');
-  if (resumeDir !== undefined && !existsSync(resumeDir)) throw new UsageError(`--resume ${resumeDir} does not exist`);
-
-  // ---- governance first: refused data costs no model load (the engine checks the decision again) ----
-  if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
-  const decision = governDataFile(dataFile, p.values.get('manifest'));
-  if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${dataFile}: no source manifest approves this data`}`);
-  process.stderr.write(`lab reward-model: ${decision.reason}\n`);
-
-  const store = new DirRunStore(out);
-  const engine = new LocalEngine(await nodeGpu(), { runStore: store });
-  const summary = await engine.loadModel({ kind: 'dir', path: modelDir });
-  for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
-  const req: TrainRequest = {
-    runId: basename(out), config, adapterInit,
-    data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
-    ...(resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(resumeDir)), where: resumeDir } } : {}),
-  };
-  const stop = stopOnSignals('reward-model');
-  let step = 0;
-  let lastCheckpoint: string | null = resumeDir ?? null;
   let held: { step: number; text: string } | null = null;
-  const t0 = performance.now();
   const pairs = objective === 'bradley-terry';
-  const onProgress = (e: TrainProgress) => {
-    if (e.kind === 'data') {
-      process.stderr.write(`lab reward-model: ${e.rows} ${pairs ? 'pairs' : 'ratings'}\n`);
-      for (const pr of e.problems) process.stderr.write(`lab: skipped row: ${pr.message}\n`);
-      if (e.moreProblems) process.stderr.write(`lab: … and ${e.moreProblems} more skipped rows\n`);
-    } else if (e.kind === 'start') {
-      step = e.firstStep - 1;
-      process.stderr.write(`lab reward-model: ${e.description}; ${e.trainable} trainable values (+ the head), steps ${e.firstStep}..${e.totalSteps}\n`);
-    } else if (e.kind === 'step') {
-      const l = e.line as RewardModelStepLine;
-      step = l.step;
+  await runTrainCommand({
+    cmd: 'reward-model', modelDir, dataFile, out, manifest: p.values.get('manifest'), resumeDir: p.values.get('resume'), config, adapterInit, rows: pairs ? 'pairs' : 'ratings',
+    stepText: (line) => {
+      const l = line as RewardModelStepLine;
       const fit = l.accuracy !== undefined ? `acc ${l.accuracy.toFixed(3)} · margin ${l.margin!.toFixed(3)}` : `rmse ${l.rmse!.toFixed(4)}`;
       const ho = l.heldout_accuracy !== undefined ? ` · held-out acc ${l.heldout_accuracy.toFixed(3)}` : l.heldout_rmse !== undefined ? ` · held-out rmse ${l.heldout_rmse.toFixed(4)}` : '';
       if (ho) held = { step: l.step, text: l.heldout_accuracy !== undefined ? `held-out pair accuracy ${l.heldout_accuracy.toFixed(3)}` : `held-out RMSE ${l.heldout_rmse!.toFixed(4)}` };
-      process.stderr.write(`step ${l.step}/${e.totalSteps} · loss ${l.loss.toFixed(4)} · ${fit}${ho} · grad norm ${l.grad_norm.toFixed(3)} · lr ${l.lr.toExponential(2)} · ${l.step_s.toFixed(2)} s/step · ETA ${fmtTime(e.etaSec)}\n`);
-    } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
-    else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
-  };
-  try {
-    await engine.train(req, onProgress, stop.signal);
-    const h = held as { step: number; text: string } | null;
-    process.stderr.write(`lab reward-model: done in ${fmtTime((performance.now() - t0) / 1000)}; ${h ? `${h.text} (step ${h.step})` : 'no held-out rows'}; ${full ? 'model' : 'adapter'}, reward_head.safetensors and reward_model.json in ${out}\n`);
-    if (h) console.log(h.text);
-  } catch (e) {
-    if (e instanceof CancelledError && stop.by) throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
-    throw e;
-  } finally {
-    stop.release();
-    engine.dispose();
-    releaseNodeGpu();
-  }
+      return `loss ${l.loss.toFixed(4)} · ${fit}${ho} · grad norm ${l.grad_norm.toFixed(3)} · lr ${l.lr.toExponential(2)}`;
+    },
+    doneText: () => {
+      const h = held as { step: number; text: string } | null;
+      return `${h ? `${h.text} (step ${h.step})` : 'no held-out rows'}; ${full ? 'model' : 'adapter'}, reward_head.safetensors and reward_model.json in ${out}`;
+    },
+  });
+  const h = held as { step: number; text: string } | null;
+  if (h) console.log(h.text);
 }
