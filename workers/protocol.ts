@@ -20,6 +20,7 @@
 import type {
   AdapterInfo,
   AnalyzeProgress,
+  GrpoGroupSample,
   AnalyzeRequest,
   ReportData,
   CacheUsage,
@@ -85,6 +86,8 @@ export interface Requests {
   /** the run store's runs (IndexedDB), newest first */
   listRuns: { payload: void; result: RunRecord[]; progress: never };
   runMetrics: { payload: { runId: string }; result: StepLine[]; progress: never };
+  /** a GRPO run's last sample records */
+  runSamples: { payload: { runId: string; last: number }; result: GrpoGroupSample[]; progress: never };
   /** a run's result files (PEFT adapter / model) or one checkpoint's */
   runFiles: { payload: { runId: string; which: 'result' | { checkpoint: number } }; result: Record<string, Uint8Array>; progress: never };
   deleteRun: { payload: { runId: string }; result: { deleted: boolean }; progress: never };

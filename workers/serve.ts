@@ -36,6 +36,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     trainControl: (payload) => engine.trainControl(payload.runId, payload.action),
     listRuns: () => engine.listRuns(),
     runMetrics: (payload) => engine.runMetrics(payload.runId),
+    runSamples: (payload) => engine.runSamples(payload.runId, payload.last),
     runFiles: (payload) => engine.runFiles(payload.runId, payload.which),
     deleteRun: (payload) => engine.deleteRun(payload.runId),
     runsUsage: () => engine.runsUsage(),

@@ -7,6 +7,7 @@ import {
   fromWireError,
   type AdapterInfo,
   type AnalyzeProgress,
+  type GrpoGroupSample,
   type AnalyzeRequest,
   type ReportData,
   type CacheUsage,
@@ -158,6 +159,10 @@ export class WorkerEngine implements Engine {
 
   listRuns(): Promise<RunRecord[]> {
     return this.request('listRuns', undefined);
+  }
+
+  runSamples(runId: string, last: number): Promise<GrpoGroupSample[]> {
+    return this.request('runSamples', { runId, last });
   }
 
   runMetrics(runId: string): Promise<StepLine[]> {

@@ -108,6 +108,10 @@ export class DirRunStore implements RunStore {
     const f = join(this.out, name);
     return existsSync(f) ? new Uint8Array(readFileSync(f)) : null;
   }
+  async setLines(_id: string, name: string, lines: string[]): Promise<void> {
+    this.ensure();
+    writeFileSync(join(this.out, name), lines.map((l) => `${l}\n`).join(''));
+  }
   async appendLine(_id: string, name: string, line: string): Promise<void> {
     this.ensure();
     appendFileSync(join(this.out, name), `${line}\n`);

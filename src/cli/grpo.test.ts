@@ -52,6 +52,8 @@ test('lab grpo writes metrics, samples, checkpoints and a PEFT adapter; a resume
   const r2 = runLab(form(again, '--checkpoint-every', '1', '--resume', join(again, 'checkpoint-1')));
   assert.equal(r2.code, 0, r2.stderr);
   assert.deepEqual(lines(join(again, 'metrics.jsonl')).map(numbers), m.map(numbers));
+  // the samples of steps 2 and 3 were written again, not twice
+  assert.deepEqual(lines(join(again, 'samples.jsonl')).map((g) => [g.step, g.completions.map((c: { text: string }) => c.text)]), s.map((g) => [g.step, g.completions.map((c: { text: string }) => c.text)]));
 
   // other settings than the checkpoint's are refused, naming the field
   const r3 = runLab(form(join(tmp, 'again'), '--resume', join(again, 'checkpoint-1')).map((a) => (a === '0.05' ? '0.1' : a)));

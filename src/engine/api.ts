@@ -313,6 +313,8 @@ export interface Engine {
   listRuns(): Promise<RunRecord[]>;
   /** The metrics lines of a run, in step order. */
   runMetrics(runId: string): Promise<StepLine[]>;
+  /** A GRPO run's last `last` sample records (samples.jsonl: prompt, completions, rewards, advantages), oldest first; [] for other runs. */
+  runSamples(runId: string, last: number): Promise<GrpoGroupSample[]>;
   /** A run's stored files: its result ('result': the PEFT adapter or model) or one checkpoint. */
   runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>>;
   /** Deletes a run and everything stored for it (not while it is active). */

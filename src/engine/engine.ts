@@ -41,6 +41,7 @@ import {
   isDpoConfig,
   isRewardModelConfig,
   type AnalysisSet,
+  type GrpoGroupSample,
   type AnalyzeProgress,
   type AnalyzeRequest,
   type ReportData,
@@ -307,6 +308,13 @@ export class LocalEngine implements Engine {
 
   runMetrics(runId: string): Promise<StepLine[]> {
     return this.runStore.metrics(runId);
+  }
+
+  async runSamples(runId: string, last: number): Promise<GrpoGroupSample[]> {
+    const bytes = await this.runStore.readFile(runId, 'samples.jsonl');
+    if (!bytes) return [];
+    const lines = new TextDecoder().decode(bytes).split('\n').filter((l) => l.trim() !== '');
+    return lines.slice(Math.max(0, lines.length - Math.max(0, last))).map((l) => JSON.parse(l) as GrpoGroupSample);
   }
 
   async runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>> {

@@ -94,6 +94,12 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
   try {
     const resumed = await resumeFrom(store, request, trainer, c.steps * c.grpo.mu, (state) => resumeMismatch(state, c, sha256, lora));
     const resumedFrom = resumed?.where ?? null;
+    if (resumed) {
+      // the samples of steps trained again after this checkpoint go (as the metrics lines do)
+      const at = resumed.state.step / c.grpo.mu;
+      const kept = await store.readFile(request.runId, 'samples.jsonl');
+      if (kept) await store.setLines(request.runId, 'samples.jsonl', new TextDecoder().decode(kept).split('\n').filter((l) => l.trim() !== '' && (JSON.parse(l) as { step: number }).step <= at));
+    }
     return await loop(ctx, { ...request, data }, c, control, trainer, lora, { items, sha256, rewards, rm, resumedFrom }, onProgress, signal);
   } finally {
     trainer.dispose();

@@ -33,6 +33,8 @@ export interface RunStore {
   readFile(id: string, name: string): Promise<Uint8Array | null>;
   /** Appends a line to an extra file (GRPO's samples.jsonl). */
   appendLine(id: string, name: string, line: string): Promise<void>;
+  /** Replaces an appended file's lines (a resume from an older checkpoint drops the steps trained again). */
+  setLines(id: string, name: string, lines: string[]): Promise<void>;
   /** Keep a copy of the run's data (data.jsonl), so a resume needs only the run (the browser); the CLI reads its --data again. */
   keepsData?: boolean;
   delete(id: string): Promise<void>;
@@ -136,6 +138,11 @@ export class KvRunStore implements RunStore {
     let text = '';
     for (const c of chunks) text += ((await this.kv.get(`${prefix}${c}`)) as string[]).map((l) => `${l}\n`).join('');
     return new TextEncoder().encode(text);
+  }
+  async setLines(id: string, name: string, lines: string[]) {
+    for (const k of await this.keysOf(`lines/${id}/${name}/`)) await this.kv.del(k);
+    await this.kv.del(`file/${id}/${name}`);
+    for (let c = 0; c * LINE_CHUNK < lines.length; c++) await this.kv.set(`lines/${id}/${name}/${c}`, lines.slice(c * LINE_CHUNK, (c + 1) * LINE_CHUNK));
   }
   async appendLine(id: string, name: string, line: string) {
     const prefix = `lines/${id}/${name}/`;
