@@ -169,15 +169,17 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     assert.equal((await item.getByTestId('run-kind').textContent())?.trim(), 'GRPO');
     assert.match((await item.getByTestId('run-grpo').textContent()) ?? '', /G 4 × 2 prompts\/step, 8 new tokens, β 0.05.*rewards exact:1, chrf:0.01/);
     assert.equal((await item.getByTestId('run-step').textContent())?.trim(), `${pausedAt}/3`);
-    await page.evaluate(() => {
+    await page.evaluate((at) => {
+      (window as unknown as { __at: number }).__at = at;
       const seen: string[] = [];
       (window as unknown as { __pts: string[]; __empty: boolean }).__pts = seen;
       new MutationObserver(() => {
         const v = document.querySelector('[data-testid="grpo-reward-chart"]')?.getAttribute('data-points');
         if (v && seen.at(-1) !== v) seen.push(v);
-        if (document.querySelector('[data-testid="grpo-completions-empty"]')) (window as unknown as { __empty: boolean }).__empty = true;
-      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points'] });
-    });
+        const c = document.querySelector('[data-testid="grpo-completions"]');
+        if (c && c.getAttribute('data-step') === String((window as unknown as { __at: number }).__at)) (window as unknown as { __kept: boolean }).__kept = true;
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-points', 'data-step'] });
+    }, pausedAt);
     await item.getByTestId('run-resume').click();
     await page.waitForFunction(() => location.hash === '#/train');
     await page.waitForFunction((id) => document.querySelector('[data-testid="train-live"]')?.getAttribute('data-run-id') === id, runId);
@@ -186,7 +188,7 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     await liveStatus(page, ['done']);
     const pts = await page.evaluate(() => (window as unknown as { __pts: string[] }).__pts);
     assert.deepEqual(pts, pausedAt === 1 ? ['1', '2', '3'] : ['2', '3'], 'the charts start from the stored metrics (runMetrics), then the new steps');
-    assert.equal(await page.evaluate(() => (window as unknown as { __empty?: boolean }).__empty), true, 'before the first new step, the table said why it had no completions');
+    assert.equal(await page.evaluate(() => (window as unknown as { __kept?: boolean }).__kept), true, 'before the first new step, the table showed the checkpoint step\'s completions, read back from the run store (runSamples)');
     assert.equal(await attr(page, 'grpo-completions', 'data-step'), '3');
     assert.equal((await completions(page)).length, 8);
     const metrics = await page.evaluate((id) => window.__labEngine!.runMetrics(id), runId);

@@ -1,4 +1,4 @@
-// Pages reached by the URL hash (#/models, #/data, #/train, #/compare, #/runs): no router library,
+// Pages reached by the URL hash (#/models, #/data, #/train, #/compare, #/analyze, #/runs): no router library,
 // no server routes, so the static build works from any folder and offline. With no hash the page
 // is Models until a model is loaded, then Compare.
 import { useSyncExternalStore } from 'react';
@@ -8,6 +8,7 @@ export const PAGES = [
   { id: 'data', label: 'Data', title: 'Data' },
   { id: 'train', label: 'Train', title: 'Train' },
   { id: 'compare', label: 'Compare', title: 'Compare' },
+  { id: 'analyze', label: 'Analyze', title: 'Analyze' },
   { id: 'runs', label: 'Runs', title: 'Runs' },
 ] as const;
 

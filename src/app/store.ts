@@ -1,6 +1,7 @@
 // The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, the
-// model slice (./modelSlice.ts: load, cache, generate, attention), the ONNX verify slice and the
-// Compare page's slice (./compareSlice.ts). It talks to an Engine only
+// model slice (./modelSlice.ts: load, cache, generate, attention), the ONNX verify slice, the
+// Compare page's slice (./compareSlice.ts), training (./trainSlice.ts) and the Analyze page's
+// report (./analyzeSlice.ts). It talks to an Engine only
 // (src/engine/engine.ts), never to WebGPU or kernels directly, and does not know whether the
 // engine runs in a worker or in this thread.
 
@@ -12,12 +13,14 @@ import { createModelSlice, type ModelSlice } from './modelSlice.ts';
 import { createVerifySlice, type VerifySlice } from './verifySlice.ts';
 import { createCompareSlice, type CompareSlice } from './compareSlice.ts';
 import { createTrainSlice, type TrainSlice } from './trainSlice.ts';
+import { createAnalyzeSlice, type AnalyzeSlice } from './analyzeSlice.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
 export type { VerifyState } from './verifySlice.ts';
 export type { CompareRun, CompareState } from './compareSlice.ts';
 export type { DataChoice, LiveRun } from './trainSlice.ts';
+export type { AnalyzeState } from './analyzeSlice.ts';
 
 export interface AdapterState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -32,7 +35,7 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice {
+export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, AnalyzeSlice {
   adapter: AdapterState;
   check: CheckState;
   loadAdapter(): Promise<void>;
@@ -49,6 +52,7 @@ export function createLabStore(engine: Engine): LabStore {
     ...createVerifySlice<LabState>(engine, set, get),
     ...createCompareSlice<LabState>(engine, set, get),
     ...createTrainSlice<LabState>(engine, set, get),
+    ...createAnalyzeSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
 

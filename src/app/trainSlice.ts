@@ -166,11 +166,11 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
   };
 
   /** Runs one train request to its end, keeping the live view and the run list current. */
-  const run = async (req: TrainRequest, before: StepLine[]) => {
+  const run = async (req: TrainRequest, before: StepLine[], samples: LiveRun['samples'] = null) => {
     if (running) return;
     const ctl = (running = new AbortController());
     const kind: TrainKind = isGrpoConfig(req.config) ? 'grpo' : 'sft';
-    setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, kind, config: req.config, full: req.config.full, lines: before, totalSteps: req.config.steps } });
+    setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, kind, config: req.config, full: req.config.full, lines: before, samples, totalSteps: req.config.steps } });
     try {
       const res = await engine.train(req, onProgress, ctl.signal);
       patchLive({ status: 'done', message: `Finished ${res.steps} ${kind === 'grpo' ? 'GRPO ' : ''}steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
@@ -266,7 +266,9 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
         if (isGrpoConfig(rec.config) && usesRewardModel(rec.config) && !get().grpoRewardModel) {
           throw new Error(`Run ${rec.name} scores with a learned reward model, whose files are not kept with the run: pick them under Rewards → reward-model on the Train page (GRPO), then resume it from the Runs page.`);
         }
-        await run({ runId, config: rec.config, resume: { step: at }, ...rewardModelOf(rec.config) }, before);
+        // a GRPO run's completions of the checkpoint's step, read back from the run store
+        const kept = isGrpoConfig(rec.config) ? (await engine.runSamples(runId, rec.config.grpo.promptsPerStep)).filter((g) => g.step === at) : [];
+        await run({ runId, config: rec.config, resume: { step: at }, ...rewardModelOf(rec.config) }, before, kept.length ? { step: at, samples: kept } : null);
       } catch (e) {
         patchLive({ status: 'error', error: errorView(e) });
       }

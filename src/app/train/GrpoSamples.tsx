@@ -1,8 +1,8 @@
 // The latest GRPO step's groups, from the engine's 'samples' progress: each prompt (with its
 // reference), then its G completions with their token count, combined reward (each reward's value
 // on hover) and group-relative advantage. Long texts are cut, with the whole text on hover and a
-// "more" button that expands it. The run store keeps every step's groups (samples.jsonl), but the
-// Engine has no call that reads them back, so after a reload the table waits for the next step.
+// "more" button that expands it. The run store keeps every step's groups (samples.jsonl): a resumed run
+// shows its checkpoint step's groups (Engine.runSamples) until the next step's arrive.
 import { useState } from 'react';
 import type { GrpoGroupSample } from '../../engine/api.ts';
 
@@ -16,7 +16,7 @@ export function GrpoSamples({ samples, steps }: { samples: { step: number; sampl
         <h3 id="grpo-samples-h">Completions</h3>
         <p className="muted small" data-testid="grpo-completions-empty">
           {steps > 0
-            ? 'No completions to show yet: the steps before this page was reloaded kept theirs in the run store (samples.jsonl), which the page does not read back. The next step’s appear here.'
+            ? 'No completions to show yet: every step’s are kept with the run (samples.jsonl); the next step’s appear here.'
             : 'The completions of each step, with their rewards and advantages, appear here when the step ends.'}
         </p>
       </section>

@@ -70,6 +70,10 @@ function slice(records: RunRecord[] = []) {
     async runMetrics() {
       return [];
     },
+    async runSamples(runId: string) {
+      const completions = [{ text: 'kept', tokens: 2, reward: 1, rewards: { exact: 1 }, advantage: 0.5 }];
+      return [{ step: 1, line: 1, prompt: `stored ${runId}`, completions }];
+    },
   } as unknown as Engine;
   type S = TrainSlice & ModelSlice;
   let state = { model: { status: 'ready', summary: { name: 'lab-micro', n_ctx: 256 } as ModelSummary } } as unknown as S;
@@ -103,6 +107,7 @@ test('the slice: GRPO mode fits the preset to the model, starts a GrpoConfig run
   assert.equal(after.s().trainKind, 'grpo');
   assert.deepEqual(after.s().grpoConfig, sent);
   assert.deepEqual(after.reqs[0].resume, { step: 1 });
+  assert.equal(after.reqs.length, 1);
   assert.equal(after.reqs[0].config, sent, 'the resume sends the stored GrpoConfig as it is');
 
   // a run scored by a learned reward model: its files go with the request; after a reload they must be picked again

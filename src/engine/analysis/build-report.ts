@@ -71,11 +71,7 @@ export async function buildReport(r: ReportInput, opts: { signal?: AbortSignal; 
   };
   const lens = await timed('logit lens', async () => {
     const out: LensCurve[] = [];
-    for (let s = 0; s < 2; s++) {
-      opts.onProgress?.('logit lens', s, 2);
-      out.push(curve(await lensByLayer(model, prompts[s], positions[s], opts.signal)));
-    }
-    opts.onProgress?.('logit lens', 2, 2);
+    for (let s = 0; s < 2; s++) out.push(curve(await lensByLayer(model, prompts[s], positions[s], opts.signal, progress('logit lens', s))));
     return out;
   });
   const effects = await timed('ablation sweep', async () => {

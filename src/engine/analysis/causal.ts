@@ -64,7 +64,7 @@ export function answerLogprob(logits: Float32Array, V: number, ids: readonly num
 }
 
 /** Per prompt, per layer (L + 1 rows as the logit lens): mean log-prob and mean rank of the final answer's tokens. */
-export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisPrompt[], positions: readonly number[][], signal?: AbortSignal): Promise<{ logprob: number[][]; rank: number[][] }> {
+export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisPrompt[], positions: readonly number[][], signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<{ logprob: number[][]; rank: number[][] }> {
   const { rt, cfg, w } = model;
   const L = cfg.n_layers, C = cfg.d_model, V = cfg.d_vocab;
   const points = [...Array.from({ length: L }, (_, k) => HOOKS.residPre(k)), HOOKS.residPost(L - 1)];
@@ -102,6 +102,7 @@ export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisP
     for (const t of new Set(captures.values())) t.dispose();
     logprob.push(lp);
     rank.push(rk);
+    onProgress?.(i + 1, prompts.length);
   }
   return { logprob, rank };
 }

@@ -79,6 +79,10 @@ export async function patternTables(
     idsT.dispose();
     for (const p of batch) out[p] = new Array(L);
     for (let l = 0; l < L; l++) {
+      if (opts.signal?.aborted) {
+        for (let k = l; k < L; k++) captures.get(HOOKS.pattern(k))!.dispose();
+        throw new Error('head statistics cancelled');
+      }
       const t = captures.get(HOOKS.pattern(l))!; // [B, H, T, T]
       const all = (await rt.read(t)) as Float32Array;
       t.dispose();

@@ -1,0 +1,50 @@
+// The Analyze page's embedded sets are the bytes `lab tasks --items` writes, with the same provenance
+// record (so report.json's sha256 and provenance match a CLI run on the same task, n and seed); a picked
+// file's bad line is named file:line before anything runs; the settings' checks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tasksCommand } from '../../cli/tasks.ts';
+import { parseTaskRows } from '../../engine/analysis/task-rows.ts';
+import { DEFAULT_SETTINGS, analysisSet, embeddedFile, embeddedSet, fileChoice, settingsProblems } from './sets.ts';
+
+test('an embedded set is what lab tasks --split heldout --items writes, with its provenance record', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-analyze-sets-'));
+  try {
+    for (const task of ['arithmetic', 'conlang'] as const) {
+      const out = join(dir, embeddedFile(task, 7, 3));
+      await tasksCommand(['--task', task, '--split', 'heldout', '--n', '7', '--seed', '3', '--items', '--out', out]);
+      const set = await embeddedSet(task, task === 'conlang' ? 'Velmic' : 'arithmetic', 7, 3);
+      assert.equal(set.text, readFileSync(out, 'utf8'), `${task}: same bytes`);
+      assert.deepEqual(set.provenance, JSON.parse(readFileSync(`${out}.provenance.json`, 'utf8')), `${task}: same provenance record`);
+      assert.equal(set.file, embeddedFile(task, 7, 3));
+      const rows = parseTaskRows(set.text, set.file);
+      assert.equal(rows.length, 7);
+      assert.ok(rows.every((r) => r.task === task && typeof r.question === 'string' && typeof r.answer === 'string'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a picked file: rows counted, a bad line named file:line, no provenance record', async () => {
+  const good = fileChoice('mine.jsonl', '{"question":"q1","answer":"a #### 1"}\n\n{"question":"q2","answer":"b #### 2"}\n', 'mine');
+  assert.equal(good.kind === 'file' && good.rows, 2);
+  assert.equal(good.kind === 'file' && good.problem, undefined);
+  const set = await analysisSet(good, DEFAULT_SETTINGS);
+  assert.deepEqual(set, { label: 'mine', file: 'mine.jsonl', text: good.kind === 'file' ? good.text : '', provenance: null });
+  const bad = fileChoice('bad.jsonl', '{"question":"q1","answer":"a"}\n{"question":"q2"}\n', 'bad');
+  assert.equal(bad.kind === 'file' && bad.problem, 'bad.jsonl:2: needs "question" and "answer" strings');
+  const notJson = fileChoice('x.jsonl', '{"question":"q1","answer":"a"}\n{oops\n', 'x');
+  assert.equal(notJson.kind === 'file' && notJson.problem, 'x.jsonl:2: not valid JSON');
+  const one = fileChoice('one.jsonl', '{"question":"q1","answer":"a"}\n', 'one');
+  assert.match((one.kind === 'file' && one.problem) || '', /at least 2 prompts/);
+});
+
+test('settings: whole numbers in range', () => {
+  assert.deepEqual(settingsProblems(DEFAULT_SETTINGS), {});
+  const p = settingsProblems({ ...DEFAULT_SETTINGS, n: 1, seed: -1, nBoot: NaN, nPerm: 2.5 });
+  assert.deepEqual(Object.keys(p).sort(), ['n', 'nBoot', 'nPerm', 'seed']);
+});

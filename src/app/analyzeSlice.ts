@@ -1,0 +1,133 @@
+// The Analyze page's state: two prompt sets (./analyze/sets.ts), the report's settings, the run in
+// flight (its phase, how far, since when: the page shows a bar and an ETA) and the last report. The
+// report is Engine.analyzeReport's ReportData on the loaded model and its active adapter; it is kept
+// here and in IndexedDB (./analyze/persist.ts), so a reload shows it again. One run at a time; Cancel
+// aborts it (the engine answers CancelledError) and leaves the last report as it was.
+import type { AnalyzeProgress, Engine, ModelSummary, ReportData } from '../engine/api.ts';
+import { errorView, type ErrorView } from './errors.ts';
+import { analysisSet, DEFAULT_SETTINGS, defaultSets, setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings, type SetChoice, type SetKey } from './analyze/sets.ts';
+import { loadLastReport, saveLastReport } from './analyze/persist.ts';
+
+export type AnalyzePhase = AnalyzeProgress['phase'];
+/** The engine's phases, in the order it runs them. */
+export const PHASES: readonly AnalyzePhase[] = ['head statistics', 'selectivity', 'logit lens', 'ablation sweep'];
+
+export interface AnalyzeRunProgress {
+  /** 'preparing': the sets are being made, nothing from the engine yet */
+  phase: AnalyzePhase | 'preparing';
+  done: number;
+  total: number;
+  /** Date.now() at the start of the run and of the current phase (the previous phase's last report) */
+  startedAt: number;
+  phaseStartedAt: number;
+  /** Date.now() of the engine's last report */
+  lastAt: number;
+  /** the phases the engine reported, in order */
+  seen: AnalyzePhase[];
+  /** Date.now() when it finished, failed or was cancelled */
+  endedAt?: number;
+}
+
+export interface AnalyzeState {
+  status: 'idle' | 'running' | 'done' | 'cancelled' | 'error';
+  sets: Record<SetKey, SetChoice>;
+  settings: AnalyzeSettings;
+  progress?: AnalyzeRunProgress;
+  /** Cancel was pressed: the engine stops at its next check (after the batch or head in flight) */
+  cancelling?: boolean;
+  /** the last report: of this session's last finished run, or the one kept from before a reload */
+  report?: ReportData;
+  /** where the report came from */
+  reportFrom?: 'run' | 'saved';
+  /** the report could not be kept in IndexedDB (it is still shown) */
+  saveError?: string;
+  error?: ErrorView;
+}
+
+export interface AnalyzeSlice {
+  analysis: AnalyzeState;
+  setAnalyzeSet(key: SetKey, choice: SetChoice): void;
+  setAnalyzeSettings(patch: Partial<AnalyzeSettings>): void;
+  /** runs the report of both sets on the loaded model; the result replaces the last report */
+  runAnalyze(): Promise<void>;
+  cancelAnalyze(): void;
+  /** reads the kept report from IndexedDB, unless one is already here */
+  restoreAnalysis(): Promise<void>;
+}
+
+type Set<S> = (partial: Partial<S>) => void;
+type Needs = AnalyzeSlice & { model: { status: string; summary?: ModelSummary }; adapterBusy: boolean };
+
+export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S): AnalyzeSlice {
+  let ctl: AbortController | null = null;
+  let restoring: Promise<void> | null = null;
+  const setA = (patch: Partial<AnalyzeState>) => set({ analysis: { ...get().analysis, ...patch } } as Partial<S>);
+  const ended = (): AnalyzeRunProgress | undefined => {
+    const p = get().analysis.progress;
+    return p && { ...p, endedAt: Date.now() };
+  };
+
+  return {
+    analysis: { status: 'idle', sets: defaultSets(), settings: { ...DEFAULT_SETTINGS } },
+
+    setAnalyzeSet(key, choice) {
+      setA({ sets: { ...get().analysis.sets, [key]: choice } });
+    },
+
+    setAnalyzeSettings(patch) {
+      setA({ settings: { ...get().analysis.settings, ...patch } });
+    },
+
+    async runAnalyze() {
+      if (ctl) return; // one at a time
+      const { summary, status } = get().model;
+      const a = get().analysis;
+      const fail = (message: string) => setA({ status: 'error', error: errorView(new Error(message)) });
+      if (!summary) return fail(status === 'loading' ? 'The model is still loading: run the analysis once it is ready.' : 'No model is loaded: load one on the Models page first.');
+      if (get().adapterBusy) return fail('The adapter is being switched: run the analysis once the header shows the new one.');
+      const bad = Object.entries(settingsProblems(a.settings)).map(([k, v]) => `${k}: ${v}`);
+      const setBad = SET_KEYS.flatMap((k) => (setProblem(a.sets[k]) ? [`set ${k.toUpperCase()}: ${setProblem(a.sets[k])}`] : []));
+      if (bad.length || setBad.length) return fail(`Fix the inputs first: ${[...setBad, ...bad].join('; ')}.`);
+      const c = (ctl = new AbortController());
+      const t0 = Date.now();
+      setA({ status: 'running', error: undefined, cancelling: false, progress: { phase: 'preparing', done: 0, total: 1, startedAt: t0, phaseStartedAt: t0, lastAt: t0, seen: [] } });
+      try {
+        const s = a.settings;
+        const [sa, sb] = await Promise.all([analysisSet(a.sets.a, s), analysisSet(a.sets.b, s)]);
+        const onProgress = (p: AnalyzeProgress) => {
+          const prev = get().analysis.progress!;
+          const fresh = p.phase !== prev.phase;
+          // a phase's first report comes after its first step: it began when the previous phase last reported
+          const phaseStartedAt = fresh ? prev.lastAt : prev.phaseStartedAt;
+          setA({ progress: { ...prev, phase: p.phase, done: p.done, total: p.total, phaseStartedAt, lastAt: Date.now(), seen: fresh && !prev.seen.includes(p.phase) ? [...prev.seen, p.phase] : prev.seen } });
+        };
+        const report = await engine.analyzeReport({ a: sa, b: sb, n: s.n, seed: s.seed, queries: s.queries, ablation: s.ablation, nBoot: s.nBoot, nPerm: s.nPerm }, onProgress, c.signal);
+        setA({ status: 'done', report, reportFrom: 'run', saveError: undefined, cancelling: false, progress: ended() });
+        await saveLastReport(report).catch((e) => setA({ saveError: `The report could not be kept for the next visit: ${errorView(e).message}` }));
+      } catch (e) {
+        const error = errorView(e);
+        setA({ status: error.name === 'CancelledError' || c.signal.aborted ? 'cancelled' : 'error', error, cancelling: false, progress: ended() });
+      } finally {
+        ctl = null;
+      }
+    },
+
+    cancelAnalyze() {
+      if (!ctl || ctl.signal.aborted) return;
+      ctl.abort();
+      setA({ cancelling: true });
+    },
+
+    restoreAnalysis() {
+      restoring ??= (async () => {
+        try {
+          const report = await loadLastReport();
+          if (report && !get().analysis.report) setA({ report, reportFrom: 'saved' });
+        } catch (e) {
+          setA({ saveError: `The kept report could not be read: ${errorView(e).message}` });
+        }
+      })();
+      return restoring;
+    },
+  };
+}
