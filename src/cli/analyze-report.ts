@@ -18,7 +18,7 @@ import { buildReport, type ReportSetInput } from '../engine/analysis/build-repor
 import { renderReport } from '../engine/analysis/report.ts';
 import { provenancePath } from './governance-fs.ts';
 import { parseArgs, num, UsageError } from './args.ts';
-import { taskRows } from './analyze.ts';
+import { taskRows } from './task-files.ts';
 import { sampleRows } from '../engine/analysis/task-rows.ts';
 
 function labCommit(): string | null {

@@ -19,8 +19,10 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { ablateHead, logitLens, meanHeadZ, patchActivation } from '../engine/analysis/interventions.ts';
-import { analysisPrompt, compareHeads, patternTables, type QuerySet, type TaskRow } from '../engine/analysis/heads.ts';
-import { parseTaskRows, sampleRows } from '../engine/analysis/task-rows.ts';
+import { analysisPrompt, compareHeads, patternTables, type QuerySet } from '../engine/analysis/heads.ts';
+import { sampleRows } from '../engine/analysis/task-rows.ts';
+import { reportCommand } from './analyze-report.ts';
+import { taskRows } from './task-files.ts';
 import { parseArgs, parseIdList, num, UsageError } from './args.ts';
 
 const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }, (_, t) => Array.from(a.subarray(t * V, (t + 1) * V)));
@@ -28,7 +30,7 @@ const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }
 export async function analyzeCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'heads') return headsCommand(rest);
-  if (sub === 'report') return (await import('./analyze-report.ts')).reportCommand(rest);
+  if (sub === 'report') return reportCommand(rest);
   const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
@@ -103,16 +105,6 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     writeFileSync(out, JSON.stringify(result));
   } finally {
     rt.destroy();
-  }
-}
-
-/** The rows of a task file ({question, answer} or `lab tasks --items` items). */
-export function taskRows(file: string): TaskRow[] {
-  if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
-  try {
-    return parseTaskRows(readFileSync(file, 'utf8'), file);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
   }
 }
 

@@ -6,7 +6,7 @@
 // What differs between kinds — what one step does, what its checkpoint's state says — comes in the spec.
 import { CancelledError, TrainingError } from '../errors.ts';
 import type { RunRecord, StepLine, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
-import type { RunContext, RunControl } from './run.ts';
+import type { RunContext, RunControl } from './run-context.ts';
 import type { Files } from './run-store.ts';
 import { NonFiniteError, type Trainer } from './trainer.ts';
 import { checkpointFiles, type TrainerStateJson } from './state-files.ts';

@@ -10,7 +10,7 @@ import type { RowProblem } from './data.ts';
 import { loraKey, readAdapter, type LoraConfig } from './adapter.ts';
 import { Trainer, type OptimConfig } from './trainer.ts';
 import { firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
-import { memorySource } from './run.ts';
+import { memorySource } from './run-context.ts';
 import type { Files, RunStore } from './run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
 

@@ -6,10 +6,6 @@
 //
 // Cancel (the AbortSignal) takes effect after the step in flight: that step is written as a
 // checkpoint and the run ends with CancelledError naming it, so it can be resumed exactly.
-import type { Runtime } from '../gpu/runtime.ts';
-import type { LlamaModel } from '../model/llama.ts';
-import type { LabTokenizer } from '../model/tokenizer.ts';
-import type { FileSource } from '../model/checkpoint.ts';
 import { GovernanceError, TrainingError } from '../errors.ts';
 import type { SftConfig, TrainData, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import { loadSftData, type SftData } from './data.ts';
@@ -18,24 +14,12 @@ import { DataCursor } from './batches.ts';
 import { LORA_TARGETS, loraKey, readAdapter, type LoraConfig } from './adapter.ts';
 import { Trainer, type OptimConfig } from './trainer.ts';
 import { runLoop } from './loop.ts';
+import { memorySource, type RunContext, type RunControl } from './run-context.ts';
+export { memorySource, RunControl, type RunContext } from './run-context.ts';
 import { checkLrSchedule } from './schedule.ts';
 import { firstNonFinite, readCheckpoint, type TrainerStateJson } from './state-files.ts';
 import type { RunStore } from './run-store.ts';
 import { sha256Hex } from '../util/sha256.ts';
-
-/** What the run needs of the engine: the loaded model and a lock shared with other GPU requests. */
-export interface RunContext {
-  rt: Runtime;
-  model: LlamaModel;
-  tokenizer: LabTokenizer | null;
-  /** recorded in checkpoints and the adapter's base_model_name_or_path */
-  modelName: string;
-  /** the model's own small files (config.json, tokenizer files): the row-cache key, a full run's result */
-  modelFiles: ReadonlyMap<string, Uint8Array>;
-  store: RunStore;
-  /** runs `fn` when no other engine request uses the device */
-  exclusive: <T>(fn: () => Promise<T>) => Promise<T>;
-}
 
 export const DEFAULT_SFT: SftConfig = {
   full: false,
@@ -74,21 +58,6 @@ const optimOf = (c: SftConfig): OptimConfig => ({
   lr: c.lr, schedule: c.lrSchedule, warmupSteps: c.warmupSteps, totalSteps: c.steps, weightDecay: c.weightDecay,
   beta1: c.betas[0], beta2: c.betas[1], eps: c.eps, maxGradNorm: c.maxGradNorm, recompute: c.recompute,
 });
-
-/** A FileSource over files in memory (a checkpoint read from the run store, an adapter from the page). */
-export function memorySource(files: ReadonlyMap<string, Uint8Array> | Record<string, Uint8Array>, name: string): FileSource {
-  const m = files instanceof Map ? files : new Map(Object.entries(files));
-  return {
-    name,
-    list: async () => [...m.keys()].sort(),
-    size: async (p) => m.get(p)?.byteLength ?? null,
-    read: async (p, range) => {
-      const b = m.get(p);
-      if (!b) throw new Error(`${name}/${p}: missing`);
-      return range ? b.subarray(range[0], range[1]) : b;
-    },
-  };
-}
 
 /** The fields a resume must agree on (the issue: other data, batch size, seed or optimizer settings make other losses). */
 function resumeMismatch(s: TrainerStateJson, c: SftConfig, data: { sha256: string; rows: number }, lora: LoraConfig | null): string | null {
@@ -143,30 +112,6 @@ async function storedData(store: RunStore, req: TrainRequest): Promise<TrainData
   const bytes = await store.readFile(req.runId, 'data.jsonl');
   if (!req.resume || 'files' in req.resume || !rec || !bytes) throw new TrainingError('invalid', `run ${req.runId}: no training data given${req.resume ? ' and none kept with the run' : ''}`);
   return { name: rec.data.name, text: new TextDecoder().decode(bytes), governance: rec.governance };
-}
-
-/** Control of an active run: pause / resume between steps. */
-export class RunControl {
-  paused = false;
-  step = 0;
-  private wake: (() => void) | null = null;
-  pause(): void {
-    this.paused = true;
-  }
-  resume(): void {
-    this.paused = false;
-    this.wake?.();
-  }
-  /** Resolves once resumed or aborted. */
-  async waitWhilePaused(signal?: AbortSignal): Promise<void> {
-    while (this.paused && !signal?.aborted) {
-      await new Promise<void>((res) => {
-        this.wake = res;
-        signal?.addEventListener('abort', () => res(), { once: true });
-      });
-      this.wake = null;
-    }
-  }
 }
 
 /** A request with its data (given, or kept with the run). */
