@@ -1,10 +1,10 @@
 // The Runs page: the training runs stored in this browser (IndexedDB, through the engine) with
-// their kind (SFT or GRPO, and a GRPO run's settings), status, progress, data, inherited governance terms and checkpoints; resume one from its
+// their kind (SFT, GRPO or DPO, and a GRPO or DPO run's settings), status, progress, data, inherited governance terms and checkpoints; resume one from its
 // last checkpoint (the live view is on the Train page), use or download its adapter, download a
 // checkpoint, delete it. Below: the adapters (import a PEFT adapter, back to the base model) and
 // what the lab stores in the browser.
 import { useEffect, useState } from 'react';
-import { isGrpoConfig, type RunRecord } from '../engine/api.ts';
+import { isDpoConfig, isGrpoConfig, type RunRecord } from '../engine/api.ts';
 import { ErrorBox, useLab } from './lab.tsx';
 import { AdaptersPanel } from './train/AdaptersPanel.tsx';
 import { StoragePanel } from './train/StoragePanel.tsx';
@@ -58,8 +58,9 @@ function RunItem({ run }: { run: RunRecord }) {
   const canResume = !isLive && !anyLive && run.status !== 'done' && run.checkpoints.length > 0 && run.step < c.steps;
   const lastCk = run.checkpoints.at(-1);
   const t = run.governance?.inherited;
-  const kind = run.kind ?? (isGrpoConfig(c) ? 'grpo' : 'sft');
+  const kind = run.kind ?? (isGrpoConfig(c) ? 'grpo' : isDpoConfig(c) ? 'dpo' : 'sft');
   const g = isGrpoConfig(c) ? c : null;
+  const dp = isDpoConfig(c) ? c : null;
 
   const save = async (which: 'result' | { checkpoint: number }, names: string[] | null, prefix: string) => {
     setNote('');
@@ -118,10 +119,18 @@ function RunItem({ run }: { run: RunRecord }) {
             </dd>
           </div>
         ) : null}
+        {dp ? (
+          <div>
+            <dt>DPO</dt>
+            <dd data-testid="run-dpo">
+              {dp.batchSize} pair{dp.batchSize === 1 ? '' : 's'}/step, β {dp.dpo.beta}, label smoothing {dp.dpo.labelSmoothing}
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>Optimizer</dt>
           <dd>
-            lr {c.lr} {c.lrSchedule}, {g ? '' : `batch ${c.batchSize}×${c.gradAccum}, `}seed {c.seed}
+            lr {c.lr} {c.lrSchedule}, {g || dp ? '' : `batch ${c.batchSize}×${c.gradAccum}, `}seed {c.seed}
           </dd>
         </div>
         <div>

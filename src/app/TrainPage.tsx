@@ -1,15 +1,19 @@
-// The Train page: supervised fine-tuning or GRPO (LoRA or full) of the loaded model in the engine
-// worker, one switch between them. Settings (SFT: a preset, then every `lab sft` option; GRPO:
-// ./train/GrpoForm.tsx, `lab grpo`'s settings and rewards; inline validation), the data (embedded
-// task sets or a picked JSONL file with its SOURCE_MANIFEST.yml) and its governance decision,
+// The Train page: supervised fine-tuning, GRPO (LoRA or full) or DPO (LoRA) of the loaded model in the
+// engine worker, one switch between them. Settings (SFT: a preset, then every `lab sft` option; GRPO:
+// ./train/GrpoForm.tsx, `lab grpo`'s settings and rewards; DPO: ./train/DpoForm.tsx, `lab dpo`'s;
+// inline validation), the data (embedded task sets or a picked JSONL file with its
+// SOURCE_MANIFEST.yml; DPO's pairs only from a picked file) and its governance decision,
 // then Start / Pause / Resume / Cancel and the live run (./train/LiveRun.tsx): progress, data
 // report, d3 charts (SFT: loss, gradient norm, learning rate, tokens/s; GRPO: reward, KL, completion
-// length, clip fraction, loss, and the latest step's completions), and the adapter at the end.
+// length, clip fraction, loss, and the latest step's completions; DPO: loss, margin, accuracy, rewards),
+// and the adapter at the end.
 // The step runs in the worker, so this page stays responsive while it trains.
 import { useEffect, useMemo } from 'react';
 import { formatCount, useLab } from './lab.tsx';
 import { ConfigForm } from './train/ConfigForm.tsx';
 import { DataPicker } from './train/DataPicker.tsx';
+import { DpoForm } from './train/DpoForm.tsx';
+import { dpoNotes, validateDpo } from './train/dpoConfig.ts';
 import { GrpoForm } from './train/GrpoForm.tsx';
 import { grpoNotes, validateGrpo } from './train/grpoConfig.ts';
 import { LiveRunView, RunControls, TrainErrorBox, isActive } from './train/LiveRun.tsx';
@@ -23,6 +27,7 @@ export function TrainPage() {
   const fitGrpo = useLab((s) => s.fitGrpoToModel);
   const config = useLab((s) => s.trainConfig);
   const grpo = useLab((s) => s.grpoConfig);
+  const dpo = useLab((s) => s.dpoConfig);
   const data = useLab((s) => s.trainData);
   const decision = useLab((s) => s.trainDecision);
   const live = useLab((s) => s.live);
@@ -33,9 +38,11 @@ export function TrainPage() {
   const errors = useMemo(() => validateConfig(config), [config]);
   const rewardModel = useLab((s) => !!s.grpoRewardModel);
   const grpoErrors = useMemo(() => validateGrpo(grpo, { nCtx, rewardModel }), [grpo, nCtx, rewardModel]);
-  const nErrors = Object.keys(kind === 'grpo' ? grpoErrors : errors).length;
+  const dpoErrors = useMemo(() => validateDpo(dpo), [dpo]);
+  const nErrors = Object.keys(kind === 'grpo' ? grpoErrors : kind === 'dpo' ? dpoErrors : errors).length;
   const rows = data.kind === 'embedded' ? data.n : undefined;
-  const notes = kind === 'grpo' ? grpoNotes(grpo, { nCtx, rows }) : configNotes(config, { rows });
+  const fileLines = data.kind === 'file' && data.text ? data.text.split('\n').filter((l) => l.trim()).length : undefined;
+  const notes = kind === 'grpo' ? grpoNotes(grpo, { nCtx, rows }) : kind === 'dpo' ? dpoNotes(dpo, { rows: fileLines }) : configNotes(config, { rows });
   // an unedited GRPO preset's max new tokens follows the loaded model's context
   useEffect(() => fitGrpo(), [nCtx, fitGrpo]);
 
@@ -49,7 +56,9 @@ export function TrainPage() {
         ? 'The adapter is being switched…'
         : nErrors
           ? `Fix the ${nErrors === 1 ? 'setting' : `${nErrors} settings`} marked above.`
-          : data.kind === 'file' && !data.name
+          : kind === 'dpo' && data.kind === 'embedded'
+            ? 'DPO trains on {"prompt", "chosen", "rejected"} pairs, which the embedded task sets are not: pick a JSONL file of pairs (and its SOURCE_MANIFEST.yml).'
+            : data.kind === 'file' && !data.name
             ? 'Pick a JSONL file (and its SOURCE_MANIFEST.yml).'
             : !decision.allowed
               ? `Refused by the data governance: ${decision.reason}`
@@ -59,13 +68,16 @@ export function TrainPage() {
     <>
       <section className="panel train-page" data-testid="train-page" aria-labelledby="train-h">
         <div className="train-head">
-          <h2 id="train-h">Train {kind === 'grpo' ? '(GRPO: group-relative policy optimization)' : '(supervised fine-tuning)'}</h2>
+          <h2 id="train-h">Train {kind === 'grpo' ? '(GRPO: group-relative policy optimization)' : kind === 'dpo' ? '(DPO: direct preference optimization)' : '(supervised fine-tuning)'}</h2>
           <fieldset className="mode-switch" disabled={active} aria-label="Training method">
             <label className={kind === 'sft' ? 'on' : ''}>
               <input type="radio" name="train-kind" checked={kind === 'sft'} onChange={() => setKind('sft')} data-testid="sft-mode" /> SFT
             </label>
             <label className={kind === 'grpo' ? 'on' : ''}>
               <input type="radio" name="train-kind" checked={kind === 'grpo'} onChange={() => setKind('grpo')} data-testid="grpo-mode" /> GRPO
+            </label>
+            <label className={kind === 'dpo' ? 'on' : ''}>
+              <input type="radio" name="train-kind" checked={kind === 'dpo'} onChange={() => setKind('dpo')} data-testid="dpo-mode" /> DPO
             </label>
           </fieldset>
         </div>
@@ -90,8 +102,14 @@ export function TrainPage() {
             that beat their group’s mean (the advantage). Prompts come from the data’s questions, rl_task prompts or chat turns; the reference answer is what the rewards compare to.
           </p>
         ) : null}
+        {kind === 'dpo' ? (
+          <p className="small muted" data-testid="dpo-intro">
+            Each step takes pairs of a prompt with a chosen and a rejected completion and raises the chosen one’s log-probability relative to the rejected one’s, measured
+            against the model with the adapter off (the reference). The data is a JSONL file of {'{"prompt", "chosen", "rejected"}'} rows, governed by its SOURCE_MANIFEST.yml.
+          </p>
+        ) : null}
         <div className="train-form">
-          {kind === 'grpo' ? <GrpoForm errors={grpoErrors} disabled={active} nCtx={nCtx} /> : <ConfigForm errors={errors} disabled={active} />}
+          {kind === 'grpo' ? <GrpoForm errors={grpoErrors} disabled={active} nCtx={nCtx} /> : kind === 'dpo' ? <DpoForm errors={dpoErrors} disabled={active} /> : <ConfigForm errors={errors} disabled={active} />}
           <DataPicker disabled={active} />
         </div>
         {notes.length ? (

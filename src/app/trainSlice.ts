@@ -1,16 +1,17 @@
 // The training half of the lab's state: the run forms (SFT: presets and every `lab sft` option; GRPO:
-// the `lab grpo` settings, ./train/grpoConfig.ts) and which one is in use, the data choice with its
+// the `lab grpo` settings, ./train/grpoConfig.ts; DPO: `lab dpo`'s, ./train/dpoConfig.ts) and which one is in use, the data choice with its
 // governance decision, the live run (metrics per step, pause / resume /
 // cancel, ETA), the stored runs (IndexedDB, through the engine), adapter export / import and
 // the active adapter. Like the rest of the store it talks to the Engine only: the run itself is
-// src/engine/train/run.ts (SFT) or src/engine/rl/grpo-run.ts (GRPO) in the worker, the same code
+// src/engine/train/run.ts (SFT), src/engine/rl/grpo-run.ts (GRPO) or src/engine/rl/dpo-run.ts (DPO) in the worker, the same code
 // `lab sft` / `lab grpo` run. The forms live in memory; what survives a reload is each run's record
 // in the engine's run store (IndexedDB), config included: resumeRun puts it back in its form.
-import { isGrpoConfig, type Engine, type GrpoConfig, type GrpoGroupSample, type GrpoSettings, type RowProblem, type RunRecord, type RunUsage, type SftConfig, type StepLine, type TrainProgress, type TrainRequest, type TrainingDecision } from '../engine/api.ts';
+import { isDpoConfig, isGrpoConfig, type DpoConfig, type DpoSettings, type Engine, type GrpoConfig, type GrpoGroupSample, type GrpoSettings, type RowProblem, type RunRecord, type RunUsage, type SftConfig, type StepLine, type TrainProgress, type TrainRequest, type TrainingDecision } from '../engine/api.ts';
 import { getTask, toSftJsonl, type TaskName } from '../tasks/index.ts';
 import { decideUpload, EMBEDDED_DECISION as embeddedDecision } from '../engine/train/governance.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import type { ModelSlice } from './modelSlice.ts';
+import { BASE_DPO_CONFIG, dpoRequestConfig, withTrlDefaults } from './train/dpoConfig.ts';
 import { BASE_GRPO_CONFIG, GRPO_PRESETS, fitNewTokens, grpoRequestConfig, usesRewardModel } from './train/grpoConfig.ts';
 
 /** The user's pipelines, one click away (their instructions and the Looper-Math baseline), and a quick run that suits the embedded model. */
@@ -42,17 +43,20 @@ export type DataChoice =
   | { kind: 'embedded'; task: TaskName; n: number; seed: number }
   | { kind: 'file'; name: string; text: string; manifest: { name: string; text: string; path: string } | null };
 
-export type TrainKind = 'sft' | 'grpo';
+export type TrainKind = 'sft' | 'grpo' | 'dpo';
+
+/** Which form a run's config belongs to. */
+export const kindOf = (c: SftConfig): TrainKind => (isGrpoConfig(c) ? 'grpo' : isDpoConfig(c) ? 'dpo' : 'sft');
 
 export interface LiveRun {
   status: 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done' | 'cancelled' | 'error';
   runId?: string;
   kind: TrainKind;
-  /** the run's config as sent to the engine (a GrpoConfig for GRPO) */
+  /** the run's config as sent to the engine (a GrpoConfig for GRPO, a DpoConfig for DPO) */
   config?: SftConfig;
   /** the run trains every weight (its result is a checkpoint, not an adapter) */
   full: boolean;
-  /** the metrics lines; a GRPO run's are GrpoStepLine */
+  /** the metrics lines; a GRPO run's are GrpoStepLine, a DPO run's DpoStepLine */
   lines: StepLine[];
   /** GRPO: the groups of the latest step (null before the first step of this page's session) */
   samples: { step: number; samples: GrpoGroupSample[] } | null;
@@ -79,6 +83,8 @@ export interface TrainSlice {
   grpoFitNote?: string;
   /** the learned reward model's files, picked for the reward "reward-model" (memory only: not kept with a run) */
   grpoRewardModel: { files: Record<string, Uint8Array> } | null;
+  dpoConfig: DpoConfig;
+  dpoPreset: 'trl' | 'custom';
   trainData: DataChoice;
   trainDecision: TrainingDecision;
   live: LiveRun;
@@ -95,6 +101,11 @@ export interface TrainSlice {
   setGrpoRewardModel(files: Record<string, Uint8Array> | null): void;
   /** an unedited preset's max new tokens, fitted to the loaded model's context (called when the model changes) */
   fitGrpoToModel(): void;
+  /** trainer settings (steps, lr, pairs per step, LoRA, seed, …) and the DPO settings (β, label smoothing) of the DPO form */
+  setDpoConfig(patch: Partial<DpoConfig>): void;
+  setDpoSettings(patch: Partial<DpoSettings>): void;
+  /** TRL's DPOConfig defaults: β 0.1, label smoothing 0, lr 1e-6 */
+  applyDpoPreset(): void;
   setTrainData(choice: DataChoice): void;
   startTraining(): Promise<void>;
   pauseTraining(): Promise<void>;
@@ -169,11 +180,11 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
   const run = async (req: TrainRequest, before: StepLine[], samples: LiveRun['samples'] = null) => {
     if (running) return;
     const ctl = (running = new AbortController());
-    const kind: TrainKind = isGrpoConfig(req.config) ? 'grpo' : 'sft';
+    const kind = kindOf(req.config);
     setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, kind, config: req.config, full: req.config.full, lines: before, samples, totalSteps: req.config.steps } });
     try {
       const res = await engine.train(req, onProgress, ctl.signal);
-      patchLive({ status: 'done', message: `Finished ${res.steps} ${kind === 'grpo' ? 'GRPO ' : ''}steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
+      patchLive({ status: 'done', message: `Finished ${res.steps} ${kind === 'sft' ? '' : `${kind.toUpperCase()} `}steps; the ${req.config.full ? 'model' : 'adapter'} is stored with the run.` });
     } catch (e) {
       const error = errorView(e);
       if (error.name === 'CancelledError') patchLive({ status: 'cancelled', message: error.message });
@@ -189,6 +200,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     grpoConfig: BASE_GRPO_CONFIG,
     grpoPreset: 'trl',
     grpoRewardModel: null,
+    dpoConfig: BASE_DPO_CONFIG,
+    dpoPreset: 'trl',
     trainConfig: BASE_CONFIG,
     trainPreset: 'quick',
     trainData: initialData,
@@ -227,6 +240,16 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
       const { grpoConfig, grpoPreset } = get();
       if (grpoPreset !== 'custom') setS(fitted(grpoConfig, grpoPreset));
     },
+    setDpoConfig(patch) {
+      setS({ dpoConfig: { ...get().dpoConfig, ...patch }, dpoPreset: 'custom' });
+    },
+    setDpoSettings(patch) {
+      const c = get().dpoConfig;
+      setS({ dpoConfig: { ...c, dpo: { ...c.dpo, ...patch } }, dpoPreset: 'custom' });
+    },
+    applyDpoPreset() {
+      setS({ dpoConfig: withTrlDefaults(get().dpoConfig), dpoPreset: 'trl' });
+    },
     setTrainData(choice) {
       setS({ trainData: choice, trainDecision: dataOf(choice).decision });
     },
@@ -234,7 +257,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     async startTraining() {
       const { name, text, decision } = dataOf(get().trainData);
       setS({ trainDecision: decision });
-      const config = get().trainKind === 'grpo' ? grpoRequestConfig(get().grpoConfig) : get().trainConfig;
+      const kind = get().trainKind;
+      const config = kind === 'grpo' ? grpoRequestConfig(get().grpoConfig) : kind === 'dpo' ? dpoRequestConfig(get().dpoConfig) : get().trainConfig;
       const req: TrainRequest = { runId: newRunId(), name, config, data: { name, text, governance: decision }, ...rewardModelOf(config) };
       await run(req, []);
     },
@@ -260,8 +284,9 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
         const at = step ?? rec.checkpoints.at(-1);
         if (at === undefined) throw new Error(`Run ${rec.name} has no checkpoint to resume from: start it again instead.`);
         const before = (await engine.runMetrics(runId)).filter((l) => l.step <= at);
-        // the run's own settings back in their form (a GRPO run's record holds its GrpoConfig)
+        // the run's own settings back in their form (a GRPO run's record holds its GrpoConfig, a DPO run's its DpoConfig)
         if (isGrpoConfig(rec.config)) setS({ trainKind: 'grpo', grpoConfig: rec.config, grpoPreset: 'custom', grpoFitNote: undefined });
+        else if (isDpoConfig(rec.config)) setS({ trainKind: 'dpo', dpoConfig: rec.config, dpoPreset: 'custom' });
         else setS({ trainKind: 'sft', trainConfig: rec.config, trainPreset: 'custom' });
         if (isGrpoConfig(rec.config) && usesRewardModel(rec.config) && !get().grpoRewardModel) {
           throw new Error(`Run ${rec.name} scores with a learned reward model, whose files are not kept with the run: pick them under Rewards → reward-model on the Train page (GRPO), then resume it from the Runs page.`);

@@ -148,7 +148,8 @@ function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'f
         )}
       </p>
       <p className="small muted">
-        One row a line: {'{"messages"}'} (chat), {'{"prompt","completion"}'}, {'{"question","answer"}'} (GSM8K) or {'{"input_ids","labels"}'}.
+        One row a line: {'{"messages"}'} (chat), {'{"prompt","completion"}'}, {'{"question","answer"}'} (GSM8K) or {'{"input_ids","labels"}'}; for DPO,{' '}
+        {'{"prompt","chosen","rejected"}'} pairs.
       </p>
       {note ? <p className="bad small">{note}</p> : null}
     </div>

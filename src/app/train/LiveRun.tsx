@@ -1,12 +1,15 @@
 // The live run: Start / Pause / Resume / Cancel, the progress bar (step n/N, ETA), the data
-// report, the charts (a GRPO run's own, ./GrpoCharts.tsx, and its latest completions), checkpoints,
+// report, the charts (a GRPO run's own, ./GrpoCharts.tsx, and its latest completions; a DPO run's,
+// ./DpoCharts.tsx), checkpoints,
 // how it ended, and for a finished LoRA run its adapter (use it now, download it). Every value comes
 // from the store's `live` run, fed by the engine's progress.
 import { useState } from 'react';
-import { isGrpoConfig, type GrpoStepLine } from '../../engine/api.ts';
+import { isDpoConfig, isGrpoConfig, type GrpoStepLine } from '../../engine/api.ts';
+import type { DpoStepLine } from '../../engine/rl/dpo.ts';
 import { ErrorBox, formatDuration, useLab } from '../lab.tsx';
 import type { LiveRun as Live } from '../trainSlice.ts';
 import { TrainCharts } from './Charts.tsx';
+import { DpoCharts } from './DpoCharts.tsx';
 import { GrpoCharts } from './GrpoCharts.tsx';
 import { GrpoSamples } from './GrpoSamples.tsx';
 import { ADAPTER_DOWNLOAD, downloadFiles } from './download.ts';
@@ -27,7 +30,7 @@ export function RunControls({ blocked }: { blocked: string | null }) {
   return (
     <div className="actions train-actions">
       <button type="button" disabled={active || !!blocked} onClick={() => void start()} data-testid="train-start" aria-describedby={blocked ? 'train-blocked' : undefined}>
-        {kind === 'grpo' ? 'Start GRPO' : 'Start training'}
+        {kind === 'grpo' ? 'Start GRPO' : kind === 'dpo' ? 'Start DPO' : 'Start training'}
       </button>
       <button type="button" className="secondary" disabled={live.status !== 'running'} onClick={() => void pause()} data-testid="train-pause">
         Pause
@@ -78,7 +81,7 @@ export function LiveRunView() {
         <span data-testid="train-progress-text">{text}</span>
         {last ? (
           <span className="muted small" data-testid="train-last">
-            {live.kind === 'grpo' ? grpoLast(last as GrpoStepLine) : `loss ${last.loss.toFixed(4)} · ${last.step_s.toFixed(1)} s/step · ${Math.round(last.tokens_per_s)} tok/s`}
+            {live.kind === 'grpo' ? grpoLast(last as GrpoStepLine) : live.kind === 'dpo' ? dpoLast(last as DpoStepLine) : `loss ${last.loss.toFixed(4)} · ${last.step_s.toFixed(1)} s/step · ${Math.round(last.tokens_per_s)} tok/s`}
           </span>
         ) : null}
       </div>
@@ -87,6 +90,8 @@ export function LiveRunView() {
           <GrpoCharts lines={live.lines} totalSteps={live.totalSteps} config={live.config && isGrpoConfig(live.config) ? live.config : undefined} />
           <GrpoSamples samples={live.samples} steps={live.lines.length} />
         </>
+      ) : live.kind === 'dpo' ? (
+        <DpoCharts lines={live.lines} totalSteps={live.totalSteps} beta={live.config && isDpoConfig(live.config) ? live.config.dpo.beta : undefined} />
       ) : (
         <TrainCharts lines={live.lines} totalSteps={live.totalSteps} />
       )}
@@ -116,6 +121,10 @@ export function LiveRunView() {
 /** A GRPO step in one line: reward, its spread, how long the step took and where the time went. */
 const grpoLast = (l: GrpoStepLine) =>
   `reward ${Number(l.reward).toFixed(3)} ± ${Number(l.reward_std).toFixed(3)} · ${l.step_s.toFixed(1)} s/step (rollouts ${Number(l.rollout_s).toFixed(1)} s, ${Math.round(l.rollout_tokens_per_s)} tok/s; update ${Number(l.update_s).toFixed(1)} s)`;
+
+/** A DPO step in one line: loss, margin, accuracy, how long the step took. */
+const dpoLast = (l: DpoStepLine) =>
+  `loss ${Number(l.loss).toFixed(4)} · margin ${Number(l.margin).toFixed(4)} · accuracy ${Math.round(100 * Number(l.accuracy))}% · ${Number(l.step_s).toFixed(1)} s/step`;
 
 export function TrainErrorBox({ error }: { error: Live['error'] & object }) {
   const help = errorHelp(error);

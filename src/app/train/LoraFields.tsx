@@ -1,5 +1,5 @@
-// What a run trains, shared by the SFT and GRPO forms: a LoRA adapter (rank, alpha, dropout, target
-// modules) or every weight. Test ids are `${prefix}-…` (the SFT form's prefix is `cfg`).
+// What a run trains, shared by the SFT, GRPO and DPO forms: a LoRA adapter (rank, alpha, dropout, target
+// modules) or every weight (DPO: LoRA only, the choice left out). Test ids are `${prefix}-…` (the SFT form's prefix is `cfg`).
 import type { LoraTarget, SftConfig } from '../../engine/api.ts';
 import { NumField } from './NumField.tsx';
 
@@ -15,6 +15,8 @@ export function LoraFields(props: {
   prefix: string;
   /** GRPO runs without LoRA dropout: the field is left out and this note says why */
   noDropout?: string;
+  /** DPO trains LoRA only: the LoRA / full choice is left out and this note says why */
+  noFull?: string;
 }) {
   const { config: c, onChange, errors, disabled, prefix } = props;
   const lora = (patch: Partial<SftConfig['lora']>) => onChange({ lora: { ...c.lora, ...patch } });
@@ -23,15 +25,21 @@ export function LoraFields(props: {
   );
   return (
     <>
-      <fieldset className="radios" aria-label="What is trained">
-        <legend>Train</legend>
-        <label className="check">
-          <input type="radio" name={`${prefix}-train-mode`} checked={!c.full} onChange={() => onChange({ full: false })} data-testid={`${prefix}-lora`} /> a LoRA adapter
-        </label>
-        <label className="check">
-          <input type="radio" name={`${prefix}-train-mode`} checked={c.full} onChange={() => onChange({ full: true })} data-testid={`${prefix}-full`} /> every weight (full)
-        </label>
-      </fieldset>
+      {props.noFull !== undefined ? (
+        <p className="field-hint wide" data-testid={`${prefix}-lora-only`}>
+          {props.noFull}
+        </p>
+      ) : (
+        <fieldset className="radios" aria-label="What is trained">
+          <legend>Train</legend>
+          <label className="check">
+            <input type="radio" name={`${prefix}-train-mode`} checked={!c.full} onChange={() => onChange({ full: false })} data-testid={`${prefix}-lora`} /> a LoRA adapter
+          </label>
+          <label className="check">
+            <input type="radio" name={`${prefix}-train-mode`} checked={c.full} onChange={() => onChange({ full: true })} data-testid={`${prefix}-full`} /> every weight (full)
+          </label>
+        </fieldset>
+      )}
 
       {!c.full ? (
         <div className="controls" data-testid={`${prefix}-lora-fields`}>
