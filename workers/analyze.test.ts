@@ -13,6 +13,7 @@ import { serveEngine } from './serve.ts';
 import { WorkerEngine } from './worker-engine.ts';
 import type { Port } from './protocol.ts';
 import { ROOT, runLab } from '../src/cli/lab-run.testlib.ts';
+import { reportFromJson } from '../src/engine/analysis/report-data.ts';
 
 const MICRO = join(ROOT, 'models/lab-micro');
 const tmp = mkdtempSync(join(tmpdir(), 'lab-analyze-w-'));
@@ -35,7 +36,7 @@ test('analyzeReport in the worker gives lab analyze report\'s numbers', async ()
   assert.equal(runLab(['tasks', '--task', 'conlang', '--split', 'heldout', '--n', '4', '--items', '--out', fb]).code, 0);
   const cli = runLab(['analyze', 'report', '--model', MICRO, '--task-a', fa, '--task-b', fb, '--label-a', 'arithmetic', '--label-b', 'Velmic', '--n', '3', '--seed', '2', '--boot', '80', '--perm', '80', '--out', out]);
   assert.equal(cli.code, 0, cli.stderr);
-  const want = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  const want = reportFromJson(readFileSync(join(out, 'report.json'), 'utf8'));
 
   const names = readdirSync(MICRO).filter((f) => /\.(json|safetensors)$/.test(f));
   await page.loadModel({ kind: 'files', files: names.map((f) => new Blob([readFileSync(join(MICRO, f))])), paths: names.map((f) => `lab-micro/${f}`), name: 'lab-micro' });

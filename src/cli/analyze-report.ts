@@ -16,6 +16,7 @@ import { loadModel } from '../engine/model/load.ts';
 import type { QuerySet, TaskRow } from '../engine/analysis/heads.ts';
 import { buildReport, type ReportSetInput } from '../engine/analysis/build-report.ts';
 import { renderReport } from '../engine/analysis/report.ts';
+import { reportToJson } from '../engine/analysis/report-data.ts';
 import { provenancePath } from './governance-fs.ts';
 import { parseArgs, num, UsageError } from './args.ts';
 import { taskRows } from './task-files.ts';
@@ -73,7 +74,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
     process.stderr.write(`\nanalyze report: ${Object.entries(data.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
     const { html, figures } = renderReport(data);
     mkdirSync(join(out, 'figures'), { recursive: true });
-    writeFileSync(join(out, 'report.json'), JSON.stringify(data, null, 1));
+    writeFileSync(join(out, 'report.json'), reportToJson(data));
     writeFileSync(join(out, 'report.html'), html);
     for (const [name, svg] of Object.entries(figures)) writeFileSync(join(out, 'figures', name), svg);
     process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures\n`);

@@ -5,6 +5,7 @@
 import { useMemo, useState } from 'react';
 import type { ModelSummary, ReportData } from '../../engine/api.ts';
 import { renderReport } from '../../engine/analysis/report.ts';
+import { reportToJson } from '../../engine/analysis/report-data.ts';
 import { downloadFiles } from '../train/download.ts';
 import { frameDoc, styleFrame } from './frame.ts';
 
@@ -79,7 +80,7 @@ export function ReportView({ report: r, summary, from, running }: { report: Repo
             <button type="button" className="secondary small-btn" onClick={() => save({ 'report.html': rendered.html })} data-testid="analyze-download-html">
               report.html
             </button>
-            <button type="button" className="secondary small-btn" onClick={() => save({ 'report.json': JSON.stringify(r, null, 1) })} data-testid="analyze-download-json">
+            <button type="button" className="secondary small-btn" onClick={() => save({ 'report.json': reportToJson(r) })} data-testid="analyze-download-json">
               report.json
             </button>
             <details data-testid="analyze-figures">

@@ -52,3 +52,24 @@ export interface HeadEffect {
   ci: [number, number];
   n: number;
 }
+
+/**
+ * report.json's text: JSON, except that a non-finite number (a Cohen's d of ±∞ when both sets are constant,
+ * its CI bound, a NaN effect) is written as {"$num": "Infinity" | "-Infinity" | "NaN"} instead of JSON's null,
+ * so the report renders from its JSON exactly as it did from the data. Read it back with reportFromJson.
+ */
+export function reportToJson(data: ReportData, indent = 1): string {
+  return JSON.stringify(data, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v), indent);
+}
+
+/** The ReportData of a report.json text (reportToJson's tagged non-finite numbers restored). */
+export function reportFromJson(text: string): ReportData {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      const tag = (v as { $num?: unknown }).$num;
+      if (keys.length === 1 && (tag === 'Infinity' || tag === '-Infinity' || tag === 'NaN')) return Number(tag);
+    }
+    return v;
+  }) as ReportData;
+}

@@ -180,3 +180,17 @@ test('number formats: 3 significant digits, exponents for tiny and huge values, 
   assert.deepEqual([fmt(0.123456), fmt(-12.345), fmt(1234.5), fmt(0.00012345), fmt(123456), fmt(0), fmt(-Infinity), fmt(NaN)], ['0.123', '−12.3', '1230', '1.23e−4', '1.23e5', '0', '−∞', 'n/a']);
   assert.deepEqual([fmtP(0.0001), fmtP(0.0432), fmtP(1)], ['<0.001', '0.0432', '1']);
 });
+
+test('report.json round trip: ±∞ and NaN survive (tagged), so the report renders from its JSON as from its data', async () => {
+  const { reportToJson, reportFromJson } = await import('./report-data.ts');
+  const data = sample();
+  const row = data.selectivity[Object.keys(data.selectivity)[0]][0];
+  Object.assign(row, { d: Infinity, ciLow: -Infinity, ciHigh: Infinity });
+  data.ablation.a[0].mean = NaN;
+  const back = reportFromJson(reportToJson(data));
+  const r0 = back.selectivity[Object.keys(back.selectivity)[0]][0];
+  assert.deepEqual([r0.d, r0.ciLow, r0.ciHigh], [Infinity, -Infinity, Infinity]);
+  assert.ok(Number.isNaN(back.ablation.a[0].mean));
+  assert.equal(renderReport(back).html, renderReport(data).html);
+  assert.ok(reportToJson(data).includes('{"$num"') || reportToJson(data).includes('"$num"'), 'non-finite numbers are tagged, not null');
+});
