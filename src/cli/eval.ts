@@ -11,7 +11,7 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { generate } from '../engine/model/generate.ts';
-import { qaPrompt } from '../engine/train/data.ts';
+import { promptIds } from '../engine/train/data.ts';
 import { extractFinal } from '../tasks/index.ts';
 import { parseArgs, num, UsageError } from './args.ts';
 
@@ -46,8 +46,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const adapter = p.values.get('adapter');
   const { model, tokenizer } = await loadModel(rt, dirSource(dir), { adapter: adapter ? dirSource(adapter) : undefined });
   const tok = tokenizer!;
-  const prompt = (q: string): number[] =>
-    tok.chatTemplate ? tok.applyChatTemplate([{ role: 'user', content: q }], { addGenerationPrompt: true }) : tok.encode(qaPrompt(q), { addSpecialTokens: true });
+  const prompt = (q: string): number[] => promptIds(tok, q);
   const batch = num(p, 'batch', 32);
   const maxNew = num(p, 'max-new-tokens', 256);
   const items: Record<string, unknown>[] = [];

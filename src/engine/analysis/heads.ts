@@ -19,7 +19,7 @@
 import type { LlamaModel } from '../model/llama.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
 import { HOOKS } from '../model/hooks.ts';
-import { qaPrompt } from '../train/data.ts';
+import { promptIds } from '../train/data.ts';
 import { fitLogPosition, queryTables, residualMean, summarizeTable, statNames, type LogPositionFit, type QueryTable } from './head-stats.ts';
 import { selectivity, type SelectivityRow } from './selectivity.ts';
 import { itemClasses, mathClasses, tokenSpans } from './token-classes.ts';
@@ -41,7 +41,7 @@ export interface TaskRow {
 
 /** The prompt of a row, tokenized, with its classes (math always; Velmic's when the row is a conlang item with meta). */
 export function analysisPrompt(tok: LabTokenizer, row: TaskRow): AnalysisPrompt {
-  const prompt = tok.chatTemplate ? tok.applyChatTemplate([{ role: 'user', content: row.question }], { addGenerationPrompt: true }) : tok.encode(qaPrompt(row.question), { addSpecialTokens: true });
+  const prompt = promptIds(tok, row.question);
   const answer = tok.encode(tok.chatTemplate ? row.answer : ` ${row.answer}`, { addSpecialTokens: false });
   const ids = [...prompt, ...answer];
   const spans = tokenSpans(tok, ids);

@@ -21,8 +21,8 @@
 // chain rule for π = Σ token log-probs. The policy head reads its log-probs back before the update and the
 // loss is recomputed from them (lossOf): the same loss as the forward-only pass, up to f32 rounding.
 import type { Trainer, PolicyMicroBatch } from '../train/trainer.ts';
-import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
-import { qaPrompt, type RowProblem } from '../train/data.ts';
+import type { LabTokenizer } from '../model/tokenizer.ts';
+import { forEachJsonRow, promptIds, type RowProblem } from '../train/data.ts';
 import type { DpoSettings, StepLine } from '../api.ts';
 
 /** TRL's DPOConfig defaults: β 0.1, label smoothing 0, learning rate 1e-6. */
@@ -118,17 +118,7 @@ export function loadDpoData(text: string, tok: LabTokenizer, opts: { file: strin
     if (opts.eosId !== null && ids[ids.length - 1] !== opts.eosId) ids.push(opts.eosId);
     return ids;
   };
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (!raw.trim()) return;
-    const bad = (m: string) => problems.push({ line, message: `${opts.file}:${line}: ${m}` });
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(raw);
-    } catch {
-      return bad('not valid JSON');
-    }
-    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+  forEachJsonRow(text, opts.file, problems, (r, line, bad) => {
     for (const k of ['prompt', 'chosen', 'rejected']) {
       if (!(k in r)) return bad(`no "${k}": a DPO row is {"prompt", "chosen", "rejected"}`);
       if (typeof r[k] !== 'string') return bad(`"${k}" must be a string`);
@@ -136,13 +126,12 @@ export function loadDpoData(text: string, tok: LabTokenizer, opts: { file: strin
     }
     const [prompt, chosen, rejected] = [r.prompt, r.chosen, r.rejected] as string[];
     if (chosen === rejected) return bad('"chosen" and "rejected" are the same text: the pair carries no preference');
-    const messages: ChatMessage[] = [{ role: 'user', content: prompt }];
-    const promptIds = tok.chatTemplate ? tok.applyChatTemplate(messages, { addGenerationPrompt: true }) : tok.encode(qaPrompt(prompt), { addSpecialTokens: true });
-    if (promptIds.length === 0) return bad('the prompt tokenizes to nothing');
+    const prompted = promptIds(tok, prompt);
+    if (prompted.length === 0) return bad('the prompt tokenizes to nothing');
     const chosenIds = completion(chosen), rejectedIds = completion(rejected);
-    const T = promptIds.length + Math.max(chosenIds.length, rejectedIds.length);
-    if (T > opts.nCtx) return bad(`the prompt (${promptIds.length} tokens) and the longer completion (${Math.max(chosenIds.length, rejectedIds.length)}) make ${T} tokens, more than the model's context of ${opts.nCtx} (the pair is skipped, not truncated)`);
-    pairs.push({ line, promptIds, chosenIds, rejectedIds });
+    const T = prompted.length + Math.max(chosenIds.length, rejectedIds.length);
+    if (T > opts.nCtx) return bad(`the prompt (${prompted.length} tokens) and the longer completion (${Math.max(chosenIds.length, rejectedIds.length)}) make ${T} tokens, more than the model's context of ${opts.nCtx} (the pair is skipped, not truncated)`);
+    pairs.push({ line, promptIds: prompted, chosenIds, rejectedIds });
   });
   return { pairs, problems };
 }

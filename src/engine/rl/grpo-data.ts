@@ -10,7 +10,7 @@
 // The prompt is rendered as SFT and `lab eval` render it: the chat template's turns + generation prompt
 // when the tokenizer has one, else qaPrompt ("Question: …\nAnswer:") with special tokens.
 import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
-import { qaPrompt, type RowProblem } from '../train/data.ts';
+import { forEachJsonRow, promptIds, type RowProblem } from '../train/data.ts';
 import type { GrpoItem } from './grpo.ts';
 
 export interface GrpoData {
@@ -24,19 +24,7 @@ const str = (v: unknown): v is string => typeof v === 'string';
 export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: string; nCtx: number; maxNewTokens: number }): GrpoData {
   const items: GrpoItem[] = [];
   const problems: RowProblem[] = [];
-  const render = (messages: ChatMessage[], plain: string): number[] =>
-    tok.chatTemplate ? tok.applyChatTemplate(messages, { addGenerationPrompt: true }) : tok.encode(qaPrompt(plain), { addSpecialTokens: true });
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (!raw.trim()) return;
-    const bad = (m: string) => problems.push({ line, message: `${opts.file}:${line}: ${m}` });
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(raw);
-    } catch {
-      return bad('not valid JSON');
-    }
-    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+  forEachJsonRow(text, opts.file, problems, (r, line, bad) => {
     let item: Omit<GrpoItem, 'ids'> & { messages: ChatMessage[] };
     if (str(r.question) && str(r.answer)) {
       item = { line, prompt: r.question, reference: r.answer, messages: [{ role: 'user', content: r.question }] };
@@ -58,7 +46,7 @@ export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: stri
     } else {
       return bad('no prompt: expected {"question","answer"}, an rl_task {"prompt","ideal_answer",...}, {"prompt",...} or {"messages": [...]}');
     }
-    const ids = render(item.messages, item.prompt);
+    const ids = promptIds(tok, item.messages); // without a template: qaPrompt of the last user turn = item.prompt
     if (ids.length === 0) return bad('the prompt tokenizes to nothing');
     if (ids.length + opts.maxNewTokens > opts.nCtx) return bad(`the prompt has ${ids.length} tokens; with ${opts.maxNewTokens} new tokens it exceeds the model's context of ${opts.nCtx}`);
     const { messages: _m, ...rest } = item;

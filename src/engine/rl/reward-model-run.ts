@@ -15,7 +15,7 @@
 import { TrainingError } from '../errors.ts';
 import type { RewardModelConfig, StepLine, TrainProgress, TrainRequest, TrainResult } from '../api.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
-import type { RowProblem } from '../train/data.ts';
+import { forEachJsonRow, promptIds, type RowProblem } from '../train/data.ts';
 import type { LoraConfig } from '../train/adapter.ts';
 import type { OptimConfig } from '../train/trainer.ts';
 import { runLoop } from '../train/loop.ts';
@@ -29,7 +29,7 @@ import { hash32 } from '../util/hash32.ts';
 import { stepPrompts } from './grpo.ts';
 import {
   REWARD_HEAD_FILE, REWARD_HEAD_STATE_FILE, REWARD_MODEL_FILE, REWARD_OBJECTIVES, encodeCompletion, evaluateRewardModel, initRewardHead, readRewardHeadState,
-  renderPrompt, rewardBatch, rewardHeadFile, rewardHeadStateFile, rewardModelStep, type RewardBatch, type RewardHead, type RewardModelJson, type RewardObjective,
+  rewardBatch, rewardHeadFile, rewardHeadStateFile, rewardModelStep, type RewardBatch, type RewardHead, type RewardModelJson, type RewardObjective,
 } from './reward-model.ts';
 
 /** One usable row: a pair's two sequences (chosen, rejected), or one sequence with its rating. */
@@ -61,21 +61,11 @@ export function loadRewardData(text: string, tok: LabTokenizer, opts: { file: st
   const items: RewardItem[] = [];
   const problems: RowProblem[] = [];
   const pairs = opts.objective === 'bradley-terry';
-  text.split('\n').forEach((raw, i) => {
-    const line = i + 1;
-    if (!raw.trim()) return;
-    const bad = (m: string) => problems.push({ line, message: `${opts.file}:${line}: ${m}` });
-    let r: Record<string, unknown>;
-    try {
-      r = JSON.parse(raw);
-    } catch {
-      return bad('not valid JSON');
-    }
-    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+  forEachJsonRow(text, opts.file, problems, (r, line, bad) => {
     if (pairs && !(str(r.prompt) && str(r.chosen) && str(r.rejected))) return bad('expected a preference pair {"prompt","chosen","rejected"} (strings)');
     if (!pairs && !(str(r.prompt) && str(r.completion))) return bad('expected a rating {"prompt","completion","rating"}');
     if (!pairs && (typeof r.rating !== 'number' || !Number.isFinite(r.rating))) return bad(`"rating" must be a finite number, got ${JSON.stringify(r.rating)}`);
-    const prompt = renderPrompt(tok, r.prompt as string);
+    const prompt = promptIds(tok, r.prompt as string);
     const seqs = (pairs ? [r.chosen, r.rejected] : [r.completion]).map((c) => [...prompt, ...encodeCompletion(tok, c as string, opts.eos)]);
     const long = seqs.find((s) => s.length > opts.nCtx);
     if (long) return bad(`${long.length} tokens exceed the model's context of ${opts.nCtx}`);

@@ -35,7 +35,6 @@ import { CheckpointError, readSafetensors, writeSafetensors } from '../model/saf
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readAdapter, type AdapterFiles } from '../train/adapter.ts';
 import { LORA_TARGETS, type MicroBatch } from '../train/graph.ts';
 import { NonFiniteError, type Trainer } from '../train/trainer.ts';
-import { qaPrompt } from '../train/data.ts';
 import { adamwHost } from '../util/adamw-host.ts';
 import { Rng } from '../util/rng.ts';
 import { hash32 } from '../util/hash32.ts';
@@ -330,10 +329,6 @@ export function encodeCompletion(tok: LabTokenizer, text: string, eos: number | 
   if (eos !== null && ids[ids.length - 1] !== eos) ids.push(eos);
   return ids;
 }
-
-/** A prompt as GRPO (grpo-data.ts) and SFT render it: chat template + generation prompt, else qaPrompt with special tokens. */
-export const renderPrompt = (tok: LabTokenizer, prompt: string): number[] =>
-  tok.chatTemplate ? tok.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : tok.encode(qaPrompt(prompt), { addSpecialTokens: true });
 
 /**
  * The reward of each completion of one prompt: prompt ids ++ completion ids through `model` with the

@@ -30,6 +30,37 @@ export const IGNORE_INDEX = -100;
  */
 export const qaPrompt = (question: string): string => `Question: ${question}\nAnswer:`;
 
+/**
+ * A prompt as the model is asked it (GRPO, DPO, the reward model, the analyses, `lab eval`): the chat
+ * template's turns and generation prompt when the tokenizer has one, else qaPrompt of the last (user)
+ * turn with the tokenizer's special tokens. `prompt` is the question text or the chat turns.
+ */
+export function promptIds(tok: ChatTokenizer, prompt: string | ChatMessage[]): number[] {
+  const messages = typeof prompt === 'string' ? [{ role: 'user', content: prompt }] : prompt;
+  return tok.chatTemplate ? tok.applyChatTemplate(messages, { addGenerationPrompt: true }) : tok.encode(qaPrompt(messages[messages.length - 1].content), { addSpecialTokens: true });
+}
+type ChatTokenizer = Pick<LabTokenizer, 'chatTemplate' | 'applyChatTemplate' | 'encode'>;
+
+/**
+ * Each non-blank line of a JSONL text parsed as an object, with its 1-based line and a `bad(message)` that
+ * records "file:line: message" in `problems`; lines that are not JSON objects are recorded and skipped.
+ */
+export function forEachJsonRow(text: string, file: string, problems: RowProblem[], fn: (row: Record<string, unknown>, line: number, bad: (m: string) => void) => void): void {
+  text.split('\n').forEach((raw, i) => {
+    const line = i + 1;
+    if (!raw.trim()) return;
+    const bad = (m: string) => void problems.push({ line, message: `${file}:${line}: ${m}` });
+    let r: unknown;
+    try {
+      r = JSON.parse(raw);
+    } catch {
+      return bad('not valid JSON');
+    }
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
+    fn(r as Record<string, unknown>, line, bad);
+  });
+}
+
 export interface SftExample {
   /** 1-based line of the JSONL file the row came from. */
   line: number;
