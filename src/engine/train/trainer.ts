@@ -16,7 +16,7 @@ import type { LlamaModel } from '../model/llama.ts';
 import { Rng } from '../util/rng.ts';
 import { packParams, type ParamChunk, type ParamSpec } from './flat-params.ts';
 import { loraDims, loraModulePath, loraTensorName } from './adapter.ts';
-import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch, type PolicyHead } from './graph.ts';
+import { TrainGraph, LORA_TARGETS, type FullGrads, type LoraState, type LoraTarget, type MicroBatch, type PolicyHead, type StepOptions } from './graph.ts';
 import { hash32 } from '../util/hash32.ts';
 import { lrAt, type LrScheduleName as LrSchedule } from './schedule.ts';
 
@@ -227,7 +227,7 @@ export class Trainer {
 
   /** One optimizer step over the micro-batches of the step (gradient accumulation). */
   async trainStep(micro: readonly MicroBatch[]): Promise<StepMetrics> {
-    const { rt, optim } = this;
+    const { rt } = this;
     let trained = 0, tokens = 0;
     for (const mb of micro) {
       for (const t of mb.labels) if (t !== -100) trained++;
@@ -235,14 +235,7 @@ export class Trainer {
     }
     if (trained === 0) throw new Error(`step ${this.step + 1}: no trained token in the step's ${micro.length} micro-batches`);
     const t0 = performance.now();
-    for (const c of this.chunks) rt.clear(c.g);
-    let loss = rt.zeros([1], 'f32', 'train.loss');
-    micro.forEach((mb, i) => {
-      // masks differ per step and micro-batch, and repeat exactly on resume (a function of the step)
-      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
-      loss = this.graph.step(mb, loss, this.lora, this.full, { gradScale: 1 / trained, recompute: optim.recompute, dropoutSeed });
-    });
-    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef] over every gradient
+    const { loss, nc } = this.record(micro, () => ({ gradScale: 1 / trained }));
     const stats = rt.empty([3], 'f32', 'train.stats'); // [loss, norm, coef]: one read-back
     rt.copy(loss, 0, stats, 0, 1);
     rt.copy(nc, 0, stats, 1, 2);
@@ -250,12 +243,8 @@ export class Trainer {
     let recordMs = performance.now() - t0;
     const [lossV, norm] = (await rt.read(stats)) as Float32Array;
     stats.dispose();
-    if (!Number.isFinite(lossV) || !Number.isFinite(norm)) {
-      nc.dispose();
-      throw new NonFiniteError(this.step + 1, lossV, norm);
-    }
     const t1 = performance.now();
-    const lr = this.applyUpdate(nc);
+    const lr = this.update(nc, lossV, norm);
     recordMs += performance.now() - t1;
     return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs };
   }
@@ -269,29 +258,18 @@ export class Trainer {
    * before the update, as trainStep does.
    */
   async policyStep(micro: readonly PolicyMicroBatch[], head: PolicyHeadConfig, lossOf: (logp: Float32Array[]) => number): Promise<PolicyStepMetrics> {
-    const { rt, optim } = this;
+    const { rt } = this;
     let tokens = 0;
     for (const mb of micro) {
       if (mb.rows.length !== mb.ids.length * 4) throw new Error(`policy step: rows need 4 values per position (${mb.ids.length * 4}), got ${mb.rows.length}`);
       tokens += mb.ids.length;
     }
     const t0 = performance.now();
-    for (const c of this.chunks) rt.clear(c.g);
-    const logps: Tensor[] = [];
-    let none = rt.zeros([1], 'f32', 'train.loss'); // unused by the policy head
-    micro.forEach((mb, i) => {
-      const N = mb.ids.length;
-      const rows = rt.upload(mb.rows, [N, 4], 'f32', 'train.policy_rows'); // [N, 4]
-      const logp = rt.zeros([N], 'f32', 'train.logp'); // [N]
-      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
-      none = this.graph.step(mb, none, this.lora, this.full, {
-        gradScale: 1, recompute: optim.recompute, dropoutSeed, policy: { ...head, rows, logp },
-      });
-      rows.dispose();
-      logps.push(logp);
-    });
-    none.dispose();
-    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef]
+    const rows = micro.map((mb) => rt.upload(mb.rows, [mb.ids.length, 4], 'f32', 'train.policy_rows')); // [N, 4] each
+    const logps = micro.map((mb) => rt.zeros([mb.ids.length], 'f32', 'train.logp')); // [N] each
+    const { loss: none, nc } = this.record(micro, (i) => ({ gradScale: 1, policy: { ...head, rows: rows[i], logp: logps[i] } }));
+    none.dispose(); // the policy head adds no loss: the caller computes it from the log-probs
+    for (const t of rows) t.dispose();
     let recordMs = performance.now() - t0;
     const norm = ((await rt.read(nc)) as Float32Array)[0];
     const host: Float32Array[] = [];
@@ -300,12 +278,8 @@ export class Trainer {
       t.dispose();
     }
     const loss = lossOf(host);
-    if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
-      nc.dispose();
-      throw new NonFiniteError(this.step + 1, loss, norm);
-    }
     const t1 = performance.now();
-    const lr = this.applyUpdate(nc);
+    const lr = this.update(nc, loss, norm);
     recordMs += performance.now() - t1;
     return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs, logp: host };
   }
@@ -317,28 +291,43 @@ export class Trainer {
    * metrics and the non-finite stop). Clipping covers the trainer's parameters only.
    */
   async headStep(micro: readonly MicroBatch[], head: (i: number, xf: Tensor) => Tensor, loss: number): Promise<{ step: number; loss: number; gradNorm: number; lr: number; tokens: number; recordMs: number }> {
-    const { rt, optim } = this;
+    const { rt } = this;
     const t0 = performance.now();
-    for (const c of this.chunks) rt.clear(c.g);
-    let none = rt.zeros([1], 'f32', 'train.loss');
-    let tokens = 0;
-    micro.forEach((mb, i) => {
-      tokens += mb.ids.length;
-      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
-      none = this.graph.step(mb, none, this.lora, this.full, { gradScale: 1, recompute: optim.recompute, dropoutSeed, head: (xf) => head(i, xf) });
-    });
-    none.dispose();
-    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef]
+    const tokens = micro.reduce((a, mb) => a + mb.ids.length, 0);
+    const { loss: none, nc } = this.record(micro, (i) => ({ gradScale: 1, head: (xf) => head(i, xf) }));
+    none.dispose(); // a custom head adds no loss: the caller computed it
     let recordMs = performance.now() - t0;
     const norm = ((await rt.read(nc)) as Float32Array)[0];
+    const t1 = performance.now();
+    const lr = this.update(nc, loss, norm);
+    recordMs += performance.now() - t1;
+    return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs };
+  }
+
+  /**
+   * Clears the gradients and records every micro-batch's forward and backward with `opts(i)` (dropout
+   * masks differ per step and micro-batch, and repeat exactly on resume: a function of the step), then
+   * the global gradient norm. Returns the summed loss [1] and [norm, clip coefficient].
+   */
+  private record(micro: readonly MicroBatch[], opts: (i: number) => Omit<StepOptions, 'recompute' | 'dropoutSeed'>): { loss: Tensor; nc: Tensor } {
+    const { rt, optim } = this;
+    for (const c of this.chunks) rt.clear(c.g);
+    let loss = rt.zeros([1], 'f32', 'train.loss');
+    micro.forEach((mb, i) => {
+      const dropoutSeed = hash32((hash32(this.seed) + hash32(this.step * 4096 + i)) >>> 0);
+      loss = this.graph.step(mb, loss, this.lora, this.full, { ...opts(i), recompute: optim.recompute, dropoutSeed });
+    });
+    const nc = gradNormClip(rt, this.chunks.map((c) => c.g), optim.maxGradNorm); // [norm, coef] over every gradient
+    return { loss, nc };
+  }
+
+  /** A non-finite loss or gradient norm stops the step before any update (NonFiniteError); else AdamW. */
+  private update(nc: Tensor, loss: number, norm: number): number {
     if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
       nc.dispose();
       throw new NonFiniteError(this.step + 1, loss, norm);
     }
-    const t1 = performance.now();
-    const lr = this.applyUpdate(nc);
-    recordMs += performance.now() - t1;
-    return { step: this.step, loss, gradNorm: norm, lr, tokens, recordMs };
+    return this.applyUpdate(nc);
   }
 
   /** AdamW on every chunk with this step's lr (clip coefficient from nc, then disposed); counts the step. */
