@@ -18,7 +18,7 @@ import { buildReport, type ReportSetInput } from '../engine/analysis/build-repor
 import { renderReport } from '../engine/analysis/report.ts';
 import { reportToJson } from '../engine/analysis/report-data.ts';
 import { provenancePath } from './governance-fs.ts';
-import { parseArgs, num, UsageError } from './args.ts';
+import { parseArgs, required, num, UsageError } from './args.ts';
 import { taskRows } from './task-files.ts';
 import { sampleRows } from '../engine/analysis/task-rows.ts';
 
@@ -32,11 +32,7 @@ function labCommit(): string | null {
 
 export async function reportCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'out'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const dir = need('model'), out = need('out'), fa = need('task-a'), fb = need('task-b');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
   const adapter = p.values.get('adapter');

@@ -23,7 +23,7 @@ import { analysisPrompt, compareHeads, patternTables, type QuerySet } from '../e
 import { sampleRows } from '../engine/analysis/task-rows.ts';
 import { reportCommand } from './analyze-report.ts';
 import { taskRows } from './task-files.ts';
-import { parseArgs, parseIdList, num, UsageError } from './args.ts';
+import { parseArgs, required, parseIdList, num, UsageError } from './args.ts';
 
 const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }, (_, t) => Array.from(a.subarray(t * V, (t + 1) * V)));
 
@@ -34,11 +34,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const dir = need('model'), out = need('out');
   const ids = parseIdList(need('ids'), 'ids');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
@@ -110,11 +106,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
 
 async function headsCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'n', 'seed', 'queries', 'boot', 'perm', 'out'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const dir = need('model'), out = need('out'), fa = need('task-a'), fb = need('task-b');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
   const adapter = p.values.get('adapter');

@@ -48,6 +48,13 @@ export function parseArgs(argv: readonly string[], spec: ArgSpec): Parsed {
   return { values, flags, positional };
 }
 
+/** The value of a required --name, or a UsageError saying it is required. */
+export function required(p: Parsed, name: string): string {
+  const v = p.values.get(name);
+  if (v === undefined) throw new UsageError(`--${name} is required`);
+  return v;
+}
+
 export function num(p: Parsed, name: string, dflt?: number): number {
   const v = p.values.get(name);
   if (v === undefined) {

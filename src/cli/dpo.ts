@@ -15,7 +15,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { DpoConfig, DpoSettings } from '../engine/api.ts';
 import { TRL_DPO_DEFAULTS, dpoSettingsProblem, type DpoStepLine } from '../engine/rl/dpo.ts';
-import { parseArgs, num, UsageError } from './args.ts';
+import { parseArgs, required, num, UsageError } from './args.ts';
 import { configFrom } from './sft.ts';
 import { runTrainCommand } from './train-command.ts';
 
@@ -26,11 +26,7 @@ const VALUES = [
 
 export async function dpoCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const dpo: DpoSettings = { beta: num(p, 'beta', TRL_DPO_DEFAULTS.beta), labelSmoothing: num(p, 'label-smoothing', TRL_DPO_DEFAULTS.labelSmoothing) };
   const full = p.flags.has('full');
   const problem = dpoSettingsProblem(dpo, full);

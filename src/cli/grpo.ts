@@ -18,7 +18,7 @@ import type { GrpoConfig, GrpoStepLine } from '../engine/api.ts';
 import { LOSS_TYPES, type LossType, type ScaleRewards } from '../engine/rl/objective.ts';
 import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type GrpoSettings } from '../engine/rl/grpo.ts';
 import { GRPO_REWARD_NAMES, REWARD_MODEL } from '../engine/rl/grpo-run.ts';
-import { parseArgs, num, UsageError } from './args.ts';
+import { parseArgs, required, num, UsageError } from './args.ts';
 import { readDirFiles } from './dir-run-store.ts';
 import { configFrom } from './sft.ts';
 import { runTrainCommand } from './train-command.ts';
@@ -56,11 +56,7 @@ export function parseRewards(arg: string): { rewards: GrpoConfig['rewards']; rew
 
 export async function grpoCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const modelDir = need('model'), dataFile = need('data'), out = need('out');
   const { rewards, rewardModelDir } = parseRewards(need('reward'));
   if (rewardModelDir !== null && !existsSync(rewardModelDir)) throw new UsageError(`--reward reward-model=${rewardModelDir}: the folder does not exist`);

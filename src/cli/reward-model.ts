@@ -15,7 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { RewardModelConfig } from '../engine/api.ts';
 import { REWARD_OBJECTIVES, type RewardObjective } from '../engine/rl/reward-model.ts';
 import type { RewardModelStepLine } from '../engine/rl/reward-model-run.ts';
-import { parseArgs, num, UsageError } from './args.ts';
+import { parseArgs, required, num, UsageError } from './args.ts';
 import { configFrom } from './sft.ts';
 import { runTrainCommand } from './train-command.ts';
 
@@ -26,11 +26,7 @@ const VALUES = [
 
 export async function rewardModelCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const modelDir = need('model'), dataFile = need('data'), out = need('out');
   const objective = (p.values.get('objective') ?? 'bradley-terry') as RewardObjective;
   if (!REWARD_OBJECTIVES.includes(objective)) throw new UsageError(`--objective must be ${REWARD_OBJECTIVES.join(' or ')}, got ${objective}`);

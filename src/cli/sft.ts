@@ -22,7 +22,7 @@ import { dirSource } from '../engine/model/checkpoint.ts';
 import { parseConfig } from '../engine/model/config.ts';
 import { LR_SCHEDULES, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkSftConfig } from '../engine/train/run.ts';
-import { parseArgs, num, UsageError, Interrupted } from './args.ts';
+import { parseArgs, required, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
 import { stopOnSignals } from './stop.ts';
@@ -80,11 +80,7 @@ export async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: stri
 
 export async function sftCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: VALUES, flags: ['full', 'recompute'] });
-  const need = (k: string) => {
-    const v = p.values.get(k);
-    if (v === undefined) throw new UsageError(`--${k} is required`);
-    return v;
-  };
+  const need = (k: string) => required(p, k);
   const modelDir = need('model'), dataFile = need('data'), out = need('out');
   const steps = num(p, 'steps'), lr = num(p, 'lr');
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) throw new UsageError(`model folder ${modelDir} does not exist`);
