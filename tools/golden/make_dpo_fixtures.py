@@ -19,7 +19,8 @@ It feeds the same inputs (the same seeds) to TRL as torch float64 tensors and wr
     inputs), a stub model returning zero logits, and `selective_log_softmax` in TRL's module replaced by a
     function returning the given policy sums as the one completion token's log-prob (a clone of a leaf
     tensor, so autograd gives d loss / d sum exactly). Per-pair losses come from one-pair batches; the
-    rewards, accuracy and margin from TRL's own metrics (self._metrics).
+    rewards, accuracy and margin from TRL's own metrics (self._metrics). TRL 1.13.0 (the wheel carried to the GPU
+    machine in the session that first ran --trl) keeps this _compute_loss and adds `self._tp_size` to the stub.
   The output records which path ran, TRL's version, and whether TRL's "sigmoid" loss used label_smoothing
   (measured: the same inputs with label smoothing 0.1 and 0). TRL >= 0.29 ignores label_smoothing in
   "sigmoid" (it only enters "robust" and "exo_pair"), so for those cases dpo.test.ts compares TRL with the
@@ -209,7 +210,7 @@ def trl_runner():
             model=SimpleNamespace(training=True), accelerator=SimpleNamespace(device=cpu, gather=same, gather_for_metrics=same),
             aux_loss_enabled=False, ld_alpha=None, precompute_ref_logps=True, f_divergence_type="reverse_kl",
             f_alpha_divergence_coef=0.5, beta=beta, label_smoothing=ls, loss_types=["sigmoid"], loss_weights=[1.0],
-            use_weighting=False, _metrics=metrics, _total_train_tokens=0, args=SimpleNamespace(discopop_tau=0.05),
+            use_weighting=False, _metrics=metrics, _total_train_tokens=0, _tp_size=1, args=SimpleNamespace(discopop_tau=0.05),
         )
         real = dt.selective_log_softmax
         dt.selective_log_softmax = lambda logits, labels: sums.clone()[:, None]  # [2P, 1] per-token log-probs
