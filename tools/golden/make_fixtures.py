@@ -702,6 +702,8 @@ def main(argv=None):
                     "models, logits reference and HF timings (needs CUDA for timings)")
     ap.add_argument("--skip-bench", action="store_true", help="--real-shapes: no timings")
     ap.add_argument("--bench-dtypes", default="float32", help="--real-shapes: comma list, e.g. float32,bfloat16")
+    ap.add_argument("--shapes", default=None, help="--real-shapes: comma list of the shapes to make (default all: "
+                    "smollm2-135m-shaped,qwen2.5-0.5b-shaped)")
     args = ap.parse_args(argv)
     problems = Problems()
 
@@ -712,7 +714,8 @@ def main(argv=None):
             print("make_fixtures: --real-shapes needs torch and transformers: %s" % ex, file=sys.stderr)
             return 2
         real_shapes.run(args.out or "/tmp/real-shapes", problems, args.skip_bench,
-                        [s for s in args.bench_dtypes.split(",") if s])
+                        [s for s in args.bench_dtypes.split(",") if s],
+                        [s for s in args.shapes.split(",") if s] if args.shapes else None)
         return finish(problems)
 
     if args.tokenizer_only and not args.out:

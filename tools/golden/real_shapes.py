@@ -180,7 +180,11 @@ def bench(name, spec, d, ref_ids, ref_logits, dtype_name, problems):
     return res  # the caller empties the CUDA cache once this frame (and the model) is gone
 
 
-def run(out, problems, skip_bench, bench_dtypes):
+def run(out, problems, skip_bench, bench_dtypes, names=None):
+    unknown = [n for n in names or [] if n not in REAL_SPECS]
+    if unknown:
+        problems.add("real-shapes", "unknown shape(s) %s; known: %s" % (",".join(unknown), ",".join(REAL_SPECS)))
+        return
     try:
         torch.backends.cuda.matmul.allow_tf32 = False  # plain fp32, like the WebGPU kernels
         torch.backends.cudnn.allow_tf32 = False
@@ -194,6 +198,8 @@ def run(out, problems, skip_bench, bench_dtypes):
               "tf32": False, "timing": "wall clock with cuda.synchronize, median; generate 1 warm-up + 3 runs, "
               "prefill 2 warm-up + 5 runs", "models": {}}
     for name, spec in REAL_SPECS.items():
+        if names and name not in names:
+            continue
         d = os.path.join(out, name)
         mf.clean_dir(d)
         t0 = time.time()

@@ -32,9 +32,11 @@ export interface GenerateOptions {
   /**
    * Sampling only: called after each step with the logits the sampler read, one row [V] per sequence
    * (views of this step's read-back, before temperature; valid during the call only), and the tokens
-   * chosen from them (a finished sequence's row is there too, its token is the pad id).
+   * chosen from them (a finished sequence's row is there too, its token is the pad id), and [B] each
+   * token's log_softmax(row / temperature) where the sampler computed it (plain sampling: Sampler.logprob),
+   * else NaN (top-k / top-p, finished sequences).
    */
-  onLogits?: (step: number, rows: Float32Array[], tokens: number[]) => void;
+  onLogits?: (step: number, rows: Float32Array[], tokens: number[], logprobs: number[]) => void;
 }
 
 export class GenerationCancelled extends Error {
@@ -130,8 +132,14 @@ async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): P
     const rows = (await rt.read(logits!)) as Float32Array;
     logits!.dispose();
     const row = (b: number) => rows.subarray(b * cfg.d_vocab, (b + 1) * cfg.d_vocab); // [V]
-    const chosen = Array.from({ length: p.B }, (_, b) => (finished[b] ? p.pad : samplers[b].next(row(b))));
-    opts.onLogits?.(step, Array.from({ length: p.B }, (_, b) => row(b)), chosen);
+    const logprobs = new Array<number>(p.B).fill(NaN); // [B] the sampler's log-prob of its draw, where it keeps one
+    const chosen = Array.from({ length: p.B }, (_, b) => {
+      if (finished[b]) return p.pad;
+      const t = samplers[b].next(row(b));
+      logprobs[b] = samplers[b].logprob;
+      return t;
+    });
+    opts.onLogits?.(step, Array.from({ length: p.B }, (_, b) => row(b)), chosen, logprobs);
     const done = take(p, out, finished, chosen, opts);
     opts.onStep?.(step, chosen);
     if (done || step + 1 === opts.maxNewTokens) break;

@@ -14,6 +14,12 @@ export function argmax(row: ArrayLike<number>): number {
 
 export class Sampler {
   private rng: Rng;
+  /**
+   * After a `next` without top-k / top-p: log_softmax(row / temperature) at the token it drew, in
+   * float64 (what GRPO keeps as the sampling policy's log-prob); NaN after any other draw.
+   */
+  logprob = NaN;
+  private weights = new Float64Array(0);
   constructor(readonly spec: Sampling) {
     if (spec.kind === 'sample') {
       if (!(spec.temperature > 0)) throw new Error(`temperature must be > 0 (use greedy for 0), got ${spec.temperature}`);
@@ -57,7 +63,10 @@ export class Sampler {
   }
 
   next(row: ArrayLike<number>): number {
+    this.logprob = NaN;
     if (this.spec.kind === 'greedy') return argmax(row);
+    const { temperature, topK, topP } = this.spec;
+    if (topK === undefined && (topP === undefined || topP >= 1)) return this.drawFull(row, temperature);
     const { ids, probs } = this.distribution(row);
     let u = this.rng.next();
     for (let i = 0; i < ids.length; i++) {
@@ -65,5 +74,32 @@ export class Sampler {
       if (u < 0) return ids[i];
     }
     return ids[ids.length - 1];
+  }
+
+  /**
+   * `next` without top-k / top-p: inverse-CDF sampling in id order — u · z walked down the unnormalised
+   * weights exp((logit − max) / T) of tokens 0, 1, 2, … — three passes over the row and no sort. (The
+   * walk down `distribution`'s descending order draws from the same distribution, but sorting a 49k
+   * vocabulary per row per step cost ~20 ms in V8: GRPO rollouts of 16 rows ran at 57 tokens/s on an
+   * H200.) The drawn token for a given seed therefore differs from the sorted walk's; the distribution
+   * does not. Also keeps the drawn token's log-probability under the whole tempered distribution.
+   */
+  private drawFull(row: ArrayLike<number>, temperature: number): number {
+    const V = row.length;
+    let max = -Infinity;
+    for (let i = 0; i < V; i++) if (row[i] > max) max = row[i];
+    if (this.weights.length < V) this.weights = new Float64Array(V);
+    const w = this.weights; // [V] exp((logit − max) / T) ∈ [0, 1]
+    let z = 0;
+    for (let i = 0; i < V; i++) z += w[i] = Math.exp((row[i] - max) / temperature);
+    let u = this.rng.next() * z;
+    let last = 0;
+    for (let i = 0; i < V; i++) {
+      if (w[i] === 0) continue;
+      last = i;
+      if ((u -= w[i]) < 0) break;
+    }
+    this.logprob = (row[last] - max) / temperature - Math.log(z);
+    return last; // when rounding leaves u ≥ 0 after every token: the last token with weight
   }
 }

@@ -115,10 +115,11 @@ export async function rolloutsBatch(model: LlamaModel, prompts: number[][], opts
       eosTokenIds: [...eos],
       padTokenId: pad,
       signal: opts.signal,
-      onLogits: (_step, logits, chosen) => {
+      onLogits: (_step, logits, chosen, sampled) => {
         for (let i = 0; i < rows; i++) {
           if (finished[i]) continue;
-          steps[i].push(tokenLogprob(logits[i], chosen[i], temperature)); // logits[i]: [V]
+          // the sampler's own float64 log-prob (plain sampling), else computed here (top-k / top-p)
+          steps[i].push(Number.isNaN(sampled[i]) ? tokenLogprob(logits[i], chosen[i], temperature) : sampled[i]); // logits[i]: [V]
           if (eos.has(chosen[i])) finished[i] = true;
         }
       },
