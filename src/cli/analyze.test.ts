@@ -75,7 +75,7 @@ test('mean ablation averages the head over --mean-data rows', () => {
 });
 
 const golden = join(ROOT, 'models/fixtures/analysis/interventions.json');
-test('every case equals transformers with PyTorch hooks (1e-4 relative)', { skip: existsSync(golden) ? false : 'models/fixtures/analysis/interventions.json is NOT MADE YET (run tools/golden/make_analysis_fixtures.py on the GPU machine); the checks above ran without it' }, () => {
+test('every case equals transformers with PyTorch hooks (1e-4 relative, 1e-5 of the largest magnitude absolute)', { skip: existsSync(golden) ? false : 'models/fixtures/analysis/interventions.json is NOT MADE YET (run tools/golden/make_analysis_fixtures.py on the GPU machine); the checks above ran without it' }, () => {
   const g = json(golden) as { cases: { model: string; kind: string; args: Record<string, unknown>; ids: number[]; expected: number[][] }[] };
   for (const c of g.cases) {
     const out = join(tmp, 'g.json');
@@ -97,7 +97,13 @@ test('every case equals transformers with PyTorch hooks (1e-4 relative)', { skip
     const rows: number[][] = c.kind === 'logit-lens' ? got.logprob : got.logits;
     let scale = 0;
     for (const row of c.expected) for (const v of row) scale = Math.max(scale, Math.abs(v));
-    c.expected.forEach((row, i) => row.forEach((v, j) => assert.ok(Math.abs(rows[i][j] - v) <= 1e-4 * Math.max(Math.abs(v), 1e-3 * scale), `${c.model} ${c.kind} ${JSON.stringify(c.args)} [${i}][${j}]: ${rows[i][j]} vs ${v}`)));
+    // float32 (the lab) against float64 (PyTorch): 1e-4 relative, with an absolute floor of 1e-5 of the
+    // case's largest magnitude for values near zero (a logit of −0.0058 in a row reaching ±6 is off by 1e-6)
+    // (measured on both fixtures: the worst error is 0.11 of this tolerance; ablating another head is far outside it)
+    c.expected.forEach((row, i) => row.forEach((v, j) => {
+      const tol = 1e-4 * Math.abs(v) + 1e-5 * scale;
+      assert.ok(Math.abs(rows[i][j] - v) <= tol, `${c.model} ${c.kind} ${JSON.stringify(c.args)} [${i}][${j}]: ${rows[i][j]} vs ${v} (tolerance ${tol.toExponential(2)})`);
+    }));
   }
 });
 
