@@ -5,9 +5,9 @@
 Default mode, anywhere with numpy (no torch, no TRL, no GPU; deterministic):
     python3 tools/golden/make_dpo_fixtures.py --out models/fixtures/rl/dpo.json
 
---trl mode, on a machine with torch and TRL installed (NOT RUN YET: neither is installed where this script was
-written, and the package index that serves them cannot be reached from there; it was written against the source
-of TRL v0.28.0 and of TRL main at f2cd5771, see below, and must be run once to be trusted):
+--trl mode, on a machine with torch and TRL installed (the GPU machine, with the trl/datasets/dill/multiprocess
+wheels carried and installed with pip --no-deps; written against the source of TRL v0.28.0 and of TRL main at
+f2cd5771, see below; run with TRL 1.13.0 and torch 2.11 on 2026-12-05 to make the committed dpo-trl.json):
     python3 tools/golden/make_dpo_fixtures.py --trl --out models/fixtures/rl/dpo-trl.json
 It feeds the same inputs (the same seeds) to TRL as torch float64 tensors and writes the same format.
   * TRL <= 0.28 has `DPOTrainer.dpo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps,
