@@ -114,3 +114,21 @@ test('parseRewards: weights, a reward model folder (a colon in the path is not a
   assert.throws(() => parseRewards('bleu'), /unknown reward "bleu"/);
   assert.throws(() => parseRewards('gsm8k:'), /weight after ":" must be a number/);
 });
+
+test('--reward regime-w samples with its 8 arms by default (each completion names its arm); a group size that is not a multiple of 8 is refused, --arms none turns them off', () => {
+  const regime = (out: string, ...extra: string[]) => form(out, ...extra).map((a) => (a === 'chrf:0.01,exact' ? 'regime-w' : a)).map((a) => (a === '3' ? '1' : a)).map((a) => (a === '2' ? '1' : a));
+  const bad = runLab(regime(join(tmp, 'w1')));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--arms regime-w: its 8 arms need a group size that is a multiple of 8, got 4 .*--arms none/);
+  const out = join(tmp, 'w2');
+  const r = runLab(regime(out).map((a) => (a === '4' ? '8' : a)));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /--temperature is unused with --arms regime-w/);
+  assert.match(r.stderr, /arms' system prompts need a chat template/); // lab-micro has none
+  assert.match(r.stderr, /arms regime-w \(8 system prompts × temperatures\)/);
+  const [g] = lines(join(out, 'samples.jsonl'));
+  assert.deepEqual(g.completions.map((c: { arm: string }) => c.arm), ['precise-t0.2', 'precise-t0.3', 'precise-t0.4', 'precise-t0.5', 'reflective-t0.2', 'reflective-t0.3', 'reflective-t0.4', 'reflective-t0.5']);
+  const off = runLab([...regime(join(tmp, 'w3')), '--arms', 'none']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.ok(lines(join(tmp, 'w3', 'samples.jsonl'))[0].completions.every((c: { arm?: string }) => c.arm === undefined));
+});

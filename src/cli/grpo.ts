@@ -6,7 +6,12 @@
 // group 16, β 0.1, lr 2e-5, 256 new tokens; explicit flags win) [--epsilon-high e] [--top-p p] [--top-k k]
 // [--scale-rewards group|none] [--rank r --alpha a --targets ...] [--full] [--lr-schedule ...]
 // [--warmup-steps n] [--weight-decay w] [--max-grad-norm g] [--checkpoint-every n] [--resume <dir>]
-// [--manifest <SOURCE_MANIFEST.yml>].
+// [--manifest <SOURCE_MANIFEST.yml>] [--arms regime-w|none].
+//
+// `--arms regime-w` samples each group with Regime W's 8 arms (member g: arm g mod 8's system prompt and
+// temperature, rl/grpo.ts ARM_SETS; --temperature is then unused and G must be a multiple of 8); it is
+// the default when the rewards include regime-w, whose agreement scores compare the arms' answers.
+// `--arms none` samples every member alike.
 //
 // `--steps` counts GRPO steps: each samples G completions for each of P prompts and takes μ optimizer
 // steps on them. Writes <out>/metrics.jsonl (one line per step: loss, rewards per reward, KL, clip
@@ -16,7 +21,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { GrpoConfig, GrpoStepLine } from '../engine/api.ts';
 import { LOSS_TYPES, type LossType, type ScaleRewards } from '../engine/rl/objective.ts';
-import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type GrpoSettings } from '../engine/rl/grpo.ts';
+import { ARM_SETS, TRL_GRPO_DEFAULTS, USER_GRPO_PRESET, grpoSettingsProblem, type ArmSetName, type GrpoSettings } from '../engine/rl/grpo.ts';
 import { GRPO_REWARD_NAMES, REWARD_MODEL } from '../engine/rl/grpo-run.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 import { readDirFiles } from './dir-run-store.ts';
@@ -26,7 +31,7 @@ import { runTrainCommand } from './train-command.ts';
 const VALUES = [
   'model', 'data', 'adapter-init', 'reward', 'group-size', 'steps', 'prompts-per-step', 'beta', 'epsilon', 'epsilon-high', 'loss', 'mu',
   'max-new-tokens', 'temperature', 'top-p', 'top-k', 'scale-rewards', 'lr', 'seed', 'out', 'preset', 'rank', 'alpha', 'targets', 'lr-schedule',
-  'warmup-steps', 'weight-decay', 'max-grad-norm', 'checkpoint-every', 'resume', 'manifest', 'betas', 'eps',
+  'warmup-steps', 'weight-decay', 'max-grad-norm', 'checkpoint-every', 'resume', 'manifest', 'betas', 'eps', 'arms',
 ];
 
 /**
@@ -77,6 +82,14 @@ export async function grpoCommand(argv: string[]): Promise<void> {
     beta: num(p, 'beta', base.beta), epsilon: num(p, 'epsilon', base.epsilon), epsilonHigh: p.values.has('epsilon-high') ? num(p, 'epsilon-high') : undefined,
     loss, mu: num(p, 'mu', base.mu), scaleRewards, seed: num(p, 'seed', 0),
   };
+  const arms = p.values.get('arms') ?? (rewards.some((r) => r.name === 'regime-w') ? 'regime-w' : 'none');
+  if (arms !== 'none') {
+    if (!(arms in ARM_SETS)) throw new UsageError(`--arms must be ${Object.keys(ARM_SETS).join(', ')} or none, got ${arms}`);
+    grpo.arms = arms as ArmSetName;
+    const A = ARM_SETS[grpo.arms].length;
+    if (grpo.groupSize % A !== 0) throw new UsageError(`--arms ${arms}: its ${A} arms need a group size that is a multiple of ${A}, got ${grpo.groupSize}${p.values.has('arms') ? '' : ` (the regime-w reward samples with them by default; --arms none samples every member at --temperature)`}`);
+    if (p.values.has('temperature')) console.error(`lab grpo: --temperature is unused with --arms ${arms}: each arm has its own (${ARM_SETS[grpo.arms].map((a) => a.temperature).join(', ')})`);
+  }
   const problem = grpoSettingsProblem(grpo, full);
   if (problem) throw new UsageError(problem);
   const steps = num(p, 'steps');

@@ -4,7 +4,7 @@
 // settings in a <details>. Every value is `lab grpo`'s; each field shows its validation message.
 import type { GrpoSettings, LrScheduleName } from '../../engine/api.ts';
 import { useLab } from '../lab.tsx';
-import { GRPO_PRESETS, GRPO_REWARDS, LOSS_TYPES, MAX_GROUP, MIN_GROUP, REWARD_MODEL, type GrpoErrors, type GrpoFieldKey } from './grpoConfig.ts';
+import { ARM_SETS, GRPO_PRESETS, GRPO_REWARDS, LOSS_TYPES, MAX_GROUP, MIN_GROUP, REWARD_MODEL, fitArmsGroup, type GrpoErrors, type GrpoFieldKey } from './grpoConfig.ts';
 import { LoraFields } from './LoraFields.tsx';
 import { NumField } from './NumField.tsx';
 
@@ -30,8 +30,16 @@ export function GrpoForm({ errors, disabled, nCtx }: { errors: GrpoErrors; disab
     <NumField optional label={label} value={value} onChange={(v) => setGrpo({ [key]: v })} error={errors[key]} hint={hint} placeholder={placeholder} testid={`grpo-${key}`} disabled={disabled} width="narrow" />
   );
   const reward = (name: string) => c.rewards.find((r) => r.name === name);
-  const toggleReward = (name: string, on: boolean) =>
-    setConfig({ rewards: on ? GRPO_REWARDS.filter((r) => r.name === name || reward(r.name)).map((r) => reward(r.name) ?? { name, weight: 1 }) : c.rewards.filter((r) => r.name !== name) });
+  const toggleReward = (name: string, on: boolean) => {
+    const rewards = on ? GRPO_REWARDS.filter((r) => r.name === name || reward(r.name)).map((r) => reward(r.name) ?? { name, weight: 1 }) : c.rewards.filter((r) => r.name !== name);
+    // Regime W compares the answers of its arms (as `lab grpo` does, its reward brings its arms; the select below turns them off)
+    if (name === 'regime-w') setConfig({ rewards, grpo: on ? { ...g, arms: 'regime-w', groupSize: fitArmsGroup(g.groupSize, 'regime-w') } : { ...g, arms: undefined } });
+    else setConfig({ rewards });
+  };
+  const setArms = (v: string) => {
+    const arms = v === 'none' ? undefined : (v as keyof typeof ARM_SETS);
+    setGrpo(arms ? { arms, groupSize: fitArmsGroup(g.groupSize, arms) } : { arms: undefined });
+  };
   const setWeight = (name: string, weight: number) => setConfig({ rewards: c.rewards.map((r) => (r.name === name ? { ...r, weight } : r)) });
 
   return (
@@ -62,7 +70,23 @@ export function GrpoForm({ errors, disabled, nCtx }: { errors: GrpoErrors; disab
         {f('Prompts per step', 'promptsPerStep', g.promptsPerStep, (promptsPerStep) => setConfig({ batchSize: promptsPerStep, grpo: { ...g, promptsPerStep } }))}
         {f('Steps', 'steps', c.steps, (steps) => setConfig({ steps }), 'GRPO steps (each: rollouts, then μ updates)')}
         {f('Max new tokens', 'maxNewTokens', g.maxNewTokens, (maxNewTokens) => setGrpo({ maxNewTokens }), nCtx ? `prompt + these ≤ ${nCtx} (the context)` : undefined)}
-        {f('Temperature', 'temperature', g.temperature, (temperature) => setGrpo({ temperature }))}
+        {g.arms ? (
+          <NumField label="Temperature" value={g.temperature} onChange={(temperature) => setGrpo({ temperature })} hint="unused: each arm has its own" testid="grpo-temperature" disabled />
+        ) : (
+          f('Temperature', 'temperature', g.temperature, (temperature) => setGrpo({ temperature }))
+        )}
+        <label className="field">
+          <span>Arms</span>
+          <select value={g.arms ?? 'none'} onChange={(e) => setArms(e.target.value)} data-testid="grpo-arms">
+            <option value="none">none (every member alike)</option>
+            {Object.entries(ARM_SETS).map(([id, arms]) => (
+              <option key={id} value={id}>
+                {id} ({arms.length} system prompts × temperatures {arms.map((a) => a.temperature).filter((t, i, all) => all.indexOf(t) === i).join('/')})
+              </option>
+            ))}
+          </select>
+          <span className="field-hint">{g.arms ? 'member g samples with arm g mod 8' : 'sampling arms, as in the Regime W pipeline'}</span>
+        </label>
       </div>
 
       <h4 className="form-sub">Objective</h4>

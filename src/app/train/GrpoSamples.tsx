@@ -73,7 +73,10 @@ function Group({ group: g }: { group: GrpoGroupSample }) {
       </tr>
       {g.completions.map((c, i) => (
         <tr key={i} data-testid="grpo-completion" data-reward={c.reward} data-advantage={c.advantage}>
-          <td className="muted">{i + 1}</td>
+          <td className="muted">
+            {i + 1}
+            {c.arm ? <span className="small arm" data-testid="grpo-completion-arm"> {c.arm}</span> : null}
+          </td>
           <td className="completion">{c.text ? <Clip text={c.text} max={160} /> : <span className="muted">∅ (empty)</span>}</td>
           <td className="num">{c.tokens}</td>
           <td className="num" title={Object.entries(c.rewards).map(([k, v]) => `${k}: ${fmt(v)}`).join('\n')}>

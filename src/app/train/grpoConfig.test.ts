@@ -11,7 +11,7 @@ import { grpoSettingsProblem } from '../../engine/rl/grpo.ts';
 import { checkSftConfig } from '../../engine/train/run.ts';
 import { createTrainSlice, type TrainSlice } from '../trainSlice.ts';
 import type { ModelSlice } from '../modelSlice.ts';
-import { BASE_GRPO_CONFIG, GRPO_PRESETS, GRPO_REWARDS, fitNewTokens, grpoRequestConfig, validateGrpo } from './grpoConfig.ts';
+import { BASE_GRPO_CONFIG, GRPO_PRESETS, GRPO_REWARDS, fitArmsGroup, fitNewTokens, grpoNotes, grpoRequestConfig, validateGrpo } from './grpoConfig.ts';
 
 test('the form offers exactly the engine’s rewards, in its order', () => {
   assert.deepEqual(GRPO_REWARDS.map((r) => r.name), [...GRPO_REWARD_NAMES]);
@@ -47,6 +47,18 @@ test('validation: group size range, β > 0 with full refused, max new tokens wit
   // settings set later (ε high, top-p) still go out in `lab grpo`'s key order: a resume compares them as JSON text
   const later = grpoRequestConfig({ ...BASE_GRPO_CONFIG, grpo: { ...BASE_GRPO_CONFIG.grpo, epsilonHigh: 0.28, topP: 0.9 } });
   assert.deepEqual(Object.keys(later.grpo), ['groupSize', 'promptsPerStep', 'maxNewTokens', 'temperature', 'topP', 'beta', 'epsilon', 'epsilonHigh', 'loss', 'mu', 'scaleRewards', 'seed']);
+});
+
+test('arms: the group size must be a multiple of the arm count (the same refusal as the engine\'s), the arms go out last as in `lab grpo`', () => {
+  const c = (grpo: Partial<GrpoConfig['grpo']>) => ({ ...BASE_GRPO_CONFIG, grpo: { ...BASE_GRPO_CONFIG.grpo, ...grpo } });
+  assert.match(validateGrpo(c({ arms: 'regime-w', groupSize: 12 })).groupSize!, /a multiple of 8: .*try 16/);
+  assert.ok(grpoSettingsProblem(grpoRequestConfig(c({ arms: 'regime-w', groupSize: 12 })).grpo, false), 'the engine refuses it too');
+  assert.equal(validateGrpo(c({ arms: 'regime-w', groupSize: 16 })).groupSize, undefined);
+  assert.deepEqual([4, 8, 11, 13, 16].map((g) => fitArmsGroup(g, 'regime-w')), [8, 8, 8, 16, 16]);
+  const req = grpoRequestConfig(c({ arms: 'regime-w', groupSize: 8 }));
+  assert.equal(Object.keys(req.grpo).at(-1), 'arms');
+  assert.ok(grpoNotes(c({ arms: 'regime-w', groupSize: 8 }), {}).some((n) => /Arms regime-w: .*0\.2, 0\.3, 0\.4, 0\.5/.test(n)));
+  assert.ok(!('arms' in grpoRequestConfig(c({ arms: undefined })).grpo), 'no arms: the key is left out');
 });
 
 test('max new tokens: at most half the context, so the prompts fit (lab-micro 256 → 128, lab-default 512 → 256)', () => {

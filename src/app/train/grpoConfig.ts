@@ -5,12 +5,18 @@
 // checks (grpoSettingsProblem, checkSftConfig in grpo-run.ts) stay the authority; these say the same
 // things under the field they concern, before a run starts.
 import type { GrpoConfig, LoraTarget } from '../../engine/api.ts';
-import { TRL_GRPO_DEFAULTS, USER_GRPO_PRESET } from '../../engine/rl/grpo.ts';
+import { ARM_SETS, TRL_GRPO_DEFAULTS, USER_GRPO_PRESET } from '../../engine/rl/grpo.ts';
 import { LOSS_TYPES } from '../../engine/rl/objective.ts';
 import { MAX_GROUP, MIN_GROUP } from '../../engine/rl/rollout.ts';
 import { validateConfig, type FieldKey } from './validate.ts';
 
-export { LOSS_TYPES, MAX_GROUP, MIN_GROUP };
+export { ARM_SETS, LOSS_TYPES, MAX_GROUP, MIN_GROUP };
+
+/** The group size nearest `g` that the arm set's A arms divide (A … 16). */
+export const fitArmsGroup = (g: number, arms: keyof typeof ARM_SETS): number => {
+  const A = ARM_SETS[arms].length;
+  return Math.min(Math.floor(MAX_GROUP / A) * A, Math.max(A, Math.round(g / A) * A));
+};
 
 /**
  * The reward names of GRPO_REWARD_NAMES (engine/rl/grpo-run.ts), in its order, with a line each. A copy:
@@ -75,7 +81,7 @@ export const fitNewTokens = (want: number, nCtx: number | undefined): number => 
  */
 export function grpoRequestConfig(c: GrpoConfig): GrpoConfig {
   const s = { ...c.grpo, seed: c.seed };
-  const order: (keyof GrpoConfig['grpo'])[] = ['groupSize', 'promptsPerStep', 'maxNewTokens', 'temperature', 'topP', 'topK', 'beta', 'epsilon', 'epsilonHigh', 'loss', 'mu', 'scaleRewards', 'seed'];
+  const order: (keyof GrpoConfig['grpo'])[] = ['groupSize', 'promptsPerStep', 'maxNewTokens', 'temperature', 'topP', 'topK', 'beta', 'epsilon', 'epsilonHigh', 'loss', 'mu', 'scaleRewards', 'seed', 'arms'];
   const g = Object.fromEntries(order.filter((k) => s[k] !== undefined).map((k) => [k, s[k]])) as unknown as GrpoConfig['grpo'];
   return { ...c, batchSize: c.grpo.promptsPerStep, gradAccum: 1, lora: { ...c.lora, dropout: 0 }, grpo: g, rewards: c.rewards.map((r) => ({ ...r })) };
 }
@@ -104,6 +110,7 @@ export function validateGrpo(c: GrpoConfig, ctx: { nCtx?: number; rewardModel?: 
   need(posInt(s.maxNewTokens), 'maxNewTokens', 'a whole number ≥ 1');
   if (ctx.nCtx) need(!posInt(s.maxNewTokens) || s.maxNewTokens < ctx.nCtx, 'maxNewTokens', `less than the model’s context of ${ctx.nCtx} tokens, with room for the prompt (try ${fitNewTokens(256, ctx.nCtx)})`);
   need(num(s.temperature) && s.temperature > 0, 'temperature', 'a number > 0 (1 = the model’s distribution)');
+  if (s.arms) need(s.groupSize % ARM_SETS[s.arms].length === 0, 'groupSize', `a multiple of ${ARM_SETS[s.arms].length}: each member samples with one of the ${s.arms} arms in turn (try ${fitArmsGroup(s.groupSize, s.arms)})`);
   if (s.topP !== undefined) need(num(s.topP) && s.topP > 0 && s.topP <= 1, 'topP', 'in (0, 1], or empty for none');
   if (s.topK !== undefined) need(Number.isInteger(s.topK) && s.topK >= 0, 'topK', 'a whole number ≥ 0 (0 = none), or empty');
   need(num(s.beta) && s.beta >= 0, 'beta', 'a number ≥ 0 (0 = no KL term)');
@@ -127,6 +134,7 @@ export function grpoNotes(c: GrpoConfig, ctx: { nCtx?: number; rows?: number }):
   const notes: string[] = [];
   if (c.full) notes.push('Full fine-tuning trains every weight and keeps AdamW state for each: memory and checkpoints are ~3× the model.');
   if (s.beta === 0) notes.push('β = 0: no KL term and no reference pass (TRL’s default); the KL chart is left out.');
+  if (s.arms) notes.push(`Arms ${s.arms}: member g of each group samples with arm g mod ${ARM_SETS[s.arms].length}’s system prompt and temperature (${ARM_SETS[s.arms].map((a) => a.temperature).join(', ')}); the temperature field is unused. A model without a chat template does not see the system prompts.`);
   if (s.mu === 1) notes.push('μ = 1: each batch is used once, on-policy, so the ratio is exactly 1 and the clip fraction stays 0.');
   if (ctx.nCtx && posInt(s.maxNewTokens) && s.maxNewTokens < ctx.nCtx) notes.push(`Prompts longer than ${ctx.nCtx - s.maxNewTokens} tokens (the context of ${ctx.nCtx} less ${s.maxNewTokens} new tokens) are skipped; the data report lists them.`);
   if (c.checkpointEvery === 0) notes.push('No periodic checkpoints: only a cancel or pause-and-cancel writes one; a closed tab loses the run.');

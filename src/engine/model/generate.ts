@@ -30,6 +30,11 @@ export interface GenerateOptions {
    */
   seeds?: number[];
   /**
+   * Sampling only, with `seeds`: one temperature per sequence ([B]) in place of sampling.temperature
+   * (GRPO arms that sample at different temperatures in one batch).
+   */
+  temperatures?: number[];
+  /**
    * Sampling only: called after each step with the logits the sampler read, one row [V] per sequence
    * (views of this step's read-back, before temperature; valid during the call only), and the tokens
    * chosen from them (a finished sequence's row is there too, its token is the pad id), and [B] each
@@ -65,6 +70,11 @@ function validate(model: LlamaModel, prompts: number[][], opts: GenerateOptions)
   for (const p of prompts) for (const id of p) if (!(id >= 0 && id < cfg.d_vocab)) throw new Error(`generate: token id ${id} is outside the vocabulary (0..${cfg.d_vocab - 1})`);
   if ((opts.seeds || opts.onLogits) && opts.sampling.kind === 'greedy') throw new Error('generate: seeds and onLogits are for sampling (greedy runs on the GPU pipeline)');
   if (opts.seeds && opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
+  if (opts.temperatures) {
+    if (opts.sampling.kind === 'greedy' || !opts.seeds) throw new Error('generate: per-sequence temperatures need sampling with per-sequence seeds');
+    if (opts.temperatures.length !== prompts.length) throw new Error(`generate: ${opts.temperatures.length} temperatures for ${prompts.length} prompts`);
+    for (const t of opts.temperatures) if (!(t > 0 && Number.isFinite(t))) throw new Error(`generate: temperature must be > 0, got ${t}`);
+  }
   const T0 = Math.max(0, ...prompts.map((p) => p.length));
   if (T0 + opts.maxNewTokens > cfg.n_ctx) throw new Error(`generate: ${T0} prompt + ${opts.maxNewTokens} new tokens exceed the model's context of ${cfg.n_ctx}`);
   return T0;
@@ -120,7 +130,7 @@ async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): P
   const { sampling, seeds } = opts;
   const shared = new Sampler(sampling);
   // one sampler per sequence when each has its own seed, else all share one stream
-  const samplers = Array.from({ length: p.B }, (_, b) => (seeds && sampling.kind === 'sample' ? new Sampler({ ...sampling, seed: seeds[b] }) : shared));
+  const samplers = Array.from({ length: p.B }, (_, b) => (seeds && sampling.kind === 'sample' ? new Sampler({ ...sampling, seed: seeds[b], temperature: opts.temperatures?.[b] ?? sampling.temperature }) : shared));
   const out: number[][] = Array.from({ length: p.B }, () => []);
   const finished = new Array<boolean>(p.B).fill(false);
   let idsT = rt.upload(p.ids, [p.B, p.T0], 'i32', 'ids');

@@ -9,6 +9,10 @@
 //      turn) is the prompt, the assistant turn the reference
 // The prompt is rendered as SFT and `lab eval` render it: the chat template's turns + generation prompt
 // when the tokenizer has one, else qaPrompt ("Question: …\nAnswer:") with special tokens.
+// With sampling arms (opts.systems, one system prompt per arm) each prompt is also rendered once per arm
+// with the arm's system turn in place of the row's own (GrpoItem.armIds). A tokenizer without a chat
+// template has no place for a system turn: the arms' prompts are then the plain prompt (armsSeeSystem
+// says so), and the arms differ by temperature only.
 import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
 import { forEachJsonRow, promptIds, type RowProblem } from '../train/data.ts';
 import type { GrpoItem } from './grpo.ts';
@@ -20,8 +24,11 @@ export interface GrpoData {
 
 const str = (v: unknown): v is string => typeof v === 'string';
 
-/** Parses and tokenizes the prompts; rows whose prompt + maxNewTokens exceed the context are reported and skipped. */
-export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: string; nCtx: number; maxNewTokens: number }): GrpoData {
+/** Whether the arms' system prompts reach the model: only through a chat template. */
+export const armsSeeSystem = (tok: Pick<LabTokenizer, 'chatTemplate'>): boolean => Boolean(tok.chatTemplate);
+
+/** Parses and tokenizes the prompts; rows whose prompt (or an arm's) + maxNewTokens exceed the context are reported and skipped. */
+export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: string; nCtx: number; maxNewTokens: number; systems?: readonly string[] }): GrpoData {
   const items: GrpoItem[] = [];
   const problems: RowProblem[] = [];
   forEachJsonRow(text, opts.file, problems, (r, line, bad) => {
@@ -49,8 +56,15 @@ export function loadGrpoData(text: string, tok: LabTokenizer, opts: { file: stri
     const ids = promptIds(tok, item.messages); // without a template: qaPrompt of the last user turn = item.prompt
     if (ids.length === 0) return bad('the prompt tokenizes to nothing');
     if (ids.length + opts.maxNewTokens > opts.nCtx) return bad(`the prompt has ${ids.length} tokens; with ${opts.maxNewTokens} new tokens it exceeds the model's context of ${opts.nCtx}`);
+    let armIds: number[][] | undefined;
+    if (opts.systems) {
+      const turns = item.messages.filter((m) => m.role !== 'system');
+      armIds = opts.systems.map((content) => promptIds(tok, [{ role: 'system', content }, ...turns]));
+      const longest = Math.max(...armIds.map((a) => a.length));
+      if (longest + opts.maxNewTokens > opts.nCtx) return bad(`with an arm's system prompt the prompt has ${longest} tokens; with ${opts.maxNewTokens} new tokens it exceeds the model's context of ${opts.nCtx}`);
+    }
     const { messages: _m, ...rest } = item;
-    items.push({ ...rest, ids });
+    items.push({ ...rest, ids, ...(armIds ? { armIds } : {}) });
   });
   return { items, problems };
 }

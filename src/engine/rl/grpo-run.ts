@@ -18,9 +18,9 @@ import type { TrainerStateJson } from '../train/state-files.ts';
 import { checkSftConfig } from '../train/run.ts';
 import type { RunContext, RunControl } from '../train/run-context.ts';
 import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
-import { grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
+import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
 import { readRewardModel, scoreTexts, type RewardModel } from './reward-model.ts';
-import { loadGrpoData } from './grpo-data.ts';
+import { armsSeeSystem, loadGrpoData } from './grpo-data.ts';
 
 /** The learned reward model's name in a config's rewards (its files come with the request: TrainRequest.rewardModel). */
 export const REWARD_MODEL = 'reward-model';
@@ -89,7 +89,9 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
   }
   const { data, sha256 } = await gatedData(store, request, 'prompts');
   const t0 = performance.now();
-  const { items, problems } = loadGrpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, maxNewTokens: c.grpo.maxNewTokens });
+  const arms = c.grpo.arms ? ARM_SETS[c.grpo.arms] : null;
+  const { items, problems } = loadGrpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, maxNewTokens: c.grpo.maxNewTokens, systems: arms?.map((a) => a.system) });
+  if (arms && !armsSeeSystem(tok)) onProgress?.({ kind: 'warning', message: `the ${c.grpo.arms} arms' system prompts need a chat template, which this model's tokenizer lacks: its arms differ by temperature only (${arms.map((a) => a.temperature).join(', ')})` });
   await acceptRows(store, request, data, items.length, problems, performance.now() - t0, 'prompt', onProgress);
   const { trainer, lora } = await makeTrainer(rt, model, request, optimOf(c));
   try {
@@ -130,7 +132,8 @@ async function loop(
       return out.map((c, i) => ({ total: c.total + rm.weight * scores[i], parts: { ...c.parts, [REWARD_MODEL]: scores[i] } }));
     },
   };
-  const desc = `GRPO, ${c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`}, G=${c.grpo.groupSize}, ${P} prompt${P > 1 ? 's' : ''}/step, β=${c.grpo.beta}, loss ${c.grpo.loss}, μ=${mu}, rewards ${c.rewards.map((r) => `${r.name}:${r.weight}`).join(',')}`;
+  const armsDesc = c.grpo.arms ? `, arms ${c.grpo.arms} (${ARM_SETS[c.grpo.arms].length} system prompts × temperatures)` : '';
+  const desc = `GRPO, ${c.full ? 'full-parameter' : `LoRA r=${lora!.r} alpha=${lora!.alpha} on ${lora!.targets.join(',')}`}, G=${c.grpo.groupSize}, ${P} prompt${P > 1 ? 's' : ''}/step, β=${c.grpo.beta}, loss ${c.grpo.loss}, μ=${mu}, rewards ${c.rewards.map((r) => `${r.name}:${r.weight}`).join(',')}${armsDesc}`;
   return runLoop({
     ctx, req, control, trainer, kind: 'grpo', data: { name: req.data.name, sha256: d.sha256, rows: d.items.length }, totalSteps: c.steps, done,
     resumedFrom: d.resumedFrom, description: desc, onProgress, signal,

@@ -9,7 +9,9 @@ import { loadModel } from '../model/load.ts';
 import { Trainer, type OptimConfig } from '../train/trainer.ts';
 import { LORA_TARGETS } from '../train/graph.ts';
 import { qaPrompt } from '../train/data.ts';
-import { grpoSettingsProblem, grpoStep, stepPrompts, TRL_GRPO_DEFAULTS, type GrpoEnv, type GrpoSettings } from './grpo.ts';
+import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, TRL_GRPO_DEFAULTS, type GrpoEnv, type GrpoSettings } from './grpo.ts';
+import { sequenceLogprobs } from './rollout.ts';
+import { assertAllClose } from '../testing/allclose.ts';
 
 after(releaseTestRuntime);
 
@@ -86,4 +88,41 @@ test('settings that cannot work are refused with the reason', () => {
   assert.match(grpoSettingsProblem({ ...ok, beta: 0.1 }, true)!, /needs LoRA/);
   assert.match(grpoSettingsProblem({ ...ok, temperature: 0 }, false)!, /temperature/);
   assert.match(grpoSettingsProblem({ ...ok, loss: 'ppo' as never }, false)!, /loss/);
+});
+
+test('a policy micro-batch\'s own temperature is the one its log-probs are taken at (arms sample at several)', async () => {
+  const { model, trainer, item } = await setup();
+  trainer.optim = { ...OPT, lr: 0 };
+  const completion = [40, 41, 42, 43];
+  const L = item.ids.length + completion.length;
+  const mb = (temperature: number) => {
+    const ids = Int32Array.from([...item.ids, ...completion]); // [1, L]
+    const labels = new Int32Array(L).fill(-100);
+    completion.forEach((t, i) => (labels[item.ids.length - 1 + i] = t));
+    const rows = new Float32Array(L * 4);
+    for (let i = 0; i < L; i++) rows[i * 4 + 3] = 1;
+    return { ids, labels, B: 1, T: L, rows, temperature };
+  };
+  const m = await trainer.policyStep([mb(0.3), mb(1.7)], { temperature: 1, epsLow: 0.2, epsHigh: 0.2, beta: 0, onPolicy: true }, () => 0);
+  for (const [k, T] of [[0, 0.3], [1, 1.7]] as const) {
+    const [ref] = await sequenceLogprobs(model, item.ids, [completion], T); // LoRA B = 0: the base model
+    const got = Float64Array.from(completion.map((_, i) => m.logp[k][item.ids.length - 1 + i]));
+    assertAllClose(got, ref, { atol: 1e-4, rtol: 0 }, `micro-batch at T = ${T}`);
+  }
+  trainer.dispose();
+});
+
+test('arms: member g samples with arm g mod 8 (its prompt and temperature); rows of different prompt lengths train together', async () => {
+  const { trainer, env, item } = await setup();
+  const arms = ARM_SETS['regime-w'];
+  // stand-ins for the arms' rendered prompts: of different lengths, as system prompts make them
+  const armIds = arms.map((_, a) => [...item.ids.slice(0, 1), ...new Array<number>(a).fill(item.ids[1]), ...item.ids.slice(1)]);
+  const r = await grpoStep(env, [{ ...item, armIds }, { ...item, line: 2, armIds }], 0, { ...S, groupSize: 16, arms: 'regime-w', maxNewTokens: 6 });
+  assert.equal(r.samples.length, 2);
+  for (const g of r.samples) assert.deepEqual(g.completions.map((c) => c.arm), [...arms, ...arms].map((a) => a.id));
+  assert.ok(Number.isFinite(r.stats.loss) && Number.isFinite(r.stats.grad_norm), `loss ${r.stats.loss}, grad norm ${r.stats.grad_norm}`);
+  assert.equal(trainer.step, 1);
+  await assert.rejects(grpoStep(env, [item], 1, { ...S, groupSize: 8, arms: 'regime-w' }), /0 arm prompts for 8 arms/);
+  assert.match(grpoSettingsProblem({ ...S, groupSize: 12, arms: 'regime-w' }, false)!, /multiple of 8/);
+  trainer.dispose();
 });

@@ -19,7 +19,8 @@ import type { Trainer, PolicyMicroBatch } from '../train/trainer.ts';
 import { hash32 } from '../util/hash32.ts';
 import { Rng } from '../util/rng.ts';
 import type { CombinedReward, Sample } from '../../rewards/types.ts';
-import { rolloutsBatch, MAX_GROUP, MIN_GROUP, type Rollout } from './rollout.ts';
+import { REGIME_W_ARMS } from '../../rewards/regime-w.ts';
+import { rolloutRows, sequenceSeeds, toRollout, MAX_GROUP, MIN_GROUP, type Rollout, type RolloutRow } from './rollout.ts';
 import { groupAdvantages, grpoObjective, normalisationWeights, LOSS_TYPES, type LossType, type ObjectiveResult, type ScaleRewards } from './objective.ts';
 
 export interface GrpoSettings {
@@ -41,7 +42,24 @@ export interface GrpoSettings {
   mu: number;
   scaleRewards: ScaleRewards;
   seed: number;
+  /**
+   * Arms: member g of each group is sampled with arm g mod A's system prompt and temperature (the
+   * `temperature` setting is then unused). 'regime-w': the 8 arms of the Regime W reward (4 precise and
+   * 4 reflective system prompts at T 0.2-0.5, rewards/regime-w.ts); G must be a multiple of 8.
+   */
+  arms?: ArmSetName;
 }
+
+/** A sampling arm: a system prompt and a temperature. */
+export interface GrpoArm {
+  id: string;
+  system: string;
+  temperature: number;
+}
+
+/** The named arm sets a run may sample with. */
+export const ARM_SETS = { 'regime-w': REGIME_W_ARMS } as const satisfies Record<string, readonly GrpoArm[]>;
+export type ArmSetName = keyof typeof ARM_SETS;
 
 /** TRL's current GRPOConfig defaults (loss dapo, β 0, ε 0.2, 8 generations, rewards scaled per group, lr 1e-6, max completion 256). */
 export const TRL_GRPO_DEFAULTS: GrpoSettings & { lr: number } = {
@@ -63,6 +81,11 @@ export function grpoSettingsProblem(s: GrpoSettings, full: boolean): string | nu
   if (!LOSS_TYPES.includes(s.loss)) return `loss must be one of ${LOSS_TYPES.join(', ')}, got ${s.loss}`;
   if (!(Number.isInteger(s.mu) && s.mu >= 1)) return `mu must be a positive integer, got ${s.mu}`;
   if (s.scaleRewards !== 'group' && s.scaleRewards !== 'none') return `scale-rewards must be group or none, got ${s.scaleRewards}`;
+  if (s.arms !== undefined) {
+    if (!(s.arms in ARM_SETS)) return `arms must be one of ${Object.keys(ARM_SETS).join(', ')}, got ${String(s.arms)}`;
+    const A = ARM_SETS[s.arms].length;
+    if (s.groupSize % A !== 0) return `the ${s.arms} arms are ${A}: the group size must be a multiple of ${A} (each member samples with arm g mod ${A}), got ${s.groupSize}`;
+  }
   if (full && s.beta !== 0) return 'beta > 0 needs LoRA: the reference policy is the model with the adapter off, and full-parameter training has no adapter to switch off (it would need a second copy of the model)';
   return null;
 }
@@ -76,6 +99,8 @@ export interface GrpoItem {
   ids: number[];
   reference?: string;
   task?: Sample['task'];
+  /** [A][T0_a] the prompt rendered with each arm's system prompt (settings.arms); `ids` without arms */
+  armIds?: number[][];
 }
 
 /** What a step needs of the engine. */
@@ -90,6 +115,8 @@ export interface GrpoEnv {
 }
 
 export interface GrpoCompletion {
+  /** the arm that sampled it (settings.arms) */
+  arm?: string;
   text: string;
   tokens: number;
   reward: number;
@@ -177,12 +204,18 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
 
   // ---- rollouts with the current policy (the adapter on; full training: the weights are the policy) ----
   const t0 = performance.now();
+  const arms: readonly GrpoArm[] | null = s.arms ? ARM_SETS[s.arms] : null;
+  // member g of group j: row j·G + g, its prompt and temperature (arm g mod A), its seed (as `rollouts` with the group's seed)
+  const members: RolloutRow[] = items.flatMap((it, j) => {
+    if (arms && it.armIds?.length !== arms.length) throw new Error(`grpo: prompt of line ${it.line} has ${it.armIds?.length ?? 0} arm prompts for ${arms.length} arms`);
+    return sequenceSeeds(rolloutSeed(s.seed, step, j), G).map((seed, g) => (arms ? { ids: it.armIds![g % arms.length], temperature: arms[g % arms.length].temperature, seed } : { ids: it.ids, temperature: s.temperature, seed }));
+  });
   let rolls: Rollout[];
   model.adapter = trainer.lora;
   try {
     // all P groups in one batched generate (a small model's decode is bound by dispatches, not rows)
-    const seeds = items.map((_, j) => rolloutSeed(s.seed, step, j));
-    rolls = await rolloutsBatch(model, items.map((it) => it.ids), { groupSize: G, maxNewTokens: s.maxNewTokens, temperature: s.temperature, topP: s.topP, topK: s.topK, seeds, eosTokenIds: eos, signal });
+    const out = await rolloutRows(model, members, { maxNewTokens: s.maxNewTokens, topP: s.topP, topK: s.topK, eosTokenIds: eos, signal });
+    rolls = items.map((_, j) => toRollout(out.slice(j * G, (j + 1) * G), eos[0] ?? 0));
   } finally {
     model.adapter = null;
   }
@@ -206,49 +239,60 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
     for (const c of scored) for (const [k, v] of Object.entries(c.parts)) (parts[k] ??= []).push(v);
     samples.push({
       step: step + 1, line: items[j].line, prompt: items[j].prompt, reference: items[j].reference,
-      completions: texts.map((text, g) => ({ text, tokens: r.lengths[g], reward: totals[g], rewards: scored[g].parts, advantage: adv[g] })),
+      completions: texts.map((text, g) => ({ ...(arms ? { arm: arms[g % arms.length].id } : {}), text, tokens: r.lengths[g], reward: totals[g], rewards: scored[g].parts, advantage: adv[g] })),
     });
   }
 
-  // ---- the batch: [P·G, Tmax] host arrays, one micro-batch per group ----
+  // ---- the batch: [P·G, Tmax] host arrays; micro-batches of ≤ G rows of one temperature ----
+  // Without arms every row has the same temperature and micro-batch j is group j. With arms, a
+  // micro-batch holds one arm's rows (its temperature) across groups; a row's prompt may differ in
+  // length from its neighbours' (right padding, labels -100 past its own completion).
   const Tmax = Math.max(...rolls.map((r) => r.tokens[0].length));
   const rowsAll = P * G;
   const mask = new Float64Array(rowsAll * Tmax); // [P·G, Tmax]
   rolls.forEach((r, j) => r.mask.forEach((m, g) => m.forEach((v, t) => (mask[(j * G + g) * Tmax + t] = v))));
   const weights = normalisationWeights(mask, rowsAll, Tmax, s.loss, s.maxNewTokens); // [P·G, Tmax]
   const pad = eos[0] ?? 0;
-  const micro: PolicyMicroBatch[] = rolls.map((r, j) => {
-    const T0 = items[j].ids.length;
-    const Tj = r.tokens[0].length;
-    const L = T0 + Tj;
-    const ids = new Int32Array(G * L).fill(pad); // [G, L]
-    const labels = new Int32Array(G * L).fill(-100); // [G, L] completion token t is the label at T0 − 1 + t
-    const rows = new Float32Array(G * L * 4); // [G, L, 4] old, ref, advantage, weight
-    for (let g = 0; g < G; g++) {
-      ids.set(items[j].ids, g * L);
-      ids.set(r.tokens[g], g * L + T0);
-      for (let t = 0; t < Tj; t++) {
-        if (!r.mask[g][t]) continue;
-        const at = g * L + T0 - 1 + t;
-        labels[at] = r.tokens[g][t];
-        rows[at * 4 + 2] = advantages[j * G + g];
-        rows[at * 4 + 3] = weights[(j * G + g) * Tmax + t];
+  const byTemp = new Map<number, number[]>(); // temperature → rows j·G + g, in order
+  members.forEach((m, row) => byTemp.set(m.temperature, [...(byTemp.get(m.temperature) ?? []), row]));
+  const batches: { temperature: number; rows: number[] }[] = [];
+  for (const [temperature, rows] of byTemp) for (let k = 0; k < rows.length; k += G) batches.push({ temperature, rows: rows.slice(k, k + G) });
+  const T0 = (row: number) => members[row].ids.length;
+  const width = (row: number) => rolls[Math.floor(row / G)].tokens[0].length; // T_j of the row's group
+  const at = (row: number, t: number) => rolls[Math.floor(row / G)].mask[row % G][t]; // completion position t counts
+  const micro: PolicyMicroBatch[] = batches.map(({ temperature, rows: rs }) => {
+    const L = Math.max(...rs.map((row) => T0(row) + width(row)));
+    const B = rs.length;
+    const ids = new Int32Array(B * L).fill(pad); // [B, L]
+    const labels = new Int32Array(B * L).fill(-100); // [B, L] completion token t is the label at T0 − 1 + t
+    const rows = new Float32Array(B * L * 4); // [B, L, 4] old, ref, advantage, weight
+    rs.forEach((row, b) => {
+      const toks = rolls[Math.floor(row / G)].tokens[row % G];
+      ids.set(members[row].ids, b * L);
+      ids.set(toks, b * L + T0(row));
+      for (let t = 0; t < width(row); t++) {
+        if (!at(row, t)) continue;
+        const p = b * L + T0(row) - 1 + t;
+        labels[p] = toks[t];
+        rows[p * 4 + 2] = advantages[row];
+        rows[p * 4 + 3] = weights[row * Tmax + t];
       }
-    }
-    return { ids, labels, B: G, T: L, rows };
+    });
+    return { ids, labels, B, T: L, rows, temperature };
   });
-  /** scatters per-position values of micro-batch j ([G·L]) into a [P·G, Tmax] array */
-  const gather = (j: number, perPos: ArrayLike<number>, into: Float64Array, sign = 1) => {
-    const T0 = items[j].ids.length, L = micro[j].T, Tj = L - T0;
-    for (let g = 0; g < G; g++) for (let t = 0; t < Tj; t++) if (rolls[j].mask[g][t]) into[(j * G + g) * Tmax + t] = sign * perPos[g * L + T0 - 1 + t];
+  /** scatters per-position values of micro-batch m ([B·L]) into a [P·G, Tmax] array */
+  const gather = (m: number, perPos: ArrayLike<number>, into: Float64Array, sign = 1) => {
+    const L = micro[m].T;
+    batches[m].rows.forEach((row, b) => {
+      for (let t = 0; t < width(row); t++) if (at(row, t)) into[row * Tmax + t] = sign * perPos[b * L + T0(row) - 1 + t];
+    });
   };
 
   /** writes a [P·G, Tmax] array into field `k` of the micro-batches' rows (0 old, 1 ref) */
   const scatter = (from: Float64Array, k: number) => {
-    for (let j = 0; j < P; j++) {
-      const T0 = items[j].ids.length, L = micro[j].T;
-      for (let g = 0; g < G; g++) for (let t = 0; t < L - T0; t++) if (rolls[j].mask[g][t]) micro[j].rows[(g * L + T0 - 1 + t) * 4 + k] = from[(j * G + g) * Tmax + t];
-    }
+    micro.forEach((mb, m) => batches[m].rows.forEach((row, b) => {
+      for (let t = 0; t < width(row); t++) if (at(row, t)) mb.rows[(b * mb.T + T0(row) - 1 + t) * 4 + k] = from[row * Tmax + t];
+    }));
   };
 
   // ---- the reference: the same weights, adapter off ----
@@ -256,9 +300,9 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
   let refLogp: Float64Array | undefined;
   if (s.beta !== 0) {
     refLogp = new Float64Array(rowsAll * Tmax);
-    for (let j = 0; j < P; j++) {
-      const nll = trainer.graph.nll(micro[j], null, s.temperature); // [G·L]
-      gather(j, (await trainer.rt.read(nll)) as Float32Array, refLogp, -1);
+    for (let m = 0; m < micro.length; m++) {
+      const nll = trainer.graph.nll(micro[m], null, batches[m].temperature); // [B·L]
+      gather(m, (await trainer.rt.read(nll)) as Float32Array, refLogp, -1);
       nll.dispose();
     }
     scatter(refLogp, 1);
@@ -273,7 +317,7 @@ export async function grpoStep(env: GrpoEnv, items: readonly GrpoItem[], step: n
     const onPolicy = it === 0;
     m = await trainer.policyStep(micro, { temperature: s.temperature, epsLow: s.epsilon, epsHigh: s.epsilonHigh ?? s.epsilon, beta: s.beta, onPolicy }, (host) => {
       logp.fill(0);
-      host.forEach((h, j) => gather(j, h, logp));
+      host.forEach((h, m) => gather(m, h, logp));
       obj = grpoObjective({ G: rowsAll, T: Tmax, logp, oldLogp: old ?? logp, refLogp, mask, advantages }, { epsilon: s.epsilon, epsilonHigh: s.epsilonHigh, beta: s.beta, maxCompletionLength: s.maxNewTokens });
       return obj.loss[s.loss];
     });

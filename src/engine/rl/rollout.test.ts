@@ -9,7 +9,7 @@ import { dirSource } from '../model/checkpoint.ts';
 import { loadModel } from '../model/load.ts';
 import type { LlamaModel } from '../model/llama.ts';
 import { generate } from '../model/generate.ts';
-import { rollouts, rolloutsBatch, sequenceLogprobs, sequenceSeeds } from './rollout.ts';
+import { rollouts, rolloutRows, rolloutsBatch, sequenceLogprobs, sequenceSeeds } from './rollout.ts';
 
 after(releaseTestRuntime);
 
@@ -129,4 +129,25 @@ test('rolloutsBatch: groups of prompts of different lengths in one left-padded g
     assertAllClose(masked(batch[j].logp, batch[j].mask), masked(alone.logp, alone.mask), LOGP_TOL, `prompt ${j}: log-probs`);
   }
   await assert.rejects(rolloutsBatch(m, prompts, { groupSize: 3, maxNewTokens: 6, temperature: 0.8, seeds: [1], eosTokenIds: [] }), /1 seeds for 3 prompts/);
+});
+
+test('rolloutRows: rows with their own prompts and temperatures in one generate equal each row alone, log-probs at the row\'s temperature', async () => {
+  const m = await model();
+  const rows = [
+    { ids: PROMPT, temperature: 0.2, seed: 5 },
+    { ids: [7, 8, 9], temperature: 1.5, seed: 6 },
+    { ids: [296, 1, 2, 3, 4, 5, 6, 200], temperature: 0.7, seed: 7 },
+  ];
+  const opts = { maxNewTokens: 6, eosTokenIds: [] };
+  const batch = await rolloutRows(m, rows, opts);
+  for (let r = 0; r < rows.length; r++) {
+    const [alone] = await rolloutRows(m, [rows[r]], opts);
+    assert.deepEqual(batch[r].tokens, alone.tokens, `row ${r}: the same tokens`);
+    const [ref] = await sequenceLogprobs(m, rows[r].ids, [batch[r].tokens], rows[r].temperature);
+    assertAllClose(Float64Array.from(batch[r].logp), ref, LOGP_TOL, `row ${r}: log-probs at T = ${rows[r].temperature}`);
+  }
+  // the temperature is the row's: T 0.2 is near-greedy, T 1.5 is not (its log-probs are lower on average)
+  const meanLp = (r: number) => batch[r].logp.reduce((a, b) => a + b, 0) / batch[r].logp.length;
+  assert.ok(meanLp(0) > meanLp(1), `mean log-prob at T 0.2 (${meanLp(0)}) above T 1.5's (${meanLp(1)})`);
+  await assert.rejects(rolloutRows(m, [{ ids: PROMPT, temperature: 0, seed: 1 }], opts), /temperature must be > 0/);
 });

@@ -82,64 +82,97 @@ export async function rollouts(model: LlamaModel, promptIds: number[], opts: Rol
   return (await rolloutsBatch(model, [promptIds], { ...opts, seeds: [opts.seed] }))[0];
 }
 
+/** One sequence of a batched rollout: its prompt, sampling temperature and RNG seed. */
+export interface RolloutRow {
+  ids: number[];
+  temperature: number;
+  seed: number;
+}
+
+/** One sampled sequence: its new tokens (up to and including the first EOS) and their log-probs. */
+export interface SampledRow {
+  /** [n] the new tokens, unpadded */
+  tokens: number[];
+  /** [n] log_softmax(logits / the row's temperature) at each token, float64 */
+  logp: number[];
+}
+
 /**
- * The groups of several prompts (P) sampled as ONE generate of P·G rows, left-padded to the longest
- * prompt (padding keys are masked and positions start at 0 per row, as transformers' generate does, so
- * each row computes what it would alone, up to float rounding). Group j samples with seeds[j] exactly as
- * `rollouts` with seed seeds[j] does; a small model's decode is bound by dispatches, so P groups cost
- * about one. Returns one Rollout per prompt, each padded to its own longest completion.
+ * Any rows — each with its own prompt, temperature and seed — sampled as ONE generate, left-padded to
+ * the longest prompt (padding keys are masked and positions start at 0 per row, as transformers'
+ * generate does, so each row computes what it would alone, up to float rounding). Row r draws from
+ * Rng(rows[r].seed) at rows[r].temperature; a small model's decode is bound by dispatches, so many
+ * rows cost about what one does. GRPO's groups (rolloutsBatch) and its arms (several system prompts
+ * and temperatures in one group, rl/grpo.ts) are both made of rows.
  */
-export async function rolloutsBatch(model: LlamaModel, prompts: number[][], opts: Omit<RolloutOptions, 'seed'> & { seeds: number[] }): Promise<Rollout[]> {
-  const G = opts.groupSize;
-  const P = prompts.length;
-  if (!(Number.isInteger(G) && G >= MIN_GROUP && G <= MAX_GROUP)) throw new Error(`rollouts: group size must be an integer in ${MIN_GROUP}..${MAX_GROUP} (GRPO compares completions within a group), got ${G}`);
+export async function rolloutRows(model: LlamaModel, rows: readonly RolloutRow[], opts: Omit<RolloutOptions, 'seed' | 'groupSize' | 'temperature'>): Promise<SampledRow[]> {
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 1)) throw new Error(`rollouts: max new tokens must be an integer >= 1, got ${opts.maxNewTokens}`);
-  if (opts.seeds.length !== P) throw new Error(`rollouts: ${opts.seeds.length} seeds for ${P} prompts`);
-  checkTemperature('rollouts', opts.temperature);
-  for (const ids of prompts) checkPrompt(model, 'rollouts', ids, opts.maxNewTokens);
-  if (P === 0) return [];
-  const { temperature } = opts;
+  for (const r of rows) {
+    checkTemperature('rollouts', r.temperature);
+    checkPrompt(model, 'rollouts', r.ids, opts.maxNewTokens);
+  }
+  if (rows.length === 0) return [];
   const eos = new Set(opts.eosTokenIds ?? model.cfg.eos_token_ids);
   const pad = [...eos][0] ?? 0; // as generate's default pad id
-  const rows = P * G; // row j·G + g = completion g of prompt j
-
-  const steps: number[][] = Array.from({ length: rows }, () => []); // [P·G][≤ T] log-probs, as sampled
-  const finished = new Array<boolean>(rows).fill(false); // as generate's: a sequence ends at its first EOS
+  const B = rows.length;
+  const steps: number[][] = Array.from({ length: B }, () => []); // [B][≤ T] log-probs, as sampled
+  const finished = new Array<boolean>(B).fill(false); // as generate's: a sequence ends at its first EOS
   const out = await generate(
     model,
-    prompts.flatMap((ids) => Array.from({ length: G }, () => ids)),
+    rows.map((r) => r.ids),
     {
       maxNewTokens: opts.maxNewTokens,
-      sampling: { kind: 'sample', temperature, topK: opts.topK, topP: opts.topP },
-      seeds: opts.seeds.flatMap((seed) => sequenceSeeds(seed, G)),
+      sampling: { kind: 'sample', temperature: rows[0].temperature, topK: opts.topK, topP: opts.topP },
+      seeds: rows.map((r) => r.seed),
+      temperatures: rows.map((r) => r.temperature),
       eosTokenIds: [...eos],
       padTokenId: pad,
       signal: opts.signal,
       onLogits: (_step, logits, chosen, sampled) => {
-        for (let i = 0; i < rows; i++) {
+        for (let i = 0; i < B; i++) {
           if (finished[i]) continue;
           // the sampler's own float64 log-prob (plain sampling), else computed here (top-k / top-p)
-          steps[i].push(Number.isNaN(sampled[i]) ? tokenLogprob(logits[i], chosen[i], temperature) : sampled[i]); // logits[i]: [V]
+          steps[i].push(Number.isNaN(sampled[i]) ? tokenLogprob(logits[i], chosen[i], rows[i].temperature) : sampled[i]); // logits[i]: [V]
           if (eos.has(chosen[i])) finished[i] = true;
         }
       },
     },
   );
-
-  return prompts.map((_, j) => {
-    const mine = out.slice(j * G, (j + 1) * G);
-    const lengths = mine.map((row) => row.length);
-    const T = Math.max(...lengths);
-    const tokens = mine.map((row) => [...row, ...new Array<number>(T - row.length).fill(pad)]);
-    const mask = lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
-    const logp = steps.slice(j * G, (j + 1) * G).map((row, g) => {
-      if (row.length !== lengths[g]) throw new Error(`rollouts: internal: ${row.length} log-probs for ${lengths[g]} tokens of sequence ${g}`);
-      const a = new Float64Array(T);
-      a.set(row);
-      return a;
-    });
-    return { tokens, mask, logp, lengths };
+  return out.map((tokens, r) => {
+    if (steps[r].length !== tokens.length) throw new Error(`rollouts: internal: ${steps[r].length} log-probs for ${tokens.length} tokens of sequence ${r}`);
+    return { tokens, logp: steps[r] };
   });
+}
+
+/** G consecutive sampled rows as a group: tokens padded with `pad` to the group's longest completion, its mask and log-probs. */
+export function toRollout(rows: readonly SampledRow[], pad: number): Rollout {
+  const lengths = rows.map((r) => r.tokens.length);
+  const T = Math.max(...lengths);
+  const tokens = rows.map((r) => [...r.tokens, ...new Array<number>(T - r.tokens.length).fill(pad)]);
+  const mask = lengths.map((n) => Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
+  const logp = rows.map((r) => {
+    const a = new Float64Array(T);
+    a.set(r.logp);
+    return a;
+  });
+  return { tokens, mask, logp, lengths };
+}
+
+/**
+ * The groups of several prompts (P) sampled as ONE generate of P·G rows (rolloutRows). Group j samples
+ * with seeds[j] exactly as `rollouts` with seed seeds[j] does. Returns one Rollout per prompt, each
+ * padded to its own longest completion.
+ */
+export async function rolloutsBatch(model: LlamaModel, prompts: number[][], opts: Omit<RolloutOptions, 'seed'> & { seeds: number[] }): Promise<Rollout[]> {
+  const G = opts.groupSize;
+  const P = prompts.length;
+  if (!(Number.isInteger(G) && G >= MIN_GROUP && G <= MAX_GROUP)) throw new Error(`rollouts: group size must be an integer in ${MIN_GROUP}..${MAX_GROUP} (GRPO compares completions within a group), got ${G}`);
+  if (opts.seeds.length !== P) throw new Error(`rollouts: ${opts.seeds.length} seeds for ${P} prompts`);
+  checkTemperature('rollouts', opts.temperature);
+  const rows = prompts.flatMap((ids, j) => sequenceSeeds(opts.seeds[j], G).map((seed) => ({ ids, temperature: opts.temperature, seed }))); // row j·G + g
+  const out = await rolloutRows(model, rows, opts);
+  const pad = [...new Set(opts.eosTokenIds ?? model.cfg.eos_token_ids)][0] ?? 0;
+  return prompts.map((_, j) => toRollout(out.slice(j * G, (j + 1) * G), pad));
 }
 
 /**

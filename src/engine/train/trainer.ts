@@ -61,6 +61,8 @@ export interface StepMetrics {
 /** A micro-batch of the policy objective: rows [N · 4] = old log-prob, reference log-prob, advantage, weight per position. */
 export interface PolicyMicroBatch extends MicroBatch {
   rows: Float32Array;
+  /** this micro-batch's sampling temperature, in place of the head's (GRPO arms sample at several) */
+  temperature?: number;
 }
 
 /** The policy head's settings (graph.ts PolicyHead without its tensors). */
@@ -267,7 +269,7 @@ export class Trainer {
     const t0 = performance.now();
     const rows = micro.map((mb) => rt.upload(mb.rows, [mb.ids.length, 4], 'f32', 'train.policy_rows')); // [N, 4] each
     const logps = micro.map((mb) => rt.zeros([mb.ids.length], 'f32', 'train.logp')); // [N] each
-    const { loss: none, nc } = this.record(micro, (i) => ({ gradScale: 1, policy: { ...head, rows: rows[i], logp: logps[i] } }));
+    const { loss: none, nc } = this.record(micro, (i) => ({ gradScale: 1, policy: { ...head, temperature: micro[i].temperature ?? head.temperature, rows: rows[i], logp: logps[i] } }));
     none.dispose(); // the policy head adds no loss: the caller computes it from the log-probs
     for (const t of rows) t.dispose();
     let recordMs = performance.now() - t0;
