@@ -13,6 +13,7 @@
 //     → per layer and head, every statistic per task, the selectivity score (Cohen's d), its bootstrap 95% CI,
 //       the permutation p-value and its BH q-value / Holm-adjusted p (src/engine/analysis/heads.ts)
 //   analyze report ... --out <dir>: the report (HTML + JSON + figures), see ./analyze-report.ts
+//   analyze diff --before <report.json> --after <report.json> --out <diff.json> [--top 20]: before/after, see ./analyze-diff.ts
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -22,6 +23,7 @@ import { ablateHead, logitLens, meanHeadZ, patchActivation } from '../engine/ana
 import { analysisPrompt, compareHeads, patternTables, type QuerySet } from '../engine/analysis/heads.ts';
 import { sampleRows } from '../engine/analysis/task-rows.ts';
 import { reportCommand } from './analyze-report.ts';
+import { diffCommand } from './analyze-diff.ts';
 import { taskRows } from './task-files.ts';
 import { parseArgs, required, parseIdList, num, UsageError } from './args.ts';
 
@@ -31,7 +33,8 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'heads') return headsCommand(rest);
   if (sub === 'report') return reportCommand(rest);
-  const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report'];
+  if (sub === 'diff') return diffCommand(rest);
+  const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report', 'diff'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
   const need = (k: string) => required(p, k);

@@ -29,7 +29,7 @@ commands:
            [--checkpoint-every n] [--resume <dir>] [--lora-dropout p] [--recompute] --out <dir>
   grpo     --model <dir> [--adapter-init <dir>] --data <file.jsonl> --reward <name[:weight],...> --group-size G --steps N
            [--prompts-per-step P] [--beta b] [--epsilon e] [--loss grpo|dapo|dr_grpo] [--mu m] [--max-new-tokens n]
-           [--temperature t] [--lr x] [--seed s] [--preset trl|user] [--checkpoint-every n] [--resume <dir>] --out <dir>
+           [--temperature t] [--lr x] [--seed s] [--preset trl|user] [--checkpoint-every n] [--resume <dir>] [--arms regime-w|none] --out <dir>
            rewards: exact, gsm8k, gsm8k-format, chrf, chrf++, stoney-rubric, regime-w, reward-model=<dir>
   dpo      --model <dir> --data <pairs.jsonl of {"prompt","chosen","rejected"}> [--beta 0.1] [--label-smoothing 0] [--adapter-init <dir>]
            [--rank r --alpha a --targets ...] --steps N [--lr 1e-6] [--batch-size pairs] [--seed s] [--checkpoint-every n]
@@ -41,6 +41,8 @@ commands:
   analyze ablate --model <dir> [--adapter <dir>] --ids <...> --head <layer>.<head> --mode zero|mean [--mean-data <file.jsonl>] --out <file.json>
   analyze patch --model <dir> [--adapter <dir>] --ids <...> --source-ids <...> --hook <hook name> --pos <p|all> --out <file.json>
   analyze heads --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] [--seed s] --out <file.json>
+  analyze report --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] ... --out <dir>   report.html + report.json
+  analyze diff --before <report.json> --after <report.json> [--top 20] --out <diff.json>   which heads changed (e.g. adapter off → on)
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype

@@ -54,22 +54,24 @@ export interface HeadEffect {
 }
 
 /**
- * report.json's text: JSON, except that a non-finite number (a Cohen's d of ±∞ when both sets are constant,
- * its CI bound, a NaN effect) is written as {"$num": "Infinity" | "-Infinity" | "NaN"} instead of JSON's null,
- * so the report renders from its JSON exactly as it did from the data. Read it back with reportFromJson.
+ * JSON whose non-finite numbers (a Cohen's d of ±∞ when both sets are constant, its CI bound, a NaN
+ * effect) are written as {"$num": "Infinity" | "-Infinity" | "NaN"} instead of JSON's null, so what is
+ * read back equals what was written. report.json and diff.json use it.
  */
-export function reportToJson(data: ReportData, indent = 1): string {
-  return JSON.stringify(data, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v), indent);
+export function taggedJson(value: unknown, indent = 1): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? { $num: String(v) } : v), indent);
 }
 
-/** The ReportData of a report.json text (reportToJson's tagged non-finite numbers restored). */
-export function reportFromJson(text: string): ReportData {
+/** taggedJson's text parsed, its tagged non-finite numbers restored. */
+export function parseTaggedJson(text: string): unknown {
   return JSON.parse(text, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const keys = Object.keys(v);
-      const tag = (v as { $num?: unknown }).$num;
-      if (keys.length === 1 && (tag === 'Infinity' || tag === '-Infinity' || tag === 'NaN')) return Number(tag);
-    }
-    return v;
-  }) as ReportData;
+    const tag = v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 ? (v as { $num?: unknown }).$num : undefined;
+    return tag === 'Infinity' || tag === '-Infinity' || tag === 'NaN' ? Number(tag) : v;
+  });
 }
+
+/** report.json's text (taggedJson), so the report renders from its JSON exactly as it did from the data. Read it back with reportFromJson. */
+export const reportToJson = (data: ReportData, indent = 1): string => taggedJson(data, indent);
+
+/** The ReportData of a report.json text. */
+export const reportFromJson = (text: string): ReportData => parseTaggedJson(text) as ReportData;
