@@ -124,6 +124,6 @@ test('patching: a whole residual stream reproduces the source run; one position 
   const zp = await patchActivation(m, IDS, SRC, HOOKS.z(0), 'all');
   assert.ok(maxDiff(zp, base) > 1e-4 && maxDiff(zp, src) > 1e-4, 'a z patch is neither run');
   await assert.rejects(patchActivation(m, IDS, SRC.slice(0, 2), HOOKS.residPre(0), 4), /past the source prompt/);
-  await assert.rejects(patchActivation(m, IDS, SRC, HOOKS.pattern(0), 1), /read but not written/);
+  await assert.rejects(patchActivation(m, IDS, SRC, HOOKS.rotK(0), 1), /read but not written/);
   await assert.rejects(patchActivation(m, IDS, SRC, 'blocks.0.hook_nothing', 1), /no hook point/);
 });

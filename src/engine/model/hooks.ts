@@ -15,12 +15,22 @@
 //   hook_embed                      [B, T, C]     the embedding rows (then blocks.0.hook_resid_pre, the same tensor)
 //   blocks.{l}.hook_resid_pre       [B, T, C]
 //   blocks.{l}.ln1.hook_normalized  [B, T, C]     rmsnorm(resid_pre) · ln1.w
+//   blocks.{l}.attn.hook_q          [B, T, H, D]  q before RoPE  } column windows of the fused q|k|v rows, copied
+//   blocks.{l}.attn.hook_k          [B, T, Hkv, D] k before RoPE } out (shaders/copy_columns) and, when a
+//   blocks.{l}.attn.hook_v          [B, T, Hkv, D] v             } function edits them, copied back before RoPE
 //   blocks.{l}.attn.hook_rot_q      [B, T, H, D]  q after RoPE (what meets the keys)
-//   blocks.{l}.attn.hook_rot_k      [B, T, Hkv, D] k after RoPE   } read only: they live in the KV cache's rows
-//   blocks.{l}.attn.hook_v          [B, T, Hkv, D]               } (captured as copies)
-//   blocks.{l}.attn.hook_pattern    [B, H, T, S]  softmax of the scores (read only: the attention kernel
-//                                                 computes the output from the scores, not from this copy)
+//   blocks.{l}.attn.hook_rot_k      [B, T, Hkv, D] k after RoPE (read only: it lives in the KV cache's rows;
+//                                                 captured as a copy; edit hook_k to change the keys)
+//   blocks.{l}.attn.hook_attn_scores [B, H, T, S] q·kᵀ/√D with the causal and padding mask (masked keys hold
+//                                                 −3.402823e38, the convention's mask constant, where
+//                                                 TransformerLens puts −inf)
+//   blocks.{l}.attn.hook_pattern    [B, H, T, S]  the softmax over the visible keys
 //   blocks.{l}.attn.hook_z          [B, T, H, D]  the heads' outputs before o_proj
+// S is the keys' length: T without a cache, the cache's capacity with one (keys past the query's
+// position hold the mask constant / probability 0). Capturing the pattern alone runs the flash kernel
+// with its probabilities written out; hooking the scores (capture or edit) or editing the pattern runs
+// attention in explicit steps (shaders/attention_explicit: scores → pattern → z = pattern · V), so an
+// edit flows on. An edited score of a masked key stays masked (the pattern recomputes visibility).
 //   blocks.{l}.hook_attn_out        [B, T, C]     z · W_Oᵀ (with the adapter)
 //   blocks.{l}.hook_resid_mid       [B, T, C]
 //   blocks.{l}.ln2.hook_normalized  [B, T, C]
@@ -28,17 +38,19 @@
 //   blocks.{l}.hook_mlp_out         [B, T, C]
 //   blocks.{l}.hook_resid_post      [B, T, C]
 //   ln_final.hook_normalized        [B, T, C]
-// Not yet: hook_q / hook_k (before RoPE: the fused q|k|v projection is roped as it is split) and
-// hook_attn_scores (the attention kernel never writes the scores), and the training graph's points.
+// Not yet: the training graph's points (graph.ts runs its own block).
 import type { Tensor } from '../gpu/tensor.ts';
 
 export const HOOKS = {
   embed: 'hook_embed',
   residPre: (l: number) => `blocks.${l}.hook_resid_pre`,
   ln1: (l: number) => `blocks.${l}.ln1.hook_normalized`,
+  q: (l: number) => `blocks.${l}.attn.hook_q`,
+  k: (l: number) => `blocks.${l}.attn.hook_k`,
   rotQ: (l: number) => `blocks.${l}.attn.hook_rot_q`,
   rotK: (l: number) => `blocks.${l}.attn.hook_rot_k`,
   v: (l: number) => `blocks.${l}.attn.hook_v`,
+  attnScores: (l: number) => `blocks.${l}.attn.hook_attn_scores`,
   pattern: (l: number) => `blocks.${l}.attn.hook_pattern`,
   z: (l: number) => `blocks.${l}.attn.hook_z`,
   attnOut: (l: number) => `blocks.${l}.hook_attn_out`,
@@ -51,13 +63,13 @@ export const HOOKS = {
 } as const;
 
 /** Points that can be captured but not written (see the header). */
-export const READ_ONLY_HOOKS = /\.attn\.hook_(rot_k|v|pattern)$/;
+export const READ_ONLY_HOOKS = /\.attn\.hook_rot_k$/;
 
 /** Every hook name of a model with `nLayers` blocks, in forward order. */
 export function hookNames(nLayers: number): string[] {
   const out: string[] = [HOOKS.embed];
   for (let l = 0; l < nLayers; l++) {
-    out.push(HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l), HOOKS.pattern(l), HOOKS.z(l), HOOKS.attnOut(l));
+    out.push(HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.q(l), HOOKS.k(l), HOOKS.v(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.attnScores(l), HOOKS.pattern(l), HOOKS.z(l), HOOKS.attnOut(l));
     out.push(HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l), HOOKS.mlpOut(l), HOOKS.residPost(l));
   }
   out.push(HOOKS.lnFinal);
@@ -96,6 +108,10 @@ export class HookPoints {
   }
   captured(name: string): boolean {
     return this.capture?.has(name) ?? false;
+  }
+  /** A function edits the point. */
+  edited(name: string): boolean {
+    return this.hooks?.has(name) ?? false;
   }
   /** Runs the point's function on `t` (in place), then captures it; returns t. */
   at(name: string, t: Tensor): Tensor {

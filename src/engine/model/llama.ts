@@ -19,6 +19,8 @@ import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
 import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { add } from '../../../shaders/add_scale.ts';
 import { ropeInvFreq, type ModelConfig } from './config.ts';
@@ -158,6 +160,7 @@ export class LlamaModel {
     const { rt, cfg } = this;
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
     const qkv = this.normThenProject(l, x, bw.ln1, bw.wqkv, bw.bqkv, hp).reshape([B, T, (H + 2 * Hkv) * D]); // [B, T, (H+2Hkv)·D]
+    this.preRope(l, qkv, hp); // hook_q / hook_k / hook_v: windows of the fused rows, edits written back
     // keys/values go straight into the cache (or, without one, into this forward's own [B, T, Hkv, D])
     const keys = opts.cache ? opts.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
     const values = opts.cache ? opts.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
@@ -171,17 +174,47 @@ export class LlamaModel {
       return out;
     };
     hp.atCopy(HOOKS.rotK(l), newRows(keys, 'hook_rot_k'));
-    hp.atCopy(HOOKS.v(l), newRows(values, 'hook_v'));
     const keyMask = opts.cache ? opts.cache.maskTensor() : mask;
-    const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(HOOKS.pattern(l)) }); // out [B, T, H, D]
-    if (a.probs) hp.at(HOOKS.pattern(l), a.probs); // [B, H, T, S]
-    a.lse.dispose();
+    let z: Tensor;
+    if (hp.wants(HOOKS.attnScores(l)) || hp.edited(HOOKS.pattern(l))) {
+      // explicit steps, so that an edited score or pattern flows on (hooks.ts)
+      const scores = hp.at(HOOKS.attnScores(l), attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S]
+      const pattern = hp.at(HOOKS.pattern(l), attentionPattern(rt, scores, { offset, keyMask })); // [B, H, T, S]
+      hp.release(scores);
+      z = attentionApply(rt, pattern, values); // [B, T, H, D]
+      hp.release(pattern);
+    } else {
+      const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(HOOKS.pattern(l)) }); // out [B, T, H, D]
+      if (a.probs) hp.at(HOOKS.pattern(l), a.probs); // [B, H, T, S]
+      a.lse.dispose();
+      z = a.out;
+    }
     hp.release(q);
     if (!opts.cache) {
       keys.dispose();
       values.dispose();
     }
-    return hp.at(HOOKS.z(l), a.out); // z [B, T, H, D], before o_proj
+    return hp.at(HOOKS.z(l), z); // z [B, T, H, D], before o_proj
+  }
+
+  /**
+   * hook_q [B, T, H, D], hook_k and hook_v [B, T, Hkv, D] of layer l: the column windows 0, H·D and
+   * (H + Hkv)·D of the fused q|k|v rows, copied out when wanted; an edited one is written back, so
+   * RoPE and the cache see the edit.
+   */
+  private preRope(l: number, qkv: Tensor, hp: HookPoints): void {
+    const { rt, cfg } = this;
+    const [B, T] = qkv.shape;
+    const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
+    const parts: [string, number, number][] = [[HOOKS.q(l), H, 0], [HOOKS.k(l), Hkv, H * D], [HOOKS.v(l), Hkv, (H + Hkv) * D]];
+    for (const [name, heads, at] of parts) {
+      if (!hp.wants(name)) continue;
+      const part = rt.empty([B, T, heads, D], 'f32', name); // [B, T, heads, D]
+      copyColumns(rt, qkv, part.view([B * T, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
+      hp.at(name, part);
+      if (hp.edited(name)) copyColumns(rt, part.view([B * T, heads * D]), qkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+      hp.release(part);
+    }
   }
 
   /**
