@@ -38,7 +38,8 @@
 //   blocks.{l}.hook_mlp_out         [B, T, C]
 //   blocks.{l}.hook_resid_post      [B, T, C]
 //   ln_final.hook_normalized        [B, T, C]
-// Not yet: the training graph's points (graph.ts runs its own block).
+// The training graph (train/graph.ts) has the same names, readable and writable, with a backward for
+// each edit (train/graph-hooks.ts); it lacks hook_q / hook_k before RoPE and hook_attn_scores.
 import type { Tensor } from '../gpu/tensor.ts';
 
 export const HOOKS = {

@@ -35,6 +35,8 @@ import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import { hash32 } from '../util/hash32.ts';
 import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
+import { HOOKS } from '../model/hooks.ts';
+import { GraphHookPoints, type GraphHooks } from './graph-hooks.ts';
 
 // the seven PEFT target names, defined with the adapter files
 import { LORA_TARGETS, type LoraTarget } from './adapter.ts';
@@ -90,6 +92,8 @@ export interface StepOptions {
    * Replaces the unembedding and the loss; it must accumulate its own parameters' gradients.
    */
   head?: (xf: Tensor) => Tensor;
+  /** hook points read and written in this micro-batch's forward and backward (./graph-hooks.ts) */
+  hooks?: GraphHooks;
 }
 
 /**
@@ -118,7 +122,8 @@ interface BlockActs {
   q: Tensor; // [B, T, H, D] roped
   k: Tensor; // [B, T, Hkv, D] roped
   v: Tensor; // [B, T, Hkv, D]
-  att: Tensor; // [B, T, H, D] attention output (z before o_proj)
+  att: Tensor; // [B, T, H, D] attention output (z before o_proj), as o_proj saw it
+  attRaw?: Tensor; // [B, T, H, D] the attention kernel's output, when a hook edited z (the attention backward needs it)
   lse: Tensor; // [B, H, T]
   mid: Tensor; // [N, C] resid_mid
   h2: Tensor; // [N, C] ln2(mid)
@@ -141,6 +146,7 @@ const disposeActs = (a: BlockActs, keepX: boolean): void => {
   for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
   for (const t of Object.values(a.xa)) t?.dispose();
   for (const t of Object.values(a.xd)) t?.dispose();
+  a.attRaw?.dispose();
   if (!keepX) a.x.dispose();
 };
 
@@ -149,6 +155,8 @@ export class TrainGraph {
   readonly W: number;
   /** the current micro-batch's dropout seed (set by step) */
   private seed = 0;
+  /** the current forward's hook points (set by step, hidden, nll) */
+  private hp: GraphHookPoints;
 
   constructor(
     readonly rt: Runtime,
@@ -157,6 +165,7 @@ export class TrainGraph {
   ) {
     this.invFreq = ropeInvFreq(cfg);
     this.W = (cfg.n_heads + 2 * cfg.n_kv_heads) * cfg.d_head;
+    this.hp = new GraphHookPoints(rt, undefined, cfg.n_layers);
   }
 
   /** Column window of a q/k/v adapter inside the fused projection output [N, W]. */
@@ -180,8 +189,9 @@ export class TrainGraph {
     if (T > cfg.n_ctx) throw new Error(`train step: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
 
     this.seed = (opts.dropoutSeed ?? 0) >>> 0;
+    const hp = (this.hp = new GraphHookPoints(rt, opts.hooks, cfg.n_layers));
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
-    let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
+    let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
     ids.dispose();
     const acts: (BlockActs | null)[] = [];
     const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
@@ -197,6 +207,7 @@ export class TrainGraph {
 
     // ---- final norm, logits in row chunks, loss and dlogits → dx of the last residual ----
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
+    hp.at(HOOKS.lnFinal, xf);
     const dxf = opts.head ? opts.head(xf) : rt.zeros([N, C], 'f32', 'train.dxf'); // [N, C]; rows of chunks with no target stay 0
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? Math.floor((32 << 20) / V)));
@@ -237,14 +248,14 @@ export class TrainGraph {
       dlogits.dispose();
       xc.dispose();
     }
-    let dx = rmsnormBackward(rt, x, w.lnFinal, rstdF, dxf, full?.lnFinal ?? null).dx; // [N, C]
+    let dx = rmsnormBackward(rt, x, w.lnFinal, rstdF, hp.grad(HOOKS.lnFinal, dxf), full?.lnFinal ?? null).dx; // [N, C]
     for (const t of [xf, rstdF, dxf, x]) t.dispose();
 
     // ---- blocks, last to first ----
     for (let l = cfg.n_layers - 1; l >= 0; l--) {
       let a = acts[l];
       if (!a) {
-        const again = this.blockForward(l, inputs[l], B, T, lora); // recompute
+        const again = this.blockForward(l, inputs[l], B, T, lora, true); // recompute
         again.out.dispose();
         a = again.acts;
       }
@@ -253,6 +264,7 @@ export class TrainGraph {
       dx = dxIn;
       disposeActs(a, false); // a.x === inputs[l]
     }
+    hp.grad(HOOKS.embed, dx);
     if (full) embeddingBackward(rt, mb.ids, dx, full.embed); // dE += scatter of d hook_embed
     dx.dispose();
     return lossAcc;
@@ -262,8 +274,9 @@ export class TrainGraph {
    * Forward only: ln_final's output [N, C] (TransformerLens' ln_final.hook_normalized) with the adapters
    * in `lora` (null = the base weights) and no dropout; activations are freed per block.
    */
-  hidden(mb: MicroBatch, lora: LoraState | null): Tensor {
+  hidden(mb: MicroBatch, lora: LoraState | null, hooks?: GraphHooks): Tensor {
     const { rt, cfg, w } = this;
+    const hp = (this.hp = new GraphHookPoints(rt, hooks, cfg.n_layers));
     const { B, T } = mb;
     const N = B * T;
     const C = cfg.d_model;
@@ -271,7 +284,7 @@ export class TrainGraph {
     if (T > cfg.n_ctx) throw new Error(`forward: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
     const noDrop = lora && lora.dropout ? { ...lora, dropout: 0 } : lora;
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
-    let x = embeddingForward(rt, ids, w.embed).reshape([N, C]); // [N, C]
+    let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
     ids.dispose();
     for (let l = 0; l < cfg.n_layers; l++) {
       const a = this.blockForward(l, x, B, T, noDrop);
@@ -281,7 +294,7 @@ export class TrainGraph {
     const { y: xf, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     rstd.dispose();
     x.dispose();
-    return xf;
+    return hp.at(HOOKS.lnFinal, xf);
   }
 
   /**
@@ -289,13 +302,13 @@ export class TrainGraph {
    * [N] (0 for rows with label -100), with the adapters in `lora` (null = the base weights: GRPO's
    * reference policy) and no dropout. The caller negates on the host. Activations are freed per block.
    */
-  nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number): Tensor {
+  nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number, hooks?: GraphHooks): Tensor {
     const { rt, cfg, w } = this;
     const { B, T } = mb;
     const N = B * T;
     const C = cfg.d_model;
     if (mb.labels.length !== N) throw new Error(`nll: labels need ${N} values for [${B}, ${T}]`);
-    const xf = this.hidden(mb, lora); // [N, C]
+    const xf = this.hidden(mb, lora, hooks); // [N, C]
     const out = rt.zeros([N], 'f32', 'train.nll'); // [N]
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, ceChunkRows ?? Math.floor((32 << 20) / V)));
@@ -334,8 +347,9 @@ export class TrainGraph {
     loraForward(this.rt, x, s.A, s.B, y, lora!.scale, { yCols: window, xa: xa[t] }); // y[:, window] += scale · xa Bᵀ
   }
 
-  private blockForward(l: number, x: Tensor, B: number, T: number, lora: LoraState | null): { out: Tensor; acts: BlockActs } {
-    const { rt, cfg } = this;
+  /** Block l's forward; `again`: a recompute in the backward (no captures; resid_pre is already edited). */
+  private blockForward(l: number, x: Tensor, B: number, T: number, lora: LoraState | null, again = false): { out: Tensor; acts: BlockActs } {
+    const { rt, cfg, hp } = this;
     const bw: BlockWeights = this.w.blocks[l];
     const [N, C] = [B * T, cfg.d_model];
     const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
@@ -343,40 +357,56 @@ export class TrainGraph {
     const xd: BlockActs['xd'] = {};
     const lf = (t: LoraTarget, xIn: Tensor, y: Tensor, window?: { offset: number; stride: number }) => this.loraFwd(lora, l, t, xIn, y, xa, xd, window);
 
+    hp.at(HOOKS.residPre(l), x, again, again);
     const { y: h1, rstd: rstd1 } = rmsnormForward(rt, x, bw.ln1, cfg.rms_norm_eps); // [N, C]
+    hp.at(HOOKS.ln1(l), h1, again);
     const qkv = matmul(rt, h1, bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }); // [N, W]
     for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lf(t, h1, qkv, this.qkvWindow(t));
     const k = rt.empty([B, T, Hkv, D], 'f32', 'train.k'); // [B, T, Hkv, D]
     const v = rt.empty([B, T, Hkv, D], 'f32', 'train.v'); // [B, T, Hkv, D]
     const q = ropeKvWrite(rt, qkv.view([B, T, this.W]), H, Hkv, k, v, { cacheAt: 0, offset: 0, invFreq: this.invFreq }); // [B, T, H, D]
     qkv.dispose();
-    const a = attentionForward(rt, q, k, v, { offset: 0 }); // out [B, T, H, D], lse [B, H, T]
-    const z = a.out.view([N, H * D]); // [N, H·D]
+    for (const [name, t] of [[HOOKS.rotQ(l), q], [HOOKS.rotK(l), k], [HOOKS.v(l), v]] as const) hp.at(name, t, again);
+    const writeProbs = !again && hp.captured(HOOKS.pattern(l));
+    const a = attentionForward(rt, q, k, v, { offset: 0, writeProbs }); // out [B, T, H, D], lse [B, H, T] (probs [B, H, T, T])
+    if (a.probs) hp.report(HOOKS.pattern(l), a.probs, true);
+    let attRaw: Tensor | undefined;
+    if (hp.edited(HOOKS.z(l))) {
+      attRaw = rt.empty(a.out.shape, 'f32', 'train.att_raw'); // [B, T, H, D]
+      rt.copy(a.out, 0, attRaw, 0, a.out.numel);
+    }
+    const z = hp.at(HOOKS.z(l), a.out, again).view([N, H * D]); // [N, H·D]
 
     const mid = rt.empty([N, C], 'f32', 'train.mid'); // [N, C] = x + z Woᵀ (+ lora)
     rt.copy(x, 0, mid, 0, N * C);
     matmul(rt, z, bw.wo, { transB: true, out: mid, accumulate: true });
     lf('o_proj', z, mid);
+    if (!again && hp.captured(HOOKS.attnOut(l))) hp.report(HOOKS.attnOut(l), addScale(rt, mid, 1, x, -1), true); // [N, C]
+    hp.at(HOOKS.residMid(l), mid, again);
 
     const { y: h2, rstd: rstd2 } = rmsnormForward(rt, mid, bw.ln2, cfg.rms_norm_eps); // [N, C]
+    hp.at(HOOKS.ln2(l), h2, again);
     const gate = matmul(rt, h2, bw.wgate, { transB: true }); // [N, F]
     lf('gate_proj', h2, gate);
     const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
     lf('up_proj', h2, up);
-    const act = swigluForward(rt, gate, up); // [N, F]
+    const act = hp.at(HOOKS.mlpPost(l), swigluForward(rt, gate, up), again); // [N, F]
 
     const out = rt.empty([N, C], 'f32', 'train.resid_post'); // [N, C] = mid + act Wdᵀ (+ lora)
     rt.copy(mid, 0, out, 0, N * C);
     matmul(rt, act, bw.wdown, { transB: true, out, accumulate: true });
     lf('down_proj', act, out);
-    return { out, acts: { x, h1, rstd1, q, k, v, att: a.out, lse: a.lse, mid, h2, rstd2, gate, up, act, xa, xd } };
+    if (!again && hp.captured(HOOKS.mlpOut(l))) hp.report(HOOKS.mlpOut(l), addScale(rt, out, 1, mid, -1), true); // [N, C]
+    hp.at(HOOKS.residPost(l), out, again);
+    return { out, acts: { x, h1, rstd1, q, k, v, att: a.out, attRaw, lse: a.lse, mid, h2, rstd2, gate, up, act, xa, xd } };
   }
 
   /** dOut [N, C] = d resid_post → d resid_pre [N, C] (new); parameter gradients accumulate. */
   private blockBackward(l: number, a: BlockActs, dOut: Tensor, B: number, T: number, lora: LoraState | null, full: FullGrads | null): Tensor {
-    const { rt, cfg } = this;
+    const { rt, cfg, hp } = this;
     const bw = this.w.blocks[l];
     const g = full?.blocks[l];
+    hp.grad(HOOKS.residPost(l), dOut);
     const [N, C] = [B * T, cfg.d_model];
     const [H, D] = [cfg.n_heads, cfg.d_head];
     const slot = (t: LoraTarget) => lora?.slots[l]?.[t];
@@ -405,6 +435,7 @@ export class TrainGraph {
     // ---- MLP: out = mid + act Wdᵀ ----
     const dAct = matmul(rt, dOut, bw.wdown); // [N, F] = dOut · Wd
     loraBwd('down_proj', a.act, dOut, dAct);
+    hp.grad(HOOKS.mlpPost(l), dAct);
     if (g) matmul(rt, dOut, a.act, { transA: true, out: g.wdown, accumulate: true }); // dWd += dOutᵀ act  [C, F]
     const { dgate, dup } = swigluBackward(rt, a.gate, a.up, dAct); // [N, F] each
     dAct.dispose();
@@ -412,6 +443,7 @@ export class TrainGraph {
     matmul(rt, dup, bw.wup, { out: dh2, accumulate: true });
     loraBwd('gate_proj', a.h2, dgate, dh2);
     loraBwd('up_proj', a.h2, dup, dh2);
+    hp.grad(HOOKS.ln2(l), dh2);
     if (g) {
       matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
       matmul(rt, dup, a.h2, { transA: true, out: g.wup, accumulate: true }); // [F, C]
@@ -420,16 +452,18 @@ export class TrainGraph {
     dup.dispose();
     const dMidNorm = rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null).dx; // [N, C]
     dh2.dispose();
-    const dMid = addScale(rt, dOut, 1, dMidNorm, 1); // [N, C] residual + norm path
+    const dMid = hp.grad(HOOKS.residMid(l), addScale(rt, dOut, 1, dMidNorm, 1)); // [N, C] residual + norm path
     dMidNorm.dispose();
 
     // ---- attention: mid = x + z Woᵀ ----
     const z = a.att.view([N, H * D]);
     const dz = matmul(rt, dMid, bw.wo); // [N, H·D]
     loraBwd('o_proj', z, dMid, dz);
+    hp.grad(HOOKS.z(l), dz.view(a.att.shape));
     if (g) matmul(rt, dMid, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dMidᵀ z  [C, H·D]
-    const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
+    const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
     dz.dispose();
+    for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
     const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: this.invFreq }).reshape([N, this.W]); // [N, W]
     const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
     // the q/k/v adapters take their own contiguous output gradients: dq and dk with RoPE undone, dv
@@ -446,6 +480,7 @@ export class TrainGraph {
     }
     loraBwd('v_proj', a.h1, rows(dv), dh1);
     for (const t of [dq, dk, dv]) t.dispose();
+    hp.grad(HOOKS.ln1(l), dh1);
     if (g) {
       matmul(rt, dqkv, a.h1, { transA: true, out: g.wqkv, accumulate: true }); // [W, C]
       if (g.bqkv) {
@@ -457,7 +492,7 @@ export class TrainGraph {
     dqkv.dispose();
     const dxNorm = rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null).dx; // [N, C]
     dh1.dispose();
-    const dx = addScale(rt, dMid, 1, dxNorm, 1); // [N, C]
+    const dx = hp.grad(HOOKS.residPre(l), addScale(rt, dMid, 1, dxNorm, 1)); // [N, C]
     dMid.dispose();
     dxNorm.dispose();
     return dx;

@@ -1,0 +1,143 @@
+// Hook points in the training graph (graph-hooks.ts): what it captures equals what the inference
+// forward captures at the same names (one hook definition for both), a recomputed block reports
+// once, and written points train right — the gradient with a head zero-ablated at hook_z, a steering
+// vector added at hook_resid_mid and ln2's output halved matches central differences of the loss of
+// that edited forward; without the ablation's backward (its gradient mask) it does not.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
+import { loadModel } from '../model/load.ts';
+import type { LlamaModel } from '../model/llama.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { HOOKS, type HookFn } from '../model/hooks.ts';
+import { addScale } from '../../../shaders/add_scale.ts';
+import { Rng } from '../testing/rng.ts';
+import { Trainer, type OptimConfig } from './trainer.ts';
+import type { MicroBatch } from './graph.ts';
+import { trainHookNames, type GraphHooks, type TrainHook } from './graph-hooks.ts';
+
+after(releaseTestRuntime);
+
+const OPT: OptimConfig = { lr: 0, schedule: 'constant', warmupSteps: 0, totalSteps: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 0 };
+const IDS = [3, 17, 12, 5, 29, 23, 8, 1, 14];
+const T = IDS.length;
+
+async function setup(seed: number) {
+  const rt = await testRuntime();
+  const { model } = await loadModel(rt, makeTinyCheckpoint({}, seed, 'f32'), { tokenizer: false });
+  const labels = new Int32Array(T).fill(-100);
+  for (let t = 2; t < T - 1; t++) labels[t] = IDS[t + 1];
+  const mb: MicroBatch = { ids: Int32Array.from(IDS), labels, B: 1, T };
+  return { rt, model, mb, counted: labels.filter((x) => x !== -100).length };
+}
+const read = async (m: LlamaModel, t: Tensor) => Float64Array.from((await m.rt.read(t)) as Float32Array);
+
+test('the training graph captures what the inference forward captures, under the same names; a recomputed block reports once', async () => {
+  const { rt, model, mb } = await setup(5);
+  const tr = Trainer.full(rt, model, OPT);
+  const names = trainHookNames(model.cfg.n_layers).map((p) => p.name);
+  const got = new Map<string, Tensor[]>();
+  const hooks: GraphHooks = { capture: new Set(names), onCapture: (n, t) => got.set(n, [...(got.get(n) ?? []), t]) };
+  tr.graph.hidden(mb, null, hooks).dispose();
+  const idsT = rt.upload(mb.ids, [1, T], 'i32', 'ids');
+  const inf = model.forward(idsT, { capture: new Set(names), logits: 'none' });
+  idsT.dispose();
+  for (const n of names) {
+    const a = await read(model, got.get(n)![0]), b = await read(model, inf.captures.get(n)!);
+    assert.equal(a.length, b.length, n);
+    let worst = 0, scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(b[i]));
+    }
+    assert.ok(worst <= 1e-5 * Math.max(scale, 1), `${n}: training vs inference capture differ by ${worst} (scale ${scale})`);
+  }
+  for (const ts of got.values()) ts.forEach((t) => t.dispose());
+  for (const t of new Set(inf.captures.values())) t.dispose();
+  // a step with recompute: each point reported once, though the blocks run twice
+  got.clear();
+  tr.graph.step(mb, rt.zeros([1], 'f32', 'loss'), null, tr.full, { gradScale: 1, recompute: true, hooks }).dispose();
+  for (const n of names) assert.equal(got.get(n)?.length, 1, `${n} reported once`);
+  for (const ts of got.values()) ts.forEach((t) => t.dispose());
+  assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.pattern(0), { forward: () => {} }]]) }), /can be captured but not written in the training graph/);
+  assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set([HOOKS.attnScores(0)]), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_attn_scores" in the training graph/);
+  tr.dispose();
+});
+
+test('written hook points train right: the gradient of an edited forward matches its central differences, and needs the edit\'s backward', async () => {
+  const { rt, model, mb, counted } = await setup(9);
+  const { n_heads: H, d_head: D, d_model: C } = model.cfg;
+  const tr = Trainer.full(rt, model, OPT);
+  const N = mb.B * mb.T;
+  const head = 1;
+  /** zero (forward) or the gradient (backward) of head `head`'s columns of z [1, T, H, D] */
+  const zeroHead: HookFn = (act) => {
+    const zeros = rt.zeros([D], 'f32', 'zeros');
+    for (let t = 0; t < T; t++) rt.copy(zeros, 0, act, (t * H + head) * D, D);
+    zeros.dispose();
+  };
+  const steer = rt.upload(new Rng(4).normal(N * C, 0.5), [N, C], 'f32', 'steer'); // [N, C]
+  const inPlace = (act: Tensor, make: () => Tensor) => {
+    const v = make();
+    rt.copy(v, 0, act, 0, act.numel);
+    v.dispose();
+  };
+  const halve: HookFn = (act) => inPlace(act, () => addScale(rt, act, 0.5, null, 0));
+  const edits = (withMask: boolean) => new Map<string, TrainHook>([
+    [HOOKS.z(0), withMask ? { forward: zeroHead, backward: zeroHead } : { forward: zeroHead }],
+    [HOOKS.residMid(1), { forward: (act) => inPlace(act, () => addScale(rt, act, 1, steer, 1)) }], // d(x + s)/dx = 1
+    [HOOKS.ln2(0), { forward: halve, backward: halve }],
+  ]);
+  const lossOf = async (hooks: GraphHooks | undefined) => {
+    const nll = tr.graph.nll(mb, null, 1, undefined, hooks);
+    const v = (await rt.read(nll)) as Float32Array;
+    nll.dispose();
+    return v.reduce((a, b) => a + b, 0) / counted; // transformers' mean over counted tokens
+  };
+  const gradOf = async (hooks: GraphHooks) => {
+    for (const c of tr.chunks) rt.clear(c.g);
+    tr.graph.step(mb, rt.zeros([1], 'f32', 'loss'), null, tr.full, { gradScale: 1 / counted, hooks }).dispose();
+    const out: Float64Array[] = [];
+    for (const c of tr.chunks) out.push(Float64Array.from((await rt.read(c.g)) as Float32Array));
+    return out;
+  };
+  const hooked = { edit: edits(true) };
+  const plain = await lossOf(undefined);
+  const edited = await lossOf(hooked);
+  assert.ok(Math.abs(edited - plain) > 1e-3, `the edits change the loss (${plain} → ${edited})`);
+  const params: Float64Array[] = [];
+  for (const c of tr.chunks) params.push(Float64Array.from((await rt.read(c.p)) as Float32Array));
+  /** the edited loss at params + h · dir / |dir| */
+  const at = async (dir: Float64Array[], norm: number, h: number) => {
+    rt.flush();
+    tr.chunks.forEach((c, k) => {
+      const v = Float32Array.from(params[k], (p, j) => p + (h * dir[k][j]) / norm);
+      rt.device.queue.writeBuffer(c.p.buffer, c.p.byteOffset, v.buffer, 0, v.byteLength);
+    });
+    return lossOf(hooked);
+  };
+  const dot = (a: Float64Array[], b: Float64Array[]) => a.reduce((s, x, k) => s + x.reduce((t, v, j) => t + v * b[k][j], 0), 0);
+  /** the edited loss's directional derivative along dir (central differences), and |dir| */
+  const fdAlong = async (dir: Float64Array[]) => {
+    const norm = Math.sqrt(dot(dir, dir));
+    const h = 2e-3;
+    const fd = ((await at(dir, norm, h)) - (await at(dir, norm, -h))) / (2 * h);
+    await at(dir, norm, 0);
+    return { fd, norm };
+  };
+  const g = await gradOf(hooked);
+  const right = await fdAlong(g);
+  assert.ok(right.norm > 1e-3, `gradient norm ${right.norm}`);
+  assert.ok(Math.abs(right.fd - right.norm) <= 0.03 * right.norm, `with the edits: finite difference ${right.fd} vs |grad| ${right.norm}`);
+  // the zero-ablation without its backward leaks gradient (δ) into head 1's q/k/v weights, which the
+  // edited loss no longer sees: along δ the loss changes as the masked gradient says, not as the leaky one
+  const leaky = await gradOf({ edit: edits(false) });
+  const delta = leaky.map((a, k) => a.map((v, j) => v - g[k][j]));
+  const along = await fdAlong(delta);
+  assert.ok(along.norm > 1e-3 * right.norm, `the mask matters: |δ| = ${along.norm}`);
+  const masked = dot(g, delta) / along.norm, unmasked = dot(leaky, delta) / along.norm;
+  assert.ok(Math.abs(along.fd - masked) <= 0.05 * Math.abs(unmasked - masked), `along δ: finite difference ${along.fd}, masked gradient says ${masked}, leaky ${unmasked}`);
+  steer.dispose();
+  tr.dispose();
+});

@@ -1,0 +1,98 @@
+// Hook points in the training graph (graph.ts): the same TransformerLens names as the inference forward
+// (model/hooks.ts), readable and writable, so a hook defined once works in inference, decode and training.
+//
+// Reading: `capture` names points whose values go to `onCapture(name, copy)` as the forward meets them
+// (copies the receiver owns; a recomputed block — StepOptions.recompute — does not report twice).
+// Writing: `edit` maps a point to a TrainHook: `forward` edits the activation in place, as a HookFn does
+// in the inference forward; `backward` edits the gradient arriving at that point in place, turning
+// d loss / d(edited activation) into d loss / d(activation before the edit) — the transposed Jacobian of
+// the edit, as a custom autograd function's backward. None = identity (an added steering vector);
+// an ablation that replaces entries by constants zeroes the same entries of the gradient (zeroHeads).
+// The edit runs again when a block is recomputed (it must be deterministic), except at resid_pre,
+// whose edited tensor is what the recompute starts from.
+//
+// Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts but the four below is
+// writable — hook_embed, resid_pre/mid/post, ln1/ln2.hook_normalized [N, C], attn.hook_rot_q [B, T, H, D],
+// attn.hook_rot_k / attn.hook_v [B, T, Hkv, D] (no KV cache here: the roped keys are this batch's own),
+// attn.hook_z [B, T, H, D], mlp.hook_post [N, F], ln_final.hook_normalized [N, C]. Read only:
+// attn.hook_pattern [B, H, T, T] (the flash kernel's probabilities, written out when captured),
+// hook_attn_out and hook_mlp_out [N, C] (computed as resid_mid − resid_pre and resid_post − resid_mid).
+// Not in the training graph: attn.hook_q / hook_k (before RoPE) and hook_attn_scores (the fused RoPE
+// write and the flash attention never show them; the inference forward has them).
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { HOOKS, type HookFn } from '../model/hooks.ts';
+
+export interface TrainHook {
+  /** edits the activation in place */
+  forward: HookFn;
+  /** edits the gradient at the point in place (the edit's transposed Jacobian); absent = identity */
+  backward?: HookFn;
+}
+
+export interface GraphHooks {
+  edit?: ReadonlyMap<string, TrainHook>;
+  capture?: ReadonlySet<string>;
+  /** receives a copy of each captured point (the receiver disposes it) */
+  onCapture?: (name: string, t: Tensor) => void;
+}
+
+/** The training graph's points, in forward order; `writable` false for the read-only ones. */
+export function trainHookNames(nLayers: number): { name: string; writable: boolean }[] {
+  const out: { name: string; writable: true | false }[] = [{ name: HOOKS.embed, writable: true }];
+  for (let l = 0; l < nLayers; l++) {
+    for (const n of [HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l)]) out.push({ name: n, writable: true });
+    out.push({ name: HOOKS.pattern(l), writable: false }, { name: HOOKS.z(l), writable: true }, { name: HOOKS.attnOut(l), writable: false });
+    for (const n of [HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l)]) out.push({ name: n, writable: true });
+    out.push({ name: HOOKS.mlpOut(l), writable: false }, { name: HOOKS.residPost(l), writable: true });
+  }
+  out.push({ name: HOOKS.lnFinal, writable: true });
+  return out;
+}
+
+/** One step's hook points: checks the names once, then runs edits and captures as the graph meets them. */
+export class GraphHookPoints {
+  constructor(
+    private readonly rt: Runtime,
+    private readonly h: GraphHooks | undefined,
+    nLayers: number,
+  ) {
+    if (!h) return;
+    const known = new Map(trainHookNames(nLayers).map((p) => [p.name, p.writable]));
+    for (const name of h.edit?.keys() ?? []) {
+      if (!known.has(name)) throw new Error(`train hooks: no hook point "${name}" in the training graph (${[...known.keys()].slice(0, 3).join(', ')}, …, ${HOOKS.lnFinal})`);
+      if (!known.get(name)) throw new Error(`train hooks: ${name} can be captured but not written in the training graph`);
+    }
+    for (const name of h.capture ?? []) if (!known.has(name)) throw new Error(`train hooks: no hook point "${name}" in the training graph`);
+    if (h.capture?.size && !h.onCapture) throw new Error('train hooks: captures need onCapture');
+  }
+
+  /** Nothing hooked. */
+  get none(): boolean {
+    return !this.h || (!this.h.edit?.size && !this.h.capture?.size);
+  }
+  captured(name: string): boolean {
+    return this.h?.capture?.has(name) ?? false;
+  }
+  edited(name: string): boolean {
+    return this.h?.edit?.has(name) ?? false;
+  }
+  /** The forward edit of the point (unless `skipEdit`), then its capture (unless `again`: a recomputed block); returns t. */
+  at(name: string, t: Tensor, again = false, skipEdit = false): Tensor {
+    if (!skipEdit) this.h?.edit?.get(name)?.forward(t, name);
+    if (!again && this.captured(name)) this.report(name, t);
+    return t;
+  }
+  /** Reports a tensor made for a capture-only point (it takes ownership). */
+  report(name: string, t: Tensor, own = false): void {
+    if (own) return this.h!.onCapture!(name, t);
+    const copy = this.rt.empty(t.shape, t.dtype, `capture.${name}`);
+    this.rt.copy(t, 0, copy, 0, t.numel);
+    this.h!.onCapture!(name, copy);
+  }
+  /** The backward edit of the point on its gradient g (in place); returns g. */
+  grad(name: string, g: Tensor): Tensor {
+    this.h?.edit?.get(name)?.backward?.(g, name);
+    return g;
+  }
+}
