@@ -68,7 +68,7 @@ test('Analyze: arithmetic vs Velmic on lab-micro, progress by phase, the report,
   assert.equal(await page.getByTestId('analyze-label-b').inputValue(), 'Velmic');
   assert.deepEqual(await Promise.all(['analyze-n', 'analyze-boot', 'analyze-perm'].map((t) => page.getByTestId(t).inputValue())), ['100', '2000', '5000']);
   assert.equal((await page.getByTestId('analyze-adapter-name').textContent())?.trim(), 'base model');
-  assert.match((await page.getByTestId('analyze-before-after').textContent()) ?? '', /Compare.*run again to compare before\/after/s);
+  assert.match((await page.getByTestId('analyze-before-after').textContent()) ?? '', /pin it as “before”.*run again.*compare with the pinned report/s);
   await page.screenshot({ path: join(SHOTS, 'analyze-form.png') });
 
   // ---- 1. a run: every phase, then the report ----

@@ -5,6 +5,8 @@
 // the logit lens at the final answer, the all-heads ablation sweep); the page shows its progress by
 // phase, lets it be cancelled, and renders the report with the engine's renderReport in a sandboxed
 // iframe, with its downloads. The last report stays in the store and in IndexedDB (./analyzeSlice.ts).
+// Before/after (./analyze/BeforeAfter.tsx): a report pinned as "before" and the current one's diff
+// against it — which heads changed selectivity or causal effect with an adapter or another checkpoint.
 import { useEffect, useRef } from 'react';
 import { ErrorBox, useLab } from './lab.tsx';
 import { NumField } from './train/NumField.tsx';
@@ -12,6 +14,7 @@ import { SetPicker } from './analyze/SetPicker.tsx';
 import { RunProgress } from './analyze/RunProgress.tsx';
 import { ReportView } from './analyze/ReportView.tsx';
 import { AdapterLine } from './analyze/AdapterLine.tsx';
+import { BeforeAfter } from './analyze/BeforeAfter.tsx';
 import { setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings } from './analyze/sets.ts';
 import './train/train.css'; // NumField's styles
 import './analyze/analyze.css';
@@ -31,12 +34,14 @@ export function AnalyzePage() {
   useEffect(() => void restore(), [restore]);
   useEffect(() => void refreshRuns(), [refreshRuns]);
 
-  // a run that finishes brings its report into view (the form fills most of a laptop screen)
+  // a run that finishes brings its report into view (the form fills most of a laptop screen), or its
+  // comparison with the pinned report when that is on
   const was = useRef(a.status);
+  const comparing = a.comparing && !!a.pinned;
   useEffect(() => {
-    if (was.current === 'running' && a.status === 'done') document.getElementById('analyze-result')?.scrollIntoView({ block: 'start' });
+    if (was.current === 'running' && a.status === 'done') document.getElementById(comparing ? 'analyze-ba' : 'analyze-result')?.scrollIntoView({ block: 'start' });
     was.current = a.status;
-  }, [a.status]);
+  }, [a.status, comparing]);
 
   const s = a.settings;
   const problems = settingsProblems(s);
@@ -119,6 +124,7 @@ export function AnalyzePage() {
           </p>
         ) : null}
       </section>
+      {a.report || a.pinned ? <BeforeAfter running={running} /> : null}
       {a.report ? (
         <ReportView report={a.report} summary={summary} from={a.reportFrom} running={running} />
       ) : (

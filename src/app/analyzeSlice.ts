@@ -3,10 +3,14 @@
 // report is Engine.analyzeReport's ReportData on the loaded model and its active adapter; it is kept
 // here and in IndexedDB (./analyze/persist.ts), so a reload shows it again. One run at a time; Cancel
 // aborts it (the engine answers CancelledError) and leaves the last report as it was.
+// Before/after: a report can be pinned as "before" (kept in IndexedDB too, until unpinned or replaced);
+// with `comparing` on, the page shows the current report's diff against it (./analyze/diff.ts, derived
+// from the two reports, so it follows each new run: pin the base model's report, switch the adapter,
+// run again; or pin checkpoint A's and run with checkpoint B's).
 import type { AnalyzeProgress, Engine, ModelSummary, ReportData } from '../engine/api.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { analysisSet, DEFAULT_SETTINGS, defaultSets, setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings, type SetChoice, type SetKey } from './analyze/sets.ts';
-import { loadLastReport, saveLastReport } from './analyze/persist.ts';
+import { clearPinnedReport, loadLastReport, loadPinnedReport, saveLastReport, savePinnedReport } from './analyze/persist.ts';
 
 export type AnalyzePhase = AnalyzeProgress['phase'];
 /** The engine's phases, in the order it runs them. */
@@ -42,6 +46,15 @@ export interface AnalyzeState {
   /** the report could not be kept in IndexedDB (it is still shown) */
   saveError?: string;
   error?: ErrorView;
+  /** the report pinned as "before", and when it was pinned (ISO) */
+  pinned?: ReportData;
+  pinnedAt?: string;
+  /** the pinned report could not be kept, read or forgotten in IndexedDB */
+  pinError?: string;
+  /** the diff of the current report against the pinned one is shown */
+  comparing: boolean;
+  /** compare reports of differently named model folders of one architecture (full fine-tune checkpoints) */
+  allowDifferentModel: boolean;
 }
 
 export interface AnalyzeSlice {
@@ -51,8 +64,15 @@ export interface AnalyzeSlice {
   /** runs the report of both sets on the loaded model; the result replaces the last report */
   runAnalyze(): Promise<void>;
   cancelAnalyze(): void;
-  /** reads the kept report from IndexedDB, unless one is already here */
+  /** reads the kept report and the pinned one from IndexedDB, unless they are already here */
   restoreAnalysis(): Promise<void>;
+  /** pins the current report as "before" (replacing a pinned one); the comparison is off until asked for */
+  pinAnalysis(): Promise<void>;
+  /** forgets the pinned report */
+  unpinAnalysis(): Promise<void>;
+  /** shows or hides the diff of the current report against the pinned one */
+  setAnalyzeCompare(on: boolean): void;
+  setAnalyzeAllowDifferentModel(on: boolean): void;
 }
 
 type Set<S> = (partial: Partial<S>) => void;
@@ -68,7 +88,7 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
   };
 
   return {
-    analysis: { status: 'idle', sets: defaultSets(), settings: { ...DEFAULT_SETTINGS } },
+    analysis: { status: 'idle', sets: defaultSets(), settings: { ...DEFAULT_SETTINGS }, comparing: false, allowDifferentModel: false },
 
     setAnalyzeSet(key, choice) {
       setA({ sets: { ...get().analysis.sets, [key]: choice } });
@@ -120,14 +140,46 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
 
     restoreAnalysis() {
       restoring ??= (async () => {
-        try {
-          const report = await loadLastReport();
-          if (report && !get().analysis.report) setA({ report, reportFrom: 'saved' });
-        } catch (e) {
-          setA({ saveError: `The kept report could not be read: ${errorView(e).message}` });
-        }
+        const last = (async () => {
+          try {
+            const report = await loadLastReport();
+            if (report && !get().analysis.report) setA({ report, reportFrom: 'saved' });
+          } catch (e) {
+            setA({ saveError: `The kept report could not be read: ${errorView(e).message}` });
+          }
+        })();
+        const pinned = (async () => {
+          try {
+            const p = await loadPinnedReport();
+            if (p && !get().analysis.pinned) setA({ pinned: p.report, pinnedAt: p.pinnedAt });
+          } catch (e) {
+            setA({ pinError: `The pinned report could not be read: ${errorView(e).message}` });
+          }
+        })();
+        await Promise.all([last, pinned]);
       })();
       return restoring;
+    },
+
+    async pinAnalysis() {
+      const report = get().analysis.report;
+      if (!report) return;
+      const pinnedAt = new Date().toISOString();
+      setA({ pinned: report, pinnedAt, pinError: undefined, comparing: false });
+      await savePinnedReport(report, pinnedAt).catch((e) => setA({ pinError: `The pinned report could not be kept for the next visit: ${errorView(e).message}` }));
+    },
+
+    async unpinAnalysis() {
+      setA({ pinned: undefined, pinnedAt: undefined, pinError: undefined, comparing: false });
+      await clearPinnedReport().catch((e) => setA({ pinError: `The pinned report could not be forgotten in IndexedDB (it comes back on reload): ${errorView(e).message}` }));
+    },
+
+    setAnalyzeCompare(on) {
+      setA({ comparing: on && !!get().analysis.pinned });
+    },
+
+    setAnalyzeAllowDifferentModel(on) {
+      setA({ allowDifferentModel: on });
     },
   };
 }

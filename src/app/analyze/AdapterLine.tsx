@@ -1,6 +1,6 @@
 // The adapter the analysis runs with (the one merged into the loaded weights, as the header shows), a
 // picker to switch it (the store's useAdapter, as the Runs page does: base model or a finished LoRA
-// run) and how to compare before/after training: one report with each, side by side for now.
+// run) and how to compare before/after training: pin one report, switch, run again (./BeforeAfter.tsx).
 import { useMemo } from 'react';
 import { ErrorBox, useLab } from '../lab.tsx';
 import { adapterChoices } from '../compare/adapters.ts';
@@ -39,8 +39,9 @@ export function AdapterLine({ disabled }: { disabled: boolean }) {
         {busy ? <span className="muted small">switching… (the weights reload)</span> : null}
       </div>
       <p className="muted small" data-testid="analyze-before-after">
-        Before/after training: run the report with the base model, switch the adapter (here, on the Runs page, or as on/off on the{' '}
-        <a href="#/compare">Compare</a> page) and run again to compare before/after. Keep the first report.json: a new run replaces the one shown.
+        Before/after training: run the report with the base model (or one checkpoint’s adapter), pin it as “before”, switch the adapter (here or on the Runs
+        page) and run again with the same sets and settings, then compare with the pinned report: which heads changed. Attention patterns with the adapter on
+        and off: the <a href="#/compare">Compare</a> page.
       </p>
       {error ? <ErrorBox title="Could not switch the adapter" error={error} testid="analyze-adapter-error" /> : null}
     </div>

@@ -1,15 +1,25 @@
-// The last analysis report, kept across reloads: one IndexedDB entry ('analysis:last') in a database
-// of its own, whose name carries the schema version (idb-keyval creates its object store only with a
-// new database, as src/engine/hub/store.ts explains). Without IndexedDB (Node) nothing is kept.
+// The analysis reports kept across reloads, in a database of their own whose name carries the schema
+// version (idb-keyval creates its object store only with a new database, as src/engine/hub/store.ts
+// explains): 'analysis:last', the last report, and 'analysis:pinned', the report pinned as "before"
+// for the before/after comparison. Each entry is versioned on its own; an entry of another schema is
+// dropped. Without IndexedDB (Node) nothing is kept.
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { ReportData } from '../../engine/api.ts';
 
 export const ANALYSIS_DB = 'stoney-analysis-v1';
 export const LAST_KEY = 'analysis:last';
+export const PINNED_KEY = 'analysis:pinned';
 
 interface Saved {
   schema: 'lab-analysis-last-v1';
   savedAt: string;
+  report: ReportData;
+}
+
+interface Pinned {
+  schema: 'lab-analysis-pinned-v1';
+  /** when it was pinned (the report's own createdAt says when it was computed) */
+  pinnedAt: string;
   report: ReportData;
 }
 
@@ -35,4 +45,31 @@ export async function loadLastReport(): Promise<ReportData | null> {
     return null;
   }
   return v.report;
+}
+
+/** Keeps `report` as the pinned "before" (replacing the one pinned before). */
+export async function savePinnedReport(report: ReportData, pinnedAt: string): Promise<void> {
+  const s = store();
+  if (!s) return;
+  const pinned: Pinned = { schema: 'lab-analysis-pinned-v1', pinnedAt, report };
+  await set(PINNED_KEY, pinned, s);
+}
+
+/** The pinned report and when it was pinned, or null (none, or one of another schema: it is dropped). */
+export async function loadPinnedReport(): Promise<{ report: ReportData; pinnedAt: string } | null> {
+  const s = store();
+  if (!s) return null;
+  const v = (await get(PINNED_KEY, s)) as Partial<Pinned> | undefined;
+  if (!v) return null;
+  if (v.schema !== 'lab-analysis-pinned-v1' || v.report?.schema !== 'lab-analysis-report-v1' || typeof v.pinnedAt !== 'string') {
+    await del(PINNED_KEY, s);
+    return null;
+  }
+  return { report: v.report, pinnedAt: v.pinnedAt };
+}
+
+/** Forgets the pinned report. */
+export async function clearPinnedReport(): Promise<void> {
+  const s = store();
+  if (s) await del(PINNED_KEY, s);
 }
