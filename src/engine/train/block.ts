@@ -24,8 +24,33 @@ import type { ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
 import { HOOKS } from '../model/hooks.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
-import type { FullGrads, LoraState } from './graph.ts';
 import type { LoraTarget } from './adapter.ts';
+
+/** One adapter on one linear layer, with its gradients (accumulated). */
+export interface LoraSlot {
+  A: Tensor; // [r, in]
+  B: Tensor; // [out, r]
+  dA: Tensor; // [r, in]
+  dB: Tensor; // [out, r]
+}
+
+export interface LoraState {
+  /** alpha / r */
+  scale: number;
+  /** lora_dropout p on each adapter's input (training only); 0 or absent = none */
+  dropout?: number;
+  /** slots[layer][target] (undefined where no adapter) */
+  slots: Partial<Record<LoraTarget, LoraSlot>>[];
+}
+
+/** Gradients of every base weight (full-parameter training), shaped like ModelWeights. */
+export interface FullGrads {
+  embed: Tensor; // [V, C]
+  blocks: { ln1: Tensor; wqkv: Tensor; bqkv: Tensor | null; wo: Tensor; ln2: Tensor; wgate: Tensor; wup: Tensor; wdown: Tensor }[];
+  lnFinal: Tensor; // [C]
+  /** [V, C]; the same tensor as `embed` when the embeddings are tied */
+  unembed: Tensor;
+}
 
 /** What a block needs of its graph. */
 export interface BlockContext {

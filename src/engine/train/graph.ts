@@ -30,37 +30,13 @@ import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS } from '../model/hooks.ts';
 import { GraphHookPoints, type GraphHooks } from './graph-hooks.ts';
-import { blockBackward, blockForward, disposeActs, type BlockActs, type BlockContext } from './block.ts';
+import { blockBackward, blockForward, disposeActs, type BlockActs, type BlockContext, type FullGrads, type LoraState } from './block.ts';
 
 // the seven PEFT target names, defined with the adapter files
 import { LORA_TARGETS, type LoraTarget } from './adapter.ts';
 export { LORA_TARGETS, type LoraTarget };
 
-/** One adapter on one linear layer, with its gradients (accumulated). */
-export interface LoraSlot {
-  A: Tensor; // [r, in]
-  B: Tensor; // [out, r]
-  dA: Tensor; // [r, in]
-  dB: Tensor; // [out, r]
-}
-
-export interface LoraState {
-  /** alpha / r */
-  scale: number;
-  /** lora_dropout p on each adapter's input (training only); 0 or absent = none */
-  dropout?: number;
-  /** slots[layer][target] (undefined where no adapter) */
-  slots: Partial<Record<LoraTarget, LoraSlot>>[];
-}
-
-/** Gradients of every base weight (full-parameter training), shaped like ModelWeights. */
-export interface FullGrads {
-  embed: Tensor; // [V, C]
-  blocks: { ln1: Tensor; wqkv: Tensor; bqkv: Tensor | null; wo: Tensor; ln2: Tensor; wgate: Tensor; wup: Tensor; wdown: Tensor }[];
-  lnFinal: Tensor; // [C]
-  /** [V, C]; the same tensor as `embed` when the embeddings are tied */
-  unembed: Tensor;
-}
+export type { LoraSlot, LoraState, FullGrads } from './block.ts';
 
 export interface MicroBatch {
   ids: Int32Array; // [B·T] token ids, right-padded
