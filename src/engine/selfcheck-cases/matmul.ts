@@ -14,6 +14,10 @@ import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionForwardRef, type AttnDims } from '../../../shaders/attention_forward.ref.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { attentionBackwardRef } from '../../../shaders/attention_backward.ref.ts';
+import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
+import { attentionApplyRef, attentionPatternRef, attentionScoresRef } from '../../../shaders/attention_explicit.ref.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
+import { copyColumnsRef } from '../../../shaders/copy_columns.ref.ts';
 
 // matmul test tolerance: rtol 1e-4 plus atol 1e-5·sqrt(K)·|a|max·|b|max (a K-term fp32 sum drifts by
 // ~6e-8·sqrt(K) of that scale; 100x room for other summation orders) + 1e-6·|bias|max (one rounding)
@@ -110,6 +114,42 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
     ref: (i) => {
       const r = attentionForwardRef(i.q, i.k, i.v, AT, { offset: AT.offset });
       return concat(r.lse.map((x) => (x === -Infinity ? NEG_BIG : x)), r.probs);
+    },
+  }),
+  defineCase({
+    name: 'attention_explicit',
+    shape: `as attention_forward, batched [1, …]: scores → pattern → z (pattern ‖ z)`,
+    // fp32 dot products of D = 12 terms, exp over ≤ 9 visible keys and a 9-term weighted sum: ~1e-6
+    // relative here; 1e-5 absolute + 1e-4 relative leaves room for a device's less exact exp
+    tol: { atol: 1e-5, rtol: 1e-4 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const { T, S, H, Hkv, D, offset } = AT;
+      const q = rt.upload(i.q, [1, T, H, D]), k = rt.upload(i.k, [1, S, Hkv, D]), v = rt.upload(i.v, [1, S, Hkv, D]);
+      const scores = attentionScores(rt, q, k, { offset }); // [1, H, T, S]
+      const pattern = attentionPattern(rt, scores, { offset }); // [1, H, T, S]
+      const z = attentionApply(rt, pattern, v); // [1, T, H, D]
+      return readAllAndFree(rt, [pattern, z], q, k, v, scores);
+    },
+    ref: (i) => {
+      const pattern = attentionPatternRef(attentionScoresRef(i.q, i.k, AT, { offset: AT.offset }), AT, { offset: AT.offset });
+      return concat(pattern, attentionApplyRef(pattern, i.v, AT));
+    },
+  }),
+  defineCase({
+    name: 'copy_columns',
+    shape: `the k window of ${AT.T} fused q|k|v rows of ${(AT.H + 2 * AT.Hkv) * AT.D}`,
+    tol: { atol: 0, rtol: 0 }, // a copy: bit for bit
+    inputs: (rng) => ({ qkv: rng.normal(AT.T * (AT.H + 2 * AT.Hkv) * AT.D) }),
+    gpu: (rt, i) => {
+      const W = (AT.H + 2 * AT.Hkv) * AT.D, K = AT.Hkv * AT.D;
+      const src = rt.upload(i.qkv, [AT.T, W]), dst = rt.zeros([AT.T, K]); // [T, W] → [T, Hkv·D]
+      copyColumns(rt, src, dst, { cols: K, srcOffset: AT.H * AT.D, dstOffset: 0 });
+      return readAndFree(rt, dst, src);
+    },
+    ref: (i) => {
+      const W = (AT.H + 2 * AT.Hkv) * AT.D, K = AT.Hkv * AT.D;
+      return copyColumnsRef(i.qkv, W, new Float64Array(AT.T * K), K, { cols: K, srcOffset: AT.H * AT.D, dstOffset: 0 });
     },
   }),
   defineCase({
