@@ -18,8 +18,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { ROOT, buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import { attr, text, modelReady, liveStatus, chartPoints, formValues } from './train-page.ts';
 
 const SHOT = join(ROOT, '.tmp', 'dpo-train.png');
 
@@ -40,34 +41,10 @@ after(async () => {
   build?.cleanup();
 });
 
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).first().getAttribute(name);
-const text = async (page: Page, testid: string) => (await page.getByTestId(testid).first().textContent()) ?? '';
 
-async function modelReady(page: Page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="header-model"]')?.getAttribute('data-status') === 'ready', null, { timeout: 60_000 });
-  assert.equal(await attr(page, 'header-model', 'data-name'), 'lab-micro');
-}
 
-/** Waits until the live run's status is one of `want`; fails with the page's error text otherwise. */
-async function liveStatus(page: Page, want: string[], timeout = 60_000): Promise<string> {
-  await page
-    .waitForFunction((w) => w.includes(document.querySelector('[data-testid="train-live"]')?.getAttribute('data-status') ?? ''), want, { timeout })
-    .catch(() => undefined);
-  const got = (await attr(page, 'train-live', 'data-status')) ?? '';
-  if (!want.includes(got)) assert.fail(`live run is '${got}', wanted ${want.join('|')}: ${await page.getByTestId('train-error').allTextContents()}`);
-  return got;
-}
 
-const chartPoints = (page: Page, id: string, n: number, timeout = 60_000) =>
-  page.waitForFunction(([i, k]) => document.querySelector(`[data-testid="${i}"]`)?.getAttribute('data-points') === k, [id, String(n)] as const, { timeout });
 
-/** The DPO form's inputs `dpo-<key>`, once they show `want`. */
-async function formValues(page: Page, want: Record<string, string>): Promise<string[]> {
-  await page
-    .waitForFunction((w) => Object.entries(w).every(([k, v]) => (document.querySelector(`[data-testid="dpo-${k}"]`) as HTMLInputElement | null)?.value === v), want, { timeout: 5_000 })
-    .catch(() => undefined);
-  return Promise.all(Object.keys(want).map((k) => page.getByTestId(`dpo-${k}`).inputValue()));
-}
 
 /** 6 synthetic arithmetic pairs: a worked answer ending "#### n" preferred to a refusal. */
 const PAIRS = Array.from({ length: 6 }, (_, i) => {
@@ -96,12 +73,12 @@ test('DPO in the page: TRL preset and validation, governed pairs file, live loss
     assert.equal(await page.getByTestId('dpo-lora-only').count(), 1);
     assert.equal(await page.getByTestId('dpo-dropout').count(), 0, 'nor LoRA dropout');
     assert.equal(await attr(page, 'dpo-preset-trl', 'aria-pressed'), 'true', 'the form starts at the TRL defaults');
-    assert.deepEqual(await formValues(page, { beta: '0.1', labelSmoothing: '0', lr: '0.000001' }), ['0.1', '0', '0.000001']);
+    assert.deepEqual(await formValues(page, 'dpo', { beta: '0.1', labelSmoothing: '0', lr: '0.000001' }), ['0.1', '0', '0.000001']);
     await page.getByTestId('dpo-lr').fill('0.001');
     assert.equal(await attr(page, 'dpo-preset-trl', 'aria-pressed'), 'false');
     assert.equal((await text(page, 'dpo-preset-state')).trim(), 'edited');
     await page.getByTestId('dpo-preset-trl').click();
-    assert.deepEqual(await formValues(page, { lr: '0.000001' }), ['0.000001'], 'the preset puts lr back');
+    assert.deepEqual(await formValues(page, 'dpo', { lr: '0.000001' }), ['0.000001'], 'the preset puts lr back');
 
     await page.getByTestId('dpo-beta').fill('0');
     assert.match(await text(page, 'dpo-beta-error'), /> 0/);
@@ -169,7 +146,7 @@ test('DPO in the page: TRL preset and validation, governed pairs file, live loss
     await page.waitForFunction(() => location.hash === '#/train');
     await page.waitForFunction((id) => document.querySelector('[data-testid="train-live"]')?.getAttribute('data-run-id') === id, runId);
     assert.equal(await page.getByTestId('dpo-mode').isChecked(), true, 'the resumed run’s DPO settings are back in their form');
-    assert.deepEqual(await formValues(page, { batchSize: '2', steps: '3', lr: '0.001', r: '4' }), ['2', '3', '0.001', '4']);
+    assert.deepEqual(await formValues(page, 'dpo', { batchSize: '2', steps: '3', lr: '0.001', r: '4' }), ['2', '3', '0.001', '4']);
     await liveStatus(page, ['done']);
     await chartPoints(page, 'dpo-loss-chart', 3, 5_000);
     const metrics = await page.evaluate((id) => window.__labEngine!.runMetrics(id), runId);

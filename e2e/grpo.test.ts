@@ -22,6 +22,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import { attr, text, modelReady, liveStatus, chartPoints, formValues } from './train-page.ts';
+
+/** GRPO's rollouts on SwiftShader: the live status and charts get 120 s, not the helpers' 60 */
+const SLOW = 120_000;
 
 const SHOTS = { live: join(ROOT, '.tmp', 'grpo-live.png'), train: join(ROOT, '.tmp', 'grpo-train.png'), runs: join(ROOT, '.tmp', 'grpo-runs.png') };
 
@@ -42,34 +46,10 @@ after(async () => {
   build?.cleanup();
 });
 
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).first().getAttribute(name);
-const text = async (page: Page, testid: string) => (await page.getByTestId(testid).first().textContent()) ?? '';
 
-async function modelReady(page: Page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="header-model"]')?.getAttribute('data-status') === 'ready', null, { timeout: 60_000 });
-  assert.equal(await attr(page, 'header-model', 'data-name'), 'lab-micro');
-}
 
-/** Waits until the live run's status is one of `want`; fails with the page's error text otherwise. */
-async function liveStatus(page: Page, want: string[], timeout = 120_000): Promise<string> {
-  await page
-    .waitForFunction((w) => w.includes(document.querySelector('[data-testid="train-live"]')?.getAttribute('data-status') ?? ''), want, { timeout })
-    .catch(() => undefined);
-  const got = (await attr(page, 'train-live', 'data-status')) ?? '';
-  if (!want.includes(got)) assert.fail(`live run is '${got}', wanted ${want.join('|')}: ${await page.getByTestId('train-error').allTextContents()}`);
-  return got;
-}
 
-const chartPoints = (page: Page, id: string, n: number, timeout = 120_000) =>
-  page.waitForFunction(([i, k]) => document.querySelector(`[data-testid="${i}"]`)?.getAttribute('data-points') === k, [id, String(n)] as const, { timeout });
 
-/** The GRPO form's inputs `grpo-<key>`, once they show `want` (a preset's values land in the inputs after React's effects run). */
-async function formValues(page: Page, want: Record<string, string>): Promise<string[]> {
-  await page
-    .waitForFunction((w) => Object.entries(w).every(([k, v]) => (document.querySelector(`[data-testid="grpo-${k}"]`) as HTMLInputElement | null)?.value === v), want, { timeout: 5_000 })
-    .catch(() => undefined);
-  return Promise.all(Object.keys(want).map((k) => page.getByTestId(`grpo-${k}`).inputValue()));
-}
 
 /** The completions table's rows: each completion's reward and advantage, as numbers. */
 const completions = (page: Page) =>
@@ -91,17 +71,17 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     await page.getByTestId('grpo-form').waitFor();
     assert.equal(await page.getByTestId('train-config').count(), 0, 'one form at a time');
     assert.equal(await attr(page, 'grpo-preset-trl', 'aria-pressed'), 'true', 'the form starts at the TRL defaults');
-    assert.deepEqual(await formValues(page, { maxNewTokens: '128' }), ['128'], 'TRL’s 256 new tokens fitted to a 256-token context');
+    assert.deepEqual(await formValues(page, 'grpo', { maxNewTokens: '128' }), ['128'], 'TRL’s 256 new tokens fitted to a 256-token context');
     assert.match(await text(page, 'grpo-fit-note'), /256 new tokens leave no room .* context of 256 tokens; 128 here/);
     await page.getByTestId('grpo-preset-user').click();
     assert.deepEqual(
-      await formValues(page, { groupSize: '16', beta: '0.1', lr: '0.00002', maxNewTokens: '128' }),
+      await formValues(page, 'grpo', { groupSize: '16', beta: '0.1', lr: '0.00002', maxNewTokens: '128' }),
       ['16', '0.1', '0.00002', '128'],
       'user pipeline: G 16, β 0.1, lr 2e-5 (256 new tokens, fitted)',
     );
     await page.getByTestId('grpo-preset-trl').click();
     assert.deepEqual(
-      await formValues(page, { groupSize: '8', beta: '0', epsilon: '0.2', lr: '0.000001', loss: 'dapo' }),
+      await formValues(page, 'grpo', { groupSize: '8', beta: '0', epsilon: '0.2', lr: '0.000001', loss: 'dapo' }),
       ['8', '0', '0.2', '0.000001', 'dapo'],
       'TRL defaults: G 8, β 0, ε 0.2, lr 1e-6, loss dapo',
     );
@@ -136,7 +116,7 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
 
     // ---- 2. the run: charts and completions after step 1; pause during step 2; cancel ----
     await page.getByTestId('train-start').click();
-    await chartPoints(page, 'grpo-reward-chart', 1);
+    await chartPoints(page, 'grpo-reward-chart', 1, SLOW);
     const runId = (await attr(page, 'train-live', 'data-run-id'))!;
     assert.match(await text(page, 'train-progress-text'), /^step 1\/3 · ETA /);
     await page.getByTestId('train-pause').click(); // takes effect before the next step starts
@@ -149,13 +129,13 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     assert.ok(first.every((c) => Number.isFinite(c.reward) && Number.isFinite(c.advantage)), JSON.stringify(first));
     assert.ok(first.some((c) => c.reward > 0), 'chrF gives some reward');
     assert.equal(await page.getByTestId('grpo-group').count(), 2);
-    await liveStatus(page, ['paused']);
+    await liveStatus(page, ['paused'], SLOW);
     await page.getByTestId('train-live').screenshot({ path: SHOTS.live });
     // the pause lands after step 1's checkpoint or after step 2, whichever the click reached first
     const pausedAt = Number(await attr(page, 'train-progress', 'aria-valuenow'));
     assert.ok(pausedAt === 1 || pausedAt === 2, `paused at step ${pausedAt}`);
     await page.getByTestId('train-cancel').click();
-    await liveStatus(page, ['cancelled']);
+    await liveStatus(page, ['cancelled'], SLOW);
     assert.match(await text(page, 'train-message'), new RegExp(`stopped at step ${pausedAt}/3; resume from .*${pausedAt}`));
     const ckpts = Array.from({ length: pausedAt }, (_, i) => i + 1).join(',');
 
@@ -184,8 +164,8 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     await page.waitForFunction(() => location.hash === '#/train');
     await page.waitForFunction((id) => document.querySelector('[data-testid="train-live"]')?.getAttribute('data-run-id') === id, runId);
     assert.equal(await page.getByTestId('grpo-mode').isChecked(), true, 'the resumed run’s GRPO settings are back in their form');
-    assert.deepEqual(await formValues(page, { groupSize: '4', maxNewTokens: '8' }), ['4', '8']);
-    await liveStatus(page, ['done']);
+    assert.deepEqual(await formValues(page, 'grpo', { groupSize: '4', maxNewTokens: '8' }), ['4', '8']);
+    await liveStatus(page, ['done'], SLOW);
     const pts = await page.evaluate(() => (window as unknown as { __pts: string[] }).__pts);
     assert.deepEqual(pts, pausedAt === 1 ? ['1', '2', '3'] : ['2', '3'], 'the charts start from the stored metrics (runMetrics), then the new steps');
     assert.equal(await page.evaluate(() => (window as unknown as { __kept?: boolean }).__kept), true, 'before the first new step, the table showed the checkpoint step\'s completions, read back from the run store (runSamples)');

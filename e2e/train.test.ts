@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Download, Page } from 'playwright-core';
 import { buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import { attr, modelReady, liveStatus } from './train-page.ts';
 import { runLab } from '../src/cli/lab-run.testlib.ts';
 
 const SHOTS = { train: '/tmp/lab-train.png', runs: '/tmp/lab-runs.png' };
@@ -46,22 +47,8 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).first().getAttribute(name);
 
-async function modelReady(page: Page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="header-model"]')?.getAttribute('data-status') === 'ready', null, { timeout: 60_000 });
-  assert.equal(await attr(page, 'header-model', 'data-name'), 'lab-micro');
-}
 
-/** Waits until the live run's status is one of `want`; fails with the page's error text otherwise. */
-async function liveStatus(page: Page, want: string[], timeout = 60_000): Promise<string> {
-  await page
-    .waitForFunction((w) => w.includes(document.querySelector('[data-testid="train-live"]')?.getAttribute('data-status') ?? ''), want, { timeout })
-    .catch(() => undefined);
-  const got = (await attr(page, 'train-live', 'data-status')) ?? '';
-  if (!want.includes(got)) assert.fail(`live run is '${got}', wanted ${want.join('|')}: ${await page.getByTestId('train-error').allTextContents()}`);
-  return got;
-}
 
 const lossesOf = (page: Page, runId: string) => page.evaluate((id) => window.__labEngine!.runMetrics(id).then((ls) => ls.map((l) => l.loss)), runId);
 
