@@ -81,7 +81,7 @@ export interface TrainSlice {
   grpoPreset: 'trl' | 'user' | 'custom';
   /** why a preset's max new tokens was lowered for the loaded model (shown under the form) */
   grpoFitNote?: string;
-  /** the learned reward model's files, picked for the reward "reward-model" (memory only: not kept with a run) */
+  /** the learned reward model's files, picked for the reward "reward-model" (a run keeps its own copy in the run store) */
   grpoRewardModel: { files: Record<string, Uint8Array> } | null;
   dpoConfig: DpoConfig;
   dpoPreset: 'trl' | 'custom';
@@ -288,9 +288,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
         if (isGrpoConfig(rec.config)) setS({ trainKind: 'grpo', grpoConfig: rec.config, grpoPreset: 'custom', grpoFitNote: undefined });
         else if (isDpoConfig(rec.config)) setS({ trainKind: 'dpo', dpoConfig: rec.config, dpoPreset: 'custom' });
         else setS({ trainKind: 'sft', trainConfig: rec.config, trainPreset: 'custom' });
-        if (isGrpoConfig(rec.config) && usesRewardModel(rec.config) && !get().grpoRewardModel) {
-          throw new Error(`Run ${rec.name} scores with a learned reward model, whose files are not kept with the run: pick them under Rewards → reward-model on the Train page (GRPO), then resume it from the Runs page.`);
-        }
+        // a run that scores with a learned reward model kept its files (src/engine/rl/reward-model-keep.ts); files picked
+        // in the form go along and must be the same model, or the engine refuses the resume and names both
         // a GRPO run's completions of the checkpoint's step, read back from the run store
         const kept = isGrpoConfig(rec.config) ? (await engine.runSamples(runId, rec.config.grpo.promptsPerStep)).filter((g) => g.step === at) : [];
         await run({ runId, config: rec.config, resume: { step: at }, ...rewardModelOf(rec.config) }, before, kept.length ? { step: at, samples: kept } : null);

@@ -88,8 +88,25 @@ test('a learned reward model as a GRPO reward: reward-model=<dir> with a weight 
   const made = runLab(['reward-model', '--model', micro, '--data', join(rmDir, 'pairs.jsonl'), '--held-out', '0', '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj', '--steps', '2', '--lr', '1e-3', '--batch-size', '2', '--out', rm]);
   assert.equal(made.code, 0, made.stderr);
   const out = join(tmp, 'with-rm');
-  const r = runLab(form(out).map((a) => (a === 'chrf:0.01,exact' ? `exact,reward-model=${rm}:0.5` : a)).map((a) => (a === '3' ? '2' : a)));
+  const withRm = (dir: string, rmDir: string, ...extra: string[]) => form(dir, ...extra).map((a) => (a === 'chrf:0.01,exact' ? `exact,reward-model=${rmDir}:0.5` : a)).map((a) => (a === '3' ? '2' : a));
+  const r = runLab(withRm(out, rm, '--checkpoint-every', '1'));
   assert.equal(r.code, 0, r.stderr);
+  // the run records which reward model scored it (the CLI keeps the record, not the files)
+  const kept = JSON.parse(readFileSync(join(out, 'reward-model.json'), 'utf8'));
+  assert.equal(kept.schema, 'lab-kept-reward-model-v1');
+  assert.equal(kept.kept, false);
+  assert.ok(kept.files.some((f: { name: string }) => f.name === 'adapter_model.safetensors'));
+  // a resume scored by another reward model (one weight changed) is refused, naming both digests
+  const rm2 = join(tmp, 'rm2');
+  cpSync(rm, rm2, { recursive: true });
+  const st = readFileSync(join(rm2, 'adapter_model.safetensors'));
+  st[st.length - 1] ^= 1;
+  writeFileSync(join(rm2, 'adapter_model.safetensors'), st);
+  const other = runLab(withRm(out, rm2, '--checkpoint-every', '1', '--resume', join(out, 'checkpoint-1')));
+  assert.notEqual(other.code, 0);
+  assert.match(other.stderr, /its reward model .*digest [0-9a-f]{12}\) is not the one given/);
+  const same = runLab(withRm(join(tmp, 'with-rm'), rm, '--checkpoint-every', '1', '--resume', join(out, 'checkpoint-1')));
+  assert.equal(same.code, 0, same.stderr);
   const m = lines(join(out, 'metrics.jsonl'));
   assert.deepEqual(Object.keys(m[0].rewards).sort(), ['exact', 'reward-model']);
   for (const g of lines(join(out, 'samples.jsonl'))) {

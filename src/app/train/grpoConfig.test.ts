@@ -122,13 +122,14 @@ test('the slice: GRPO mode fits the preset to the model, starts a GrpoConfig run
   assert.equal(after.reqs.length, 1);
   assert.equal(after.reqs[0].config, sent, 'the resume sends the stored GrpoConfig as it is');
 
-  // a run scored by a learned reward model: its files go with the request; after a reload they must be picked again
+  // a run scored by a learned reward model: the engine resumes it with the files it kept (none sent); files picked
+  // in the form go along, for the engine to check against the run's record
   const rmRec = { ...rec, id: 'run-rm', config: { ...sent, rewards: [{ name: 'reward-model', weight: 1 }] } } as RunRecord;
   const third = slice([rmRec]);
   await third.s().resumeRun('run-rm');
-  assert.equal(third.reqs.length, 0);
-  assert.match(third.s().live.error?.message ?? '', /not kept with the run: pick them/);
+  assert.equal(third.reqs.length, 1);
+  assert.equal(third.reqs[0].rewardModel, undefined, 'nothing picked: nothing sent');
   third.s().setGrpoRewardModel({ 'reward_model.json': new Uint8Array([123, 125]) });
   await third.s().resumeRun('run-rm');
-  assert.deepEqual(Object.keys(third.reqs[0].rewardModel ?? {}), ['reward_model.json']);
+  assert.deepEqual(Object.keys(third.reqs[1].rewardModel ?? {}), ['reward_model.json']);
 });

@@ -20,9 +20,10 @@ import type { RunContext, RunControl } from '../train/run-context.ts';
 import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
 import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
 import { readRewardModel, scoreTexts, type RewardModel } from './reward-model.ts';
+import { keepRewardModel, resumeRewardModel } from './reward-model-keep.ts';
 import { armsSeeSystem, loadGrpoData } from './grpo-data.ts';
 
-/** The learned reward model's name in a config's rewards (its files come with the request: TrainRequest.rewardModel). */
+/** The learned reward model's name in a config's rewards (its files come with the request: TrainRequest.rewardModel; a run keeps them, ./reward-model-keep.ts). */
 export const REWARD_MODEL = 'reward-model';
 
 /** Reward names a run accepts (per-sample and group rewards, and a learned reward model). */
@@ -75,12 +76,21 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
   if (!tok) throw new TrainingError('invalid', 'GRPO needs the model\'s tokenizer (the rewards read text)');
   const rmSpec = c.rewards.find((r) => r.name === REWARD_MODEL);
   let rm: { model: RewardModel; weight: number } | null = null;
+  // a resume scores with the reward model the run started with: the one given (checked against the run's record) or the one kept with it
+  const rmFiles = rmSpec && request.resume ? await resumeRewardModel(store, request.runId, request.rewardModel) : request.rewardModel;
   if (rmSpec) {
-    if (!request.rewardModel) throw new TrainingError('invalid', 'the reward "reward-model" needs the reward model\'s files (lab grpo --reward reward-model=<dir>)');
+    if (!rmFiles) {
+      throw new TrainingError(
+        'invalid',
+        request.resume
+          ? 'this run scores with a learned reward model whose files are not kept with it: give them again (lab grpo --reward reward-model=<dir>; on the Train page, Rewards → reward-model)'
+          : 'the reward "reward-model" needs the reward model\'s files (lab grpo --reward reward-model=<dir>; on the Train page, Rewards → reward-model)',
+      );
+    }
     // it scores through the same base weights with its own adapter: full-parameter training would move them under it
     if (c.full) throw new TrainingError('invalid', 'a learned reward model scores with the base weights and its own adapter; full-parameter GRPO changes those weights: train LoRA, or leave the reward model out');
     try {
-      rm = { model: await readRewardModel(request.rewardModel, 'reward model'), weight: rmSpec.weight };
+      rm = { model: await readRewardModel(rmFiles, 'reward model'), weight: rmSpec.weight };
     } catch (e) {
       throw new TrainingError('invalid', (e as Error).message);
     }
@@ -88,6 +98,7 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
     if (!rm.model.adapter) throw new TrainingError('invalid', 'the reward model has no adapter: a full-parameter reward model is its own model and cannot score through the policy\'s base weights');
   }
   const { data, sha256 } = await gatedData(store, request, 'prompts');
+  if (rmFiles && rm && !request.resume) await keepRewardModel(store, request.runId, rmFiles);
   const t0 = performance.now();
   const arms = c.grpo.arms ? ARM_SETS[c.grpo.arms] : null;
   const { items, problems } = loadGrpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, maxNewTokens: c.grpo.maxNewTokens, systems: arms?.map((a) => a.system) });
