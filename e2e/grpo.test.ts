@@ -142,6 +142,10 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     // ---- 3. reload: listed as GRPO; resume; the charts rebuild; done ----
     await page.reload({ waitUntil: 'load' });
     await modelReady(page);
+    // the Train page's forms of the last visit are back (src/app/train/persist.ts): GRPO, its settings, the data choice
+    await page.waitForFunction(() => (document.querySelector('[data-testid="grpo-mode"]') as HTMLInputElement | null)?.checked === true, null, { timeout: 10_000 });
+    assert.deepEqual(await formValues(page, 'grpo', { groupSize: '4', promptsPerStep: '2', maxNewTokens: '8', seed: '3' }), ['4', '2', '8', '3']);
+    assert.deepEqual([await page.getByTestId('data-task').inputValue(), await page.getByTestId('data-n').inputValue()], ['arithmetic', '32']);
     await page.getByTestId('nav-runs').click();
     const item = page.locator(`[data-testid="run-item"][data-run-id="${runId}"]`);
     await item.waitFor({ timeout: 20_000 });

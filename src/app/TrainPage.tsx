@@ -25,6 +25,8 @@ export function TrainPage() {
   const kind = useLab((s) => s.trainKind);
   const setKind = useLab((s) => s.setTrainKind);
   const fitGrpo = useLab((s) => s.fitGrpoToModel);
+  const restoreForms = useLab((s) => s.restoreTrainForms);
+  const formsError = useLab((s) => s.trainFormsError);
   const config = useLab((s) => s.trainConfig);
   const grpo = useLab((s) => s.grpoConfig);
   const dpo = useLab((s) => s.dpoConfig);
@@ -45,6 +47,8 @@ export function TrainPage() {
   const notes = kind === 'grpo' ? grpoNotes(grpo, { nCtx, rows }) : kind === 'dpo' ? dpoNotes(dpo, { rows: fileLines }) : configNotes(config, { rows });
   // an unedited GRPO preset's max new tokens follows the loaded model's context
   useEffect(() => fitGrpo(), [nCtx, fitGrpo]);
+  // the forms and data choice of the last visit (./train/persist.ts)
+  useEffect(() => void restoreForms(), [restoreForms]);
 
   const blocked = !summary
     ? model.status === 'loading'
@@ -118,6 +122,11 @@ export function TrainPage() {
               <li key={n}>{n}</li>
             ))}
           </ul>
+        ) : null}
+        {formsError ? (
+          <p className="small warn-inline" data-testid="train-forms-error">
+            {formsError}
+          </p>
         ) : null}
         <RunControls blocked={blocked} />
         {live.status === 'idle' && live.error ? <TrainErrorBox error={live.error} /> : null}

@@ -4,14 +4,16 @@
 // cancel, ETA), the stored runs (IndexedDB, through the engine), adapter export / import and
 // the active adapter. Like the rest of the store it talks to the Engine only: the run itself is
 // src/engine/train/run.ts (SFT), src/engine/rl/grpo-run.ts (GRPO) or src/engine/rl/dpo-run.ts (DPO) in the worker, the same code
-// `lab sft` / `lab grpo` run. The forms live in memory; what survives a reload is each run's record
-// in the engine's run store (IndexedDB), config included: resumeRun puts it back in its form.
+// `lab sft` / `lab grpo` run. What survives a reload: the forms and the data choice (./train/persist.ts,
+// IndexedDB, put back by restoreTrainForms unless the user has already changed something) and each run's
+// record in the engine's run store, config included: resumeRun puts it back in its form.
 import { isDpoConfig, isGrpoConfig, type DpoConfig, type DpoSettings, type Engine, type GrpoConfig, type GrpoGroupSample, type GrpoSettings, type RowProblem, type RunRecord, type RunUsage, type SftConfig, type StepLine, type TrainProgress, type TrainRequest, type TrainingDecision } from '../engine/api.ts';
 import { getTask, toSftJsonl, type TaskName } from '../tasks/index.ts';
 import { decideUpload, EMBEDDED_DECISION as embeddedDecision } from '../engine/train/governance.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import type { ModelSlice } from './modelSlice.ts';
 import { BASE_DPO_CONFIG, dpoRequestConfig, withTrlDefaults } from './train/dpoConfig.ts';
+import { loadTrainForms, saveTrainForms, type FormsKv, type TrainForms } from './train/persist.ts';
 import { BASE_GRPO_CONFIG, GRPO_PRESETS, fitNewTokens, grpoRequestConfig, usesRewardModel } from './train/grpoConfig.ts';
 
 /** The user's pipelines, one click away (their instructions and the Looper-Math baseline), and a quick run that suits the embedded model. */
@@ -91,6 +93,12 @@ export interface TrainSlice {
   runs: { status: 'idle' | 'loading' | 'ready' | 'error'; list: RunRecord[]; error?: ErrorView; busy?: string };
   adapterBusy: boolean;
   adapterError?: ErrorView;
+  /** why the forms could not be kept for the next visit (IndexedDB full or refused) */
+  trainFormsError?: string;
+  /** puts back the forms kept by an earlier visit (once; not over anything the user changed since the page opened) */
+  restoreTrainForms(): Promise<void>;
+  /** writes the forms now instead of after the short delay that gathers keystrokes */
+  flushTrainForms(): Promise<void>;
   setTrainConfig(patch: Partial<SftConfig>): void;
   applyPreset(id: string): void;
   setTrainKind(kind: TrainKind): void;
@@ -141,9 +149,37 @@ export function dataOf(choice: DataChoice): { name: string; text: string; decisi
 const idleRun = (): LiveRun => ({ status: 'idle', kind: 'sft', full: false, lines: [], samples: null, totalSteps: 0, etaSec: null, problems: [], moreProblems: 0, checkpoints: [], warnings: [] });
 const newRunId = () => `run-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
 
-export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S): TrainSlice {
+export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S, opts: { formsKv?: FormsKv | null } = {}): TrainSlice {
   let running: AbortController | null = null;
-  const setS = (p: Partial<TrainSlice>) => set(p as Partial<S>);
+  const setS0 = (p: Partial<TrainSlice>) => set(p as Partial<S>);
+
+  // the forms, kept (./train/persist.ts) a moment after the last change; `touched`: the user changed something
+  // since the page opened, so the kept forms no longer replace the ones shown
+  let touched = false;
+  let restoring: Promise<void> | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const formsOf = (): TrainForms => {
+    const s = get();
+    return { trainKind: s.trainKind, trainConfig: s.trainConfig, trainPreset: s.trainPreset, grpoConfig: s.grpoConfig, grpoPreset: s.grpoPreset, dpoConfig: s.dpoConfig, dpoPreset: s.dpoPreset, trainData: s.trainData, grpoRewardModel: s.grpoRewardModel };
+  };
+  const writeForms = async () => {
+    timer = null;
+    try {
+      await saveTrainForms(formsOf(), opts.formsKv);
+      if (get().trainFormsError) setS0({ trainFormsError: undefined });
+    } catch (e) {
+      setS0({ trainFormsError: `The Train page's settings could not be kept for the next visit: ${errorView(e).message}` });
+    }
+  };
+  const FORM_KEYS = ['trainKind', 'trainConfig', 'trainPreset', 'grpoConfig', 'grpoPreset', 'dpoConfig', 'dpoPreset', 'trainData', 'grpoRewardModel'];
+  /** sets state; a change to a form marks it touched and keeps it a moment later */
+  const setS = (p: Partial<TrainSlice>, user = true) => {
+    setS0(p);
+    if (!Object.keys(p).some((k) => FORM_KEYS.includes(k))) return;
+    if (user) touched = true;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void writeForms(), 300);
+  };
   const patchLive = (p: Partial<LiveRun>) => setS({ live: { ...get().live, ...p } });
   const initialData: DataChoice = { kind: 'embedded', task: 'arithmetic', n: 200, seed: 0 };
 
@@ -210,6 +246,27 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     runs: { status: 'idle', list: [] },
     adapterBusy: false,
 
+    restoreTrainForms() {
+      restoring ??= (async () => {
+        try {
+          const f = await loadTrainForms(opts.formsKv);
+          const busy = ['starting', 'running', 'paused', 'stopping'].includes(get().live.status);
+          if (!f || touched || busy) return;
+          setS({ ...f, trainDecision: dataOf(f.trainData).decision, grpoFitNote: undefined }, false);
+          get().fitGrpoToModel();
+        } catch (e) {
+          setS0({ trainFormsError: `The Train page's settings of the last visit could not be read: ${errorView(e).message}` });
+        }
+      })();
+      return restoring;
+    },
+    async flushTrainForms() {
+      if (timer) {
+        clearTimeout(timer);
+        await writeForms();
+      }
+    },
+
     setTrainConfig(patch) {
       setS({ trainConfig: { ...get().trainConfig, ...patch }, trainPreset: 'custom' });
     },
@@ -238,7 +295,7 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     },
     fitGrpoToModel() {
       const { grpoConfig, grpoPreset } = get();
-      if (grpoPreset !== 'custom') setS(fitted(grpoConfig, grpoPreset));
+      if (grpoPreset !== 'custom') setS(fitted(grpoConfig, grpoPreset), false);
     },
     setDpoConfig(patch) {
       setS({ dpoConfig: { ...get().dpoConfig, ...patch }, dpoPreset: 'custom' });
