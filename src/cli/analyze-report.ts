@@ -13,10 +13,11 @@ import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
+import { disposeWeights } from '../engine/model/weights.ts';
 import type { QuerySet, TaskRow } from '../engine/analysis/heads.ts';
 import { buildReport, type ReportSetInput } from '../engine/analysis/build-report.ts';
 import { renderReport } from '../engine/analysis/report.ts';
-import { reportToJson } from '../engine/analysis/report-data.ts';
+import { reportToJson, type ReportData } from '../engine/analysis/report-data.ts';
 import { provenancePath } from './governance-fs.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 import { taskRows } from './task-files.ts';
@@ -30,25 +31,47 @@ function labCommit(): string | null {
   }
 }
 
-export async function reportCommand(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'out'] });
+/** What a report is made of, as the CLI takes it (the flags of `lab analyze report`). */
+export interface ReportArgs {
+  dir: string;
+  adapter?: string;
+  fa: string;
+  fb: string;
+  labelA?: string;
+  labelB?: string;
+  n: number;
+  seed: number;
+  nBoot: number;
+  nPerm: number;
+  queries: QuerySet;
+  ablation: 'zero' | 'mean';
+  command: string;
+}
+
+/** Parses and checks `lab analyze report`'s flags (also `lab analyze checkpoints`', which adds its own). */
+export function reportArgs(p: ReturnType<typeof parseArgs>, command: string, opts: { needAdapter?: boolean } = {}): ReportArgs {
   const need = (k: string) => required(p, k);
-  const dir = need('model'), out = need('out'), fa = need('task-a'), fb = need('task-b');
+  const dir = need('model'), fa = need('task-a'), fb = need('task-b');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
-  const adapter = p.values.get('adapter');
+  const adapter = opts.needAdapter === false ? undefined : p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
-  const n = num(p, 'n', 100), seed = num(p, 'seed', 0), nBoot = num(p, 'boot', 2000), nPerm = num(p, 'perm', 5000);
   const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
   const ablation = (p.values.get('ablation') ?? 'zero') as 'zero' | 'mean';
   if (ablation !== 'zero' && ablation !== 'mean') throw new UsageError(`--ablation must be zero or mean, got ${ablation}`);
-  const all = [taskRows(fa), taskRows(fb)];
-  const sets = [sampleRows(all[0], n, seed), sampleRows(all[1], n, seed + 1)];
-  if (sets.some((s) => s.length < 2)) throw new UsageError('each task needs at least 2 prompts');
+  return {
+    dir, adapter, fa, fb, labelA: p.values.get('label-a'), labelB: p.values.get('label-b'),
+    n: num(p, 'n', 100), seed: num(p, 'seed', 0), nBoot: num(p, 'boot', 2000), nPerm: num(p, 'perm', 5000), queries, ablation, command,
+  };
+}
 
-  const rt = await Runtime.create(await nodeGpu());
+/** The report of the model in `a.dir` (with `a.adapter`, when given) on the two prompt sets; progress on stderr. */
+export async function makeReport(rt: Runtime, a: ReportArgs): Promise<ReportData> {
+  const all = [taskRows(a.fa), taskRows(a.fb)];
+  const sets = [sampleRows(all[0], a.n, a.seed), sampleRows(all[1], a.n, a.seed + 1)];
+  if (sets.some((s) => s.length < 2)) throw new UsageError('each task needs at least 2 prompts');
+  const { model, tokenizer, warnings } = await loadModel(rt, dirSource(a.dir), { adapter: a.adapter !== undefined ? dirSource(a.adapter) : undefined });
   try {
-    const { model, tokenizer, warnings } = await loadModel(rt, dirSource(dir), { adapter: adapter !== undefined ? dirSource(adapter) : undefined });
     for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);
     const input = (file: string, label: string, rows: TaskRow[], total: number): ReportSetInput => ({
       label, file: basename(file), text: readFileSync(file, 'utf8'), rows, total,
@@ -56,10 +79,10 @@ export async function reportCommand(argv: string[]): Promise<void> {
     });
     let phase = '';
     const data = await buildReport({
-      model, tokenizer: tokenizer!, modelName: basename(dir.replace(/\/+$/, '')), adapterName: adapter !== undefined ? basename(adapter) : null,
-      a: input(fa, p.values.get('label-a') ?? sets[0][0].task ?? 'task A', sets[0], all[0].length),
-      b: input(fb, p.values.get('label-b') ?? sets[1][0].task ?? 'task B', sets[1], all[1].length),
-      seed, nBoot, nPerm, queries, ablation, command: `npm run lab -- analyze report ${argv.join(' ')}`, labCommit: labCommit(),
+      model, tokenizer: tokenizer!, modelName: basename(a.dir.replace(/\/+$/, '')), adapterName: a.adapter !== undefined ? basename(a.adapter.replace(/\/+$/, '')) : null,
+      a: input(a.fa, a.labelA ?? sets[0][0].task ?? 'task A', sets[0], all[0].length),
+      b: input(a.fb, a.labelB ?? sets[1][0].task ?? 'task B', sets[1], all[1].length),
+      seed: a.seed, nBoot: a.nBoot, nPerm: a.nPerm, queries: a.queries, ablation: a.ablation, command: a.command, labCommit: labCommit(),
     }, {
       onProgress: (ph, done, total) => {
         if (ph !== phase && phase) process.stderr.write('\n');
@@ -68,12 +91,29 @@ export async function reportCommand(argv: string[]): Promise<void> {
       },
     });
     process.stderr.write(`\nanalyze report: ${Object.entries(data.seconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
-    const { html, figures } = renderReport(data);
-    mkdirSync(join(out, 'figures'), { recursive: true });
-    writeFileSync(join(out, 'report.json'), reportToJson(data));
-    writeFileSync(join(out, 'report.html'), html);
-    for (const [name, svg] of Object.entries(figures)) writeFileSync(join(out, 'figures', name), svg);
-    process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures\n`);
+    return data;
+  } finally {
+    disposeWeights(model.w);
+  }
+}
+
+/** report.json, report.html and figures/*.svg of `data` in `out`. */
+export function writeReport(out: string, data: ReportData): void {
+  const { html, figures } = renderReport(data);
+  mkdirSync(join(out, 'figures'), { recursive: true });
+  writeFileSync(join(out, 'report.json'), reportToJson(data));
+  writeFileSync(join(out, 'report.html'), html);
+  for (const [name, svg] of Object.entries(figures)) writeFileSync(join(out, 'figures', name), svg);
+  process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures\n`);
+}
+
+export async function reportCommand(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'out'] });
+  const out = required(p, 'out');
+  const a = reportArgs(p, `npm run lab -- analyze report ${argv.join(' ')}`);
+  const rt = await Runtime.create(await nodeGpu());
+  try {
+    writeReport(out, await makeReport(rt, a));
   } finally {
     rt.destroy();
   }

@@ -54,7 +54,7 @@ test('bad heads, positions, hooks and missing mean data are usage errors (exit 2
     [['ablate', '--head', '0.0', '--mode', 'mean'], /--mean-data/],
     [['patch', '--source-ids', '1,2', '--hook', 'blocks.0.hook_resid_pre', '--pos', '5'], /past the source prompt/],
     [['patch', '--source-ids', '1,2,3,4,5,6,7', '--hook', 'blocks.0.attn.hook_rot_k', '--pos', '1'], /read but not written/],
-    [['lens'], /analyze <logit-lens\|ablate\|patch\|heads\|report\|diff>/],
+    [['lens'], /analyze <logit-lens\|ablate\|patch\|heads\|report\|diff\|checkpoints>/],
   ];
   for (const [args, re] of cases) {
     const [sub, ...rest] = args;

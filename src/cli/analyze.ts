@@ -14,6 +14,7 @@
 //       the permutation p-value and its BH q-value / Holm-adjusted p (src/engine/analysis/heads.ts)
 //   analyze report ... --out <dir>: the report (HTML + JSON + figures), see ./analyze-report.ts
 //   analyze diff --before <report.json> --after <report.json> --out <diff.json> [--top 20]: before/after, see ./analyze-diff.ts
+//   analyze checkpoints --model <dir> --run <run dir> --task-a ... --task-b ... --out <dir>: the report at each checkpoint, see ./analyze-checkpoints.ts
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -24,6 +25,7 @@ import { analysisPrompt, compareHeads, patternTables, type QuerySet } from '../e
 import { sampleRows } from '../engine/analysis/task-rows.ts';
 import { reportCommand } from './analyze-report.ts';
 import { diffCommand } from './analyze-diff.ts';
+import { checkpointsCommand } from './analyze-checkpoints.ts';
 import { taskRows } from './task-files.ts';
 import { parseArgs, required, parseIdList, num, UsageError } from './args.ts';
 
@@ -34,7 +36,8 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   if (sub === 'heads') return headsCommand(rest);
   if (sub === 'report') return reportCommand(rest);
   if (sub === 'diff') return diffCommand(rest);
-  const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report', 'diff'];
+  if (sub === 'checkpoints') return checkpointsCommand(rest);
+  const subs = ['logit-lens', 'ablate', 'patch', 'heads', 'report', 'diff', 'checkpoints'];
   if (!sub || !subs.includes(sub)) throw new UsageError(`analyze <${subs.join('|')}> ... (got ${sub ?? 'nothing'})`);
   const p = parseArgs(rest, { values: ['model', 'adapter', 'ids', 'target', 'head', 'mode', 'mean-data', 'source-ids', 'hook', 'pos', 'out'] });
   const need = (k: string) => required(p, k);

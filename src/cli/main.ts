@@ -43,6 +43,7 @@ commands:
   analyze heads --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] [--seed s] --out <file.json>
   analyze report --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--n 100] ... --out <dir>   report.html + report.json
   analyze diff --before <report.json> --after <report.json> [--top 20] --out <diff.json>   which heads changed (e.g. adapter off → on)
+  analyze checkpoints --model <dir> --run <run dir> --task-a <file.jsonl> --task-b <file.jsonl> [--every k] [--steps a,b] ... --out <dir>   the report at each checkpoint, trajectory.json
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
