@@ -9,11 +9,16 @@
 # LR: 3e-5 (the user's pipeline's scale) moved nothing on this model: after 353 steps 492 of 500 held-out greedy
 # outputs per task were unchanged (2026-12-05, models/lab-default/README.md); the model's own SFT ran at 2e-3.
 # Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [5e-4], BETA [0], LOSS [dapo],
-# NEW [160], TEMP [1.0], RANK [16], N_TRAIN [4000 per task], EVERY [25], EVAL_N [500].
+# NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
+# EVAL_N [500], VAL_N [200], FINAL [0].
+# Two held-out sets: the test set of the model card (seed 2, EVAL_N items a task) and a validation set (seed 3,
+# VAL_N a task) for choosing between runs (learning rates) without looking at the test set.
+# FINAL=1: when the time limit stops the run before its last step, evaluate its newest checkpoint anyway.
 set -uo pipefail
 W=${1:?work dir}; STEPS=${2:?grpo steps}; SECONDS_HERE=${3:?seconds}
 MODEL=${MODEL:-models/lab-default}; G=${G:-16}; P=${P:-8}; LR=${LR:-5e-4}; BETA=${BETA:-0}; LOSS=${LOSS:-dapo}
 NEW=${NEW:-160}; TEMP=${TEMP:-1.0}; RANK=${RANK:-16}; N_TRAIN=${N_TRAIN:-4000}; EVERY=${EVERY:-25}; EVAL_N=${EVAL_N:-500}
+TASKS=${TASKS:-arithmetic,conlang}; VAL_N=${VAL_N:-200}; FINAL=${FINAL:-0}
 source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" "$W"
 LAB="node .bundle/lab.mjs"
@@ -24,12 +29,14 @@ start=$(date +%s)
 for t in arithmetic conlang; do
   [[ -f $W/heldout-$t.jsonl ]] || $LAB tasks --task $t --split heldout --n "$EVAL_N" --seed 2 --out "$W/heldout-$t.jsonl"
   [[ -f $W/eval-before-$t.json ]] || $LAB eval --model "$MODEL" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-before-$t.json"
+  [[ -f $W/val-$t.jsonl ]] || $LAB tasks --task $t --split heldout --n "$VAL_N" --seed 3 --out "$W/val-$t.jsonl"
+  [[ -f $W/val-before-$t.json ]] || $LAB eval --model "$MODEL" --data "$W/val-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/val-before-$t.json"
 done
-[[ -f $W/train.jsonl ]] || $LAB tasks --task arithmetic,conlang --split train --n "$N_TRAIN" --seed 11 --out "$W/train.jsonl"
+[[ -f $W/train.jsonl ]] || $LAB tasks --task "$TASKS" --split train --n "$N_TRAIN" --seed 11 --out "$W/train.jsonl"
 
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1)
 resume=(); [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
-left=$(( SECONDS_HERE - ($(date +%s) - start) ))
+left=$(( SECONDS_HERE - ($(date +%s) - start) )); (( left < 5 )) && left=5
 timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/train.jsonl" --reward exact --group-size "$G" \
   --prompts-per-step "$P" --steps "$STEPS" --beta "$BETA" --loss "$LOSS" --max-new-tokens "$NEW" --temperature "$TEMP" --lr "$LR" \
   --lr-schedule constant --rank "$RANK" --alpha $((2 * RANK)) --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
@@ -37,16 +44,23 @@ timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/tr
 rc=${PIPESTATUS[0]}
 cp "$W/run/metrics.jsonl" "$OUT/" 2>/dev/null
 tail -c 200000 "$W/run/samples.jsonl" > "$OUT/samples-tail.jsonl" 2>/dev/null
-if [[ $rc != 0 ]]; then echo "grpo stopped (rc $rc): call again to resume"; exit 3; fi
-mkdir -p "$OUT/adapter" && cp "$W/run/"adapter_* "$OUT/adapter/"
+adapter=$W/run
+if [[ $rc != 0 ]]; then
+  last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1)
+  if [[ $FINAL != 1 || -z $last ]]; then echo "grpo stopped (rc $rc): call again to resume"; exit 3; fi
+  echo "grpo stopped (rc $rc): FINAL=1, evaluating checkpoint-$last"; adapter=$W/run/checkpoint-$last
+fi
+mkdir -p "$OUT/adapter" && cp "$adapter/"adapter_* "$OUT/adapter/"
 for t in arithmetic conlang; do
-  $LAB eval --model "$MODEL" --adapter "$W/run" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-after-$t.json"
+  $LAB eval --model "$MODEL" --adapter "$adapter" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-after-$t.json"
+  $LAB eval --model "$MODEL" --adapter "$adapter" --data "$W/val-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/val-after-$t.json"
 done
-cp "$W"/eval-*.json "$OUT/"
+cp "$W"/eval-*.json "$W"/val-*.json "$OUT/"
 python3 - "$W" <<'EOF'
 import json, sys
 w = sys.argv[1]
-for t in ("arithmetic", "conlang"):
-    b, a = (json.load(open(f"{w}/eval-{k}-{t}.json")) for k in ("before", "after"))
-    print(f"{t}: {b['correct']}/{b['n']} = {100 * b['accuracy']:.1f}% -> {a['correct']}/{a['n']} = {100 * a['accuracy']:.1f}%")
+for s in ("val", "eval"):
+    for t in ("arithmetic", "conlang"):
+        b, a = (json.load(open(f"{w}/{s}-{k}-{t}.json")) for k in ("before", "after"))
+        print(f"{'validation' if s == 'val' else 'test'} {t}: {b['correct']}/{b['n']} = {100 * b['accuracy']:.1f}% -> {a['correct']}/{a['n']} = {100 * a['accuracy']:.1f}%")
 EOF
