@@ -4,6 +4,7 @@
 //   ort --model <dir> [--tokens 32,128]: our forward vs onnxruntime-web's WebGPU EP in Node on Dawn (see ort.ts)
 //   sft --model <dir> [--batch 8] [--seq 256] [--rank 16]: one LoRA training step beside PyTorch + PEFT (see sft.ts)
 //   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
+//   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
 //   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -19,6 +20,7 @@ import { modelBench } from './model.ts';
 import { ortBench } from './ort.ts';
 import { sftBench } from './sft.ts';
 import { grpoBench } from './grpo.ts';
+import { analysisBench } from './analysis.ts';
 
 interface TorchCase {
   ms?: number;
@@ -70,6 +72,7 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   ort: ortBench,
   sft: sftBench,
   grpo: grpoBench,
+  analysis: analysisBench,
   // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
   // keeps it out of the single-file bundle sent to the GPU machine
   browser: async (argv) => {

@@ -9,7 +9,7 @@ import { loadModel } from '../model/load.ts';
 import { getTask, type TaskItem } from '../../tasks/index.ts';
 import { analysisPrompt } from './heads.ts';
 import { ablationSweep, answerLogprob, finalAnswerPositions, lensByLayer } from './causal.ts';
-import { ablateHead, logitsWith } from './interventions.ts';
+import { ablateHead, logitsWith, meanHeadZ } from './interventions.ts';
 
 after(releaseTestRuntime);
 const micro = new URL('../../../models/lab-micro/', import.meta.url).pathname;
@@ -43,15 +43,36 @@ test('logit lens by layer: the last row is the model\'s own mean log-prob of the
   }
 });
 
-test('ablation sweep: every head\'s effect is one ablateHead run\'s change of the answer log-prob', async () => {
+test('ablation sweep: every head\'s effect on every prompt is one ablateHead run\'s change of the answer log-prob (batched, padded, scored on the GPU)', async () => {
   const { model, prompts, positions } = await setup();
   const V = model.cfg.d_vocab;
-  const sweep = await ablationSweep(model, prompts.slice(0, 2), positions.slice(0, 2));
-  assert.equal(sweep.effect.length, model.cfg.n_layers);
-  for (const [l, h, i] of [[0, 1, 0], [1, 0, 1]]) {
-    const abl = answerLogprob(await ablateHead(model, prompts[i].ids, l, h), V, prompts[i].ids, positions[i]);
-    assert.ok(Math.abs(sweep.effect[l][h][i] - (abl - sweep.base[i])) < 1e-4, `${l}.${h} prompt ${i}`);
+  const { n_layers: L, n_heads: H } = model.cfg;
+  assert.ok(new Set(prompts.map((p) => p.ids.length)).size > 1, 'prompts of different lengths share a padded batch');
+  for (const maxTokens of [undefined, 1]) { // one batch of all, and one prompt a forward
+    const sweep = await ablationSweep(model, prompts, positions, { maxTokens });
+    assert.equal(sweep.effect.length, L);
+    for (let i = 0; i < prompts.length; i++) {
+      const own = answerLogprob((await logitsWith(model, prompts[i].ids)).logits, V, prompts[i].ids, positions[i]);
+      assert.ok(Math.abs(sweep.base[i] - own) < 1e-4, `base ${i}: ${sweep.base[i]} vs ${own}`);
+      for (let l = 0; l < L; l++) {
+        for (let h = 0; h < H; h++) {
+          const abl = answerLogprob(await ablateHead(model, prompts[i].ids, l, h), V, prompts[i].ids, positions[i]);
+          assert.ok(Math.abs(sweep.effect[l][h][i] - (abl - own)) < 1e-4, `${l}.${h} prompt ${i}: ${sweep.effect[l][h][i]} vs ${abl - own}`);
+        }
+      }
+    }
   }
-  const mean = await ablationSweep(model, prompts.slice(0, 2), positions.slice(0, 2), { mode: 'mean' });
-  assert.notDeepEqual(mean.effect, sweep.effect);
+  // mean ablation: the head's z averaged over every position of every prompt (meanHeadZ), written at each position
+  const mean = await ablationSweep(model, prompts, positions, { mode: 'mean' });
+  for (const [l, h] of [[0, 1], [1, 0]]) {
+    const m = await meanHeadZ(model, prompts.map((p) => p.ids), l, h);
+    for (let i = 0; i < prompts.length; i++) {
+      const abl = answerLogprob(await ablateHead(model, prompts[i].ids, l, h, m), V, prompts[i].ids, positions[i]);
+      assert.ok(Math.abs(mean.effect[l][h][i] - (abl - mean.base[i])) < 1e-4, `mean ${l}.${h} prompt ${i}: ${mean.effect[l][h][i]} vs ${abl - mean.base[i]}`);
+    }
+  }
+  // a prompt without a final answer: NaN, and the others unchanged
+  const none = await ablationSweep(model, prompts, [positions[0], [], positions[2]]);
+  assert.ok(Number.isNaN(none.base[1]) && Number.isNaN(none.effect[0][0][1]));
+  assert.ok(Math.abs(none.effect[1][1][2] - (await ablationSweep(model, prompts, positions)).effect[1][1][2]) < 1e-5);
 });

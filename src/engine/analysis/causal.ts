@@ -4,7 +4,8 @@
 //                   the mean rank (0 = top) of the right token, per prompt (averaged over those tokens);
 //   ablationSweep   every head's causal effect: the change of the final answer's summed log-prob when the
 //                   head's hook_z is zeroed (or set to its mean over the set), per prompt; a negative effect
-//                   means the head helps the answer.
+//                   means the head helps the answer. Batched (right-padded prompts of similar length), scored
+//                   on the GPU at the answer rows only.
 // Legend: L layers, H heads, n prompts, T a prompt's positions, V vocabulary.
 import type { Tensor } from '../gpu/tensor.ts';
 import type { LlamaModel } from '../model/llama.ts';
@@ -12,6 +13,9 @@ import type { LabTokenizer } from '../model/tokenizer.ts';
 import { HOOKS, type HookFn } from '../model/hooks.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { matmul } from '../../../shaders/matmul_forward.ts';
+import { embeddingForward } from '../../../shaders/embedding_forward.ts';
+import { crossEntropyForward } from '../../../shaders/cross_entropy_forward.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
 import type { AnalysisPrompt } from './heads.ts';
 
 /** Positions predicting the final answer's tokens: t such that ids[t + 1] belongs to the text after the last "####". */
@@ -107,54 +111,146 @@ export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisP
   return { logprob, rank };
 }
 
+/** Prompts in batches of similar length, right-padded: causal attention keeps padding out of every real position. */
+function lengthBatches(prompts: readonly AnalysisPrompt[], maxTokens: number): number[][] {
+  const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].ids.length - prompts[b].ids.length);
+  const out: number[][] = [];
+  let cur: number[] = [];
+  for (const i of order) {
+    const T = prompts[i].ids.length; // the longest so far (ascending order)
+    if (cur.length && (cur.length + 1) * T > maxTokens) {
+      out.push(cur);
+      cur = [];
+    }
+    cur.push(i);
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+/** One batch of the sweep on the GPU: ids [B, T] and, per prompt, its answer rows' flat indices and target ids. */
+interface SweepBatch {
+  members: number[];
+  B: number;
+  T: number;
+  ids: Tensor; // [B, T] i32
+  rows: Tensor; // [R] i32: b·T + t for every answer position t of every member
+  targets: Tensor; // [R] i32: ids[b][t + 1]
+  /** member → its rows' range in `rows` */
+  spans: [number, number][];
+}
+
+/**
+ * Summed log-prob of each member's answer tokens for one forward of the batch (with `hooks`): the final
+ * norm's rows at the answer positions only are unembedded and scored on the GPU (cross-entropy per row),
+ * so what comes back is R floats, not [B, T, V].
+ */
+async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: ReadonlyMap<string, HookFn>): Promise<number[]> {
+  const { rt, cfg, w } = model;
+  const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none' });
+  const normed = captures.get(HOOKS.lnFinal)!; // [B, T, C]
+  const picked = embeddingForward(rt, b.rows, normed.view([b.B * b.T, cfg.d_model])); // [R, C]
+  normed.dispose();
+  const logits = matmul(rt, picked, w.unembed, { transB: true }); // [R, V]
+  picked.dispose();
+  const ce = crossEntropyForward(rt, logits, b.targets); // rowLoss [R] = −log p(target)
+  logits.dispose();
+  const loss = (await rt.read(ce.rowLoss)) as Float32Array;
+  for (const t of [ce.rowLoss, ce.lse, ce.loss, ce.count]) t.dispose();
+  return b.spans.map(([from, to]) => {
+    let s = 0;
+    for (let r = from; r < to; r++) s -= loss[r];
+    return s;
+  });
+}
+
 /**
  * effect[l][h][i] = answer log-prob of prompt i with head l.h ablated − without (zero ablation, or the
  * head's mean z over the set); base[i] the unablated answer log-prob. Prompts without a final answer are NaN.
+ * Prompts run in right-padded batches of similar length (at most `maxTokens` positions a forward); the
+ * ablation writes the head's D columns of hook_z at every position in one dispatch. `layers`: sweep only the heads
+ * of the first `layers` layers (the benchmark's subset; the rest stay NaN).
  */
 export async function ablationSweep(
   model: LlamaModel, prompts: readonly AnalysisPrompt[], positions: readonly number[][],
-  opts: { mode?: 'zero' | 'mean'; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  opts: { mode?: 'zero' | 'mean'; maxTokens?: number; layers?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ base: number[]; effect: number[][][] }> {
   const { rt, cfg } = model;
-  const { n_layers: L, n_heads: H, d_head: D, d_vocab: V } = cfg;
+  const { n_layers: L, n_heads: H, d_head: D } = cfg;
   const mode = opts.mode ?? 'zero';
-  // the means of every head's z over the set (mean mode), from one pass capturing every layer's z
-  let means: Float32Array[][] | null = null;
-  if (mode === 'mean') {
-    const sums = Array.from({ length: L }, () => new Float64Array(H * D));
-    let n = 0;
-    for (const p of prompts) {
-      const { captures } = await forwardLogits(model, p.ids, undefined, new Set(Array.from({ length: L }, (_, l) => HOOKS.z(l))));
-      for (let l = 0; l < L; l++) {
-        const z = (await rt.read(captures.get(HOOKS.z(l))!)) as Float32Array; // [1, T, H, D]
-        for (let t = 0; t < p.ids.length; t++) for (let j = 0; j < H * D; j++) sums[l][j] += z[t * H * D + j];
+  const answered = prompts.map((_, i) => i).filter((i) => positions[i].length > 0);
+  const maxTokens = Math.max(opts.maxTokens ?? 4096, ...answered.map((i) => prompts[i].ids.length));
+  const batches: SweepBatch[] = lengthBatches(answered.map((i) => prompts[i]), maxTokens).map((group) => {
+    const members = group.map((k) => answered[k]);
+    const [B, T] = [members.length, Math.max(...members.map((i) => prompts[i].ids.length))];
+    const ids = new Int32Array(B * T); // [B, T] right-padded with token 0
+    const rows: number[] = [], targets: number[] = [], spans: [number, number][] = [];
+    members.forEach((i, b) => {
+      ids.set(prompts[i].ids, b * T);
+      const from = rows.length;
+      for (const t of positions[i]) {
+        rows.push(b * T + t);
+        targets.push(prompts[i].ids[t + 1]);
       }
-      for (const t of captures.values()) t.dispose();
-      n += p.ids.length;
+      spans.push([from, rows.length]);
+    });
+    return {
+      members, B, T, spans,
+      ids: rt.upload(ids, [B, T], 'i32', 'sweep.ids'),
+      rows: rt.upload(Int32Array.from(rows), [rows.length], 'i32', 'sweep.rows'),
+      targets: rt.upload(Int32Array.from(targets), [targets.length], 'i32', 'sweep.targets'),
+    };
+  });
+  const zeros: Tensor[] = [];
+  try {
+    // the means of every head's z over the set (mean mode): every real position of every prompt, from one capture per batch
+    let means: Float32Array[][] | null = null;
+    if (mode === 'mean') {
+      const sums = Array.from({ length: L }, () => new Float64Array(H * D));
+      let n = 0;
+      const all = lengthBatches(prompts, maxTokens);
+      for (const group of all) {
+        const T = Math.max(...group.map((i) => prompts[i].ids.length));
+        const ids = new Int32Array(group.length * T);
+        group.forEach((i, b) => ids.set(prompts[i].ids, b * T));
+        const idsT = rt.upload(ids, [group.length, T], 'i32', 'sweep.mean_ids');
+        const { captures } = model.forward(idsT, { capture: new Set(Array.from({ length: L }, (_, l) => HOOKS.z(l))), logits: 'none' });
+        idsT.dispose();
+        for (let l = 0; l < L; l++) {
+          const t = captures.get(HOOKS.z(l))!;
+          const z = (await rt.read(t)) as Float32Array; // [B, T, H, D]
+          t.dispose();
+          group.forEach((i, b) => {
+            for (let p = 0; p < prompts[i].ids.length; p++) for (let j = 0; j < H * D; j++) sums[l][j] += z[(b * T + p) * H * D + j];
+          });
+        }
+        n += group.reduce((a, i) => a + prompts[i].ids.length, 0);
+      }
+      means = sums.map((s) => Array.from({ length: H }, (_, h) => Float32Array.from(s.subarray(h * D, (h + 1) * D), (v) => v / n)));
     }
-    means = sums.map((s) => Array.from({ length: H }, (_, h) => Float32Array.from(s.subarray(h * D, (h + 1) * D), (v) => v / n)));
+    const base = new Array<number>(prompts.length).fill(NaN);
+    for (const b of batches) (await batchAnswerLogprobs(model, b)).forEach((v, k) => (base[b.members[k]] = v));
+    const effect = Array.from({ length: L }, () => Array.from({ length: H }, () => new Array<number>(prompts.length).fill(NaN)));
+    const swept = Math.min(opts.layers ?? L, L);
+    const total = swept * H;
+    const tile = (row: Float32Array, n: number) => Float32Array.from({ length: n * D }, (_, k) => row[k % D]);
+    for (let l = 0; l < swept; l++) {
+      for (let h = 0; h < H; h++) {
+        if (opts.signal?.aborted) throw new Error('ablation sweep cancelled');
+        for (const [k, b] of batches.entries()) {
+          // the values written over the head's columns: its mean z at every position, or zeros (made once a batch)
+          const values = means ? rt.upload(tile(means[l][h], b.B * b.T), [b.B * b.T, D], 'f32', 'sweep.ablation') : (zeros[k] ??= rt.upload(new Float32Array(b.B * b.T * D), [b.B * b.T, D], 'f32', 'sweep.zeros')); // [B·T, D]
+          const hook: HookFn = (act) => copyColumns(rt, values, act.view([b.B * b.T, H * D]), { cols: D, srcOffset: 0, dstOffset: h * D });
+          const got = await batchAnswerLogprobs(model, b, new Map([[HOOKS.z(l), hook]]));
+          if (means) values.dispose();
+          got.forEach((v, k) => (effect[l][h][b.members[k]] = v - base[b.members[k]]));
+        }
+        opts.onProgress?.(l * H + h + 1, total);
+      }
+    }
+    return { base, effect };
+  } finally {
+    for (const b of batches) for (const t of [b.ids, b.rows, b.targets]) t.dispose();
+    for (const t of zeros) t?.dispose();
   }
-  const base: number[] = [];
-  for (let i = 0; i < prompts.length; i++) base.push(positions[i].length ? answerLogprob((await forwardLogits(model, prompts[i].ids)).logits, V, prompts[i].ids, positions[i]) : NaN);
-  const effect = Array.from({ length: L }, () => Array.from({ length: H }, () => new Array<number>(prompts.length).fill(NaN)));
-  const total = L * H;
-  for (let l = 0; l < L; l++)
-    for (let h = 0; h < H; h++) {
-      if (opts.signal?.aborted) throw new Error('ablation sweep cancelled');
-      for (let i = 0; i < prompts.length; i++) {
-        const p = prompts[i];
-        if (!positions[i].length) continue;
-        const T = p.ids.length;
-        const row = means ? means[l][h] : new Float32Array(D);
-        const values = rt.upload(Float32Array.from({ length: T * D }, (_, k) => row[k % D]), [T, D], 'f32', 'ablation'); // [T, D]
-        const hook: HookFn = (act) => {
-          for (let t = 0; t < T; t++) rt.copy(values, t * D, act, (t * H + h) * D, D);
-        };
-        const { logits } = await forwardLogits(model, p.ids, new Map([[HOOKS.z(l), hook]]));
-        values.dispose();
-        effect[l][h][i] = answerLogprob(logits, V, p.ids, positions[i]) - base[i];
-      }
-      opts.onProgress?.(l * H + h + 1, total);
-    }
-  return { base, effect };
 }
