@@ -49,17 +49,6 @@ function logSoftmaxAt(row: Float32Array, id: number): { logprob: number; rank: n
   return { logprob: row[id] - max - Math.log(z), rank };
 }
 
-/** One forward of one prompt; logits [T, V] on the host. */
-async function forwardLogits(model: LlamaModel, ids: readonly number[], hooks?: ReadonlyMap<string, HookFn>, capture?: ReadonlySet<string>): Promise<{ logits: Float32Array; captures: Map<string, Tensor> }> {
-  const { rt } = model;
-  const idsT = rt.upload(Int32Array.from(ids), [1, ids.length], 'i32', 'ids');
-  const r = model.forward(idsT, { hooks, capture, logits: 'all' });
-  idsT.dispose();
-  const logits = (await rt.read(r.logits!)) as Float32Array;
-  r.logits!.dispose();
-  return { logits, captures: r.captures };
-}
-
 /** Summed log-prob of the final answer's tokens from logits [T, V]. */
 export function answerLogprob(logits: Float32Array, V: number, ids: readonly number[], positions: readonly number[]): number {
   let s = 0;
@@ -81,7 +70,9 @@ export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisP
       rank.push([]);
       continue;
     }
-    const { captures } = await forwardLogits(model, p.ids, undefined, new Set(points));
+    const idsT = rt.upload(Int32Array.from(p.ids), [1, p.ids.length], 'i32', 'ids');
+    const { captures } = model.forward(idsT, { capture: new Set(points), logits: 'none' }); // the residual stream only: the lens unembeds its own rows
+    idsT.dispose();
     const lp: number[] = [], rk: number[] = [];
     for (const name of points) {
       const resid = captures.get(name)!; // [1, T, C]
