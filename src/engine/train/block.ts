@@ -14,6 +14,8 @@ import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { attentionScores } from '../../../shaders/attention_explicit.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
@@ -116,6 +118,12 @@ function loraFwd(ctx: BlockContext, lora: LoraState | null, l: number, t: LoraTa
   loraForward(ctx.rt, x, s.A, s.B, y, lora!.scale, { yCols: window, xa: xa[t] }); // y[:, window] += scale · xa Bᵀ
 }
 
+/** hook_q and hook_k of layer l before RoPE: [name, heads, first column] of the fused q|k|v rows. */
+const preRopeParts = (ctx: BlockContext, l: number): [string, number, number][] => [
+  [HOOKS.q(l), ctx.cfg.n_heads, 0],
+  [HOOKS.k(l), ctx.cfg.n_kv_heads, ctx.cfg.n_heads * ctx.cfg.d_head],
+];
+
 /** Block l's forward; `again`: a recompute in the backward (no captures; resid_pre is already edited). */
 export function blockForward(ctx: BlockContext, l: number, x: Tensor, B: number, T: number, lora: LoraState | null, again = false): { out: Tensor; acts: BlockActs } {
   const { rt, cfg, hp } = ctx;
@@ -131,11 +139,21 @@ export function blockForward(ctx: BlockContext, l: number, x: Tensor, B: number,
   hp.at(HOOKS.ln1(l), h1, again);
   const qkv = matmul(rt, h1, bw.wqkv, { transB: true, bias: bw.bqkv ?? undefined }); // [N, W]
   for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lf(t, h1, qkv, ctx.qkvWindow(t));
+  // hook_q / hook_k before RoPE: windows of the fused rows, copied out when wanted; an edit is written back before RoPE
+  for (const [name, heads, at] of preRopeParts(ctx, l)) {
+    if (!hp.wants(name)) continue;
+    const part = rt.empty([B, T, heads, D], 'f32', name); // [B, T, heads, D]
+    copyColumns(rt, qkv, part.view([N, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
+    hp.at(name, part, again);
+    if (hp.edited(name)) copyColumns(rt, part.view([N, heads * D]), qkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+    part.dispose();
+  }
   const k = rt.empty([B, T, Hkv, D], 'f32', 'train.k'); // [B, T, Hkv, D]
   const v = rt.empty([B, T, Hkv, D], 'f32', 'train.v'); // [B, T, Hkv, D]
   const q = ropeKvWrite(rt, qkv.view([B, T, ctx.W]), H, Hkv, k, v, { cacheAt: 0, offset: 0, invFreq: ctx.invFreq }); // [B, T, H, D]
   qkv.dispose();
   for (const [name, t] of [[HOOKS.rotQ(l), q], [HOOKS.rotK(l), k], [HOOKS.v(l), v]] as const) hp.at(name, t, again);
+  if (!again && hp.captured(HOOKS.attnScores(l))) hp.report(HOOKS.attnScores(l), attentionScores(rt, q, k), true); // [B, H, T, T] (read only)
   const writeProbs = !again && hp.captured(HOOKS.pattern(l));
   const a = attentionForward(rt, q, k, v, { offset: 0, writeProbs }); // out [B, T, H, D], lse [B, H, T] (probs [B, H, T, T])
   if (a.probs) hp.report(HOOKS.pattern(l), a.probs, true);
@@ -234,19 +252,29 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
   dz.dispose();
   for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
   const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq }).reshape([N, ctx.W]); // [N, W]
+  // an edit of hook_q / hook_k (before RoPE) edits its window of the fused gradient; the adapter then reads that window
+  const window = (name: string, heads: number, at: number) => {
+    const part = rt.empty([B, T, heads, D], 'f32', `${name}.grad`); // [B, T, heads, D]
+    copyColumns(rt, dqkv, part.view([N, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
+    return part;
+  };
+  const preGrad = new Map<string, Tensor>();
+  for (const [name, heads, at] of preRopeParts(ctx, l)) {
+    if (!hp.editsGrad(name)) continue;
+    const part = hp.grad(name, window(name, heads, at));
+    copyColumns(rt, part.view([N, heads * D]), dqkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+    preGrad.set(name, part);
+  }
   const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
   // the q/k/v adapters take their own contiguous output gradients: dq and dk with RoPE undone, dv
   const rows = (t: Tensor) => t.view([N, t.numel / N]);
-  if (slot('q_proj')) {
-    const dqU = ropeBackward(rt, dq, { theta: 0, invFreq: ctx.invFreq }); // [B, T, H, D]
-    loraBwd('q_proj', a.h1, rows(dqU), dh1);
-    dqU.dispose();
+  for (const [t, name, d] of [['q_proj', HOOKS.q(l), dq], ['k_proj', HOOKS.k(l), dk]] as const) {
+    if (!slot(t)) continue;
+    const dU = preGrad.get(name) ?? ropeBackward(rt, d, { theta: 0, invFreq: ctx.invFreq }); // [B, T, heads, D]
+    loraBwd(t, a.h1, rows(dU), dh1);
+    if (!preGrad.has(name)) dU.dispose();
   }
-  if (slot('k_proj')) {
-    const dkU = ropeBackward(rt, dk, { theta: 0, invFreq: ctx.invFreq }); // [B, T, Hkv, D]
-    loraBwd('k_proj', a.h1, rows(dkU), dh1);
-    dkU.dispose();
-  }
+  for (const t of preGrad.values()) t.dispose();
   loraBwd('v_proj', a.h1, rows(dv), dh1);
   for (const t of [dq, dk, dv]) t.dispose();
   hp.grad(HOOKS.ln1(l), dh1);

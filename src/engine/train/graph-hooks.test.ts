@@ -1,8 +1,9 @@
 // Hook points in the training graph (graph-hooks.ts): what it captures equals what the inference
 // forward captures at the same names (one hook definition for both), a recomputed block reports
 // once, and written points train right — the gradient with a head zero-ablated at hook_z, a steering
-// vector added at hook_resid_mid and ln2's output halved matches central differences of the loss of
-// that edited forward; without the ablation's backward (its gradient mask) it does not.
+// vector added at hook_resid_mid, ln2's output halved, a head of q zeroed and k halved before RoPE matches
+// central differences of the loss of that edited forward; without the ablation's backward (its gradient
+// mask) it does not.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
@@ -14,6 +15,8 @@ import { HOOKS, type HookFn } from '../model/hooks.ts';
 import { addScale } from '../../../shaders/add_scale.ts';
 import { Rng } from '../testing/rng.ts';
 import { Trainer, type OptimConfig } from './trainer.ts';
+import { LORA_TARGETS } from './graph.ts';
+import type { Runtime } from '../gpu/runtime.ts';
 import type { MicroBatch } from './graph.ts';
 import { trainHookNames, type GraphHooks, type TrainHook } from './graph-hooks.ts';
 
@@ -61,14 +64,23 @@ test('the training graph captures what the inference forward captures, under the
   for (const n of names) assert.equal(got.get(n)?.length, 1, `${n} reported once`);
   for (const ts of got.values()) ts.forEach((t) => t.dispose());
   assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.pattern(0), { forward: () => {} }]]) }), /can be captured but not written in the training graph/);
-  assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set([HOOKS.attnScores(0)]), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_attn_scores" in the training graph/);
+  assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.attnScores(0), { forward: () => {} }]]) }), /hook_attn_scores can be captured but not written in the training graph/);
+  assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set(['blocks.0.attn.hook_result']), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_result" in the training graph/);
   tr.dispose();
 });
 
 test('written hook points train right: the gradient of an edited forward matches its central differences, and needs the edit\'s backward', async () => {
-  const { rt, model, mb, counted } = await setup(9);
+  await checkEdits(9, (rt, model) => Trainer.full(rt, model, OPT));
+});
+
+test('the same with LoRA on every target: the q/k adapters read the edited pre-RoPE gradient', async () => {
+  await checkEdits(11, (rt, model) => Trainer.lora(rt, model, { r: 4, alpha: 8, targets: LORA_TARGETS, seed: 3 }, OPT));
+});
+
+async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) => Trainer) {
+  const { rt, model, mb, counted } = await setup(seed);
   const { n_heads: H, d_head: D, d_model: C } = model.cfg;
-  const tr = Trainer.full(rt, model, OPT);
+  const tr = make(rt, model);
   const N = mb.B * mb.T;
   const head = 1;
   /** zero (forward) or the gradient (backward) of head `head`'s columns of z [1, T, H, D] */
@@ -88,16 +100,19 @@ test('written hook points train right: the gradient of an edited forward matches
     [HOOKS.z(0), withMask ? { forward: zeroHead, backward: zeroHead } : { forward: zeroHead }],
     [HOOKS.residMid(1), { forward: (act) => inPlace(act, () => addScale(rt, act, 1, steer, 1)) }], // d(x + s)/dx = 1
     [HOOKS.ln2(0), { forward: halve, backward: halve }],
+    // before RoPE: a head of q zeroed (its gradient masked), k halved
+    [HOOKS.q(1), { forward: zeroHead, backward: zeroHead }],
+    [HOOKS.k(0), { forward: halve, backward: halve }],
   ]);
   const lossOf = async (hooks: GraphHooks | undefined) => {
-    const nll = tr.graph.nll(mb, null, 1, undefined, hooks);
+    const nll = tr.graph.nll(mb, tr.lora, 1, undefined, hooks);
     const v = (await rt.read(nll)) as Float32Array;
     nll.dispose();
     return v.reduce((a, b) => a + b, 0) / counted; // transformers' mean over counted tokens
   };
   const gradOf = async (hooks: GraphHooks) => {
     for (const c of tr.chunks) rt.clear(c.g);
-    tr.graph.step(mb, rt.zeros([1], 'f32', 'loss'), null, tr.full, { gradScale: 1 / counted, hooks }).dispose();
+    tr.graph.step(mb, rt.zeros([1], "f32", "loss"), tr.lora, tr.full, { gradScale: 1 / counted, hooks }).dispose();
     const out: Float64Array[] = [];
     for (const c of tr.chunks) out.push(Float64Array.from((await rt.read(c.g)) as Float32Array));
     return out;
@@ -140,4 +155,4 @@ test('written hook points train right: the gradient of an edited forward matches
   assert.ok(Math.abs(along.fd - masked) <= 0.05 * Math.abs(unmasked - masked), `along δ: finite difference ${along.fd}, masked gradient says ${masked}, leaky ${unmasked}`);
   steer.dispose();
   tr.dispose();
-});
+}

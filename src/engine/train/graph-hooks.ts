@@ -11,14 +11,17 @@
 // The edit runs again when a block is recomputed (it must be deterministic), except at resid_pre,
 // whose edited tensor is what the recompute starts from.
 //
-// Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts but the four below is
-// writable — hook_embed, resid_pre/mid/post, ln1/ln2.hook_normalized [N, C], attn.hook_rot_q [B, T, H, D],
+// Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts, all but the four below
+// writable — hook_embed, resid_pre/mid/post, ln1/ln2.hook_normalized [N, C], attn.hook_q [B, T, H, D] and
+// attn.hook_k [B, T, Hkv, D] before RoPE (column windows of the fused q|k|v rows: an edit is written back
+// before RoPE, its backward edits the same window of the fused gradient), attn.hook_rot_q [B, T, H, D],
 // attn.hook_rot_k / attn.hook_v [B, T, Hkv, D] (no KV cache here: the roped keys are this batch's own),
 // attn.hook_z [B, T, H, D], mlp.hook_post [N, F], ln_final.hook_normalized [N, C]. Read only:
-// attn.hook_pattern [B, H, T, T] (the flash kernel's probabilities, written out when captured),
-// hook_attn_out and hook_mlp_out [N, C] (computed as resid_mid − resid_pre and resid_post − resid_mid).
-// Not in the training graph: attn.hook_q / hook_k (before RoPE) and hook_attn_scores (the fused RoPE
-// write and the flash attention never show them; the inference forward has them).
+// attn.hook_attn_scores and attn.hook_pattern [B, H, T, T] (the flash kernel keeps neither: scores are
+// computed from the roped q and k when captured, the probabilities written out by the kernel), hook_attn_out
+// and hook_mlp_out [N, C] (computed as resid_mid − resid_pre and resid_post − resid_mid). Writing scores or
+// the pattern needs attention in explicit steps with their own backward, which the training graph does not
+// have (the inference forward does).
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { HOOKS, type HookFn } from '../model/hooks.ts';
@@ -41,8 +44,8 @@ export interface GraphHooks {
 export function trainHookNames(nLayers: number): { name: string; writable: boolean }[] {
   const out: { name: string; writable: true | false }[] = [{ name: HOOKS.embed, writable: true }];
   for (let l = 0; l < nLayers; l++) {
-    for (const n of [HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l)]) out.push({ name: n, writable: true });
-    out.push({ name: HOOKS.pattern(l), writable: false }, { name: HOOKS.z(l), writable: true }, { name: HOOKS.attnOut(l), writable: false });
+    for (const n of [HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.q(l), HOOKS.k(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l)]) out.push({ name: n, writable: true });
+    out.push({ name: HOOKS.attnScores(l), writable: false }, { name: HOOKS.pattern(l), writable: false }, { name: HOOKS.z(l), writable: true }, { name: HOOKS.attnOut(l), writable: false });
     for (const n of [HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l)]) out.push({ name: n, writable: true });
     out.push({ name: HOOKS.mlpOut(l), writable: false }, { name: HOOKS.residPost(l), writable: true });
   }
@@ -76,6 +79,14 @@ export class GraphHookPoints {
   }
   edited(name: string): boolean {
     return this.h?.edit?.has(name) ?? false;
+  }
+  /** Captured or edited. */
+  wants(name: string): boolean {
+    return this.captured(name) || this.edited(name);
+  }
+  /** Edited with a backward (a gradient edit to apply). */
+  editsGrad(name: string): boolean {
+    return !!this.h?.edit?.get(name)?.backward;
   }
   /** The forward edit of the point (unless `skipEdit`), then its capture (unless `again`: a recomputed block); returns t. */
   at(name: string, t: Tensor, again = false, skipEdit = false): Tensor {
