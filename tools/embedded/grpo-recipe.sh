@@ -8,6 +8,9 @@
 # once all steps are done, the same held-out evaluation with the adapter. Results go to $OUT.
 # LR: 3e-5 (the user's pipeline's scale) moved nothing on this model: after 353 steps 492 of 500 held-out greedy
 # outputs per task were unchanged (2026-12-05, models/lab-default/README.md); the model's own SFT ran at 2e-3.
+# TASKS=conlang at 5e-4 (468 steps) and 1.5e-3 (346 steps) kept the sampled reward flat too (0.55 → 0.56 and
+# 0.55 → 0.49) and moved held-out Velmic within noise (test +1.2 / validation −3.5 points; test −3.4 / validation
+# −7.5): the model card's second attempt.
 # Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [5e-4], BETA [0], LOSS [dapo],
 # NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
 # EVAL_N [500], VAL_N [200], FINAL [0].
@@ -19,7 +22,9 @@ W=${1:?work dir}; STEPS=${2:?grpo steps}; SECONDS_HERE=${3:?seconds}
 MODEL=${MODEL:-models/lab-default}; G=${G:-16}; P=${P:-8}; LR=${LR:-5e-4}; BETA=${BETA:-0}; LOSS=${LOSS:-dapo}
 NEW=${NEW:-160}; TEMP=${TEMP:-1.0}; RANK=${RANK:-16}; N_TRAIN=${N_TRAIN:-4000}; EVERY=${EVERY:-25}; EVAL_N=${EVAL_N:-500}
 TASKS=${TASKS:-arithmetic,conlang}; VAL_N=${VAL_N:-200}; FINAL=${FINAL:-0}
-source .devkit/enter.sh
+# once per machine: enter.sh unpacks node into /tmp/devkit-bin, which a second recipe started beside a running one
+# must not overwrite ("Text file busy": two of three concurrent runs died so, 2026-12-05)
+[[ $(command -v node) == /tmp/devkit-bin/node ]] || source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" "$W"
 LAB="node .bundle/lab.mjs"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee -a "$OUT/log.txt"
