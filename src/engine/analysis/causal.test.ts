@@ -71,6 +71,13 @@ test('ablation sweep: every head\'s effect on every prompt is one ablateHead run
       assert.ok(Math.abs(mean.effect[l][h][i] - (abl - mean.base[i])) < 1e-4, `mean ${l}.${h} prompt ${i}: ${mean.effect[l][h][i]} vs ${abl - mean.base[i]}`);
     }
   }
+  // nothing left behind on the GPU (the sweep's and the lens's temporaries live in runtime scopes)
+  await model.rt.sync();
+  const inUse = model.rt.pool.snapshot().inUse;
+  await ablationSweep(model, prompts, positions, { mode: 'mean' });
+  await lensByLayer(model, prompts, positions);
+  await model.rt.sync();
+  assert.equal(model.rt.pool.snapshot().inUse, inUse, 'GPU buffers leaked');
   // a prompt without a final answer: NaN, and the others unchanged
   const none = await ablationSweep(model, prompts, [positions[0], [], positions[2]]);
   assert.ok(Number.isNaN(none.base[1]) && Number.isNaN(none.effect[0][0][1]));

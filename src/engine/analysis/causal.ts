@@ -70,31 +70,27 @@ export async function lensByLayer(model: LlamaModel, prompts: readonly AnalysisP
       rank.push([]);
       continue;
     }
-    const idsT = rt.upload(Int32Array.from(p.ids), [1, p.ids.length], 'i32', 'ids');
-    const { captures } = model.forward(idsT, { capture: new Set(points), logits: 'none' }); // the residual stream only: the lens unembeds its own rows
-    idsT.dispose();
-    const lp: number[] = [], rk: number[] = [];
-    for (const name of points) {
-      const resid = captures.get(name)!; // [1, T, C]
-      const rows = rt.empty([pos.length, C], 'f32', 'lens_rows'); // [n, C] the predicting positions
-      pos.forEach((t, j) => rt.copy(resid, t * C, rows, j * C, C));
-      const { y, rstd } = rmsnormForward(rt, rows, w.lnFinal, cfg.rms_norm_eps);
-      rstd.dispose();
-      rows.dispose();
-      const logits = matmul(rt, y, w.unembed, { transB: true }); // [n, V]
-      y.dispose();
-      const host = (await rt.read(logits)) as Float32Array;
-      logits.dispose();
-      let s = 0, r = 0;
-      pos.forEach((t, j) => {
-        const x = logSoftmaxAt(host.subarray(j * V, (j + 1) * V), p.ids[t + 1]);
-        s += x.logprob;
-        r += x.rank;
-      });
-      lp.push(s / pos.length);
-      rk.push(r / pos.length);
-    }
-    for (const t of new Set(captures.values())) t.dispose();
+    const { lp, rk } = await rt.scopeAsync(async () => {
+      const idsT = rt.upload(Int32Array.from(p.ids), [1, p.ids.length], 'i32', 'ids');
+      const { captures } = model.forward(idsT, { capture: new Set(points), logits: 'none' }); // the residual stream only: the lens unembeds its own rows
+      const lp: number[] = [], rk: number[] = [];
+      for (const name of points) {
+        const resid = captures.get(name)!; // [1, T, C]
+        const rows = rt.empty([pos.length, C], 'f32', 'lens_rows'); // [n, C] the predicting positions
+        pos.forEach((t, j) => rt.copy(resid, t * C, rows, j * C, C));
+        const logits = matmul(rt, rmsnormForward(rt, rows, w.lnFinal, cfg.rms_norm_eps).y, w.unembed, { transB: true }); // [n, V]
+        const host = (await rt.read(logits)) as Float32Array;
+        let s = 0, r = 0;
+        pos.forEach((t, j) => {
+          const x = logSoftmaxAt(host.subarray(j * V, (j + 1) * V), p.ids[t + 1]);
+          s += x.logprob;
+          r += x.rank;
+        });
+        lp.push(s / pos.length);
+        rk.push(r / pos.length);
+      }
+      return { lp, rk };
+    });
     logprob.push(lp);
     rank.push(rk);
     onProgress?.(i + 1, prompts.length);
@@ -138,16 +134,14 @@ interface SweepBatch {
  */
 async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: ReadonlyMap<string, HookFn>): Promise<number[]> {
   const { rt, cfg, w } = model;
-  const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none' });
-  const normed = captures.get(HOOKS.lnFinal)!; // [B, T, C]
-  const picked = embeddingForward(rt, b.rows, normed.view([b.B * b.T, cfg.d_model])); // [R, C]
-  normed.dispose();
-  const logits = matmul(rt, picked, w.unembed, { transB: true }); // [R, V]
-  picked.dispose();
-  const ce = crossEntropyForward(rt, logits, b.targets); // rowLoss [R] = −log p(target)
-  logits.dispose();
-  const loss = (await rt.read(ce.rowLoss)) as Float32Array;
-  for (const t of [ce.rowLoss, ce.lse, ce.loss, ce.count]) t.dispose();
+  // every tensor made here (the captures, the picked rows, their logits, the losses) goes at the scope's end
+  const loss = await rt.scopeAsync(async () => {
+    const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none' });
+    const normed = captures.get(HOOKS.lnFinal)!; // [B, T, C]
+    const picked = embeddingForward(rt, b.rows, normed.view([b.B * b.T, cfg.d_model])); // [R, C]
+    const logits = matmul(rt, picked, w.unembed, { transB: true }); // [R, V]
+    return (await rt.read(crossEntropyForward(rt, logits, b.targets).rowLoss)) as Float32Array; // [R] = −log p(target)
+  });
   return b.spans.map(([from, to]) => {
     let s = 0;
     for (let r = from; r < to; r++) s -= loss[r];

@@ -54,20 +54,18 @@ export async function logitLens(model: LlamaModel, ids: readonly number[], targe
   const L = cfg.n_layers, T = ids.length, C = cfg.d_model, V = cfg.d_vocab;
   if (!(Number.isInteger(target) && target >= 0 && target < V)) throw new Error(`target: token id ${target} is outside the vocabulary (0..${V - 1})`);
   const points = [...Array.from({ length: L }, (_, k) => HOOKS.residPre(k)), HOOKS.residPost(L - 1)];
-  const { captures } = await logitsWith(model, ids, undefined, new Set(points));
-  const out: number[][] = [];
-  for (const name of points) {
-    const resid = captures.get(name)!; // [1, T, C]
-    const { y, rstd } = rmsnormForward(rt, resid, w.lnFinal, cfg.rms_norm_eps); // [1, T, C]
-    rstd.dispose();
-    const logits = matmul(rt, y.view([T, C]), w.unembed, { transB: true }); // [T, V]
-    y.dispose();
-    const host = (await rt.read(logits)) as Float32Array;
-    logits.dispose();
-    out.push(Array.from({ length: T }, (_, t) => logSoftmax(host.subarray(t * V, (t + 1) * V))[target]));
-  }
-  for (const t of new Set(captures.values())) t.dispose();
-  return out;
+  // the captures and each layer's norm and logits are temporaries of this scope
+  return rt.scopeAsync(async () => {
+    const { captures } = await logitsWith(model, ids, undefined, new Set(points));
+    const out: number[][] = [];
+    for (const name of points) {
+      const resid = captures.get(name)!; // [1, T, C]
+      const y = rmsnormForward(rt, resid, w.lnFinal, cfg.rms_norm_eps).y; // [1, T, C]
+      const host = (await rt.read(matmul(rt, y.view([T, C]), w.unembed, { transB: true }))) as Float32Array; // [T, V]
+      out.push(Array.from({ length: T }, (_, t) => logSoftmax(host.subarray(t * V, (t + 1) * V))[target]));
+    }
+    return out;
+  });
 }
 
 /** A hook that writes `values` ([n, width], n = rows.length) into columns col0.. of the given rows of the activation. */
@@ -87,10 +85,7 @@ export async function meanHeadZ(model: LlamaModel, prompts: readonly (readonly n
   const sum = new Float64Array(D);
   let n = 0;
   for (const ids of prompts) {
-    const { captures } = await logitsWith(model, ids, undefined, new Set([HOOKS.z(layer)]));
-    const z = captures.get(HOOKS.z(layer))!; // [1, T, H, D]
-    const host = (await model.rt.read(z)) as Float32Array;
-    z.dispose();
+    const host = await model.rt.scopeAsync(async () => (await model.rt.read((await logitsWith(model, ids, undefined, new Set([HOOKS.z(layer)]))).captures.get(HOOKS.z(layer))!)) as Float32Array); // z [1, T, H, D]
     for (let t = 0; t < ids.length; t++, n++) for (let d = 0; d < D; d++) sum[d] += host[(t * H + head) * D + d];
   }
   return Float32Array.from(sum, (v) => v / n);
@@ -109,13 +104,11 @@ export async function ablateHead(model: LlamaModel, ids: readonly number[], laye
   const D = cfg.d_head, T = ids.length;
   if (mean && mean.length !== D) throw new Error(`mean ablation: the mean has ${mean.length} values, a head has ${D}`);
   const row = mean ?? new Float32Array(D);
-  const values = rt.upload(Float32Array.from({ length: T * D }, (_, i) => row[i % D]), [T, D], 'f32', 'ablation'); // [T, D]
-  const hook = writeRows(rt, values, Array.from({ length: T }, (_, t) => t), head * D, D);
-  try {
+  return rt.scopeAsync(async () => {
+    const values = rt.upload(Float32Array.from({ length: T * D }, (_, i) => row[i % D]), [T, D], 'f32', 'ablation'); // [T, D]
+    const hook = writeRows(rt, values, Array.from({ length: T }, (_, t) => t), head * D, D);
     return (await logitsWith(model, ids, new Map([[HOOKS.z(layer), hook]]))).logits;
-  } finally {
-    values.dispose();
-  }
+  });
 }
 
 /**

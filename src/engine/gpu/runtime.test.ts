@@ -139,3 +139,60 @@ test('slices: kernels, copies, clears and reads act on their own range of the sh
   assert.throws(() => flat.slice(1, [4]), /byte offset 4 .* not a multiple of 256/);
   assert.throws(() => flat.slice(192, [65]), /outside/);
 });
+
+test('scopes: every tensor made inside is disposed at the end but the returned ones (views keep their parent) and the kept ones; they move out to the enclosing scope', async () => {
+  const rt = await testRuntime();
+  const x = rt.upload(new Float32Array(64).fill(1), [64]); // made before: untouched
+  await rt.sync();
+  const inUse = rt.pool.snapshot().inUse;
+  let tmp: ReturnType<typeof rt.empty> | null = null;
+  let kept: ReturnType<typeof rt.empty> | null = null;
+  const out = rt.scope((keep) => {
+    tmp = addScale(rt, x, 2, null, 0); // [64] = 2
+    kept = keep(addScale(rt, tmp, 1, x, 1)); // [64] = 3
+    const moved = addScale(rt, tmp, 1, null, 0).reshape([8, 8]); // the reshape's tensor is the owner
+    const y = addScale(rt, moved, 1, x.view([8, 8]), 2); // [8, 8] = 4
+    return { y: y.view([64]), list: [moved] };
+  });
+  assert.equal(tmp!.isDisposed, true, 'a temporary is gone');
+  assert.equal(x.isDisposed, false, 'a tensor made before the scope is not touched');
+  assert.equal(kept!.isDisposed, false);
+  assert.equal(out.y.isDisposed, false, 'a returned view keeps its parent');
+  assert.deepEqual([...(await rt.read(out.y)).slice(0, 2)], [4, 4]);
+  assert.deepEqual([...(await rt.read(kept!)).slice(0, 2)], [3, 3]);
+  assert.deepEqual([...(await rt.read(out.list[0])).slice(0, 2)], [2, 2]);
+  for (const t of [out.y.root(), out.list[0], kept!]) t.dispose();
+  await rt.sync();
+  assert.equal(rt.pool.snapshot().inUse, inUse, 'nothing leaked');
+
+  // nested: what the inner scope returns belongs to the outer one, which disposes it unless returned
+  let inner: ReturnType<typeof rt.empty> | null = null;
+  const outer = rt.scope(() => {
+    inner = rt.scope(() => addScale(rt, x, 5, null, 0));
+    assert.equal(inner.isDisposed, false);
+    return addScale(rt, inner, 1, null, 0);
+  });
+  assert.equal(inner!.isDisposed, true, 'the outer scope disposed what the inner one handed out');
+  assert.deepEqual([...(await rt.read(outer)).slice(0, 1)], [5]);
+  outer.dispose();
+
+  // a throw disposes what was made; async scopes work over awaits
+  let made: ReturnType<typeof rt.empty> | null = null;
+  assert.throws(() => rt.scope(() => {
+    made = rt.empty([4]);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(made!.isDisposed, true);
+  const v = await rt.scopeAsync(async () => {
+    const a = addScale(rt, x, 3, null, 0);
+    const host = (await rt.read(a)) as Float32Array;
+    return { host: host[0], t: addScale(rt, a, 1, null, 0) };
+  });
+  assert.equal(v.host, 3);
+  assert.deepEqual([...(await rt.read(v.t)).slice(0, 1)], [3]);
+  v.t.dispose();
+  assert.throws(() => rt.scope(() => Promise.resolve(1) as unknown as number), /use scopeAsync/);
+  x.dispose();
+  await rt.sync();
+  assert.equal(rt.pool.snapshot().inUse, inUse - 1, 'nothing leaked (x freed too)');
+});

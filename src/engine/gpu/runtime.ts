@@ -71,7 +71,82 @@ export class Runtime {
   /** A pooled tensor with undefined contents (every kernel writing it overwrites all of it). */
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
     const bytes = byteLength(numelOf(shape), dtype);
-    return new Tensor(this, this.pool.acquire(bytes, label), shape, dtype, label);
+    const t = new Tensor(this, this.pool.acquire(bytes, label), shape, dtype, label);
+    this.track(t);
+    return t;
+  }
+
+  // ---- scopes: tensor lifetimes by extent, not by hand-placed dispose() ------------------------
+
+  /** the open scopes, innermost last: each collects the owning tensors made while it is open */
+  private scopes: Set<Tensor>[] = [];
+
+  /** @internal Tensor.reshape and empty() report the owning tensors they make. */
+  track(t: Tensor): void {
+    this.scopes[this.scopes.length - 1]?.add(t);
+  }
+
+  /**
+   * Runs `fn` and then disposes every tensor made inside it (empty, zeros, upload, every kernel's output,
+   * reshapes) except the ones it returns — a Tensor, or Tensors inside the returned array, Map, Set or plain
+   * object, one level down or more — and the ones passed to `keep` meanwhile. Those move to the enclosing
+   * scope, if any. Tensors disposed inside stay disposed; tensors made before the scope are not touched.
+   * Synchronous: work recorded inside stays valid (disposal returns buffers to the pool in queue order).
+   */
+  scope<T>(fn: (keep: (t: Tensor) => Tensor) => T): T {
+    const mine = new Set<Tensor>();
+    const kept = new Set<Tensor>();
+    this.scopes.push(mine);
+    let out: T;
+    try {
+      out = fn((t) => (kept.add(t.root()), t));
+      if (out instanceof Promise) throw new Error('Runtime.scope: the function returned a promise; use scopeAsync');
+    } catch (e) {
+      this.scopes.pop();
+      for (const t of mine) if (!kept.has(t)) t.dispose();
+      this.adopt(kept);
+      throw e;
+    }
+    this.scopes.pop();
+    collectTensors(out, kept);
+    for (const t of mine) if (!kept.has(t)) t.dispose();
+    this.adopt(kept);
+    return out;
+  }
+
+  /**
+   * scope() for async work: the same, over the awaits inside `fn`. Only for work that has the runtime to
+   * itself meanwhile (the engine runs one request at a time): a tensor another task makes while this scope
+   * is open would be collected by it.
+   */
+  async scopeAsync<T>(fn: (keep: (t: Tensor) => Tensor) => Promise<T>): Promise<T> {
+    const mine = new Set<Tensor>();
+    const kept = new Set<Tensor>();
+    this.scopes.push(mine);
+    const close = () => {
+      const at = this.scopes.lastIndexOf(mine);
+      if (at >= 0) this.scopes.splice(at, 1);
+    };
+    let out: T;
+    try {
+      out = await fn((t) => (kept.add(t.root()), t));
+    } catch (e) {
+      close();
+      for (const t of mine) if (!kept.has(t)) t.dispose();
+      this.adopt(kept);
+      throw e;
+    }
+    close();
+    collectTensors(out, kept);
+    for (const t of mine) if (!kept.has(t)) t.dispose();
+    this.adopt(kept);
+    return out;
+  }
+
+  /** Tensors leaving a scope belong to the enclosing one (if any). */
+  private adopt(ts: Set<Tensor>): void {
+    const outer = this.scopes[this.scopes.length - 1];
+    if (outer) for (const t of ts) if (!t.isDisposed) outer.add(t);
   }
 
   /** A pooled tensor filled with zeros (recorded as a clear, in order with the dispatches). */
@@ -399,4 +474,22 @@ export class Runtime {
     this.arena.destroy();
     this.device.destroy();
   }
+}
+
+/** Every Tensor in `v` (itself, or inside arrays, Maps, Sets and plain objects, recursively) into `into`. */
+function collectTensors(v: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (v === null || typeof v !== 'object' || seen.has(v)) return;
+  seen.add(v);
+  if (v instanceof Tensor) {
+    into.add(v.root());
+    return;
+  }
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
+  if (v instanceof Map) {
+    for (const [k, x] of v) {
+      collectTensors(k, into, seen);
+      collectTensors(x, into, seen);
+    }
+  } else if (v instanceof Set || Array.isArray(v)) for (const x of v) collectTensors(x, into, seen);
+  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, into, seen);
 }

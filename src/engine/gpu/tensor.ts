@@ -26,6 +26,8 @@ export function numelOf(shape: readonly number[]): number {
 
 export interface TensorOwner {
   releaseBuffer(buffer: GPUBuffer): void;
+  /** told of each owning tensor made (its scopes collect them: Runtime.scope) */
+  track?(t: Tensor): void;
 }
 
 export class Tensor {
@@ -48,6 +50,11 @@ export class Tensor {
 
   get isDisposed(): boolean {
     return this.disposed;
+  }
+
+  /** The tensor that owns the buffer: itself, or a view's or slice's parent (what a scope must keep for it). */
+  root(): Tensor {
+    return this;
   }
 
   /** Same buffer, another shape with the same element count (no copy). The view must not outlive this tensor. */
@@ -79,6 +86,7 @@ export class Tensor {
     if (numelOf(shape) !== this.numel) throw new Error(`cannot reshape ${this.label} [${this.shape}] to [${shape}]`);
     const t = new Tensor(this.owner, this.buffer, shape, this.dtype, this.label, this.byteOffset);
     this.disposed = true; // moved: the buffer now belongs to t
+    this.owner.track?.(t);
     return t;
   }
 
@@ -113,6 +121,9 @@ class TensorView extends Tensor {
   }
   override get isDisposed(): boolean {
     return this.parent.isDisposed;
+  }
+  override root(): Tensor {
+    return this.parent.root();
   }
   override dispose(): void {}
   override assertLive(): void {
