@@ -8,7 +8,9 @@
 //                     (compareHeads: Cohen's d per head and statistic; bootstrap/permutation only if asked)
 //   ablation sweep    zero-ablation of each head's hook_z (causal.ts ablationSweep, batched), the change of the
 //                     answer's summed log-prob per prompt — every head of the first --layers layers (all by
-//                     default); the time per head is reported with the projection to all L·H heads
+//                     default); the time per head is reported with the projection to all L·H heads (an upper
+//                     bound for the lab when --layers < L: its ablated forwards start at the head's layer, so
+//                     the first layers' heads are its costliest)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -65,7 +67,7 @@ export async function analysisBench(argv: string[]): Promise<void> {
   };
   console.log(`analysis ${label} (${L} layers × ${H} heads) on 2 × ${n} prompts of ~${len} tokens:`);
   console.log(`  head statistics ${(row.headStatsMs / 1000).toFixed(2)} s (patterns + per-head statistics ${(patternsMs / 1000).toFixed(2)} s, comparison of ${cmp.stats.length} statistics ${(compareMs / 1000).toFixed(2)} s, ${nBoot} bootstrap / ${nPerm} permutation resamples)`);
-  console.log(`  ablation sweep of ${layers * H} heads ${(sweepMs / 1000).toFixed(2)} s: ${perHeadMs.toFixed(0)} ms a head → all ${L * H} heads ${(row.sweepAllHeadsMs / 1000).toFixed(1)} s`);
+  console.log(`  ablation sweep of ${layers * H} heads ${(sweepMs / 1000).toFixed(2)} s: ${perHeadMs.toFixed(0)} ms a head → all ${L * H} heads ${layers < L ? '≤ ' : ''}${(row.sweepAllHeadsMs / 1000).toFixed(1)} s`);
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { head_stats_s?: number; per_head_s?: number; sweep_all_heads_s?: number; device?: string }) : null;
   if (torch?.head_stats_s && torch.per_head_s) {
     console.log(`  PyTorch hooks (same run, ${torch.device}): head statistics ${torch.head_stats_s.toFixed(2)} s → ${(torch.head_stats_s * 1000 / row.headStatsMs).toFixed(2)}× its speed; ` +

@@ -132,11 +132,11 @@ interface SweepBatch {
  * norm's rows at the answer positions only are unembedded and scored on the GPU (cross-entropy per row),
  * so what comes back is R floats, not [B, T, V].
  */
-async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: ReadonlyMap<string, HookFn>): Promise<number[]> {
+async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: ReadonlyMap<string, HookFn>, startAt?: { layer: number; resid: Tensor }): Promise<number[]> {
   const { rt, cfg, w } = model;
   // every tensor made here (the captures, the picked rows, their logits, the losses) goes at the scope's end
   const loss = await rt.scopeAsync(async () => {
-    const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none' });
+    const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none', startAt });
     const normed = captures.get(HOOKS.lnFinal)!; // [B, T, C]
     const picked = embeddingForward(rt, b.rows, normed.view([b.B * b.T, cfg.d_model])); // [R, C]
     const logits = matmul(rt, picked, w.unembed, { transB: true }); // [R, V]
@@ -152,8 +152,10 @@ async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: Rea
 /**
  * effect[l][h][i] = answer log-prob of prompt i with head l.h ablated − without (zero ablation, or the
  * head's mean z over the set); base[i] the unablated answer log-prob. Prompts without a final answer are NaN.
- * Prompts run in right-padded batches of similar length (at most `maxTokens` positions a forward); the
- * ablation writes the head's D columns of hook_z at every position in one dispatch. `layers`: sweep only the heads
+ * Prompts run in right-padded batches of similar length (at most `maxTokens` positions a forward); each
+ * batch's base forward keeps every layer's hook_resid_pre, so a head's ablated forward starts at its own
+ * layer (blocks before it are the base's); the ablation writes the head's D columns of hook_z at every
+ * position in one dispatch. Progress counts (batch, head) forwards. `layers`: sweep only the heads
  * of the first `layers` layers (the benchmark's subset; the rest stay NaN).
  */
 export async function ablationSweep(
@@ -186,7 +188,6 @@ export async function ablationSweep(
       targets: rt.upload(Int32Array.from(targets), [targets.length], 'i32', 'sweep.targets'),
     };
   });
-  const zeros: Tensor[] = [];
   try {
     // the means of every head's z over the set (mean mode): every real position of every prompt, from one capture per batch
     let means: Float32Array[][] | null = null;
@@ -214,28 +215,34 @@ export async function ablationSweep(
       means = sums.map((s) => Array.from({ length: H }, (_, h) => Float32Array.from(s.subarray(h * D, (h + 1) * D), (v) => v / n)));
     }
     const base = new Array<number>(prompts.length).fill(NaN);
-    for (const b of batches) (await batchAnswerLogprobs(model, b)).forEach((v, k) => (base[b.members[k]] = v));
     const effect = Array.from({ length: L }, () => Array.from({ length: H }, () => new Array<number>(prompts.length).fill(NaN)));
     const swept = Math.min(opts.layers ?? L, L);
-    const total = swept * H;
+    const total = batches.length * swept * H;
     const tile = (row: Float32Array, n: number) => Float32Array.from({ length: n * D }, (_, k) => row[k % D]);
-    for (let l = 0; l < swept; l++) {
-      for (let h = 0; h < H; h++) {
-        if (opts.signal?.aborted) throw new Error('ablation sweep cancelled');
-        for (const [k, b] of batches.entries()) {
-          // the values written over the head's columns: its mean z at every position, or zeros (made once a batch)
-          const values = means ? rt.upload(tile(means[l][h], b.B * b.T), [b.B * b.T, D], 'f32', 'sweep.ablation') : (zeros[k] ??= rt.upload(new Float32Array(b.B * b.T * D), [b.B * b.T, D], 'f32', 'sweep.zeros')); // [B·T, D]
-          const hook: HookFn = (act) => copyColumns(rt, values, act.view([b.B * b.T, H * D]), { cols: D, srcOffset: 0, dstOffset: h * D });
-          const got = await batchAnswerLogprobs(model, b, new Map([[HOOKS.z(l), hook]]));
-          if (means) values.dispose();
-          got.forEach((v, k) => (effect[l][h][b.members[k]] = v - base[b.members[k]]));
+    let done = 0;
+    for (const b of batches) {
+      // one base forward keeps every swept layer's hook_resid_pre: an ablation at layer l runs blocks l.. only
+      await rt.scopeAsync(async () => {
+        const { captures } = model.forward(b.ids, { capture: new Set(Array.from({ length: swept }, (_, l) => HOOKS.residPre(l))), logits: 'none' });
+        (await batchAnswerLogprobs(model, b)).forEach((v, k) => (base[b.members[k]] = v));
+        const zeros = means ? null : rt.zeros([b.B * b.T, D], 'f32', 'sweep.zeros'); // [B·T, D]
+        for (let l = 0; l < swept; l++) {
+          const startAt = { layer: l, resid: captures.get(HOOKS.residPre(l))! }; // [B, T, C]
+          for (let h = 0; h < H; h++) {
+            if (opts.signal?.aborted) throw new Error('ablation sweep cancelled');
+            // the values written over the head's columns: its mean z at every position, or zeros
+            const values = means ? rt.upload(tile(means[l][h], b.B * b.T), [b.B * b.T, D], 'f32', 'sweep.ablation') : zeros!; // [B·T, D]
+            const hook: HookFn = (act) => copyColumns(rt, values, act.view([b.B * b.T, H * D]), { cols: D, srcOffset: 0, dstOffset: h * D });
+            const got = await batchAnswerLogprobs(model, b, new Map([[HOOKS.z(l), hook]]), startAt);
+            if (means) values.dispose();
+            got.forEach((v, k) => (effect[l][h][b.members[k]] = v - base[b.members[k]]));
+            opts.onProgress?.(++done, total);
+          }
         }
-        opts.onProgress?.(l * H + h + 1, total);
-      }
+      });
     }
     return { base, effect };
   } finally {
     for (const b of batches) for (const t of [b.ids, b.rows, b.targets]) t.dispose();
-    for (const t of zeros) t?.dispose();
   }
 }

@@ -142,3 +142,29 @@ test('a written pattern, or scores pinned on key 0, flow on: z = v at position 0
   await assert.rejects(logitsWith(m, IDS, new Map([[HOOKS.rotK(l), () => {}]])), /can be captured but not written/);
   assert.ok(hookNames(m.cfg.n_layers).includes(HOOKS.attnScores(0)));
 });
+
+test('startAt: a forward from block l on its captured hook_resid_pre gives the full forward\'s logits and later hooks; a cache or a bad layer is refused', async () => {
+  const m = await model();
+  const { rt, cfg } = m;
+  const idsT = rt.upload(Int32Array.from(IDS), [1, T], 'i32', 'ids');
+  const names = Array.from({ length: cfg.n_layers }, (_, l) => HOOKS.residPre(l));
+  const full = m.forward(idsT, { capture: new Set([...names, HOOKS.lnFinal]), logits: 'all' });
+  const want = await read(m, full.logits!);
+  for (let l = 0; l < cfg.n_layers; l++) {
+    const resid = full.captures.get(HOOKS.residPre(l))!;
+    const before = await read(m, resid);
+    const part = m.forward(idsT, { startAt: { layer: l, resid }, capture: new Set([HOOKS.lnFinal, HOOKS.embed]), logits: 'all' });
+    assert.ok(maxDiff(await read(m, part.logits!), want) < 1e-5, `logits from block ${l}`);
+    assert.ok(maxDiff(await read(m, part.captures.get(HOOKS.lnFinal)!), await read(m, full.captures.get(HOOKS.lnFinal)!)) < 1e-5);
+    assert.equal(part.captures.has(HOOKS.embed), false, 'points before the start do not fire');
+    assert.equal(maxDiff(await read(m, resid), before), 0, 'the given residual is not changed');
+    part.logits!.dispose();
+    for (const t of part.captures.values()) t.dispose();
+  }
+  const r0 = full.captures.get(HOOKS.residPre(0))!;
+  assert.throws(() => m.forward(idsT, { startAt: { layer: cfg.n_layers, resid: r0 } }), /startAt layer \d+ is outside/);
+  assert.throws(() => m.forward(idsT, { startAt: { layer: 0, resid: r0.view([T, cfg.d_model]) } }), /must be \[1, 7, \d+\]/);
+  full.logits!.dispose();
+  for (const t of new Set(full.captures.values())) t.dispose();
+  idsT.dispose();
+});

@@ -69,6 +69,12 @@ export interface ForwardOptions {
   keyMask?: Int32Array;
   /** which logits to compute: every position, the last one per sequence, or none */
   logits?: 'all' | 'last' | 'none';
+  /**
+   * Start at block `layer` from `resid` [B, T, C] (that block's hook_resid_pre, e.g. captured by an earlier
+   * forward of the same ids) instead of the embedding: blocks before it do not run and their hook points do
+   * not fire (TransformerLens's start_at_layer). `resid` is read, not changed. Not with a KV cache.
+   */
+  startAt?: { layer: number; resid: Tensor };
 }
 
 export interface ForwardResult {
@@ -101,8 +107,17 @@ export class LlamaModel {
     if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');
     const keyMask = opts.keyMask ? rt.upload(opts.keyMask, [B, T], 'i32', 'key_mask') : undefined;
 
-    let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed)); // [B, T, C]
-    for (let l = 0; l < cfg.n_layers; l++) {
+    const from = opts.startAt?.layer ?? 0;
+    let x: Tensor;
+    if (opts.startAt) {
+      const { layer, resid } = opts.startAt;
+      if (opts.cache) throw new Error('forward: startAt skips blocks whose keys and values a KV cache would need');
+      if (!(Number.isInteger(layer) && layer >= 0 && layer < cfg.n_layers)) throw new Error(`forward: startAt layer ${layer} is outside 0..${cfg.n_layers - 1}`);
+      if (resid.shape.join() !== [B, T, C].join()) throw new Error(`forward: startAt resid ${resid} must be [${B}, ${T}, ${C}] (the ids' batch and length, d_model)`);
+      x = rt.empty([B, T, C], 'f32', 'resid'); // [B, T, C] a copy: the blocks add into the residual in place
+      rt.copy(resid, 0, x, 0, B * T * C);
+    } else x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed)); // [B, T, C]
+    for (let l = from; l < cfg.n_layers; l++) {
       const bw = w.blocks[l];
       hp.at(HOOKS.residPre(l), x); // the residual entering block l (hook_embed or resid_post of block l − 1)
       const z = this.attention(l, bw, x, B, T, offset, positions, keyMask, opts, hp); // [B, T, H, D]
