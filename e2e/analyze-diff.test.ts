@@ -1,12 +1,14 @@
 // Browser end-to-end for the Analyze page's before/after (issue 12, item 5): the built app under `vite
 // preview`, offline, with the micro test model (models/lab-micro, shipped in the build). A report of the
 // base model (A = arithmetic, B = Velmic, 2 prompts each) is pinned as "before" and compared with
-// itself ("the pinned report itself", no change); a LoRA adapter is made cheaply (1 step on 4 embedded
+// itself ("the pinned report itself", no change); a LoRA adapter is made cheaply (2 steps on 4 embedded
 // arithmetic rows through window.__labEngine.train, as e2e/compare.test.ts does), switched on in the
 // page, and the same analysis run again: the comparison ranks changed heads, draws the maps, and
 // diff.json is the engine's diffReports of the two downloaded report.json files, byte for byte. A third
 // run with another seed is refused, the message naming what differs. A reload keeps the pinned report
-// and the last one (IndexedDB); Unpin forgets it there. Nothing errs or leaves 127.0.0.1.
+// and the last one (IndexedDB); Unpin forgets it there. Along the run: the report for the base model and
+// for the run's two checkpoints, the series (trajectory.json as downloaded), and the adapter active before
+// switched back on. Nothing errs or leaves 127.0.0.1.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/analyze-diff.test.ts
 //
@@ -23,8 +25,9 @@ import type { TrainRequest } from '../src/engine/api.ts';
 import { reportFromJson } from '../src/engine/analysis/report-data.ts';
 import { diffFromJson, diffReports, diffToJson } from '../src/engine/analysis/report-diff.ts';
 import { DIFF_TOP } from '../src/app/analyze/diff.ts';
+import { trajectoryFromJson } from '../src/engine/analysis/trajectory.ts';
 
-const SHOTS = { diff: join(tmpdir(), 'lab-analyze-diff.png'), full: join(tmpdir(), 'lab-analyze-diff-full.png'), refused: join(tmpdir(), 'lab-analyze-diff-refused.png'), same: join(tmpdir(), 'lab-analyze-diff-same.png') };
+const SHOTS = { diff: join(tmpdir(), 'lab-analyze-diff.png'), full: join(tmpdir(), 'lab-analyze-diff-full.png'), refused: join(tmpdir(), 'lab-analyze-diff-refused.png'), same: join(tmpdir(), 'lab-analyze-diff-same.png'), along: join(tmpdir(), 'lab-analyze-along.png') };
 
 let build: ReturnType<typeof buildApp>;
 let server: AppServer;
@@ -59,7 +62,7 @@ async function download(page: Page, testid: string): Promise<{ name: string; tex
   return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
 }
 
-test('Analyze before/after: pin, compare with itself, reload, adapter on, the ranked diff and diff.json, an incomparable pair refused', { timeout: 600_000 }, async () => {
+test('Analyze before/after: pin, compare with itself, reload, adapter on, the ranked diff and diff.json, an incomparable pair refused, the report along the run\'s checkpoints', { timeout: 600_000 }, async () => {
   const context = await browser.newContext({ viewport: { width: 1366, height: 800 } }); // a laptop screen
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
@@ -96,12 +99,12 @@ test('Analyze before/after: pin, compare with itself, reload, adapter on, the ra
   await page.getByTestId('analyze-compare').click(); // hidden again
   assert.equal(await diffEl.count(), 0);
 
-  // ---- 2. an adapter, cheaply: 1 LoRA step (the quick preset) on 4 embedded arithmetic rows ----
+  // ---- 2. an adapter, cheaply: 2 LoRA steps (the quick preset, a checkpoint each) on 4 embedded arithmetic rows ----
   const data = dataOf({ kind: 'embedded', task: 'arithmetic', n: 4, seed: 0 });
   const quick = PRESETS.find((p) => p.id === 'quick')!.patch;
   const runId = 'run-e2e-analyze-diff';
-  const req: TrainRequest = { runId, name: 'e2e-diff', config: { ...BASE_CONFIG, ...quick, steps: 1, checkpointEvery: 0 }, data: { name: data.name, text: data.text, governance: data.decision } };
-  assert.equal(await page.evaluate((r) => window.__labEngine!.train(r).then((x) => x.steps), req), 1);
+  const req: TrainRequest = { runId, name: 'e2e-diff', config: { ...BASE_CONFIG, ...quick, steps: 2, checkpointEvery: 1 }, data: { name: data.name, text: data.text, governance: data.decision } };
+  assert.equal(await page.evaluate((r) => window.__labEngine!.train(r).then((x) => x.steps), req), 2);
   console.log(`# adapter trained at ${at()}`);
 
   // ---- 3. the adapter on, the same analysis again: the diff ----
@@ -188,6 +191,33 @@ test('Analyze before/after: pin, compare with itself, reload, adapter on, the ra
   for (let i = 0; i < 20 && left !== 'none'; i++) (await new Promise((ok) => setTimeout(ok, 50)), (left = await kept()));
   assert.equal(left, 'none', 'the pinned report is gone from IndexedDB');
   console.log(`# reload and unpin checked at ${at()}`);
+
+  // ---- 6. along the run: the base model and checkpoints 1 and 2, the series, the adapter put back ----
+  await page.evaluate(() => (location.hash = '#/runs'));
+  await page.waitForSelector('[data-testid="page"][data-page="runs"]');
+  await page.evaluate(() => (location.hash = '#/analyze'));
+  await page.getByTestId('analyze-n').fill('2'); // the settings are not kept across the reload
+  await page.getByTestId('analyze-boot').fill('30');
+  await page.getByTestId('analyze-perm').fill('30');
+  await page.waitForFunction((id) => !!document.querySelector(`[data-testid="analyze-along-run"] option[value="${id}"]`), runId, { timeout: 20_000 });
+  await page.getByTestId('analyze-along-run').selectOption(runId);
+  const activeBefore = (await attr(page, 'analyze-adapter', 'data-active')) ?? '';
+  assert.match((await page.getByTestId('analyze-along-start').textContent()) ?? '', /Analyse 3 points \(base, steps 1, 2\)/);
+  await page.getByTestId('analyze-along-start').click();
+  await page.waitForFunction(() => ['done', 'error', 'cancelled'].includes(document.querySelector('[data-testid="analyze-along"]')?.getAttribute('data-status') ?? ''), null, { timeout: 300_000, polling: 250 });
+  if ((await attr(page, 'analyze-along', 'data-status')) !== 'done') assert.fail(`along the run: ${await page.getByTestId('analyze-along-error').textContent().catch(() => '?')}`);
+  console.log(`# along the run (3 reports) at ${at()}`);
+  assert.equal(await attr(page, 'analyze-trajectory', 'data-steps'), '0,1,2');
+  assert.equal(await page.getByTestId('analyze-trajectory-answer').locator('tbody tr').count(), 3);
+  assert.ok((await page.getByTestId('analyze-trajectory-causal').locator('li').count()) > 0, 'two LoRA steps at lr 1e-3 move some head');
+  const traj = await download(page, 'analyze-trajectory-download');
+  const t = trajectoryFromJson(traj.text);
+  assert.deepEqual([traj.name, t.steps, t.adapters[0], t.model.name], ['trajectory.json', [0, 1, 2], null, 'lab-micro']);
+  assert.match(t.adapters[2] ?? '', /checkpoint 2$/);
+  assert.equal((await page.getByTestId('analyze-trajectory-causal').locator('li').first().textContent())?.trim(), t.top.causal[0].line);
+  await page.waitForFunction((want) => document.querySelector('[data-testid="analyze-adapter"]')?.getAttribute('data-active') === want, activeBefore, { timeout: 60_000, polling: 250 });
+  assert.match((await page.getByTestId('analyze-along-restored').textContent()) ?? '', /active again/);
+  await page.getByTestId('analyze-along').screenshot({ path: SHOTS.along });
 
   console.log(`# screenshots: ${Object.values(SHOTS).join(' ')}`);
   assert.deepEqual([...watch.consoleErrors], [], 'no console errors');

@@ -5,6 +5,7 @@
 // the logit lens at the final answer, the all-heads ablation sweep); the page shows its progress by
 // phase, lets it be cancelled, and renders the report with the engine's renderReport in a sandboxed
 // iframe, with its downloads. The last report stays in the store and in IndexedDB (./analyzeSlice.ts).
+// Along a run (./analyze/AlongRun.tsx): the report at each checkpoint of a stored run and the series across them.
 // Before/after (./analyze/BeforeAfter.tsx): a report pinned as "before" and the current one's diff
 // against it — which heads changed selectivity or causal effect with an adapter or another checkpoint.
 import { useEffect, useRef } from 'react';
@@ -15,6 +16,7 @@ import { RunProgress } from './analyze/RunProgress.tsx';
 import { ReportView } from './analyze/ReportView.tsx';
 import { AdapterLine } from './analyze/AdapterLine.tsx';
 import { BeforeAfter } from './analyze/BeforeAfter.tsx';
+import { AlongRun } from './analyze/AlongRun.tsx';
 import { setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings } from './analyze/sets.ts';
 import './train/train.css'; // NumField's styles
 import './analyze/analyze.css';
@@ -125,6 +127,7 @@ export function AnalyzePage() {
         ) : null}
       </section>
       {a.report || a.pinned ? <BeforeAfter running={running} /> : null}
+      {summary ? <AlongRun busy={running || adapterBusy || modelStatus !== 'ready'} /> : null}
       {a.report ? (
         <ReportView report={a.report} summary={summary} from={a.reportFrom} running={running} />
       ) : (
