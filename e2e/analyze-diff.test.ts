@@ -6,7 +6,7 @@
 // page, and the same analysis run again: the comparison ranks changed heads, draws the maps, and
 // diff.json is the engine's diffReports of the two downloaded report.json files, byte for byte. A third
 // run with another seed is refused, the message naming what differs. A reload keeps the pinned report
-// and the last one (IndexedDB); Unpin forgets it there. Along the run: the report for the base model and
+// and the last one, the sets and the settings (IndexedDB); Unpin forgets it there. Along the run: the report for the base model and
 // for the run's two checkpoints, the series (trajectory.json as downloaded), and the adapter active before
 // switched back on. Nothing errs or leaves 127.0.0.1.
 //
@@ -196,9 +196,8 @@ test('Analyze before/after: pin, compare with itself, reload, adapter on, the ra
   await page.evaluate(() => (location.hash = '#/runs'));
   await page.waitForSelector('[data-testid="page"][data-page="runs"]');
   await page.evaluate(() => (location.hash = '#/analyze'));
-  await page.getByTestId('analyze-n').fill('2'); // the settings are not kept across the reload
-  await page.getByTestId('analyze-boot').fill('30');
-  await page.getByTestId('analyze-perm').fill('30');
+  // the sets and settings of the form came back with the reload (IndexedDB): n 2, 30 resamples, seed 1
+  assert.deepEqual(await Promise.all(['analyze-n', 'analyze-boot', 'analyze-perm', 'analyze-seed'].map((id) => page.getByTestId(id).inputValue())), ['2', '30', '30', '1']);
   await page.waitForFunction((id) => !!document.querySelector(`[data-testid="analyze-along-run"] option[value="${id}"]`), runId, { timeout: 20_000 });
   await page.getByTestId('analyze-along-run').selectOption(runId);
   const activeBefore = (await attr(page, 'analyze-adapter', 'data-active')) ?? '';

@@ -1,7 +1,7 @@
 // The Analyze page's state: two prompt sets (./analyze/sets.ts), the report's settings, the run in
 // flight (its phase, how far, since when: the page shows a bar and an ETA) and the last report. The
 // report is Engine.analyzeReport's ReportData on the loaded model and its active adapter; it is kept
-// here and in IndexedDB (./analyze/persist.ts), so a reload shows it again. One run at a time; Cancel
+// here and in IndexedDB (./analyze/persist.ts), so a reload shows it again, as it shows the sets and settings. One run at a time; Cancel
 // aborts it (the engine answers CancelledError) and leaves the last report as it was.
 // Before/after: a report can be pinned as "before" (kept in IndexedDB too, until unpinned or replaced);
 // with `comparing` on, the page shows the current report's diff against it (./analyze/diff.ts, derived
@@ -12,7 +12,7 @@ import { buildTrajectory, type Trajectory } from '../engine/analysis/trajectory.
 import { runIdOfActive } from './compare/adapters.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { analysisSet, DEFAULT_SETTINGS, defaultSets, setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings, type SetChoice, type SetKey } from './analyze/sets.ts';
-import { clearPinnedReport, loadLastReport, loadPinnedReport, saveLastReport, savePinnedReport } from './analyze/persist.ts';
+import { clearPinnedReport, loadInputs, loadLastReport, loadPinnedReport, saveInputs, saveLastReport, savePinnedReport, type InputsKv } from './analyze/persist.ts';
 
 export type AnalyzePhase = AnalyzeProgress['phase'];
 /** The engine's phases, in the order it runs them. */
@@ -85,7 +85,7 @@ export interface AnalyzeSlice {
   /** runs the report of both sets on the loaded model; the result replaces the last report */
   runAnalyze(): Promise<void>;
   cancelAnalyze(): void;
-  /** reads the kept report and the pinned one from IndexedDB, unless they are already here */
+  /** reads the kept report, the pinned one and the sets and settings from IndexedDB, unless they are already here (or changed) */
   restoreAnalysis(): Promise<void>;
   /** pins the current report as "before" (replacing a pinned one); the comparison is off until asked for */
   pinAnalysis(): Promise<void>;
@@ -118,8 +118,20 @@ export function alongSteps(checkpoints: readonly number[], every: number): numbe
   return sorted.filter((s, i) => s % every === 0 || i === sorted.length - 1);
 }
 
-export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S): AnalyzeSlice {
+export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S, opts: { inputsKv?: InputsKv | null } = {}): AnalyzeSlice {
   let ctl: AbortController | null = null;
+  // the sets and settings, kept a moment after the last change (./analyze/persist.ts); `touched`: changed since the page opened
+  let touched = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const keepInputs = () => {
+    touched = true;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      const { sets, settings } = get().analysis;
+      saveInputs({ sets, settings }, opts.inputsKv).catch((e) => setA({ saveError: `The sets and settings could not be kept for the next visit: ${errorView(e).message}` }));
+    }, 300);
+  };
   let restoring: Promise<void> | null = null;
   const setA = (patch: Partial<AnalyzeState>) => set({ analysis: { ...get().analysis, ...patch } } as Partial<S>);
   let alongCtl: AbortController | null = null;
@@ -146,10 +158,12 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
 
     setAnalyzeSet(key, choice) {
       setA({ sets: { ...get().analysis.sets, [key]: choice } });
+      keepInputs();
     },
 
     setAnalyzeSettings(patch) {
       setA({ settings: { ...get().analysis.settings, ...patch } });
+      keepInputs();
     },
 
     async runAnalyze() {
@@ -210,7 +224,15 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
             setA({ pinError: `The pinned report could not be read: ${errorView(e).message}` });
           }
         })();
-        await Promise.all([last, pinned]);
+        const inputs = (async () => {
+          try {
+            const k = await loadInputs(opts.inputsKv);
+            if (k && !touched && !ctl) setA({ sets: k.sets, settings: { ...DEFAULT_SETTINGS, ...k.settings } });
+          } catch (e) {
+            setA({ saveError: `The sets and settings of the last visit could not be read: ${errorView(e).message}` });
+          }
+        })();
+        await Promise.all([last, pinned, inputs]);
       })();
       return restoring;
     },

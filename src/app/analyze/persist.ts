@@ -1,14 +1,17 @@
 // The analysis reports kept across reloads, in a database of their own whose name carries the schema
 // version (idb-keyval creates its object store only with a new database, as src/engine/hub/store.ts
-// explains): 'analysis:last', the last report, and 'analysis:pinned', the report pinned as "before"
-// for the before/after comparison. Each entry is versioned on its own; an entry of another schema is
+// explains): 'analysis:last', the last report, 'analysis:pinned', the report pinned as "before"
+// for the before/after comparison, and 'analysis:inputs', the page's two sets (a picked file's text
+// included) and settings. Each entry is versioned on its own; an entry of another schema is
 // dropped. Without IndexedDB (Node) nothing is kept.
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { ReportData } from '../../engine/api.ts';
+import type { AnalyzeSettings, SetChoice, SetKey } from './sets.ts';
 
 export const ANALYSIS_DB = 'stoney-analysis-v1';
 export const LAST_KEY = 'analysis:last';
 export const PINNED_KEY = 'analysis:pinned';
+export const INPUTS_KEY = 'analysis:inputs';
 
 interface Saved {
   schema: 'lab-analysis-last-v1';
@@ -72,4 +75,49 @@ export async function loadPinnedReport(): Promise<{ report: ReportData; pinnedAt
 export async function clearPinnedReport(): Promise<void> {
   const s = store();
   if (s) await del(PINNED_KEY, s);
+}
+
+/** The page's inputs as kept: both sets and the settings. */
+export interface AnalyzeInputs {
+  sets: Record<SetKey, SetChoice>;
+  settings: AnalyzeSettings;
+}
+
+/** Where the inputs are kept: IndexedDB in a page (the default), or any get/set/del (tests). */
+export interface InputsKv {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+  del(key: string): Promise<void>;
+}
+
+function defaultKv(): InputsKv | null {
+  const s = store();
+  return s && { get: (k) => get(k, s), set: (k, v) => set(k, v, s), del: (k) => del(k, s) };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+function isSet(c: unknown): c is SetChoice {
+  if (!isObj(c) || typeof c.label !== 'string') return false;
+  if (c.kind === 'embedded') return c.task === 'arithmetic' || c.task === 'conlang';
+  return c.kind === 'file' && typeof c.name === 'string' && typeof c.text === 'string' && typeof c.rows === 'number';
+}
+function isSettings(s: unknown): s is AnalyzeSettings {
+  return isObj(s) && ['n', 'seed', 'nBoot', 'nPerm'].every((k) => typeof s[k] === 'number') && typeof s.queries === 'string' && typeof s.ablation === 'string';
+}
+
+/** Keeps the page's inputs (replacing what was kept). */
+export async function saveInputs(inputs: AnalyzeInputs, kv: InputsKv | null = defaultKv()): Promise<void> {
+  if (kv) await kv.set(INPUTS_KEY, { schema: 'lab-analysis-inputs-v1', savedAt: new Date().toISOString(), ...inputs });
+}
+
+/** The kept inputs, or null (none, or not this version's: dropped). */
+export async function loadInputs(kv: InputsKv | null = defaultKv()): Promise<AnalyzeInputs | null> {
+  if (!kv) return null;
+  const v = await kv.get(INPUTS_KEY);
+  if (v === undefined) return null;
+  if (!isObj(v) || v.schema !== 'lab-analysis-inputs-v1' || !isObj(v.sets) || !isSet(v.sets.a) || !isSet(v.sets.b) || !isSettings(v.settings)) {
+    await kv.del(INPUTS_KEY);
+    return null;
+  }
+  return { sets: { a: v.sets.a, b: v.sets.b }, settings: v.settings };
 }
