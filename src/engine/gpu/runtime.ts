@@ -12,6 +12,7 @@
 import { acquireDevice, GpuError, type AcquireOptions, type GpuContext } from './device.ts';
 import { BufferPool } from './pool.ts';
 import { Tensor, byteLength, numelOf, type DType } from './tensor.ts';
+import { ScopeStack } from './scope.ts';
 import type { KernelSpec } from './kernel.ts';
 
 export interface DispatchArgs {
@@ -76,14 +77,13 @@ export class Runtime {
     return t;
   }
 
-  // ---- scopes: tensor lifetimes by extent, not by hand-placed dispose() ------------------------
+  // ---- scopes: tensor lifetimes by extent, not by hand-placed dispose() (./scope.ts) -------------
 
-  /** the open scopes, innermost last: each collects the owning tensors made while it is open */
-  private scopes: Set<Tensor>[] = [];
+  private scopes = new ScopeStack();
 
   /** @internal Tensor.reshape and empty() report the owning tensors they make. */
   track(t: Tensor): void {
-    this.scopes[this.scopes.length - 1]?.add(t);
+    this.scopes.track(t);
   }
 
   /**
@@ -94,24 +94,7 @@ export class Runtime {
    * Synchronous: work recorded inside stays valid (disposal returns buffers to the pool in queue order).
    */
   scope<T>(fn: (keep: (t: Tensor) => Tensor) => T): T {
-    const mine = new Set<Tensor>();
-    const kept = new Set<Tensor>();
-    this.scopes.push(mine);
-    let out: T;
-    try {
-      out = fn((t) => (kept.add(t.root()), t));
-      if (out instanceof Promise) throw new Error('Runtime.scope: the function returned a promise; use scopeAsync');
-    } catch (e) {
-      this.scopes.pop();
-      for (const t of mine) if (!kept.has(t)) t.dispose();
-      this.adopt(kept);
-      throw e;
-    }
-    this.scopes.pop();
-    collectTensors(out, kept);
-    for (const t of mine) if (!kept.has(t)) t.dispose();
-    this.adopt(kept);
-    return out;
+    return this.scopes.run(fn);
   }
 
   /**
@@ -119,34 +102,8 @@ export class Runtime {
    * itself meanwhile (the engine runs one request at a time): a tensor another task makes while this scope
    * is open would be collected by it.
    */
-  async scopeAsync<T>(fn: (keep: (t: Tensor) => Tensor) => Promise<T>): Promise<T> {
-    const mine = new Set<Tensor>();
-    const kept = new Set<Tensor>();
-    this.scopes.push(mine);
-    const close = () => {
-      const at = this.scopes.lastIndexOf(mine);
-      if (at >= 0) this.scopes.splice(at, 1);
-    };
-    let out: T;
-    try {
-      out = await fn((t) => (kept.add(t.root()), t));
-    } catch (e) {
-      close();
-      for (const t of mine) if (!kept.has(t)) t.dispose();
-      this.adopt(kept);
-      throw e;
-    }
-    close();
-    collectTensors(out, kept);
-    for (const t of mine) if (!kept.has(t)) t.dispose();
-    this.adopt(kept);
-    return out;
-  }
-
-  /** Tensors leaving a scope belong to the enclosing one (if any). */
-  private adopt(ts: Set<Tensor>): void {
-    const outer = this.scopes[this.scopes.length - 1];
-    if (outer) for (const t of ts) if (!t.isDisposed) outer.add(t);
+  scopeAsync<T>(fn: (keep: (t: Tensor) => Tensor) => Promise<T>): Promise<T> {
+    return this.scopes.runAsync(fn);
   }
 
   /** A pooled tensor filled with zeros (recorded as a clear, in order with the dispatches). */
@@ -474,22 +431,4 @@ export class Runtime {
     this.arena.destroy();
     this.device.destroy();
   }
-}
-
-/** Every Tensor in `v` (itself, or inside arrays, Maps, Sets and plain objects, recursively) into `into`. */
-function collectTensors(v: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
-  if (v === null || typeof v !== 'object' || seen.has(v)) return;
-  seen.add(v);
-  if (v instanceof Tensor) {
-    into.add(v.root());
-    return;
-  }
-  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return;
-  if (v instanceof Map) {
-    for (const [k, x] of v) {
-      collectTensors(k, into, seen);
-      collectTensors(x, into, seen);
-    }
-  } else if (v instanceof Set || Array.isArray(v)) for (const x of v) collectTensors(x, into, seen);
-  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectTensors(x, into, seen);
 }
