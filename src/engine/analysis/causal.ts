@@ -115,6 +115,14 @@ function lengthBatches(prompts: readonly AnalysisPrompt[], maxTokens: number): n
   return out;
 }
 
+/** [B, T] ids of `members`, right-padded with token 0 to the longest, on the GPU; and T. */
+function paddedIds(model: LlamaModel, prompts: readonly AnalysisPrompt[], members: readonly number[], label: string): { ids: Tensor; T: number } {
+  const T = Math.max(...members.map((i) => prompts[i].ids.length));
+  const ids = new Int32Array(members.length * T);
+  members.forEach((i, b) => ids.set(prompts[i].ids, b * T));
+  return { ids: model.rt.upload(ids, [members.length, T], 'i32', label), T };
+}
+
 /** One batch of the sweep on the GPU: ids [B, T] and, per prompt, its answer rows' flat indices and target ids. */
 interface SweepBatch {
   members: number[];
@@ -128,16 +136,14 @@ interface SweepBatch {
 }
 
 /**
- * Summed log-prob of each member's answer tokens for one forward of the batch (with `hooks`): the final
- * norm's rows at the answer positions only are unembedded and scored on the GPU (cross-entropy per row),
- * so what comes back is R floats, not [B, T, V].
+ * Summed log-prob of each member's answer tokens from the batch's final-norm output `normed` [B, T, C]: only
+ * the rows at the answer positions are unembedded and scored on the GPU (cross-entropy per row), so what comes
+ * back is R floats, not [B, T, V].
  */
-async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: ReadonlyMap<string, HookFn>, startAt?: { layer: number; resid: Tensor }): Promise<number[]> {
+async function answerLogprobsOf(model: LlamaModel, b: SweepBatch, normed: Tensor): Promise<number[]> {
   const { rt, cfg, w } = model;
-  // every tensor made here (the captures, the picked rows, their logits, the losses) goes at the scope's end
+  // the picked rows, their logits and the losses go at the scope's end
   const loss = await rt.scopeAsync(async () => {
-    const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none', startAt });
-    const normed = captures.get(HOOKS.lnFinal)!; // [B, T, C]
     const picked = embeddingForward(rt, b.rows, normed.view([b.B * b.T, cfg.d_model])); // [R, C]
     const logits = matmul(rt, picked, w.unembed, { transB: true }); // [R, V]
     return (await rt.read(crossEntropyForward(rt, logits, b.targets).rowLoss)) as Float32Array; // [R] = −log p(target)
@@ -146,6 +152,14 @@ async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks?: Rea
     let s = 0;
     for (let r = from; r < to; r++) s -= loss[r];
     return s;
+  });
+}
+
+/** One forward of the batch (with `hooks`, from `startAt`) and its members' answer log-probs. */
+async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks: ReadonlyMap<string, HookFn>, startAt: { layer: number; resid: Tensor }): Promise<number[]> {
+  return model.rt.scopeAsync(async () => {
+    const { captures } = model.forward(b.ids, { hooks, capture: new Set([HOOKS.lnFinal]), logits: 'none', startAt });
+    return answerLogprobsOf(model, b, captures.get(HOOKS.lnFinal)!);
   });
 }
 
@@ -169,11 +183,9 @@ export async function ablationSweep(
   const maxTokens = Math.max(opts.maxTokens ?? 4096, ...answered.map((i) => prompts[i].ids.length));
   const batches: SweepBatch[] = lengthBatches(answered.map((i) => prompts[i]), maxTokens).map((group) => {
     const members = group.map((k) => answered[k]);
-    const [B, T] = [members.length, Math.max(...members.map((i) => prompts[i].ids.length))];
-    const ids = new Int32Array(B * T); // [B, T] right-padded with token 0
+    const { ids, T } = paddedIds(model, prompts, members, 'sweep.ids'); // [B, T]
     const rows: number[] = [], targets: number[] = [], spans: [number, number][] = [];
     members.forEach((i, b) => {
-      ids.set(prompts[i].ids, b * T);
       const from = rows.length;
       for (const t of positions[i]) {
         rows.push(b * T + t);
@@ -182,8 +194,7 @@ export async function ablationSweep(
       spans.push([from, rows.length]);
     });
     return {
-      members, B, T, spans,
-      ids: rt.upload(ids, [B, T], 'i32', 'sweep.ids'),
+      members, B: members.length, T, spans, ids,
       rows: rt.upload(Int32Array.from(rows), [rows.length], 'i32', 'sweep.rows'),
       targets: rt.upload(Int32Array.from(targets), [targets.length], 'i32', 'sweep.targets'),
     };
@@ -196,10 +207,7 @@ export async function ablationSweep(
       let n = 0;
       const all = lengthBatches(prompts, maxTokens);
       for (const group of all) {
-        const T = Math.max(...group.map((i) => prompts[i].ids.length));
-        const ids = new Int32Array(group.length * T);
-        group.forEach((i, b) => ids.set(prompts[i].ids, b * T));
-        const idsT = rt.upload(ids, [group.length, T], 'i32', 'sweep.mean_ids');
+        const { ids: idsT, T } = paddedIds(model, prompts, group, 'sweep.mean_ids'); // [B, T]
         const { captures } = model.forward(idsT, { capture: new Set(Array.from({ length: L }, (_, l) => HOOKS.z(l))), logits: 'none' });
         idsT.dispose();
         for (let l = 0; l < L; l++) {
@@ -221,10 +229,11 @@ export async function ablationSweep(
     const tile = (row: Float32Array, n: number) => Float32Array.from({ length: n * D }, (_, k) => row[k % D]);
     let done = 0;
     for (const b of batches) {
-      // one base forward keeps every swept layer's hook_resid_pre: an ablation at layer l runs blocks l.. only
+      // one base forward keeps every swept layer's hook_resid_pre: an ablation at layer l runs blocks l.. only…
       await rt.scopeAsync(async () => {
-        const { captures } = model.forward(b.ids, { capture: new Set(Array.from({ length: swept }, (_, l) => HOOKS.residPre(l))), logits: 'none' });
-        (await batchAnswerLogprobs(model, b)).forEach((v, k) => (base[b.members[k]] = v));
+        // …and its final norm gives the unablated answer log-probs
+        const { captures } = model.forward(b.ids, { capture: new Set([...Array.from({ length: swept }, (_, l) => HOOKS.residPre(l)), HOOKS.lnFinal]), logits: 'none' });
+        (await answerLogprobsOf(model, b, captures.get(HOOKS.lnFinal)!)).forEach((v, k) => (base[b.members[k]] = v));
         const zeros = means ? null : rt.zeros([b.B * b.T, D], 'f32', 'sweep.zeros'); // [B·T, D]
         for (let l = 0; l < swept; l++) {
           const startAt = { layer: l, resid: captures.get(HOOKS.residPre(l))! }; // [B, T, C]
