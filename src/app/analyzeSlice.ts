@@ -8,7 +8,7 @@
 // from the two reports, so it follows each new run: pin the base model's report, switch the adapter,
 // run again; or pin checkpoint A's and run with checkpoint B's).
 import type { AnalyzeProgress, AnalyzeRequest, Engine, ModelSummary, ReportData, RunRecord } from '../engine/api.ts';
-import { buildTrajectory, type Trajectory } from '../engine/analysis/trajectory.ts';
+import { buildTrajectory, checkpointSteps, type Trajectory } from '../engine/analysis/trajectory.ts';
 import { runIdOfActive } from './compare/adapters.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { analysisSet, DEFAULT_SETTINGS, defaultSets, setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings, type SetChoice, type SetKey } from './analyze/sets.ts';
@@ -112,11 +112,8 @@ type Needs = AnalyzeSlice & {
   useAdapter(adapter: { runId: string } | { name: string; files: Record<string, Uint8Array> } | null): Promise<void>;
 };
 
-/** The checkpoints a trajectory visits: every `every`-th step, and the last. */
-export function alongSteps(checkpoints: readonly number[], every: number): number[] {
-  const sorted = [...checkpoints].sort((a, b) => a - b);
-  return sorted.filter((s, i) => s % every === 0 || i === sorted.length - 1);
-}
+/** The checkpoints a trajectory visits (trajectory.ts's checkpointSteps, as `lab analyze checkpoints --every`). */
+export const alongSteps = checkpointSteps;
 
 export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S, opts: { inputsKv?: InputsKv | null } = {}): AnalyzeSlice {
   let ctl: AbortController | null = null;

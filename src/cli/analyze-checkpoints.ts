@@ -8,11 +8,11 @@
 // is already there (made with the same settings) is not made again, so an interrupted loop picks up where
 // it stopped.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { reportFromJson, type ReportData } from '../engine/analysis/report-data.ts';
-import { buildTrajectory, formatTrajectory, trajectoryToJson, type TrajectoryPoint } from '../engine/analysis/trajectory.ts';
+import { buildTrajectory, checkpointSteps, formatTrajectory, trajectoryToJson, type TrajectoryPoint } from '../engine/analysis/trajectory.ts';
 import { makeReport, reportArgs, writeReport, type ReportArgs } from './analyze-report.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 
@@ -70,9 +70,9 @@ export async function checkpointsCommand(argv: string[]): Promise<void> {
     const missing = want.filter((s) => !points.some((q) => q.step === s));
     if (missing.length) throw new UsageError(`${run} has no checkpoint of step ${missing.join(', ')} (it has ${points.map((q) => q.step).join(', ')})`);
     points = points.filter((q) => want.includes(q.step));
-  } else if (every > 1) {
-    const last = points[points.length - 1];
-    points = points.filter((q) => q.step % every === 0 || q === last);
+  } else {
+    const keep = checkpointSteps(points.map((q) => q.step), every);
+    points = points.filter((q) => keep.includes(q.step));
   }
   const all: Point[] = [{ step: 0, dir: null, full: false }, ...points];
   mkdirSync(out, { recursive: true });
@@ -85,7 +85,7 @@ export async function checkpointsCommand(argv: string[]): Promise<void> {
     for (const [i, pt] of all.entries()) {
       const dir = join(out, `step-${pt.step}`);
       const args: ReportArgs = pt.full ? { ...base, dir: pt.dir!, adapter: undefined } : { ...base, adapter: pt.dir ?? undefined };
-      const adapterName = pt.full || !pt.dir ? null : pt.dir.split('/').filter(Boolean).pop()!;
+      const adapterName = pt.full || !pt.dir ? null : basename(pt.dir.replace(/\/+$/, '')); // as makeReport names it
       const elapsed = (performance.now() - t0) / 1000;
       const eta = fresh ? ` · ETA ${Math.round((elapsed / fresh) * (all.length - i))} s` : '';
       process.stderr.write(`analyze checkpoints: point ${i + 1}/${all.length} (step ${pt.step}${pt.dir ? `, ${pt.dir}` : ', the base model'})${eta}\n`);

@@ -9,6 +9,12 @@ import { ALPHA } from './report.ts';
 import { diffReports, type ReportDiff } from './report-diff.ts';
 import { taggedJson, parseTaggedJson, type ReportData } from './report-data.ts';
 
+/** The checkpoints a trajectory visits: every `every`-th step, and the last (the CLI's --every and the page's "every k-th"). */
+export function checkpointSteps(checkpoints: readonly number[], every: number): number[] {
+  const sorted = [...checkpoints].sort((a, b) => a - b);
+  return sorted.filter((s, i) => s % every === 0 || i === sorted.length - 1);
+}
+
 export interface TrajectoryPoint {
   /** optimizer step of the checkpoint; 0 = the base model */
   step: number;
