@@ -12,7 +12,8 @@ import { buildTrajectory, checkpointSteps, type Trajectory } from '../engine/ana
 import { runIdOfActive } from './compare/adapters.ts';
 import { errorView, type ErrorView } from './errors.ts';
 import { analysisSet, DEFAULT_SETTINGS, defaultSets, setProblem, settingsProblems, SET_KEYS, type AnalyzeSettings, type SetChoice, type SetKey } from './analyze/sets.ts';
-import { clearPinnedReport, loadInputs, loadLastReport, loadPinnedReport, saveInputs, saveLastReport, savePinnedReport, type InputsKv } from './analyze/persist.ts';
+import { clearPinnedReport, loadInputs, loadLastReport, loadPinnedReport, saveInputs, saveLastReport, savePinnedReport } from './analyze/persist.ts';
+import { later, type Kv } from './kept.ts';
 
 export type AnalyzePhase = AnalyzeProgress['phase'];
 /** The engine's phases, in the order it runs them. */
@@ -115,19 +116,17 @@ type Needs = AnalyzeSlice & {
 /** The checkpoints a trajectory visits (trajectory.ts's checkpointSteps, as `lab analyze checkpoints --every`). */
 export const alongSteps = checkpointSteps;
 
-export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S, opts: { inputsKv?: InputsKv | null } = {}): AnalyzeSlice {
+export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>, get: () => S, opts: { inputsKv?: Kv | null } = {}): AnalyzeSlice {
   let ctl: AbortController | null = null;
   // the sets and settings, kept a moment after the last change (./analyze/persist.ts); `touched`: changed since the page opened
   let touched = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  const keeper = later(() => {
+    const { sets, settings } = get().analysis;
+    return saveInputs({ sets, settings }, opts.inputsKv).catch((e) => setA({ saveError: `The sets and settings could not be kept for the next visit: ${errorView(e).message}` }));
+  });
   const keepInputs = () => {
     touched = true;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      const { sets, settings } = get().analysis;
-      saveInputs({ sets, settings }, opts.inputsKv).catch((e) => setA({ saveError: `The sets and settings could not be kept for the next visit: ${errorView(e).message}` }));
-    }, 300);
+    keeper.schedule();
   };
   let restoring: Promise<void> | null = null;
   const setA = (patch: Partial<AnalyzeState>) => set({ analysis: { ...get().analysis, ...patch } } as Partial<S>);

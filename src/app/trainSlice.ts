@@ -13,7 +13,8 @@ import { decideUpload, EMBEDDED_DECISION as embeddedDecision } from '../engine/t
 import { errorView, type ErrorView } from './errors.ts';
 import type { ModelSlice } from './modelSlice.ts';
 import { BASE_DPO_CONFIG, dpoRequestConfig, withTrlDefaults } from './train/dpoConfig.ts';
-import { loadTrainForms, saveTrainForms, type FormsKv, type TrainForms } from './train/persist.ts';
+import { loadTrainForms, saveTrainForms, type TrainForms } from './train/persist.ts';
+import { later, type Kv } from './kept.ts';
 import { BASE_GRPO_CONFIG, GRPO_PRESETS, fitNewTokens, grpoRequestConfig, usesRewardModel } from './train/grpoConfig.ts';
 
 /** The user's pipelines, one click away (their instructions and the Looper-Math baseline), and a quick run that suits the embedded model. */
@@ -149,7 +150,7 @@ export function dataOf(choice: DataChoice): { name: string; text: string; decisi
 const idleRun = (): LiveRun => ({ status: 'idle', kind: 'sft', full: false, lines: [], samples: null, totalSteps: 0, etaSec: null, problems: [], moreProblems: 0, checkpoints: [], warnings: [] });
 const newRunId = () => `run-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 6)}`;
 
-export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S, opts: { formsKv?: FormsKv | null } = {}): TrainSlice {
+export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engine, set: Set<S>, get: () => S, opts: { formsKv?: Kv | null } = {}): TrainSlice {
   let running: AbortController | null = null;
   const setS0 = (p: Partial<TrainSlice>) => set(p as Partial<S>);
 
@@ -157,28 +158,25 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
   // since the page opened, so the kept forms no longer replace the ones shown
   let touched = false;
   let restoring: Promise<void> | null = null;
-  let timer: ReturnType<typeof setTimeout> | null = null;
   const formsOf = (): TrainForms => {
     const s = get();
     return { trainKind: s.trainKind, trainConfig: s.trainConfig, trainPreset: s.trainPreset, grpoConfig: s.grpoConfig, grpoPreset: s.grpoPreset, dpoConfig: s.dpoConfig, dpoPreset: s.dpoPreset, trainData: s.trainData, grpoRewardModel: s.grpoRewardModel };
   };
-  const writeForms = async () => {
-    timer = null;
+  const keeper = later(async () => {
     try {
       await saveTrainForms(formsOf(), opts.formsKv);
       if (get().trainFormsError) setS0({ trainFormsError: undefined });
     } catch (e) {
       setS0({ trainFormsError: `The Train page's settings could not be kept for the next visit: ${errorView(e).message}` });
     }
-  };
+  });
   const FORM_KEYS = ['trainKind', 'trainConfig', 'trainPreset', 'grpoConfig', 'grpoPreset', 'dpoConfig', 'dpoPreset', 'trainData', 'grpoRewardModel'];
   /** sets state; a change to a form marks it touched and keeps it a moment later */
   const setS = (p: Partial<TrainSlice>, user = true) => {
     setS0(p);
     if (!Object.keys(p).some((k) => FORM_KEYS.includes(k))) return;
     if (user) touched = true;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void writeForms(), 300);
+    keeper.schedule();
   };
   const patchLive = (p: Partial<LiveRun>) => setS({ live: { ...get().live, ...p } });
   const initialData: DataChoice = { kind: 'embedded', task: 'arithmetic', n: 200, seed: 0 };
@@ -260,11 +258,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
       })();
       return restoring;
     },
-    async flushTrainForms() {
-      if (timer) {
-        clearTimeout(timer);
-        await writeForms();
-      }
+    flushTrainForms() {
+      return keeper.flush();
     },
 
     setTrainConfig(patch) {

@@ -5,15 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine, RunRecord } from '../../engine/api.ts';
 import { createAnalyzeSlice, type AnalyzeSlice } from '../analyzeSlice.ts';
-import { INPUTS_KEY, loadInputs, type InputsKv } from './persist.ts';
+import { INPUTS_KEY, loadInputs } from './persist.ts';
+import type { Kv } from '../kept.ts';
+import { memoryKv } from '../kept.testlib.ts';
 import { fileChoice } from './sets.ts';
 
 type S = AnalyzeSlice & { model: { status: string }; adapterBusy: boolean; runs: { list: RunRecord[] }; useAdapter(): Promise<void> };
-function memoryKv(): InputsKv & { map: Map<string, unknown> } {
-  const map = new Map<string, unknown>();
-  return { map, get: async (k) => structuredClone(map.get(k)), set: async (k, v) => void map.set(k, structuredClone(v)), del: async (k) => void map.delete(k) };
-}
-function slice(kv: InputsKv) {
+function slice(kv: Kv) {
   let state = { model: { status: 'idle' }, adapterBusy: false, runs: { list: [] }, useAdapter: async () => undefined } as unknown as S;
   const set = (p: Partial<S>) => void (state = { ...state, ...p });
   state = { ...state, ...createAnalyzeSlice<S>({} as Engine, set, () => state, { inputsKv: kv }) };

@@ -7,6 +7,7 @@
 import { createStore, del, get, set, type UseStore } from 'idb-keyval';
 import type { ReportData } from '../../engine/api.ts';
 import type { AnalyzeSettings, SetChoice, SetKey } from './sets.ts';
+import { isObj, kvOf, type Kv } from '../kept.ts';
 
 export const ANALYSIS_DB = 'stoney-analysis-v1';
 export const LAST_KEY = 'analysis:last';
@@ -83,19 +84,8 @@ export interface AnalyzeInputs {
   settings: AnalyzeSettings;
 }
 
-/** Where the inputs are kept: IndexedDB in a page (the default), or any get/set/del (tests). */
-export interface InputsKv {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<void>;
-  del(key: string): Promise<void>;
-}
+const defaultKv = (): Kv | null => kvOf(store());
 
-function defaultKv(): InputsKv | null {
-  const s = store();
-  return s && { get: (k) => get(k, s), set: (k, v) => set(k, v, s), del: (k) => del(k, s) };
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 function isSet(c: unknown): c is SetChoice {
   if (!isObj(c) || typeof c.label !== 'string') return false;
   if (c.kind === 'embedded') return c.task === 'arithmetic' || c.task === 'conlang';
@@ -106,12 +96,12 @@ function isSettings(s: unknown): s is AnalyzeSettings {
 }
 
 /** Keeps the page's inputs (replacing what was kept). */
-export async function saveInputs(inputs: AnalyzeInputs, kv: InputsKv | null = defaultKv()): Promise<void> {
+export async function saveInputs(inputs: AnalyzeInputs, kv: Kv | null = defaultKv()): Promise<void> {
   if (kv) await kv.set(INPUTS_KEY, { schema: 'lab-analysis-inputs-v1', savedAt: new Date().toISOString(), ...inputs });
 }
 
 /** The kept inputs, or null (none, or not this version's: dropped). */
-export async function loadInputs(kv: InputsKv | null = defaultKv()): Promise<AnalyzeInputs | null> {
+export async function loadInputs(kv: Kv | null = defaultKv()): Promise<AnalyzeInputs | null> {
   if (!kv) return null;
   const v = await kv.get(INPUTS_KEY);
   if (v === undefined) return null;

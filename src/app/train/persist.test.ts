@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import type { Engine } from '../../engine/api.ts';
 import type { ModelSlice } from '../modelSlice.ts';
 import { createTrainSlice, type TrainSlice } from '../trainSlice.ts';
-import { FORMS_KEY, formsProblem, loadTrainForms, type FormsKv } from './persist.ts';
+import { FORMS_KEY, formsProblem, loadTrainForms } from './persist.ts';
+import type { Kv } from '../kept.ts';
+import { memoryKv } from '../kept.testlib.ts';
 
-function memoryKv(): FormsKv & { map: Map<string, unknown> } {
-  const map = new Map<string, unknown>();
-  return { map, get: async (k) => structuredClone(map.get(k)), set: async (k, v) => void map.set(k, structuredClone(v)), del: async (k) => void map.delete(k) };
-}
 
 type S = TrainSlice & ModelSlice;
-function slice(kv: FormsKv) {
+function slice(kv: Kv) {
   const engine = { async listRuns() { return []; } } as unknown as Engine;
   let state = { model: { status: 'idle' } } as unknown as S;
   const set = (p: Partial<S>) => void (state = { ...state, ...p });

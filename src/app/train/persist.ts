@@ -4,46 +4,25 @@
 // own (idb-keyval makes its object store only with a new database: src/engine/hub/store.ts). An entry of
 // another schema, or one whose parts are not what this version writes, is dropped, never half-applied.
 // Without IndexedDB (Node) nothing is kept. The runs themselves live in the engine's run store.
-import { createStore, del, get, set, type UseStore } from 'idb-keyval';
-import { isDpoConfig, isGrpoConfig, type DpoConfig, type GrpoConfig, type SftConfig } from '../../engine/api.ts';
+import { createStore, type UseStore } from 'idb-keyval';
+import { isDpoConfig, isGrpoConfig, type SftConfig } from '../../engine/api.ts';
+import { isObj, kvOf, type Kv } from '../kept.ts';
+import type { TrainSlice } from '../trainSlice.ts';
 
 export const TRAIN_FORMS_DB = 'stoney-train-forms-v1';
 export const FORMS_KEY = 'train:forms';
 
-export interface TrainForms {
-  trainKind: 'sft' | 'grpo' | 'dpo';
-  trainConfig: SftConfig;
-  trainPreset: string;
-  grpoConfig: GrpoConfig;
-  grpoPreset: 'trl' | 'user' | 'custom';
-  dpoConfig: DpoConfig;
-  dpoPreset: 'trl' | 'custom';
-  trainData:
-    | { kind: 'embedded'; task: 'arithmetic' | 'conlang'; n: number; seed: number }
-    | { kind: 'file'; name: string; text: string; manifest: { name: string; text: string; path: string } | null };
-  grpoRewardModel: { files: Record<string, Uint8Array> } | null;
-}
+/** The slice's form fields, as kept. */
+export type TrainForms = Pick<TrainSlice, 'trainKind' | 'trainConfig' | 'trainPreset' | 'grpoConfig' | 'grpoPreset' | 'dpoConfig' | 'dpoPreset' | 'trainData' | 'grpoRewardModel'>;
 
 interface Saved extends TrainForms {
   schema: 'lab-train-forms-v1';
   savedAt: string;
 }
 
-/** Where the forms are kept: IndexedDB in a page, or any get/set/del (tests). */
-export interface FormsKv {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<void>;
-  del(key: string): Promise<void>;
-}
-
 let idb: UseStore | null = null;
-function defaultKv(): FormsKv | null {
-  if (typeof indexedDB === 'undefined') return null;
-  const s = (idb ??= createStore(TRAIN_FORMS_DB, 'forms'));
-  return { get: (k) => get(k, s), set: (k, v) => set(k, v, s), del: (k) => del(k, s) };
-}
+const defaultKv = (): Kv | null => kvOf(typeof indexedDB === 'undefined' ? null : (idb ??= createStore(TRAIN_FORMS_DB, 'forms')));
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isSft = (c: unknown): c is SftConfig => isObj(c) && typeof c.steps === 'number' && typeof c.lr === 'number' && typeof c.full === 'boolean' && isObj(c.lora);
 
 /** Why a stored entry is not a TrainForms of this version, or null when it is. */
@@ -68,14 +47,14 @@ export function formsProblem(v: unknown): string | null {
 }
 
 /** Keeps the forms (replacing what was kept). */
-export async function saveTrainForms(forms: TrainForms, kv: FormsKv | null = defaultKv()): Promise<void> {
+export async function saveTrainForms(forms: TrainForms, kv: Kv | null = defaultKv()): Promise<void> {
   if (!kv) return;
   const saved: Saved = { schema: 'lab-train-forms-v1', savedAt: new Date().toISOString(), ...forms };
   await kv.set(FORMS_KEY, saved);
 }
 
 /** The kept forms, or null (none, or not this version's: dropped). */
-export async function loadTrainForms(kv: FormsKv | null = defaultKv()): Promise<TrainForms | null> {
+export async function loadTrainForms(kv: Kv | null = defaultKv()): Promise<TrainForms | null> {
   if (!kv) return null;
   const v = await kv.get(FORMS_KEY);
   if (v === undefined) return null;
