@@ -40,6 +40,8 @@
 //   ln_final.hook_normalized        [B, T, C]
 // The training graph (train/graph.ts) has the same names, readable and writable, with a backward for
 // each edit (train/graph-hooks.ts); it lacks hook_q / hook_k before RoPE and hook_attn_scores.
+import type { Runtime } from '../gpu/runtime.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 
 export const HOOKS = {
@@ -135,4 +137,27 @@ export class HookPoints {
   release(t: Tensor): void {
     if (!this.kept.has(t)) t.dispose();
   }
+}
+
+/**
+ * hook_q [B, T, H, D], hook_k and hook_v [B, T, Hkv, D] of layer l as column windows of the fused q|k|v rows
+ * (the forward's and the training graph's q|k|v matmul output): [name, heads, first column] = columns 0, H·D
+ * and (H + Hkv)·D, each heads·D wide.
+ */
+export function qkvWindows(cfg: { n_heads: number; n_kv_heads: number; d_head: number }, l: number): [string, number, number][] {
+  const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
+  return [[HOOKS.q(l), H, 0], [HOOKS.k(l), Hkv, H * D], [HOOKS.v(l), Hkv, (H + Hkv) * D]];
+}
+
+/** A copy of the window `heads`·D columns from `at` of fused rows `fused` (B·T rows) as [B, T, heads, D]. */
+export function windowOut(rt: Runtime, fused: Tensor, B: number, T: number, heads: number, D: number, at: number, label: string): Tensor {
+  const part = rt.empty([B, T, heads, D], 'f32', label); // [B, T, heads, D]
+  copyColumns(rt, fused, part.view([B * T, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
+  return part;
+}
+
+/** Writes `part` [B, T, heads, D] back into its window (columns from `at`) of the fused rows. */
+export function windowIn(rt: Runtime, part: Tensor, fused: Tensor, at: number): void {
+  const [B, T, heads, D] = part.shape;
+  copyColumns(rt, part.view([B * T, heads * D]), fused, { cols: heads * D, srcOffset: 0, dstOffset: at });
 }

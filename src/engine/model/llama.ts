@@ -20,14 +20,13 @@ import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
 import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
-import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { add } from '../../../shaders/add_scale.ts';
 import { ropeInvFreq, type ModelConfig } from './config.ts';
 import type { BlockWeights, ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
-import { HOOKS, HookPoints, type HookFn } from './hooks.ts';
+import { HOOKS, HookPoints, qkvWindows, windowIn, windowOut, type HookFn } from './hooks.ts';
 
 export { HOOKS, hookNames, type HookFn } from './hooks.ts';
 
@@ -218,16 +217,11 @@ export class LlamaModel {
    * RoPE and the cache see the edit.
    */
   private preRope(l: number, qkv: Tensor, hp: HookPoints): void {
-    const { rt, cfg } = this;
     const [B, T] = qkv.shape;
-    const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
-    const parts: [string, number, number][] = [[HOOKS.q(l), H, 0], [HOOKS.k(l), Hkv, H * D], [HOOKS.v(l), Hkv, (H + Hkv) * D]];
-    for (const [name, heads, at] of parts) {
+    for (const [name, heads, at] of qkvWindows(this.cfg, l)) {
       if (!hp.wants(name)) continue;
-      const part = rt.empty([B, T, heads, D], 'f32', name); // [B, T, heads, D]
-      copyColumns(rt, qkv, part.view([B * T, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
-      hp.at(name, part);
-      if (hp.edited(name)) copyColumns(rt, part.view([B * T, heads * D]), qkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+      const part = hp.at(name, windowOut(this.rt, qkv, B, T, heads, this.cfg.d_head, at, name)); // [B, T, heads, D]
+      if (hp.edited(name)) windowIn(this.rt, part, qkv, at);
       hp.release(part);
     }
   }

@@ -15,7 +15,6 @@ import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionScores } from '../../../shaders/attention_explicit.ts';
-import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
@@ -24,7 +23,7 @@ import { loraForward } from '../../../shaders/lora_forward.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { BlockWeights, ModelWeights } from '../model/weights.ts';
-import { HOOKS } from '../model/hooks.ts';
+import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
 import type { LoraTarget } from './adapter.ts';
 
@@ -118,11 +117,8 @@ function loraFwd(ctx: BlockContext, lora: LoraState | null, l: number, t: LoraTa
   loraForward(ctx.rt, x, s.A, s.B, y, lora!.scale, { yCols: window, xa: xa[t] }); // y[:, window] += scale · xa Bᵀ
 }
 
-/** hook_q and hook_k of layer l before RoPE: [name, heads, first column] of the fused q|k|v rows. */
-const preRopeParts = (ctx: BlockContext, l: number): [string, number, number][] => [
-  [HOOKS.q(l), ctx.cfg.n_heads, 0],
-  [HOOKS.k(l), ctx.cfg.n_kv_heads, ctx.cfg.n_heads * ctx.cfg.d_head],
-];
+/** hook_q and hook_k of layer l before RoPE (hook_v is the unroped v, written where the graph keeps it). */
+const preRopeParts = (ctx: BlockContext, l: number) => qkvWindows(ctx.cfg, l).slice(0, 2);
 
 /** Block l's forward; `again`: a recompute in the backward (no captures; resid_pre is already edited). */
 export function blockForward(ctx: BlockContext, l: number, x: Tensor, B: number, T: number, lora: LoraState | null, again = false): { out: Tensor; acts: BlockActs } {
@@ -142,10 +138,8 @@ export function blockForward(ctx: BlockContext, l: number, x: Tensor, B: number,
   // hook_q / hook_k before RoPE: windows of the fused rows, copied out when wanted; an edit is written back before RoPE
   for (const [name, heads, at] of preRopeParts(ctx, l)) {
     if (!hp.wants(name)) continue;
-    const part = rt.empty([B, T, heads, D], 'f32', name); // [B, T, heads, D]
-    copyColumns(rt, qkv, part.view([N, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
-    hp.at(name, part, again);
-    if (hp.edited(name)) copyColumns(rt, part.view([N, heads * D]), qkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+    const part = hp.at(name, windowOut(rt, qkv, B, T, heads, D, at, name), again); // [B, T, heads, D]
+    if (hp.edited(name)) windowIn(rt, part, qkv, at);
     part.dispose();
   }
   const k = rt.empty([B, T, Hkv, D], 'f32', 'train.k'); // [B, T, Hkv, D]
@@ -253,16 +247,11 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
   for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
   const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq }).reshape([N, ctx.W]); // [N, W]
   // an edit of hook_q / hook_k (before RoPE) edits its window of the fused gradient; the adapter then reads that window
-  const window = (name: string, heads: number, at: number) => {
-    const part = rt.empty([B, T, heads, D], 'f32', `${name}.grad`); // [B, T, heads, D]
-    copyColumns(rt, dqkv, part.view([N, heads * D]), { cols: heads * D, srcOffset: at, dstOffset: 0 });
-    return part;
-  };
   const preGrad = new Map<string, Tensor>();
   for (const [name, heads, at] of preRopeParts(ctx, l)) {
     if (!hp.editsGrad(name)) continue;
-    const part = hp.grad(name, window(name, heads, at));
-    copyColumns(rt, part.view([N, heads * D]), dqkv, { cols: heads * D, srcOffset: 0, dstOffset: at });
+    const part = hp.grad(name, windowOut(rt, dqkv, B, T, heads, D, at, `${name}.grad`)); // [B, T, heads, D]
+    windowIn(rt, part, dqkv, at);
     preGrad.set(name, part);
   }
   const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
