@@ -7,18 +7,14 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
+import { ROOT, runLab, runLabOk, writeTestManifest } from './lab-run.testlib.ts';
 import { reportFromJson } from '../engine/analysis/report-data.ts';
 import { trajectoryFromJson } from '../engine/analysis/trajectory.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lab-analyze-ckpt-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const model = join(ROOT, 'models/lab-micro');
-const ok = (args: string[]) => {
-  const r = runLab(args);
-  assert.equal(r.code, 0, `${args.slice(0, 2).join(' ')}: ${r.stderr}`);
-  return r;
-};
+const ok = runLabOk;
 
 test('analyze checkpoints: the base and each checkpoint of a run, the series of every head, what moved most; kept reports are not made again', () => {
   const a = join(tmp, 'a.jsonl'), b = join(tmp, 'b.jsonl'), run = join(tmp, 'run'), out = join(tmp, 'traj');

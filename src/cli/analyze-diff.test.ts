@@ -8,18 +8,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
+import { ROOT, runLab, runLabOk, writeTestManifest } from './lab-run.testlib.ts';
 import { reportFromJson, reportToJson } from '../engine/analysis/report-data.ts';
 import { diffFromJson } from '../engine/analysis/report-diff.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lab-analyze-diff-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const model = join(ROOT, 'models/lab-micro');
-const ok = (args: string[]) => {
-  const r = runLab(args);
-  assert.equal(r.code, 0, `${args.slice(0, 2).join(' ')}: ${r.stderr}`);
-  return r;
-};
+const ok = runLabOk;
 
 test('analyze diff: base vs a LoRA adapter on lab-micro, every head, ranked by |Δ|; a report against itself changes nothing', () => {
   const a = join(tmp, 'a.jsonl'), b = join(tmp, 'b.jsonl'), adapter = join(tmp, 'adapter');

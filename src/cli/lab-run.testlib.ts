@@ -1,5 +1,6 @@
 // Shared by the CLI tests: runs `lab <args>` the way `npm run lab --` does (tsx + the WGSL loader;
 // the Vulkan environment is inherited) and returns the exit code and both streams, unfiltered.
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,13 @@ export function runLab(args: readonly string[], timeoutMs = 300_000): { code: nu
   const hook = join(ROOT, 'tools/wgsl-hook.mjs');
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** runLab that must succeed: a non-zero exit fails the test with the command and its stderr. */
+export function runLabOk(args: readonly string[]): { code: number; stdout: string; stderr: string } {
+  const r = runLab(args);
+  assert.equal(r.code, 0, `${args.slice(0, 2).join(' ')}: ${r.stderr}`);
+  return r;
 }
 
 /**
