@@ -1,4 +1,4 @@
-// `npm run bench -- analysis --model <dir> [--prompts 100] [--len 96] [--answer 4] [--layers all|k] [--boot 0] [--perm 0]
+// `npm run bench -- analysis --model <dir> [--prompts 100] [--len 96] [--answer 4] [--layers all|k|l,l,…] [--boot 0] [--perm 0]
 //                            [--torch <torch_analysis.json>] [--label name] [--json out]`
 // The interpretability passes of `lab analyze report` (issue 12) on a model folder, beside
 // tools/bench/torch_analysis.py (the same computation with PyTorch hooks) in the same run. Two sets of
@@ -8,9 +8,10 @@
 //                     (compareHeads: Cohen's d per head and statistic; bootstrap/permutation only if asked)
 //   ablation sweep    zero-ablation of each head's hook_z (causal.ts ablationSweep, batched), the change of the
 //                     answer's summed log-prob per prompt — every head of the first --layers layers (all by
-//                     default); the time per head is reported with the projection to all L·H heads (an upper
-//                     bound for the lab when --layers < L: its ablated forwards start at the head's layer, so
-//                     the first layers' heads are its costliest)
+//                     default) or of the listed layers; the time per head is reported with the projection to all
+//                     L·H heads (an upper bound for the lab when the first k < L layers are swept: its ablated
+//                     forwards start at the head's layer, so the first layers' heads are its costliest; layers
+//                     at the middles of equal bands across the depth, e.g. 3,9,15,21 of 24, estimate the whole)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -40,8 +41,13 @@ export async function analysisBench(argv: string[]): Promise<void> {
   const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });
   const { n_layers: L, n_heads: H, d_vocab: V } = model.cfg;
   const layersArg = p.values.get('layers') ?? 'all';
-  const layers = layersArg === 'all' ? L : Number(layersArg);
-  if (!Number.isInteger(layers) || layers < 1 || layers > L) throw new UsageError(`--layers must be all or 1..${L}, got ${layersArg}`);
+  const list = layersArg === 'all' ? [] : layersArg.includes(',') ? layersArg.split(',').map(Number) : Array.from({ length: Number(layersArg) }, (_, l) => l);
+  const sweptLayers = layersArg === 'all' ? Array.from({ length: L }, (_, l) => l) : list;
+  if (!sweptLayers.length || sweptLayers.some((l) => !Number.isInteger(l) || l < 0 || l >= L) || new Set(sweptLayers).size !== sweptLayers.length) {
+    throw new UsageError(`--layers must be all, a count 1..${L} or distinct layers 0..${L - 1} separated by commas, got ${layersArg}`);
+  }
+  const layers = sweptLayers.length;
+  const firstK = sweptLayers.every((l, i) => l === i); // the first k layers: the projection is an upper bound for the lab
   const [A, B] = [benchPrompts(n, len, answer, V, 1), benchPrompts(n, len, answer, V, 2)];
   const positions = [...A, ...B].map((q) => Array.from({ length: answer }, (_, k) => q.answerAt - 1 + k));
 
@@ -56,18 +62,18 @@ export async function analysisBench(argv: string[]): Promise<void> {
   const cmp = compareHeads(ta, tb, { nBoot, nPerm, seed: 0 });
   const compareMs = performance.now() - t0;
   t0 = performance.now();
-  const sweep = await ablationSweep(model, [...A, ...B], positions, { layers });
+  const sweep = await ablationSweep(model, [...A, ...B], positions, { layers: sweptLayers });
   const sweepMs = performance.now() - t0;
   const perHeadMs = sweepMs / (layers * H);
   const row = {
-    model: label, layers: L, heads: H, prompts: 2 * n, len, answer, sweptLayers: layers, nBoot, nPerm,
+    model: label, layers: L, heads: H, prompts: 2 * n, len, answer, sweptLayers, nBoot, nPerm,
     headStatsMs: patternsMs + compareMs, patternsMs, compareMs, sweepMs, perHeadMs, sweepAllHeadsMs: perHeadMs * L * H,
     stats: cmp.stats.length, device: rt.ctx.summary.description,
-    check: { base0: sweep.base[0], effect000: sweep.effect[0][0][0] },
+    check: { base0: sweep.base[0], effect000: sweep.effect[sweptLayers[0]][0][0] }, // effect of head 0 of the first swept layer
   };
   console.log(`analysis ${label} (${L} layers × ${H} heads) on 2 × ${n} prompts of ~${len} tokens:`);
   console.log(`  head statistics ${(row.headStatsMs / 1000).toFixed(2)} s (patterns + per-head statistics ${(patternsMs / 1000).toFixed(2)} s, comparison of ${cmp.stats.length} statistics ${(compareMs / 1000).toFixed(2)} s, ${nBoot} bootstrap / ${nPerm} permutation resamples)`);
-  console.log(`  ablation sweep of ${layers * H} heads ${(sweepMs / 1000).toFixed(2)} s: ${perHeadMs.toFixed(0)} ms a head → all ${L * H} heads ${layers < L ? '≤ ' : ''}${(row.sweepAllHeadsMs / 1000).toFixed(1)} s`);
+  console.log(`  ablation sweep of ${layers * H} heads (layers ${layersArg}) ${(sweepMs / 1000).toFixed(2)} s: ${perHeadMs.toFixed(0)} ms a head → all ${L * H} heads ${layers < L && firstK ? '≤ ' : layers < L ? '≈ ' : ''}${(row.sweepAllHeadsMs / 1000).toFixed(1)} s`);
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { head_stats_s?: number; per_head_s?: number; sweep_all_heads_s?: number; device?: string }) : null;
   if (torch?.head_stats_s && torch.per_head_s) {
     console.log(`  PyTorch hooks (same run, ${torch.device}): head statistics ${torch.head_stats_s.toFixed(2)} s → ${(torch.head_stats_s * 1000 / row.headStatsMs).toFixed(2)}× its speed; ` +

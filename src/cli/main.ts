@@ -30,7 +30,7 @@ commands:
   grpo     --model <dir> [--adapter-init <dir>] --data <file.jsonl> --reward <name[:weight],...> --group-size G --steps N
            [--prompts-per-step P] [--beta b] [--epsilon e] [--loss grpo|dapo|dr_grpo] [--mu m] [--max-new-tokens n]
            [--temperature t] [--lr x] [--seed s] [--preset trl|user] [--checkpoint-every n] [--resume <dir>] [--arms regime-w|none] --out <dir>
-           rewards: exact, gsm8k, gsm8k-format, chrf, chrf++, stoney-rubric, regime-w, reward-model=<dir>
+           rewards: exact, steps, gsm8k, gsm8k-format, chrf, chrf++, stoney-rubric, regime-w, reward-model=<dir>
   dpo      --model <dir> --data <pairs.jsonl of {"prompt","chosen","rejected"}> [--beta 0.1] [--label-smoothing 0] [--adapter-init <dir>]
            [--rank r --alpha a --targets ...] --steps N [--lr 1e-6] [--batch-size pairs] [--seed s] [--checkpoint-every n]
            [--resume <dir>] --out <dir>   LoRA only: the reference is the model with the adapter off

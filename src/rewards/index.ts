@@ -7,6 +7,7 @@ import { exactReward } from './exact.ts';
 import { gsm8kFormatReward } from './gsm8k-format.ts';
 import { gsm8kReward } from './gsm8k.ts';
 import { regimeWReward } from './regime-w.ts';
+import { stepsReward } from './steps.ts';
 import { stoneyRubricReward } from './stoney-rubric.ts';
 import { RewardInputError, type CombinedReward, type GroupRewardFn, type RewardFn, type Sample } from './types.ts';
 
@@ -16,6 +17,7 @@ export * from './exact.ts';
 export * from './gsm8k.ts';
 export * from './gsm8k-format.ts';
 export * from './regime-w.ts';
+export * from './steps.ts';
 export * from './stoney-rubric.ts';
 export * from './validations.ts';
 
@@ -26,6 +28,7 @@ export const REWARDS = {
   chrf: chrfReward,
   'chrf++': chrfPlusPlusReward,
   'stoney-rubric': stoneyRubricReward,
+  steps: stepsReward,
 } as const satisfies Record<string, RewardFn>;
 
 export type RewardName = keyof typeof REWARDS;

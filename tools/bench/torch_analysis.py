@@ -17,8 +17,8 @@ at most --max-tokens positions a forward (causal attention keeps padding out of 
                    log(q + 1), sink (key 0), previous-token and self mass, max probability, mean distance and
                    distance / q, induction mass (keys right after an earlier copy of the current token); the
                    mean over a prompt's queries; then per head and statistic Cohen's d between the sets.
-  ablation sweep   for each head of the first --layers layers: a forward pre-hook on o_proj zeroes the head's
-                   D columns of its input (hook_z), the final norm's rows at the answer positions are unembedded
+  ablation sweep   for each head of the first --layers layers (or of the listed ones, "3,9,15,21"): a forward
+                   pre-hook on o_proj zeroes the head's D columns of its input (hook_z), the final norm's rows at the answer positions are unembedded
                    and log-softmaxed: the answer's summed log-prob per prompt, minus the unablated one.
 Wall clock between torch.cuda.synchronize() calls, after a warm-up of each pass. fp32, TF32 off unless --tf32.
 
@@ -105,7 +105,9 @@ def main():
     L, H = cfg.num_hidden_layers, cfg.num_attention_heads
     D = getattr(cfg, "head_dim", None) or cfg.hidden_size // H
     V = cfg.vocab_size
-    layers = L if a.layers == "all" else int(a.layers)
+    # all, the first k, or listed layers (comma-separated), as the lab's bench
+    swept = list(range(L)) if a.layers == "all" else [int(x) for x in a.layers.split(",")] if "," in a.layers else list(range(int(a.layers)))
+    layers = len(swept)
     A = bench_prompts(a.prompts, a.len, a.answer, V, 1)
     B = bench_prompts(a.prompts, a.len, a.answer, V, 2)
     max_tokens = max(a.max_tokens, *(len(p[0]) for p in A + B))
@@ -207,9 +209,9 @@ def main():
     t0 = time.perf_counter()
     base = answer_logprobs()
     effect = torch.zeros((layers, H, len(allp)), dtype=torch.float64, device=dev)
-    for l in range(layers):
+    for j, l in enumerate(swept):
         for h in range(H):
-            effect[l, h] = answer_logprobs((l, h)) - base
+            effect[j, h] = answer_logprobs((l, h)) - base
     sync()
     sweep_s = time.perf_counter() - t0
     per_head_s = sweep_s / (layers * H)
@@ -217,10 +219,10 @@ def main():
         "schema": "stoney-torch-analysis-v1",
         "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
         "torch": torch.__version__, "transformers": transformers.__version__, "model": a.model,
-        "prompts": 2 * a.prompts, "len": a.len, "answer": a.answer, "layers_swept": layers, "tf32": a.tf32,
+        "prompts": 2 * a.prompts, "len": a.len, "answer": a.answer, "layers_swept": swept, "tf32": a.tf32,
         "head_stats_s": head_stats_s, "sweep_s": sweep_s, "per_head_s": per_head_s, "sweep_all_heads_s": per_head_s * L * H,
         "finite_d": int(torch.isfinite(d).sum().item()),
-        "check": {"base0": float(base[0]), "effect000": float(effect[0, 0, 0])},
+        "check": {"base0": float(base[0]), "effect000": float(effect[0, 0, 0])},  # head 0 of the first swept layer, prompt 0,
     }
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)

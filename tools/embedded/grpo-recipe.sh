@@ -13,7 +13,7 @@
 # −7.5): the model card's second attempt.
 # Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [5e-4], BETA [0], LOSS [dapo],
 # NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
-# EVAL_N [500], VAL_N [200], FINAL [0].
+# EVAL_N [500], VAL_N [200], FINAL [0], REWARD [exact] (e.g. exact:1,steps:0.5: partial credit for the worked steps).
 # Two held-out sets: the test set of the model card (seed 2, EVAL_N items a task) and a validation set (seed 3,
 # VAL_N a task) for choosing between runs (learning rates) without looking at the test set.
 # FINAL=1: when the time limit stops the run before its last step, evaluate its newest checkpoint anyway.
@@ -21,7 +21,7 @@ set -uo pipefail
 W=${1:?work dir}; STEPS=${2:?grpo steps}; SECONDS_HERE=${3:?seconds}
 MODEL=${MODEL:-models/lab-default}; G=${G:-16}; P=${P:-8}; LR=${LR:-5e-4}; BETA=${BETA:-0}; LOSS=${LOSS:-dapo}
 NEW=${NEW:-160}; TEMP=${TEMP:-1.0}; RANK=${RANK:-16}; N_TRAIN=${N_TRAIN:-4000}; EVERY=${EVERY:-25}; EVAL_N=${EVAL_N:-500}
-TASKS=${TASKS:-arithmetic,conlang}; VAL_N=${VAL_N:-200}; FINAL=${FINAL:-0}
+TASKS=${TASKS:-arithmetic,conlang}; VAL_N=${VAL_N:-200}; FINAL=${FINAL:-0}; REWARD=${REWARD:-exact}
 # once per machine: enter.sh unpacks node into /tmp/devkit-bin, which a second recipe started beside a running one
 # must not overwrite ("Text file busy": two of three concurrent runs died so, 2026-12-05)
 [[ $(command -v node) == /tmp/devkit-bin/node ]] || source .devkit/enter.sh
@@ -42,7 +42,7 @@ done
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1)
 resume=(); [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
 left=$(( SECONDS_HERE - ($(date +%s) - start) )); (( left < 5 )) && left=5
-timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/train.jsonl" --reward exact --group-size "$G" \
+timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/train.jsonl" --reward "$REWARD" --group-size "$G" \
   --prompts-per-step "$P" --steps "$STEPS" --beta "$BETA" --loss "$LOSS" --max-new-tokens "$NEW" --temperature "$TEMP" --lr "$LR" \
   --lr-schedule constant --rank "$RANK" --alpha $((2 * RANK)) --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
   --checkpoint-every "$EVERY" --seed 0 "${resume[@]}" --out "$W/run" 2>&1 | tee -a "$OUT/log.txt" | grep -E '^step [0-9]+/[0-9]+' | awk 'NR % 10 == 1'

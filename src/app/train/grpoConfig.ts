@@ -30,6 +30,7 @@ export const GRPO_REWARDS: { name: string; hint: string }[] = [
   { name: 'chrf', hint: 'chrF against the reference, on sacrebleu’s 0–100 scale (a weight of 0.01 puts it on 0–1)' },
   { name: 'chrf++', hint: 'chrF++ (character and word n-grams), 0–100 like chrF' },
   { name: 'stoney-rubric', hint: 'the rl_task rubric: 0.6 exact + 0.3 character F1 + 0.1 verification pattern' },
+  { name: 'steps', hint: 'partial credit for the worked steps: F1 of the reasoning’s clauses against the reference’s (beside exact: exact:1,steps:0.5)' },
   { name: 'regime-w', hint: 'Regime W made per trajectory: scores each completion against its group' },
   { name: 'reward-model', hint: 'a learned reward model (the files lab reward-model wrote), scoring through this base model with its own adapter' },
 ];

@@ -170,11 +170,11 @@ async function batchAnswerLogprobs(model: LlamaModel, b: SweepBatch, hooks: Read
  * batch's base forward keeps every layer's hook_resid_pre, so a head's ablated forward starts at its own
  * layer (blocks before it are the base's); the ablation writes the head's D columns of hook_z at every
  * position in one dispatch. Progress counts (batch, head) forwards. `layers`: sweep only the heads
- * of the first `layers` layers (the benchmark's subset; the rest stay NaN).
+ * of the first `layers` layers, or of the listed layers (the benchmark's subsets; the rest stay NaN).
  */
 export async function ablationSweep(
   model: LlamaModel, prompts: readonly AnalysisPrompt[], positions: readonly number[][],
-  opts: { mode?: 'zero' | 'mean'; maxTokens?: number; layers?: number; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  opts: { mode?: 'zero' | 'mean'; maxTokens?: number; layers?: number | readonly number[]; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ base: number[]; effect: number[][][] }> {
   const { rt, cfg } = model;
   const { n_layers: L, n_heads: H, d_head: D } = cfg;
@@ -224,18 +224,20 @@ export async function ablationSweep(
     }
     const base = new Array<number>(prompts.length).fill(NaN);
     const effect = Array.from({ length: L }, () => Array.from({ length: H }, () => new Array<number>(prompts.length).fill(NaN)));
-    const swept = Math.min(opts.layers ?? L, L);
-    const total = batches.length * swept * H;
+    // the layers swept: the first k, or the listed ones (a bench samples a few across the depth)
+    const swept = typeof opts.layers === 'object' ? [...opts.layers] : Array.from({ length: Math.min(opts.layers ?? L, L) }, (_, l) => l);
+    for (const l of swept) if (!(Number.isInteger(l) && l >= 0 && l < L)) throw new Error(`ablation sweep: layer ${l} is outside 0..${L - 1}`);
+    const total = batches.length * swept.length * H;
     const tile = (row: Float32Array, n: number) => Float32Array.from({ length: n * D }, (_, k) => row[k % D]);
     let done = 0;
     for (const b of batches) {
       // one base forward keeps every swept layer's hook_resid_pre: an ablation at layer l runs blocks l.. only…
       await rt.scopeAsync(async () => {
         // …and its final norm gives the unablated answer log-probs
-        const { captures } = model.forward(b.ids, { capture: new Set([...Array.from({ length: swept }, (_, l) => HOOKS.residPre(l)), HOOKS.lnFinal]), logits: 'none' });
+        const { captures } = model.forward(b.ids, { capture: new Set([...swept.map((l) => HOOKS.residPre(l)), HOOKS.lnFinal]), logits: 'none' });
         (await answerLogprobsOf(model, b, captures.get(HOOKS.lnFinal)!)).forEach((v, k) => (base[b.members[k]] = v));
         const zeros = means ? null : rt.zeros([b.B * b.T, D], 'f32', 'sweep.zeros'); // [B·T, D]
-        for (let l = 0; l < swept; l++) {
+        for (const l of swept) {
           const startAt = { layer: l, resid: captures.get(HOOKS.residPre(l))! }; // [B, T, C]
           for (let h = 0; h < H; h++) {
             if (opts.signal?.aborted) throw new Error('ablation sweep cancelled');
