@@ -11,6 +11,8 @@
 # TASKS=conlang at 5e-4 (468 steps) and 1.5e-3 (346 steps) kept the sampled reward flat too (0.55 → 0.56 and
 # 0.55 → 0.49) and moved held-out Velmic within noise (test +1.2 / validation −3.5 points; test −3.4 / validation
 # −7.5): the model card's second attempt.
+# REWARD=exact:1,steps:0.5 (TASKS=conlang; lr 5e-4 and 1e-3, 8 or 16 prompts a step, 232-335 steps): flat again, held-out
+# Velmic down 1-10 points: the model card's third attempt.
 # Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [5e-4], BETA [0], LOSS [dapo],
 # NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
 # EVAL_N [500], VAL_N [200], FINAL [0], REWARD [exact] (e.g. exact:1,steps:0.5: partial credit for the worked steps).

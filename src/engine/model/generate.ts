@@ -2,15 +2,18 @@
 // one position per step. Positions follow transformers' generate for padded batches:
 // position_ids = cumsum(attention_mask) − 1, and padding keys are masked out of attention.
 //
-// Greedy decoding runs pipelined: the argmax is taken on the GPU and feeds the next step directly, so
-// step t+1 is recorded while step t still runs; tokens come back LAG steps later (EOS checks and
-// onStep see them then; a few steps past an EOS may be computed and are dropped). Sampling draws on
-// the CPU from each step's logits, one step at a time.
+// Greedy decoding and plain sampling (temperature only) run pipelined: the argmax, or the draw
+// (shaders/sample_tokens: the CPU sampler's inverse CDF in id order, u from the sequence's RNG stream), is
+// taken on the GPU and feeds the next step directly, so step t+1 is recorded while step t still runs;
+// tokens come back LAG steps later (EOS checks and onStep see them then; a few steps past an EOS may be
+// computed and are dropped). Sampling with top-k / top-p sorts each row on the CPU, one step at a time.
 import type { Tensor } from '../gpu/tensor.ts';
 import type { LlamaModel } from './llama.ts';
 import { KVCache } from './kvcache.ts';
-import { Sampler, type Sampling } from './sampling.ts';
+import { Sampler, tokenLogprob, type Sampling } from './sampling.ts';
+import { Rng } from '../util/rng.ts';
 import { argmax } from '../../../shaders/argmax.ts';
+import { sampleTokens } from '../../../shaders/sample_tokens.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -25,8 +28,9 @@ export interface GenerateOptions {
   /** called after each step with the tokens chosen for every sequence (in order; greedy: a few steps late) */
   onStep?: (step: number, tokens: number[]) => void;
   /**
-   * Sampling only: one RNG seed per sequence ([B]); sequence b draws from its own stream, so its tokens
-   * do not depend on the other sequences of the batch. Default: one stream (sampling.seed) for the batch.
+   * Sampling only: one RNG seed per sequence ([B]); sequence b draws from its own stream, one value a
+   * step, so its tokens do not depend on the other sequences of the batch. Default: one stream
+   * (sampling.seed) for the batch, drawn in sequence order each step.
    */
   seeds?: number[];
   /**
@@ -35,13 +39,14 @@ export interface GenerateOptions {
    */
   temperatures?: number[];
   /**
-   * Sampling only: called after each step with the logits the sampler read, one row [V] per sequence
-   * (views of this step's read-back, before temperature; valid during the call only), and the tokens
-   * chosen from them (a finished sequence's row is there too, its token is the pad id), and [B] each
-   * token's log_softmax(row / temperature) where the sampler computed it (plain sampling: Sampler.logprob),
-   * else NaN (top-k / top-p, finished sequences).
+   * Sampling only: called after each step, in step order, with the tokens drawn for every sequence and
+   * [B] each token's log_softmax(logits / the sequence's temperature) over the whole vocabulary (what
+   * GRPO keeps as the sampling policy's log-prob; top-k / top-p shape the draw, not this number). Plain
+   * sampling: from the GPU draw (f32), a few steps late as onStep; a finished sequence's entries are
+   * whatever it drew (ignore them). Top-k / top-p: computed on the CPU in float64; a finished sequence
+   * has the pad id and NaN.
    */
-  onLogits?: (step: number, rows: Float32Array[], tokens: number[], logprobs: number[]) => void;
+  onSampled?: (step: number, tokens: number[], logprobs: number[]) => void;
 }
 
 export class GenerationCancelled extends Error {
@@ -68,7 +73,7 @@ function validate(model: LlamaModel, prompts: number[][], opts: GenerateOptions)
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 0)) throw new Error(`generate: max new tokens must be an integer >= 0, got ${opts.maxNewTokens}`);
   for (const p of prompts) for (const id of p) if (!(id >= 0 && id < cfg.d_vocab)) throw new Error(`generate: token id ${id} is outside the vocabulary (0..${cfg.d_vocab - 1})`);
-  if ((opts.seeds || opts.onLogits) && opts.sampling.kind === 'greedy') throw new Error('generate: seeds and onLogits are for sampling (greedy runs on the GPU pipeline)');
+  if ((opts.seeds || opts.onSampled) && opts.sampling.kind === 'greedy') throw new Error('generate: seeds and onSampled are for sampling');
   if (opts.seeds && opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
   if (opts.temperatures) {
     if (opts.sampling.kind === 'greedy' || !opts.seeds) throw new Error('generate: per-sequence temperatures need sampling with per-sequence seeds');
@@ -109,7 +114,9 @@ export async function generate(model: LlamaModel, prompts: number[][], opts: Gen
   if (prompts.length === 0 || opts.maxNewTokens === 0) return prompts.map(() => []);
   const p = prepare(model, prompts, T0, opts);
   try {
-    return opts.sampling.kind === 'greedy' ? await greedyPipelined(model, p, opts) : await sampled(model, p, opts);
+    const s = opts.sampling;
+    if (s.kind === 'greedy' || (s.topK === undefined && (s.topP === undefined || s.topP >= 1))) return await pipelined(model, p, opts);
+    return await sampledOnCpu(model, p, opts);
   } finally {
     p.cache.dispose();
   }
@@ -125,12 +132,15 @@ function take(p: Prepared, out: number[][], finished: boolean[], tokens: ArrayLi
   return finished.every(Boolean);
 }
 
-async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
+/** Sampling with top-k / top-p: each step's logits read back and drawn on the CPU (Sampler), one step at a time. */
+async function sampledOnCpu(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
   const { rt, cfg } = model;
   const { sampling, seeds } = opts;
+  if (sampling.kind !== 'sample') throw new Error('generate: internal: sampledOnCpu without sampling');
+  const temperature = (b: number) => opts.temperatures?.[b] ?? sampling.temperature;
   const shared = new Sampler(sampling);
   // one sampler per sequence when each has its own seed, else all share one stream
-  const samplers = Array.from({ length: p.B }, (_, b) => (seeds && sampling.kind === 'sample' ? new Sampler({ ...sampling, seed: seeds[b], temperature: opts.temperatures?.[b] ?? sampling.temperature }) : shared));
+  const samplers = Array.from({ length: p.B }, (_, b) => (seeds ? new Sampler({ ...sampling, seed: seeds[b], temperature: temperature(b) }) : shared));
   const out: number[][] = Array.from({ length: p.B }, () => []);
   const finished = new Array<boolean>(p.B).fill(false);
   let idsT = rt.upload(p.ids, [p.B, p.T0], 'i32', 'ids');
@@ -142,14 +152,14 @@ async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): P
     const rows = (await rt.read(logits!)) as Float32Array;
     logits!.dispose();
     const row = (b: number) => rows.subarray(b * cfg.d_vocab, (b + 1) * cfg.d_vocab); // [V]
-    const logprobs = new Array<number>(p.B).fill(NaN); // [B] the sampler's log-prob of its draw, where it keeps one
+    const logprobs = new Array<number>(p.B).fill(NaN); // [B]
     const chosen = Array.from({ length: p.B }, (_, b) => {
       if (finished[b]) return p.pad;
       const t = samplers[b].next(row(b));
-      logprobs[b] = samplers[b].logprob;
+      if (opts.onSampled) logprobs[b] = tokenLogprob(row(b), t, temperature(b));
       return t;
     });
-    opts.onLogits?.(step, Array.from({ length: p.B }, (_, b) => row(b)), chosen, logprobs);
+    opts.onSampled?.(step, chosen, logprobs);
     const done = take(p, out, finished, chosen, opts);
     opts.onStep?.(step, chosen);
     if (done || step + 1 === opts.maxNewTokens) break;
@@ -160,20 +170,39 @@ async function sampled(model: LlamaModel, p: Prepared, opts: GenerateOptions): P
   return out;
 }
 
-async function greedyPipelined(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
-  const { rt } = model;
+/**
+ * Greedy and plain sampling: each step's tokens chosen on the GPU (argmax, or sample_tokens with one u a
+ * sequence from its stream) and fed to the next step without a read-back; tokens (and log-probs) read back
+ * LAG steps late.
+ */
+async function pipelined(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
+  const { rt, cfg } = model;
+  const s = opts.sampling;
+  // sampling: per step, [B, 2] (1 / temperature, u) — u from each sequence's own stream, or from one
+  // stream in sequence order
+  const draw =
+    s.kind === 'sample'
+      ? (() => {
+          const streams = opts.seeds ? opts.seeds.map((seed) => new Rng(seed)) : null;
+          const shared = new Rng(s.seed ?? 0);
+          const invT = Array.from({ length: p.B }, (_, b) => 1 / (opts.temperatures?.[b] ?? s.temperature));
+          return () => Float32Array.from({ length: 2 * p.B }, (_, k) => (k % 2 === 0 ? invT[k >> 1] : (streams ? streams[k >> 1] : shared).next()));
+        })()
+      : null;
   const out: number[][] = Array.from({ length: p.B }, () => []);
   const finished = new Array<boolean>(p.B).fill(false);
-  const reads: Promise<ArrayLike<number>>[] = []; // tokens of step s, read back asynchronously
+  const reads: Promise<[ArrayLike<number>, ArrayLike<number> | null]>[] = []; // tokens (and log-probs) of step s
   let idsT: Tensor = rt.upload(p.ids, [p.B, p.T0], 'i32', 'ids');
   let positions = p.positions;
   let taken = 0; // steps whose tokens have been consumed
   let done = false;
   const consume = async (upTo: number) => {
     for (; taken < upTo && !done; taken++) {
-      const tokens = await reads[taken];
-      done = take(p, out, finished, tokens, opts);
-      opts.onStep?.(taken, Array.from(tokens));
+      const [tokens, logprobs] = await reads[taken];
+      const chosen = Array.from(tokens);
+      if (logprobs) opts.onSampled?.(taken, chosen, Array.from(logprobs));
+      done = take(p, out, finished, chosen, opts);
+      opts.onStep?.(taken, chosen);
     }
   };
   try {
@@ -181,9 +210,19 @@ async function greedyPipelined(model: LlamaModel, p: Prepared, opts: GenerateOpt
       if (opts.signal?.aborted) throw new GenerationCancelled(`generation cancelled after ${taken} tokens`);
       const { logits } = model.forward(idsT, { cache: p.cache, positions, logits: 'last' }); // [B, 1, V]
       idsT.dispose();
-      idsT = argmax(rt, logits!).reshape([p.B, 1]); // [B, 1] i32: this step's tokens, the next step's input
+      if (draw) {
+        const params = rt.upload(draw(), [p.B, 2], 'f32', 'sample.params'); // [B, 2]
+        const next = rt.empty([p.B, 1], 'i32', 'ids'); // [B, 1] this step's tokens, the next step's input
+        const { logp } = sampleTokens(rt, logits!.view([p.B, cfg.d_vocab]), params, { tokens: next }); // logp [B]
+        params.dispose();
+        idsT = next;
+        reads.push(Promise.all([rt.read(next), rt.read(logp)])); // copied now (queue order), resolved later
+        logp.dispose();
+      } else {
+        idsT = argmax(rt, logits!).reshape([p.B, 1]); // [B, 1] i32: this step's tokens, the next step's input
+        reads.push(rt.read(idsT).then((t) => [t, null]));
+      }
       logits!.dispose();
-      reads.push(rt.read(idsT)); // copies the tokens now (queue order), submits, resolves later
       positions = positions ? Int32Array.from(p.next) : undefined;
       for (let b = 0; b < p.B; b++) p.next[b]++;
       await consume(step + 1 - LAG); // wait only for tokens LAG steps old: the GPU stays busy

@@ -1,6 +1,6 @@
 // The engine's forward pass against the float64 whole-model reference on tiny checkpoints:
 // Llama with GQA (untied), Qwen2 with q/k/v bias (tied, one KV head), bf16 weights; the KV cache
-// against a full forward; padded batches against single sequences; greedy generation.
+// against a full forward; padded batches against single sequences; greedy and sampled generation.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
@@ -11,7 +11,9 @@ import { referenceForward } from './reference.ts';
 import { HOOKS } from './llama.ts';
 import { KVCache } from './kvcache.ts';
 import { generate } from './generate.ts';
-import { argmax } from './sampling.ts';
+import { argmax, tokenLogprob } from './sampling.ts';
+import { Rng } from '../util/rng.ts';
+import { sampleTokensRef } from '../../../shaders/sample_tokens.ref.ts';
 
 after(releaseTestRuntime);
 
@@ -86,6 +88,41 @@ test('greedy generation: a left-padded batch gives each prompt the tokens it get
       seq.push(tok);
     }
   }
+});
+
+test('sampled generation (drawn on the GPU, pipelined): each sequence follows the float64 reference draw with u from its own stream, and reports the log-probs', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint({}, 7);
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const V = model.cfg.d_vocab;
+  const prompts = [IDS.slice(0, 4), IDS];
+  const [seeds, temperatures] = [[11, 12], [0.7, 1.6]];
+  const logps: number[][] = [[], []];
+  const out = await generate(model, prompts, {
+    maxNewTokens: 8, sampling: { kind: 'sample', temperature: 1 }, seeds, temperatures, ignoreEos: true,
+    onSampled: (_step, _tokens, lp) => lp.forEach((v, b) => logps[b].push(v)),
+  });
+  let ties = 0;
+  for (let b = 0; b < prompts.length; b++) {
+    assert.equal(out[b].length, 8);
+    const rng = new Rng(seeds[b]);
+    const seq = [...prompts[b]];
+    for (const [t, tok] of out[b].entries()) {
+      const row = referenceForward(model.cfg, ckpt.weights, seq).logits.subarray((seq.length - 1) * V); // [V]
+      const ref = sampleTokensRef(row, V, [1 / temperatures[b], Math.fround(rng.next())]);
+      if (tok !== ref.tokens[0]) {
+        assert.ok(ref.margin[0] < 1e-4, `sequence ${b} step ${t}: drew ${tok}, the reference ${ref.tokens[0]} (not a rounding tie)`);
+        ties++;
+      }
+      assert.ok(Math.abs(logps[b][t] - tokenLogprob(row, tok, temperatures[b])) < 1e-4, `sequence ${b} step ${t}: log-prob`);
+      seq.push(tok);
+    }
+  }
+  assert.ok(ties <= 1, `${ties} rounding ties in 16 draws`);
+  // the same seeds again: the same tokens; a sequence alone: its tokens in the batch
+  assert.deepEqual(await generate(model, prompts, { maxNewTokens: 8, sampling: { kind: 'sample', temperature: 1 }, seeds, temperatures, ignoreEos: true }), out);
+  const [alone] = await generate(model, [prompts[1]], { maxNewTokens: 8, sampling: { kind: 'sample', temperature: 1 }, seeds: [12], temperatures: [1.6], ignoreEos: true });
+  assert.deepEqual(alone, out[1]);
 });
 
 test('generation stops at EOS unless told to ignore it, and refuses what does not fit', async () => {

@@ -103,3 +103,12 @@ export class Sampler {
     return last; // when rounding leaves u ≥ 0 after every token: the last token with weight
   }
 }
+
+/** log_softmax(row / temperature)[token], accumulated in float64. row: [V] */
+export function tokenLogprob(row: ArrayLike<number>, token: number, temperature: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i] / temperature);
+  let z = 0;
+  for (let i = 0; i < row.length; i++) z += Math.exp(row[i] / temperature - max);
+  return row[token] / temperature - max - Math.log(z);
+}

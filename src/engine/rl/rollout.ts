@@ -8,11 +8,12 @@
 // Semantics follow TRL's GRPOTrainer (trl/trainer/grpo_trainer.py):
 //   - log-probs are log_softmax(logits / temperature) at the sampled token, over the whole vocabulary
 //     (TRL's _get_per_token_logps_and_entropies divides by the temperature and takes a log-softmax;
-//     top-k / top-p shape the sampling, not these numbers), in float64 here;
+//     top-k / top-p shape the sampling, not these numbers);
 //   - the completion mask is 1 up to and including the first EOS (or every token when none came), 0 after.
-// rollouts() keeps the log-probs of the very logits the sampler read (generate's onLogits hook: no second
-// forward); sequenceLogprobs() recomputes them by one teacher-forced forward over prompt + completion,
-// which is what the policy (and, with the adapter off, the reference) log-probs of a GRPO step use.
+// rollouts() keeps the log-probs of the very logits the sampler read (generate's onSampled: computed with the
+// draw on the GPU for plain sampling, f32; in float64 on the CPU with top-k / top-p; no second forward);
+// sequenceLogprobs() recomputes them by one teacher-forced forward over prompt + completion, which is what
+// the policy (and, with the adapter off, the reference) log-probs of a GRPO step use.
 //
 // Reproducibility: sequence g samples from its own RNG stream, seeded with the g-th 32-bit draw of
 // Rng(seed) (sequenceSeeds). Its tokens therefore depend only on (seed, g, model, prompt, options),
@@ -20,6 +21,7 @@
 // would share G − 1 streams between them).
 import type { LlamaModel } from '../model/llama.ts';
 import { generate } from '../model/generate.ts';
+import { tokenLogprob } from '../model/sampling.ts';
 import { Rng } from '../util/rng.ts';
 
 export const MIN_GROUP = 2;
@@ -57,14 +59,6 @@ export function sequenceSeeds(seed: number, G: number): number[] {
   return Array.from({ length: G }, () => Math.floor(rng.next() * 2 ** 32));
 }
 
-/** log_softmax(row / temperature)[token], accumulated in float64. row: [V] */
-export function tokenLogprob(row: ArrayLike<number>, token: number, temperature: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i] / temperature);
-  let z = 0;
-  for (let i = 0; i < row.length; i++) z += Math.exp(row[i] / temperature - max);
-  return row[token] / temperature - max - Math.log(z);
-}
 
 function checkPrompt(model: LlamaModel, fn: string, promptIds: number[], newTokens: number): void {
   const { d_vocab: V, n_ctx } = model.cfg;
@@ -128,11 +122,10 @@ export async function rolloutRows(model: LlamaModel, rows: readonly RolloutRow[]
       eosTokenIds: [...eos],
       padTokenId: pad,
       signal: opts.signal,
-      onLogits: (_step, logits, chosen, sampled) => {
+      onSampled: (_step, chosen, logprobs) => {
         for (let i = 0; i < B; i++) {
           if (finished[i]) continue;
-          // the sampler's own float64 log-prob (plain sampling), else computed here (top-k / top-p)
-          steps[i].push(Number.isNaN(sampled[i]) ? tokenLogprob(logits[i], chosen[i], rows[i].temperature) : sampled[i]); // logits[i]: [V]
+          steps[i].push(logprobs[i]);
           if (eos.has(chosen[i])) finished[i] = true;
         }
       },
