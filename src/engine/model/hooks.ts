@@ -38,8 +38,9 @@
 //   blocks.{l}.hook_mlp_out         [B, T, C]
 //   blocks.{l}.hook_resid_post      [B, T, C]
 //   ln_final.hook_normalized        [B, T, C]
-// The training graph (train/graph.ts) has the same names, readable and writable, with a backward for
-// each edit (train/graph-hooks.ts); it lacks hook_q / hook_k before RoPE and hook_attn_scores.
+// The block that meets them is defined once (./block.ts) and run by this forward, decode and the training
+// graph (train/graph.ts), which has the same names, readable and writable with a backward for each edit
+// (train/graph-hooks.ts), except hook_attn_scores and hook_pattern (read only there).
 import type { Runtime } from '../gpu/runtime.ts';
 import { copyColumns } from '../../../shaders/copy_columns.ts';
 import type { Tensor } from '../gpu/tensor.ts';

@@ -8,7 +8,7 @@ import { assertAllClose } from '../testing/allclose.ts';
 import { makeTinyCheckpoint } from './checkpoint-fixtures.ts';
 import { loadModel } from './load.ts';
 import { referenceForward } from './reference.ts';
-import { HOOKS } from './llama.ts';
+import { HOOKS, hookNames, type HookFn } from './llama.ts';
 import { KVCache } from './kvcache.ts';
 import { generate } from './generate.ts';
 import { argmax, tokenLogprob } from './sampling.ts';
@@ -158,4 +158,31 @@ test('every hook can be captured at once without changing the logits (in-place r
   }
   const none = model.forward(ids(), { logits: 'all' });
   assertAllClose(await rt.read(none.logits!), await rt.read(all.logits!), { atol: 1e-6, rtol: 1e-6 }, 'logits without hooks');
+});
+
+test('a forward gives back every buffer it does not hand out: fused and unfused rows, captures, edits, explicit attention, a KV cache', async () => {
+  const rt = await testRuntime();
+  const { model } = await loadModel(rt, makeTinyCheckpoint({}, 8), { tokenizer: false });
+  const run = async (B: number, T: number, opts: Parameters<typeof model.forward>[1] = {}) => {
+    const ids = rt.upload(Int32Array.from({ length: B * T }, (_, i) => IDS[i % IDS.length]), [B, T], 'i32', 'ids');
+    const { logits, captures } = model.forward(ids, opts);
+    ids.dispose();
+    logits?.dispose();
+    for (const t of new Set(captures.values())) t.dispose();
+  };
+  const zero: HookFn = (act) => rt.clear(act);
+  await run(1, 4); // warm the pool
+  await rt.sync();
+  const inUse = rt.pool.snapshot().inUse;
+  await run(2, 3); // fused decode rows
+  await run(3, 9, { logits: 'last' }); // unfused
+  await run(2, 9, { capture: new Set(hookNames(model.cfg.n_layers)) }); // every point captured
+  await run(2, 9, { hooks: new Map<string, HookFn>([[HOOKS.z(0), zero], [HOOKS.attnOut(1), zero], [HOOKS.ln2(0), zero], [HOOKS.q(1), zero]]) });
+  await run(2, 9, { hooks: new Map<string, HookFn>([[HOOKS.pattern(1), () => {}]]), capture: new Set([HOOKS.attnScores(0)]) }); // explicit attention
+  const cache = new KVCache(rt, model.cfg, 2, 12);
+  await run(2, 9, { cache, capture: new Set([HOOKS.rotK(0), HOOKS.residPre(1)]) });
+  await run(2, 1, { cache, logits: 'last' });
+  cache.dispose();
+  await rt.sync();
+  assert.equal(rt.pool.snapshot().inUse, inUse, 'GPU buffers left in use');
 });

@@ -1,7 +1,8 @@
 // Hook points in the training graph (graph-hooks.ts): what it captures equals what the inference
 // forward captures at the same names (one hook definition for both), a recomputed block reports
 // once, and written points train right — the gradient with a head zero-ablated at hook_z, a steering
-// vector added at hook_resid_mid, ln2's output halved, a head of q zeroed and k halved before RoPE matches
+// vector added at hook_resid_mid, ln2's output halved, a head of q zeroed and k halved before RoPE, o_proj's and
+// down_proj's outputs halved (hook_attn_out, hook_mlp_out) matches
 // central differences of the loss of that edited forward; without the ablation's backward (its gradient
 // mask) it does not.
 import { test, after } from 'node:test';
@@ -63,6 +64,18 @@ test('the training graph captures what the inference forward captures, under the
   tr.graph.step(mb, rt.zeros([1], 'f32', 'loss'), null, tr.full, { gradScale: 1, recompute: true, hooks }).dispose();
   for (const n of names) assert.equal(got.get(n)?.length, 1, `${n} reported once`);
   for (const ts of got.values()) ts.forEach((t) => t.dispose());
+  // nothing left behind: the same step (with and without recompute) and forward again, their outputs freed
+  const again = async () => {
+    for (const recompute of [false, true]) tr.graph.step(mb, rt.zeros([1], 'f32', 'loss'), null, tr.full, { gradScale: 1, recompute, hooks }).dispose();
+    tr.graph.hidden(mb, null, hooks).dispose();
+    tr.graph.nll(mb, null, 1).dispose();
+    for (const ts of got.values()) ts.forEach((t) => t.dispose());
+    got.clear();
+    await rt.sync();
+    return rt.pool.snapshot().inUse;
+  };
+  const inUse = await again();
+  assert.equal(await again(), inUse, 'GPU buffers left in use by the training graph');
   assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.pattern(0), { forward: () => {} }]]) }), /can be captured but not written in the training graph/);
   assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.attnScores(0), { forward: () => {} }]]) }), /hook_attn_scores can be captured but not written in the training graph/);
   assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set(['blocks.0.attn.hook_result']), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_result" in the training graph/);
@@ -103,6 +116,9 @@ async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) =
     // before RoPE: a head of q zeroed (its gradient masked), k halved
     [HOOKS.q(1), { forward: zeroHead, backward: zeroHead }],
     [HOOKS.k(0), { forward: halve, backward: halve }],
+    // the projections joining the residual: o_proj's output halved, down_proj's output halved
+    [HOOKS.attnOut(1), { forward: halve, backward: halve }],
+    [HOOKS.mlpOut(0), { forward: halve, backward: halve }],
   ]);
   const lossOf = async (hooks: GraphHooks | undefined) => {
     const nll = tr.graph.nll(mb, tr.lora, 1, undefined, hooks);

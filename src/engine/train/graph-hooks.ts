@@ -11,20 +11,24 @@
 // The edit runs again when a block is recomputed (it must be deterministic), except at resid_pre,
 // whose edited tensor is what the recompute starts from.
 //
-// Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts, all but the four below
-// writable — hook_embed, resid_pre/mid/post, ln1/ln2.hook_normalized [N, C], attn.hook_q [B, T, H, D] and
-// attn.hook_k [B, T, Hkv, D] before RoPE (column windows of the fused q|k|v rows: an edit is written back
-// before RoPE, its backward edits the same window of the fused gradient), attn.hook_rot_q [B, T, H, D],
-// attn.hook_rot_k / attn.hook_v [B, T, Hkv, D] (no KV cache here: the roped keys are this batch's own),
-// attn.hook_z [B, T, H, D], mlp.hook_post [N, F], ln_final.hook_normalized [N, C]. Read only:
-// attn.hook_attn_scores and attn.hook_pattern [B, H, T, T] (the flash kernel keeps neither: scores are
-// computed from the roped q and k when captured, the probabilities written out by the kernel), hook_attn_out
-// and hook_mlp_out [N, C] (computed as resid_mid − resid_pre and resid_post − resid_mid). Writing scores or
-// the pattern needs attention in explicit steps with their own backward, which the training graph does not
-// have (the inference forward does).
+// Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts — the block is the one the
+// inference forward runs (model/block.ts) — all but two writable: hook_embed, resid_pre/mid/post,
+// ln1/ln2.hook_normalized [N, C], attn.hook_q [B, T, H, D], attn.hook_k and attn.hook_v [B, T, Hkv, D] before
+// RoPE (column windows of the fused q|k|v rows: an edit is written back before RoPE, the backward edits the
+// gradient of the same window; v has no RoPE), attn.hook_rot_q [B, T, H, D], attn.hook_rot_k [B, T, Hkv, D]
+// (no KV cache here: the roped keys are this batch's own), attn.hook_z [B, T, H, D], hook_attn_out and
+// hook_mlp_out [N, C] (the projections with their adapters, computed apart when hooked; the backward edit
+// applies to the gradient reaching the projection, not the residual's), mlp.hook_post [N, F],
+// ln_final.hook_normalized [N, C]. Read only: attn.hook_attn_scores and attn.hook_pattern [B, H, T, T] (the
+// flash kernel keeps neither: scores are computed from the roped q and k when captured, the probabilities
+// written out by the kernel). Writing scores or the pattern needs attention in explicit steps with their own
+// backward, which the training graph does not have (the inference forward does).
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { HOOKS, type HookFn } from '../model/hooks.ts';
+import type { BlockHooks } from '../model/block.ts';
+
+const RESID_PRE = /\.hook_resid_pre$/;
 
 export interface TrainHook {
   /** edits the activation in place */
@@ -45,16 +49,21 @@ export function trainHookNames(nLayers: number): { name: string; writable: boole
   const out: { name: string; writable: true | false }[] = [{ name: HOOKS.embed, writable: true }];
   for (let l = 0; l < nLayers; l++) {
     for (const n of [HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.q(l), HOOKS.k(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l)]) out.push({ name: n, writable: true });
-    out.push({ name: HOOKS.attnScores(l), writable: false }, { name: HOOKS.pattern(l), writable: false }, { name: HOOKS.z(l), writable: true }, { name: HOOKS.attnOut(l), writable: false });
-    for (const n of [HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l)]) out.push({ name: n, writable: true });
-    out.push({ name: HOOKS.mlpOut(l), writable: false }, { name: HOOKS.residPost(l), writable: true });
+    out.push({ name: HOOKS.attnScores(l), writable: false }, { name: HOOKS.pattern(l), writable: false });
+    for (const n of [HOOKS.z(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l), HOOKS.mlpOut(l), HOOKS.residPost(l)]) out.push({ name: n, writable: true });
   }
   out.push({ name: HOOKS.lnFinal, writable: true });
   return out;
 }
 
-/** One step's hook points: checks the names once, then runs edits and captures as the graph meets them. */
-export class GraphHookPoints {
+/**
+ * One step's hook points: checks the names once, then runs edits and captures as the graph meets them. The
+ * block's view of them (model/block.ts BlockHooks): captures are copies, so nothing is ever kept from the graph.
+ */
+export class GraphHookPoints implements BlockHooks {
+  /** a recomputed block (StepOptions.recompute): no captures, and resid_pre's edit is not run again */
+  again = false;
+
   constructor(
     private readonly rt: Runtime,
     private readonly h: GraphHooks | undefined,
@@ -74,8 +83,9 @@ export class GraphHookPoints {
   get none(): boolean {
     return !this.h || (!this.h.edit?.size && !this.h.capture?.size);
   }
+  /** Captured in this pass (a recompute captures nothing). */
   captured(name: string): boolean {
-    return this.h?.capture?.has(name) ?? false;
+    return !this.again && (this.h?.capture?.has(name) ?? false);
   }
   edited(name: string): boolean {
     return this.h?.edit?.has(name) ?? false;
@@ -88,11 +98,22 @@ export class GraphHookPoints {
   editsGrad(name: string): boolean {
     return !!this.h?.edit?.get(name)?.backward;
   }
-  /** The forward edit of the point (unless `skipEdit`), then its capture (unless `again`: a recomputed block); returns t. */
-  at(name: string, t: Tensor, again = false, skipEdit = false): Tensor {
-    if (!skipEdit) this.h?.edit?.get(name)?.forward(t, name);
-    if (!again && this.captured(name)) this.report(name, t);
+  /** The forward edit of the point (not resid_pre's in a recompute), then a copy of it to onCapture; returns t. */
+  at(name: string, t: Tensor): Tensor {
+    if (!(this.again && RESID_PRE.test(name))) this.h?.edit?.get(name)?.forward(t, name);
+    if (this.captured(name)) this.report(name, t);
     return t;
+  }
+  /** A read-only point: a copy made by `make` to onCapture, when captured. */
+  atCopy(name: string, make: () => Tensor): void {
+    if (this.captured(name)) this.report(name, make(), true);
+  }
+  /** Nothing goes to the caller but copies. */
+  isKept(_t: Tensor): boolean {
+    return false;
+  }
+  release(t: Tensor): void {
+    t.dispose();
   }
   /** Reports a tensor made for a capture-only point (it takes ownership). */
   report(name: string, t: Tensor, own = false): void {

@@ -1,7 +1,7 @@
 // One training micro-batch on the GPU: the Llama forward with the activations the backward needs,
-// the causal-LM loss, and the backward into LoRA adapters and/or every base weight. The inference
-// forward (model/llama.ts) stays lean; this file is its training twin, in the same order; one block's forward and
-// backward are in ./block.ts.
+// the causal-LM loss, and the backward into LoRA adapters and/or every base weight. The blocks are the
+// model's own (model/block.ts, run with `keep`, as the inference forward runs them without); their backward
+// is in ./block.ts.
 //
 // Legend: B batch, T tokens (right-padded), N = B·T rows, C = d_model, H = n_heads,
 //         Hkv = n_kv_heads, D = d_head, W = (H + 2·Hkv)·D (fused q|k|v width), F = d_mlp, V = d_vocab.
@@ -30,7 +30,8 @@ import { ropeInvFreq, type ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS } from '../model/hooks.ts';
 import { GraphHookPoints, type GraphHooks } from './graph-hooks.ts';
-import { blockBackward, blockForward, disposeActs, type BlockActs, type BlockContext, type FullGrads, type LoraState } from './block.ts';
+import { blockBackward, type BlockContext, type FullGrads, type LoraState } from './block.ts';
+import { blockForward, disposeActs, type BlockActs } from '../model/block.ts';
 
 // the seven PEFT target names, defined with the adapter files
 import { LORA_TARGETS, type LoraTarget } from './adapter.ts';
@@ -103,11 +104,18 @@ export class TrainGraph implements BlockContext {
     this.hp = new GraphHookPoints(rt, undefined, cfg.n_layers);
   }
 
-  /** Column window of a q/k/v adapter inside the fused projection output [N, W]. */
-  qkvWindow(t: 'q_proj' | 'k_proj' | 'v_proj'): { offset: number; stride: number } {
-    const { n_heads: H, n_kv_heads: Hkv, d_head: D } = this.cfg;
-    const offset = t === 'q_proj' ? 0 : t === 'k_proj' ? H * D : (H + Hkv) * D;
-    return { offset, stride: this.W };
+  /**
+   * Block l's forward on x [N, C] (model/block.ts): with `keep`, the activations its backward needs, nothing
+   * changed in place and LoRA dropout applied; `again`: a recompute in the backward (the hook points skip
+   * their captures and resid_pre's edit, whose edited tensor is x).
+   */
+  private block(l: number, x: Tensor, B: number, T: number, lora: LoraState | null, keep: boolean, again = false): { out: Tensor; acts: BlockActs | null } {
+    this.hp.again = again;
+    try {
+      return blockForward({ rt: this.rt, cfg: this.cfg, w: this.w, invFreq: this.invFreq, hp: this.hp, lora, dropoutSeed: (l, t) => this.dropoutSeed(l, t) }, l, x, B, T, { offset: 0, positions: null }, keep);
+    } finally {
+      this.hp.again = false;
+    }
   }
 
   /**
@@ -131,11 +139,11 @@ export class TrainGraph implements BlockContext {
     const acts: (BlockActs | null)[] = [];
     const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
     for (let l = 0; l < cfg.n_layers; l++) {
-      const a = blockForward(this, l, x, B, T, lora);
+      const a = this.block(l, x, B, T, lora, true);
       inputs.push(x);
       x = a.out;
       if (opts.recompute) {
-        disposeActs(a.acts, true);
+        disposeActs(a.acts!, true);
         acts.push(null);
       } else acts.push(a.acts);
     }
@@ -190,9 +198,9 @@ export class TrainGraph implements BlockContext {
     for (let l = cfg.n_layers - 1; l >= 0; l--) {
       let a = acts[l];
       if (!a) {
-        const again = blockForward(this, l, inputs[l], B, T, lora, true); // recompute
+        const again = this.block(l, inputs[l], B, T, lora, true, true); // recompute
         again.out.dispose();
-        a = again.acts;
+        a = again.acts!;
       }
       const dxIn = blockBackward(this, l, a, dx, B, T, lora, full);
       dx.dispose();
@@ -217,15 +225,10 @@ export class TrainGraph implements BlockContext {
     const C = cfg.d_model;
     if (mb.ids.length !== N) throw new Error(`forward: ids need ${N} values for [${B}, ${T}]`);
     if (T > cfg.n_ctx) throw new Error(`forward: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
-    const noDrop = lora && lora.dropout ? { ...lora, dropout: 0 } : lora;
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
     let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
     ids.dispose();
-    for (let l = 0; l < cfg.n_layers; l++) {
-      const a = blockForward(this, l, x, B, T, noDrop);
-      disposeActs(a.acts, false); // frees x (the block's input) too
-      x = a.out;
-    }
+    for (let l = 0; l < cfg.n_layers; l++) x = this.block(l, x, B, T, lora, false).out; // frees x (the block's input) unless it is the result
     const { y: xf, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     rstd.dispose();
     x.dispose();

@@ -1,0 +1,292 @@
+// The Llama block, defined once: ln1 → q|k|v (+ LoRA) → RoPE → causal GQA attention → o_proj (+ LoRA) into
+// the residual → ln2 → gate/up (+ LoRA) → SwiGLU → down_proj (+ LoRA) into the residual — with its hook points
+// (./hooks.ts). The inference forward and decode (./llama.ts) and the training graph (train/graph.ts) run this
+// function; what differs between them is passed in, not forked:
+//   - `keep` (training): every activation the backward needs is kept and returned (BlockActs), nothing is
+//     added into the residual in place, and the adapters' inputs may be dropped out (env.lora.dropout);
+//     without it each tensor goes back to the pool as soon as it is dead and the residual adds run in place;
+//   - the attention's keys and values (AttentionIO): into a KV cache at an offset (decode), or this batch's
+//     own; padding as absolute positions and a key mask;
+//   - the hook points (BlockHooks): the forward's HookPoints hand captured tensors to the caller, the training
+//     graph's GraphHookPoints report copies and refuse edits it has no backward for.
+// Few rows with no hook, adapter or kept activation take the fused decode kernels (./ops.ts).
+//
+// Legend: B batch, T new positions, N = B·T rows, S key positions (cache capacity or T), C = d_model,
+//         H = n_heads, Hkv = n_kv_heads, D = d_head, W = (H + 2·Hkv)·D (fused q|k|v width), F = d_mlp.
+// Linear weights are HF [out, in]: y = x Wᵀ. Activations keep the residual's leading shape ([B, T, …] in the
+// forward, [N, …] in the training graph); the attention tensors are [B, T, heads, D].
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul, GEMV_MAX_M, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { loraForward, type ColumnWindow } from '../../../shaders/lora_forward.ts';
+import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
+import { attentionForward } from '../../../shaders/attention_forward.ts';
+import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
+import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+import { add } from '../../../shaders/add_scale.ts';
+import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
+import type { ModelConfig } from './config.ts';
+import type { ModelWeights } from './weights.ts';
+import type { KVCache } from './kvcache.ts';
+import type { LoraTarget } from '../train/adapter.ts';
+import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
+import { FUSED_MAX_ROWS, normLinear, normSwiglu } from './ops.ts';
+
+/** What a block asks of its hook points (model/hooks.ts HookPoints, train/graph-hooks.ts GraphHookPoints). */
+export interface BlockHooks {
+  /** nothing hooked or captured */
+  readonly none: boolean;
+  /** captured or edited */
+  wants(name: string): boolean;
+  captured(name: string): boolean;
+  edited(name: string): boolean;
+  /** the point's edit (in place), then its capture; returns t */
+  at(name: string, t: Tensor): Tensor;
+  /** a read-only capture of a copy made only when wanted (points inside another buffer: the KV cache) */
+  atCopy(name: string, make: () => Tensor): void;
+  /** whether `t` went to the caller (the block must neither free nor change it) */
+  isKept(t: Tensor): boolean;
+  /** frees `t` unless it went to the caller */
+  release(t: Tensor): void;
+}
+
+/**
+ * LoRA adapters applied unmerged: y = x Wᵀ + scale · (dropout(x) Aᵀ) Bᵀ on each adapted (layer, target).
+ * The trainer's LoraState is one (its slots also hold gradients), so rollouts sample the policy being trained.
+ */
+export interface AdapterSlots {
+  /** alpha / r */
+  scale: number;
+  /** lora_dropout p on each adapter's input, applied only where activations are kept (training); 0 or absent = none */
+  dropout?: number;
+  /** slots[layer][target]: A [r, in], B [out, r]; undefined (or a missing layer) = no adapter there */
+  slots: readonly Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[];
+}
+
+/** What a block runs with. */
+export interface BlockEnv {
+  readonly rt: Runtime;
+  readonly cfg: ModelConfig;
+  readonly w: ModelWeights;
+  readonly invFreq: Float32Array;
+  readonly hp: BlockHooks;
+  readonly lora: AdapterSlots | null;
+  /** seeds of the adapters' dropout masks (training with dropout) */
+  dropoutSeed?(l: number, t: LoraTarget): DropoutSeed;
+}
+
+/** Where the attention's keys and values go and which keys each query sees. */
+export interface AttentionIO {
+  /** append keys/values at `offset` and attend over the cache (its padding mask included) */
+  cache?: KVCache;
+  /** positions already in the cache (0 without one) */
+  offset: number;
+  /** [B·T] absolute positions (left-padded batches), else offset + t */
+  positions: Tensor | null;
+  /** [B, T] 1 = token, 0 = padding, without a cache */
+  keyMask?: Tensor;
+}
+
+/** What one block keeps for its backward (train/block.ts); N rows, shapes as the residual's. */
+export interface BlockActs {
+  x: Tensor; // [N, C] resid_pre (input of ln1)
+  h1: Tensor; // [N, C] ln1(x)
+  rstd1: Tensor; // [N]
+  q: Tensor; // [B, T, H, D] roped
+  k: Tensor; // [B, T, Hkv, D] roped
+  v: Tensor; // [B, T, Hkv, D]
+  att: Tensor; // [B, T, H, D] attention output (z before o_proj), as o_proj saw it
+  attRaw?: Tensor; // [B, T, H, D] the attention kernel's output, when a hook edited z (the attention backward needs it)
+  lse: Tensor; // [B, H, T]
+  mid: Tensor; // [N, C] resid_mid
+  h2: Tensor; // [N, C] ln2(mid)
+  rstd2: Tensor; // [N]
+  gate: Tensor; // [N, F]
+  up: Tensor; // [N, F]
+  act: Tensor; // [N, F] silu(gate)·up
+  xa: Partial<Record<LoraTarget, Tensor>>; // [N, r] x·Aᵀ per adapter
+  xd: Partial<Record<LoraTarget, Tensor>>; // [N, in] dropout(x) per adapter, when dropout > 0
+}
+
+export const disposeActs = (a: BlockActs, keepX: boolean): void => {
+  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
+  for (const t of Object.values(a.xa)) t?.dispose();
+  for (const t of Object.values(a.xd)) t?.dispose();
+  a.attRaw?.dispose();
+  if (!keepX) a.x.dispose();
+};
+
+/** Column window of a q/k/v adapter inside the fused projection rows [N, W]. */
+export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'): ColumnWindow & { offset: number; stride: number } {
+  const { n_heads: H, n_kv_heads: Hkv, d_head: D } = cfg;
+  const offset = t === 'q_proj' ? 0 : t === 'k_proj' ? H * D : (H + Hkv) * D;
+  return { offset, stride: (H + 2 * Hkv) * D };
+}
+
+/**
+ * Kernel for LoRA's skinny products (one side only r wide): gemv for decode rows; split-K when the reduction
+ * is long (measured on an H200: the 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole
+ * reduction, a third of a step's GPU time); the naive kernel otherwise. Shared with the backward.
+ */
+export const skinny = (N: number, K: number): MatmulOptions['version'] => (N <= GEMV_MAX_M ? 'auto' : K >= 256 ? 'splitk' : 'naive');
+
+/** Whether the adapter adapts any of `targets` in layer l. */
+export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
+  const slots = lora?.slots[l];
+  return !!slots && targets.some((t) => slots[t]);
+}
+
+/** Block l on the residual x ([B, T, C] or [N, C]): the new residual (resid_post) and, with `keep`, the activations. */
+export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: AttentionIO, keep: boolean): { out: Tensor; acts: BlockActs | null } {
+  const { rt, cfg, hp } = env;
+  const bw = env.w.blocks[l];
+  const [N, C, F] = [B * T, cfg.d_model, cfg.d_mlp];
+  const [H, Hkv, D] = [cfg.n_heads, cfg.n_kv_heads, cfg.d_head];
+  const lead = x.shape.slice(0, -1); // [B, T] or [N]
+  const eps = cfg.rms_norm_eps;
+  const xa: BlockActs['xa'] = {};
+  const xd: BlockActs['xd'] = {};
+  /** y[:, window] += scale · (dropout(xIn) Aᵀ) Bᵀ for target t, if adapted; xIn [N, in], y [N, out] */
+  const lora = (t: LoraTarget, xIn: Tensor, y: Tensor, window?: ColumnWindow) => {
+    const s = env.lora?.slots[l]?.[t];
+    if (!s) return;
+    const p = keep ? (env.lora!.dropout ?? 0) : 0;
+    const xin = p > 0 ? dropout(rt, xIn, p, env.dropoutSeed!(l, t)) : xIn; // [N, in]
+    const a = matmul(rt, xin, s.A, { transB: true, version: skinny(N, xin.shape[1]) }); // [N, r] = x Aᵀ
+    loraForward(rt, xin, s.A, s.B, y, env.lora!.scale, { yCols: window, xa: a }); // y[:, window] += scale · a Bᵀ
+    if (keep) {
+      xa[t] = a;
+      if (p > 0) xd[t] = xin;
+    } else a.dispose();
+  };
+  // the fused decode kernels never show the normalised input, q/k/v or SwiGLU's parts
+  const fusable = !keep && hp.none && N <= FUSED_MAX_ROWS;
+
+  // ---- attention: ln1 → q|k|v → RoPE → attention ----
+  hp.at(HOOKS.residPre(l), x);
+  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, fusable && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj')); // y [N, W]; h as x unless fused
+  const qkv = n1.y;
+  if (n1.h) {
+    hp.at(HOOKS.ln1(l), n1.h);
+    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lora(t, n1.h.view([N, C]), qkv, qkvColumns(cfg, t));
+    if (!keep) {
+      n1.rstd!.dispose();
+      hp.release(n1.h);
+    }
+  }
+  // hook_q / hook_k / hook_v before RoPE: windows of the fused rows, copied out when wanted; an edit is written back
+  for (const [name, heads, at] of qkvWindows(cfg, l)) {
+    if (!hp.wants(name)) continue;
+    const part = hp.at(name, windowOut(rt, qkv, B, T, heads, D, at, name)); // [B, T, heads, D]
+    if (hp.edited(name)) windowIn(rt, part, qkv, at);
+    hp.release(part);
+  }
+  // keys/values straight into the cache, or into this batch's own [B, T, Hkv, D]
+  const keys = io.cache ? io.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
+  const values = io.cache ? io.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
+  const { offset } = io;
+  const q = hp.at(HOOKS.rotQ(l), ropeKvWrite(rt, qkv.view([B, T, qkv.shape[1]]), H, Hkv, keys, values, { cacheAt: offset, offset: io.positions ? 0 : offset, positions: io.positions, invFreq: env.invFreq })); // [B, T, H, D]
+  qkv.dispose();
+  if (io.cache) hp.atCopy(HOOKS.rotK(l), () => newRows(rt, keys, B, T, offset, 'hook_rot_k'));
+  else hp.at(HOOKS.rotK(l), keys);
+  const keyMask = io.cache ? io.cache.maskTensor() : io.keyMask;
+  const [scoresAt, patternAt] = [HOOKS.attnScores(l), HOOKS.pattern(l)];
+  let z: Tensor; // [B, T, H, D]
+  let lse: Tensor | null = null; // [B, H, T]
+  if (hp.edited(scoresAt) || hp.edited(patternAt)) {
+    // explicit steps, so that an edited score or pattern flows on (no backward: the training graph refuses these edits)
+    if (keep) throw new Error(`block ${l}: an edited attention score or pattern has no backward in the training graph`);
+    const scores = hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S]
+    const pattern = hp.at(patternAt, attentionPattern(rt, scores, { offset, keyMask })); // [B, H, T, S]
+    hp.release(scores);
+    z = attentionApply(rt, pattern, values);
+    hp.release(pattern);
+  } else {
+    if (hp.captured(scoresAt)) hp.release(hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask }))); // [B, H, T, S] read only
+    const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(patternAt) }); // out [B, T, H, D]
+    if (a.probs) hp.release(hp.at(patternAt, a.probs)); // [B, H, T, S]
+    z = a.out;
+    if (keep) lse = a.lse;
+    else a.lse.dispose();
+  }
+  let attRaw: Tensor | undefined;
+  if (keep && hp.edited(HOOKS.z(l))) {
+    attRaw = rt.empty(z.shape, 'f32', 'train.att_raw'); // [B, T, H, D] the kernel's output, before the edit
+    rt.copy(z, 0, attRaw, 0, z.numel);
+  }
+  hp.at(HOOKS.z(l), z); // before o_proj
+  if (!keep) {
+    hp.release(q);
+    if (!io.cache) {
+      hp.release(keys);
+      values.dispose();
+    }
+  }
+  const residualAdd = (t: 'o_proj' | 'down_proj', resid: Tensor, inp: Tensor, W: Tensor, point: string): Tensor =>
+    addProjection(env, lora, t, resid, inp, W, point, keep);
+  const mid = hp.at(HOOKS.residMid(l), residualAdd('o_proj', x, z, bw.wo, HOOKS.attnOut(l))); // resid_mid
+
+  // ---- MLP: ln2 → gate/up → SwiGLU ----
+  let act: Tensor; // [..., F] (the residual's leading shape)
+  let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gate' | 'up'> | null = null;
+  if (fusable && !hasLora(env.lora, l, 'gate_proj', 'up_proj')) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
+  else {
+    const n2 = normLinear(rt, mid, bw.ln2, eps, bw.wgate, null, false); // gate [N, F], h2 as mid
+    const h2 = hp.at(HOOKS.ln2(l), n2.h!).view([N, C]);
+    const gate = n2.y;
+    lora('gate_proj', h2, gate);
+    const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
+    lora('up_proj', h2, up);
+    act = swigluForward(rt, gate, up).reshape([...lead, F]);
+    if (keep) kept = { h2: n2.h!, rstd2: n2.rstd!, gate, up };
+    else {
+      for (const t of [n2.rstd!, gate, up]) t.dispose();
+      hp.release(n2.h!);
+    }
+  }
+  hp.at(HOOKS.mlpPost(l), act); // before down_proj
+  const out = hp.at(HOOKS.residPost(l), residualAdd('down_proj', mid, act, bw.wdown, HOOKS.mlpOut(l))); // resid_post
+  if (!keep) return { out, acts: null };
+  return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse: lse!, mid, ...kept!, act, xa, xd } };
+}
+
+/**
+ * resid + inp·Wᵀ (+ the adapter of t): o_proj (inp = z [B, T, H, D]) or down_proj (inp = the SwiGLU output).
+ * Into the residual in place (matmul and adapter accumulating, no extra buffer) unless activations are kept,
+ * the residual went to the caller, or the projection is a wanted hook point (`point`: hook_attn_out /
+ * hook_mlp_out, adapter included; then computed apart, hooked and added). Without `keep`, frees `inp` and,
+ * when it is not the result, the old residual.
+ */
+function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor) => void, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, point: string, keep: boolean): Tensor {
+  const { rt, hp } = env;
+  const C = resid.shape[resid.shape.length - 1];
+  const N = resid.numel / C;
+  const rows = inp.view([N, inp.numel / N]); // [N, in]
+  let out: Tensor;
+  if (!hp.wants(point)) {
+    out = resid;
+    if (keep || hp.isKept(resid)) {
+      out = rt.empty(resid.shape, 'f32', 'resid'); // the residual stays as it was (kept, or the caller's)
+      rt.copy(resid, 0, out, 0, resid.numel);
+    }
+    matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true }); // out += inp·Wᵀ
+    lora(t, rows, out.view([N, C])); // out += scale · (inp Aᵀ) Bᵀ
+  } else {
+    const proj = matmul(rt, rows, W, { transB: true }).reshape(resid.shape); // as resid
+    lora(t, rows, proj.view([N, C]));
+    hp.at(point, proj);
+    out = add(rt, resid, proj);
+    hp.release(proj);
+    if (!keep) hp.release(resid);
+  }
+  if (!keep) hp.release(inp);
+  return out;
+}
+
+/** Rows offset .. offset + T of each sequence of a cache's keys [B, S, Hkv, D] → a copy [B, T, Hkv, D]. */
+function newRows(rt: Runtime, src: Tensor, B: number, T: number, offset: number, name: string): Tensor {
+  const [, S, Hkv, D] = src.shape;
+  const out = rt.empty([B, T, Hkv, D], 'f32', name);
+  for (let b = 0; b < B; b++) rt.copy(src, (b * S + offset) * Hkv * D, out, b * T * Hkv * D, T * Hkv * D);
+  return out;
+}

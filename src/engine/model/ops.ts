@@ -1,0 +1,45 @@
+// Operations of the block that pick their kernels by shape, as matmul picks its version: with few rows
+// (decode) the RMSNorm folds into the GEMV that follows it (ln1 + q|k|v, ln2 + gate/up + SwiGLU, final norm
+// + unembed: one dispatch each instead of two to four), which keeps W reads to one pass for up to 16 rows;
+// with more rows, or when the caller needs the normalised input (a hook, an adapter, the backward), the
+// RMSNorm and matmul kernels run apart.
+//
+// Legend: N rows, C = d_model, F = d_mlp; W [out, C] (HF layout: y = x Wᵀ).
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
+import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
+import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
+import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+
+/** At most this many rows take the fused kernels (their W reads stay one pass up to 16 rows). */
+export const FUSED_MAX_ROWS = 16;
+
+/**
+ * rmsnorm(x; g) · Wᵀ (+ b) for x [..., C] → y [N, out]. `fuse` allows the fused kernel (the caller does not
+ * need h); it runs when the rows are few. Otherwise also h = rmsnorm(x; g) (shaped as x) and rstd [...].
+ */
+export function normLinear(rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Tensor, b: Tensor | null, fuse: boolean): { y: Tensor; h: Tensor | null; rstd: Tensor | null } {
+  const C = x.shape[x.shape.length - 1];
+  const N = x.numel / C;
+  if (fuse && N <= FUSED_MAX_ROWS) return { y: gemvRmsnorm(rt, x.view([N, C]), g, eps, [W], b), h: null, rstd: null }; // [N, out]
+  const { y: h, rstd } = rmsnormForward(rt, x, g, eps); // as x
+  const y = matmul(rt, h.view([N, C]), W, { transB: true, bias: b ?? undefined }); // [N, out]
+  return { y, h, rstd };
+}
+
+/** silu(rmsnorm(x; g) · Wgᵀ) · (rmsnorm(x; g) · Wuᵀ) for x [N, C] → [N, F]: one fused dispatch for few rows. */
+export function normSwiglu(rt: Runtime, x: Tensor, g: Tensor, eps: number, Wg: Tensor, Wu: Tensor): Tensor {
+  const [N, C] = x.shape;
+  if (N <= FUSED_MAX_ROWS) return gemvSwiglu(rt, x, { g, eps }, Wg, Wu); // [N, F]
+  const { y: h, rstd } = rmsnormForward(rt, x, g, eps); // [N, C]
+  rstd.dispose();
+  const hr = h.view([N, C]);
+  const [gate, up] = [matmul(rt, hr, Wg, { transB: true }), matmul(rt, hr, Wu, { transB: true })]; // [N, F] each
+  h.dispose();
+  const act = swigluForward(rt, gate, up); // [N, F]
+  gate.dispose();
+  up.dispose();
+  return act;
+}
