@@ -10,7 +10,7 @@
 import type { Tensor } from '../gpu/tensor.ts';
 import type { LlamaModel } from './llama.ts';
 import { KVCache } from './kvcache.ts';
-import { Sampler, tokenLogprob, type Sampling } from './sampling.ts';
+import { checkSampling, Sampler, tokenLogprob, type Sampling } from './sampling.ts';
 import { Rng } from '../util/rng.ts';
 import { argmax } from '../../../shaders/argmax.ts';
 import { sampleTokens } from '../../../shaders/sample_tokens.ts';
@@ -73,6 +73,7 @@ function validate(model: LlamaModel, prompts: number[][], opts: GenerateOptions)
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   if (!(Number.isInteger(opts.maxNewTokens) && opts.maxNewTokens >= 0)) throw new Error(`generate: max new tokens must be an integer >= 0, got ${opts.maxNewTokens}`);
   for (const p of prompts) for (const id of p) if (!(id >= 0 && id < cfg.d_vocab)) throw new Error(`generate: token id ${id} is outside the vocabulary (0..${cfg.d_vocab - 1})`);
+  checkSampling(opts.sampling);
   if ((opts.seeds || opts.onSampled) && opts.sampling.kind === 'greedy') throw new Error('generate: seeds and onSampled are for sampling');
   if (opts.seeds && opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
   if (opts.temperatures) {

@@ -12,6 +12,14 @@ export function argmax(row: ArrayLike<number>): number {
   return best;
 }
 
+/** Throws with the reason unless the settings can sample: temperature > 0, top-k a positive integer, top-p in (0, 1]. */
+export function checkSampling(spec: Sampling): void {
+  if (spec.kind !== 'sample') return;
+  if (!(spec.temperature > 0)) throw new Error(`temperature must be > 0 (use greedy for 0), got ${spec.temperature}`);
+  if (spec.topK !== undefined && !(Number.isInteger(spec.topK) && spec.topK > 0)) throw new Error(`top-k must be a positive integer, got ${spec.topK}`);
+  if (spec.topP !== undefined && !(spec.topP > 0 && spec.topP <= 1)) throw new Error(`top-p must be in (0, 1], got ${spec.topP}`);
+}
+
 export class Sampler {
   private rng: Rng;
   /**
@@ -21,11 +29,7 @@ export class Sampler {
   logprob = NaN;
   private weights = new Float64Array(0);
   constructor(readonly spec: Sampling) {
-    if (spec.kind === 'sample') {
-      if (!(spec.temperature > 0)) throw new Error(`temperature must be > 0 (use greedy for 0), got ${spec.temperature}`);
-      if (spec.topK !== undefined && !(Number.isInteger(spec.topK) && spec.topK > 0)) throw new Error(`top-k must be a positive integer, got ${spec.topK}`);
-      if (spec.topP !== undefined && !(spec.topP > 0 && spec.topP <= 1)) throw new Error(`top-p must be in (0, 1], got ${spec.topP}`);
-    }
+    checkSampling(spec);
     this.rng = new Rng(spec.kind === 'sample' ? (spec.seed ?? 0) : 0);
   }
 
