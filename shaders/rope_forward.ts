@@ -88,7 +88,7 @@ function hostTable(rt: Runtime, key: string, invFreq: () => ArrayLike<number>, h
   if (!m) tables.set(rt, (m = new Map()));
   let t = m.get(key);
   if (!t || t.isDisposed) {
-    t = rt.upload(ropeTurnTable(invFreq()), [half, 4], 'f32', 'rope.table'); // [D/2, 4]
+    t = rt.persistent(() => rt.upload(ropeTurnTable(invFreq()), [half, 4], 'f32', 'rope.table')); // [D/2, 4] a cache: no scope frees it
     m.set(key, t);
   }
   return t;

@@ -176,6 +176,22 @@ test('scopes: every tensor made inside is disposed at the end but the returned o
   assert.deepEqual([...(await rt.read(outer)).slice(0, 1)], [5]);
   outer.dispose();
 
+  // escape(t, depth): out of the scopes opened since depth, into the one innermost at depth (which frees it);
+  // persistent: made in no scope
+  let escaped: ReturnType<typeof rt.empty> | null = null;
+  let cache: ReturnType<typeof rt.empty> | null = null;
+  rt.scope(() => {
+    const depth = rt.scopeDepth;
+    rt.scope(() => rt.scope(() => {
+      escaped = rt.escape(addScale(rt, x, 1, null, 0), depth);
+      cache = rt.persistent(() => addScale(rt, x, 1, null, 0));
+    }));
+    assert.equal(escaped!.isDisposed, false, 'escaped out of the two inner scopes');
+  });
+  assert.equal(escaped!.isDisposed, true, 'freed by the scope innermost at its depth');
+  assert.equal(cache!.isDisposed, false, 'a persistent tensor belongs to no scope');
+  cache!.dispose();
+
   // a throw disposes what was made; async scopes work over awaits
   let made: ReturnType<typeof rt.empty> | null = null;
   assert.throws(() => rt.scope(() => {

@@ -97,6 +97,29 @@ export class Runtime {
     return this.scopes.run(fn);
   }
 
+  /** How many scopes are open now (for escape). */
+  get scopeDepth(): number {
+    return this.scopes.depth;
+  }
+
+  /**
+   * The scopes opened since `depth` (a scopeDepth read earlier) keep `t`, as if passed to their `keep`: it
+   * leaves them as they end and belongs to the scope that was innermost at `depth`, which frees it as any
+   * tensor it made. For code inside scopes it did not open and holds no `keep` of: hook points hand a
+   * capture out of the block's scope to the forward's caller. Returns t.
+   */
+  escape(t: Tensor, depth: number): Tensor {
+    return this.scopes.escape(t, depth);
+  }
+
+  /**
+   * Runs `fn` (synchronous) with scopes not collecting what it makes: for caches owned by something that
+   * outlives the scope that first needs them (the RoPE tables, a KV cache's mask), which a scope would free.
+   */
+  persistent<T>(fn: () => T): T {
+    return this.scopes.persistent(fn);
+  }
+
   /**
    * scope() for async work: the same, over the awaits inside `fn`. Only for work that has the runtime to
    * itself meanwhile (the engine runs one request at a time): a tensor another task makes while this scope

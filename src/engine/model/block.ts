@@ -136,8 +136,17 @@ export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTa
   return !!slots && targets.some((t) => slots[t]);
 }
 
-/** Block l on the residual x ([B, T, C] or [N, C]): the new residual (resid_post) and, with `keep`, the activations. */
+/**
+ * Block l on the residual x ([B, T, C] or [N, C]): the new residual (resid_post) and, with `keep`, the
+ * activations. It runs in a tensor scope of the runtime: what it makes and does not return (or hand to a
+ * hook point's caller) is freed when it ends, a throw included; the residual it got is freed by hand, when
+ * the result is a new tensor and the residual is not the caller's.
+ */
 export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: AttentionIO, keep: boolean): { out: Tensor; acts: BlockActs | null } {
+  return env.rt.scope(() => block(env, l, x, B, T, io, keep));
+}
+
+function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: AttentionIO, keep: boolean): { out: Tensor; acts: BlockActs | null } {
   const { rt, cfg, hp } = env;
   const bw = env.w.blocks[l];
   const [N, C, F] = [B * T, cfg.d_model, cfg.d_mlp];
@@ -157,7 +166,7 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
     if (keep) {
       xa[t] = a;
       if (p > 0) xd[t] = xin;
-    } else a.dispose();
+    }
   };
   // the fused decode kernels never show the normalised input, q/k/v or SwiGLU's parts
   const fusable = !keep && hp.none && N <= FUSED_MAX_ROWS;
@@ -169,24 +178,18 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
   if (n1.h) {
     hp.at(HOOKS.ln1(l), n1.h);
     for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lora(t, n1.h.view([N, C]), qkv, qkvColumns(cfg, t));
-    if (!keep) {
-      n1.rstd!.dispose();
-      hp.release(n1.h);
-    }
   }
   // hook_q / hook_k / hook_v before RoPE: windows of the fused rows, copied out when wanted; an edit is written back
   for (const [name, heads, at] of qkvWindows(cfg, l)) {
     if (!hp.wants(name)) continue;
     const part = hp.at(name, windowOut(rt, qkv, B, T, heads, D, at, name)); // [B, T, heads, D]
     if (hp.edited(name)) windowIn(rt, part, qkv, at);
-    hp.release(part);
   }
   // keys/values straight into the cache, or into this batch's own [B, T, Hkv, D]
   const keys = io.cache ? io.cache.k[l] : rt.empty([B, T, Hkv, D], 'f32', 'k');
   const values = io.cache ? io.cache.v[l] : rt.empty([B, T, Hkv, D], 'f32', 'v');
   const { offset } = io;
   const q = hp.at(HOOKS.rotQ(l), ropeKvWrite(rt, qkv.view([B, T, qkv.shape[1]]), H, Hkv, keys, values, { cacheAt: offset, offset: io.positions ? 0 : offset, positions: io.positions, invFreq: env.invFreq })); // [B, T, H, D]
-  qkv.dispose();
   if (io.cache) hp.atCopy(HOOKS.rotK(l), () => newRows(rt, keys, B, T, offset, 'hook_rot_k'));
   else hp.at(HOOKS.rotK(l), keys);
   const keyMask = io.cache ? io.cache.maskTensor() : io.keyMask;
@@ -198,16 +201,13 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
     if (keep) throw new Error(`block ${l}: an edited attention score or pattern has no backward in the training graph`);
     const scores = hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S]
     const pattern = hp.at(patternAt, attentionPattern(rt, scores, { offset, keyMask })); // [B, H, T, S]
-    hp.release(scores);
     z = attentionApply(rt, pattern, values);
-    hp.release(pattern);
   } else {
-    if (hp.captured(scoresAt)) hp.release(hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask }))); // [B, H, T, S] read only
+    if (hp.captured(scoresAt)) hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S] read only
     const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(patternAt) }); // out [B, T, H, D]
-    if (a.probs) hp.release(hp.at(patternAt, a.probs)); // [B, H, T, S]
+    if (a.probs) hp.at(patternAt, a.probs); // [B, H, T, S]
     z = a.out;
-    if (keep) lse = a.lse;
-    else a.lse.dispose();
+    lse = a.lse;
   }
   let attRaw: Tensor | undefined;
   if (keep && hp.edited(HOOKS.z(l))) {
@@ -215,13 +215,6 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
     rt.copy(z, 0, attRaw, 0, z.numel);
   }
   hp.at(HOOKS.z(l), z); // before o_proj
-  if (!keep) {
-    hp.release(q);
-    if (!io.cache) {
-      hp.release(keys);
-      values.dispose();
-    }
-  }
   const residualAdd = (t: 'o_proj' | 'down_proj', resid: Tensor, inp: Tensor, W: Tensor, point: string): Tensor =>
     addProjection(env, lora, t, resid, inp, W, point, keep);
   const mid = hp.at(HOOKS.residMid(l), residualAdd('o_proj', x, z, bw.wo, HOOKS.attnOut(l))); // resid_mid
@@ -240,8 +233,9 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
     act = swigluForward(rt, gate, up).reshape([...lead, F]);
     if (keep) kept = { h2: n2.h!, rstd2: n2.rstd!, gate, up };
     else {
-      for (const t of [n2.rstd!, gate, up]) t.dispose();
-      hp.release(n2.h!);
+      // early, not left to the scope: the block's largest tensors, whose buffers the pool can give on
+      gate.dispose();
+      up.dispose();
     }
   }
   hp.at(HOOKS.mlpPost(l), act); // before down_proj
@@ -254,8 +248,8 @@ export function blockForward(env: BlockEnv, l: number, x: Tensor, B: number, T: 
  * resid + inp·Wᵀ (+ the adapter of t): o_proj (inp = z [B, T, H, D]) or down_proj (inp = the SwiGLU output).
  * Into the residual in place (matmul and adapter accumulating, no extra buffer) unless activations are kept,
  * the residual went to the caller, or the projection is a wanted hook point (`point`: hook_attn_out /
- * hook_mlp_out, adapter included; then computed apart, hooked and added). Without `keep`, frees `inp` and,
- * when it is not the result, the old residual.
+ * hook_mlp_out, adapter included; then computed apart, hooked and added). Without `keep`, frees the old
+ * residual when it is not the result.
  */
 function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor) => void, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, point: string, keep: boolean): Tensor {
   const { rt, hp } = env;
@@ -276,10 +270,8 @@ function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor
     lora(t, rows, proj.view([N, C]));
     hp.at(point, proj);
     out = add(rt, resid, proj);
-    hp.release(proj);
-    if (!keep) hp.release(resid);
+    if (!keep) hp.release(resid); // the block's input may be from before its scope
   }
-  if (!keep) hp.release(inp);
   return out;
 }
 

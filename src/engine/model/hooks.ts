@@ -80,19 +80,26 @@ export function hookNames(nLayers: number): string[] {
   return out;
 }
 
-/** Edits an activation in place (GPU work recorded on the model's runtime). */
+/**
+ * Edits an activation in place (GPU work recorded on the model's runtime). It runs inside the block's tensor
+ * scope: temporaries it makes are freed with the block; one it keeps past the forward needs rt.escape.
+ */
 export type HookFn = (act: Tensor, name: string) => void;
 
 /** One forward's hook points: what to capture, what to edit, and what that forces. */
 export class HookPoints {
   readonly captures = new Map<string, Tensor>();
   private readonly kept = new Set<Tensor>();
+  /** the runtime's scope depth at the forward's start: captures leave the scopes opened since (the blocks') */
+  private readonly depth: number;
 
   constructor(
+    private readonly rt: Runtime,
     private readonly capture: ReadonlySet<string> | undefined,
     private readonly hooks: ReadonlyMap<string, HookFn> | undefined,
     nLayers: number,
   ) {
+    this.depth = rt.scopeDepth;
     if (hooks) {
       const known = new Set(hookNames(nLayers));
       for (const name of hooks.keys()) {
@@ -121,14 +128,14 @@ export class HookPoints {
   at(name: string, t: Tensor): Tensor {
     this.hooks?.get(name)?.(t, name);
     if (this.capture?.has(name)) {
-      this.captures.set(name, t);
+      this.captures.set(name, this.rt.escape(t, this.depth)); // the caller's, past the block's scope
       this.kept.add(t);
     }
     return t;
   }
   /** Captures a copy made by `make` (points that live inside another buffer, e.g. the KV cache). */
   atCopy(name: string, make: () => Tensor): void {
-    if (this.capture?.has(name)) this.captures.set(name, make());
+    if (this.capture?.has(name)) this.captures.set(name, this.rt.escape(make(), this.depth));
   }
   /** Whether `t` was handed to the caller (the forward must neither free nor change it). */
   isKept(t: Tensor): boolean {

@@ -50,7 +50,7 @@ export class KVCache {
     if (!this.hasPadding) return undefined;
     if (this.maskDirty) {
       this.maskGpu?.dispose();
-      this.maskGpu = this.rt.upload(this.mask, [this.batch, this.capacity], 'i32', 'cache.mask');
+      this.maskGpu = this.rt.persistent(() => this.rt.upload(this.mask, [this.batch, this.capacity], 'i32', 'cache.mask')); // the cache's: no scope frees it
       this.maskDirty = false;
     }
     return this.maskGpu!;

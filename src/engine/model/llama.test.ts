@@ -183,6 +183,11 @@ test('a forward gives back every buffer it does not hand out: fused and unfused 
   await run(2, 9, { cache, capture: new Set([HOOKS.rotK(0), HOOKS.residPre(1)]) });
   await run(2, 1, { cache, logits: 'last' });
   cache.dispose();
+  // inside a caller's scope, captures (made inside the blocks' own scopes) belong to that scope
+  rt.scope(() => {
+    const ids = rt.upload(Int32Array.from(IDS), [1, IDS.length], 'i32', 'ids');
+    model.forward(ids, { capture: new Set([HOOKS.residPre(1), HOOKS.z(0), HOOKS.lnFinal]), logits: 'all' });
+  });
   await rt.sync();
   assert.equal(rt.pool.snapshot().inUse, inUse, 'GPU buffers left in use');
 });

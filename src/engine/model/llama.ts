@@ -76,7 +76,7 @@ export class LlamaModel {
     const { rt, cfg, w } = this;
     const [B, T] = ids.shape;
     const C = cfg.d_model;
-    const hp = new HookPoints(opts.capture, opts.hooks, cfg.n_layers);
+    const hp = new HookPoints(rt, opts.capture, opts.hooks, cfg.n_layers);
     const positions = opts.positions ? rt.upload(opts.positions, [B * T], 'i32', 'positions') : null;
     const offset = opts.cache?.length ?? 0;
     if (opts.keyMask && opts.cache) throw new Error('forward: with a KV cache, padding is set on the cache (setPadding)');

@@ -63,12 +63,15 @@ export function trainHookNames(nLayers: number): { name: string; writable: boole
 export class GraphHookPoints implements BlockHooks {
   /** a recomputed block (StepOptions.recompute): no captures, and resid_pre's edit is not run again */
   again = false;
+  /** the runtime's scope depth when the step began: captured copies leave the scopes opened since (the blocks') */
+  private readonly depth: number;
 
   constructor(
     private readonly rt: Runtime,
     private readonly h: GraphHooks | undefined,
     nLayers: number,
   ) {
+    this.depth = rt.scopeDepth;
     if (!h) return;
     const known = new Map(trainHookNames(nLayers).map((p) => [p.name, p.writable]));
     for (const name of h.edit?.keys() ?? []) {
@@ -117,10 +120,10 @@ export class GraphHookPoints implements BlockHooks {
   }
   /** Reports a tensor made for a capture-only point (it takes ownership). */
   report(name: string, t: Tensor, own = false): void {
-    if (own) return this.h!.onCapture!(name, t);
+    if (own) return this.h!.onCapture!(name, this.rt.escape(t, this.depth));
     const copy = this.rt.empty(t.shape, t.dtype, `capture.${name}`);
     this.rt.copy(t, 0, copy, 0, t.numel);
-    this.h!.onCapture!(name, copy);
+    this.h!.onCapture!(name, this.rt.escape(copy, this.depth)); // the receiver's, past the block's scope
   }
   /** The backward edit of the point on its gradient g (in place); returns g. */
   grad(name: string, g: Tensor): Tensor {
