@@ -71,8 +71,16 @@ const skinny = (K: number): MatmulOptions['version'] => (K >= 256 ? 'splitk' : '
 /** hook_q and hook_k of layer l before RoPE (hook_v is the unroped v, written where the graph keeps it). */
 const preRopeParts = (ctx: BlockContext, l: number) => qkvWindows(ctx.cfg, l).slice(0, 2);
 
-/** dOut [N, C] = d resid_post → d resid_pre [N, C] (new); parameter gradients accumulate. */
+/**
+ * dOut [N, C] = d resid_post → d resid_pre [N, C] (new); parameter gradients accumulate. It runs in a tensor
+ * scope: every temporary is freed when it ends (a throw included) but the result; the [N, F] ones are freed
+ * early, as soon as they are dead (the backward's largest: the pool gives their buffers on).
+ */
 export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: number, T: number, lora: LoraState | null, full: FullGrads | null): Tensor {
+  return ctx.rt.scope(() => backward(ctx, l, a, dOut, B, T, lora, full));
+}
+
+function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: number, T: number, lora: LoraState | null, full: FullGrads | null): Tensor {
   const { rt, cfg, hp } = ctx;
   const bw = ctx.w.blocks[l];
   const g = full?.blocks[l];
@@ -97,9 +105,7 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
       // through the dropout: dx += mask ⊙ (dxa A) / (1 − p), the forward's mask rebuilt from its seed
       const g = matmul(rt, dxa, s.A); // [N, in]
       dropout(rt, g, lora!.dropout!, ctx.dropoutSeed(l, t), { out: dxIn, accumulate: true });
-      g.dispose();
     } else matmul(rt, dxa, s.A, { out: dxIn, accumulate: true }); // dx += dxa A  [N, in]
-    dxa.dispose();
   };
 
   /**
@@ -120,9 +126,8 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
   loraBwd('down_proj', a.act, dDown, dAct);
   hp.grad(HOOKS.mlpPost(l), dAct);
   if (g) matmul(rt, dDown, a.act, { transA: true, out: g.wdown, accumulate: true }); // dWd += dDownᵀ act  [C, F]
-  if (dDown !== dOut) dDown.dispose();
   const { dgate, dup } = swigluBackward(rt, a.gate, a.up, dAct); // [N, F] each
-  dAct.dispose();
+  dAct.dispose(); // early: [N, F]
   const dh2 = matmul(rt, dgate, bw.wgate); // [N, C]
   matmul(rt, dup, bw.wup, { out: dh2, accumulate: true });
   loraBwd('gate_proj', a.h2, dgate, dh2);
@@ -132,12 +137,10 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
     matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
     matmul(rt, dup, a.h2, { transA: true, out: g.wup, accumulate: true }); // [F, C]
   }
-  dgate.dispose();
+  dgate.dispose(); // early: [N, F]
   dup.dispose();
   const dMidNorm = rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null).dx; // [N, C]
-  dh2.dispose();
   const dMid = hp.grad(HOOKS.residMid(l), addScale(rt, dOut, 1, dMidNorm, 1)); // [N, C] residual + norm path
-  dMidNorm.dispose();
 
   // ---- attention: mid = x + z Woᵀ (hook_attn_out = z Woᵀ) ----
   const z = a.att.view([N, H * D]);
@@ -146,9 +149,7 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
   loraBwd('o_proj', z, dO, dz);
   hp.grad(HOOKS.z(l), dz.view(a.att.shape));
   if (g) matmul(rt, dO, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dOᵀ z  [C, H·D]
-  if (dO !== dMid) dO.dispose();
   const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
-  dz.dispose();
   for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
   const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq }).reshape([N, ctx.W]); // [N, W]
   // an edit of hook_q / hook_k (before RoPE) edits its window of the fused gradient; the adapter then reads that window
@@ -166,25 +167,17 @@ export function blockBackward(ctx: BlockContext, l: number, a: BlockActs, dOut: 
     if (!slot(t)) continue;
     const dU = preGrad.get(name) ?? ropeBackward(rt, d, { theta: 0, invFreq: ctx.invFreq }); // [B, T, heads, D]
     loraBwd(t, a.h1, rows(dU), dh1);
-    if (!preGrad.has(name)) dU.dispose();
   }
-  for (const t of preGrad.values()) t.dispose();
   loraBwd('v_proj', a.h1, rows(dv), dh1);
-  for (const t of [dq, dk, dv]) t.dispose();
   hp.grad(HOOKS.ln1(l), dh1);
   if (g) {
     matmul(rt, dqkv, a.h1, { transA: true, out: g.wqkv, accumulate: true }); // [W, C]
     if (g.bqkv) {
       const ones = rt.upload(new Float32Array(N).fill(1), [N, 1], 'f32', 'train.ones'); // [N, 1]
       matmul(rt, ones, dqkv, { transA: true, out: g.bqkv.view([1, ctx.W]), accumulate: true }); // db += Σ_rows dqkv
-      ones.dispose();
     }
   }
-  dqkv.dispose();
   const dxNorm = rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null).dx; // [N, C]
-  dh1.dispose();
   const dx = hp.grad(HOOKS.residPre(l), addScale(rt, dMid, 1, dxNorm, 1)); // [N, C]
-  dMid.dispose();
-  dxNorm.dispose();
   return dx;
 }
