@@ -1,12 +1,17 @@
-// `lab init` (a random-init checkpoint), `lab sft --full` on it, and `lab eval` (exact match after "####").
+// `lab init` (a random-init checkpoint), `lab sft --full` on it, and `lab eval` (exact match after "####"; chrF on
+// chat triples; the base and adapters side by side).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runLab, writeTestManifest } from './lab-run.testlib.ts';
 import { finalAnswer } from './eval.ts';
 import { readSafetensors } from '../engine/model/safetensors.ts';
+import { parseConfig } from '../engine/model/config.ts';
+import { adapterModules, writeAdapter, type LoraConfig } from '../engine/train/adapter.ts';
+import { Rng } from '../engine/util/rng.ts';
+import { chrfCorpus } from '../rewards/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'lab-init-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -62,4 +67,58 @@ test('eval: a row without "#### answer" is an error naming the line', () => {
   const r = lab('eval', '--model', join(ROOT, 'models/fixtures/llama-gqa'), '--data', bad, '--out', join(tmp, 'x.json'));
   assert.equal(r.code, 2);
   assert.match(r.stderr, /bad\.jsonl:1: the answer has no "#### <final answer>" line/);
+});
+
+test('eval --metric chrf on chat triples (Stoney orthography), and --adapters: the base and each adapter on the same rows, an adapter equal to its merged --adapter run', async () => {
+  const model = join(ROOT, 'models/fixtures/llama-gqa');
+  const data = join(tmp, 'chat.jsonl');
+  const pairs = [['ohâṯẖi', 'cloud'], ['îyârhe', 'mountain'], ['mînî', 'water']];
+  writeFileSync(data, pairs.map(([s, e]) => JSON.stringify({ messages: [{ role: 'system', content: 'Translate.' }, { role: 'user', content: `What is "${e}" in Stoney?` }, { role: 'assistant', content: s }] })).join('\n') + '\n');
+  // an adapter with a non-zero B, so that it changes the outputs
+  const cfg = parseConfig(JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')), 'config.json');
+  const lcfg: LoraConfig = { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'down_proj'], layers: null };
+  const rng = new Rng(5);
+  const files = writeAdapter(lcfg, new Map(adapterModules(lcfg, cfg).map((m) => [m.key, { A: rng.normal(lcfg.r * m.in, 0.5), B: rng.normal(m.out * lcfg.r, 0.5) }])), cfg, null);
+  const ad = join(tmp, 'adapter');
+  mkdirSync(ad, { recursive: true });
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(join(ad, name), bytes);
+
+  const one = join(tmp, 'chrf.json');
+  const r1 = lab('eval', '--model', model, '--data', data, '--metric', 'chrf', '--max-new-tokens', '6', '--out', one);
+  assert.equal(r1.code, 0, r1.stderr);
+  const res = JSON.parse(readFileSync(one, 'utf8'));
+  assert.equal(res.metric, 'chrf');
+  assert.equal(res.n, 3);
+  assert.deepEqual(res.items.map((i: { reference: string }) => i.reference), pairs.map(([s]) => s));
+  const outs = res.items.map((i: { output: string }) => i.output);
+  assert.ok(Math.abs(res.score - chrfCorpus(outs, pairs.map(([s]) => s))) < 1e-9, 'the corpus chrF of the outputs');
+  assert.ok(res.ci95[0] <= res.score && res.score <= res.ci95[1]);
+
+  const table = join(tmp, 'table.json');
+  const r2 = lab('eval', '--model', model, '--data', data, '--metric', 'chrf++', '--adapters', ad, '--max-new-tokens', '6', '--out', table);
+  assert.equal(r2.code, 0, r2.stderr);
+  const t = JSON.parse(readFileSync(table, 'utf8'));
+  assert.equal(t.rows.length, 2);
+  assert.deepEqual(t.rows.map((x: { adapter: string | null }) => x.adapter), [null, ad]);
+  assert.deepEqual(t.rows[0].items.map((i: { output: string }) => i.output), outs, 'the base row answers as the plain run');
+  const merged = join(tmp, 'merged.json');
+  assert.equal(lab('eval', '--model', model, '--data', data, '--metric', 'chrf++', '--adapter', ad, '--max-new-tokens', '6', '--out', merged).code, 0);
+  const m = JSON.parse(readFileSync(merged, 'utf8'));
+  assert.deepEqual(t.rows[1].items.map((i: { output: string }) => i.output), m.items.map((i: { output: string }) => i.output), 'unmerged adapter = merged adapter');
+  assert.notDeepEqual(t.rows[1].items.map((i: { output: string }) => i.output), outs, 'the adapter changes the answers');
+});
+
+test('eval: an unknown metric, both --adapter and --adapters, a row with no reference are errors that say so', () => {
+  const model = join(ROOT, 'models/fixtures/llama-gqa');
+  const data = join(tmp, 'noref.jsonl');
+  writeFileSync(data, '{"prompt": "say something"}\n');
+  let r = lab('eval', '--model', model, '--data', data, '--metric', 'bleu', '--out', join(tmp, 'x.json'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--metric must be one of exact, gsm8k, chrf, chrf\+\+, stoney-rubric, got "bleu"/);
+  r = lab('eval', '--model', model, '--data', data, '--adapter', tmp, '--adapters', tmp, '--out', join(tmp, 'x.json'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /give one of them/);
+  r = lab('eval', '--model', model, '--data', data, '--metric', 'chrf', '--out', join(tmp, 'x.json'));
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /noref\.jsonl:1: no reference to score chrf against/);
 });

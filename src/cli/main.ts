@@ -45,7 +45,8 @@ commands:
   analyze diff --before <report.json> --after <report.json> [--top 20] --out <diff.json>   which heads changed (e.g. adapter off → on)
   analyze checkpoints --model <dir> --run <run dir> --task-a <file.jsonl> --task-b <file.jsonl> [--every k] [--steps a,b] ... --out <dir>   the report at each checkpoint, trajectory.json
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
-  eval     --model <dir> --data <file.jsonl> [--adapter <dir>] [--batch 32] [--max-new-tokens 256] [--limit N] --out <file.json>
+  eval     --model <dir> --data <file.jsonl> [--adapter <dir> | --adapters <dir,dir,...>] [--metric exact|gsm8k|chrf|chrf++|stoney-rubric]
+           [--batch 32] [--max-new-tokens 256] [--limit N] [--seed 0] --out <file.json>
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers

@@ -9,7 +9,7 @@
 // exact match of the final answers after "####") the mean.
 // A bad row is a usage error naming the file and line.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CHRF_PLUS_PLUS, chrfCorpus, chrfSentence, exactReward, gsm8kReward, RewardInputError, stoneyRubricReward, type ChrfOptions, type Sample } from '../rewards/index.ts';
+import { CHRF_PLUS_PLUS, chrfCorpus, chrfSentence, METRIC_FNS, RewardInputError, type ChrfOptions, type Sample } from '../rewards/index.ts';
 import { parseArgs, UsageError } from './args.ts';
 
 const METRICS = ['gsm8k', 'chrf', 'chrf++', 'stoney-rubric', 'exact'] as const;
@@ -83,7 +83,7 @@ export async function scoreCommand(argv: string[]): Promise<void> {
     sentence = rows.map((r) => atRow(data, r.line, () => chrfSentence(r.hyp, r.refs, o)));
     corpus = chrfCorpus(rows.map((r) => r.hyp), rows.map((r) => r.refs), o);
   } else {
-    const fn = m === 'gsm8k' ? gsm8kReward : m === 'exact' ? exactReward : stoneyRubricReward;
+    const fn = METRIC_FNS[m];
     sentence = rows.map((r) => atRow(data, r.line, () => fn({ output: r.hyp, reference: r.refs[0], task: r.task } satisfies Sample)));
     corpus = sentence.reduce((s, x) => s + x, 0) / sentence.length;
   }

@@ -18,6 +18,7 @@ export * from './gsm8k.ts';
 export * from './gsm8k-format.ts';
 export * from './regime-w.ts';
 export * from './steps.ts';
+export * from './metrics.ts';
 export * from './stoney-rubric.ts';
 export * from './validations.ts';
 

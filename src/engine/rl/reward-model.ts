@@ -27,13 +27,13 @@
 // dxf = zeros [N, C] but row last_i = dL/dr_i · v, so the gradient flows into the LoRA (or full)
 // parameters; then the head's AdamW. LoRA dropout must be 0 (the two passes must see one network).
 import type { Tensor } from '../gpu/tensor.ts';
-import type { LlamaModel, InferenceLora } from '../model/llama.ts';
+import type { LlamaModel } from '../model/llama.ts';
 import { HOOKS } from '../model/llama.ts';
 import type { LabTokenizer } from '../model/tokenizer.ts';
 import type { FileSource } from '../model/checkpoint.ts';
 import { CheckpointError, readSafetensors, writeSafetensors } from '../model/safetensors.ts';
-import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraKey, readAdapter, type AdapterFiles } from '../train/adapter.ts';
-import { LORA_TARGETS, type MicroBatch } from '../train/graph.ts';
+import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, adapterSlots, readAdapter, type AdapterFiles } from '../train/adapter.ts';
+import type { MicroBatch } from '../train/graph.ts';
 import { NonFiniteError, type Trainer } from '../train/trainer.ts';
 import { adamwHost } from '../util/adamw-host.ts';
 import { Rng } from '../util/rng.ts';
@@ -352,19 +352,9 @@ export async function scoreTexts(model: LlamaModel, rm: RewardModel, promptIds: 
   const owned: Tensor[] = [];
   try {
     if (rm.adapter) {
-      const a = await readAdapter(rm.adapter, cfg);
-      const slots: InferenceLora['slots'][number][] = Array.from({ length: cfg.n_layers }, () => ({}));
-      for (let l = 0; l < cfg.n_layers; l++) {
-        for (const t of LORA_TARGETS) {
-          const p = a.tensors.get(loraKey(l, t));
-          if (!p) continue;
-          const A = rt.upload(p.A, [a.cfg.r, p.A.length / a.cfg.r], 'f32', 'reward.lora_A'); // [r, in]
-          const B = rt.upload(p.B, [p.B.length / a.cfg.r, a.cfg.r], 'f32', 'reward.lora_B'); // [out, r]
-          owned.push(A, B);
-          (slots[l] as Record<string, { A: Tensor; B: Tensor }>)[t] = { A, B };
-        }
-      }
-      model.adapter = { scale: a.cfg.alpha / a.cfg.r, slots };
+      const on = adapterSlots(rt, await readAdapter(rm.adapter, cfg), cfg, 'reward.lora');
+      owned.push(...on.tensors);
+      model.adapter = on.lora;
     } else model.adapter = null;
     const out: number[] = [];
     const rows = Math.max(1, opts.batchRows ?? 8);

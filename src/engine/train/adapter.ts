@@ -16,6 +16,9 @@ import type { ModelConfig } from '../model/config.ts';
 import type { FileSource, HostTensor } from '../model/checkpoint.ts';
 import { CheckpointError, readSafetensors, writeSafetensors, type StDtype } from '../model/safetensors.ts';
 import { f32ToBf16Bits, f32ToF16Bits, fromHalfBits } from '../gpu/half.ts';
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import type { AdapterSlots } from '../model/block.ts';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -426,4 +429,23 @@ export function mergeLora(
     out.set(name, { name, dtype: w.dtype, shape: [nOut, nIn], data });
   }
   return out;
+}
+
+/**
+ * A read adapter's A [r, in] and B [out, r] on the GPU, as the forward applies it unmerged
+ * (`model.adapter = lora`): one base model, adapters switched without reloading it. `tensors` are the
+ * caller's to dispose when the adapter is no longer used.
+ */
+export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: AdapterTensors }, m: ModelConfig, label = 'lora'): { lora: AdapterSlots; tensors: Tensor[] } {
+  const slots: Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[] = Array.from({ length: m.n_layers }, () => ({}));
+  const tensors: Tensor[] = [];
+  for (const { l, t, key, in: nIn, out } of adapterModules(a.cfg, m)) {
+    const p = a.tensors.get(key);
+    if (!p) continue;
+    const A = rt.upload(p.A, [a.cfg.r, nIn], 'f32', `${label}.${key}.A`); // [r, in]
+    const B = rt.upload(p.B, [out, a.cfg.r], 'f32', `${label}.${key}.B`); // [out, r]
+    tensors.push(A, B);
+    slots[l][t] = { A, B };
+  }
+  return { lora: { scale: loraScale(a.cfg), slots }, tensors };
 }
