@@ -76,6 +76,13 @@ test('the training graph captures what the inference forward captures, under the
   };
   const inUse = await again();
   assert.equal(await again(), inUse, 'GPU buffers left in use by the training graph');
+  // a hook that throws half-way through a step: its tensors are freed all the same (the step's scope)
+  const loss = rt.zeros([1], 'f32', 'loss');
+  const failing: GraphHooks = { edit: new Map([[HOOKS.z(1), { forward: () => { throw new Error('hook failed'); } }]]) };
+  assert.throws(() => tr.graph.step(mb, loss, null, tr.full, { gradScale: 1, hooks: failing }), /hook failed/);
+  loss.dispose();
+  await rt.sync();
+  assert.equal(rt.pool.snapshot().inUse, inUse, 'GPU buffers left in use after a failed step');
   assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.pattern(0), { forward: () => {} }]]) }), /can be captured but not written in the training graph/);
   assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.attnScores(0), { forward: () => {} }]]) }), /hook_attn_scores can be captured but not written in the training graph/);
   assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set(['blocks.0.attn.hook_result']), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_result" in the training graph/);

@@ -124,18 +124,26 @@ export class TrainGraph implements BlockContext {
    * into `lora` slots and/or `full`.
    */
   step(mb: MicroBatch, lossAcc: Tensor, lora: LoraState | null, full: FullGrads | null, opts: StepOptions): Tensor {
-    const { rt, cfg, w } = this;
+    const { rt, cfg } = this;
     const { B, T } = mb;
     const N = B * T;
-    const C = cfg.d_model;
     if (mb.ids.length !== N || mb.labels.length !== N) throw new Error(`train step: ids/labels need ${N} values for [${B}, ${T}]`);
     if (T > cfg.n_ctx) throw new Error(`train step: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
 
     this.seed = (opts.dropoutSeed ?? 0) >>> 0;
-    const hp = (this.hp = new GraphHookPoints(rt, opts.hooks, cfg.n_layers));
+    this.hp = new GraphHookPoints(rt, opts.hooks, cfg.n_layers); // before the scope: captures leave it
+    // a tensor scope: what the step makes is freed when it ends, a throw included, but the new loss; the big
+    // ones ([R, V] logits, each block's activations and gradient) are still freed as soon as they are dead
+    return rt.scope(() => this.stepIn(mb, lossAcc, lora, full, opts));
+  }
+
+  private stepIn(mb: MicroBatch, lossAcc: Tensor, lora: LoraState | null, full: FullGrads | null, opts: StepOptions): Tensor {
+    const { rt, cfg, w, hp } = this;
+    const { B, T } = mb;
+    const N = B * T;
+    const C = cfg.d_model;
     const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
     let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
-    ids.dispose();
     const acts: (BlockActs | null)[] = [];
     const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
     for (let l = 0; l < cfg.n_layers; l++) {
@@ -173,7 +181,6 @@ export class TrainGraph implements BlockContext {
         rt.copy(pol.rows, r0 * 4, rowsIn, 0, R * 4);
         const g = policyLogitGrad(rt, logits, tgt, ce.lse, rowsIn, { epsLow: pol.epsLow, epsHigh: pol.epsHigh, beta: pol.beta, onPolicy: pol.onPolicy });
         rt.copy(g.logp, 0, pol.logp, r0, R);
-        for (const t of [rowsIn, g.logp]) t.dispose();
         dlogits = g.dlogits;
       } else {
         // loss: mean over the chunk's counted rows → Σ rows · gradScale
@@ -182,17 +189,13 @@ export class TrainGraph implements BlockContext {
         lossAcc = next;
         dlogits = crossEntropyBackward(rt, logits, tgt, ce.lse, ce.count, { gradScale: counted * opts.gradScale }); // [R, V]
       }
-      logits.dispose();
-      for (const t of [ce.loss, ce.rowLoss, ce.lse, ce.count, tgt]) t.dispose();
+      logits.dispose(); // early: [R, V]
       const dxc = matmul(rt, dlogits, w.unembed, { alpha: inv }); // [R, C] = inv · dlogits · U
       rt.copy(dxc, 0, dxf, r0 * C, R * C);
-      dxc.dispose();
       if (full) matmul(rt, dlogits, xc, { transA: true, alpha: inv, out: full.unembed, accumulate: true }); // dU += inv · dlogitsᵀ xf  [V, C]
-      dlogits.dispose();
-      xc.dispose();
+      dlogits.dispose(); // early: [R, V]
     }
     let dx = rmsnormBackward(rt, x, w.lnFinal, rstdF, hp.grad(HOOKS.lnFinal, dxf), full?.lnFinal ?? null).dx; // [N, C]
-    for (const t of [xf, rstdF, dxf, x]) t.dispose();
 
     // ---- blocks, last to first ----
     for (let l = cfg.n_layers - 1; l >= 0; l--) {
@@ -203,13 +206,12 @@ export class TrainGraph implements BlockContext {
         a = again.acts!;
       }
       const dxIn = blockBackward(this, l, a, dx, B, T, lora, full);
-      dx.dispose();
+      dx.dispose(); // early: each block's [N, C]
       dx = dxIn;
       disposeActs(a, false); // a.x === inputs[l]
     }
     hp.grad(HOOKS.embed, dx);
     if (full) embeddingBackward(rt, mb.ids, dx, full.embed); // dE += scatter of d hook_embed
-    dx.dispose();
     return lossAcc;
   }
 
