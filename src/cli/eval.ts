@@ -27,6 +27,7 @@ import { generate } from '../engine/model/generate.ts';
 import type { LlamaModel } from '../engine/model/llama.ts';
 import type { LabTokenizer } from '../engine/model/tokenizer.ts';
 import { promptIds } from '../engine/train/data.ts';
+import { nfc } from '../engine/util/nfc.ts';
 import { adapterSlots, readAdapter } from '../engine/train/adapter.ts';
 import { loadGrpoData } from '../engine/rl/grpo-data.ts';
 import { EVAL_METRICS, isEvalMetric, RewardInputError, scoreSet, type EvalMetric, type Sample } from '../rewards/index.ts';
@@ -57,7 +58,7 @@ function readRows(file: string, metric: EvalMetric, tok: LabTokenizer, nCtx: num
       if (!raw.trim()) return;
       let r: { question?: unknown; answer?: unknown };
       try {
-        r = JSON.parse(raw);
+        r = nfc(JSON.parse(raw));
       } catch {
         throw new UsageError(`${file}:${i + 1}: not valid JSON`);
       }

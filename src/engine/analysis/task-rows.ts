@@ -1,6 +1,7 @@
 // Prompt-set rows for the analyses (the CLI and the page read them alike): JSONL of the lab's task items
 // (`lab tasks --items`: task, question, answer, meta) or {question, answer} rows; and a seeded sample.
 import { Rng } from '../util/rng.ts';
+import { nfc } from '../util/nfc.ts';
 import type { TaskRow } from './heads.ts';
 
 /** The rows of a JSONL text; an Error naming `file:line` for a line that is not such a row. */
@@ -9,7 +10,7 @@ export function parseTaskRows(text: string, file: string): TaskRow[] {
     if (!line.trim()) return [];
     let r: Partial<TaskRow>;
     try {
-      r = JSON.parse(line);
+      r = nfc(JSON.parse(line));
     } catch {
       throw new Error(`${file}:${i + 1}: not valid JSON`);
     }

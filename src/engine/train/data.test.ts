@@ -244,3 +244,14 @@ test('shared Stoney validation sample parses as "messages" rows (read only, noth
   assert.equal(r.examples.length, text.split('\n').filter((l) => l.trim() !== '').length);
   for (const ex of r.examples) assert.ok(spans(ex).length >= 1 && countedTokens(ex) > 0);
 });
+
+test('SFT rows are read in Unicode NFC: a decomposed Stoney row trains the same tokens as its composed form (a tokenizer without a normalizer)', () => {
+  const stoney = 'ohâṯẖi îyârhe wîtkô';
+  const row = (s: string) => JSON.stringify({ question: `Translate: ${s}`, answer: s });
+  const opts = { file: 'stoney.jsonl', maxLength: 256 };
+  const composed = parseSftJsonl(row(stoney) + '\n', llamaLike, opts);
+  const decomposed = parseSftJsonl(row(stoney.normalize('NFD')) + '\n', llamaLike, opts);
+  assert.deepEqual(decomposed.problems, []);
+  assert.deepEqual(decomposed.examples[0].input_ids, composed.examples[0].input_ids);
+  assert.deepEqual(decomposed.examples[0].labels, composed.examples[0].labels);
+});

@@ -17,6 +17,7 @@
 // Rows that are too long are reported and skipped (TRL would truncate to max_length; a silently
 // truncated answer trains the model to stop early, so here the user is told instead).
 import type { ChatMessage, LabTokenizer } from '../model/tokenizer.ts';
+import { nfc } from '../util/nfc.ts';
 
 /** transformers' CrossEntropyLoss ignore_index. */
 export const IGNORE_INDEX = -100;
@@ -42,8 +43,9 @@ export function promptIds(tok: ChatTokenizer, prompt: string | ChatMessage[]): n
 type ChatTokenizer = Pick<LabTokenizer, 'chatTemplate' | 'applyChatTemplate' | 'encode'>;
 
 /**
- * Each non-blank line of a JSONL text parsed as an object, with its 1-based line and a `bad(message)` that
- * records "file:line: message" in `problems`; lines that are not JSON objects are recorded and skipped.
+ * Each non-blank line of a JSONL text parsed as an object (its strings in Unicode NFC, util/nfc.ts), with its
+ * 1-based line and a `bad(message)` that records "file:line: message" in `problems`; lines that are not JSON
+ * objects are recorded and skipped.
  */
 export function forEachJsonRow(text: string, file: string, problems: RowProblem[], fn: (row: Record<string, unknown>, line: number, bad: (m: string) => void) => void): void {
   text.split('\n').forEach((raw, i) => {
@@ -57,7 +59,7 @@ export function forEachJsonRow(text: string, file: string, problems: RowProblem[
       return bad('not valid JSON');
     }
     if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('not a JSON object');
-    fn(r as Record<string, unknown>, line, bad);
+    fn(nfc(r as Record<string, unknown>), line, bad);
   });
 }
 
@@ -276,7 +278,7 @@ export function parseSftJsonl(text: string, tok: LabTokenizer | null, opts: SftP
     const problem = (message: string) => problems.push({ line, message: `${opts.file}:${line}: ${message}` });
     let row: unknown;
     try {
-      row = JSON.parse(src);
+      row = nfc(JSON.parse(src)); // strings in Unicode NFC (util/nfc.ts)
     } catch (e) {
       problem(`not valid JSON (${(e as Error).message.split('\n')[0]})`);
       continue;
