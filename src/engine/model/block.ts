@@ -9,7 +9,7 @@
 //     own; padding as absolute positions and a key mask;
 //   - the hook points (BlockHooks): the forward's HookPoints hand captured tensors to the caller, the training
 //     graph's GraphHookPoints report copies and refuse edits it has no backward for.
-// Few rows with no hook, adapter or kept activation take the fused decode kernels (./ops.ts).
+// With no hook, adapter or kept activation the ops pick their kernels by rows: few (decode) take the fused ones (./ops.ts).
 //
 // Legend: B batch, T new positions, N = B·T rows, S key positions (cache capacity or T), C = d_model,
 //         H = n_heads, Hkv = n_kv_heads, D = d_head, W = (H + 2·Hkv)·D (fused q|k|v width), F = d_mlp.
@@ -30,7 +30,7 @@ import type { ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
-import { FUSED_MAX_ROWS, normLinear, normSwiglu } from './ops.ts';
+import { normLinear, normSwiglu } from './ops.ts';
 
 /** What a block asks of its hook points (model/hooks.ts HookPoints, train/graph-hooks.ts GraphHookPoints). */
 export interface BlockHooks {
@@ -168,12 +168,12 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
       if (p > 0) xd[t] = xin;
     }
   };
-  // the fused decode kernels never show the normalised input, q/k/v or SwiGLU's parts
-  const fusable = !keep && hp.none && N <= FUSED_MAX_ROWS;
+  // nothing wants the normalised input, q/k/v or SwiGLU's parts: the ops may fuse them (by rows, ./ops.ts)
+  const plain = !keep && hp.none;
 
   // ---- attention: ln1 → q|k|v → RoPE → attention ----
   hp.at(HOOKS.residPre(l), x);
-  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, fusable && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj')); // y [N, W]; h as x unless fused
+  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, plain && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj')); // y [N, W]; h as x unless fused
   const qkv = n1.y;
   if (n1.h) {
     hp.at(HOOKS.ln1(l), n1.h);
@@ -222,7 +222,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   // ---- MLP: ln2 → gate/up → SwiGLU ----
   let act: Tensor; // [..., F] (the residual's leading shape)
   let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gate' | 'up'> | null = null;
-  if (fusable && !hasLora(env.lora, l, 'gate_proj', 'up_proj')) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
+  if (plain && !hasLora(env.lora, l, 'gate_proj', 'up_proj')) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
   else {
     const n2 = normLinear(rt, mid, bw.ln2, eps, bw.wgate, null, false); // gate [N, F], h2 as mid
     const h2 = hp.at(HOOKS.ln2(l), n2.h!).view([N, C]);

@@ -29,7 +29,10 @@ export function normLinear(rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Te
   return { y, h, rstd };
 }
 
-/** silu(rmsnorm(x; g) · Wgᵀ) · (rmsnorm(x; g) · Wuᵀ) for x [N, C] → [N, F]: one fused dispatch for few rows. */
+/**
+ * silu(rmsnorm(x; g) · Wgᵀ) · (rmsnorm(x; g) · Wuᵀ) for x [N, C] → [N, F], when the caller needs none of the
+ * parts: one fused dispatch for few rows, else the RMSNorm, two matmuls and SwiGLU (their buffers freed here).
+ */
 export function normSwiglu(rt: Runtime, x: Tensor, g: Tensor, eps: number, Wg: Tensor, Wu: Tensor): Tensor {
   const [N, C] = x.shape;
   if (N <= FUSED_MAX_ROWS) return gemvSwiglu(rt, x, { g, eps }, Wg, Wu); // [N, F]
