@@ -172,24 +172,28 @@ async function sampledOnCpu(model: LlamaModel, p: Prepared, opts: GenerateOption
 }
 
 /**
+ * Sampling's per-step input to sample_tokens: [B, 2] (1 / temperature, u) per sequence, u drawn from the
+ * sequence's own stream (seeds) or from one stream in sequence order.
+ */
+function drawParams(B: number, s: Extract<Sampling, { kind: 'sample' }>, opts: GenerateOptions): () => Float32Array {
+  const streams = opts.seeds ? opts.seeds.map((seed) => new Rng(seed)) : null;
+  const shared = new Rng(s.seed ?? 0);
+  const invT = Array.from({ length: B }, (_, b) => 1 / (opts.temperatures?.[b] ?? s.temperature));
+  return () => {
+    const out = new Float32Array(2 * B);
+    for (let b = 0; b < B; b++) [out[2 * b], out[2 * b + 1]] = [invT[b], (streams ? streams[b] : shared).next()];
+    return out;
+  };
+}
+
+/**
  * Greedy and plain sampling: each step's tokens chosen on the GPU (argmax, or sample_tokens with one u a
  * sequence from its stream) and fed to the next step without a read-back; tokens (and log-probs) read back
  * LAG steps late.
  */
 async function pipelined(model: LlamaModel, p: Prepared, opts: GenerateOptions): Promise<number[][]> {
   const { rt, cfg } = model;
-  const s = opts.sampling;
-  // sampling: per step, [B, 2] (1 / temperature, u) — u from each sequence's own stream, or from one
-  // stream in sequence order
-  const draw =
-    s.kind === 'sample'
-      ? (() => {
-          const streams = opts.seeds ? opts.seeds.map((seed) => new Rng(seed)) : null;
-          const shared = new Rng(s.seed ?? 0);
-          const invT = Array.from({ length: p.B }, (_, b) => 1 / (opts.temperatures?.[b] ?? s.temperature));
-          return () => Float32Array.from({ length: 2 * p.B }, (_, k) => (k % 2 === 0 ? invT[k >> 1] : (streams ? streams[k >> 1] : shared).next()));
-        })()
-      : null;
+  const draw = opts.sampling.kind === 'sample' ? drawParams(p.B, opts.sampling, opts) : null;
   const out: number[][] = Array.from({ length: p.B }, () => []);
   const finished = new Array<boolean>(p.B).fill(false);
   const reads: Promise<[ArrayLike<number>, ArrayLike<number> | null]>[] = []; // tokens (and log-probs) of step s
