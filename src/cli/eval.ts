@@ -69,6 +69,7 @@ function readRows(file: string, metric: EvalMetric, tok: LabTokenizer, nCtx: num
     });
     return rows;
   }
+  // a prompt needs room for one new token here; answer() then cuts each batch's answers to the room left
   const { items, problems } = loadGrpoData(text, tok, { file, nCtx, maxNewTokens: Math.min(maxNew, 1) });
   if (problems.length) throw new UsageError(problems.slice(0, 5).map((p) => p.message).join('\n') + (problems.length > 5 ? `\n… and ${problems.length - 5} more` : ''));
   return items.map((it) => {
