@@ -3,6 +3,13 @@
 //
 //   GET|HEAD /{repo}/resolve/{revision}/{file}   serves  {root}/{repo}/{revision}/{file}
 //                                                (or {root}/{repo}/{file}: one folder for every revision)
+//   GET      /api/datasets/{repo}/parquet/{config}/{split}
+//                                                the Hub's parquet listing of a dataset split: a JSON list of
+//                                                /api/datasets/{repo}/parquet/{config}/{split}/{n}.parquet URLs,
+//                                                one per file in {root}/datasets/{repo}/refs/convert/parquet/
+//                                                {config}/{split}/ (sorted); each 302s to that file's
+//                                                /datasets/{repo}/resolve/refs%2Fconvert%2Fparquet/... URL, as
+//                                                the Hub's do
 //   GET      /__stats                            request counters as JSON
 //
 // Like the Hub: ETag = "<sha256 of the file>" (as for LFS files), Accept-Ranges, single-range
@@ -18,7 +25,7 @@
 
 import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -88,12 +95,43 @@ export async function startHubServer(opts) {
     s.bytes += rec.bytes;
   };
   let cdnPort = 0;
+  let port = 0;
 
   const cors = {
     'Access-Control-Allow-Origin': '*',
     'Access-Control-Allow-Headers': 'Authorization, Range, If-Range',
     'Access-Control-Expose-Headers': 'Content-Range, Content-Length, ETag, Accept-Ranges, X-Linked-Size, X-Linked-Etag, X-Error-Code',
   };
+
+  /** The Hub's parquet listing of a dataset split, and its per-file redirects (see the header). */
+  async function parquetApi(req, res, m, auth) {
+    const [, repo, config, split, n] = m.map((x) => (x === undefined ? x : decodeURIComponent(x)));
+    const rec = { method: req.method ?? 'GET', path: new URL(req.url, 'http://x').pathname, cdn: false, range: null, ifRange: null, auth: auth !== null, status: 0, bytes: 0 };
+    const send = (status, headers, body) => {
+      rec.status = status;
+      rec.bytes = body ? Buffer.byteLength(body) : 0;
+      count(rec.path, rec);
+      res.writeHead(status, { ...cors, ...headers }).end(rec.method === 'HEAD' ? undefined : body);
+    };
+    if ([repo, config, split].some((p) => p.includes('..') || p.includes('\\') || p.includes('\0'))) return send(400, { 'Content-Type': 'application/json' }, JSON.stringify({ error: 'bad path' }));
+    if (options.token !== null && auth !== `Bearer ${options.token}`) return send(401, { 'Content-Type': 'application/json', 'X-Error-Code': 'GatedRepo' }, JSON.stringify({ error: 'Access to this dataset is restricted: you must be authenticated.' }));
+    const dir = join(options.root, 'datasets', repo, 'refs', 'convert', 'parquet', config, split);
+    let files;
+    try {
+      files = (await readdir(dir)).filter((f) => f.endsWith('.parquet')).sort();
+    } catch {
+      files = [];
+    }
+    if (!files.length) return send(404, { 'Content-Type': 'application/json', 'X-Error-Code': 'EntryNotFound' }, JSON.stringify({ error: `no parquet files for ${repo} config ${config} split ${split}` }));
+    const base = `http://127.0.0.1:${port}`;
+    if (n === undefined) {
+      const list = files.map((_, i) => `${base}/api/datasets/${repo}/parquet/${encodeURIComponent(config)}/${encodeURIComponent(split)}/${i}.parquet`);
+      return send(200, { 'Content-Type': 'application/json' }, JSON.stringify(list));
+    }
+    const f = files[Number(n)];
+    if (!f) return send(404, { 'Content-Type': 'application/json', 'X-Error-Code': 'EntryNotFound' }, JSON.stringify({ error: `no file ${n} in the listing` }));
+    return send(302, { Location: `${base}/datasets/${repo}/resolve/${encodeURIComponent('refs/convert/parquet')}/${[config, split, f].map(encodeURIComponent).join('/')}` }, '');
+  }
 
   async function handle(req, res, isCdn) {
     const url = new URL(req.url, 'http://x');
@@ -102,6 +140,9 @@ export async function startHubServer(opts) {
     if (url.pathname === '/__stats') return res.writeHead(200, { 'Content-Type': 'application/json', ...cors }).end(JSON.stringify(stats));
 
     const auth = req.headers.authorization ?? null;
+    const api = /^\/api\/datasets\/([^/]+\/[^/]+)\/parquet\/([^/]+)\/([^/]+)(?:\/(\d+)\.parquet)?$/.exec(url.pathname);
+    if (api && !isCdn) return parquetApi(req, res, api, auth);
+
     // "/__lfs/<path>" is the CDN side of a redirect: no token needed (like a signed CDN URL)
     const cdn = isCdn;
     const hubPath = cdn ? url.pathname.replace(/^\/__lfs(?=\/)/, '') : url.pathname;
@@ -196,7 +237,7 @@ export async function startHubServer(opts) {
   };
   const server = await listen(opts.port ?? 0, false);
   const cdnServer = await listen(0, true);
-  const port = server.address().port;
+  port = server.address().port;
   cdnPort = cdnServer.address().port;
   const close = async () => {
     for (const s of sockets) s.destroy();

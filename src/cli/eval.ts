@@ -33,6 +33,7 @@ import { loadGrpoData } from '../engine/rl/grpo-data.ts';
 import { EVAL_METRICS, isEvalMetric, RewardInputError, scoreSet, type EvalMetric, type Sample } from '../rewards/index.ts';
 import { extractFinal } from '../tasks/index.ts';
 import { parseArgs, num, UsageError } from './args.ts';
+import { readDataText } from './data-files.ts';
 
 /** The final answer of a worked answer: extractFinal's line after the last "####", spaces collapsed, thousands commas dropped. */
 export function finalAnswer(text: string): string | null {
@@ -50,8 +51,8 @@ interface EvalRow {
   expected?: string;
 }
 
-function readRows(file: string, metric: EvalMetric, tok: LabTokenizer, nCtx: number, maxNew: number): EvalRow[] {
-  const text = readFileSync(file, 'utf8');
+async function readRows(file: string, metric: EvalMetric, tok: LabTokenizer, nCtx: number, maxNew: number): Promise<EvalRow[]> {
+  const text = await readDataText(file);
   if (metric === 'exact') {
     const rows: EvalRow[] = [];
     text.split('\n').forEach((raw, i) => {
@@ -133,7 +134,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   try {
     const { model, tokenizer } = await loadModel(rt, dirSource(dir), { adapter: adapter ? dirSource(adapter) : undefined });
     const tok = tokenizer!;
-    const all = readRows(data, metric, tok, model.cfg.n_ctx, maxNew);
+    const all = await readRows(data, metric, tok, model.cfg.n_ctx, maxNew);
     const rows = all.slice(0, num(p, 'limit', all.length));
     if (rows.length === 0) throw new UsageError(`${data}: no rows`);
     if (!adapters) {

@@ -1,16 +1,28 @@
 // Shared by the CLI tests: runs `lab <args>` the way `npm run lab --` does (tsx + the WGSL loader;
 // the Vulkan environment is inherited) and returns the exit code and both streams, unfiltered.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
-export function runLab(args: readonly string[], timeoutMs = 300_000): { code: number; stdout: string; stderr: string } {
-  const hook = join(ROOT, 'tools/wgsl-hook.mjs');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', hook, join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+const labArgv = (args: readonly string[]) => ['--import', 'tsx', '--import', join(ROOT, 'tools/wgsl-hook.mjs'), join(ROOT, 'src/cli/main.ts'), ...args];
+
+export function runLab(args: readonly string[], timeoutMs = 300_000, env?: Record<string, string>): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, labArgv(args), { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: env ? { ...process.env, ...env } : undefined });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** runLab without blocking this process (a server in the test, such as the local Hub, keeps answering). */
+export function runLabAsync(args: readonly string[], env?: Record<string, string>, timeoutMs = 300_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const c = spawn(process.execPath, labArgv(args), { cwd: ROOT, env: env ? { ...process.env, ...env } : undefined, timeout: timeoutMs });
+    let stdout = '', stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    c.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 /** runLab that must succeed: a non-zero exit fails the test with the command and its stderr. */

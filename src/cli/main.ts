@@ -16,6 +16,7 @@ import { grpoCommand } from './grpo.ts';
 import { analyzeCommand } from './analyze.ts';
 import { dpoCommand } from './dpo.ts';
 import { rewardModelCommand } from './reward-model.ts';
+import { dataCommand } from './data.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -47,6 +48,8 @@ commands:
   init     --config <config.json> [--tokenizer <dir>] [--seed s] [--dtype f32|bf16|f16] --out <dir>   a random-init model
   eval     --model <dir> --data <file.jsonl> [--adapter <dir> | --adapters <dir,dir,...>] [--metric exact|gsm8k|chrf|chrf++|stoney-rubric]
            [--batch 32] [--max-new-tokens 256] [--limit N] [--seed 0] --out <file.json>
+  data     --data <file.jsonl|.json|.parquet | hf://datasets/{owner}/{name}[@rev][/file]> [--config c --split s]
+           [--use chat,qa,...] [--out <rows.jsonl>] [--report <file.json>]   what a dataset holds, per record format and line
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
@@ -63,7 +66,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand, data: dataCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

@@ -24,6 +24,7 @@ import { LR_SCHEDULES, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkSftConfig } from '../engine/train/run.ts';
 import { parseArgs, required, num, UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
+import { readDataText } from './data-files.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
 import { stopOnSignals } from './stop.ts';
 
@@ -103,7 +104,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   const req: TrainRequest = {
     runId: basename(out), config, adapterInit,
-    data: { name: basename(dataFile), text: readFileSync(dataFile, 'utf8'), governance: decision },
+    data: { name: basename(dataFile), text: await readDataText(dataFile), governance: decision },
     ...(resumeDir !== undefined ? { resume: { files: readFiles(resumeDir), where: resumeDir } } : {}),
   };
 

@@ -2,13 +2,14 @@
 // gate on the data file (default-deny; the engine checks the decision again), the engine over the --out
 // folder, the model, the request (with --resume's checkpoint files), Ctrl-C / SIGTERM as a stop after
 // the step in flight, and progress lines on stderr. Each command says how one of its step lines reads.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
 import { LocalEngine } from '../engine/engine.ts';
 import { CancelledError, GovernanceError, type SftConfig, type StepLine, type TrainRequest } from '../engine/api.ts';
 import { UsageError, Interrupted } from './args.ts';
 import { governDataFile } from './governance-fs.ts';
+import { readDataText } from './data-files.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
 import { fmtTime } from './sft.ts';
 import { stopOnSignals } from './stop.ts';
@@ -50,7 +51,7 @@ export async function runTrainCommand(c: TrainCommand): Promise<void> {
     for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
     const req: TrainRequest = {
       runId: basename(c.out), config: c.config, adapterInit: c.adapterInit, ...c.extra,
-      data: { name: basename(c.dataFile), text: readFileSync(c.dataFile, 'utf8'), governance: decision },
+      data: { name: basename(c.dataFile), text: await readDataText(c.dataFile), governance: decision },
       ...(c.resumeDir !== undefined ? { resume: { files: Object.fromEntries(readDirFiles(c.resumeDir)), where: c.resumeDir } } : {}),
     };
     await engine.train(req, (e) => {

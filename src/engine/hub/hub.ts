@@ -19,14 +19,18 @@ import { HF_ENDPOINT, downloadFile, fetchRange, headFile, type DownloadProgress,
 import { HubCache, cacheKey, sha256Hex } from './cache.ts';
 import type { BlobStore } from './store.ts';
 
-/** `${endpoint}/${repo}/resolve/${revision}/${file}`, each part percent-encoded. */
-export function hubFileUrl(repo: string, revision: string, file: string, endpoint: string = HF_ENDPOINT): string {
+/** Model repos live at the endpoint's root, dataset repos under /datasets/ (their URLs and cache keys). */
+export type RepoType = 'model' | 'dataset';
+const repoPrefix = (t: RepoType) => (t === 'dataset' ? 'datasets/' : '');
+
+/** `${endpoint}/[datasets/]${repo}/resolve/${revision}/${file}`, each part percent-encoded. */
+export function hubFileUrl(repo: string, revision: string, file: string, endpoint: string = HF_ENDPOINT, repoType: RepoType = 'model'): string {
   checkRepo(repo);
   if (!revision || /[\n\0]/.test(revision)) throw new HubError('invalid', `bad revision ${JSON.stringify(revision)}`);
   checkPath(file);
   const enc = (p: string) => p.split('/').map(encodeURIComponent).join('/');
   // the revision is one path segment: a '/' in it (refs/pr/1) is encoded as %2F, as the Hub expects
-  return `${endpoint.replace(/\/+$/, '')}/${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
+  return `${endpoint.replace(/\/+$/, '')}/${repoPrefix(repoType)}${enc(repo)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
 }
 
 /** Repo ids: "name" or "owner/name", letters, digits, '-', '_', '.'. */
@@ -65,6 +69,10 @@ export interface HubSourceOptions {
   retries?: number;
   retryDelayMs?: number;
   progressIntervalMs?: number;
+  /** 'dataset': the repo is a dataset (URLs under /datasets/, cached apart from a model of the same name) */
+  repoType?: RepoType;
+  /** where a path is fetched from, when it is not a resolve URL (the parquet listing API: hub-dataset.ts) */
+  urlFor?: (path: string) => string;
 }
 
 export interface HubSource extends FileSource {
@@ -75,12 +83,14 @@ export interface HubSource extends FileSource {
   release(path?: string): void;
 }
 
-export function hubSource(repo: string, revision: string, opts: HubSourceOptions): HubSource {
-  checkRepo(repo);
+export function hubSource(name: string, revision: string, opts: HubSourceOptions): HubSource {
+  checkRepo(name);
+  const repoType = opts.repoType ?? 'model';
+  const repo = `${repoPrefix(repoType)}${name}`; // the cache's key and the name in messages
   const endpoint = opts.endpoint ?? HF_ENDPOINT;
   const cache = new HubCache(opts.store, { chunkSize: opts.chunkSize });
   const net: FetchOptions = { token: opts.token, endpoint, signal: opts.signal, fetchImpl: opts.fetchImpl, retries: opts.retries, retryDelayMs: opts.retryDelayMs };
-  const url = (path: string) => hubFileUrl(repo, revision, path, endpoint);
+  const url = (path: string) => opts.urlFor?.(path) ?? hubFileUrl(name, revision, path, endpoint, repoType);
   const warn = (m: string) => opts.onWarning?.(m);
   const held = new Map<string, Uint8Array>(); // whole files kept for ranged reads
   const sizes = new Map<string, number | null>(); // HEAD answers of this session
