@@ -18,6 +18,9 @@
 // worker's memory for that load only: nothing stores it.
 
 import type {
+  DatasetProgress,
+  DatasetRequest,
+  LoadedRows,
   AdapterInfo,
   AnalyzeProgress,
   GrpoGroupSample,
@@ -73,6 +76,8 @@ export interface Requests {
   cacheUsage: { payload: void; result: CacheUsage; progress: never };
   /** deletes cached Hub files (of `repo`, or all); returns how many */
   clearCache: { payload: { repo?: string }; result: { files: number }; progress: never };
+  /** a Hub dataset's rows (one file, or a split's Parquet files), through the Hub cache */
+  loadDataset: { payload: DatasetRequest; result: LoadedRows; progress: DatasetProgress };
   /** logits [pos][vocab] of token ids, with the active adapter */
   forward: { payload: { ids: number[] }; result: { ids: number[]; logits: number[][] }; progress: never };
   /** reloads the weights with a PEFT adapter (files, or a finished run's) merged, or without one (null) */

@@ -29,6 +29,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     verifyOnnx: (payload, ctx) => engine.verifyOnnx(payload, ctx.progress, ctx.signal),
     cacheUsage: () => engine.cacheUsage(),
     clearCache: (payload) => engine.clearCache(payload?.repo),
+    loadDataset: (payload, ctx) => engine.loadDataset(payload, ctx.progress, ctx.signal),
     forward: (payload) => engine.forward(payload),
     setAdapter: (payload, ctx) => engine.setAdapter(payload.adapter, ctx.progress),
     analyzeReport: (payload, ctx) => engine.analyzeReport(payload, ctx.progress, ctx.signal),

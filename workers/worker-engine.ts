@@ -3,6 +3,9 @@
 // replies reach the callbacks, typed errors are rebuilt, an AbortSignal becomes a `cancel` request.
 
 import {
+  type DatasetProgress,
+  type DatasetRequest,
+  type LoadedRows,
   CancelledError,
   fromWireError,
   type AdapterInfo,
@@ -135,6 +138,10 @@ export class WorkerEngine implements Engine {
 
   clearCache(repo?: string): Promise<{ files: number }> {
     return this.request('clearCache', { repo });
+  }
+
+  loadDataset(req: DatasetRequest, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows> {
+    return this.request('loadDataset', req, onProgress, signal);
   }
 
   forward(req: { ids: number[] }): Promise<{ ids: number[]; logits: number[][] }> {

@@ -1,7 +1,13 @@
-// The Data page: the embedded task sets (held-out arithmetic problems and Velmic puzzles). The
-// user's own data (and, with its community's approval, Stoney data) comes here later.
+// The Data page: the embedded task sets (held-out arithmetic problems and Velmic puzzles), and the user's
+// own datasets (local files or the Hub) looked at per record format and line before any training.
 import { TasksPanel } from './TasksPanel.tsx';
+import { DatasetPanel } from './data/DatasetPanel.tsx';
 
 export function DataPage() {
-  return <TasksPanel />;
+  return (
+    <>
+      <DatasetPanel />
+      <TasksPanel />
+    </>
+  );
 }

@@ -1,7 +1,7 @@
 // The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, the
 // model slice (./modelSlice.ts: load, cache, generate, attention), the ONNX verify slice, the
 // Compare page's slice (./compareSlice.ts), training (./trainSlice.ts) and the Analyze page's
-// report (./analyzeSlice.ts). It talks to an Engine only
+// report (./analyzeSlice.ts), and Hub datasets for the Data page (./dataSlice.ts). It talks to an Engine only
 // (src/engine/engine.ts), never to WebGPU or kernels directly, and does not know whether the
 // engine runs in a worker or in this thread.
 
@@ -14,6 +14,7 @@ import { createVerifySlice, type VerifySlice } from './verifySlice.ts';
 import { createCompareSlice, type CompareSlice } from './compareSlice.ts';
 import { createTrainSlice, type TrainSlice } from './trainSlice.ts';
 import { createAnalyzeSlice, type AnalyzeSlice } from './analyzeSlice.ts';
+import { createDataSlice, type DataSlice } from './dataSlice.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
@@ -35,7 +36,7 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, AnalyzeSlice {
+export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, AnalyzeSlice, DataSlice {
   adapter: AdapterState;
   check: CheckState;
   loadAdapter(): Promise<void>;
@@ -53,6 +54,7 @@ export function createLabStore(engine: Engine): LabStore {
     ...createCompareSlice<LabState>(engine, set, get),
     ...createTrainSlice<LabState>(engine, set, get),
     ...createAnalyzeSlice<LabState>(engine, set, get),
+    ...createDataSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
 

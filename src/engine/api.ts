@@ -26,6 +26,8 @@ import type { LrScheduleName } from './train/schedule.ts';
 import type { RowProblem } from './train/data.ts';
 import type { GrpoGroupSample, GrpoSettings, GrpoStepStats } from './rl/grpo.ts';
 import type { ReportData } from './analysis/report-data.ts';
+import type { LoadedRows } from './data/dataset.ts';
+import type { DownloadProgress } from './hub/download.ts';
 export type { GrpoGroupSample, GrpoSettings, GrpoStepStats };
 
 export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
@@ -299,6 +301,12 @@ export interface Engine {
   cacheUsage(): Promise<CacheUsage>;
   /** Deletes cached Hub files of `repo`, or all; returns how many files went. */
   clearCache(repo?: string): Promise<{ files: number }>;
+  /**
+   * A Hub dataset's rows (engine/data/hub-dataset.ts): one file, or a split's Parquet files; downloaded
+   * with progress and resume into the Hub cache, so a second visit works offline. CancelledError when
+   * `signal` aborts (what arrived is kept for the next try).
+   */
+  loadDataset(req: DatasetRequest, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows>;
 
   /**
    * SFT (LoRA or full) on the loaded model. Progress carries each step's metrics; checkpoints go to
@@ -332,3 +340,23 @@ export interface Engine {
   /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
   dispose(): void;
 }
+
+/** A Hub dataset to load: `ref` is hf://datasets/{owner}/{name}[@rev][/file]; config and split name a Parquet split. */
+export interface DatasetRequest {
+  ref: string;
+  config?: string;
+  split?: string;
+  /** default https://huggingface.co (the tests' stand-in: ?hubEndpoint=) */
+  endpoint?: string;
+  /** for a gated dataset; kept in memory only, sent only to the endpoint */
+  token?: string;
+}
+
+/** Which file of the dataset is downloading, and how far it is. */
+export interface DatasetProgress {
+  file: string;
+  index: number;
+  count: number;
+  download: DownloadProgress | null;
+}
+export type { LoadedRows };

@@ -11,6 +11,9 @@ import { HubCache, defaultBlobStore, type BlobStore, type PlanLimits } from './h
 import { ModelSession } from './session.ts';
 import { verifyOnnx, verifySource, withoutToken } from './verify.ts';
 import {
+  type DatasetProgress,
+  type DatasetRequest,
+  type LoadedRows,
   CancelledError,
   TrainingError,
   type AdapterInfo,
@@ -53,6 +56,7 @@ import { buildReport } from './analysis/build-report.ts';
 import { parseTaskRows, sampleRows } from './analysis/task-rows.ts';
 import { runDpo } from './rl/dpo-run.ts';
 import { runRewardModel } from './rl/reward-model-run.ts';
+import { loadHubDataset, parseHubDatasetRef } from './data/hub-dataset.ts';
 
 // the boundary types, for callers that import them from here
 export * from './api.ts';
@@ -256,6 +260,23 @@ export class LocalEngine implements Engine {
 
   async clearCache(repo?: string): Promise<{ files: number }> {
     return { files: await new HubCache(this.store).purge(repo) };
+  }
+
+  async loadDataset(req: DatasetRequest, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows> {
+    let at = { file: '', index: 0, count: 1 };
+    try {
+      return await loadHubDataset(parseHubDatasetRef(req.ref.trim(), req.config?.trim() || undefined, req.split?.trim() || undefined), {
+        store: this.store,
+        endpoint: req.endpoint,
+        token: req.token || undefined,
+        signal,
+        onFile: (file, index, count) => ((at = { file, index, count }), onProgress?.({ ...at, download: null })),
+        onProgress: (download) => onProgress?.({ ...at, download }),
+      });
+    } catch (e) {
+      if (signal?.aborted) throw new CancelledError('The dataset download was cancelled; what arrived is kept for the next try.');
+      throw e;
+    }
   }
 
   // ---- training ----

@@ -1,5 +1,6 @@
-// Training data: an embedded task set (the lab's own synthetic rows) or a JSONL file picked or
-// dropped here (read as text in the page), with the SOURCE_MANIFEST.yml that governs it. The
+// Training data: an embedded task set (the lab's own synthetic rows) or a JSONL, JSON or Parquet file
+// picked or dropped here (read in the page; what it holds is shown per record format, and for a file
+// that mixes formats the user ticks which rows train), with the SOURCE_MANIFEST.yml that governs it. The
 // governance decision is shown before anything starts; default-deny.
 import { useState, type DragEvent } from 'react';
 import type { TrainingDecision } from '../../engine/api.ts';
@@ -7,6 +8,10 @@ import { TASKS, type TaskName } from '../../tasks/index.ts';
 import { useLab } from '../lab.tsx';
 import type { DataChoice } from '../trainSlice.ts';
 import { NumField } from './NumField.tsx';
+import { asJsonl, formatOf, inspectRows, readRows, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
+import type { RecordSchema } from '../../engine/data/records.ts';
+import { ReportView } from '../data/ReportView.tsx';
+import '../data/data.css';
 
 export function DataPicker({ disabled }: { disabled: boolean }) {
   const data = useLab((s) => s.trainData);
@@ -34,7 +39,7 @@ export function DataPicker({ disabled }: { disabled: boolean }) {
             onChange={() => choose(lastFile ?? { kind: 'file', name: '', text: '', manifest: null })}
             data-testid="data-file"
           />{' '}
-          a JSONL file
+          a data file
         </label>
       </fieldset>
       {data.kind === 'embedded' ? <EmbeddedData choice={data} onChange={choose} /> : <FileData choice={data} onChange={choose} />}
@@ -71,14 +76,53 @@ async function readText(f: File): Promise<{ name: string; text: string }> {
   return { name: f.name, text: await f.text() };
 }
 
+/**
+ * Reads a data file (.jsonl, .json, .parquet) and what it holds (engine/data/dataset.ts, as `lab data`).
+ * JSONL goes to training as it is; JSON and Parquet rows as JSONL lines at their row numbers.
+ */
+async function readData(f: File): Promise<{ name: string; text: string; got: Inspected }> {
+  const bytes = new Uint8Array(await f.arrayBuffer());
+  const format = formatOf(f.name) ?? 'jsonl';
+  const loaded = await readRows(bytes, f.name, format);
+  const text = format === 'jsonl' ? new TextDecoder().decode(bytes) : asJsonl(loaded);
+  return { name: f.name, text, got: { loaded, report: inspectRows(loaded), text } };
+}
+
+interface Inspected {
+  loaded: LoadedRows;
+  report: DatasetReport;
+  /** what trains when every format is chosen: a JSONL file's own text, or the rows as JSONL */
+  text: string;
+}
+
 function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'file' }>; onChange: (c: DataChoice) => void }) {
   const [over, setOver] = useState(false);
   const [note, setNote] = useState('');
+  const [got, setGot] = useState<Inspected | null>(null);
+  const [use, setUse] = useState<RecordSchema[]>([]);
+  const read = async (f: File) => {
+    try {
+      const d = await readData(f);
+      setGot(d.got);
+      setUse(Object.keys(d.got.report.counts) as RecordSchema[]);
+      setNote('');
+      return d;
+    } catch (e) {
+      setNote((e as Error).message);
+      return null;
+    }
+  };
   const takeData = async (f: File | undefined) => {
-    if (!f) return;
-    const { name, text } = await readText(f);
-    setNote('');
-    onChange({ ...choice, name, text, manifest: choice.manifest ? { ...choice.manifest, path: choice.manifest.path || name } : null });
+    const d = f && (await read(f));
+    if (!d) return;
+    onChange({ ...choice, name: d.name, text: d.text, manifest: choice.manifest ? { ...choice.manifest, path: choice.manifest.path || d.name } : null });
+  };
+  /** the rows of the chosen formats (all of them: the file's own text, or its rows as JSONL) */
+  const choose = (next: RecordSchema[]) => {
+    if (!got) return;
+    setUse(next);
+    const every = Object.keys(got.report.counts).every((s) => next.includes(s as RecordSchema));
+    onChange({ ...choice, text: every ? got.text : selectedJsonl(got.loaded, got.report, next).text });
   };
   const takeManifest = async (f: File | undefined) => {
     if (!f) return;
@@ -91,14 +135,14 @@ function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'f
     const files = Array.from(e.dataTransfer.files);
     const manifest = files.find((f) => /\.ya?ml$/i.test(f.name));
     const rows = files.find((f) => f !== manifest);
-    if (!rows && !manifest) return setNote('Drop a .jsonl file (and, if you have it, its SOURCE_MANIFEST.yml).');
+    if (!rows && !manifest) return setNote('Drop a .jsonl, .json or .parquet file (and, if you have it, its SOURCE_MANIFEST.yml).');
     // data first, so the manifest's path defaults to the data file's name
     if (rows) {
-      const d = await readText(rows);
+      const d = await read(rows);
+      if (!d) return;
       const m = manifest ? await readText(manifest) : null;
       onChange({ kind: 'file', name: d.name, text: d.text, manifest: m ? { ...m, path: d.name } : choice.manifest ? { ...choice.manifest, path: d.name } : null });
     } else if (manifest) await takeManifest(manifest);
-    setNote('');
   };
   const lines = choice.text ? choice.text.split('\n').filter((l) => l.trim()).length : 0;
   return (
@@ -111,8 +155,8 @@ function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'f
     >
       <div className="controls">
         <label className="field">
-          <span>Rows (.jsonl)</span>
-          <input type="file" accept=".jsonl,.json,.txt,application/jsonl" onChange={(e) => void takeData(e.target.files?.[0])} data-testid="data-file-input" />
+          <span>Rows (.jsonl, .json, .parquet)</span>
+          <input type="file" accept=".jsonl,.ndjson,.json,.parquet,.txt,application/jsonl" onChange={(e) => void takeData(e.target.files?.[0])} data-testid="data-file-input" />
         </label>
         <label className="field">
           <span>Its SOURCE_MANIFEST.yml</span>
@@ -147,6 +191,7 @@ function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'f
           'Or drop the file here (with its manifest). Files are read in this page; nothing is uploaded.'
         )}
       </p>
+      {got && got.loaded.file === choice.name ? <ReportView report={got.report} use={got.report.mixed ? use : undefined} onUse={got.report.mixed ? choose : undefined} /> : null}
       <p className="small muted">
         One row a line: {'{"messages"}'} (chat), {'{"prompt","completion"}'}, {'{"question","answer"}'} (GSM8K) or {'{"input_ids","labels"}'}; for DPO,{' '}
         {'{"prompt","chosen","rejected"}'} pairs.

@@ -76,19 +76,27 @@ function utf8(bytes: Uint8Array, file: string): string {
 /** Parses a dataset file's bytes by its name's format (or `format`). */
 export async function readRows(bytes: Uint8Array, file: string, format: DataFormat | null = formatOf(file)): Promise<LoadedRows> {
   if (!format) throw new DatasetError(`${file}: unknown data format; the lab reads .jsonl, .json and .parquet files`);
+  if (format !== 'parquet') return rowsFromText(utf8(bytes, file), file, format);
+  const objs = await readParquetRows(bytes, file);
+  const out = collector(file, format);
+  objs.forEach((o, i) => out.take(i + 1, o));
+  return { file, format, rows: out.rows, problems: out.problems, last: objs.length };
+}
+
+function collector(file: string, format: DataFormat) {
   const rows: DataRow[] = [];
   const problems: RowProblem[] = [];
-  const bad = (at: number, m: string) => problems.push({ line: at, message: `${rowWhere(file, format, at)}: ${m}` });
+  const bad = (at: number, m: string) => void problems.push({ line: at, message: `${rowWhere(file, format, at)}: ${m}` });
   const take = (at: number, v: unknown) => {
     if (!v || typeof v !== 'object' || Array.isArray(v)) bad(at, 'not a JSON object');
     else rows.push({ at, row: nfc(v as Record<string, unknown>) });
   };
-  if (format === 'parquet') {
-    const objs = await readParquetRows(bytes, file);
-    objs.forEach((o, i) => take(i + 1, o));
-    return { file, format, rows, problems, last: objs.length };
-  }
-  const text = utf8(bytes, file);
+  return { rows, problems, bad, take };
+}
+
+/** The rows of JSONL or JSON text (already decoded). */
+export function rowsFromText(text: string, file: string, format: 'jsonl' | 'json' = 'jsonl'): LoadedRows {
+  const out = collector(file, format);
   if (format === 'jsonl') {
     const lines = text.split('\n');
     lines.forEach((raw, i) => {
@@ -97,11 +105,11 @@ export async function readRows(bytes: Uint8Array, file: string, format: DataForm
       try {
         v = JSON.parse(raw);
       } catch {
-        return bad(i + 1, 'not valid JSON');
+        return out.bad(i + 1, 'not valid JSON');
       }
-      take(i + 1, v);
+      out.take(i + 1, v);
     });
-    return { file, format, rows, problems, last: lines.length };
+    return { file, format, rows: out.rows, problems: out.problems, last: lines.length };
   }
   let doc: unknown;
   try {
@@ -112,8 +120,8 @@ export async function readRows(bytes: Uint8Array, file: string, format: DataForm
   const key = !Array.isArray(doc) && doc && typeof doc === 'object' ? LIST_KEYS.find((k) => Array.isArray((doc as Record<string, unknown>)[k])) : undefined;
   const list = Array.isArray(doc) ? doc : key ? ((doc as Record<string, unknown>)[key] as unknown[]) : null;
   if (!list) throw new DatasetError(`${file}: a .json dataset must be an array of rows or an object with a ${LIST_KEYS.map((k) => `"${k}"`).join(' / ')} array`);
-  list.forEach((v, i) => take(i + 1, v));
-  return { file, format, rows, problems, last: list.length };
+  list.forEach((v, i) => out.take(i + 1, v));
+  return { file, format, rows: out.rows, problems: out.problems, last: list.length };
 }
 
 export interface DatasetReport {

@@ -1,0 +1,17 @@
+// The Data page's access to Hub datasets: the engine (in its worker, whose Content-Security-Policy
+// comes from its own response headers, as for model downloads) fetches and parses; the page keeps the
+// rows it shows. The Hub endpoint is the store's (?hubEndpoint= in development and tests).
+import type { DatasetProgress, DatasetRequest, Engine, LoadedRows } from '../engine/api.ts';
+
+export interface DataSlice {
+  /** a Hub dataset's rows through the engine (progress per file; `signal` cancels, keeping what arrived) */
+  fetchHubDataset(req: Omit<DatasetRequest, 'endpoint'>, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows>;
+}
+
+export function createDataSlice<S extends DataSlice & { hubEndpoint?: string }>(engine: Engine, _set: (p: Partial<S>) => void, get: () => S): DataSlice {
+  return {
+    fetchHubDataset(req, onProgress, signal) {
+      return engine.loadDataset({ ...req, endpoint: get().hubEndpoint }, onProgress, signal);
+    },
+  };
+}
