@@ -246,7 +246,7 @@ test('shared Stoney validation sample parses as "messages" rows (read only, noth
 });
 
 test('SFT rows are read in Unicode NFC: a decomposed Stoney row trains the same tokens as its composed form (a tokenizer without a normalizer)', () => {
-  const stoney = 'ohâṯẖi îyârhe wîtkô';
+  const stoney = 'oqâṯẖix îzârqe zîtqô';
   const row = (s: string) => JSON.stringify({ question: `Translate: ${s}`, answer: s });
   const opts = { file: 'stoney.jsonl', maxLength: 256 };
   const composed = parseSftJsonl(row(stoney) + '\n', llamaLike, opts);
@@ -254,4 +254,11 @@ test('SFT rows are read in Unicode NFC: a decomposed Stoney row trains the same 
   assert.deepEqual(decomposed.problems, []);
   assert.deepEqual(decomposed.examples[0].input_ids, composed.examples[0].input_ids);
   assert.deepEqual(decomposed.examples[0].labels, composed.examples[0].labels);
+});
+
+test('a rated output {"prompt","completion","rating"} is refused as an SFT row (it may be one a speaker marked wrong)', () => {
+  const text = jsonl({ prompt: 'Say it.', completion: 'a wrong answer', rating: 0 });
+  const r = parseSftJsonl(text, tok, { ...OPTS });
+  assert.equal(r.examples.length, 0);
+  assert.match(r.problems[0].message, /:1: a \{"prompt", "completion", "rating"\} row is a rated output for a reward model/);
 });

@@ -224,6 +224,9 @@ function tokenizeRow(row: Json, tok: LabTokenizer | null, opts: SftParseOptions)
     return fromMessages(messages, needTokenizer(tok, '"messages"'));
   }
   if ('prompt' in row && 'completion' in row) {
+    // a rated output ({"prompt", "completion", "rating"}: speakers' validations, reward-model regression)
+    // may be one the speaker marked wrong: imitating it would teach the error
+    if ('rating' in row) throw new RowError('a {"prompt", "completion", "rating"} row is a rated output for a reward model (lab reward-model --objective regression), not an SFT example: a wrong output would be trained');
     const prompt = stringField(row, 'prompt');
     const completion = stringField(row, 'completion');
     return fromPromptCompletion(prompt, completion, needTokenizer(tok, '"prompt"/"completion"'), eos);
