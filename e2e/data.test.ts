@@ -74,7 +74,7 @@ test('Data page: a mixed Parquet file per format, the ticked rows saved with pro
   const files = await downloads(page, 'dataset-save', 2);
   const rows = files.get('mixed.chat.jsonl')!.split('\n');
   assert.equal(rows[1], '', 'the Q&A row (row 2) is left out, its line kept blank');
-  assert.equal(JSON.parse(rows[0]).messages[1].content, "Say 'îyâ ṯẖe' in English.");
+  assert.equal(JSON.parse(rows[0]).messages[1].content, "Say 'îzâ ṯẖe' in English.");
   assert.match(JSON.parse(rows[2]).messages[0].content, /ẖûmâ/);
   const prov = JSON.parse(files.get('mixed.chat.jsonl.provenance.json')!);
   assert.deepEqual([prov.source, prov.rows, prov.use], ['mixed.parquet', 2, ['chat']]);

@@ -72,8 +72,8 @@ test('eval: a row without "#### answer" is an error naming the line', () => {
 test('eval --metric chrf on chat triples (Stoney orthography), and --adapters: the base and each adapter on the same rows, an adapter equal to its merged --adapter run', async () => {
   const model = join(ROOT, 'models/fixtures/llama-gqa');
   const data = join(tmp, 'chat.jsonl');
-  const pairs = [['ohâṯẖi', 'cloud'], ['îyârhe', 'mountain'], ['mînî', 'water']];
-  writeFileSync(data, pairs.map(([s, e]) => JSON.stringify({ messages: [{ role: 'system', content: 'Translate.' }, { role: 'user', content: `What is "${e}" in Stoney?` }, { role: 'assistant', content: s }] })).join('\n') + '\n');
+  const pairs = [['oqâṯẖix', 'test word one'], ['îzârqe', 'test word two'], ['zînîx', 'test word three']];
+  writeFileSync(data, pairs.map(([s, e]) => JSON.stringify({ messages: [{ role: 'system', content: 'Translate.' }, { role: 'user', content: `What is "${e}" in the test language?` }, { role: 'assistant', content: s }] })).join('\n') + '\n');
   // an adapter with a non-zero B, so that it changes the outputs
   const cfg = parseConfig(JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')), 'config.json');
   const lcfg: LoraConfig = { r: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'v_proj', 'down_proj'], layers: null };

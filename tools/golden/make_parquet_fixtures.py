@@ -20,7 +20,7 @@ DECOMPOSED_A = "a\u0302"  # â as a + combining circumflex: NFC composes it
 
 CHAT = [
     {"messages": [{"role": "system", "content": "You translate."},
-                  {"role": "user", "content": "Say 'îyâ ṯẖe' in English."},
+                  {"role": "user", "content": "Say 'îzâ ṯẖe' in English."},
                   {"role": "assistant", "content": "A made-up phrase: mûda."}]},
     {"messages": [{"role": "user", "content": "What does 'ẖûm" + DECOMPOSED_A + "' mean?"},
                   {"role": "assistant", "content": "Nothing: it is a test word."}]},
@@ -36,10 +36,10 @@ PLATINUM = [
     {"question": "Mo has 10 cents and spends 4. Left?", "answer": "10 - 4 = 6\n#### 6", "cleaning_status": "verified"},
 ]
 RL_TASK = [
-    {"task_type": "morphology", "prompt": "Give the plural of the made-up word 'wîca'.", "ideal_answer": "wîcabi",
-     "verification_pattern": "w[îi]cabi", "hints": ["-bi"], "difficulty": "easy"},
-    {"task_type": "forward_translation", "prompt": "Translate 'red stone' into the test language.", "ideal_answer": "îyâ ṯẖa",
-     "verification_pattern": "îyâ", "hints": ["îyâ", "ṯẖa"], "difficulty": "medium"},
+    {"task_type": "morphology", "prompt": "Give the plural of the made-up word 'zîqa'.", "ideal_answer": "zîqabi",
+     "verification_pattern": "z[îi]qabi", "hints": ["-bi"], "difficulty": "easy"},
+    {"task_type": "forward_translation", "prompt": "Translate 'test phrase' into the test language.", "ideal_answer": "îzâ ṯẖa",
+     "verification_pattern": "îzâ", "hints": ["îzâ", "ṯẖa"], "difficulty": "medium"},
 ]
 TOKENIZED = [{"input_ids": [1, 2, 3, 4], "labels": [-100, -100, 3, 4]}, {"input_ids": [5, 6], "labels": [5, 6]}]
 

@@ -23,7 +23,7 @@ test('the sets and settings come back after a reload, a picked file\'s text incl
   const kv = memoryKv();
   const s = slice(kv);
   s().setAnalyzeSettings({ n: 7, seed: 3, nBoot: 30 });
-  const file = fileChoice('stoney-items.jsonl', '{"question":"â","answer":"#### îyâ"}\n{"question":"q","answer":"#### 2"}\n', 'mine');
+  const file = fileChoice('stoney-items.jsonl', '{"question":"â","answer":"#### îzâ"}\n{"question":"q","answer":"#### 2"}\n', 'mine');
   s().setAnalyzeSet('b', file);
   await settle();
   const back = slice(kv);

@@ -118,7 +118,7 @@ test('GSM8K-Platinum: rows the authors removed (ambiguous) are dropped with the 
 });
 
 test('NFC: decomposed input is composed; composed Stoney orthography survives byte for byte', async () => {
-  const stoney = 'îyâ ṯẖe mûda ṯẖa';
+  const stoney = 'îzâ ṯẖe mûda ṯẖa';
   const text = `{"question": "${stoney}", "answer": "ẖûma\u0302"}\n`;
   const loaded = await readRows(bytes(text), 'nfc.jsonl');
   const out = selectedJsonl(loaded, inspectRows(loaded), ['qa']).text;

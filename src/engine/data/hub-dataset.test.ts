@@ -24,7 +24,7 @@ before(async () => {
   await mkdir(join(main, 'data'), { recursive: true });
   await mkdir(split, { recursive: true });
   await copyFile(join(FIX, 'rl_task.parquet'), join(main, 'data', 'tasks.parquet'));
-  await writeFile(join(main, 'qa.jsonl'), '{"question": "îyâ?", "answer": "ṯẖe"}\n{"text": "no schema"}\n');
+  await writeFile(join(main, 'qa.jsonl'), '{"question": "îzâ?", "answer": "ṯẖe"}\n{"text": "no schema"}\n');
   await copyFile(join(FIX, 'chat.parquet'), join(split, '0000.parquet'));
   await copyFile(join(FIX, 'mixed.parquet'), join(split, '0001.parquet'));
   server = await startHubServer({ root: t.root });

@@ -5,7 +5,7 @@ import { parseTaskRows } from '../analysis/task-rows.ts';
 import { forEachJsonRow, type RowProblem } from '../train/data.ts';
 
 // Stoney orthography, composed (NFC) and decomposed (NFD: base letter + combining mark)
-const STONEY = 'ohâṯẖi îyârhe wîtkô mînî ûpa';
+const STONEY = 'oqâṯẖix îzârqe zîtqô zînîx ûpax';
 const NFD = STONEY.normalize('NFD');
 
 test('nfc: every string of a row, nested too, composed; composed Stoney text comes out byte for byte; other values untouched', () => {
