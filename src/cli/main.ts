@@ -16,6 +16,7 @@ import { grpoCommand } from './grpo.ts';
 import { analyzeCommand } from './analyze.ts';
 import { dpoCommand } from './dpo.ts';
 import { rewardModelCommand } from './reward-model.ts';
+import { exportTrlCommand } from './export-trl.ts';
 import { dataCommand } from './data.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
@@ -53,7 +54,8 @@ commands:
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
-  score    --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs`;
+  score    --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs
+  export-trl --run <dir> --out <dir>   a sft / grpo / dpo run as a TRL + PEFT + accelerate project (train.py, rewards.py, evaluate.py)`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
@@ -66,7 +68,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand, data: dataCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand, 'export-trl': exportTrlCommand, data: dataCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);
