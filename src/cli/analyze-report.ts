@@ -18,7 +18,7 @@ import type { QuerySet, TaskRow } from '../engine/analysis/heads.ts';
 import { buildReport, type ReportSetInput } from '../engine/analysis/build-report.ts';
 import { renderReport } from '../engine/analysis/report.ts';
 import { reportToJson, type ReportData } from '../engine/analysis/report-data.ts';
-import { provenancePath } from './governance-fs.ts';
+import { provenancePath, refuseRevoked } from './governance-fs.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 import { taskRows } from './task-files.ts';
 import { sampleRows } from '../engine/analysis/task-rows.ts';
@@ -55,6 +55,7 @@ export function reportArgs(p: ReturnType<typeof parseArgs>, command: string, opt
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
   const adapter = opts.needAdapter === false ? undefined : p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  if (adapter !== undefined) refuseRevoked(adapter, '--adapter');
   const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
   const ablation = (p.values.get('ablation') ?? 'zero') as 'zero' | 'mean';

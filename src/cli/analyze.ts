@@ -28,6 +28,7 @@ import { diffCommand } from './analyze-diff.ts';
 import { checkpointsCommand } from './analyze-checkpoints.ts';
 import { taskRows } from './task-files.ts';
 import { parseArgs, required, parseIdList, num, UsageError } from './args.ts';
+import { refuseRevoked } from './governance-fs.ts';
 
 const nest = (a: Float32Array, T: number, V: number) => Array.from({ length: T }, (_, t) => Array.from(a.subarray(t * V, (t + 1) * V)));
 
@@ -46,6 +47,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
   const adapter = p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  if (adapter !== undefined) refuseRevoked(adapter, '--adapter');
   // the arguments of each form, checked before the GPU starts
   let head: [number, number] = [0, 0];
   let mode: 'zero' | 'mean' = 'zero';
@@ -117,6 +119,7 @@ async function headsCommand(argv: string[]): Promise<void> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`model folder ${dir} does not exist`);
   const adapter = p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  if (adapter !== undefined) refuseRevoked(adapter, '--adapter');
   const n = num(p, 'n', 100), seed = num(p, 'seed', 0);
   const queries = (p.values.get('queries') ?? 'answer') as QuerySet;
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ExportError, dataPathOf, exportTrlProject, parseRunRecord } from '../engine/export/trl/project.ts';
 import { parseArgs, required, UsageError } from './args.ts';
+import { refuseRevoked } from './governance-fs.ts';
 
 function readJson(file: string, what: string): unknown {
   let text: string;
@@ -46,6 +47,7 @@ export async function exportTrlCommand(argv: string[]): Promise<void> {
   const out = resolve(required(p, 'out'));
   if (p.positional.length) throw new UsageError(`unexpected argument "${p.positional[0]}"`);
   if (!existsSync(runDir) || !statSync(runDir).isDirectory()) throw new UsageError(`--run ${runDir}: no such folder`);
+  refuseRevoked(runDir, '--run');
   const runFile = join(runDir, 'run.json');
   if (!existsSync(runFile)) throw new ExportError(`${runFile}: missing: ${runDir} is not a run folder (lab sft, grpo and dpo write run.json into their --out)`);
   const run = parseRunRecord(readJson(runFile, 'the run record'), runFile);

@@ -13,6 +13,7 @@ import { HOOKS } from '../engine/model/llama.ts';
 import { generate } from '../engine/model/generate.ts';
 import type { Sampling } from '../engine/model/sampling.ts';
 import { parseArgs, parseIdList, num, UsageError, type Parsed } from './args.ts';
+import { refuseRevoked } from './governance-fs.ts';
 
 async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; loaded: LoadedModel; ids: number[] }> {
   const dir = p.values.get('model');
@@ -23,9 +24,11 @@ async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; l
   if ((text === undefined) === (idsArg === undefined)) throw new UsageError('give exactly one of --text or --ids');
   if (!p.values.get('out')) throw new UsageError('--out <file.json> is required');
   const given = idsArg !== undefined ? parseIdList(idsArg, 'ids') : null; // checked before the GPU starts
-  const rt = await Runtime.create(await nodeGpu());
   const adapter = p.values.get('adapter');
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
+  if (adapter !== undefined) refuseRevoked(adapter, '--adapter');
+  refuseRevoked(dir, '--model');
+  const rt = await Runtime.create(await nodeGpu());
   const loaded = await loadModel(rt, dirSource(dir), { tokenizer: needTokenizer || text !== undefined, adapter: adapter !== undefined ? dirSource(adapter) : undefined });
   for (const w of loaded.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   let ids: number[];

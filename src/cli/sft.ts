@@ -23,7 +23,7 @@ import { parseConfig } from '../engine/model/config.ts';
 import { LR_SCHEDULES, type LrScheduleName } from '../engine/train/schedule.ts';
 import { checkSftConfig } from '../engine/train/run.ts';
 import { parseArgs, required, num, UsageError, Interrupted } from './args.ts';
-import { governDataFile } from './governance-fs.ts';
+import { governDataFile, GovernanceWatch, markRevoked, refuseRevoked } from './governance-fs.ts';
 import { readDataText } from './data-files.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
 import { stopOnSignals } from './stop.ts';
@@ -51,6 +51,7 @@ export async function configFrom(p: ReturnType<typeof parseArgs>, modelDir: stri
   let initCfg: { r: number; alpha: number; dropout: number; targets: LoraTarget[]; layers?: number[] | null } | null = null;
   if (p.values.has('adapter-init')) {
     const dir = p.values.get('adapter-init')!;
+    refuseRevoked(dir, '--adapter-init');
     if (!existsSync(dir)) throw new UsageError(`--adapter-init ${dir} does not exist`);
     adapterInit = readFiles(dir);
     const cfgFile = join(modelDir, 'config.json');
@@ -91,6 +92,8 @@ export async function sftCommand(argv: string[]): Promise<void> {
   const { config, adapterInit } = await configFrom(p, modelDir, full, steps, lr);
   const resumeDir = p.values.get('resume');
   if (resumeDir !== undefined && !existsSync(resumeDir)) throw new UsageError(`--resume ${resumeDir} does not exist`);
+  if (resumeDir !== undefined) refuseRevoked(resumeDir, '--resume');
+  refuseRevoked(modelDir, '--model');
 
   // ---- governance first: refused data costs no model load (the engine checks the decision again) ----
   if (p.values.has('manifest') && !existsSync(p.values.get('manifest')!)) throw new UsageError(`manifest ${p.values.get('manifest')} does not exist`);
@@ -109,6 +112,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   };
 
   const stop = stopOnSignals('sft');
+  const watch = new GovernanceWatch(dataFile, p.values.get('manifest'));
 
   let step = 0;
   let trainingS = 0; // seconds of optimizer steps in this call (the last step line's elapsed_s)
@@ -127,14 +131,16 @@ export async function sftCommand(argv: string[]): Promise<void> {
       const l = e.line;
       step = l.step;
       trainingS = l.elapsed_s;
+      watch.poll();
       process.stderr.write(`step ${l.step}/${e.totalSteps} · loss ${l.loss.toFixed(4)} · grad norm ${l.grad_norm.toFixed(3)} · lr ${l.lr.toExponential(2)} · ${Math.round(l.tokens_per_s)} tok/s · ETA ${fmtTime(e.etaSec)}\n`);
     } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
     else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
   };
   try {
-    await engine.train(req, onProgress, stop.signal);
+    await engine.train(req, onProgress, AbortSignal.any([stop.signal, watch.signal]));
     process.stderr.write(`lab sft: done in ${fmtTime((performance.now() - t0) / 1000)} (${fmtTime(trainingS)} of steps; the rest loads and tokenizes the data and writes checkpoints); ${full ? 'model' : 'adapter'} in ${out}\n`);
   } catch (e) {
+    if (e instanceof CancelledError && watch.revokedBy) throw revokedError('sft', out, step, watch.revokedBy.reason);
     if (e instanceof CancelledError && stop.by) {
       throw new Interrupted(`stopped by ${stop.by} at step ${step}/${steps}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
     }
@@ -144,4 +150,10 @@ export async function sftCommand(argv: string[]): Promise<void> {
     engine.dispose();
     releaseNodeGpu();
   }
+}
+
+/** A run stopped because its data was withdrawn: what it made is marked, and the error says so. */
+export function revokedError(cmd: string, out: string, step: number, reason: string): GovernanceError {
+  const marked = markRevoked(out, reason);
+  return new GovernanceError(`lab ${cmd}: training stopped at step ${step}: the data's terms changed (${reason}); ${marked.length} files of ${out} are marked revoked (governance.json, run.json) and later commands refuse them`);
 }

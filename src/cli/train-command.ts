@@ -8,10 +8,10 @@ import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
 import { LocalEngine } from '../engine/engine.ts';
 import { CancelledError, GovernanceError, type SftConfig, type StepLine, type TrainRequest } from '../engine/api.ts';
 import { UsageError, Interrupted } from './args.ts';
-import { governDataFile } from './governance-fs.ts';
+import { governDataFile, GovernanceWatch, refuseRevoked } from './governance-fs.ts';
 import { readDataText } from './data-files.ts';
 import { DirRunStore, readDirFiles } from './dir-run-store.ts';
-import { fmtTime } from './sft.ts';
+import { fmtTime, revokedError } from './sft.ts';
 import { stopOnSignals } from './stop.ts';
 
 export interface TrainCommand {
@@ -37,12 +37,15 @@ export interface TrainCommand {
 export async function runTrainCommand(c: TrainCommand): Promise<void> {
   if (c.resumeDir !== undefined && !existsSync(c.resumeDir)) throw new UsageError(`--resume ${c.resumeDir} does not exist`);
   if (c.manifest !== undefined && !existsSync(c.manifest)) throw new UsageError(`manifest ${c.manifest} does not exist`);
+  if (c.resumeDir !== undefined) refuseRevoked(c.resumeDir, '--resume');
+  refuseRevoked(c.modelDir, '--model');
   const decision = governDataFile(c.dataFile, c.manifest);
   if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${c.dataFile}: no source manifest approves this data`}`);
   process.stderr.write(`lab ${c.cmd}: ${decision.reason}\n`);
 
   const engine = new LocalEngine(await nodeGpu(), { runStore: new DirRunStore(c.out) });
   const stop = stopOnSignals(c.cmd);
+  const watch = new GovernanceWatch(c.dataFile, c.manifest);
   let step = 0, total = c.config.steps;
   let lastCheckpoint: string | null = c.resumeDir ?? null;
   const t0 = performance.now();
@@ -65,12 +68,14 @@ export async function runTrainCommand(c: TrainCommand): Promise<void> {
         process.stderr.write(`lab ${c.cmd}: ${e.description}; ${e.trainable} trainable values, steps ${e.firstStep}..${e.totalSteps}\n`);
       } else if (e.kind === 'step') {
         step = e.line.step;
+        watch.poll();
         process.stderr.write(`step ${e.line.step}/${e.totalSteps} · ${c.stepText(e.line)} · ${e.line.step_s.toFixed(2)} s/step · ETA ${fmtTime(e.etaSec)}\n`);
       } else if (e.kind === 'checkpoint') lastCheckpoint = e.where;
       else if (e.kind === 'warning') process.stderr.write(`lab: warning: ${e.message}\n`);
-    }, stop.signal);
+    }, AbortSignal.any([stop.signal, watch.signal]));
     process.stderr.write(`lab ${c.cmd}: done in ${fmtTime((performance.now() - t0) / 1000)}; ${c.doneText()}\n`);
   } catch (e) {
+    if (e instanceof CancelledError && watch.revokedBy) throw revokedError(c.cmd, c.out, step, watch.revokedBy.reason);
     if (e instanceof CancelledError && stop.by) throw new Interrupted(`stopped by ${stop.by} at step ${step}/${total}; ${lastCheckpoint ? `resume with --resume ${lastCheckpoint}` : 'no checkpoint to resume from'}`);
     throw e;
   } finally {
