@@ -1,7 +1,7 @@
 // `lab convert`: dtype change of a whole checkpoint (the embedded default is trained in f32, shipped in bf16).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runLab } from './lab-run.testlib.ts';
@@ -47,4 +47,19 @@ test('convert: bad input gets a one-line error naming what is wrong, and writes 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /nowhere\/model\.safetensors does not exist/);
   assert.equal(existsSync(join(tmp, 'x')) || existsSync(join(tmp, 'y')), false);
+});
+
+test('convert keeps the terms the model inherits (governance.json) and refuses a model whose source was withdrawn', () => {
+  const src = join(tmp, 'governed');
+  cpSync(micro, src, { recursive: true });
+  const terms = { data: 'rows.jsonl', inherited: { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['s1'] } };
+  writeFileSync(join(src, 'governance.json'), JSON.stringify(terms));
+  const r = runLab(['convert', '--model', src, '--dtype', 'bf16', '--out', join(tmp, 'governed-bf16')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(tmp, 'governed-bf16', 'governance.json'), 'utf8')), terms);
+  writeFileSync(join(src, 'governance.json'), JSON.stringify({ ...terms, revoked: { at: '2026-12-05T00:00:00Z', reason: 'record s1 is removed_pending_review' } }));
+  const no = runLab(['convert', '--model', src, '--dtype', 'bf16', '--out', join(tmp, 'governed-2')]);
+  assert.equal(no.code, 1);
+  assert.match(no.stderr, /--model .* refused: it was made from a source that was withdrawn \(record s1 is removed_pending_review/);
+  assert.equal(existsSync(join(tmp, 'governed-2')), false);
 });

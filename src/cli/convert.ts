@@ -3,11 +3,14 @@
 // config's torch_dtype updated, the tokenizer files copied. The embedded default model is trained in
 // f32 and shipped in bf16 by this command, so the ≤ 10 MB checkpoint is made by the lab itself.
 // Integer tensors are copied unchanged; a single-file checkpoint (model.safetensors) is expected.
+// The copy is the same model: the terms it inherits from its training data (governance.json) go with it,
+// and a model marked revoked (its source withdrawn) is not converted.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors, CheckpointError, type StDtype } from '../engine/model/safetensors.ts';
 import { fromHalfBits, toHalfBits } from '../engine/gpu/half.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { refuseRevoked } from './governance-fs.ts';
 
 const TARGET: Record<string, { st: StDtype; torch: string }> = {
   f32: { st: 'F32', torch: 'float32' }, bf16: { st: 'BF16', torch: 'bfloat16' }, f16: { st: 'F16', torch: 'float16' },
@@ -33,6 +36,7 @@ export async function convertCommand(argv: string[]): Promise<void> {
   if (!existsSync(file)) throw new UsageError(`${file} does not exist (lab convert reads a single-file checkpoint)`);
   const cfgFile = join(model, 'config.json');
   if (!existsSync(cfgFile)) throw new UsageError(`${cfgFile} does not exist`);
+  refuseRevoked(model, '--model');
   const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
 
   const FLOAT = new Set<StDtype>(['F32', 'F16', 'BF16', 'F64']);
@@ -58,7 +62,7 @@ export async function convertCommand(argv: string[]): Promise<void> {
   writeFileSync(join(out, 'model.safetensors.tmp'), bytes);
   renameSync(join(out, 'model.safetensors.tmp'), join(out, 'model.safetensors'));
   writeFileSync(join(out, 'config.json'), JSON.stringify({ ...cfg, torch_dtype: target.torch }, null, 2));
-  for (const f of TOKENIZER_FILES) if (existsSync(join(model, f))) copyFileSync(join(model, f), join(out, f));
+  for (const f of [...TOKENIZER_FILES, 'governance.json']) if (existsSync(join(model, f))) copyFileSync(join(model, f), join(out, f));
   process.stderr.write(`lab convert: ${params.toLocaleString('en')} parameters → ${dtype} (${(bytes.length / 1e6).toFixed(2)} MB, ` +
     `largest change ${maxRel.toExponential(2)} of a tensor's largest value) in ${out}\n`);
 }
