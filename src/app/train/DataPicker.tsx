@@ -222,6 +222,21 @@ export function Inherited({ d }: { d: TrainingDecision }) {
       The trained {`adapter`} inherits: {t.prohibited_uses.length ? `prohibited uses ${t.prohibited_uses.join(', ')}` : 'no prohibited uses'}
       {t.contains_sensitive_content ? ', sensitive content' : ''}
       {t.sources.length ? ` · sources ${t.sources.join(', ')}` : ''}
+      {t.local_contexts?.length ? (
+        <ul className="lc-labels" data-testid="lc-labels">
+          {t.local_contexts.map((l) => (
+            <li key={`${l.kind}:${l.id ?? l.name}`}>
+              <strong>{l.name}</strong> ({l.kind === 'notice' ? 'Local Contexts notice' : l.kind === 'tk_label' ? 'Traditional Knowledge label' : 'Biocultural label'}
+              {l.community ? `, ${l.community}` : ''}){l.text ? `: ${l.text}` : ''}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {t.cultural_context ? (
+        <p className="cultural-context" role="note" data-testid="cultural-context">
+          {t.cultural_context}
+        </p>
+      ) : null}
     </div>
   );
 }

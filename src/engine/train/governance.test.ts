@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, TASK_GENERATOR, type SourceRecord } from './governance.ts';
+import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, CULTURAL_CONTEXT_NOTICE, TASK_GENERATOR, type SourceRecord } from './governance.ts';
 import { TASKS } from '../../tasks/index.ts';
 
 const rec = (id: string, glob: string, status: string, allowed: string[], prohibited: string[], sensitive = false) =>
@@ -64,6 +64,8 @@ test("the user's own manifest (shared/data/stoney): the approved fine-tuning fil
   assert.equal(decideTraining(recs, 'Dictionaries/stoney_dictionary.jsonl', file).allowed, false);
   // the sample's local file name is in no record: refused until the user places it where the manifest says
   assert.equal(decideTraining(recs, 'stoney_valid_first100.jsonl', file).allowed, false);
+  // Stoney material: the cultural-context notice goes with the decision and everything made from it
+  assert.equal(ok.inherited.cultural_context, CULTURAL_CONTEXT_NOTICE);
 });
 
 test('a record whose permission_status the schema does not know is refused by name, even when it bypasses parseManifest', () => {
@@ -114,4 +116,23 @@ test('the embedded task sets are the lab\'s own synthetic data, approved; a gene
   assert.match(edited.note, /does not match the file's content/);
   assert.equal(decideProvenance(record.replace('"synthetic":true', '"synthetic":false'), 'ab12', 'a.jsonl', 'p').decision, null);
   assert.equal(decideProvenance('not json', 'ab12', 'a.jsonl', 'p').decision, null);
+});
+
+test('Local Contexts labels and notices (the Hub API\'s project form) ride on a record, go to what is trained, and are checked by name', () => {
+  const lc = `    local_contexts:\n      unique_id: p-1\n      title: Test project\n      tk_labels:\n        - {unique_id: tk-a, name: "TK Attribution (TK A)", label_type: attribution, label_text: "Attribute the community.", community: {name: Test Community}}\n      bc_labels:\n        - {unique_id: bc-p, name: "BC Provenance (BC P)", label_type: provenance, label_text: "Of this place."}\n      notice:\n        - {name: "Attribution Incomplete", notice_type: attribution_incomplete, default_text: "Some attribution is missing."}\n`;
+  const recs = parseManifest(manifest(rec('a', 'a/*.jsonl', 'approved_for_training', ['training'], []) + lc, rec('a2', 'a/*.jsonl', 'approved_for_training', ['training'], []) + lc), 'M.yml');
+  const d = decideTraining(recs, 'a/x.jsonl', 'M.yml');
+  assert.equal(d.allowed, true, d.reason);
+  assert.deepEqual(d.inherited.local_contexts?.map((l) => [l.kind, l.id, l.name, l.type, l.text, l.community]), [
+    ['tk_label', 'tk-a', 'TK Attribution (TK A)', 'attribution', 'Attribute the community.', 'Test Community'],
+    ['bc_label', 'bc-p', 'BC Provenance (BC P)', 'provenance', 'Of this place.', null],
+    ['notice', null, 'Attribution Incomplete', 'attribution_incomplete', 'Some attribution is missing.', null],
+  ], 'the union of both records, each label once');
+  assert.equal(d.inherited.cultural_context, CULTURAL_CONTEXT_NOTICE, 'labelled material carries the cultural-context notice');
+  // a record without labels and without Stoney words carries neither
+  const plain = decideTraining(parseManifest(manifest(rec('p', 'p/*.jsonl', 'approved_for_training', ['training'], [])), 'M.yml'), 'p/x.jsonl', 'M.yml');
+  assert.equal(plain.inherited.local_contexts, undefined);
+  assert.equal(plain.inherited.cultural_context, undefined);
+  assert.throws(() => parseManifest(manifest(rec('b', 'b/*', 'unknown', [], []) + '    local_contexts:\n      tk_labels:\n        - {label_type: attribution}\n'), 'M.yml'), /M\.yml: record 1 \(b\): local_contexts\.tk_labels\[0\] needs a "name"/);
+  assert.throws(() => parseManifest(manifest(rec('b', 'b/*', 'unknown', [], []) + '    local_contexts: [1]\n'), 'M.yml'), /local_contexts must be a mapping/);
 });

@@ -31,7 +31,31 @@ export interface SourceRecord {
   prohibited_uses: string[];
   contains_sensitive_content: boolean;
   review_contact: string;
+  origin?: string;
+  rights_holder?: string;
+  notes?: string;
+  /** Local Contexts labels and notices of the source (an extension of the user's schema: see parseLocalContexts) */
+  local_contexts?: unknown;
 }
+
+/**
+ * A Local Contexts Traditional Knowledge / Biocultural label or notice, as the Local Contexts Hub API
+ * returns it in a project's "tk_labels", "bc_labels" and "notice" lists (unique_id, name, label_type or
+ * notice_type, label_text or default_text, img_url), kept with the data and everything made from it.
+ */
+export interface LcLabel {
+  kind: 'tk_label' | 'bc_label' | 'notice';
+  id: string | null;
+  name: string;
+  type: string | null;
+  text: string | null;
+  img_url: string | null;
+  community: string | null;
+}
+
+/** Shown with Stoney material and with any source that carries Local Contexts labels. */
+export const CULTURAL_CONTEXT_NOTICE =
+  'Cultural context: this material comes from a First Nations community (Stoney Nakoda) or carries Local Contexts labels. It belongs to its community; use it only as its records allow, keep its labels with everything made from it, and ask the review contact before any other use.';
 
 export class GovernanceError extends Error {
   override name = 'GovernanceError';
@@ -46,7 +70,15 @@ export interface TrainingDecision {
   path: string;
   matched: { source_id: string; permission_status: string; allowed_uses: string[]; prohibited_uses: string[] }[];
   /** terms the trained artifact inherits (strictest of the matched records) */
-  inherited: { prohibited_uses: string[]; contains_sensitive_content: boolean; sources: string[] };
+  inherited: {
+    prohibited_uses: string[];
+    contains_sensitive_content: boolean;
+    sources: string[];
+    /** the union of the matched records' Local Contexts labels and notices (absent when none) */
+    local_contexts?: LcLabel[];
+    /** CULTURAL_CONTEXT_NOTICE when a matched record is Stoney material or carries labels (absent otherwise) */
+    cultural_context?: string;
+  };
 }
 
 const REQUIRED = ['source_id', 'path_glob', 'data_type', 'origin', 'rights_holder', 'permission_status', 'license', 'allowed_uses', 'prohibited_uses', 'contains_sensitive_content', 'review_contact', 'notes'];
@@ -75,6 +107,7 @@ export function parseManifest(text: string, file: string): SourceRecord[] {
       if (!Array.isArray(rec[k]) || (rec[k] as unknown[]).some((x) => typeof x !== 'string')) throw new GovernanceError(`${where}: ${k} must be a list of strings`);
     }
     if (typeof rec.contains_sensitive_content !== 'boolean') throw new GovernanceError(`${where}: contains_sensitive_content must be true or false`);
+    if (rec.local_contexts !== undefined) parseLocalContexts(rec.local_contexts, where);
     return rec as unknown as SourceRecord;
   });
 }
@@ -96,6 +129,35 @@ export function refusal(reason: string, path: string, manifest: string | null = 
   return { allowed: false, reason, manifest, path, matched: [], inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: [] } };
 }
 
+/**
+ * A record's `local_contexts`: the Local Contexts Hub API's project form, {"unique_id"?, "title"?,
+ * "project_page"?, "tk_labels"?: [...], "bc_labels"?: [...], "notice"?: [...]}, each item with at least a
+ * "name". (The user's schema allows no extra field; this one is the lab's extension, read only here.)
+ */
+export function parseLocalContexts(v: unknown, where: string): LcLabel[] {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new GovernanceError(`${where}: local_contexts must be a mapping with tk_labels, bc_labels and/or notice lists (the Local Contexts Hub API's project form)`);
+  const doc = v as Record<string, unknown>;
+  const out: LcLabel[] = [];
+  const str = (x: unknown) => (typeof x === 'string' && x ? x : null);
+  for (const [key, kind] of [['tk_labels', 'tk_label'], ['bc_labels', 'bc_label'], ['notice', 'notice'], ['notices', 'notice']] as const) {
+    const list = doc[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw new GovernanceError(`${where}: local_contexts.${key} must be a list`);
+    list.forEach((it, i) => {
+      const item = it as Record<string, unknown> | null;
+      if (!item || typeof item !== 'object' || typeof item.name !== 'string' || !item.name) throw new GovernanceError(`${where}: local_contexts.${key}[${i}] needs a "name"`);
+      const community = item.community && typeof item.community === 'object' ? str((item.community as Record<string, unknown>).name) : str(item.community);
+      out.push({ kind, id: str(item.unique_id), name: item.name, type: str(item.label_type) ?? str(item.notice_type), text: str(item.label_text) ?? str(item.default_text), img_url: str(item.img_url), community });
+    });
+  }
+  if (!out.length) throw new GovernanceError(`${where}: local_contexts has no tk_labels, bc_labels or notice`);
+  return out;
+}
+
+/** Stoney material: a manifest whose records name the Stoney Nakoda governs a community's data (its records need not each say so). */
+// (its ids, paths, data types and rights holders; not free-text notes, and not this project's own name)
+const isStoney = (r: SourceRecord): boolean => /stoney(?!-rl)|nakoda/i.test([r.source_id, r.data_type, r.rights_holder, r.path_glob].filter(Boolean).join(' '));
+
 /** A manifest path_glob as a RegExp over '/'-separated relative paths: ** any depth, * and ? within a segment. */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
@@ -115,10 +177,14 @@ export function globToRegExp(glob: string): RegExp {
 /** May the file at `path` (relative to the manifest's folder, '/'-separated) enter training? */
 export function decideTraining(records: SourceRecord[], path: string, manifest: string, where: 'cli' | 'page' = 'cli'): TrainingDecision {
   const matched = records.filter((r) => globToRegExp(r.path_glob).test(path));
-  const inherited = {
+  const labels = new Map<string, LcLabel>();
+  for (const r of matched) if (r.local_contexts !== undefined) for (const l of parseLocalContexts(r.local_contexts, `record ${r.source_id}`)) labels.set(`${l.kind}:${l.id ?? l.name}`, l);
+  const inherited: TrainingDecision['inherited'] = {
     prohibited_uses: [...new Set(matched.flatMap((r) => r.prohibited_uses))].sort(),
     contains_sensitive_content: matched.some((r) => r.contains_sensitive_content),
     sources: matched.map((r) => r.source_id),
+    ...(labels.size ? { local_contexts: [...labels.values()] } : {}),
+    ...(labels.size || (matched.length && records.some(isStoney)) ? { cultural_context: CULTURAL_CONTEXT_NOTICE } : {}),
   };
   const base = { manifest, path, matched: matched.map((r) => ({ source_id: r.source_id, permission_status: r.permission_status, allowed_uses: r.allowed_uses, prohibited_uses: r.prohibited_uses })), inherited };
   const deny = (reason: string): TrainingDecision => ({ allowed: false, reason, ...base });
