@@ -3,7 +3,8 @@
 // shows rows per format, saves only the ticked format's rows as JSONL (each row at its own line) with a
 // provenance record; it loads a Hub dataset split from the local Hub stand-in through the parquet listing
 // (GSM8K-Platinum rows, the removed question dropped with its reason), and again with the stand-in gone,
-// from IndexedDB. The Train page's picker takes the same Parquet file and trains only the ticked rows.
+// from IndexedDB. The Train page's picker takes the same Parquet file and trains only the ticked rows;
+// without a manifest it is refused until the user declares its terms (a public-set template, confirmed).
 // Nothing errs or leaves 127.0.0.1.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/data.test.ts
@@ -102,6 +103,14 @@ test('Data page: a mixed Parquet file per format, the ticked rows saved with pro
   await page.getByTestId('data-use-qa').uncheck();
   assert.match((await page.getByTestId('data-dropzone').textContent()) ?? '', /mixed\.parquet: 2 non-empty lines/);
   assert.equal(await page.getByTestId('train-governance').getAttribute('data-allowed'), 'false', 'no manifest: refused (default-deny)');
+  // declaring terms in the page: a public-set template only once the user confirms it
+  await page.getByTestId('declare-terms').locator('summary').click();
+  await page.getByTestId('declare-template').selectOption('gsm8k');
+  assert.equal(await page.getByTestId('declare-use-template').isDisabled(), true, 'not without the confirmation');
+  await page.getByTestId('declare-confirm').check();
+  await page.getByTestId('declare-use-template').click();
+  await page.waitForSelector('[data-testid="train-governance"][data-allowed="true"]');
+  assert.match((await page.getByTestId('train-governance-reason').textContent()) ?? '', /gsm8k_public approve training for mixed\.parquet/);
 
   assert.deepEqual([...watch.consoleErrors], []);
   assert.deepEqual(watch.offHost, []);

@@ -18,6 +18,7 @@ import { dpoCommand } from './dpo.ts';
 import { rewardModelCommand } from './reward-model.ts';
 import { exportTrlCommand } from './export-trl.ts';
 import { dataCommand } from './data.ts';
+import { manifestCommand } from './manifest.ts';
 
 const USAGE = `usage: npm run lab -- <command> [options]
 commands:
@@ -51,6 +52,7 @@ commands:
            [--batch 32] [--max-new-tokens 256] [--limit N] [--seed 0] --out <file.json>
   data     --data <file.jsonl|.json|.parquet | hf://datasets/{owner}/{name}[@rev][/file]> [--config c --split s]
            [--use chat,qa,...] [--out <rows.jsonl>] [--report <file.json>]   what a dataset holds, per record format and line
+  manifest --template gsm8k|gsm8k-platinum --path <glob> --confirm --out <SOURCE_MANIFEST.yml>   declare a public set's terms from a labelled template
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
@@ -68,7 +70,7 @@ async function info(argv: string[]): Promise<void> {
   else console.log(text);
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand, 'export-trl': exportTrlCommand, data: dataCommand };
+const commands: Record<string, (argv: string[]) => Promise<void>> = { info, forward: forwardCommand, generate: generateCommand, sft: sftCommand, init: initCommand, eval: evalCommand, tasks: tasksCommand, convert: convertCommand, 'rl-loss': rlLossCommand, score: scoreCommand, grpo: grpoCommand, analyze: analyzeCommand, dpo: dpoCommand, 'reward-model': rewardModelCommand, 'export-trl': exportTrlCommand, data: dataCommand, manifest: manifestCommand };
 
 async function main(): Promise<void> {
   const [cmd, ...rest] = process.argv.slice(2);

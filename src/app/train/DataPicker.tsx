@@ -11,6 +11,7 @@ import { NumField } from './NumField.tsx';
 import { asJsonl, formatOf, inspectRows, readRows, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
 import type { RecordSchema } from '../../engine/data/records.ts';
 import { ReportView } from '../data/ReportView.tsx';
+import { DeclareTerms } from './DeclareTerms.tsx';
 import '../data/data.css';
 
 export function DataPicker({ disabled }: { disabled: boolean }) {
@@ -191,6 +192,7 @@ function FileData({ choice, onChange }: { choice: Extract<DataChoice, { kind: 'f
           'Or drop the file here (with its manifest). Files are read in this page; nothing is uploaded.'
         )}
       </p>
+      {choice.name && !choice.manifest ? <DeclareTerms key={choice.name} fileName={choice.name} onDeclare={(m) => onChange({ ...choice, manifest: m })} /> : null}
       {got && got.loaded.file === choice.name ? <ReportView report={got.report} use={got.report.mixed ? use : undefined} onUse={got.report.mixed ? choose : undefined} /> : null}
       <p className="small muted">
         One row a line: {'{"messages"}'} (chat), {'{"prompt","completion"}'}, {'{"question","answer"}'} (GSM8K) or {'{"input_ids","labels"}'}; for DPO,{' '}
