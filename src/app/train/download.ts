@@ -1,8 +1,23 @@
 // Saving a run's files: one Blob and a temporary <a download> per file (no zip library), so an
 // adapter arrives as the adapter_config.json + adapter_model.safetensors PEFT expects.
+import { exportProblem } from '../../engine/train/governance.ts';
 
-/** Starts a download of each file in `names` that `files` holds, saved as prefix + name; returns the names saved. */
+/**
+ * Starts a download of each file in `names` that `files` holds, saved as prefix + name; returns the names
+ * saved. Files made from governed data carry their governance.json: when its terms forbid taking them off
+ * this device (exportProblem), nothing is saved and the error says why.
+ */
 export function downloadFiles(files: Record<string, Uint8Array>, names: string[], prefix = ''): string[] {
+  if (files['governance.json']) {
+    let terms: Parameters<typeof exportProblem>[0];
+    try {
+      terms = JSON.parse(new TextDecoder().decode(files['governance.json']));
+    } catch {
+      throw new Error('governance.json of these files cannot be read: not exported');
+    }
+    const why = exportProblem(terms);
+    if (why) throw new Error(`Not exported: ${why}.`);
+  }
   const saved: string[] = [];
   for (const name of names) {
     const bytes = files[name];

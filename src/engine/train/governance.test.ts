@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, CULTURAL_CONTEXT_NOTICE, TASK_GENERATOR, type SourceRecord } from './governance.ts';
+import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, CULTURAL_CONTEXT_NOTICE, exportProblem, TASK_GENERATOR, type SourceRecord } from './governance.ts';
 import { TASKS } from '../../tasks/index.ts';
 
 const rec = (id: string, glob: string, status: string, allowed: string[], prohibited: string[], sensitive = false) =>
@@ -135,4 +135,12 @@ test('Local Contexts labels and notices (the Hub API\'s project form) ride on a 
   assert.equal(plain.inherited.cultural_context, undefined);
   assert.throws(() => parseManifest(manifest(rec('b', 'b/*', 'unknown', [], []) + '    local_contexts:\n      tk_labels:\n        - {label_type: attribution}\n'), 'M.yml'), /M\.yml: record 1 \(b\): local_contexts\.tk_labels\[0\] needs a "name"/);
   assert.throws(() => parseManifest(manifest(rec('b', 'b/*', 'unknown', [], []) + '    local_contexts: [1]\n'), 'M.yml'), /local_contexts must be a mapping/);
+});
+
+test('export of what was made from the data: refused when the inherited terms prohibit it or the artifact is revoked', () => {
+  assert.equal(exportProblem(null), null, 'no governance record: nothing to enforce (the lab\'s own files)');
+  assert.equal(exportProblem(EMBEDDED_DECISION('arithmetic')), null, 'the lab\'s own synthetic sets');
+  assert.equal(exportProblem({ inherited: { prohibited_uses: ['training_on_weekends'], sources: ['x'] } }), null);
+  assert.match(exportProblem({ inherited: { prohibited_uses: ['public_release', 'upload'], sources: ['openai_finetune_jsonl'] } }) ?? '', /prohibit public_release, upload \(sources openai_finetune_jsonl; derived artifacts inherit the strictest terms\)/);
+  assert.match(exportProblem({ inherited: { prohibited_uses: [], sources: ['x'] }, revoked: { reason: 'record x is removed_pending_review' } }) ?? '', /withdrawn \(record x is removed_pending_review\)/);
 });

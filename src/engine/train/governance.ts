@@ -313,3 +313,23 @@ export function decideUpload(input: UploadInput): TrainingDecision {
   }
   return decideTraining(records, path, m.name, 'page');
 }
+
+// ---- export of what was made from the data ----
+
+/** Uses that taking a derived artifact off this device amounts to: a record prohibiting one forbids the export. */
+export const EXPORT_USES = ['upload', 'public_release', 'publishing', 'export', 'redistribution'] as const;
+
+/**
+ * Why an artifact (an adapter, a checkpoint, a model) may not leave the lab, or null when it may.
+ * `terms` is its governance.json: the decision it was trained under, whose inherited terms are the
+ * strictest of its sources'. A revoked artifact never leaves; one whose sources prohibit upload, public
+ * release, publishing, export or redistribution does not either (the Stoney sample's adapter: its record
+ * prohibits upload and public release).
+ */
+export function exportProblem(terms: { inherited?: { prohibited_uses?: string[]; sources?: string[] }; revoked?: { reason?: string } } | null): string | null {
+  if (!terms) return null;
+  if (terms.revoked) return `it was made from a source that was withdrawn (${terms.revoked.reason ?? 'revoked'}): it may not be used or exported until the source is reviewed`;
+  const banned = (terms.inherited?.prohibited_uses ?? []).filter((u) => (EXPORT_USES as readonly string[]).includes(u));
+  if (banned.length) return `its data's terms prohibit ${banned.join(', ')} (sources ${(terms.inherited?.sources ?? []).join(', ') || 'unknown'}; derived artifacts inherit the strictest terms): it stays in this lab`;
+  return null;
+}
