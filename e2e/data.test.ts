@@ -112,6 +112,16 @@ test('Data page: a mixed Parquet file per format, the ticked rows saved with pro
   await page.waitForSelector('[data-testid="train-governance"][data-allowed="true"]');
   assert.match((await page.getByTestId('train-governance-reason').textContent()) ?? '', /gsm8k_public approve training for mixed\.parquet/);
 
+  // an updated manifest goes to the engine (worker), which decides the stored runs again (none here)
+  await page.goto(`${server.url}/#/data`, { waitUntil: 'load' });
+  const updated = 'schema_version: "1.0"\nrecords:\n  - {source_id: community_rows, path_glob: "rows.jsonl", data_type: t, origin: o, rights_holder: r, permission_status: removed_pending_review, license: l, allowed_uses: [], prohibited_uses: [training], contains_sensitive_content: true, review_contact: c, notes: ""}\n';
+  await page.getByTestId('manifest-update-file').setInputFiles({ name: 'SOURCE_MANIFEST.yml', mimeType: 'text/yaml', buffer: Buffer.from(updated) });
+  await page.getByTestId('manifest-update-result').waitFor();
+  assert.match((await page.getByTestId('manifest-update-result').textContent()) ?? '', /SOURCE_MANIFEST\.yml: 0 stored runs use its sources; all are still allowed/);
+  await page.getByTestId('manifest-update-file').setInputFiles({ name: 'SOURCE_MANIFEST.yml', mimeType: 'text/yaml', buffer: Buffer.from('records: []\n') });
+  await page.getByTestId('manifest-update-error').waitFor();
+  assert.match((await page.getByTestId('manifest-update-error').textContent()) ?? '', /SOURCE_MANIFEST\.yml: a source manifest needs a non-empty "records" list/);
+
   assert.deepEqual([...watch.consoleErrors], []);
   assert.deepEqual(watch.offHost, []);
   console.log(`screenshot: ${SHOT}`);

@@ -19,6 +19,7 @@
 
 import type {
   DatasetProgress,
+  ManifestCheck,
   DatasetRequest,
   LoadedRows,
   AdapterInfo,
@@ -50,6 +51,9 @@ import type {
   VerifyOnnxRequest,
   VerifyOnnxResult,
   WireError,
+  EvaluateProgress,
+  EvaluateRequest,
+  EvalTable,
 } from '../src/engine/api.ts';
 
 // errors cross as WireError; the conversions live with the error classes (src/engine/api.ts)
@@ -76,6 +80,8 @@ export interface Requests {
   cacheUsage: { payload: void; result: CacheUsage; progress: never };
   /** deletes cached Hub files (of `repo`, or all); returns how many */
   clearCache: { payload: { repo?: string }; result: { files: number }; progress: never };
+  /** decides every stored run's data again under an updated manifest: refused runs are stopped and marked revoked */
+  applyManifest: { payload: { name: string; text: string }; result: ManifestCheck; progress: never };
   /** a Hub dataset's rows (one file, or a split's Parquet files), through the Hub cache */
   loadDataset: { payload: DatasetRequest; result: LoadedRows; progress: DatasetProgress };
   /** logits [pos][vocab] of token ids, with the active adapter */
@@ -84,6 +90,8 @@ export interface Requests {
   setAdapter: { payload: { adapter: AdapterSpec | { runId: string } | null }; result: ModelSummary; progress: LoadProgress };
   /** the interpretability report of two prompt sets on the loaded model (progress per phase) */
   analyzeReport: { payload: AnalyzeRequest; result: ReportData; progress: AnalyzeProgress };
+  /** the base vs adapters table on one set (progress per batch: model i of n, rows, ETA) */
+  evaluate: { payload: EvaluateRequest; result: EvalTable; progress: EvaluateProgress };
   /** SFT on the loaded model; one progress reply per step (and data, checkpoint, pause events) */
   train: { payload: TrainRequest; result: TrainResult; progress: TrainProgress };
   /** pause or resume the active run */

@@ -4,6 +4,7 @@
 
 import {
   type DatasetProgress,
+  type ManifestCheck,
   type DatasetRequest,
   type LoadedRows,
   CancelledError,
@@ -38,6 +39,9 @@ import {
   type VerifyOnnxProgress,
   type VerifyOnnxRequest,
   type VerifyOnnxResult,
+  type EvaluateProgress,
+  type EvaluateRequest,
+  type EvalTable,
 } from '../src/engine/api.ts';
 import type { Payload, Port, ProgressOf, Reply, RequestType, Result } from './protocol.ts';
 
@@ -140,6 +144,10 @@ export class WorkerEngine implements Engine {
     return this.request('clearCache', { repo });
   }
 
+  applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck> {
+    return this.request('applyManifest', manifest);
+  }
+
   loadDataset(req: DatasetRequest, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows> {
     return this.request('loadDataset', req, onProgress, signal);
   }
@@ -154,6 +162,10 @@ export class WorkerEngine implements Engine {
 
   analyzeReport(req: AnalyzeRequest, onProgress?: (p: AnalyzeProgress) => void, signal?: AbortSignal): Promise<ReportData> {
     return this.request('analyzeReport', req, onProgress, signal);
+  }
+
+  evaluate(req: EvaluateRequest, onProgress?: (p: EvaluateProgress) => void, signal?: AbortSignal): Promise<EvalTable> {
+    return this.request('evaluate', req, onProgress, signal);
   }
 
   train(req: TrainRequest, onProgress?: (p: TrainProgress) => void, signal?: AbortSignal): Promise<TrainResult> {

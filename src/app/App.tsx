@@ -1,6 +1,6 @@
 // The lab page: a header (the loaded model, the active adapter, the device; the page links), a
 // banner when WebGPU or the GPU's limits stand in the way, and one page at a time, chosen by the
-// URL hash (./route.ts): #/models, #/data, #/train, #/compare, #/analyze, #/runs, #/validate. With no hash: Models until
+// URL hash (./route.ts): #/models, #/data, #/train, #/compare, #/analyze, #/evaluate, #/runs, #/validate. With no hash: Models until
 // a model is loaded, then Compare. State lives in the store (./store.ts); the panels only read it
 // and call its actions. data-testid attributes are for the e2e tests (e2e/).
 //
@@ -20,11 +20,12 @@ import { ComparePage } from './ComparePage.tsx';
 import { RunsPage } from './RunsPage.tsx';
 import { AnalyzePage } from './AnalyzePage.tsx';
 import { ValidatePage } from './validate/ValidatePage.tsx';
+import { EvaluatePage } from './evaluate/EvaluatePage.tsx';
 
 /** Models shipped inside the app (tools/embedded-models.ts); empty outside a Vite build. */
 export const EMBEDDED_MODELS: string[] = typeof __LAB_EMBEDDED_MODELS__ !== 'undefined' ? __LAB_EMBEDDED_MODELS__ : [];
 
-const PAGE_VIEWS: Record<PageId, () => React.JSX.Element> = { models: ModelsPage, data: DataPage, train: TrainPage, compare: ComparePage, analyze: AnalyzePage, runs: RunsPage, validate: ValidatePage };
+const PAGE_VIEWS: Record<PageId, () => React.JSX.Element> = { models: ModelsPage, data: DataPage, train: TrainPage, compare: ComparePage, analyze: AnalyzePage, evaluate: EvaluatePage, runs: RunsPage, validate: ValidatePage };
 
 export function App({ store }: { store: LabStore }) {
   useEffect(() => {

@@ -1,13 +1,15 @@
 // The Runs page: the training runs stored in this browser (IndexedDB, through the engine) with
 // their kind (SFT, GRPO or DPO, and a GRPO or DPO run's settings), status, progress, data, inherited governance terms and checkpoints; resume one from its
 // last checkpoint (the live view is on the Train page), use or download its adapter, download a
-// checkpoint, delete it. Below: the adapters (import a PEFT adapter, back to the base model) and
+// checkpoint, export it as a TRL project, delete it. Below: the adapters (import a PEFT adapter, back to the base model) and
 // what the lab stores in the browser.
 import { useEffect, useState } from 'react';
+import { exportTrlProject, type ExportKind } from '../engine/export/trl/project.ts';
 import { isDpoConfig, isGrpoConfig, type RunRecord } from '../engine/api.ts';
 import { ErrorBox, useLab } from './lab.tsx';
 import { AdaptersPanel } from './train/AdaptersPanel.tsx';
 import { StoragePanel } from './train/StoragePanel.tsx';
+import { SweepsPanel, useSweepRunIds } from './train/SweepsPanel.tsx';
 import { ADAPTER_DOWNLOAD, downloadFiles } from './train/download.ts';
 import { isActive } from './train/LiveRun.tsx';
 import './train/train.css';
@@ -16,6 +18,8 @@ export function RunsPage() {
   const runs = useLab((s) => s.runs);
   const refresh = useLab((s) => s.refreshRuns);
   const liveStatus = useLab((s) => s.live.status);
+  // a sweep's runs are listed in their sweep (./train/SweepsPanel.tsx)
+  const inSweep = useSweepRunIds();
   useEffect(() => void refresh(), [refresh, liveStatus]);
   return (
     <>
@@ -28,11 +32,14 @@ export function RunsPage() {
         {runs.error ? <ErrorBox title="The run store could not be read" error={runs.error} testid="runs-error" /> : null}
         {runs.status === 'ready' && runs.list.length === 0 ? <p data-testid="runs-empty">No runs yet: start one on the Train page.</p> : null}
         <ul className="run-list" data-testid="run-list" aria-label="Training runs">
-          {runs.list.map((r) => (
-            <RunItem key={r.id} run={r} />
-          ))}
+          {runs.list
+            .filter((r) => !inSweep.has(r.id))
+            .map((r) => (
+              <RunItem key={r.id} run={r} />
+            ))}
         </ul>
       </section>
+      <SweepsPanel renderRun={(r) => <RunItem key={r.id} run={r} />} />
       <AdaptersPanel />
       <StoragePanel />
     </>
@@ -72,6 +79,25 @@ function RunItem({ run }: { run: RunRecord }) {
       setNote(`Could not read the files: ${(e as Error).message}`);
     }
   };
+  /** The run as a TRL project (engine/export/trl, as `lab export-trl`); the data stays here: the project names it and its sha256. */
+  const exportTrl = () => {
+    setNote('');
+    try {
+      const project = exportTrlProject({
+        run: { ...run, kind: kind as ExportKind },
+        governance: run.governance as unknown as Record<string, unknown>,
+        runDir: `the page's run ${run.id}`,
+        dataFile: null,
+        model: { id: run.model, revision: null, note: 'the model the page had loaded: set MODEL to its Hub id or folder' },
+        date: new Date().toISOString().slice(0, 10),
+      });
+      const files = Object.fromEntries(project.files.map((f) => [f.path.replace(/\//g, '_'), new TextEncoder().encode(f.text)]));
+      const saved = downloadFiles(files, Object.keys(files).sort(), `trl-${run.id}-`);
+      setNote(`Saved ${saved.length} files (${saved.join(', ')}): put them in one folder with the data file ${run.data.name} and set DATA_FILE in train.py.${project.warnings.length ? ` Note: ${project.warnings.join('; ')}` : ''}`);
+    } catch (e) {
+      setNote(`Could not export: ${(e as Error).message}`);
+    }
+  };
   const resume = () => {
     void resumeRun(run.id);
     location.hash = '#/train';
@@ -89,6 +115,12 @@ function RunItem({ run }: { run: RunRecord }) {
         </span>
         <code className="small muted">{run.id}</code>
       </div>
+      {run.revoked ? (
+        <p className="bad small" role="alert" data-testid="run-revoked">
+          Revoked {new Date(run.revoked.at).toLocaleString()}: a source of its data was withdrawn ({run.revoked.reason}). Its adapter, checkpoints and resume are refused until the
+          source is reviewed.
+        </p>
+      ) : null}
       <dl className="facts cols">
         <div>
           <dt>Step</dt>
@@ -178,6 +210,11 @@ function RunItem({ run }: { run: RunRecord }) {
               Download adapter
             </button>
           </>
+        ) : null}
+        {kind !== 'reward-model' && !run.revoked ? (
+          <button type="button" className="secondary" onClick={exportTrl} data-testid="run-export-trl" title="The same recipe as a TRL + PEFT + accelerate project, for one or several GPUs (lab export-trl)">
+            Export as a TRL project
+          </button>
         ) : null}
         {run.hasResult && c.full ? (
           <button type="button" className="secondary" onClick={() => void save('result', null, `${run.id}-`)} data-testid="run-download-model">

@@ -18,6 +18,7 @@ import { GrpoForm } from './train/GrpoForm.tsx';
 import { grpoNotes, validateGrpo } from './train/grpoConfig.ts';
 import { LiveRunView, RunControls, TrainErrorBox, isActive } from './train/LiveRun.tsx';
 import { configNotes, validateConfig } from './train/validate.ts';
+import { SweepPanel } from './train/SweepPanel.tsx';
 import './train/train.css';
 
 export function TrainPage() {
@@ -50,7 +51,11 @@ export function TrainPage() {
   // the forms and data choice of the last visit (./train/persist.ts)
   useEffect(() => void restoreForms(), [restoreForms]);
 
-  const blocked = !summary
+  // a sweep runs its points through the same live run: no other Start until it ends (./train/SweepPanel.tsx)
+  const sweeping = useLab((s) => !!s.sweepActive);
+  const blocked = sweeping
+    ? 'A sweep is running (the Sweep section below): pause or cancel it there.'
+    : !summary
     ? model.status === 'loading'
       ? 'A model is loading…'
       : 'Load a model first (Models page).'
@@ -131,6 +136,7 @@ export function TrainPage() {
         <RunControls blocked={blocked} />
         {live.status === 'idle' && live.error ? <TrainErrorBox error={live.error} /> : null}
       </section>
+      {kind === 'sft' ? <SweepPanel /> : null}
       <LiveRunView />
     </>
   );

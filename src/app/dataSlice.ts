@@ -1,17 +1,22 @@
-// The Data page's access to Hub datasets: the engine (in its worker, whose Content-Security-Policy
+// The Data page's access to Hub datasets and to manifest updates (a withdrawn source stops its runs): the engine (in its worker, whose Content-Security-Policy
 // comes from its own response headers, as for model downloads) fetches and parses; the page keeps the
 // rows it shows. The Hub endpoint is the store's (?hubEndpoint= in development and tests).
-import type { DatasetProgress, DatasetRequest, Engine, LoadedRows } from '../engine/api.ts';
+import type { DatasetProgress, DatasetRequest, Engine, LoadedRows, ManifestCheck } from '../engine/api.ts';
 
 export interface DataSlice {
   /** a Hub dataset's rows through the engine (progress per file; `signal` cancels, keeping what arrived) */
   fetchHubDataset(req: Omit<DatasetRequest, 'endpoint'>, onProgress?: (p: DatasetProgress) => void, signal?: AbortSignal): Promise<LoadedRows>;
+  /** an updated manifest decides the stored runs again: refused ones are stopped and marked revoked */
+  applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck>;
 }
 
 export function createDataSlice<S extends DataSlice & { hubEndpoint?: string }>(engine: Engine, _set: (p: Partial<S>) => void, get: () => S): DataSlice {
   return {
     fetchHubDataset(req, onProgress, signal) {
       return engine.loadDataset({ ...req, endpoint: get().hubEndpoint }, onProgress, signal);
+    },
+    applyManifest(manifest) {
+      return engine.applyManifest(manifest);
     },
   };
 }

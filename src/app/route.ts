@@ -1,4 +1,4 @@
-// Pages reached by the URL hash (#/models, #/data, #/train, #/compare, #/analyze, #/runs, #/validate): no router library,
+// Pages reached by the URL hash (#/models, #/data, #/train, #/compare, #/analyze, #/evaluate, #/runs, #/validate): no router library,
 // no server routes, so the static build works from any folder and offline. With no hash the page
 // is Models until a model is loaded, then Compare.
 import { useSyncExternalStore } from 'react';
@@ -9,6 +9,7 @@ export const PAGES = [
   { id: 'train', label: 'Train', title: 'Train' },
   { id: 'compare', label: 'Compare', title: 'Compare' },
   { id: 'analyze', label: 'Analyze', title: 'Analyze' },
+  { id: 'evaluate', label: 'Evaluate', title: 'Evaluate' },
   { id: 'runs', label: 'Runs', title: 'Runs' },
   { id: 'validate', label: 'Validate', title: 'Community validation' },
 ] as const;

@@ -1,7 +1,7 @@
 // The lab's UI state (zustand, vanilla store): the adapter panel, the kernel self-check, the
 // model slice (./modelSlice.ts: load, cache, generate, attention), the ONNX verify slice, the
-// Compare page's slice (./compareSlice.ts), training (./trainSlice.ts) and the Analyze page's
-// report (./analyzeSlice.ts), and Hub datasets for the Data page (./dataSlice.ts). It talks to an Engine only
+// Compare page's slice (./compareSlice.ts), training (./trainSlice.ts), sweeps of lr × LoRA rank (./sweepSlice.ts) and the Analyze page's
+// report (./analyzeSlice.ts), the Evaluate page's table (./evaluateSlice.ts), and Hub datasets for the Data page (./dataSlice.ts). It talks to an Engine only
 // (src/engine/engine.ts), never to WebGPU or kernels directly, and does not know whether the
 // engine runs in a worker or in this thread.
 
@@ -13,8 +13,10 @@ import { createModelSlice, type ModelSlice } from './modelSlice.ts';
 import { createVerifySlice, type VerifySlice } from './verifySlice.ts';
 import { createCompareSlice, type CompareSlice } from './compareSlice.ts';
 import { createTrainSlice, type TrainSlice } from './trainSlice.ts';
+import { createSweepSlice, type SweepSlice } from './sweepSlice.ts';
 import { createAnalyzeSlice, type AnalyzeSlice } from './analyzeSlice.ts';
 import { createDataSlice, type DataSlice } from './dataSlice.ts';
+import { createEvaluateSlice, type EvaluateSlice } from './evaluateSlice.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
@@ -22,6 +24,7 @@ export type { VerifyState } from './verifySlice.ts';
 export type { CompareRun, CompareState } from './compareSlice.ts';
 export type { DataChoice, LiveRun } from './trainSlice.ts';
 export type { AnalyzeState } from './analyzeSlice.ts';
+export type { EvaluateState } from './evaluateSlice.ts';
 
 export interface AdapterState {
   status: 'idle' | 'loading' | 'ready' | 'error';
@@ -36,7 +39,7 @@ export interface CheckState {
   error?: ErrorView;
 }
 
-export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, AnalyzeSlice, DataSlice {
+export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, SweepSlice, AnalyzeSlice, DataSlice, EvaluateSlice {
   adapter: AdapterState;
   check: CheckState;
   loadAdapter(): Promise<void>;
@@ -53,8 +56,10 @@ export function createLabStore(engine: Engine): LabStore {
     ...createVerifySlice<LabState>(engine, set, get),
     ...createCompareSlice<LabState>(engine, set, get),
     ...createTrainSlice<LabState>(engine, set, get),
+    ...createSweepSlice<LabState>(engine, set, get),
     ...createAnalyzeSlice<LabState>(engine, set, get),
     ...createDataSlice<LabState>(engine, set, get),
+    ...createEvaluateSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
 

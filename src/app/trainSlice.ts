@@ -120,6 +120,8 @@ export interface TrainSlice {
   pauseTraining(): Promise<void>;
   resumeTraining(): Promise<void>;
   cancelTraining(): void;
+  /** Runs one request in the live view, as Start does (a sweep's points: ./sweepSlice.ts); resolves with how it ended ('busy': another run holds the page). */
+  trainRequest(req: TrainRequest, before?: StepLine[]): Promise<LiveRun['status'] | 'busy'>;
   /** continues a stored run from its last (or the given) checkpoint, with its own settings and kept data */
   resumeRun(runId: string, step?: number): Promise<void>;
   refreshRuns(): Promise<void>;
@@ -211,8 +213,8 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
   };
 
   /** Runs one train request to its end, keeping the live view and the run list current. */
-  const run = async (req: TrainRequest, before: StepLine[], samples: LiveRun['samples'] = null) => {
-    if (running) return;
+  const run = async (req: TrainRequest, before: StepLine[], samples: LiveRun['samples'] = null): Promise<LiveRun['status'] | 'busy'> => {
+    if (running) return 'busy';
     const ctl = (running = new AbortController());
     const kind = kindOf(req.config);
     setS({ live: { ...idleRun(), status: 'starting', runId: req.runId, kind, config: req.config, full: req.config.full, lines: before, samples, totalSteps: req.config.steps } });
@@ -227,6 +229,7 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
       running = null;
       void get().refreshRuns();
     }
+    return get().live.status;
   };
 
   return {
@@ -321,6 +324,9 @@ export function createTrainSlice<S extends TrainSlice & ModelSlice>(engine: Engi
     async resumeTraining() {
       const id = get().live.runId;
       if (id && running) await engine.trainControl(id, 'resume').catch(() => undefined);
+    },
+    trainRequest(req, before = []) {
+      return run(req, before);
     },
     cancelTraining() {
       if (running) {

@@ -28,6 +28,7 @@ import type { GrpoGroupSample, GrpoSettings, GrpoStepStats } from './rl/grpo.ts'
 import type { ReportData } from './analysis/report-data.ts';
 import type { LoadedRows } from './data/dataset.ts';
 import type { DownloadProgress } from './hub/download.ts';
+import type { EvaluateRequest, EvaluateProgress, EvalTable } from './eval/evaluate.ts';
 export type { GrpoGroupSample, GrpoSettings, GrpoStepStats };
 
 export type { GpuErrorKind, HubErrorCode, TrainingDecision, ExecutionContext, Progress, SelfCheckReport, RowProblem, LoraTarget, LrScheduleName };
@@ -229,6 +230,16 @@ export interface RunRecord {
   /** the result (adapter or model) is stored */
   hasResult: boolean;
   error?: string;
+  /** set when a source of its data was withdrawn (Engine.applyManifest): the run was stopped, and its adapter, checkpoints and files are refused */
+  revoked?: { at: string; reason: string };
+}
+
+/** What an updated manifest did to the stored runs (Engine.applyManifest). */
+export interface ManifestCheck {
+  /** runs whose data that manifest's records govern */
+  checked: number;
+  /** runs now refused by it: stopped if training, marked revoked */
+  revoked: { runId: string; name: string; reason: string; wasTraining: boolean }[];
 }
 
 export type TrainControl = 'pause' | 'resume';
@@ -265,6 +276,11 @@ export interface AnalyzeProgress {
 }
 
 export type { ReportData } from './analysis/report-data.ts';
+
+// ---- evaluation ------------------------------------------------------------------------------------
+
+// the base vs SFT vs RL table on one set (eval/evaluate.ts: what `lab eval --adapters` writes)
+export type { EvalData, EvalModelSpec, EvaluateRequest, EvaluateProgress, EvalTable, EvalProvenance, EvalModelResult, EvalRunInfo, EvalMetric } from './eval/evaluate.ts';
 
 // ---- the interface -----------------------------------------------------------------------------
 
@@ -319,6 +335,12 @@ export interface Engine {
   trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }>;
   /** Runs in the run store, newest first; a run that was running when its page closed is 'interrupted'. */
   listRuns(): Promise<RunRecord[]>;
+  /**
+   * Decides every stored run's data again under an updated manifest ({name, text}: the user picked it):
+   * a run whose source it now refuses (removed_pending_review, restricted, approval withdrawn) is stopped
+   * if it is training and marked revoked; its files, adapter and resume are refused from then on.
+   */
+  applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck>;
   /** The metrics lines of a run, in step order. */
   runMetrics(runId: string): Promise<StepLine[]>;
   /** A GRPO run's last `last` sample records (samples.jsonl: prompt, completions, rewards, advantages), oldest first; [] for other runs. */
@@ -336,6 +358,14 @@ export interface Engine {
    * computes. Render it with analysis/report.ts. CancelledError when `signal` aborts.
    */
   analyzeReport(req: AnalyzeRequest, onProgress?: (p: AnalyzeProgress) => void, signal?: AbortSignal): Promise<ReportData>;
+
+  /**
+   * The loaded model (`'base'`) and adapters on it (finished runs' by id, or PEFT files), each answering the
+   * same rows greedily, scored with one metric with a 95% bootstrap CI: what `lab eval --adapters` computes,
+   * with the data's, model's and runs' provenance. Progress per batch (model i of n, rows, ETA);
+   * CancelledError when `signal` aborts; TrainingError('invalid') naming a run whose adapter does not fit.
+   */
+  evaluate(req: EvaluateRequest, onProgress?: (p: EvaluateProgress) => void, signal?: AbortSignal): Promise<EvalTable>;
 
   /** Frees the GPU device (LocalEngine) or ends the worker (WorkerEngine). */
   dispose(): void;

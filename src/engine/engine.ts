@@ -12,6 +12,7 @@ import { ModelSession } from './session.ts';
 import { verifyOnnx, verifySource, withoutToken } from './verify.ts';
 import {
   type DatasetProgress,
+  type ManifestCheck,
   type DatasetRequest,
   type LoadedRows,
   CancelledError,
@@ -56,7 +57,9 @@ import { buildReport } from './analysis/build-report.ts';
 import { parseTaskRows, sampleRows } from './analysis/task-rows.ts';
 import { runDpo } from './rl/dpo-run.ts';
 import { runRewardModel } from './rl/reward-model-run.ts';
+import { decideTraining, GovernanceError, parseManifest } from './train/governance.ts';
 import { loadHubDataset, parseHubDatasetRef } from './data/hub-dataset.ts';
+import { evaluate, type EvaluateProgress, type EvaluateRequest, type EvalTable } from './eval/evaluate.ts';
 
 // the boundary types, for callers that import them from here
 export * from './api.ts';
@@ -87,7 +90,7 @@ export class LocalEngine implements Engine {
   private sources = new WeakMap<ModelSession, ModelSourceSpec>();
   private runStoreInstance: RunStore | null = null;
   /** the training run in progress (one at a time: it owns the loaded model's weights) */
-  private active: { id: string; control: RunControl } | null = null;
+  private active: { id: string; control: RunControl; revoke: AbortController; revoked?: { at: string; reason: string } } | null = null;
 
   constructor(
     private readonly gpu: GPU | undefined,
@@ -220,17 +223,34 @@ export class LocalEngine implements Engine {
     });
   }
 
+  evaluate(req: EvaluateRequest, onProgress?: (p: EvaluateProgress) => void, signal?: AbortSignal): Promise<EvalTable> {
+    return this.exclusive(async () => {
+      this.notTraining('An evaluation');
+      if (signal?.aborted) throw new CancelledError('The evaluation was cancelled before it started.');
+      const s = this.loaded();
+      if (!s.tokenizer) throw new Error(`${s.summary.name} has no tokenizer.json: an evaluation asks questions as text`);
+      return evaluate({ rt: await this.runtime(), model: s.model, tokenizer: s.tokenizer, summary: s.summary, store: this.runStore }, req, onProgress, signal);
+    });
+  }
+
   setAdapter(adapter: AdapterSpec | { runId: string } | null, onProgress?: (p: LoadProgress) => void): Promise<ModelSummary> {
     return this.exclusive(async () => {
       this.notTraining('Switching the adapter');
       const old = this.loaded();
       let spec: AdapterSpec | null = null;
       if (adapter && 'runId' in adapter) {
+        await this.notRevoked(adapter.runId, 'The adapter');
         const files = await this.runStore.readResult(adapter.runId);
         if (!files || !files.has('adapter_config.json')) throw new TrainingError('invalid', `run ${adapter.runId} has no finished adapter (a full-parameter run, or one that did not finish: export a checkpoint instead)`);
         const rec = await this.runStore.get(adapter.runId);
         spec = { name: rec?.name ? `${rec.name} (run ${adapter.runId})` : `run ${adapter.runId}`, files: Object.fromEntries(files) };
       } else spec = adapter;
+      // an adapter brought in from files carries its terms: one made from a withdrawn source is not used
+      const terms = spec?.files?.['governance.json'];
+      if (terms) {
+        const revoked = (JSON.parse(new TextDecoder().decode(terms)) as { revoked?: { reason?: string } }).revoked;
+        if (revoked) throw new GovernanceError(`The adapter ${spec!.name} is refused: it was made from a source that was withdrawn (${revoked.reason ?? 'revoked'}); a removal stops downstream work until it is reviewed`);
+      }
       // the same source again (Hub files come from the cache), the adapter merged as the weights load
       const source = this.sources.get(old)!;
       return (await this.replaceSession(source, source, { onProgress, adapter: spec })).summary;
@@ -292,8 +312,13 @@ export class LocalEngine implements Engine {
     if (!s) throw new TrainingError('no-model', 'No model is loaded: load one first.');
     // an active adapter is merged into the weights: a run on top of it would make an adapter the base model cannot use
     if (s.summary.adapter) throw new TrainingError('invalid', `The adapter "${s.summary.adapter.name}" is active: switch to the base model before training (to go on training an adapter, start from it as the initial adapter).`);
+    const prior = await this.runStore.get(req.runId);
+    if (prior?.revoked) throw new GovernanceError(`run ${req.runId} was stopped because a source of its data was withdrawn (${prior.revoked.reason}); it cannot be resumed until the source is reviewed`);
     const control = new RunControl();
-    this.active = { id: req.runId, control };
+    const revoke = new AbortController(); // applyManifest stops this run when its data is withdrawn
+    this.active = { id: req.runId, control, revoke };
+    const callerSignal = signal;
+    signal = callerSignal ? AbortSignal.any([callerSignal, revoke.signal]) : revoke.signal;
     try {
       const rt = await this.runtime();
       const ctx = { rt, model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, modelFiles: s.modelFiles, store: this.runStore, exclusive: <T>(fn: () => Promise<T>) => this.exclusive(fn) };
@@ -301,9 +326,48 @@ export class LocalEngine implements Engine {
       if (isDpoConfig(req.config)) return await runDpo(ctx, { ...req, config: req.config }, control, onProgress, signal);
       if (isRewardModelConfig(req.config)) return await runRewardModel(ctx, { ...req, config: req.config }, control, onProgress, signal);
       return await runSft(ctx, req, control, onProgress, signal);
+    } catch (e) {
+      if (revoke.signal.aborted) {
+        // the run wrote its last record as it stopped: the mark goes back on it
+        const rec = await this.runStore.get(req.runId);
+        const revoked = this.active?.revoked;
+        if (rec && revoked) await this.runStore.put({ ...rec, revoked });
+        throw new GovernanceError(String(revoke.signal.reason));
+      }
+      throw e;
     } finally {
       this.active = null;
     }
+  }
+
+  async applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck> {
+    const records = parseManifest(manifest.text, manifest.name);
+    const ids = new Set(records.map((r) => r.source_id));
+    const out: ManifestCheck = { checked: 0, revoked: [] };
+    for (const rec of await this.runStore.list()) {
+      const g = rec.governance;
+      // the runs this manifest governs: their decision came from records of the same source ids
+      if (rec.revoked || !g?.manifest || !g.matched.some((m) => ids.has(m.source_id))) continue;
+      out.checked++;
+      const d = decideTraining(records, g.path, manifest.name, 'page');
+      if (d.allowed) continue;
+      const revoked = { at: new Date().toISOString(), reason: d.reason };
+      const wasTraining = this.active?.id === rec.id;
+      if (wasTraining) this.active!.revoked = revoked;
+      if (wasTraining) this.active!.revoke.abort(`training stopped: the data's terms changed (${d.reason}); the run is marked revoked`);
+      await this.runStore.put({ ...rec, revoked, ...(wasTraining ? {} : { status: rec.status }) });
+      const gov = await this.runStore.readFile(rec.id, 'governance.json');
+      const doc = gov ? (JSON.parse(new TextDecoder().decode(gov)) as Record<string, unknown>) : {};
+      await this.runStore.saveFile(rec.id, 'governance.json', new TextEncoder().encode(JSON.stringify({ ...doc, revoked }, null, 1)));
+      out.revoked.push({ runId: rec.id, name: rec.name, reason: d.reason, wasTraining });
+    }
+    return out;
+  }
+
+  /** Refuses the files of a run marked revoked. */
+  private async notRevoked(runId: string, what: string): Promise<void> {
+    const rec = await this.runStore.get(runId);
+    if (rec?.revoked) throw new GovernanceError(`${what} of run ${runId} refused: a source of its data was withdrawn (${rec.revoked.reason}; marked ${rec.revoked.at}); a removal stops downstream work until it is reviewed`);
   }
 
   async trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }> {
@@ -339,6 +403,7 @@ export class LocalEngine implements Engine {
   }
 
   async runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>> {
+    await this.notRevoked(runId, which === 'result' ? 'The result' : `Checkpoint ${which.checkpoint}`);
     const files = which === 'result' ? await this.runStore.readResult(runId) : await this.runStore.readCheckpoint(runId, which.checkpoint);
     if (!files) throw new TrainingError('invalid', `run ${runId} has no result yet: it did not finish (export one of its checkpoints instead)`);
     return Object.fromEntries(files);
