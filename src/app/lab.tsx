@@ -37,9 +37,10 @@ export function formatBytes(n: number): string {
 /** Seconds as "42 s", "3 min 05 s", "1 h 02 min". */
 export function formatDuration(sec: number): string {
   if (!Number.isFinite(sec) || sec < 0) return '—';
-  if (sec < 60) return `${Math.max(0, Math.round(sec))} s`;
+  sec = Math.round(sec); // round first: 299.6 s is "5 min 00 s", not "4 min 60 s"
+  if (sec < 60) return `${sec} s`;
   const m = Math.floor(sec / 60);
-  if (m < 60) return `${m} min ${String(Math.round(sec % 60)).padStart(2, '0')} s`;
+  if (m < 60) return `${m} min ${String(sec % 60).padStart(2, '0')} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
 }
 
