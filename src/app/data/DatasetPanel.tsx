@@ -29,6 +29,8 @@ export function DatasetPanel() {
   const [ref, setRef] = useState('');
   const [config, setConfig] = useState('default');
   const [split, setSplit] = useState('train');
+  // for gated datasets; in this component's memory only, as the model panel keeps its token
+  const [token, setToken] = useState('');
   const abort = useRef<AbortController | null>(null);
 
   const show = (loaded: LoadedRows) => {
@@ -54,7 +56,7 @@ export function DatasetPanel() {
     void run('downloading', (signal) => {
       parseHubDatasetRef(ref.trim(), config.trim(), split.trim()); // a bad name is said here, before the worker
       return fetchHubDataset(
-        { ref: ref.trim(), config: config.trim(), split: split.trim() },
+        { ref: ref.trim(), config: config.trim(), split: split.trim(), token: token.trim() || undefined },
         ({ file, index, count, download: d }) =>
           setBusy(`downloading ${file}${count > 1 ? ` (${index + 1} of ${count})` : ''}${d ? `: ${(d.bytes / 1e6).toFixed(1)} MB${d.total ? ` of ${(d.total / 1e6).toFixed(1)} MB` : ''}${d.etaSec ? `, about ${Math.ceil(d.etaSec)} s left` : ''}` : ''}`),
         signal,
@@ -108,6 +110,10 @@ export function DatasetPanel() {
           <span>Split</span>
           <input value={split} onChange={(e) => setSplit(e.target.value)} size={8} data-testid="dataset-hub-split" />
         </label>
+        <label className="field">
+          <span>Access token (gated sets)</span>
+          <input type="password" value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" placeholder="hf_…" size={10} data-testid="dataset-hub-token" />
+        </label>
         <button type="button" disabled={!ref.trim() || busy !== ''} onClick={takeHub} data-testid="dataset-hub-load">
           Load
         </button>
@@ -117,7 +123,7 @@ export function DatasetPanel() {
           </button>
         ) : null}
       </div>
-      {ref.trim() && !busy ? <p className="small muted">{safeDescribe(ref, config, split)} · public datasets; a download resumes where it stopped, and is kept for offline use.</p> : null}
+      {ref.trim() && !busy ? <p className="small muted">{safeDescribe(ref, config, split)} · a download resumes where it stopped, and is kept for offline use; a token is kept in this page's memory only.</p> : null}
       {busy ? (
         <p className="small" role="status" data-testid="dataset-busy">
           {busy}…
