@@ -3,12 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DatasetRequest, Engine, LoadedRows } from '../engine/api.ts';
-import { createDataSlice } from './dataSlice.ts';
+import { createDataSlice, type DataSlice } from './dataSlice.ts';
 
 function slice(state: { hubEndpoint?: string; hubTokenConsent?: string }) {
   const seen: DatasetRequest[] = [];
   const engine = { loadDataset: async (req: DatasetRequest) => (seen.push(req), { file: req.ref, format: 'jsonl', rows: [], problems: [], last: 0 } as LoadedRows) } as unknown as Engine;
-  const s = createDataSlice(engine, () => {}, () => ({ ...state, ...s }));
+  const s: DataSlice = createDataSlice<DataSlice & typeof state>(engine, () => {}, () => ({ ...state, ...s }));
   return { s, seen };
 }
 

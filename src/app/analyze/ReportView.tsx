@@ -7,6 +7,7 @@ import type { ModelSummary, ReportData } from '../../engine/api.ts';
 import { renderReport } from '../../engine/analysis/report.ts';
 import { reportToJson } from '../../engine/analysis/report-data.ts';
 import { downloadFiles } from '../train/download.ts';
+import { reportTerms } from './sets.ts';
 import { frameDoc, styleFrame } from './frame.ts';
 
 const enc = new TextEncoder();
@@ -36,9 +37,18 @@ export function ReportView({ report: r, summary, from, running }: { report: Repo
   // the frame's content is styled (set on load): tests and screenshots wait for it
   const [styled, setStyled] = useState('');
   const differs = mismatch(r, summary);
+  const [saveError, setSaveError] = useState('');
   const save = (files: Record<string, string>) => {
     const bytes = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, enc.encode(v)]));
-    downloadFiles(bytes, Object.keys(bytes));
+    // a report quotes its prompts: it carries (and is exported under) the strictest terms of their sources
+    const terms = reportTerms([r.tasks.a.provenance, r.tasks.b.provenance]);
+    if (terms) bytes['governance.json'] = enc.encode(JSON.stringify(terms, null, 1));
+    setSaveError('');
+    try {
+      downloadFiles(bytes, Object.keys(bytes));
+    } catch (e) {
+      setSaveError((e as Error).message);
+    }
   };
   const figs = Object.keys(rendered.figures);
   const t = r.tasks;
@@ -94,6 +104,11 @@ export function ReportView({ report: r, summary, from, running }: { report: Repo
               </div>
             </details>
           </div>
+          {saveError ? (
+            <p className="bad small" role="alert" data-testid="analyze-download-refused">
+              {saveError}
+            </p>
+          ) : null}
           <iframe
             className="analyze-frame"
             title={`Analysis report: ${t.a.label} vs ${t.b.label}`}

@@ -2,7 +2,7 @@
 // `lab tasks --items` writes them, with its provenance record) or a local JSONL file (read as text;
 // its rows counted by the engine's parser, which names file:line for a bad one; no provenance record).
 import { TASKS, type TaskName } from '../../tasks/index.ts';
-import { embeddedCommand, embeddedFile, fileChoice, labelOfFile, TASK_LABEL, TASK_TEXT, type SetChoice, type SetKey } from './sets.ts';
+import { embeddedCommand, embeddedFile, fileChoice, labelOfFile, TASK_LABEL, TASK_TEXT, withManifest, type SetChoice, type SetKey } from './sets.ts';
 
 export interface SetPickerProps {
   which: SetKey;
@@ -22,7 +22,13 @@ export function SetPicker({ which, choice, onChange, n, seed, disabled }: SetPic
   const pick = async (f: File | undefined) => {
     if (!f) return;
     const keepLabel = choice.kind === 'file' && choice.label && choice.label !== labelOfFile(choice.name);
-    onChange(fileChoice(f.name, await f.text(), keepLabel ? choice.label : labelOfFile(f.name)));
+    const next = fileChoice(f.name, await f.text(), keepLabel ? choice.label : labelOfFile(f.name));
+    const m = choice.kind === 'file' ? choice.manifest : null;
+    onChange(next.kind === 'file' && m ? withManifest(next, { ...m, path: f.name }) : next);
+  };
+  const pickManifest = async (f: File | undefined) => {
+    if (!f || choice.kind !== 'file') return;
+    onChange(withManifest(choice, { name: f.name, text: await f.text(), path: choice.manifest?.path || choice.name }));
   };
   const okN = Number.isInteger(n) && n >= 1;
   return (
@@ -53,6 +59,20 @@ export function SetPicker({ which, choice, onChange, n, seed, disabled }: SetPic
           <input type="file" accept=".jsonl,.json,.txt,application/jsonl,application/json,text/plain" onChange={(e) => void pick(e.target.files?.[0])} data-testid={`analyze-file-${which}`} />
         </label>
       ) : null}
+      {choice.kind === 'file' && choice.name ? (
+        <div className="controls">
+          <label className="field">
+            <span>Its SOURCE_MANIFEST.yml (optional: the report then carries the file's terms)</span>
+            <input type="file" accept=".yml,.yaml" onChange={(e) => void pickManifest(e.target.files?.[0])} data-testid={`analyze-manifest-${which}`} />
+          </label>
+          {choice.manifest ? (
+            <label className="field">
+              <span>The file's path inside the manifest's folder</span>
+              <input className="path" value={choice.manifest.path} onChange={(e) => onChange(withManifest(choice, { ...choice.manifest!, path: e.target.value }))} data-testid={`analyze-manifest-path-${which}`} />
+            </label>
+          ) : null}
+        </div>
+      ) : null}
       <SetFacts choice={choice} n={okN ? n : undefined} seed={seed} which={which} />
     </fieldset>
   );
@@ -72,8 +92,23 @@ function SetFacts({ choice, n, seed, which }: { choice: SetChoice; n?: number; s
     <>
       <p className="muted small" data-testid={`analyze-set-${which}-facts`} data-provenance="none">
         <code>{choice.name}</code>: {choice.rows} row{choice.rows === 1 ? '' : 's'}
-        {n && choice.rows > n ? ` (a seeded sample of ${n} is used)` : ''}. <span className="warn-text">No provenance record</span>: the report says so, and it inherits the file’s terms.
+        {n && choice.rows > n ? ` (a seeded sample of ${n} is used)` : ''}.{' '}
+        {choice.terms ? (
+          <span data-testid={`analyze-set-${which}-terms`}>
+            Sources {choice.terms.inherited.sources.join(', ') || 'none'} ({choice.terms.matched.map((m) => m.permission_status).join(', ') || 'no record matches'});{' '}
+            {choice.terms.inherited.prohibited_uses.length ? `prohibited: ${choice.terms.inherited.prohibited_uses.join(', ')}` : 'no prohibited uses'}: the report inherits them.
+          </span>
+        ) : (
+          <>
+            <span className="warn-text">No provenance record</span>: the report says so, and it inherits the file’s terms.
+          </>
+        )}
       </p>
+      {choice.terms?.inherited.cultural_context ? (
+        <p className="cultural-context small" role="note">
+          {choice.terms.inherited.cultural_context}
+        </p>
+      ) : null}
       {choice.problem ? (
         <p className="bad small" role="alert" data-testid={`analyze-set-${which}-problem`}>
           {choice.problem}

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tasksCommand } from '../../cli/tasks.ts';
 import { parseTaskRows } from '../../engine/analysis/task-rows.ts';
-import { DEFAULT_SETTINGS, analysisSet, embeddedFile, embeddedSet, fileChoice, settingsProblems } from './sets.ts';
+import { DEFAULT_SETTINGS, analysisSet, embeddedFile, embeddedSet, fileChoice, reportTerms, settingsProblems, withManifest } from './sets.ts';
+import { exportProblem } from '../../engine/train/governance.ts';
 
 test('an embedded set is what lab tasks --split heldout --items writes, with its provenance record', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-analyze-sets-'));
@@ -47,4 +48,24 @@ test('settings: whole numbers in range', () => {
   assert.deepEqual(settingsProblems(DEFAULT_SETTINGS), {});
   const p = settingsProblems({ ...DEFAULT_SETTINGS, n: 1, seed: -1, nBoot: NaN, nPerm: 2.5 });
   assert.deepEqual(Object.keys(p).sort(), ['n', 'nBoot', 'nPerm', 'seed']);
+});
+
+test('a picked file with its manifest: the report set carries the decision, and a report of it inherits the strictest terms', async () => {
+  const rows = '{"question": "a?", "answer": "#### 1"}\n{"question": "b?", "answer": "#### 2"}\n';
+  const m = (prohibited: string) =>
+    `schema_version: "1.0"\nrecords:\n  - {source_id: my_rows, path_glob: "rows.jsonl", data_type: qa, origin: me, rights_holder: me, permission_status: internal_only, license: none, allowed_uses: [analysis], prohibited_uses: [${prohibited}], contains_sensitive_content: true, review_contact: me, notes: ""}\n`;
+  const base = fileChoice('rows.jsonl', rows, 'mine');
+  assert.equal(base.kind, 'file');
+  const plain = await analysisSet(base, DEFAULT_SETTINGS);
+  assert.equal(plain.provenance, null, 'no manifest: no provenance record (the report says so)');
+  const governed = withManifest(base as Extract<typeof base, { kind: 'file' }>, { name: 'SOURCE_MANIFEST.yml', text: m('upload, public_release'), path: 'rows.jsonl' });
+  const set = await analysisSet(governed, DEFAULT_SETTINGS);
+  const p = set.provenance as { schema: string; decision: { inherited: { sources: string[] } } };
+  assert.equal(p.schema, 'lab-source-terms-v1');
+  assert.deepEqual(p.decision.inherited.sources, ['my_rows']);
+  const terms = reportTerms([set.provenance, null]) as { inherited: { prohibited_uses: string[]; contains_sensitive_content: boolean; sources: string[] } };
+  assert.deepEqual(terms.inherited, { prohibited_uses: ['public_release', 'upload'], contains_sensitive_content: true, sources: ['my_rows'] });
+  assert.equal(reportTerms([null, null]), null);
+  // exporting such a report is what the export gate refuses
+  assert.match(exportProblem(terms) ?? '', /prohibit public_release, upload/);
 });

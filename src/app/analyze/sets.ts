@@ -3,7 +3,7 @@
 // provenance record; or a JSONL file the user picked, which has none) and the settings of the report,
 // with the checks the page shows beside each field. Nothing here touches the engine or the DOM.
 import type { AnalysisSet, AnalyzeRequest } from '../../engine/api.ts';
-import { TASK_GENERATOR, type TaskSetProvenance } from '../../engine/train/governance.ts';
+import { decideUpload, TASK_GENERATOR, type TaskSetProvenance, type TrainingDecision } from '../../engine/train/governance.ts';
 import { parseTaskRows } from '../../engine/analysis/task-rows.ts';
 import { getTask, type TaskName } from '../../tasks/index.ts';
 
@@ -22,6 +22,10 @@ export type SetChoice =
       /** rows in it, or why it cannot be used (the engine's own parser: "file:line: …") */
       rows: number;
       problem?: string;
+      /** the SOURCE_MANIFEST.yml picked with it (the file's path inside the manifest's folder), if any */
+      manifest?: { name: string; text: string; path: string } | null;
+      /** what that manifest says of the file (decideUpload): its sources and the terms the report inherits */
+      terms?: TrainingDecision | null;
     };
 
 export interface AnalyzeSettings {
@@ -99,11 +103,37 @@ export async function embeddedSet(task: TaskName, label: string, n: number, seed
   return { label, file, text, provenance: provenance as unknown as Record<string, unknown> };
 }
 
-/** The set as the engine takes it; a picked file has no provenance record (null). */
+/**
+ * The set as the engine takes it. A picked file's provenance is what its manifest says of it (sources,
+ * inherited terms, Local Contexts labels); with no manifest it has none (null), and the report says so.
+ */
 export async function analysisSet(c: SetChoice, s: AnalyzeSettings): Promise<AnalysisSet> {
   const label = c.label.trim() || (c.kind === 'embedded' ? TASK_LABEL[c.task] : labelOfFile(c.name));
   if (c.kind === 'embedded') return embeddedSet(c.task, label, s.n, s.seed);
-  return { label, file: c.name, text: c.text, provenance: null };
+  const provenance = c.terms && c.manifest ? { schema: 'lab-source-terms-v1', file: c.name, manifest: c.manifest.name, path: c.terms.path, decision: c.terms } : null;
+  return { label, file: c.name, text: c.text, provenance };
+}
+
+/** The file set with the manifest the user picked for it (null: none), and what it says of the file. */
+export function withManifest(c: Extract<SetChoice, { kind: 'file' }>, manifest: { name: string; text: string; path: string } | null): SetChoice {
+  return { ...c, manifest, terms: manifest ? decideUpload({ name: c.name, manifest }) : null };
+}
+
+/**
+ * The terms a report made from these sets inherits (the strictest of the sets' records: governance.json of
+ * its downloads), or null when no set carries a manifest's decision.
+ */
+export function reportTerms(provenances: readonly (Record<string, unknown> | null | undefined)[]): Record<string, unknown> | null {
+  const decisions = provenances.map((p) => (p as { decision?: TrainingDecision } | null)?.decision).filter((d): d is TrainingDecision => !!d);
+  if (!decisions.length) return null;
+  const inherited = {
+    prohibited_uses: [...new Set(decisions.flatMap((d) => d.inherited.prohibited_uses))].sort(),
+    contains_sensitive_content: decisions.some((d) => d.inherited.contains_sensitive_content),
+    sources: [...new Set(decisions.flatMap((d) => d.inherited.sources))],
+    ...(decisions.some((d) => d.inherited.local_contexts?.length) ? { local_contexts: decisions.flatMap((d) => d.inherited.local_contexts ?? []) } : {}),
+    ...(decisions.find((d) => d.inherited.cultural_context) ? { cultural_context: decisions.find((d) => d.inherited.cultural_context)!.inherited.cultural_context } : {}),
+  };
+  return { note: 'an analysis report of these prompt sets inherits the strictest terms of their sources', sets: decisions.map((d) => ({ path: d.path, manifest: d.manifest, sources: d.inherited.sources })), inherited };
 }
 
 const whole = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
