@@ -57,7 +57,7 @@ import { buildReport } from './analysis/build-report.ts';
 import { parseTaskRows, sampleRows } from './analysis/task-rows.ts';
 import { runDpo } from './rl/dpo-run.ts';
 import { runRewardModel } from './rl/reward-model-run.ts';
-import { decideTraining, GovernanceError, parseManifest } from './train/governance.ts';
+import { decideTraining, GovernanceError, parseManifest, withdrawnError } from './train/governance.ts';
 import { loadHubDataset, parseHubDatasetRef } from './data/hub-dataset.ts';
 import { evaluate, type EvaluateProgress, type EvaluateRequest, type EvalTable } from './eval/evaluate.ts';
 
@@ -367,7 +367,7 @@ export class LocalEngine implements Engine {
   /** Refuses the files of a run marked revoked. */
   private async notRevoked(runId: string, what: string): Promise<void> {
     const rec = await this.runStore.get(runId);
-    if (rec?.revoked) throw new GovernanceError(`${what} of run ${runId} refused: a source of its data was withdrawn (${rec.revoked.reason}; marked ${rec.revoked.at}); a removal stops downstream work until it is reviewed`);
+    if (rec?.revoked) throw withdrawnError(`${what} of run ${runId}`, rec.revoked);
   }
 
   async trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }> {

@@ -3,7 +3,7 @@
 // provenance record; or a JSONL file the user picked, which has none) and the settings of the report,
 // with the checks the page shows beside each field. Nothing here touches the engine or the DOM.
 import type { AnalysisSet, AnalyzeRequest } from '../../engine/api.ts';
-import { decideUpload, TASK_GENERATOR, type TaskSetProvenance, type TrainingDecision } from '../../engine/train/governance.ts';
+import { decideUpload, strictestTerms, TASK_GENERATOR, type TaskSetProvenance, type TrainingDecision } from '../../engine/train/governance.ts';
 import { parseTaskRows } from '../../engine/analysis/task-rows.ts';
 import { getTask, type TaskName } from '../../tasks/index.ts';
 
@@ -126,13 +126,7 @@ export function withManifest(c: Extract<SetChoice, { kind: 'file' }>, manifest: 
 export function reportTerms(provenances: readonly (Record<string, unknown> | null | undefined)[]): Record<string, unknown> | null {
   const decisions = provenances.map((p) => (p as { decision?: TrainingDecision } | null)?.decision).filter((d): d is TrainingDecision => !!d);
   if (!decisions.length) return null;
-  const inherited = {
-    prohibited_uses: [...new Set(decisions.flatMap((d) => d.inherited.prohibited_uses))].sort(),
-    contains_sensitive_content: decisions.some((d) => d.inherited.contains_sensitive_content),
-    sources: [...new Set(decisions.flatMap((d) => d.inherited.sources))],
-    ...(decisions.some((d) => d.inherited.local_contexts?.length) ? { local_contexts: decisions.flatMap((d) => d.inherited.local_contexts ?? []) } : {}),
-    ...(decisions.find((d) => d.inherited.cultural_context) ? { cultural_context: decisions.find((d) => d.inherited.cultural_context)!.inherited.cultural_context } : {}),
-  };
+  const inherited = strictestTerms(decisions.map((d) => d.inherited));
   return { note: 'an analysis report of these prompt sets inherits the strictest terms of their sources', sets: decisions.map((d) => ({ path: d.path, manifest: d.manifest, sources: d.inherited.sources })), inherited };
 }
 

@@ -16,6 +16,7 @@
 //
 // A file with no row is not written. A choice between two outputs that are the same text is no preference
 // (loadDpoData refuses it), and is left out.
+import { strictestTerms } from '../../engine/train/governance.ts';
 import { sha256Hex } from '../../engine/util/sha256.ts';
 import { isJudged, ratedOutput, type ItemSource, type Judgement, type Rating, type ValidationItem } from './session.ts';
 
@@ -76,13 +77,10 @@ export function exportBase(now: Date): string {
   return `validations-${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}`;
 }
 
-/** The terms every exported file inherits: the strictest of its sources' (the union of prohibited uses; sensitive if any is). */
+/** The terms every exported file inherits: the strictest of its sources' (strictestTerms), and which sources declared none. */
 export function inheritedTerms(sources: readonly ItemSource[]) {
-  const declared = sources.filter((s) => s.terms);
   return {
-    prohibited_uses: [...new Set(declared.flatMap((s) => s.terms!.inherited.prohibited_uses))].sort(),
-    contains_sensitive_content: declared.some((s) => s.terms!.inherited.contains_sensitive_content),
-    sources: [...new Set(declared.flatMap((s) => s.terms!.inherited.sources))],
+    ...strictestTerms(sources.flatMap((s) => (s.terms ? [s.terms.inherited] : []))),
     /** sources picked without a manifest: their terms were never declared to the lab */
     undeclared: sources.filter((s) => !s.terms).map((s) => s.name),
   };

@@ -18,9 +18,9 @@ import type { ModelSummary } from '../session.ts';
 import { generate, GenerationCancelled } from '../model/generate.ts';
 import { adapterSlots, readAdapter } from '../train/adapter.ts';
 import type { RunStore } from '../train/run-store.ts';
-import { EMBEDDED_DECISION, EMBEDDED_TASKS, TASK_GENERATOR, type TaskSetProvenance, type TrainingDecision } from '../train/governance.ts';
+import { EMBEDDED_DECISION, EMBEDDED_TASKS, TASK_GENERATOR, withdrawnError, type TaskSetProvenance, type TrainingDecision } from '../train/governance.ts';
 import { sha256Hex } from '../util/sha256.ts';
-import { CancelledError, GovernanceError, TrainingError } from '../errors.ts';
+import { CancelledError, TrainingError } from '../errors.ts';
 import { isEvalMetric, EVAL_METRICS, type EvalMetric } from '../../rewards/index.ts';
 import { getTask, toSftJsonl } from '../../tasks/index.ts';
 import { evalResult, evalRows, EvalInputError, type EvalModelResult, type EvalRow, type EvalRunInfo } from './rows.ts';
@@ -168,8 +168,7 @@ async function resolveModels(specs: readonly EvalModelSpec[], ctx: EvalContext):
       if (rec.config.full) throw new TrainingError('invalid', `${who} trained every weight: its result is a whole model, not an adapter — load its files as the model to evaluate it`);
       if (rec.kind === 'reward-model') throw new TrainingError('invalid', `${who} is a reward model: it scores answers, it does not write them`);
       // a source of its data withdrawn: a removal stops downstream work, evaluation included, until it is reviewed
-      const revoked = (rec as { revoked?: { at: string; reason: string } }).revoked;
-      if (revoked) throw new GovernanceError(`${who} is refused: a source of its data was withdrawn (${revoked.reason}; marked ${revoked.at}); a removal stops downstream work until it is reviewed`);
+      if (rec.revoked) throw withdrawnError(who, rec.revoked);
       const files = await ctx.store.readResult(rec.id);
       if (!files?.has('adapter_config.json')) throw new TrainingError('invalid', `${who} has no finished adapter (status ${rec.status}): finish or resume it first`);
       const gov = await ctx.store.readFile(rec.id, 'governance.json');

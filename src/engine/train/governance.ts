@@ -333,3 +333,26 @@ export function exportProblem(terms: { inherited?: { prohibited_uses?: string[];
   if (banned.length) return `its data's terms prohibit ${banned.join(', ')} (sources ${(terms.inherited?.sources ?? []).join(', ') || 'unknown'}; derived artifacts inherit the strictest terms): it stays in this lab`;
   return null;
 }
+
+/**
+ * The strictest of several inherited terms (what a thing made from several sources inherits): prohibited
+ * uses united, sensitive if any is, sources and Local Contexts labels united (each once), and the
+ * cultural-context notice if any carries it.
+ */
+export function strictestTerms(terms: readonly TrainingDecision['inherited'][]): TrainingDecision['inherited'] {
+  const labels = new Map<string, LcLabel>();
+  for (const t of terms) for (const l of t.local_contexts ?? []) labels.set(`${l.kind}:${l.id ?? l.name}`, l);
+  const notice = terms.find((t) => t.cultural_context)?.cultural_context;
+  return {
+    prohibited_uses: [...new Set(terms.flatMap((t) => t.prohibited_uses))].sort(),
+    contains_sensitive_content: terms.some((t) => t.contains_sensitive_content),
+    sources: [...new Set(terms.flatMap((t) => t.sources))],
+    ...(labels.size ? { local_contexts: [...labels.values()] } : {}),
+    ...(notice ? { cultural_context: notice } : {}),
+  };
+}
+
+/** The refusal of what was made from a withdrawn source (a run's files, its adapter, its evaluation). */
+export function withdrawnError(who: string, revoked: { at: string; reason: string }): GovernanceError {
+  return new GovernanceError(`${who} refused: a source of its data was withdrawn (${revoked.reason}; marked ${revoked.at}); a removal stops downstream work until it is reviewed`);
+}
