@@ -86,16 +86,22 @@ export class GovernanceWatch {
   private last = 0;
   /** the refusal that stopped the run, or null */
   revokedBy: TrainingDecision | null = null;
+  /**
+   * `start` is the decision the run started under. Only a manifest's records can be withdrawn: a run on the
+   * lab's own task set (approved by its provenance record, manifest null) has nothing to watch, and is not
+   * re-hashed every second.
+   */
   constructor(
     readonly dataFile: string,
-    readonly manifest?: string,
+    readonly manifest: string | undefined,
+    readonly start: TrainingDecision,
     readonly everyMs = 1000,
   ) {}
   get signal(): AbortSignal {
     return this.controller.signal;
   }
   poll(force = false): void {
-    if (this.revokedBy || (!force && performance.now() - this.last < this.everyMs)) return;
+    if (this.start.manifest === null || this.revokedBy || (!force && performance.now() - this.last < this.everyMs)) return;
     this.last = performance.now();
     const d = governDataFile(this.dataFile, this.manifest);
     if (d.allowed) return;

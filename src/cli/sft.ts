@@ -112,7 +112,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   };
 
   const stop = stopOnSignals('sft');
-  const watch = new GovernanceWatch(dataFile, p.values.get('manifest'));
+  const watch = new GovernanceWatch(dataFile, p.values.get('manifest'), decision);
 
   let step = 0;
   let trainingS = 0; // seconds of optimizer steps in this call (the last step line's elapsed_s)

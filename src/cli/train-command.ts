@@ -45,7 +45,7 @@ export async function runTrainCommand(c: TrainCommand): Promise<void> {
 
   const engine = new LocalEngine(await nodeGpu(), { runStore: new DirRunStore(c.out) });
   const stop = stopOnSignals(c.cmd);
-  const watch = new GovernanceWatch(c.dataFile, c.manifest);
+  const watch = new GovernanceWatch(c.dataFile, c.manifest, decision);
   let step = 0, total = c.config.steps;
   let lastCheckpoint: string | null = c.resumeDir ?? null;
   const t0 = performance.now();
