@@ -6,9 +6,8 @@
 // it writes the rows of the formats chosen with --use (required when the file mixes formats) as JSONL,
 // with <rows.jsonl>.provenance.json saying where they came from. Downloading or converting is not
 // training: the written file trains only where a source manifest approves it (default-deny, as any file).
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { describeReport, inspectRows, selectedJsonl } from '../engine/data/dataset.ts';
+import { dataProvenance, describeReport, inspectRows, selectedJsonl } from '../engine/data/dataset.ts';
 import { RECORD_SCHEMAS, SCHEMA_TEXT, type RecordSchema } from '../engine/data/records.ts';
 import { isHubDatasetRef } from '../engine/data/hub-dataset.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -39,20 +38,7 @@ export async function dataCommand(argv: string[]): Promise<void> {
   const { text, rows } = selectedJsonl(loaded, report, chosen);
   if (rows === 0) throw new UsageError(`${spec}: no usable rows of ${chosen.join(', ')} (the file has ${found.join(', ') || 'none'})`);
   writeFileSync(out, text);
-  const provenance = {
-    schema: 'lab-data-provenance-v1',
-    generator: 'lab data (src/cli/data.ts, Stoney-RL Lab)',
-    source: loaded.file,
-    written: new Date().toISOString(),
-    use: chosen,
-    rows,
-    counts: report.counts,
-    dropped: report.dropped.reasons,
-    unusable: report.problems.length,
-    file: out,
-    sha256: createHash('sha256').update(text).digest('hex'),
-    terms: 'Derived from the source above: it inherits the source\'s terms. It trains only where a source manifest record approves it (approved_for_training, training not prohibited); nothing here approves it.',
-  };
+  const provenance = await dataProvenance({ generator: 'lab data (src/cli/data.ts, Stoney-RL Lab)', loaded, report, use: chosen, rows, file: out, text });
   writeFileSync(`${out}.provenance.json`, JSON.stringify(provenance, null, 1));
   process.stderr.write(`lab data: wrote ${rows} rows (${chosen.join(', ')}) to ${out}, and ${out}.provenance.json\n`);
 }

@@ -4,10 +4,9 @@
 // The same functions as `lab data` (engine/data/); Hub datasets are fetched by the engine (its worker). Looking at data approves nothing: training still
 // needs the source's manifest record (default-deny).
 import { useRef, useState } from 'react';
-import { inspectRows, readRows, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
+import { dataProvenance, inspectRows, readRows, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
 import { describeRef, parseHubDatasetRef } from '../../engine/data/hub-dataset.ts';
 import type { RecordSchema } from '../../engine/data/records.ts';
-import { sha256Hex } from '../../engine/util/sha256.ts';
 import { useLab } from '../lab.tsx';
 import { downloadFiles } from '../train/download.ts';
 import { ReportView } from './ReportView.tsx';
@@ -67,20 +66,7 @@ export function DatasetPanel() {
     const { text, rows } = selectedJsonl(got.loaded, got.report, use);
     const base = got.loaded.file.replace(/^hf:\/\/datasets\//, '').replace(/[^\w.-]+/g, '_').replace(/\.(jsonl|json|parquet)$/i, '');
     const name = `${base}.${use.join('+')}.jsonl`;
-    const provenance = {
-      schema: 'lab-data-provenance-v1',
-      generator: 'the Data page (src/app/data/DatasetPanel.tsx, Stoney-RL Lab)',
-      source: got.loaded.file,
-      written: new Date().toISOString(),
-      use,
-      rows,
-      counts: got.report.counts,
-      dropped: got.report.dropped.reasons,
-      unusable: got.report.problems.length,
-      file: name,
-      sha256: await sha256Hex(enc(text)),
-      terms: "Derived from the source above: it inherits the source's terms. It trains only where a source manifest record approves it (approved_for_training, training not prohibited); nothing here approves it.",
-    };
+    const provenance = await dataProvenance({ generator: 'the Data page (src/app/data/DatasetPanel.tsx, Stoney-RL Lab)', loaded: got.loaded, report: got.report, use, rows, file: name, text });
     downloadFiles({ [name]: enc(text), [`${name}.provenance.json`]: enc(JSON.stringify(provenance, null, 1)) }, [name, `${name}.provenance.json`]);
   };
 

@@ -155,19 +155,7 @@ export function pointConfig(base: SftConfig, p: Pick<SweepPoint, 'lr' | 'r' | 'a
 }
 
 /** A new sweep's record: every point pending, lr-major. */
-export function planSweep(o: {
-  id: string;
-  now: number;
-  model: string;
-  adapter: string | null;
-  base: SftConfig;
-  data: DataChoice;
-  dataName: string;
-  lrs: number[];
-  ranks: number[];
-  alphaRule: AlphaRule;
-  eval: SweepEvalSpec | null;
-}): SweepRecord {
+export function planSweep(o: Pick<SweepRecord, 'id' | 'model' | 'adapter' | 'base' | 'data' | 'dataName' | 'lrs' | 'ranks' | 'alphaRule' | 'eval'> & { now: number }): SweepRecord {
   const points: SweepPoint[] = [];
   for (const lr of o.lrs)
     for (const r of o.ranks) {

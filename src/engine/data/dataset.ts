@@ -12,6 +12,7 @@
 //                                (other lines left blank, which the row loaders skip), so a problem the
 //                                trainer reports later still names the line of the original file
 import { nfc } from '../util/nfc.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import type { RowProblem } from '../train/data.ts';
 import { detectRecord, RECORD_SCHEMAS, type Detection, type RecordSchema } from './records.ts';
 import { readParquetRows } from './parquet.ts';
@@ -196,4 +197,25 @@ export function describeReport(r: DatasetReport, show = 10): string {
   if (r.problems.length > show) out.push(`  … and ${r.problems.length - show} more unusable rows`);
   if (r.mixed) out.push(`  the file mixes record formats: choose the rows to use (${Object.keys(r.counts).join(', ')})`);
   return out.join('\n');
+}
+
+/**
+ * The provenance record of chosen rows written out (`lab data --out`, the Data page's save): where they
+ * came from, what was kept and dropped, and that they inherit the source's terms and approve nothing.
+ */
+export async function dataProvenance(o: { generator: string; loaded: LoadedRows; report: DatasetReport; use: readonly RecordSchema[]; rows: number; file: string; text: string }): Promise<Record<string, unknown>> {
+  return {
+    schema: 'lab-data-provenance-v1',
+    generator: o.generator,
+    source: o.loaded.file,
+    written: new Date().toISOString(),
+    use: o.use,
+    rows: o.rows,
+    counts: o.report.counts,
+    dropped: o.report.dropped.reasons,
+    unusable: o.report.problems.length,
+    file: o.file,
+    sha256: await sha256Hex(new TextEncoder().encode(o.text)),
+    terms: "Derived from the source above: it inherits the source's terms. It trains only where a source manifest record approves it (approved_for_training, training not prohibited); nothing here approves it.",
+  };
 }
