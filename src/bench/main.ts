@@ -5,7 +5,7 @@
 //   sft --model <dir> [--batch 8] [--seq 256] [--rank 16]: one LoRA training step beside PyTorch + PEFT (see sft.ts)
 //   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
 //   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
-//   kernels [--torch <torch.json>] [--filter <text>] [--versions naive,tiled] [--repeats n]
+//   kernels [--torch <torch.json>] [--filter <text>[|<text>...]] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
 // (speed vs torch = torch ms / our ms; > 1 means we are faster).
@@ -34,7 +34,8 @@ async function kernels(argv: string[]): Promise<void> {
     ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { device: string; torch: string; cases: Record<string, TorchCase> })
     : null;
   const filter = p.values.get('filter');
-  let cases = loadCases().filter((c) => !filter || c.name.includes(filter));
+  // --filter a|b: the cases whose name contains any of the parts
+  let cases = loadCases().filter((c) => !filter || filter.split('|').some((f) => c.name.includes(f)));
   if (p.flags.has('smoke')) cases = cases.map((c) => shrink(c, 64));
   const rt = await Runtime.create(await nodeGpu());
   const s = rt.ctx.summary;
