@@ -160,6 +160,7 @@ test('train in the page: live charts, a responsive page during a step, cancel, r
     assert.equal(await item(runB).getAttribute('data-checkpoints'), '1,2');
     assert.equal((await item(runB).getByTestId('run-step').textContent())?.trim(), '2/3');
     assert.match((await item(runB).getByTestId('run-governance').textContent()) ?? '', /lab_tasks_arithmetic/);
+    assert.equal(await item(runB).getByTestId('run-export').getAttribute('data-allowed'), 'true', "the lab's own synthetic set: its adapter may leave the lab");
     assert.equal(await item(runA).getByTestId('run-resume').count(), 0, 'a finished run has nothing to resume');
     await item(runB).getByTestId('run-resume').click();
     await page.waitForFunction(() => location.hash === '#/train');

@@ -25,6 +25,7 @@ import { HeadDetail, TokenStrip } from './compare/HeadDetail.tsx';
 import { Legend } from './compare/Legend.tsx';
 import { StatMaps } from './compare/StatMaps.tsx';
 import { ExportBar } from './compare/ExportBar.tsx';
+import { compareTerms } from './compare/adapters.ts';
 import { AdapterCompare } from './compare/AdapterCompare.tsx';
 import { GenStepper } from './compare/GenStepper.tsx';
 import type { GenSideRun } from './compareSlice.ts';
@@ -181,7 +182,13 @@ export function ComparePage() {
       {run ? (
         <section className="panel">
           <StatMaps left={run.left.result} right={run.right.result} />
-          <ExportBar run={run} view={{ hideSink, scale: scaleKind }} device={device} extra={{ adapterRun, gen: genRuns }} />
+          <ExportBar
+            run={run}
+            view={{ hideSink, scale: scaleKind }}
+            device={device}
+            extra={{ adapterRun, gen: genRuns }}
+            terms={compareTerms([run.adapter, genRuns.left?.adapter, genRuns.right?.adapter], [adapterRun?.runId], runs.list)}
+          />
         </section>
       ) : null}
     </div>

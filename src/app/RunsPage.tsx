@@ -11,6 +11,7 @@ import { AdaptersPanel } from './train/AdaptersPanel.tsx';
 import { StoragePanel } from './train/StoragePanel.tsx';
 import { SweepsPanel, useSweepRunIds } from './train/SweepsPanel.tsx';
 import { ADAPTER_DOWNLOAD, downloadFiles } from './train/download.ts';
+import { exportProblem } from '../engine/train/governance.ts';
 import { isActive } from './train/LiveRun.tsx';
 import './train/train.css';
 
@@ -65,6 +66,7 @@ function RunItem({ run }: { run: RunRecord }) {
   const canResume = !isLive && !anyLive && run.status !== 'done' && run.checkpoints.length > 0 && run.step < c.steps;
   const lastCk = run.checkpoints.at(-1);
   const t = run.governance?.inherited;
+  const exportBlock = run.governance ? exportProblem({ ...run.governance, revoked: run.revoked }) : null;
   const kind = run.kind ?? (isGrpoConfig(c) ? 'grpo' : isDpoConfig(c) ? 'dpo' : 'sft');
   const g = isGrpoConfig(c) ? c : null;
   const dp = isDpoConfig(c) ? c : null;
@@ -179,6 +181,14 @@ function RunItem({ run }: { run: RunRecord }) {
             {t ? `${t.prohibited_uses.length ? `no ${t.prohibited_uses.join(', ')}` : 'no prohibited uses'}${t.contains_sensitive_content ? '; sensitive' : ''}${t.sources.length ? ` (${t.sources.join(', ')})` : ''}` : '—'}
           </dd>
         </div>
+        {run.governance ? (
+          <div>
+            <dt>Export</dt>
+            <dd data-testid="run-export" data-allowed={String(!exportBlock)}>
+              {exportBlock ? `its files stay in this lab: ${exportBlock}` : 'allowed (its sources are approved for public release)'}
+            </dd>
+          </div>
+        ) : null}
       </dl>
       {run.error ? <p className="bad small">Stopped: {run.error}</p> : null}
       <div className="ckpts" data-testid="run-checkpoints">

@@ -8,6 +8,7 @@
 // from the two reports, so it follows each new run: pin the base model's report, switch the adapter,
 // run again; or pin checkpoint A's and run with checkpoint B's).
 import type { AnalyzeProgress, AnalyzeRequest, Engine, ModelSummary, ReportData, RunRecord } from '../engine/api.ts';
+import { reportTerms, type ReportTerms } from '../engine/analysis/report-terms.ts';
 import { buildTrajectory, checkpointSteps, type Trajectory } from '../engine/analysis/trajectory.ts';
 import { runIdOfActive } from './compare/adapters.ts';
 import { errorView, type ErrorView } from './errors.ts';
@@ -74,6 +75,8 @@ export interface AlongState {
   phaseDone?: number;
   phaseTotal?: number;
   trajectory?: Trajectory;
+  /** what the trajectory inherits from the sets and the run's data (its download's governance.json); null: nothing */
+  terms?: ReportTerms | null;
   /** the adapter put back at the end (or why it could not be) */
   restored?: string;
   error?: ErrorView;
@@ -275,7 +278,7 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
       const beforeRun = runIdOfActive(before, get().runs.list);
       const c = (alongCtl = new AbortController());
       const all = [0, ...steps];
-      setAlong({ status: 'running', runId, steps: all, done: 0, step: 0, trajectory: undefined, error: undefined, restored: undefined });
+      setAlong({ status: 'running', runId, steps: all, done: 0, step: 0, trajectory: undefined, terms: undefined, error: undefined, restored: undefined });
       const points: { step: number; report: ReportData }[] = [];
       try {
         const req = await requestOf(a);
@@ -287,7 +290,7 @@ export function createAnalyzeSlice<S extends Needs>(engine: Engine, set: Set<S>,
           points.push({ step, report });
           setAlong({ done: points.length });
         }
-        setAlong({ status: 'done', trajectory: buildTrajectory(points, { top: 10 }), step: undefined });
+        setAlong({ status: 'done', trajectory: buildTrajectory(points, { top: 10 }), terms: reportTerms(points.map((p) => p.report)), step: undefined });
       } catch (e) {
         const error = errorView(e);
         setAlong({ status: error.name === 'CancelledError' || c.signal.aborted ? 'cancelled' : 'error', error, step: undefined });

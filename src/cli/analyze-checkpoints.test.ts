@@ -28,6 +28,9 @@ test('analyze checkpoints: the base and each checkpoint of a run, the series of 
   assert.equal(t.schema, 'lab-analysis-trajectory-v1');
   assert.deepEqual(t.steps, [0, 1, 2]);
   assert.deepEqual(t.adapters, [null, 'checkpoint-1', 'checkpoint-2']);
+  // the checkpoints carry the run's terms (its data: the lab's own arithmetic set), and so does the trajectory
+  const terms = JSON.parse(readFileSync(join(out, 'governance.json'), 'utf8'));
+  assert.deepEqual([terms.adapters.map((x: { name: string }) => x.name), terms.inherited.sources, terms.inherited.release_approved], [['run run', 'checkpoint-1', 'checkpoint-2'], ['lab_tasks_arithmetic'], true]);
   assert.deepEqual([t.model.layers, t.model.heads, t.heads.length], [2, 2, 4]);
   assert.deepEqual([t.lens.a.length, t.lens.a[0].length, t.answer.b.length], [3, 3, 3], '[steps][L + 1]');
   for (const h of t.heads) {

@@ -1,10 +1,11 @@
 // `lab analyze checkpoints --model <dir> --run <run dir> --task-a <file.jsonl> --task-b <file.jsonl>
 //   [--steps 25,50,...] [--every k] [--top 10] [--n 100] [--seed s] [--queries ...] [--ablation zero|mean]
-//   [--boot 2000] [--perm 5000] --out <dir>`
+//   [--boot 2000] [--perm 5000] [--manifest <SOURCE_MANIFEST.yml>] --out <dir>`
 // The report along a run (issue 12, item 5): `lab analyze report` for the base model (step 0) and for each
 // checkpoint-<step> of a run folder (`lab sft`, `lab grpo` or `lab dpo` --out; a LoRA checkpoint is used as
 // an adapter, a full fine-tune's as the model), each into <out>/step-<step>/, then the series across them
-// (src/engine/analysis/trajectory.ts): <out>/trajectory.json and trajectory.txt. A point whose report.json
+// (src/engine/analysis/trajectory.ts): <out>/trajectory.json and trajectory.txt, with <out>/governance.json
+// when the sets or the run's data have terms (the strictest of them: report-terms.ts). A point whose report.json
 // is already there (made with the same settings) is not made again, so an interrupted loop picks up where
 // it stopped.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { Runtime } from '../engine/gpu/runtime.ts';
 import { reportFromJson, type ReportData } from '../engine/analysis/report-data.ts';
 import { buildTrajectory, checkpointSteps, formatTrajectory, trajectoryToJson, type TrajectoryPoint } from '../engine/analysis/trajectory.ts';
 import { makeReport, reportArgs, writeReport, type ReportArgs } from './analyze-report.ts';
+import { adapterTermsOf, reportTerms } from '../engine/analysis/report-terms.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 
 interface Point {
@@ -56,7 +58,7 @@ function kept(file: string, a: ReportArgs, adapterName: string | null): ReportDa
 }
 
 export async function checkpointsCommand(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'run', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'steps', 'every', 'top', 'out'] });
+  const p = parseArgs(argv, { values: ['model', 'run', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'steps', 'every', 'top', 'manifest', 'out'] });
   const run = required(p, 'run'), out = required(p, 'out');
   const base = reportArgs(p, `npm run lab -- analyze checkpoints ${argv.join(' ')}`, { needAdapter: false });
   const top = num(p, 'top', 10), every = num(p, 'every', 1);
@@ -110,6 +112,9 @@ export async function checkpointsCommand(argv: string[]): Promise<void> {
   const text = formatTrajectory(traj, top);
   writeFileSync(join(out, 'trajectory.json'), trajectoryToJson(traj));
   writeFileSync(join(out, 'trajectory.txt'), text + '\n');
+  const runTerms = existsSync(join(run, 'governance.json')) ? adapterTermsOf(readFileSync(join(run, 'governance.json'), 'utf8'), run) : undefined;
+  const terms = reportTerms(made.map((m) => m.report), runTerms ? [{ name: `run ${basename(run)}`, terms: runTerms }] : []);
+  if (terms) writeFileSync(join(out, 'governance.json'), JSON.stringify(terms, null, 1) + '\n');
   process.stdout.write(text + '\n');
   process.stderr.write(`analyze checkpoints: ${all.length} points → ${out}/trajectory.json, trajectory.txt and step-*/report.html\n`);
 }

@@ -4,11 +4,13 @@
 // (src/engine/analysis/report-diff.ts): each statistic's selectivity and each head's ablation effect before
 // and after, Δ, significance and CI changes, and the heads that changed most. Writes diff.json (non-finite
 // numbers tagged as in report.json) and prints the ranked lines. --allow-different-model: the two model
-// folders have different names but one architecture (a full fine-tune's checkpoints).
+// folders have different names but one architecture (a full fine-tune's checkpoints). The terms the two
+// reports inherit (their sets' and adapters': report-terms.ts) go to <diff.json>.governance.json.
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { reportFromJson, type ReportData } from '../engine/analysis/report-data.ts';
 import { assertReport, diffReports, diffToJson, formatDiff } from '../engine/analysis/report-diff.ts';
+import { reportTerms } from '../engine/analysis/report-terms.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 
 /** A report.json, or a UsageError naming the file and what is wrong with it. */
@@ -42,6 +44,8 @@ export async function diffCommand(argv: string[]): Promise<void> {
   }
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, diffToJson(diff));
+  const terms = reportTerms([before, after]);
+  if (terms) writeFileSync(`${out}.governance.json`, JSON.stringify(terms, null, 1) + '\n');
   process.stdout.write(formatDiff(diff) + '\n');
   process.stderr.write(`analyze diff: ${diff.selectivity.length} head-statistic pairs and ${diff.causal.length} head-task effects → ${out}\n`);
 }

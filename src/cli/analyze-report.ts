@@ -1,11 +1,14 @@
 // `lab analyze report --model <dir> [--adapter <dir>] --task-a <file.jsonl> --task-b <file.jsonl> [--label-a name]
 //   [--label-b name] [--n 100] [--seed s] [--queries answer|prompt|all] [--ablation zero|mean] [--boot 2000]
-//   [--perm 5000] --out <dir>`
+//   [--perm 5000] [--manifest <SOURCE_MANIFEST.yml>] --out <dir>`
 // The interpretability report of two prompt sets (issue 12, item 6): head statistics with each head's
 // task selectivity (raw and position-controlled), the logit lens at the final answer's tokens, and the
 // all-heads ablation sweep — written as <out>/report.json (every number with what reproduces it),
 // <out>/report.html (self-contained, offline) and <out>/figures/*.svg. Rows are the lab's task items
-// (`lab tasks --items`) or {question, answer} rows; each set's provenance record is carried into the report.
+// (`lab tasks --items`) or {question, answer} rows; each set's provenance record is carried into the report:
+// `lab tasks`' record (<file>.provenance.json), or else what the source manifest governing the file (the
+// nearest SOURCE_MANIFEST.yml at or above it, or --manifest) says of it, or none (undeclared). The terms the
+// report inherits from its sets and its adapter's data (report-terms.ts) go to <out>/governance.json.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -18,7 +21,8 @@ import type { QuerySet, TaskRow } from '../engine/analysis/heads.ts';
 import { buildReport, type ReportSetInput } from '../engine/analysis/build-report.ts';
 import { renderReport } from '../engine/analysis/report.ts';
 import { reportToJson, type ReportData } from '../engine/analysis/report-data.ts';
-import { provenancePath, refuseRevoked } from './governance-fs.ts';
+import { findManifest, governDataFile, provenancePath, refuseRevoked } from './governance-fs.ts';
+import { adapterTermsOf, reportTerms } from '../engine/analysis/report-terms.ts';
 import { parseArgs, required, num, UsageError } from './args.ts';
 import { taskRows } from './task-files.ts';
 import { sampleRows } from '../engine/analysis/task-rows.ts';
@@ -46,6 +50,8 @@ export interface ReportArgs {
   queries: QuerySet;
   ablation: 'zero' | 'mean';
   command: string;
+  /** the source manifest for sets with no `lab tasks` record (else the nearest one at or above each file) */
+  manifest?: string;
 }
 
 /** Parses and checks `lab analyze report`'s flags (also `lab analyze checkpoints`', which adds its own). */
@@ -60,10 +66,24 @@ export function reportArgs(p: ReturnType<typeof parseArgs>, command: string, opt
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
   const ablation = (p.values.get('ablation') ?? 'zero') as 'zero' | 'mean';
   if (ablation !== 'zero' && ablation !== 'mean') throw new UsageError(`--ablation must be zero or mean, got ${ablation}`);
+  const manifest = p.values.get('manifest');
+  if (manifest !== undefined && !existsSync(manifest)) throw new UsageError(`--manifest ${manifest} does not exist`);
   return {
+    manifest,
     dir, adapter, fa, fb, labelA: p.values.get('label-a'), labelB: p.values.get('label-b'),
     n: num(p, 'n', 100), seed: num(p, 'seed', 0), nBoot: num(p, 'boot', 2000), nPerm: num(p, 'perm', 5000), queries, ablation, command,
   };
+}
+
+/**
+ * A set's provenance record: `lab tasks`' own (<file>.provenance.json), else what the governing manifest
+ * says of the file (the page's 'lab-source-terms-v1' record), else null: its terms were never declared.
+ */
+export function setProvenance(file: string, manifest?: string): Record<string, unknown> | null {
+  if (existsSync(provenancePath(file))) return JSON.parse(readFileSync(provenancePath(file), 'utf8')) as Record<string, unknown>;
+  if (manifest === undefined && findManifest(file) === null) return null;
+  const decision = governDataFile(file, manifest);
+  return { schema: 'lab-source-terms-v1', file: basename(file), manifest: decision.manifest, path: decision.path, decision };
 }
 
 /** The report of the model in `a.dir` (with `a.adapter`, when given) on the two prompt sets; progress on stderr. */
@@ -75,12 +95,13 @@ export async function makeReport(rt: Runtime, a: ReportArgs): Promise<ReportData
   try {
     for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);
     const input = (file: string, label: string, rows: TaskRow[], total: number): ReportSetInput => ({
-      label, file: basename(file), text: readFileSync(file, 'utf8'), rows, total,
-      provenance: existsSync(provenancePath(file)) ? (JSON.parse(readFileSync(provenancePath(file), 'utf8')) as Record<string, unknown>) : null,
+      label, file: basename(file), text: readFileSync(file, 'utf8'), rows, total, provenance: setProvenance(file, a.manifest),
     });
+    const terms = a.adapter !== undefined && existsSync(join(a.adapter, 'governance.json')) ? readFileSync(join(a.adapter, 'governance.json'), 'utf8') : undefined;
     let phase = '';
     const data = await buildReport({
       model, tokenizer: tokenizer!, modelName: basename(a.dir.replace(/\/+$/, '')), adapterName: a.adapter !== undefined ? basename(a.adapter.replace(/\/+$/, '')) : null,
+      adapterTerms: adapterTermsOf(terms, a.adapter ?? ''),
       a: input(a.fa, a.labelA ?? sets[0][0].task ?? 'task A', sets[0], all[0].length),
       b: input(a.fb, a.labelB ?? sets[1][0].task ?? 'task B', sets[1], all[1].length),
       seed: a.seed, nBoot: a.nBoot, nPerm: a.nPerm, queries: a.queries, ablation: a.ablation, command: a.command, labCommit: labCommit(),
@@ -105,11 +126,13 @@ export function writeReport(out: string, data: ReportData): void {
   writeFileSync(join(out, 'report.json'), reportToJson(data));
   writeFileSync(join(out, 'report.html'), html);
   for (const [name, svg] of Object.entries(figures)) writeFileSync(join(out, 'figures', name), svg);
-  process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures\n`);
+  const terms = reportTerms([data]);
+  if (terms) writeFileSync(join(out, 'governance.json'), JSON.stringify(terms, null, 1) + '\n');
+  process.stderr.write(`analyze report: ${out}/report.html, report.json and ${Object.keys(figures).length} figures${terms ? ' (governance.json: the terms it inherits)' : ''}\n`);
 }
 
 export async function reportCommand(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'out'] });
+  const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'manifest', 'out'] });
   const out = required(p, 'out');
   const a = reportArgs(p, `npm run lab -- analyze report ${argv.join(' ')}`);
   const rt = await Runtime.create(await nodeGpu());

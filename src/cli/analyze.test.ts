@@ -4,7 +4,7 @@
 // transformers with PyTorch hooks at 1e-4 relative.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runLab } from './lab-run.testlib.ts';
@@ -142,4 +142,25 @@ test('analyze report writes report.html (offline, no script), report.json and th
   assert.equal(data.lens.a.logprob.length, 3, 'L + 1 lens points (lab-micro has 2 layers)');
   assert.equal(data.ablation.b.length, 4, 'every head');
   for (const f of ['lens.svg', 'ablation.svg', 'selectivity-entropyNorm.svg']) assert.ok(existsSync(join(out, 'figures', f)), f);
+});
+
+test('analyze report: a set a manifest governs carries its decision, a set with no record is undeclared; governance.json holds the terms the report inherits', () => {
+  const gov = join(tmp, 'governed'), loose = join(tmp, 'loose'), out = join(tmp, 'report-governed');
+  mkdirSync(gov, { recursive: true });
+  mkdirSync(loose, { recursive: true });
+  const a = join(gov, 'rows.jsonl'), b = join(loose, 'rows.jsonl');
+  assert.equal(runLab(['tasks', '--task', 'arithmetic', '--split', 'heldout', '--n', '3', '--items', '--out', a]).code, 0);
+  assert.equal(runLab(['tasks', '--task', 'conlang', '--split', 'heldout', '--n', '3', '--items', '--out', b]).code, 0);
+  // the same rows, no longer the lab's own record: one under a manifest approving training only, one under none
+  rmSync(`${a}.provenance.json`);
+  rmSync(`${b}.provenance.json`);
+  writeFileSync(join(gov, 'SOURCE_MANIFEST.yml'), 'schema_version: "1.0"\nrecords:\n  - {source_id: my_rows, path_glob: "*.jsonl", data_type: qa, origin: me, rights_holder: me, permission_status: approved_for_training, license: none, allowed_uses: [training], prohibited_uses: [], contains_sensitive_content: false, review_contact: me, notes: ""}\n');
+  const r = runLab(['analyze', 'report', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', b, '--n', '3', '--boot', '20', '--perm', '20', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const data = json(join(out, 'report.json'));
+  assert.equal(data.tasks.a.provenance.schema, 'lab-source-terms-v1');
+  assert.deepEqual(data.tasks.a.provenance.decision.inherited.sources, ['my_rows']);
+  assert.equal(data.tasks.b.provenance, null, 'no record: undeclared');
+  const terms = json(join(out, 'governance.json'));
+  assert.deepEqual([terms.sets.map((s: { sources: string[] }) => s.sources), terms.undeclared, terms.inherited.release_approved], [[['my_rows']], ['rows.jsonl'], false]);
 });

@@ -120,7 +120,7 @@ test("the lab's fixtures: the random-token SFT rows are declared by models/fixtu
   for (const m of ['llama-gqa', 'qwen2-tied']) {
     const d = governDataFile(join(ROOT, 'models/fixtures/sft', m, 'rows.jsonl'));
     assert.equal(d.allowed, true, d.reason);
-    assert.deepEqual(d.inherited, { prohibited_uses: [], contains_sensitive_content: false, sources: ['lab_fixtures_synthetic'] });
+    assert.deepEqual(d.inherited, { prohibited_uses: [], contains_sensitive_content: false, sources: ['lab_fixtures_synthetic'], release_approved: false });
   }
   assert.equal(governDataFile(join(ROOT, 'models/fixtures/llama-gqa/config.json')).allowed, false);
 });

@@ -212,7 +212,7 @@ export class LocalEngine implements Engine {
       };
       try {
         return await buildReport({
-          model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, adapterName: s.summary.adapter?.name ?? null,
+          model: s.model, tokenizer: s.tokenizer, modelName: s.summary.name, adapterName: s.summary.adapter?.name ?? null, adapterTerms: s.summary.adapter?.terms,
           a: set(req.a, req.seed), b: set(req.b, req.seed + 1), seed: req.seed, nBoot: req.nBoot, nPerm: req.nPerm, queries: req.queries, ablation: req.ablation,
           command: `the lab page: ${JSON.stringify({ n: req.n, seed: req.seed, queries: req.queries, ablation: req.ablation, nBoot: req.nBoot, nPerm: req.nPerm })}`, labCommit: null,
         }, { signal, onProgress: (phase, done, total) => onProgress?.({ phase, done, total }) });
@@ -406,7 +406,13 @@ export class LocalEngine implements Engine {
     await this.notRevoked(runId, which === 'result' ? 'The result' : `Checkpoint ${which.checkpoint}`);
     const files = which === 'result' ? await this.runStore.readResult(runId) : await this.runStore.readCheckpoint(runId, which.checkpoint);
     if (!files) throw new TrainingError('invalid', `run ${runId} has no result yet: it did not finish (export one of its checkpoints instead)`);
-    return Object.fromEntries(files);
+    const out = Object.fromEntries(files);
+    // what is made from the data carries its terms: a checkpoint too (an export is decided by them, an adapter made from it inherits them)
+    if (!out['governance.json']) {
+      const terms = await this.runStore.readFile(runId, 'governance.json');
+      if (terms) out['governance.json'] = terms;
+    }
+    return out;
   }
 
   async deleteRun(runId: string): Promise<{ deleted: boolean }> {

@@ -22,6 +22,7 @@ import { HubCache, RateMeter, hubSource, planDownload, type BlobStore, type Plan
 import { CancelledError } from './errors.ts';
 import { filesSource, urlSource } from './sources.ts';
 import { inspectPatterns, type InspectRequest, type InspectResult } from './inspect.ts';
+import { adapterTermsOf, type AdapterTerms } from './analysis/report-terms.ts';
 
 export type { HeadStats, InspectLayer, InspectRequest, InspectResult, InspectToken } from './inspect.ts';
 export { headStats, INSPECT_MAX_TOKENS } from './inspect.ts';
@@ -66,7 +67,8 @@ export interface ModelSummary extends Pick<ModelConfig, 'arch' | 'd_model' | 'n_
   loadMs: number;
   warnings: string[];
   /** the LoRA adapter merged into the weights (Engine.setAdapter), or null: the base model */
-  adapter: { name: string; r: number; alpha: number; targets: string[] } | null;
+  /** the active adapter; `terms`: what its governance.json says of its data (absent when it has none) */
+  adapter: { name: string; r: number; alpha: number; targets: string[]; terms?: AdapterTerms } | null;
 }
 
 /** A PEFT adapter as files (adapter_config.json + adapter_model.safetensors), with a name to show. */
@@ -100,6 +102,13 @@ export interface GenerateResult {
   stop: 'eos' | 'length';
   ms: number;
   tokensPerSec: number;
+}
+
+/** { terms } of an adapter that carries a governance.json (the terms of the data it was trained on), else {}. */
+function adapterTerms(a: AdapterSpec): { terms?: AdapterTerms } {
+  const g = a.files['governance.json'];
+  const terms = adapterTermsOf(g ? new TextDecoder().decode(g) : undefined, `adapter ${a.name}`);
+  return terms ? { terms } : {};
 }
 
 export interface SessionLoadOptions {
@@ -244,7 +253,7 @@ export class ModelSession {
         name, source: spec.kind, arch, d_model, n_layers, n_heads, n_kv_heads, d_head, d_mlp, d_vocab, n_ctx, dtype, torchDtype: cfg.torch_dtype, parameters,
         weightBytes: plan.weightBytes, downloadBytes: plan.downloadBytes, tiedEmbeddings: cfg.tie_word_embeddings, chatTemplate: !!tokenizer?.chatTemplate,
         eosTokenIds: cfg.eos_token_ids, loadMs: performance.now() - t0, warnings,
-        adapter: loaded.adapter && opts.adapter ? { name: opts.adapter.name, r: loaded.adapter.r, alpha: loaded.adapter.alpha, targets: [...loaded.adapter.targets] } : null,
+        adapter: loaded.adapter && opts.adapter ? { name: opts.adapter.name, r: loaded.adapter.r, alpha: loaded.adapter.alpha, targets: [...loaded.adapter.targets], ...adapterTerms(opts.adapter) } : null,
       };
       return new ModelSession(loaded.model, tokenizer, summary, modelFiles);
     } catch (e) {

@@ -5,6 +5,7 @@
 // and task, and the heads whose ablation effect or selectivity moved most. trajectory.json downloads.
 import { useMemo, useState } from 'react';
 import { trajectoryToJson, type Trajectory } from '../../engine/analysis/trajectory.ts';
+import type { ReportTerms } from '../../engine/analysis/report-terms.ts';
 import { ErrorBox, useLab } from '../lab.tsx';
 import { NumField } from '../train/NumField.tsx';
 import { downloadFiles } from '../train/download.ts';
@@ -76,13 +77,23 @@ export function AlongRun({ busy }: { busy: boolean }) {
           {along.restored}
         </p>
       ) : null}
-      {along.status === 'done' && along.trajectory ? <TrajectoryView t={along.trajectory} /> : null}
+      {along.status === 'done' && along.trajectory ? <TrajectoryView t={along.trajectory} terms={along.terms ?? null} /> : null}
     </section>
   );
 }
 
-function TrajectoryView({ t }: { t: Trajectory }) {
-  const download = () => downloadFiles({ 'trajectory.json': new TextEncoder().encode(trajectoryToJson(t)) }, ['trajectory.json']);
+function TrajectoryView({ t, terms }: { t: Trajectory; terms: ReportTerms | null }) {
+  const [error, setError] = useState('');
+  const download = () => {
+    const enc = new TextEncoder();
+    setError('');
+    try {
+      // made from the run's checkpoints and the sets: it carries (and is exported under) their terms
+      downloadFiles({ 'trajectory.json': enc.encode(trajectoryToJson(t)), ...(terms ? { 'governance.json': enc.encode(JSON.stringify(terms, null, 1)) } : {}) }, ['trajectory.json', 'governance.json']);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
   return (
     <div data-testid="analyze-trajectory" data-steps={t.steps.join(',')}>
       <table className="small" data-testid="analyze-trajectory-answer">
@@ -124,6 +135,11 @@ function TrajectoryView({ t }: { t: Trajectory }) {
       <button type="button" onClick={download} data-testid="analyze-trajectory-download">
         Download trajectory.json
       </button>
+      {error ? (
+        <p role="alert" className="bad small" data-testid="analyze-trajectory-download-error">
+          {error}
+        </p>
+      ) : null}
     </div>
   );
 }

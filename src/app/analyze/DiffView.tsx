@@ -11,11 +11,15 @@ import { diffToJson, formatDiff, type CausalChange, type ReportDiff, type Select
 import { fmt, fmtP, statText } from '../../engine/analysis/report-figures.ts';
 import type { HeadEffect } from '../../engine/analysis/report-data.ts';
 import { downloadFiles } from '../train/download.ts';
+import { reportTerms } from '../../engine/analysis/report-terms.ts';
 import { ablationDiffFigure, compareReports, selectivityDiffFigures, topStat } from './diff.ts';
 
 const enc = new TextEncoder();
-const save = (files: Record<string, string>) => {
+/** The files, with the terms both reports inherit (a diff is made from them). */
+const save = (files: Record<string, string>, reports: ReportData[]) => {
   const bytes = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, enc.encode(v)]));
+  const terms = reportTerms(reports);
+  if (terms) bytes['governance.json'] = enc.encode(JSON.stringify(terms, null, 1));
   downloadFiles(bytes, Object.keys(bytes));
 };
 const signed = (x: number) => (x > 0 ? '+' : '') + fmt(x);
@@ -80,7 +84,7 @@ function Lines({ lines, testid }: { lines: string[]; testid: string }) {
   );
 }
 
-function Diff({ diff, same, none }: { diff: ReportDiff; same: boolean; none: boolean }) {
+function Diff({ diff, same, none, pinned, report }: { diff: ReportDiff; same: boolean; none: boolean; pinned: ReportData; report: ReportData }) {
   const [stat, setStat] = useState(() => topStat(diff));
   const shownStat = diff.stats.includes(stat) ? stat : topStat(diff);
   const selFig = useMemo(() => selectivityDiffFigures(diff, shownStat), [diff, shownStat]);
@@ -197,19 +201,19 @@ function Diff({ diff, same, none }: { diff: ReportDiff; same: boolean; none: boo
 
       <div className="export-bar">
         <span className="muted small">Download:</span>
-        <button type="button" className="secondary small-btn" onClick={() => save({ 'diff.json': diffToJson(diff) })} data-testid="analyze-diff-download-json">
+        <button type="button" className="secondary small-btn" onClick={() => save({ 'diff.json': diffToJson(diff) }, [pinned, report])} data-testid="analyze-diff-download-json">
           diff.json
         </button>
-        <button type="button" className="secondary small-btn" onClick={() => save({ 'diff.txt': formatDiff(diff) + '\n' })} data-testid="analyze-diff-download-txt">
+        <button type="button" className="secondary small-btn" onClick={() => save({ 'diff.txt': formatDiff(diff) + '\n' }, [pinned, report])} data-testid="analyze-diff-download-txt">
           diff.txt
         </button>
-        <button type="button" className="link small" onClick={() => save({ [selFig.delta.name]: selFig.delta.svg })} data-testid="analyze-diff-download-sel-svg">
+        <button type="button" className="link small" onClick={() => save({ [selFig.delta.name]: selFig.delta.svg }, [pinned, report])} data-testid="analyze-diff-download-sel-svg">
           {selFig.delta.name}
         </button>
-        <button type="button" className="link small" onClick={() => save({ [selFig.sides.name]: selFig.sides.svg })} data-testid="analyze-diff-download-sides-svg">
+        <button type="button" className="link small" onClick={() => save({ [selFig.sides.name]: selFig.sides.svg }, [pinned, report])} data-testid="analyze-diff-download-sides-svg">
           {selFig.sides.name}
         </button>
-        <button type="button" className="link small" onClick={() => save({ [ablFig.name]: ablFig.svg })} data-testid="analyze-diff-download-abl-svg">
+        <button type="button" className="link small" onClick={() => save({ [ablFig.name]: ablFig.svg }, [pinned, report])} data-testid="analyze-diff-download-abl-svg">
           {ablFig.name}
         </button>
         <span className="muted small">diff.json holds every pair (as `lab analyze diff` writes it), not only the ranked ones.</span>
@@ -241,7 +245,7 @@ export function DiffView({ pinned, report, allowDifferentModel, onAllowDifferent
       ) : null}
       {cmp.ok ? (
         // keyed by the pair: a new pair opens its map on its own top statistic
-        <Diff key={`${pinned.createdAt}|${report.createdAt}`} diff={cmp.diff} same={cmp.same} none={cmp.none} />
+        <Diff key={`${pinned.createdAt}|${report.createdAt}`} diff={cmp.diff} same={cmp.same} none={cmp.none} pinned={pinned} report={report} />
       ) : (
         <div className="error" role="alert" data-testid="analyze-diff-error">
           <strong>{cmp.incomparable ? 'These two reports cannot be compared' : 'The comparison failed'}</strong>

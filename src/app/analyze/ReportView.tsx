@@ -7,7 +7,7 @@ import type { ModelSummary, ReportData } from '../../engine/api.ts';
 import { renderReport } from '../../engine/analysis/report.ts';
 import { reportToJson } from '../../engine/analysis/report-data.ts';
 import { downloadFiles } from '../train/download.ts';
-import { reportTerms } from './sets.ts';
+import { reportTerms } from '../../engine/analysis/report-terms.ts';
 import { frameDoc, styleFrame } from './frame.ts';
 
 const enc = new TextEncoder();
@@ -40,8 +40,8 @@ export function ReportView({ report: r, summary, from, running }: { report: Repo
   const [saveError, setSaveError] = useState('');
   const save = (files: Record<string, string>) => {
     const bytes = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, enc.encode(v)]));
-    // a report quotes its prompts: it carries (and is exported under) the strictest terms of their sources
-    const terms = reportTerms([r.tasks.a.provenance, r.tasks.b.provenance]);
+    // a report quotes its prompts and measures its adapter: it carries (and is exported under) the strictest terms of their sources
+    const terms = reportTerms([r]);
     if (terms) bytes['governance.json'] = enc.encode(JSON.stringify(terms, null, 1));
     setSaveError('');
     try {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tasksCommand } from '../../cli/tasks.ts';
 import { parseTaskRows } from '../../engine/analysis/task-rows.ts';
-import { DEFAULT_SETTINGS, analysisSet, embeddedFile, embeddedSet, fileChoice, reportTerms, settingsProblems, withManifest } from './sets.ts';
+import { reportTerms, type AdapterTerms } from '../../engine/analysis/report-terms.ts';
+import { DEFAULT_SETTINGS, analysisSet, embeddedFile, embeddedSet, fileChoice, settingsProblems, withManifest } from './sets.ts';
 import { exportProblem } from '../../engine/train/governance.ts';
 
 test('an embedded set is what lab tasks --split heldout --items writes, with its provenance record', async () => {
@@ -63,9 +64,25 @@ test('a picked file with its manifest: the report set carries the decision, and 
   const p = set.provenance as { schema: string; decision: { inherited: { sources: string[] } } };
   assert.equal(p.schema, 'lab-source-terms-v1');
   assert.deepEqual(p.decision.inherited.sources, ['my_rows']);
-  const terms = reportTerms([set.provenance, null]) as { inherited: { prohibited_uses: string[]; contains_sensitive_content: boolean; sources: string[] } };
-  assert.deepEqual(terms.inherited, { prohibited_uses: ['public_release', 'upload'], contains_sensitive_content: true, sources: ['my_rows'] });
-  assert.equal(reportTerms([null, null]), null);
+  const task = (file: string, provenance: Record<string, unknown> | null) => ({ label: file, file, n: 2, rows: 2, sha256: '', provenance, examples: [] });
+  const own = { schema: 'lab-task-provenance-v1' };
+  const report = (a: Record<string, unknown> | null | undefined, b: Record<string, unknown> | null, adapter: { name: string; terms?: AdapterTerms } | null = null) =>
+    ({ tasks: { a: task('a.jsonl', a ?? null), b: task('b.jsonl', b) }, adapter });
+  const terms = reportTerms([report(set.provenance, own)])!;
+  assert.deepEqual(terms.inherited, { prohibited_uses: ['public_release', 'upload'], contains_sensitive_content: true, sources: ['my_rows'], release_approved: false });
+  assert.deepEqual(terms.undeclared, []);
+  assert.equal(reportTerms([report(own, own)]), null, "the lab's own sets on the base model: nothing to inherit");
+  // a picked file with no record: undeclared, and a report of it does not leave the lab
+  const undeclared = reportTerms([report(own, null)])!;
+  assert.deepEqual([undeclared.undeclared, undeclared.inherited.release_approved], [['b.jsonl'], false]);
+  assert.match(exportProblem(undeclared) ?? '', /b\.jsonl has no declared terms/);
+  // the adapter's data counts too: own sets with an adapter trained on approved-for-training-only data
+  const adapterTerms = { inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: ['rows'], release_approved: false } };
+  const withAdapter = reportTerms([report(own, own, { name: 'run x', terms: adapterTerms })])!;
+  assert.deepEqual([withAdapter.adapters, withAdapter.inherited.sources], [[{ name: 'run x', sources: ['rows'] }], ['rows']]);
+  assert.match(exportProblem(withAdapter) ?? '', /approved_for_public_release/);
+  // a diff of two reports inherits both
+  assert.deepEqual(reportTerms([report(own, own, { name: 'run x', terms: adapterTerms }), report(set.provenance, own)])!.inherited.sources, ['rows', 'my_rows']);
   // exporting such a report is what the export gate refuses
   assert.match(exportProblem(terms) ?? '', /prohibit public_release, upload/);
 });

@@ -119,17 +119,6 @@ export function withManifest(c: Extract<SetChoice, { kind: 'file' }>, manifest: 
   return { ...c, manifest, terms: manifest ? decideUpload({ name: c.name, manifest }) : null };
 }
 
-/**
- * The terms a report made from these sets inherits (the strictest of the sets' records: governance.json of
- * its downloads), or null when no set carries a manifest's decision.
- */
-export function reportTerms(provenances: readonly (Record<string, unknown> | null | undefined)[]): Record<string, unknown> | null {
-  const decisions = provenances.map((p) => (p as { decision?: TrainingDecision } | null)?.decision).filter((d): d is TrainingDecision => !!d);
-  if (!decisions.length) return null;
-  const inherited = strictestTerms(decisions.map((d) => d.inherited));
-  return { note: 'an analysis report of these prompt sets inherits the strictest terms of their sources', sets: decisions.map((d) => ({ path: d.path, manifest: d.manifest, sources: d.inherited.sources })), inherited };
-}
-
 const whole = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
 export const LIMITS = { n: [2, 5000], seed: [0, 2 ** 31 - 1], nBoot: [10, 100_000], nPerm: [10, 100_000] } as const;
 

@@ -3,16 +3,21 @@
 import { useState } from 'react';
 import type { CompareRun } from '../compareSlice.ts';
 import { compareJson, download, figurePng, figureSvg, type ExportExtra, type ViewSettings } from './exports.ts';
+import { exportProblem } from '../../engine/train/governance.ts';
+import type { CompareTerms } from './adapters.ts';
 
 const stem = (run: CompareRun) => `compare-${run.model.replace(/[^\w.-]+/g, '_')}-${run.at.replace(/[:.]/g, '-')}`;
 
-export function ExportBar({ run, view, device, extra }: { run: CompareRun; view: ViewSettings; device?: string; extra?: ExportExtra }) {
+/** `terms`: what the export inherits from the runs whose adapters made it (compareTerms); null when none. */
+export function ExportBar({ run, view, device, extra, terms }: { run: CompareRun; view: ViewSettings; device?: string; extra?: ExportExtra; terms: CompareTerms | null }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const act = (f: () => Promise<void> | void) => async () => {
     setBusy(true);
     setError('');
     try {
+      const why = exportProblem(terms);
+      if (why) throw new Error(`Not exported: ${why}.`);
       await f();
     } catch (e) {
       setError((e as Error).message);
@@ -29,7 +34,7 @@ export function ExportBar({ run, view, device, extra }: { run: CompareRun; view:
       <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-svg" onClick={act(() => download(`${stem(run)}.svg`, new Blob([figureSvg(run, view)], { type: 'image/svg+xml' })))}>
         Figure (SVG)
       </button>
-      <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-json" onClick={act(() => download(`${stem(run)}.json`, new Blob([compareJson(run, view, device, extra)], { type: 'application/json' })))}>
+      <button type="button" className="secondary small-btn" disabled={busy} data-testid="compare-export-json" onClick={act(() => download(`${stem(run)}.json`, new Blob([compareJson(run, view, device, extra, terms)], { type: 'application/json' })))}>
         Numbers (JSON)
       </button>
       {error ? (

@@ -3,6 +3,7 @@
 // active adapter came from (so it can be set again afterwards), and the per-head change of each
 // statistic (adapter − base) with one symmetric diverging domain per statistic for both sides.
 import type { InspectResult, ModelSummary, RunRecord } from '../../engine/api.ts';
+import { strictestTerms } from '../../engine/train/governance.ts';
 import { STATS, diffScale, statScale, type ColorScale } from './colors.ts';
 import { statMatrix, type StatKey } from './stats.ts';
 import type { Side } from './prompts.ts';
@@ -79,4 +80,37 @@ export function statDeltaRows(sides: Record<Side, { base: InspectResult; adapter
     rows.push({ key, label: `Δ ${label}`, what: `${what}; adapter − base`, delta, scale: diffScale(maxAbs([delta.left, delta.right])) });
   }
   return rows;
+}
+
+/** The terms an export of the page inherits from the adapters in it (see compareTerms). */
+export interface CompareTerms {
+  note: string;
+  runs: string[];
+  inherited: ReturnType<typeof strictestTerms>;
+  revoked?: { at: string; reason: string };
+}
+
+/**
+ * What a Compare export (attention patterns, figures) inherits: the strictest terms of the runs whose
+ * adapters made it (`adapterNames`: the adapters that were active, as ModelSummary names them, and the
+ * runs compared against the base). The prompts are the lab's embedded items or typed by the user, so
+ * they add none. Null when no run with a governance record is involved (the base model, an imported
+ * adapter); a revoked run's mark goes with it.
+ */
+export function compareTerms(adapterNames: readonly (string | null | undefined)[], runIds: readonly (string | null | undefined)[], runs: readonly RunRecord[]): CompareTerms | null {
+  const ids = new Set<string>();
+  for (const n of adapterNames) {
+    const id = n && n !== 'base' ? runIdOfActive(n, runs as RunRecord[]) : null;
+    if (id) ids.add(id);
+  }
+  for (const id of runIds) if (id) ids.add(id);
+  const used = runs.filter((r) => ids.has(r.id) && r.governance);
+  if (!used.length) return null;
+  const revoked = used.find((r) => r.revoked)?.revoked;
+  return {
+    note: 'a Compare export made with these runs\' adapters inherits the strictest terms of their data',
+    runs: used.map((r) => r.id),
+    inherited: strictestTerms(used.map((r) => r.governance!.inherited)),
+    ...(revoked ? { revoked } : {}),
+  };
 }

@@ -145,7 +145,7 @@ export async function figurePng(svg: string, scale = 2): Promise<Blob> {
 }
 
 /** The numbers of a comparison: everything needed to redraw it or check it elsewhere. */
-export function compareJson(run: CompareRun, view: ViewSettings, device: string | undefined, extra: ExportExtra = {}): string {
+export function compareJson(run: CompareRun, view: ViewSettings, device: string | undefined, extra: ExportExtra = {}, terms: unknown = null): string {
   const side = (s: Side) => {
     const { prompt, result } = run[s];
     return {
@@ -193,6 +193,8 @@ export function compareJson(run: CompareRun, view: ViewSettings, device: string 
       sides: { left: side('left'), right: side('right') },
       ...(adapterCompare ? { adapterCompare } : {}),
       ...(Object.keys(generation).length ? { generation } : {}),
+      // the terms inherited from the data of the adapters' runs (derived artifacts keep them)
+      ...(terms ? { governance: terms } : {}),
     },
     null,
     1,

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffCells, maxAbsCell, viewPattern, viewRow } from './transform.ts';
-import { adapterChoices, runIdOfActive, statDeltaRows } from './adapters.ts';
+import { adapterChoices, compareTerms, runIdOfActive, statDeltaRows } from './adapters.ts';
+import { exportProblem } from '../../engine/train/governance.ts';
 import type { RunRecord } from '../../engine/api.ts';
 import { defaultPrompts, describeProvenance, embeddedPrompt, withText } from './prompts.ts';
 
@@ -82,4 +83,18 @@ test('adapter choices: finished LoRA runs only, the active one marked; an import
   const ent = rows.find((r) => r.key === 'entropy')!;
   assert.ok(Math.abs(ent.delta.left[0][0] - 0.3) < 1e-12 && Math.abs(ent.delta.right[0][0] + 0.1) < 1e-12);
   assert.deepEqual(ent.scale.domain().map((x) => Math.round(x * 1e9) / 1e9), [-0.3, 0, 0.3]);
+});
+
+test('compare exports inherit the terms of the runs whose adapters made them; the base model and imported adapters add none', () => {
+  const terms = (sources: string[], release: boolean, prohibited: string[] = []) => ({ inherited: { prohibited_uses: prohibited, contains_sensitive_content: false, sources, release_approved: release } });
+  const run = (id: string, over: Record<string, unknown> = {}) => ({ id, name: `n-${id}`, hasResult: true, step: 1, config: { full: false, lora: { r: 8 } }, ...over }) as unknown as RunRecord;
+  const runs = [run('own', { governance: terms(['lab_tasks_arithmetic'], true) }), run('train_only', { governance: terms(['rows'], false) }), run('gone', { governance: terms(['x'], true), revoked: { at: 't', reason: 'record x is restricted' } })];
+  assert.equal(compareTerms(['base', null, 'imported-x'], [], runs), null);
+  const own = compareTerms(['n-own (run own)'], [], runs)!;
+  assert.deepEqual([own.runs, own.inherited.sources, exportProblem(own)], [['own'], ['lab_tasks_arithmetic'], null]);
+  // an adapter compared against the base counts too, and the strictest terms win
+  const both = compareTerms(['run own'], ['train_only'], runs)!;
+  assert.deepEqual(both.runs, ['own', 'train_only']);
+  assert.match(exportProblem(both) ?? '', /approved_for_public_release/);
+  assert.match(exportProblem(compareTerms(['run gone'], [], runs)) ?? '', /withdrawn \(record x is restricted\)/);
 });

@@ -131,7 +131,7 @@ test('provenance: every file with its rows and sha256, the sources judged from (
   assert.deepEqual(p.sources.map((s: { id: string }) => s.id), ['fa', 'g1']);
   assert.equal(p.sources[1].model.name, 'lab-micro');
   assert.match(p.sources[1].terms, /^undeclared/);
-  assert.deepEqual(p.inherited, { prohibited_uses: ['redistribution'], contains_sensitive_content: true, sources: ['syn_a'], undeclared: ['lab-micro'] });
+  assert.deepEqual(p.inherited, { prohibited_uses: ['redistribution'], contains_sensitive_content: true, sources: ['syn_a'], release_approved: false, undeclared: ['lab-micro'] });
   assert.match(p.terms_note, /default-deny/);
   assert.deepEqual(await buildExport(items, {}, sources, { sftForm: 'messages', now: NOW }), [], 'nothing judged: nothing to export');
 });

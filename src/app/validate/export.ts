@@ -79,11 +79,10 @@ export function exportBase(now: Date): string {
 
 /** The terms every exported file inherits: the strictest of its sources' (strictestTerms), and which sources declared none. */
 export function inheritedTerms(sources: readonly ItemSource[]) {
-  return {
-    ...strictestTerms(sources.flatMap((s) => (s.terms ? [s.terms.inherited] : []))),
-    /** sources picked without a manifest: their terms were never declared to the lab */
-    undeclared: sources.filter((s) => !s.terms).map((s) => s.name),
-  };
+  const strictest = strictestTerms(sources.flatMap((s) => (s.terms ? [s.terms.inherited] : [])));
+  /** sources picked without a manifest: their terms were never declared to the lab */
+  const undeclared = sources.filter((s) => !s.terms).map((s) => s.name);
+  return { ...strictest, release_approved: strictest.release_approved === true && undeclared.length === 0, undeclared };
 }
 
 /**

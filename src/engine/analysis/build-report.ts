@@ -11,6 +11,7 @@ import { analysisPrompt, compareHeads, patternTables, type QuerySet, type TaskRo
 import { ablationSweep, finalAnswerPositions, lensByLayer } from './causal.ts';
 import { bootstrapMeanCI } from './selectivity.ts';
 import type { HeadEffect, LensCurve, ReportData, ReportTaskSet } from './report-data.ts';
+import type { AdapterTerms } from './report-terms.ts';
 
 export interface ReportSetInput {
   label: string;
@@ -28,6 +29,8 @@ export interface ReportInput {
   tokenizer: LabTokenizer;
   modelName: string;
   adapterName: string | null;
+  /** the terms of the adapter's data (its governance.json), carried into the report */
+  adapterTerms?: AdapterTerms;
   a: ReportSetInput;
   b: ReportSetInput;
   seed: number;
@@ -93,7 +96,7 @@ export async function buildReport(r: ReportInput, opts: { signal?: AbortSignal; 
     schema: 'lab-analysis-report-v1', createdAt: new Date().toISOString(),
     reproduce: { command: r.command, seed: r.seed, nBoot: r.nBoot, nPerm: r.nPerm, queries: r.queries, ablation: r.ablation, labCommit: r.labCommit },
     model: { name: r.modelName, layers: L, heads: H, dModel: d_model, vocab: d_vocab },
-    adapter: r.adapterName ? { name: r.adapterName } : null,
+    adapter: r.adapterName ? { name: r.adapterName, ...(r.adapterTerms ? { terms: r.adapterTerms } : {}) } : null,
     tasks: { a: await set(r.a), b: await set(r.b) },
     selectivity: cmp.rows, lens: { a: lens[0], b: lens[1] }, ablation: { a: effects[0], b: effects[1] }, seconds,
   };

@@ -2,6 +2,7 @@
 // that reproduce it. `lab analyze report` (src/cli/analyze-report.ts) and the page build it; report.ts
 // renders it as a self-contained HTML page with SVG figures. report.json is this object.
 import type { SelectivityRow } from './selectivity.ts';
+import type { AdapterTerms } from './report-terms.ts';
 
 export interface ReportTaskSet {
   /** short label ("arithmetic", "Velmic") */
@@ -23,7 +24,8 @@ export interface ReportData {
   /** how to make it again: the command line, seeds, the lab's version */
   reproduce: { command: string; seed: number; nBoot: number; nPerm: number; queries: string; ablation: 'zero' | 'mean'; labCommit: string | null };
   model: { name: string; layers: number; heads: number; dModel: number; vocab: number };
-  adapter: { name: string } | null;
+  /** the adapter, with the terms of its data when it carries a governance.json (report-terms.ts) */
+  adapter: { name: string; terms?: AdapterTerms } | null;
   tasks: { a: ReportTaskSet; b: ReportTaskSet };
   /** head statistics: selectivity rows per statistic (raw and resid:<stat>), L·H rows each */
   selectivity: Record<string, SelectivityRow[]>;

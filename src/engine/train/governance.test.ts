@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, CULTURAL_CONTEXT_NOTICE, exportProblem, TASK_GENERATOR, type SourceRecord } from './governance.ts';
+import { decideProvenance, decideTraining, decideUpload, EMBEDDED_DECISION, EMBEDDED_TASKS, globToRegExp, parseManifest, GovernanceError, CULTURAL_CONTEXT_NOTICE, exportProblem, strictestTerms, TASK_GENERATOR, type SourceRecord } from './governance.ts';
 import { TASKS } from '../../tasks/index.ts';
 
 const rec = (id: string, glob: string, status: string, allowed: string[], prohibited: string[], sensitive = false) =>
@@ -41,7 +41,7 @@ test('default-deny: unmatched, unknown, prohibited or restricted data is refused
   const ok = d('chat/x.jsonl');
   assert.equal(ok.allowed, true, ok.reason);
   // the trained artifact inherits the strictest terms of every matching record
-  assert.deepEqual(ok.inherited, { prohibited_uses: ['public_release', 'upload'], contains_sensitive_content: true, sources: ['chat', 'chat_pub'] });
+  assert.deepEqual(ok.inherited, { prohibited_uses: ['public_release', 'upload'], contains_sensitive_content: true, sources: ['chat', 'chat_pub'], release_approved: true });
 });
 
 test('a bad manifest is an error naming the file and the record', () => {
@@ -89,7 +89,7 @@ test('decideUpload (the page): a picked file trains only with a manifest picked 
   const ok = decideUpload({ name: 'mine.jsonl', manifest: { text, name: 'SOURCE_MANIFEST.yml', path: './chat/mine.jsonl' } });
   assert.equal(ok.allowed, true, ok.reason);
   assert.equal(ok.path, 'chat/mine.jsonl');
-  assert.deepEqual(ok.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['chat'] });
+  assert.deepEqual(ok.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['chat'], release_approved: false });
   assert.match(decideUpload({ name: 'r.jsonl', manifest: { text, name: 'M.yml', path: 'raw/r.jsonl' } }).reason, /record raw prohibits training/);
   assert.match(decideUpload({ name: 'o.jsonl', manifest: { text, name: 'M.yml', path: 'other/o.jsonl' } }).reason, /no record matches other\/o\.jsonl.*choose its SOURCE_MANIFEST\.yml/);
   for (const path of ['../chat/x.jsonl', '/chat/x.jsonl', 'chat/../../x.jsonl', '', 'C:\\chat\\x.jsonl']) {
@@ -106,7 +106,7 @@ test('the embedded task sets are the lab\'s own synthetic data, approved; a gene
   for (const t of EMBEDDED_TASKS) {
     const d = EMBEDDED_DECISION(t);
     assert.equal(d.allowed, true);
-    assert.deepEqual(d.inherited, { prohibited_uses: [], contains_sensitive_content: false, sources: [`lab_tasks_${t}`] });
+    assert.deepEqual(d.inherited, { prohibited_uses: [], contains_sensitive_content: false, sources: [`lab_tasks_${t}`], release_approved: true });
   }
   assert.equal(EMBEDDED_DECISION('stoney').allowed, false);
   const record = JSON.stringify({ schema: 'lab-task-provenance-v1', generator: TASK_GENERATOR, task: 'arithmetic', split: 'train', seed: 1, n: 3, items: false, synthetic: true, contains_sensitive_content: false, file: 'a.jsonl', bytes: 10, sha256: 'ab12' });
@@ -137,10 +137,24 @@ test('Local Contexts labels and notices (the Hub API\'s project form) ride on a 
   assert.throws(() => parseManifest(manifest(rec('b', 'b/*', 'unknown', [], []) + '    local_contexts: [1]\n'), 'M.yml'), /local_contexts must be a mapping/);
 });
 
-test('export of what was made from the data: refused when the inherited terms prohibit it or the artifact is revoked', () => {
+test('export of what was made from the data: needs approved_for_public_release; refused when the inherited terms prohibit it or the artifact is revoked', () => {
   assert.equal(exportProblem(null), null, 'no governance record: nothing to enforce (the lab\'s own files)');
   assert.equal(exportProblem(EMBEDDED_DECISION('arithmetic')), null, 'the lab\'s own synthetic sets');
-  assert.equal(exportProblem({ inherited: { prohibited_uses: ['training_on_weekends'], sources: ['x'] } }), null);
+  assert.equal(exportProblem({ inherited: { prohibited_uses: ['training_on_weekends'], sources: ['x'], release_approved: true } }), null);
+  // approved for training only: trains, but what it makes stays in the lab
+  const trainOnly = decideTraining(parseManifest(manifest(rec('t', 't/*.jsonl', 'approved_for_training', ['training'], [])), 'M.yml'), 't/a.jsonl', 'M.yml');
+  assert.equal(trainOnly.allowed, true);
+  assert.equal(trainOnly.inherited.release_approved, false);
+  assert.match(exportProblem(trainOnly) ?? '', /no record of its sources says approved_for_public_release \(t: approved_for_training\)/);
+  // a second record approving release lifts it
+  const both = decideTraining(parseManifest(manifest(rec('t', 't/*.jsonl', 'approved_for_training', ['training'], []) + rec('t_pub', 't/*.jsonl', 'approved_for_public_release', ['upload', 'public_release'], [])), 'M.yml'), 't/a.jsonl', 'M.yml');
+  assert.equal(exportProblem(both), null);
+  // several sources: every one must be approved for release (the strictest terms)
+  assert.equal(strictestTerms([both.inherited, EMBEDDED_DECISION('conlang').inherited]).release_approved, true);
+  assert.equal(strictestTerms([both.inherited, trainOnly.inherited]).release_approved, false);
+  // a governance.json written before release_approved existed is read from its matched records
+  assert.match(exportProblem({ inherited: { prohibited_uses: [], sources: ['t'] }, matched: [{ source_id: 't', permission_status: 'approved_for_training' }] }) ?? '', /approved_for_public_release/);
+  assert.equal(exportProblem({ inherited: { prohibited_uses: [], sources: ['t'] }, matched: [{ source_id: 't', permission_status: 'approved_for_public_release' }] }), null);
   assert.match(exportProblem({ inherited: { prohibited_uses: ['public_release', 'upload'], sources: ['openai_finetune_jsonl'] } }) ?? '', /prohibit public_release, upload \(sources openai_finetune_jsonl; derived artifacts inherit the strictest terms\)/);
   assert.match(exportProblem({ inherited: { prohibited_uses: [], sources: ['x'] }, revoked: { reason: 'record x is removed_pending_review' } }) ?? '', /withdrawn \(record x is removed_pending_review\)/);
 });

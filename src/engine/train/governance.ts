@@ -74,6 +74,12 @@ export interface TrainingDecision {
     prohibited_uses: string[];
     contains_sensitive_content: boolean;
     sources: string[];
+    /**
+     * Every source of the artifact is approved for public release (a matched record says
+     * approved_for_public_release; the lab's own synthetic sets are): export and publishing need it.
+     * Absent in records written before it existed (exportProblem then reads `matched`).
+     */
+    release_approved?: boolean;
     /** the union of the matched records' Local Contexts labels and notices (absent when none) */
     local_contexts?: LcLabel[];
     /** CULTURAL_CONTEXT_NOTICE when a matched record is Stoney material or carries labels (absent otherwise) */
@@ -126,7 +132,7 @@ export function howToDeclare(where: 'cli' | 'page' = 'cli'): string {
 
 /** A refusal before any record was consulted (no manifest, a manifest that cannot be read, ...). */
 export function refusal(reason: string, path: string, manifest: string | null = null): TrainingDecision {
-  return { allowed: false, reason, manifest, path, matched: [], inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: [] } };
+  return { allowed: false, reason, manifest, path, matched: [], inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: [], release_approved: false } };
 }
 
 /**
@@ -183,6 +189,7 @@ export function decideTraining(records: SourceRecord[], path: string, manifest: 
     prohibited_uses: [...new Set(matched.flatMap((r) => r.prohibited_uses))].sort(),
     contains_sensitive_content: matched.some((r) => r.contains_sensitive_content),
     sources: matched.map((r) => r.source_id),
+    release_approved: matched.some((r) => r.permission_status === 'approved_for_public_release'),
     ...(labels.size ? { local_contexts: [...labels.values()] } : {}),
     ...(labels.size || (matched.length && records.some(isStoney)) ? { cultural_context: CULTURAL_CONTEXT_NOTICE } : {}),
   };
@@ -241,7 +248,7 @@ function approvedSynthetic(tasks: string[], reason: string, path: string): Train
     manifest: null,
     path,
     matched: ids.map((source_id) => ({ source_id, permission_status: 'approved_for_training', allowed_uses: ['training'], prohibited_uses: [] })),
-    inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: ids },
+    inherited: { prohibited_uses: [], contains_sensitive_content: false, sources: ids, release_approved: true },
   };
 }
 
@@ -319,18 +326,36 @@ export function decideUpload(input: UploadInput): TrainingDecision {
 /** Uses that taking a derived artifact off this device amounts to: a record prohibiting one forbids the export. */
 export const EXPORT_USES = ['upload', 'public_release', 'publishing', 'export', 'redistribution'] as const;
 
+/** The parts of a governance.json that decide an export. */
+export interface ExportTerms {
+  inherited?: { prohibited_uses?: string[]; sources?: string[]; release_approved?: boolean };
+  matched?: { source_id: string; permission_status: string }[];
+  revoked?: { reason?: string };
+  /** inputs with no provenance record (a report's prompt file picked without a manifest) */
+  undeclared?: string[];
+}
+
 /**
- * Why an artifact (an adapter, a checkpoint, a model) may not leave the lab, or null when it may.
- * `terms` is its governance.json: the decision it was trained under, whose inherited terms are the
- * strictest of its sources'. A revoked artifact never leaves; one whose sources prohibit upload, public
- * release, publishing, export or redistribution does not either (the Stoney sample's adapter: its record
- * prohibits upload and public release).
+ * Why an artifact (an adapter, a checkpoint, a report) may not leave the lab, or null when it may.
+ * `terms` is its governance.json: the decision it was made under, whose inherited terms are the
+ * strictest of its sources'. Export and publishing of a derived artifact need approved_for_public_release
+ * for every source (the issue's rule; the lab's own synthetic sets have it): a revoked artifact never
+ * leaves; one whose sources prohibit upload, public release, publishing, export or redistribution does
+ * not either (the Stoney sample's adapter: one of its records prohibits upload and public release); nor
+ * one whose sources are approved for training only. No governance.json: not made from governed data.
  */
-export function exportProblem(terms: { inherited?: { prohibited_uses?: string[]; sources?: string[] }; revoked?: { reason?: string } } | null): string | null {
+export function exportProblem(terms: ExportTerms | null): string | null {
   if (!terms) return null;
   if (terms.revoked) return `it was made from a source that was withdrawn (${terms.revoked.reason ?? 'revoked'}): it may not be used or exported until the source is reviewed`;
+  const sources = (terms.inherited?.sources ?? []).join(', ') || 'unknown';
   const banned = (terms.inherited?.prohibited_uses ?? []).filter((u) => (EXPORT_USES as readonly string[]).includes(u));
-  if (banned.length) return `its data's terms prohibit ${banned.join(', ')} (sources ${(terms.inherited?.sources ?? []).join(', ') || 'unknown'}; derived artifacts inherit the strictest terms): it stays in this lab`;
+  if (banned.length) return `its data's terms prohibit ${banned.join(', ')} (sources ${sources}; derived artifacts inherit the strictest terms): it stays in this lab`;
+  if (terms.undeclared?.length) return `${terms.undeclared.join(', ')} ${terms.undeclared.length === 1 ? 'has' : 'have'} no declared terms (no source manifest was given with ${terms.undeclared.length === 1 ? 'it' : 'them'}; no record means unknown): export needs a record approved_for_public_release for every source, so it stays in this lab`;
+  const approved = terms.inherited?.release_approved ?? (terms.matched ?? []).some((m) => m.permission_status === 'approved_for_public_release');
+  if (!approved) {
+    const seen = (terms.matched ?? []).map((m) => `${m.source_id}: ${m.permission_status}`).join(', ');
+    return `no record of its sources says approved_for_public_release (${seen || `sources ${sources}`}); export and publishing of what was made from them need it, from the source's community / rights holder: it stays in this lab`;
+  }
   return null;
 }
 
@@ -347,6 +372,7 @@ export function strictestTerms(terms: readonly TrainingDecision['inherited'][]):
     prohibited_uses: [...new Set(terms.flatMap((t) => t.prohibited_uses))].sort(),
     contains_sensitive_content: terms.some((t) => t.contains_sensitive_content),
     sources: [...new Set(terms.flatMap((t) => t.sources))],
+    release_approved: terms.every((t) => t.release_approved === true),
     ...(labels.size ? { local_contexts: [...labels.values()] } : {}),
     ...(notice ? { cultural_context: notice } : {}),
   };
