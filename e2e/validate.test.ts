@@ -174,7 +174,7 @@ test('Validate: load items (file + manifest, the loaded model), judge by tap and
     assert.equal(prov.sources[0].sha256, await sha256Hex(ITEMS + '\n'));
     assert.equal(prov.sources[0].terms.path, 'review/items.jsonl');
     assert.equal(prov.sources[1].model.name, 'lab-micro');
-    assert.deepEqual(prov.inherited, { prohibited_uses: ['redistribution'], contains_sensitive_content: true, sources: ['e2e_validation_items'], undeclared: ['lab-micro'] });
+    assert.deepEqual(prov.inherited, { prohibited_uses: ['redistribution'], contains_sensitive_content: true, sources: ['e2e_validation_items'], release_approved: false, undeclared: ['lab-micro'] });
 
     assert.deepEqual(sent, [], 'the page sent nothing');
     assert.deepEqual(watch.offHost, []);

@@ -1,22 +1,20 @@
 // Data files for the CLI: what --data names (a local .jsonl, .json or .parquet file, or a Hub dataset
-// hf://datasets/...) read as the engine's row loaders take it. JSONL is passed as it is (byte for byte,
-// as before); JSON and Parquet rows become JSONL lines at their row numbers (engine/data/dataset.ts).
+// hf://datasets/...) read as the engine's row loaders take it (readDataFile, the page's code too): JSONL
+// as its text, JSON and Parquet rows as JSONL lines at their row numbers (engine/data/dataset.ts).
 // Hub datasets are cached in a folder (STONEY_LAB_CACHE, default ~/.cache/stoney-lab/hub), so a second
 // run, or a workshop without a network, reads them from disk.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { asJsonl, formatOf, readRows, type LoadedRows } from '../engine/data/dataset.ts';
+import { readDataFile, readRows, type LoadedRows } from '../engine/data/dataset.ts';
 import { isHubDatasetRef, loadHubDataset, parseHubDatasetRef } from '../engine/data/hub-dataset.ts';
 import { FsBlobStore } from './fs-blob-store.ts';
 
 export const cacheDir = (): string => process.env.STONEY_LAB_CACHE ?? join(homedir(), '.cache', 'stoney-lab', 'hub');
 
-/** The text a training command's --data gives the engine. */
+/** The text a training or evaluation command's --data gives the engine (readDataFile, as the page reads a picked file). */
 export async function readDataText(file: string): Promise<string> {
-  const format = formatOf(file);
-  if (format === null || format === 'jsonl') return readFileSync(file, 'utf8');
-  return asJsonl(await readRows(new Uint8Array(readFileSync(file)), file, format));
+  return (await readDataFile(new Uint8Array(readFileSync(file)), file)).text;
 }
 
 /** A local file's or a Hub dataset's rows, with download progress on stderr. */

@@ -103,7 +103,7 @@ test('governance: data under a source manifest trains only when a record approve
   assert.equal(ok.code, 0, ok.stderr);
   const g = JSON.parse(readFileSync(join(tmp, 'gov-ok', 'governance.json'), 'utf8'));
   assert.equal(g.allowed, true);
-  assert.deepEqual(g.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['ok'] });
+  assert.deepEqual(g.inherited, { prohibited_uses: ['upload'], contains_sensitive_content: true, sources: ['ok'], release_approved: false });
 });
 
 test('Ctrl-C (SIGINT) finishes the step in flight, writes a checkpoint of it, says how to resume, exits 130; resume goes on, with the tokenized rows from the cache', async () => {

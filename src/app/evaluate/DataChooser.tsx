@@ -5,7 +5,7 @@
 // results' provenance, and without one the results say that none was given.
 import { useState } from 'react';
 import { TASKS, type TaskName } from '../../tasks/index.ts';
-import { asJsonl, formatOf, readRows } from '../../engine/data/dataset.ts';
+import { readDataFile } from '../../engine/data/dataset.ts';
 import { NumField } from '../train/NumField.tsx';
 import { fileDecision, type EvalDataChoice } from './form.ts';
 
@@ -69,10 +69,7 @@ function Embedded({ choice, onChange, errors }: { choice: Extract<EvalDataChoice
 }
 
 async function readData(f: File): Promise<{ name: string; text: string }> {
-  const bytes = new Uint8Array(await f.arrayBuffer());
-  const format = formatOf(f.name) ?? 'jsonl';
-  if (format === 'jsonl') return { name: f.name, text: new TextDecoder().decode(bytes) };
-  return { name: f.name, text: asJsonl(await readRows(bytes, f.name, format)) };
+  return { name: f.name, text: (await readDataFile(new Uint8Array(await f.arrayBuffer()), f.name)).text };
 }
 
 const countRows = (text: string) => text.split('\n').filter((l) => l.trim()).length;

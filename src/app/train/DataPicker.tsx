@@ -8,7 +8,7 @@ import { TASKS, type TaskName } from '../../tasks/index.ts';
 import { useLab } from '../lab.tsx';
 import type { DataChoice } from '../trainSlice.ts';
 import { NumField } from './NumField.tsx';
-import { asJsonl, formatOf, inspectRows, readRows, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
+import { inspectRows, readDataFile, selectedJsonl, type DatasetReport, type LoadedRows } from '../../engine/data/dataset.ts';
 import type { RecordSchema } from '../../engine/data/records.ts';
 import { ReportView } from '../data/ReportView.tsx';
 import { DeclareTerms } from './DeclareTerms.tsx';
@@ -82,10 +82,7 @@ async function readText(f: File): Promise<{ name: string; text: string }> {
  * JSONL goes to training as it is; JSON and Parquet rows as JSONL lines at their row numbers.
  */
 async function readData(f: File): Promise<{ name: string; text: string; got: Inspected }> {
-  const bytes = new Uint8Array(await f.arrayBuffer());
-  const format = formatOf(f.name) ?? 'jsonl';
-  const loaded = await readRows(bytes, f.name, format);
-  const text = format === 'jsonl' ? new TextDecoder().decode(bytes) : asJsonl(loaded);
+  const { loaded, text } = await readDataFile(new Uint8Array(await f.arrayBuffer()), f.name);
   return { name: f.name, text, got: { loaded, report: inspectRows(loaded), text } };
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { detectRecord } from './records.ts';
-import { DatasetError, describeReport, inspectRows, readRows, selectedJsonl } from './dataset.ts';
+import { DatasetError, describeReport, inspectRows, readDataFile, readRows, selectedJsonl } from './dataset.ts';
 
 const FIX = new URL('../../../models/fixtures/data/', import.meta.url).pathname;
 const SHARED = new URL('../../../../shared/data/', import.meta.url).pathname;
@@ -148,4 +148,18 @@ test('the shared samples: GSM8K reads as GSM8K and the Stoney sample as chat tri
   raw.toString('utf8').split('\n').forEach((line, i) => {
     if (line.trim()) assert.deepEqual(JSON.parse(back[i]), JSON.parse(line), `line ${i + 1}`);
   });
+});
+
+test('readDataFile (the CLI and the page): a JSONL file\'s text without its BOM, JSON rows as JSONL at their row numbers; not UTF-8 is refused naming the file', async () => {
+  const line = '{"question": "1 + 1", "answer": "#### 2"}';
+  const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode(line + '\n')]);
+  const j = await readDataFile(bom, 'a.jsonl');
+  assert.equal(j.text, line + '\n', 'the BOM is dropped, the rest byte for byte');
+  assert.equal(j.loaded.rows.length, 1);
+  const unknown = await readDataFile(bom, 'a.txt');
+  assert.equal(unknown.text, j.text, 'an unknown extension reads as JSONL');
+  const json = await readDataFile(new TextEncoder().encode(`[${line}, ${line}]`), 'a.json');
+  assert.equal(json.loaded.rows.length, 2);
+  assert.equal(json.text.split('\n').filter(Boolean).length, 2);
+  await assert.rejects(readDataFile(new Uint8Array([0x7b, 0xff, 0x7d]), 'bad.jsonl'), /bad\.jsonl: not UTF-8 text \(a bad byte at offset 1\)/);
 });

@@ -84,6 +84,16 @@ export async function readRows(bytes: Uint8Array, file: string, format: DataForm
   return { file, format, rows: out.rows, problems: out.problems, last: objs.length };
 }
 
+/**
+ * A data file as training and evaluation take it, in the CLI and the page alike: its rows, and the text
+ * the loaders read — a JSONL file's own text (UTF-8; a BOM dropped, as every decoder here drops it),
+ * JSON and Parquet rows as JSONL lines at their row numbers. An unknown extension is read as JSONL.
+ */
+export async function readDataFile(bytes: Uint8Array, file: string, format: DataFormat = formatOf(file) ?? 'jsonl'): Promise<{ loaded: LoadedRows; text: string }> {
+  const loaded = await readRows(bytes, file, format);
+  return { loaded, text: format === 'jsonl' ? utf8(bytes, file) : asJsonl(loaded) };
+}
+
 function collector(file: string, format: DataFormat) {
   const rows: DataRow[] = [];
   const problems: RowProblem[] = [];
