@@ -35,6 +35,10 @@ export class Runtime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   private pipelines = new Map<string, GPUComputePipeline>();
+  private specPipelines = new WeakMap<KernelSpec, Map<string, GPUComputePipeline>>();
+  /** the pipeline last set on the open pass (a repeated setPipeline is skipped) */
+  private passPipeline: GPUComputePipeline | null = null;
+  private readonly maxWorkgroupsPerDim: number;
   private layouts = new Map<string, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -56,6 +60,7 @@ export class Runtime {
     this.device = ctx.device;
     this.pool = new BufferPool(this.device, ctx.summary.limits.maxBufferSize);
     this.uniformAlign = Number(this.device.limits.minUniformBufferOffsetAlignment) || 256;
+    this.maxWorkgroupsPerDim = Number(this.device.limits.maxComputeWorkgroupsPerDimension);
     this.arena = this.device.createBuffer({
       size: ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -80,6 +85,14 @@ export class Runtime {
   // ---- scopes: tensor lifetimes by extent, not by hand-placed dispose() (./scope.ts) -------------
 
   private scopes = new ScopeStack();
+
+  /**
+   * Runs `fn` as one repetition of repeated work (a training or decode step; BufferPool.repeat): its
+   * tensors get the buffers the last repetition's got, so every dispatch finds its cached bind group.
+   */
+  repeat<T>(tag: string, fn: () => T): T {
+    return this.pool.repeat(tag, fn);
+  }
 
   /** @internal Tensor.reshape and empty() report the owning tensors they make. */
   track(t: Tensor): void {
@@ -228,8 +241,13 @@ export class Runtime {
   /** Compiled pipeline for a spec and its override constants; compiled once, then cached. */
   pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
     const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
+    // per spec object first: no key string to build on the path every dispatch takes
+    let bySpec = this.specPipelines.get(spec);
+    if (!bySpec) this.specPipelines.set(spec, (bySpec = new Map()));
+    let p = bySpec.get(ckey);
+    if (p) return p;
     const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
-    let p = this.pipelines.get(key);
+    p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: spec.code, label: spec.name });
       p = this.device.createComputePipeline({
@@ -239,6 +257,7 @@ export class Runtime {
       });
       this.pipelines.set(key, p);
     }
+    bySpec.set(ckey, p);
     return p;
   }
 
@@ -285,7 +304,7 @@ export class Runtime {
   /** Record one dispatch of `spec`. Nothing runs until flush()/read()/sync(). */
   dispatch(spec: KernelSpec, args: DispatchArgs): void {
     const [x, y = 1, z = 1] = args.workgroups;
-    const maxDim = Number(this.device.limits.maxComputeWorkgroupsPerDimension);
+    const maxDim = this.maxWorkgroupsPerDim;
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new Error(`${spec.name}: dispatch [${x}, ${y}, ${z}] exceeds ${maxDim} workgroups per dimension`);
     }
@@ -321,9 +340,13 @@ export class Runtime {
       const q = prof.sets[Math.floor(i / 2048)];
       const j = i % 2048;
       this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: q, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 } });
+      this.passPipeline = null;
     }
     const pass = this.beginPass();
-    pass.setPipeline(pipeline);
+    if (pipeline !== this.passPipeline) {
+      pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     if (prof) this.endPass();
@@ -362,6 +385,7 @@ export class Runtime {
     if (!this.pass) {
       const timestampWrites = this.timing ? { querySet: this.timing.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined;
       this.pass = this.enc().beginComputePass({ label: 'lab-pass', timestampWrites });
+      this.passPipeline = null;
     }
     return this.pass;
   }

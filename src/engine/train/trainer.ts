@@ -228,7 +228,11 @@ export class Trainer {
   }
 
   /** One optimizer step over the micro-batches of the step (gradient accumulation). */
-  async trainStep(micro: readonly MicroBatch[]): Promise<StepMetrics> {
+  trainStep(micro: readonly MicroBatch[]): Promise<StepMetrics> {
+    return this.rt.repeat('train.step', () => this.trainStepOnce(micro));
+  }
+
+  private async trainStepOnce(micro: readonly MicroBatch[]): Promise<StepMetrics> {
     const { rt } = this;
     let trained = 0, tokens = 0;
     for (const mb of micro) {
@@ -259,7 +263,11 @@ export class Trainer {
    * gradient norm, before the update) and returns the loss; a non-finite loss or norm stops the step
    * before the update, as trainStep does.
    */
-  async policyStep(micro: readonly PolicyMicroBatch[], head: PolicyHeadConfig, lossOf: (logp: Float32Array[]) => number): Promise<PolicyStepMetrics> {
+  policyStep(micro: readonly PolicyMicroBatch[], head: PolicyHeadConfig, lossOf: (logp: Float32Array[]) => number): Promise<PolicyStepMetrics> {
+    return this.rt.repeat('train.policy', () => this.policyStepOnce(micro, head, lossOf));
+  }
+
+  private async policyStepOnce(micro: readonly PolicyMicroBatch[], head: PolicyHeadConfig, lossOf: (logp: Float32Array[]) => number): Promise<PolicyStepMetrics> {
     const { rt } = this;
     let tokens = 0;
     for (const mb of micro) {
@@ -292,7 +300,11 @@ export class Trainer {
    * own parameters' gradients itself; `loss` is the step's loss as the caller computed it (for the
    * metrics and the non-finite stop). Clipping covers the trainer's parameters only.
    */
-  async headStep(micro: readonly MicroBatch[], head: (i: number, xf: Tensor) => Tensor, loss: number): Promise<{ step: number; loss: number; gradNorm: number; lr: number; tokens: number; recordMs: number }> {
+  headStep(micro: readonly MicroBatch[], head: (i: number, xf: Tensor) => Tensor, loss: number): Promise<{ step: number; loss: number; gradNorm: number; lr: number; tokens: number; recordMs: number }> {
+    return this.rt.repeat('train.head', () => this.headStepOnce(micro, head, loss));
+  }
+
+  private async headStepOnce(micro: readonly MicroBatch[], head: (i: number, xf: Tensor) => Tensor, loss: number): Promise<{ step: number; loss: number; gradNorm: number; lr: number; tokens: number; recordMs: number }> {
     const { rt } = this;
     const t0 = performance.now();
     const tokens = micro.reduce((a, mb) => a + mb.ids.length, 0);
