@@ -4,7 +4,8 @@
 // [batch, seq] with labels = ids, as tools/bench/torch_sft.py times PyTorch + PEFT in the same run:
 //   first step     wall time of step 1, pipeline compilation included
 //   step           median wall time of steps 2..N (loss read back each step: a real training loop)
-//   CPU record     median CPU time spent recording/submitting a step (its share of the step)
+//   CPU record     median CPU time spent recording/submitting a step (its share of the step), with the
+//                  step's dispatches and the bind groups it had to create (cache misses) in the last step
 //   peak memory    bytes of GPU buffers the engine created (the pool never gives memory back, so
 //                  this is the high-water mark of weights + activations + gradients + AdamW state)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -36,12 +37,14 @@ export async function sftBench(argv: string[]): Promise<void> {
     lr: 2e-4, schedule: 'constant', warmupSteps: 0, totalSteps: steps, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, recompute: p.flags.has('recompute'),
   });
   const wall: number[] = [], rec: number[] = [];
-  let first = 0, loss = 0;
+  let first = 0, loss = 0, dispatches = 0, created = 0;
   for (let i = 0; i < steps; i++) {
+    const [d0, c0] = [rt.dispatchCount, rt.bindGroupsCreated];
     const t0 = performance.now();
     const m = await tr.trainStep([mb]);
     const ms = performance.now() - t0;
     loss = m.loss;
+    [dispatches, created] = [rt.dispatchCount - d0, rt.bindGroupsCreated - c0];
     if (i === 0) first = ms;
     else {
       wall.push(ms);
@@ -73,12 +76,12 @@ export async function sftBench(argv: string[]): Promise<void> {
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
   const row = {
     model: label, batch: B, seq: T, rank: r, recompute: p.flags.has('recompute'), steps,
-    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs,
+    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs, dispatches, bindGroupsCreated: created,
     peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description,
   };
   console.log(
     `sft ${label} B=${B} T=${T} r=${r}${row.recompute ? ' recompute' : ''}: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
-      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%), ` +
+      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%; ${dispatches} dispatches, ${created} new bind groups in the last step), ` +
       `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
   );
   if (torch) console.log(`PyTorch + PEFT (same run): ${JSON.stringify(torch.cases ?? torch)}`);

@@ -55,6 +55,8 @@ export class Runtime {
   private nextBufferId = 1;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
   dispatchCount = 0;
+  /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
+  bindGroupsCreated = 0;
 
   private constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -328,6 +330,7 @@ export class Runtime {
         entries.push({ binding: i + (hasUniform ? 1 : 0), resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } });
       });
       bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
+      this.bindGroupsCreated++;
       if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
       this.bindGroups.set(key, bindGroup);
     }
