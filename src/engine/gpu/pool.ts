@@ -29,6 +29,8 @@ export interface PoolStats {
 
 /** Acquires remembered per repeat(tag) at most (a step's are a few thousand): past it, no memory. */
 const MAX_REMEMBERED = 1 << 16;
+/** Tags remembered at most (forwards of many shapes make many): past it, the memory starts over. */
+const MAX_TAGS = 256;
 
 export class BufferPool {
   /** free buffers per bucket size; a Set so a remembered buffer can be taken out of the middle */
@@ -80,7 +82,10 @@ export class BufferPool {
   repeat<T>(tag: string, fn: () => T): T {
     if (this.history) return fn();
     let h = this.histories.get(tag);
-    if (!h) this.histories.set(tag, (h = []));
+    if (!h) {
+      if (this.histories.size >= MAX_TAGS) this.histories.clear();
+      this.histories.set(tag, (h = []));
+    }
     this.history = h;
     this.seq = 0;
     const end = () => {

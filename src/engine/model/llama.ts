@@ -71,8 +71,17 @@ export class LlamaModel {
     this.invFreq = ropeInvFreq(cfg);
   }
 
-  /** ids: [B, T] i32 on the GPU. */
+  /**
+   * ids: [B, T] i32 on the GPU. Forwards of one shape and kind repeat (prefill benchmarks, an analysis
+   * sweep's ablated forwards, GRPO's reference log-probs): each gets the buffers the last one got, so
+   * their bind groups are found again (Runtime.repeat).
+   */
   forward(ids: Tensor, opts: ForwardOptions = {}): ForwardResult {
+    const kind = `forward ${ids.shape.join('x')} ${opts.logits ?? 'all'}${opts.cache ? ' kv' : ''}${opts.startAt ? ` @${opts.startAt.layer}` : ''}${opts.capture?.size ? ' capture' : ''}${opts.hooks?.size ? ' hooks' : ''}`;
+    return this.rt.repeat(kind, () => this.forwardOnce(ids, opts));
+  }
+
+  private forwardOnce(ids: Tensor, opts: ForwardOptions): ForwardResult {
     const { rt, cfg, w } = this;
     const [B, T] = ids.shape;
     const C = cfg.d_model;
