@@ -5,6 +5,7 @@
 //   sft --model <dir> [--batch 8] [--seq 256] [--rank 16]: one LoRA training step beside PyTorch + PEFT (see sft.ts)
 //   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
 //   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
+//   features [--sizes 256,2048] [--json out]: what Dawn exposes here (f16, subgroups, subgroup matrices) and a first tensor-core check (see features.ts)
 //   kernels [--torch <torch.json>] [--filter <text>[|<text>...]] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -21,6 +22,7 @@ import { ortBench } from './ort.ts';
 import { sftBench } from './sft.ts';
 import { grpoBench } from './grpo.ts';
 import { analysisBench } from './analysis.ts';
+import { featuresBench } from './features.ts';
 
 interface TorchCase {
   ms?: number;
@@ -74,6 +76,7 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   sft: sftBench,
   grpo: grpoBench,
   analysis: analysisBench,
+  features: featuresBench,
   // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
   // keeps it out of the single-file bundle sent to the GPU machine
   browser: async (argv) => {

@@ -2,13 +2,18 @@
 # Runs on the GPU machine (NVIDIA H100/H200), from the repo root, with .devkit and .bundle carried:
 #   kernel tests (the same node:test files, bundled), PyTorch reference timings, then the engine's
 #   kernel benchmark reading them: one run, one machine, so the ratios compare like with like.
-# Usage: bash tools/bench/run-device.sh [tests] [bench] [filter]   (default: tests bench)
+# Usage: bash tools/bench/run-device.sh [tests] [bench] [features] [filter]   (default: tests bench)
+#   features: what Dawn exposes on this GPU (f16, subgroups, subgroup matrices; npm run bench -- features)
 set -uo pipefail
 source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 what=${1:-"tests bench"}; filter=${2:-}
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 node .bundle/lab.mjs info --out "$OUT/adapter.json" && grep -E '"(description|vendor)"' "$OUT/adapter.json"
+if [[ $what == *features* ]]; then
+  echo "== what Dawn exposes (default toggles and allow_unsafe_apis)"
+  node .bundle/bench.mjs features --sizes 256,2048,4096 --json "$OUT/features.json" 2>&1 | grep -v artificially | tee "$OUT/features.txt"
+fi
 if [[ $what == *tests* ]]; then
   echo "== kernel tests on the GPU"
   node --test --test-concurrency=1 .bundle/tests/*.mjs 2>&1 | tee "$OUT/tests.log" | grep -E '^(not ok|# (pass|fail))' 
