@@ -76,6 +76,13 @@ test('the training graph captures what the inference forward captures, under the
   };
   const inUse = await again();
   assert.equal(await again(), inUse, 'GPU buffers left in use by the training graph');
+  // captures of nll's forward reach the receiver alive: they leave nll's and hidden's scopes
+  got.clear();
+  tr.graph.nll(mb, null, 1, undefined, hooks).dispose();
+  assert.ok(names.every((n) => (got.get(n)?.length ?? 0) > 0), 'every point captured by nll');
+  for (const ts of got.values()) for (const t of ts) assert.doesNotThrow(() => t.assertLive(), `${t.label}: freed before the receiver got it`);
+  for (const ts of got.values()) ts.forEach((t) => t.dispose());
+  got.clear();
   // a hook that throws half-way through a step: its tensors are freed all the same (the step's scope)
   const loss = rt.zeros([1], 'f32', 'loss');
   const failing: GraphHooks = { edit: new Map([[HOOKS.z(1), { forward: () => { throw new Error('hook failed'); } }]]) };

@@ -227,14 +227,13 @@ export class TrainGraph implements BlockContext {
     const C = cfg.d_model;
     if (mb.ids.length !== N) throw new Error(`forward: ids need ${N} values for [${B}, ${T}]`);
     if (T > cfg.n_ctx) throw new Error(`forward: ${T} tokens exceed the model's context of ${cfg.n_ctx}`);
-    const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
-    let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
-    ids.dispose();
-    for (let l = 0; l < cfg.n_layers; l++) x = this.block(l, x, B, T, lora, false).out; // frees x (the block's input) unless it is the result
-    const { y: xf, rstd } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
-    rstd.dispose();
-    x.dispose();
-    return hp.at(HOOKS.lnFinal, xf);
+    // what is made here is freed when it returns, but ln_final's output (captures leave by escape, hp.depth)
+    return rt.scope(() => {
+      const ids = rt.upload(mb.ids, [B, T], 'i32', 'train.ids'); // [B, T]
+      let x = hp.at(HOOKS.embed, embeddingForward(rt, ids, w.embed).reshape([N, C])); // [N, C]
+      for (let l = 0; l < cfg.n_layers; l++) x = this.block(l, x, B, T, lora, false).out; // each block frees its input
+      return hp.at(HOOKS.lnFinal, rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps).y); // [N, C]
+    });
   }
 
   /**
@@ -243,28 +242,39 @@ export class TrainGraph implements BlockContext {
    * reference policy) and no dropout. The caller negates on the host. Activations are freed per block.
    */
   nll(mb: MicroBatch, lora: LoraState | null, temperature: number, ceChunkRows?: number, hooks?: GraphHooks): Tensor {
-    const { rt, cfg, w } = this;
+    const { rt, cfg } = this;
     const { B, T } = mb;
     const N = B * T;
-    const C = cfg.d_model;
     if (mb.labels.length !== N) throw new Error(`nll: labels need ${N} values for [${B}, ${T}]`);
-    const xf = this.hidden(mb, lora, hooks); // [N, C]
-    const out = rt.zeros([N], 'f32', 'train.nll'); // [N]
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, ceChunkRows ?? Math.floor((32 << 20) / V)));
+    // made before the scope: hooks' captures leave to the caller (GraphHookPoints' depth), not into this scope
+    const xf = this.hidden(mb, lora, hooks); // [N, C]
+    try {
+      return rt.scope(() => this.rowNll(xf, mb.labels, temperature, rows));
+    } finally {
+      xf.dispose();
+    }
+  }
+
+  /** −log softmax(xf · unembedᵀ / temperature) at each row's label, [N] (0 where the label is -100), `rows` rows at a time. */
+  private rowNll(xf: Tensor, labels: Int32Array, temperature: number, rows: number): Tensor {
+    const { rt, w } = this;
+    const [N, C] = xf.shape;
+    const out = rt.zeros([N], 'f32', 'train.nll'); // [N]
     for (let r0 = 0; r0 < N; r0 += rows) {
       const R = Math.min(rows, N - r0);
-      const tgtHost = mb.labels.subarray(r0, r0 + R);
+      const tgtHost = labels.subarray(r0, r0 + R);
       if (tgtHost.every((t) => t === -100)) continue;
-      const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
-      rt.copy(xf, r0 * C, xc, 0, R * C);
-      const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
-      const logits = matmul(rt, xc, w.unembed, { transB: true, alpha: 1 / temperature }); // [R, V]
-      const ce = crossEntropyForward(rt, logits, tgt);
-      rt.copy(ce.rowLoss, 0, out, r0, R);
-      for (const t of [xc, tgt, logits, ce.loss, ce.rowLoss, ce.lse, ce.count]) t.dispose();
+      // a chunk's logits [R, V] are the big ones: freed before the next chunk
+      rt.scope(() => {
+        const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
+        rt.copy(xf, r0 * C, xc, 0, R * C);
+        const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
+        const logits = matmul(rt, xc, w.unembed, { transB: true, alpha: 1 / temperature }); // [R, V]
+        rt.copy(crossEntropyForward(rt, logits, tgt).rowLoss, 0, out, r0, R);
+      });
     }
-    xf.dispose();
     return out;
   }
 
