@@ -4,7 +4,7 @@
 // op serves the next op of a similar size. Release is immediate: the GPU executes in queue order,
 // so work recorded before the release still reads the old contents, and a later writer comes after.
 //
-// Repeated work (a training step, a decode step) runs inside repeat(tag): its i-th acquire gets the
+// Repeated work (a training step, forwards of one shape) runs inside repeat(tag): its i-th acquire gets the
 // buffer the i-th acquire of the last run with that tag got, when that buffer is free. Without this a
 // step's buffers came back in a permuted order every step (a free list is a stack, and a step releases
 // in another order than it acquires), so the runtime's cached bind groups (keyed by buffer) missed:

@@ -47,9 +47,10 @@ export class Runtime {
   private arenaUsed = 0;
   private uniformAlign: number;
   private timing: { querySet: GPUQuerySet } | null = null;
-  // Bind groups cost ~40 µs each to create in Dawn (measured: 43 of 66 µs per dispatch). The pool
-  // hands the same buffers back step after step and the uniform arena fills in the same order, so
-  // a decode or training step finds every bind group it needs here after the first step.
+  // Bind groups cost ~40 µs each to create in Dawn (measured: 43 of 66 µs per dispatch). Inside
+  // repeat() the pool hands a step the buffers its last run got, and the uniform arena fills in the
+  // same order, so a training step or a forward of one shape finds every bind group it needs here
+  // from its third run on (a decode step's buffers recur without it).
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
@@ -89,7 +90,7 @@ export class Runtime {
   private scopes = new ScopeStack();
 
   /**
-   * Runs `fn` as one repetition of repeated work (a training or decode step; BufferPool.repeat): its
+   * Runs `fn` as one repetition of repeated work (a training step, forwards of one shape; BufferPool.repeat): its
    * tensors get the buffers the last repetition's got, so every dispatch finds its cached bind group.
    */
   repeat<T>(tag: string, fn: () => T): T {
