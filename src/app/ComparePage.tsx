@@ -187,7 +187,10 @@ export function ComparePage() {
             view={{ hideSink, scale: scaleKind }}
             device={device}
             extra={{ adapterRun, gen: genRuns }}
-            terms={compareTerms([run.adapter, genRuns.left?.adapter, genRuns.right?.adapter], [adapterRun?.runId], runs.list)}
+            terms={compareTerms(
+              [{ name: run.adapter, terms: run.adapterTerms }, adapterRun?.adapter, ...SIDES.map((s) => genRuns[s] && { name: genRuns[s].adapter, terms: genRuns[s].adapterTerms })],
+              runs.list,
+            )}
           />
         </section>
       ) : null}

@@ -21,6 +21,10 @@ import { errorView, type ErrorView } from './errors.ts';
 import { modelKey } from './verifySlice.ts';
 import { defaultPrompts, SIDES, type ComparePrompt, type Side } from './compare/prompts.ts';
 import { runIdOfActive } from './compare/adapters.ts';
+import type { AdapterTerms } from '../engine/analysis/report-terms.ts';
+
+/** { adapterTerms } of the active adapter when its governance.json gave terms (ModelSummary.adapter.terms), else {}. */
+const termsOf = (s: ModelSummary | undefined): { adapterTerms?: AdapterTerms } => (s?.adapter?.terms ? { adapterTerms: s.adapter.terms } : {});
 
 export interface CompareSideRun {
   prompt: ComparePrompt;
@@ -31,8 +35,9 @@ export interface CompareRun {
   /** modelKey of the load it ran on, and the model's name */
   modelKey: string;
   model: string;
-  /** the adapter that was active ("base": none) */
+  /** the adapter that was active ("base": none), and the terms of its data when it carries them */
   adapter: string;
+  adapterTerms?: AdapterTerms;
   left: CompareSideRun;
   right: CompareSideRun;
   /** ISO time of the run */
@@ -73,8 +78,9 @@ export interface AdapterCompareState {
 /** One side's prompt continued by greedy decoding, and the patterns over prompt + new tokens. */
 export interface GenSideRun {
   modelKey: string;
-  /** the adapter that was active ("base": none) */
+  /** the adapter that was active ("base": none), and the terms of its data when it carries them */
   adapter: string;
+  adapterTerms?: AdapterTerms;
   prompt: ComparePrompt;
   /** the prompt's ids (special tokens added) and the generated ids after them */
   promptIds: number[];
@@ -157,6 +163,7 @@ export function createCompareSlice<S extends Needs>(engine: Engine, set: Set<S>,
           modelKey: modelKey(summary)!,
           model: summary.name,
           adapter: (get().model.summary?.adapter?.name ?? 'base'),
+          ...termsOf(get().model.summary),
           left: { prompt: prompts.left, result: left },
           right: { prompt: prompts.right, result: right },
           at: new Date().toISOString(),
@@ -291,7 +298,7 @@ export function createCompareSlice<S extends Needs>(engine: Engine, set: Set<S>,
         const result = await engine.inspect({ text: prompt.text, ids: [...promptIds, ...res.tokens], layers: allLayers(summary) }, ctl.signal);
         setGen(side, {
           status: 'done',
-          run: { modelKey: key, adapter: (get().model.summary?.adapter?.name ?? 'base'), prompt, promptIds, newIds: res.tokens, text: res.text, stop: res.stop, result, at: new Date().toISOString() },
+          run: { modelKey: key, adapter: (get().model.summary?.adapter?.name ?? 'base'), ...termsOf(get().model.summary), prompt, promptIds, newIds: res.tokens, text: res.text, stop: res.stop, result, at: new Date().toISOString() },
         });
       } catch (e) {
         const error = errorView(e);

@@ -4,6 +4,7 @@
 // statistic (adapter − base) with one symmetric diverging domain per statistic for both sides.
 import type { InspectResult, ModelSummary, RunRecord } from '../../engine/api.ts';
 import { strictestTerms } from '../../engine/train/governance.ts';
+import type { AdapterTerms } from '../../engine/analysis/report-terms.ts';
 import { STATS, diffScale, statScale, type ColorScale } from './colors.ts';
 import { statMatrix, type StatKey } from './stats.ts';
 import type { Side } from './prompts.ts';
@@ -85,32 +86,28 @@ export function statDeltaRows(sides: Record<Side, { base: InspectResult; adapter
 /** The terms an export of the page inherits from the adapters in it (see compareTerms). */
 export interface CompareTerms {
   note: string;
-  runs: string[];
+  adapters: { name: string; sources: string[] }[];
   inherited: ReturnType<typeof strictestTerms>;
-  revoked?: { at: string; reason: string };
+  revoked?: { at?: string; reason?: string };
 }
 
 /**
- * What a Compare export (attention patterns, figures) inherits: the strictest terms of the runs whose
- * adapters made it (`adapterNames`: the adapters that were active, as ModelSummary names them, and the
- * runs compared against the base). The prompts are the lab's embedded items or typed by the user, so
- * they add none. Null when no run with a governance record is involved (the base model, an imported
- * adapter); a revoked run's mark goes with it.
+ * What a Compare export (attention patterns, figures) inherits: the strictest terms of the adapters that
+ * made it — each as the run recorded it (its name, and the terms its governance.json gave when it was
+ * active: ModelSummary.adapter.terms) — and a removal's mark when one of them is a run marked revoked since.
+ * The prompts are the lab's embedded items or typed by the user, so they add none. Null when no adapter in
+ * it carries terms (the base model, an adapter without governance.json).
  */
-export function compareTerms(adapterNames: readonly (string | null | undefined)[], runIds: readonly (string | null | undefined)[], runs: readonly RunRecord[]): CompareTerms | null {
-  const ids = new Set<string>();
-  for (const n of adapterNames) {
-    const id = n && n !== 'base' ? runIdOfActive(n, runs as RunRecord[]) : null;
-    if (id) ids.add(id);
-  }
-  for (const id of runIds) if (id) ids.add(id);
-  const used = runs.filter((r) => ids.has(r.id) && r.governance);
-  if (!used.length) return null;
-  const revoked = used.find((r) => r.revoked)?.revoked;
+export function compareTerms(adapters: readonly ({ name: string; terms?: AdapterTerms } | null | undefined)[], runs: readonly RunRecord[]): CompareTerms | null {
+  const used = new Map<string, AdapterTerms>();
+  for (const a of adapters) if (a?.terms && !used.has(a.name)) used.set(a.name, a.terms);
+  if (!used.size) return null;
+  const revokedRun = [...used.keys()].map((n) => runs.find((r) => runAdapterNames(r).includes(n))).find((r) => r?.revoked);
+  const revoked = revokedRun?.revoked ?? [...used.values()].find((t) => t.revoked)?.revoked;
   return {
-    note: 'a Compare export made with these runs\' adapters inherits the strictest terms of their data',
-    runs: used.map((r) => r.id),
-    inherited: strictestTerms(used.map((r) => r.governance!.inherited)),
+    note: 'a Compare export made with these adapters inherits the strictest terms of their data',
+    adapters: [...used].map(([name, t]) => ({ name, sources: t.inherited.sources })),
+    inherited: strictestTerms([...used.values()].map((t) => t.inherited)),
     ...(revoked ? { revoked } : {}),
   };
 }

@@ -85,16 +85,16 @@ test('adapter choices: finished LoRA runs only, the active one marked; an import
   assert.deepEqual(ent.scale.domain().map((x) => Math.round(x * 1e9) / 1e9), [-0.3, 0, 0.3]);
 });
 
-test('compare exports inherit the terms of the runs whose adapters made them; the base model and imported adapters add none', () => {
-  const terms = (sources: string[], release: boolean, prohibited: string[] = []) => ({ inherited: { prohibited_uses: prohibited, contains_sensitive_content: false, sources, release_approved: release } });
+test('compare exports inherit the terms of the adapters that made them; the base model and adapters without terms add none; a run revoked since marks them', () => {
+  const terms = (sources: string[], release: boolean) => ({ inherited: { prohibited_uses: [], contains_sensitive_content: false, sources, release_approved: release } });
   const run = (id: string, over: Record<string, unknown> = {}) => ({ id, name: `n-${id}`, hasResult: true, step: 1, config: { full: false, lora: { r: 8 } }, ...over }) as unknown as RunRecord;
-  const runs = [run('own', { governance: terms(['lab_tasks_arithmetic'], true) }), run('train_only', { governance: terms(['rows'], false) }), run('gone', { governance: terms(['x'], true), revoked: { at: 't', reason: 'record x is restricted' } })];
-  assert.equal(compareTerms(['base', null, 'imported-x'], [], runs), null);
-  const own = compareTerms(['n-own (run own)'], [], runs)!;
-  assert.deepEqual([own.runs, own.inherited.sources, exportProblem(own)], [['own'], ['lab_tasks_arithmetic'], null]);
-  // an adapter compared against the base counts too, and the strictest terms win
-  const both = compareTerms(['run own'], ['train_only'], runs)!;
-  assert.deepEqual(both.runs, ['own', 'train_only']);
+  const runs = [run('own'), run('gone', { revoked: { at: 't', reason: 'record x is restricted' } })];
+  assert.equal(compareTerms([{ name: 'base' }, null, { name: 'imported-x' }], runs), null);
+  const own = compareTerms([{ name: 'n-own (run own)', terms: terms(['lab_tasks_arithmetic'], true) }], runs)!;
+  assert.deepEqual([own.adapters, own.inherited.sources, exportProblem(own)], [[{ name: 'n-own (run own)', sources: ['lab_tasks_arithmetic'] }], ['lab_tasks_arithmetic'], null]);
+  // several adapters (the one compared against the base, a generation's): the strictest terms win, each adapter once
+  const both = compareTerms([{ name: 'run own', terms: terms(['lab_tasks_arithmetic'], true) }, { name: 'imported', terms: terms(['rows'], false) }, { name: 'run own', terms: terms(['lab_tasks_arithmetic'], true) }], runs)!;
+  assert.deepEqual(both.adapters.map((a) => a.name), ['run own', 'imported']);
   assert.match(exportProblem(both) ?? '', /approved_for_public_release/);
-  assert.match(exportProblem(compareTerms(['run gone'], [], runs)) ?? '', /withdrawn \(record x is restricted\)/);
+  assert.match(exportProblem(compareTerms([{ name: 'run gone', terms: terms(['x'], true) }], runs)) ?? '', /withdrawn \(record x is restricted\)/);
 });
