@@ -78,7 +78,8 @@ function RunItem({ run }: { run: RunRecord }) {
       const saved = downloadFiles(files, names ?? Object.keys(files).sort(), prefix);
       setNote(saved.length ? `Saved ${saved.join(', ')}.` : 'Nothing to save.');
     } catch (e) {
-      setNote(`Could not read the files: ${(e as Error).message}`);
+      const m = (e as Error).message;
+      setNote(m.startsWith('Not exported') ? m : `Could not read the files: ${m}`);
     }
   };
   /** The run as a TRL project (engine/export/trl, as `lab export-trl`); the data stays here: the project names it and its sha256. */
@@ -182,10 +183,10 @@ function RunItem({ run }: { run: RunRecord }) {
           </dd>
         </div>
         {run.governance ? (
-          <div>
+          <div className={exportBlock ? 'wide' : undefined}>
             <dt>Export</dt>
             <dd data-testid="run-export" data-allowed={String(!exportBlock)}>
-              {exportBlock ? `its files stay in this lab: ${exportBlock}` : 'allowed (its sources are approved for public release)'}
+              {exportBlock ? `not allowed: ${exportBlock}` : 'allowed (its sources are approved for public release)'}
             </dd>
           </div>
         ) : null}
@@ -195,7 +196,7 @@ function RunItem({ run }: { run: RunRecord }) {
         <span className="muted">Checkpoints:</span>
         {run.checkpoints.length === 0 ? <span className="muted">none</span> : null}
         {run.checkpoints.map((s) => (
-          <button key={s} type="button" className="chip" onClick={() => void save({ checkpoint: s }, null, `${run.id}-checkpoint-${s}-`)} data-testid="run-download-checkpoint" data-step={s} title={`Download the files of checkpoint ${s}`}>
+          <button key={s} type="button" className="chip" disabled={!!exportBlock} onClick={() => void save({ checkpoint: s }, null, `${run.id}-checkpoint-${s}-`)} data-testid="run-download-checkpoint" data-step={s} title={exportBlock ? `Not exported: ${exportBlock}` : `Download the files of checkpoint ${s}`}>
             step {s} ⤓
           </button>
         ))}
@@ -216,7 +217,7 @@ function RunItem({ run }: { run: RunRecord }) {
             <button type="button" disabled={adapterBusy} onClick={() => void useAdapter({ runId: run.id })} data-testid="run-use-adapter">
               {activeAdapter?.includes(run.id) ? 'Use adapter (active)' : 'Use adapter'}
             </button>
-            <button type="button" className="secondary" onClick={() => void save('result', ADAPTER_DOWNLOAD, '')} data-testid="run-download-adapter">
+            <button type="button" className="secondary" disabled={!!exportBlock} title={exportBlock ? `Not exported: ${exportBlock}` : undefined} onClick={() => void save('result', ADAPTER_DOWNLOAD, '')} data-testid="run-download-adapter">
               Download adapter
             </button>
           </>
