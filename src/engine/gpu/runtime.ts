@@ -14,6 +14,7 @@ import { BufferPool } from './pool.ts';
 import { Tensor, byteLength, numelOf, type DType } from './tensor.ts';
 import { ScopeStack } from './scope.ts';
 import type { KernelSpec } from './kernel.ts';
+import { KernelCache } from './kernel-cache.ts';
 
 export interface DispatchArgs {
   /** tensors bound to the spec's non-uniform bindings, in binding order */
@@ -26,20 +27,16 @@ export interface DispatchArgs {
 }
 
 const ARENA_BYTES = 1 << 20;
-/** bind groups kept; past this the cache starts over (a step's worth is a few thousand) */
-const MAX_CACHED_BIND_GROUPS = 50_000;
 
 type HostArray = Float32Array | Int32Array | Uint32Array;
 
 export class Runtime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
-  private pipelines = new Map<string, GPUComputePipeline>();
-  private specPipelines = new WeakMap<KernelSpec, Map<string, GPUComputePipeline>>();
+  private kernels: KernelCache;
   /** the pipeline last set on the open pass (a repeated setPipeline is skipped) */
   private passPipeline: GPUComputePipeline | null = null;
   private readonly maxWorkgroupsPerDim: number;
-  private layouts = new Map<string, GPUBindGroupLayout>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arena: GPUBuffer;
@@ -47,21 +44,17 @@ export class Runtime {
   private arenaUsed = 0;
   private uniformAlign: number;
   private timing: { querySet: GPUQuerySet } | null = null;
-  // Bind groups cost ~40 µs each to create in Dawn (measured: 43 of 66 µs per dispatch). Inside
-  // repeat() the pool hands a step the buffers its last run got, and the uniform arena fills in the
-  // same order, so a training step or a forward of one shape finds every bind group it needs here
-  // from its third run on (a decode step's buffers recur without it).
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 1;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
   dispatchCount = 0;
   /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
-  bindGroupsCreated = 0;
+  get bindGroupsCreated(): number {
+    return this.kernels.bindGroupsCreated;
+  }
 
   private constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
     this.pool = new BufferPool(this.device, ctx.summary.limits.maxBufferSize);
+    this.kernels = new KernelCache(this.device);
     this.uniformAlign = Number(this.device.limits.minUniformBufferOffsetAlignment) || 256;
     this.maxWorkgroupsPerDim = Number(this.device.limits.maxComputeWorkgroupsPerDimension);
     this.arena = this.device.createBuffer({
@@ -227,45 +220,13 @@ export class Runtime {
 
   // ---- kernels -------------------------------------------------------------------------------
 
-  private layoutFor(spec: KernelSpec): GPUBindGroupLayout {
-    let layout = this.layouts.get(spec.name);
-    if (!layout) {
-      const entries: GPUBindGroupLayoutEntry[] = spec.bindings.map((kind, binding) => ({
-        binding,
-        visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
-      }));
-      layout = this.device.createBindGroupLayout({ entries, label: spec.name });
-      this.layouts.set(spec.name, layout);
-    }
-    return layout;
-  }
-
   /** Compiled pipeline for a spec and its override constants; compiled once, then cached. */
   pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
-    const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
-    // per spec object first: no key string to build on the path every dispatch takes
-    let bySpec = this.specPipelines.get(spec);
-    if (!bySpec) this.specPipelines.set(spec, (bySpec = new Map()));
-    let p = bySpec.get(ckey);
-    if (p) return p;
-    const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
-    p = this.pipelines.get(key);
-    if (!p) {
-      const module = this.device.createShaderModule({ code: spec.code, label: spec.name });
-      p = this.device.createComputePipeline({
-        label: key,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layoutFor(spec)], label: spec.name }),
-        compute: { module, entryPoint: spec.entryPoint ?? 'main', constants },
-      });
-      this.pipelines.set(key, p);
-    }
-    bySpec.set(ckey, p);
-    return p;
+    return this.kernels.pipeline(spec, constants);
   }
 
   get pipelineCount(): number {
-    return this.pipelines.size;
+    return this.kernels.pipelineCount;
   }
 
   // ---- profiling: one pass per dispatch with timestamps (slow; for benchmarks that ask for it) ----
@@ -317,24 +278,8 @@ export class Runtime {
     if (args.tensors.length !== nStorage) {
       throw new Error(`${spec.name}: expects ${nStorage} tensors, got ${args.tensors.length}`);
     }
-    const uOffset = hasUniform ? this.pushUniforms(args.uniforms ?? this.missingUniforms(spec)) : -1;
-    let key = `${spec.name}|${uOffset}:${args.uniforms?.byteLength ?? 0}`;
-    for (const t of args.tensors) {
-      t.assertLive();
-      key += `|${this.bufferId(t.buffer)}@${t.byteOffset}:${t.byteLength}`;
-    }
-    let bindGroup = this.bindGroups.get(key);
-    if (!bindGroup) {
-      const entries: GPUBindGroupEntry[] = [];
-      if (hasUniform) entries.push({ binding: 0, resource: { buffer: this.arena, offset: uOffset, size: args.uniforms!.byteLength } });
-      args.tensors.forEach((t, i) => {
-        entries.push({ binding: i + (hasUniform ? 1 : 0), resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } });
-      });
-      bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
-      this.bindGroupsCreated++;
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
-      this.bindGroups.set(key, bindGroup);
-    }
+    const uniform = hasUniform ? { arena: this.arena, offset: this.pushUniforms(args.uniforms ?? this.missingUniforms(spec)), size: args.uniforms!.byteLength } : null;
+    const bindGroup = this.kernels.bindGroup(spec, args.tensors, uniform);
     const pipeline = this.pipeline(spec, args.constants);
     const prof = this.prof && this.prof.names.length < this.prof.cap ? this.prof : null;
     if (prof) {
@@ -359,12 +304,6 @@ export class Runtime {
 
   private missingUniforms(spec: KernelSpec): never {
     throw new Error(`${spec.name}: needs uniforms`);
-  }
-
-  private bufferId(b: GPUBuffer): number {
-    let id = this.bufferIds.get(b);
-    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
-    return id;
   }
 
   private pushUniforms(data: ArrayBuffer): number {
@@ -475,7 +414,7 @@ export class Runtime {
   }
 
   destroy(): void {
-    this.bindGroups.clear();
+    this.kernels.clear();
     this.encoder = null;
     this.pass = null;
     this.pool.trim();

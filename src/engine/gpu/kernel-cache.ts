@@ -1,0 +1,100 @@
+// What the runtime keeps per kernel so a dispatch costs little CPU: bind group layouts (per kernel name),
+// compiled pipelines (per spec and override constants), and bind groups (per buffer, offset and size of
+// each binding). Bind groups cost ~40 µs each to create in Dawn (measured: 43 of 66 µs per dispatch).
+// Inside Runtime.repeat() the pool hands a step the buffers its last run got, and the uniform arena fills
+// in the same order, so a training step or a forward of one shape finds every bind group it needs here
+// from its third run on (a decode step's buffers recur without it).
+import type { KernelSpec } from './kernel.ts';
+import type { Tensor } from './tensor.ts';
+
+/** bind groups kept; past this the cache starts over (a step's worth is a few thousand) */
+const MAX_CACHED_BIND_GROUPS = 50_000;
+
+export class KernelCache {
+  private pipelines = new Map<string, GPUComputePipeline>();
+  private specPipelines = new WeakMap<KernelSpec, Map<string, GPUComputePipeline>>();
+  private layouts = new Map<string, GPUBindGroupLayout>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
+  bindGroupsCreated = 0;
+
+  constructor(private readonly device: GPUDevice) {}
+
+  layoutFor(spec: KernelSpec): GPUBindGroupLayout {
+    let layout = this.layouts.get(spec.name);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = spec.bindings.map((kind, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+      }));
+      layout = this.device.createBindGroupLayout({ entries, label: spec.name });
+      this.layouts.set(spec.name, layout);
+    }
+    return layout;
+  }
+
+  /** Compiled pipeline for a spec and its override constants; compiled once, then cached. */
+  pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
+    const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
+    // per spec object first: no key string to build on the path every dispatch takes
+    let bySpec = this.specPipelines.get(spec);
+    if (!bySpec) this.specPipelines.set(spec, (bySpec = new Map()));
+    let p = bySpec.get(ckey);
+    if (p) return p;
+    const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
+    p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ code: spec.code, label: spec.name });
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layoutFor(spec)], label: spec.name }),
+        compute: { module, entryPoint: spec.entryPoint ?? 'main', constants },
+      });
+      this.pipelines.set(key, p);
+    }
+    bySpec.set(ckey, p);
+    return p;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  /**
+   * The bind group of `spec` over `tensors` (in binding order after the uniform), with the uniform block at
+   * `uniform` (its offset and size in `arena`) when the spec has one; made on a miss.
+   */
+  bindGroup(spec: KernelSpec, tensors: readonly Tensor[], uniform: { arena: GPUBuffer; offset: number; size: number } | null): GPUBindGroup {
+    let key = `${spec.name}|${uniform ? `${uniform.offset}:${uniform.size}` : '-'}`;
+    for (const t of tensors) {
+      t.assertLive();
+      key += `|${this.bufferId(t.buffer)}@${t.byteOffset}:${t.byteLength}`;
+    }
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      const entries: GPUBindGroupEntry[] = [];
+      if (uniform) entries.push({ binding: 0, resource: { buffer: uniform.arena, offset: uniform.offset, size: uniform.size } });
+      const first = uniform ? 1 : 0;
+      tensors.forEach((t, i) => entries.push({ binding: i + first, resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } }));
+      bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
+      this.bindGroupsCreated++;
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      this.bindGroups.set(key, bindGroup);
+    }
+    return bindGroup;
+  }
+
+  /** Forgets the bind groups (the runtime is going away; they hold its buffers). */
+  clear(): void {
+    this.bindGroups.clear();
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
+  }
+}
