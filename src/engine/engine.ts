@@ -57,7 +57,8 @@ import { buildReport } from './analysis/build-report.ts';
 import { parseTaskRows, sampleRows } from './analysis/task-rows.ts';
 import { runDpo } from './rl/dpo-run.ts';
 import { runRewardModel } from './rl/reward-model-run.ts';
-import { decideTraining, GovernanceError, parseManifest, withdrawnError } from './train/governance.ts';
+import { GovernanceError } from './train/governance.ts';
+import { listStoredRuns, notRevoked, reviseStoredRuns, storedRunFiles, storedRunSamples, storedRunsUsage } from './train/stored-runs.ts';
 import { loadHubDataset, parseHubDatasetRef } from './data/hub-dataset.ts';
 import { evaluate, type EvaluateProgress, type EvaluateRequest, type EvalTable } from './eval/evaluate.ts';
 
@@ -239,7 +240,7 @@ export class LocalEngine implements Engine {
       const old = this.loaded();
       let spec: AdapterSpec | null = null;
       if (adapter && 'runId' in adapter) {
-        await this.notRevoked(adapter.runId, 'The adapter');
+        await notRevoked(this.runStore, adapter.runId, 'The adapter');
         const files = await this.runStore.readResult(adapter.runId);
         if (!files || !files.has('adapter_config.json')) throw new TrainingError('invalid', `run ${adapter.runId} has no finished adapter (a full-parameter run, or one that did not finish: export a checkpoint instead)`);
         const rec = await this.runStore.get(adapter.runId);
@@ -340,34 +341,13 @@ export class LocalEngine implements Engine {
     }
   }
 
-  async applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck> {
-    const records = parseManifest(manifest.text, manifest.name);
-    const ids = new Set(records.map((r) => r.source_id));
-    const out: ManifestCheck = { checked: 0, revoked: [] };
-    for (const rec of await this.runStore.list()) {
-      const g = rec.governance;
-      // the runs this manifest governs: their decision came from records of the same source ids
-      if (rec.revoked || !g?.manifest || !g.matched.some((m) => ids.has(m.source_id))) continue;
-      out.checked++;
-      const d = decideTraining(records, g.path, manifest.name, 'page');
-      if (d.allowed) continue;
-      const revoked = { at: new Date().toISOString(), reason: d.reason };
-      const wasTraining = this.active?.id === rec.id;
-      if (wasTraining) this.active!.revoked = revoked;
-      if (wasTraining) this.active!.revoke.abort(`training stopped: the data's terms changed (${d.reason}); the run is marked revoked`);
-      await this.runStore.put({ ...rec, revoked, ...(wasTraining ? {} : { status: rec.status }) });
-      const gov = await this.runStore.readFile(rec.id, 'governance.json');
-      const doc = gov ? (JSON.parse(new TextDecoder().decode(gov)) as Record<string, unknown>) : {};
-      await this.runStore.saveFile(rec.id, 'governance.json', new TextEncoder().encode(JSON.stringify({ ...doc, revoked }, null, 1)));
-      out.revoked.push({ runId: rec.id, name: rec.name, reason: d.reason, wasTraining });
-    }
-    return out;
-  }
-
-  /** Refuses the files of a run marked revoked. */
-  private async notRevoked(runId: string, what: string): Promise<void> {
-    const rec = await this.runStore.get(runId);
-    if (rec?.revoked) throw withdrawnError(`${what} of run ${runId}`, rec.revoked);
+  applyManifest(manifest: { name: string; text: string }): Promise<ManifestCheck> {
+    return reviseStoredRuns(this.runStore, manifest, (rec, revoked) => {
+      if (this.active?.id !== rec.id) return false;
+      this.active.revoked = revoked;
+      this.active.revoke.abort(`training stopped: the data's terms changed (${revoked.reason}); the run is marked revoked`);
+      return true;
+    });
   }
 
   async trainControl(runId: string, action: TrainControl): Promise<{ status: RunStatus; step: number }> {
@@ -378,41 +358,20 @@ export class LocalEngine implements Engine {
     return { status: a.control.paused ? 'paused' : 'running', step: a.control.step };
   }
 
-  async listRuns(): Promise<RunRecord[]> {
-    const runs = await this.runStore.list();
-    for (const r of runs) {
-      // a run the store says is live but this engine is not running: its page closed, or its process died
-      if ((r.status === 'running' || r.status === 'paused') && r.id !== this.active?.id) {
-        r.status = 'interrupted';
-        await this.runStore.put(r);
-      }
-      r.checkpoints = await this.runStore.checkpoints(r.id);
-    }
-    return runs;
+  listRuns(): Promise<RunRecord[]> {
+    return listStoredRuns(this.runStore, this.active?.id ?? null);
   }
 
   runMetrics(runId: string): Promise<StepLine[]> {
     return this.runStore.metrics(runId);
   }
 
-  async runSamples(runId: string, last: number): Promise<GrpoGroupSample[]> {
-    const bytes = await this.runStore.readFile(runId, 'samples.jsonl');
-    if (!bytes) return [];
-    const lines = new TextDecoder().decode(bytes).split('\n').filter((l) => l.trim() !== '');
-    return lines.slice(Math.max(0, lines.length - Math.max(0, last))).map((l) => JSON.parse(l) as GrpoGroupSample);
+  runSamples(runId: string, last: number): Promise<GrpoGroupSample[]> {
+    return storedRunSamples(this.runStore, runId, last);
   }
 
-  async runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>> {
-    await this.notRevoked(runId, which === 'result' ? 'The result' : `Checkpoint ${which.checkpoint}`);
-    const files = which === 'result' ? await this.runStore.readResult(runId) : await this.runStore.readCheckpoint(runId, which.checkpoint);
-    if (!files) throw new TrainingError('invalid', `run ${runId} has no result yet: it did not finish (export one of its checkpoints instead)`);
-    const out = Object.fromEntries(files);
-    // what is made from the data carries its terms: a checkpoint too (an export is decided by them, an adapter made from it inherits them)
-    if (!out['governance.json']) {
-      const terms = await this.runStore.readFile(runId, 'governance.json');
-      if (terms) out['governance.json'] = terms;
-    }
-    return out;
+  runFiles(runId: string, which: 'result' | { checkpoint: number }): Promise<Record<string, Uint8Array>> {
+    return storedRunFiles(this.runStore, runId, which);
   }
 
   async deleteRun(runId: string): Promise<{ deleted: boolean }> {
@@ -422,9 +381,8 @@ export class LocalEngine implements Engine {
     return { deleted: had };
   }
 
-  async runsUsage(): Promise<RunUsage[]> {
-    const u = (await this.runStore.usage?.()) ?? new Map();
-    return [...u].map(([runId, b]) => ({ runId, ...b }));
+  runsUsage(): Promise<RunUsage[]> {
+    return storedRunsUsage(this.runStore);
   }
 
   dispose(): void {
