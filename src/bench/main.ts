@@ -2,6 +2,7 @@
 //   decode|prefill --model <dir> [...]: whole-model speed (see model.ts)
 //   browser [--model llama-gqa] [--reps 10]: our forward vs onnxruntime-web in the same Chromium page (see browser.ts)
 //   ort --model <dir> [--tokens 32,128]: our forward vs onnxruntime-web's WebGPU EP in Node on Dawn (see ort.ts)
+//   transformers --model <dir> [--tokens 32,128] [--device cpu|webgpu]: our forward vs transformers.js in Node (see transformers.ts)
 //   sft --model <dir> [--batch 8] [--seq 256] [--rank 16]: one LoRA training step beside PyTorch + PEFT (see sft.ts)
 //   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
 //   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
@@ -83,6 +84,12 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
     const mod = './browser.ts';
     const { browserBench } = (await import(/* @vite-ignore */ mod)) as typeof import('./browser.ts');
     await browserBench(argv);
+  },
+  // likewise: transformers.js' Node build loads onnxruntime-node's native binding
+  transformers: async (argv) => {
+    const mod = './transformers.ts';
+    const { transformersBench } = (await import(/* @vite-ignore */ mod)) as typeof import('./transformers.ts');
+    await transformersBench(argv);
   },
 };
 
