@@ -1,7 +1,7 @@
 // `npm run bench -- transformers --model <dir> [--onnx <file>] [--tokens 32,128] [--new 32] [--reps 10] [--device cpu|webgpu] [--json out]`
 // Our forward against @huggingface/transformers (transformers.js: what a user would pick instead of the lab
 // for running a model in JavaScript), in one Node process: the same checkpoint, transformers.js reading its
-// ONNX export (<dir>/model.onnx or onnx/model.onnx, tools/golden/export_onnx.py), the same ids [1, T], logits
+// ONNX export (exportOf: --onnx, else <dir>/model_kv.onnx, else model.onnx), the same ids [1, T], logits
 // at every position read back on both sides, compared (max relative error, argmax agreement) and timed
 // (median of --reps after two warm-up runs). transformers.js runs on onnxruntime-node: its CPU provider by
 // default (what Node gives it here), or --device webgpu where that build offers it.
@@ -29,6 +29,9 @@ import { median } from './stats.ts';
 
 type Tjs = typeof import('@huggingface/transformers');
 
+/** tools/golden/export_onnx_kv.py's output beside a checkpoint: the decoder with past_key_values / present.* */
+export const KV_EXPORT = 'model_kv.onnx';
+
 /** The export transformers.js reads for `dir`: `onnx` when given, else model_kv.onnx (with a KV cache) when there, else the plain export. */
 export function exportOf(dir: string, onnx?: string): string {
   if (onnx) {
@@ -39,9 +42,6 @@ export function exportOf(dir: string, onnx?: string): string {
   if (!found) throw new UsageError(`${dir}: no ${[KV_EXPORT, ...ONNX_CANDIDATES].join(' or ')} (export one with tools/golden/export_onnx_kv.py or export_onnx.py)`);
   return found;
 }
-
-/** tools/golden/export_onnx_kv.py's output beside a checkpoint: the decoder with past_key_values / present.* */
-export const KV_EXPORT = 'model_kv.onnx';
 
 export interface TransformersModel {
   /** logits [1, T, V] of one sequence */
