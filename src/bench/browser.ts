@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { ROOT, buildApp, closeServer, launchChromium, originOf, serveStatic } from '../../e2e/harness.ts';
 import { parseArgs, num } from '../cli/args.ts';
+import { speedWords } from './stats.ts';
 
 interface VerifyRow {
   found: boolean;
@@ -47,7 +48,7 @@ export async function browserBench(argv: string[]): Promise<void> {
         continue;
       }
       const ratio = r.msOrt! / r.msOurs!;
-      console.log(`${model} forward of ${r.positions} tokens, median of ${reps}: lab ${r.msOurs!.toFixed(2)} ms · onnxruntime-web ${backend} ${r.msOrt!.toFixed(2)} ms (lab ${ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`}); max rel err ${r.maxRelErr!.toExponential(1)}, argmax ${r.argmaxAgree}/${r.positions}`);
+      console.log(`${model} forward of ${r.positions} tokens, median of ${reps}: lab ${r.msOurs!.toFixed(2)} ms · onnxruntime-web ${backend} ${r.msOrt!.toFixed(2)} ms (lab ${speedWords(ratio)}); max rel err ${r.maxRelErr!.toExponential(1)}, argmax ${r.argmaxAgree}/${r.positions}`);
     }
   } finally {
     await browser.close();

@@ -16,19 +16,7 @@ import { loadOrtWebGpuNode } from './ort-node-webgpu.ts';
 import { engineLogits, runOnnxLogits, ONNX_CANDIDATES } from '../engine/verify.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median } from './stats.ts';
-
-async function timed(reps: number, run: () => Promise<unknown>): Promise<number> {
-  await run();
-  await run();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await run();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
+import { speedWords, timed } from './stats.ts';
 
 export async function ortBench(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'tokens', 'reps', 'ort-dist', 'json', 'label'] });
@@ -64,7 +52,7 @@ export async function ortBench(argv: string[]): Promise<void> {
       const ratio = msOrt / msOurs;
       console.log(
         `forward [1, ${T}] + logits read back, median of ${reps}: lab ${msOurs.toFixed(2)} ms · ORT webgpu ${msOrt.toFixed(2)} ms ` +
-          `(lab ${ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`}); max rel err ${cmp.maxRelErr.toExponential(1)}, argmax ${cmp.argmaxAgree}/${cmp.positions}`,
+          `(lab ${speedWords(ratio)}); max rel err ${cmp.maxRelErr.toExponential(1)}, argmax ${cmp.argmaxAgree}/${cmp.positions}`,
       );
     }
   } finally {

@@ -25,7 +25,7 @@ import { compareLogits } from '../engine/onnx/ort.ts';
 import { engineLogits, ONNX_CANDIDATES } from '../engine/verify.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median } from './stats.ts';
+import { speedWords, timed } from './stats.ts';
 
 type Tjs = typeof import('@huggingface/transformers');
 
@@ -90,18 +90,6 @@ export async function transformersModel(dir: string, opts: { device?: 'cpu' | 'w
   };
 }
 
-async function timed(reps: number, run: () => Promise<unknown>): Promise<number> {
-  await run();
-  await run();
-  const ms: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await run();
-    ms.push(performance.now() - t0);
-  }
-  return median(ms);
-}
-
 export async function transformersBench(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'onnx', 'tokens', 'new', 'reps', 'device', 'json', 'label'] });
   const dir = p.values.get('model');
@@ -129,7 +117,7 @@ export async function transformersBench(argv: string[]): Promise<void> {
       const ratio = msTjs / msOurs;
       console.log(
         `forward [1, ${T}] + logits, median of ${reps}: lab ${msOurs.toFixed(2)} ms · transformers.js ${msTjs.toFixed(2)} ms ` +
-          `(lab ${ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`}); max rel err ${cmp.maxRelErr.toExponential(1)}, argmax ${cmp.argmaxAgree}/${cmp.positions}`,
+          `(lab ${speedWords(ratio)}); max rel err ${cmp.maxRelErr.toExponential(1)}, argmax ${cmp.argmaxAgree}/${cmp.positions}`,
       );
     }
     // generation: greedy, nNew tokens after the longest prompt, EOS ignored; both sides' tokens must agree
@@ -144,7 +132,7 @@ export async function transformersBench(argv: string[]): Promise<void> {
       const ratio = msTjs / msOurs;
       console.log(
         `greedy generation of ${nNew} tokens after [1, ${T}], median of ${reps}: lab ${msOurs.toFixed(1)} ms (${((1000 * nNew) / msOurs).toFixed(0)} tok/s) · ` +
-          `transformers.js ${msTjs.toFixed(1)} ms (${((1000 * nNew) / msTjs).toFixed(0)} tok/s) (lab ${ratio >= 1 ? `${ratio.toFixed(2)}x faster` : `${(1 / ratio).toFixed(2)}x slower`}); tokens ${same ? 'identical' : 'DIFFER'}`,
+          `transformers.js ${msTjs.toFixed(1)} ms (${((1000 * nNew) / msTjs).toFixed(0)} tok/s) (lab ${speedWords(ratio)}); tokens ${same ? 'identical' : 'DIFFER'}`,
       );
     } else console.log('generation: not compared (this export has no KV cache; tools/golden/export_onnx_kv.py writes one transformers.js generates from)');
   } finally {
