@@ -2,7 +2,7 @@
 // current one with done/total, the time so far and an estimate of the time left in this phase (its
 // rate so far; the phases differ too much in cost for one estimate of the whole). It stays after the
 // run with how it ended, so data-seen tells which phases ran.
-import { useEffect, useState } from 'react';
+import { useNow } from '../useNow.ts';
 import { formatDuration } from '../lab.tsx';
 import { PHASES, type AnalyzeRunProgress, type AnalyzeState } from '../analyzeSlice.ts';
 
@@ -23,12 +23,7 @@ export function phaseEta(p: AnalyzeRunProgress, now: number): number | undefined
 
 export function RunProgress({ status, progress: p }: { status: AnalyzeState['status']; progress: AnalyzeRunProgress }) {
   const running = status === 'running';
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
+  const now = useNow(running);
   const t = running ? Math.max(now, p.phaseStartedAt) : now;
   const eta = running ? phaseEta(p, t) : undefined;
   const cur = PHASES.indexOf(p.phase as (typeof PHASES)[number]);

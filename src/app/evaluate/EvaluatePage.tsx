@@ -6,7 +6,8 @@
 // metric and the models (the base and the finished runs, listed as the Runs page lists them), shows the
 // progress (model i of n, rows, ETA) with Cancel, and keeps the last table across reloads
 // (../evaluateSlice.ts).
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
+import { useNow } from '../useNow.ts';
 import { EVAL_METRICS, type EvalMetric } from '../../rewards/metrics.ts';
 import { ErrorBox, formatDuration, useLab } from '../lab.tsx';
 import { NumField } from '../train/NumField.tsx';
@@ -193,12 +194,7 @@ function EvalProgress({ state }: { state: EvaluateState }) {
   const p = state.progress!;
   const running = state.status === 'running';
   // the time so far ticks between the engine's reports (a batch of long answers takes a while)
-  const [now, setNow] = useState(() => Date.now());
-  useEffect(() => {
-    if (!running) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(t);
-  }, [running]);
+  const now = useNow(running);
   const all = Math.max(1, p.models * p.total);
   const done = p.model * p.total + p.done;
   return (
