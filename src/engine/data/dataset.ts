@@ -90,8 +90,12 @@ export async function readRows(bytes: Uint8Array, file: string, format: DataForm
  * JSON and Parquet rows as JSONL lines at their row numbers. An unknown extension is read as JSONL.
  */
 export async function readDataFile(bytes: Uint8Array, file: string, format: DataFormat = formatOf(file) ?? 'jsonl'): Promise<{ loaded: LoadedRows; text: string }> {
+  if (format === 'jsonl') {
+    const text = utf8(bytes, file); // decoded once: the rows and the text come from the same string
+    return { loaded: rowsFromText(text, file, 'jsonl'), text };
+  }
   const loaded = await readRows(bytes, file, format);
-  return { loaded, text: format === 'jsonl' ? utf8(bytes, file) : asJsonl(loaded) };
+  return { loaded, text: asJsonl(loaded) };
 }
 
 function collector(file: string, format: DataFormat) {
