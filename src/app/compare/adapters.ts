@@ -3,8 +3,7 @@
 // active adapter came from (so it can be set again afterwards), and the per-head change of each
 // statistic (adapter − base) with one symmetric diverging domain per statistic for both sides.
 import type { InspectResult, ModelSummary, RunRecord } from '../../engine/api.ts';
-import { strictestTerms } from '../../engine/train/governance.ts';
-import type { AdapterTerms } from '../../engine/analysis/report-terms.ts';
+import { reportTerms, type AdapterTerms } from '../../engine/analysis/report-terms.ts';
 import { STATS, diffScale, statScale, type ColorScale } from './colors.ts';
 import { statMatrix, type StatKey } from './stats.ts';
 import type { Side } from './prompts.ts';
@@ -87,7 +86,7 @@ export function statDeltaRows(sides: Record<Side, { base: InspectResult; adapter
 export interface CompareTerms {
   note: string;
   adapters: { name: string; sources: string[] }[];
-  inherited: ReturnType<typeof strictestTerms>;
+  inherited: NonNullable<ReturnType<typeof reportTerms>>['inherited'];
   revoked?: { at?: string; reason?: string };
 }
 
@@ -99,15 +98,15 @@ export interface CompareTerms {
  * it carries terms (the base model, an adapter without governance.json).
  */
 export function compareTerms(adapters: readonly ({ name: string; terms?: AdapterTerms } | null | undefined)[], runs: readonly RunRecord[]): CompareTerms | null {
-  const used = new Map<string, AdapterTerms>();
-  for (const a of adapters) if (a?.terms && !used.has(a.name)) used.set(a.name, a.terms);
-  if (!used.size) return null;
-  const revokedRun = [...used.keys()].map((n) => runs.find((r) => runAdapterNames(r).includes(n))).find((r) => r?.revoked);
-  const revoked = revokedRun?.revoked ?? [...used.values()].find((t) => t.revoked)?.revoked;
+  // no prompt sets: the adapters' terms folded as a report folds its adapter's
+  const t = reportTerms([], adapters.flatMap((a) => (a?.terms ? [{ name: a.name, terms: a.terms }] : [])));
+  if (!t) return null;
+  const revokedRun = t.adapters.map((a) => runs.find((r) => runAdapterNames(r).includes(a.name))).find((r) => r?.revoked);
+  const revoked = revokedRun?.revoked ?? t.revoked;
   return {
     note: 'a Compare export made with these adapters inherits the strictest terms of their data',
-    adapters: [...used].map(([name, t]) => ({ name, sources: t.inherited.sources })),
-    inherited: strictestTerms([...used.values()].map((t) => t.inherited)),
+    adapters: t.adapters,
+    inherited: t.inherited,
     ...(revoked ? { revoked } : {}),
   };
 }
