@@ -13,13 +13,12 @@
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/analyze-diff.test.ts
 //
 // Screenshots for humans (printed, not asserted): <tmp>/lab-analyze-diff*.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { optionalCheckpointFile, watchContext, watchPage, usePreviewApp, attr, download as downloadFile } from './harness.ts';
 import { BASE_CONFIG, PRESETS, dataOf } from '../src/app/trainSlice.ts';
 import type { TrainRequest } from '../src/engine/api.ts';
 import { reportFromJson } from '../src/engine/analysis/report-data.ts';
@@ -29,23 +28,8 @@ import { trajectoryFromJson } from '../src/engine/analysis/trajectory.ts';
 
 const SHOTS = { diff: join(tmpdir(), 'lab-analyze-diff.png'), full: join(tmpdir(), 'lab-analyze-diff-full.png'), refused: join(tmpdir(), 'lab-analyze-diff-refused.png'), same: join(tmpdir(), 'lab-analyze-diff-same.png'), along: join(tmpdir(), 'lab-analyze-along.png') };
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
+const app = usePreviewApp();
 
-before(async () => {
-  build = buildApp();
-  server = await startPreview(build.distDir); // lab-micro ships in the build
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
-});
-
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).getAttribute(name);
 /** Runs the analysis with the form as it is and waits for it to finish (polled by timer: SwiftShader starves animation frames). */
 async function runAnalysis(page: Page): Promise<string> {
   const prev = (await page.getByTestId('analyze-report').count()) ? await page.getByTestId('analyze-report').getAttribute('data-created') : null;
@@ -57,19 +41,16 @@ async function runAnalysis(page: Page): Promise<string> {
   return created;
 }
 
-async function download(page: Page, testid: string): Promise<{ name: string; text: string }> {
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).first().click()]);
-  return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
-}
+const download = (page: Page, testid: string) => downloadFile(page, testid, { first: true });
 
 test('Analyze before/after: pin, compare with itself, reload, adapter on, the ranked diff and diff.json, an incomparable pair refused, the report along the run\'s checkpoints', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } }); // a laptop screen
+  const context = await app.browser.newContext({ viewport: { width: 1366, height: 800 } }); // a laptop screen
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
   const t0 = Date.now();
   const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  await page.goto(`${server.url}/?model=./models/lab-micro/#/analyze`, { waitUntil: 'load' });
+  await page.goto(`${app.server.url}/?model=./models/lab-micro/#/analyze`, { waitUntil: 'load' });
   await page.waitForSelector('[data-testid="header-model"][data-status="ready"]', { timeout: 60_000 });
   await page.getByTestId('analyze-empty').waitFor();
   assert.equal(await page.getByTestId('analyze-pin-panel').count(), 0, 'nothing to pin yet: no before/after panel');

@@ -10,12 +10,12 @@
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/analyze.test.ts
 //
 // Screenshots for humans (printed, not asserted): .tmp/analyze-*.png in the repository.
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { buildApp, launchChromium, optionalCheckpointFile, ROOT, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { optionalCheckpointFile, ROOT, watchContext, watchPage, usePreviewApp, attr, download as downloadFile } from './harness.ts';
 import { renderReport } from '../src/engine/analysis/report.ts';
 import { TASK_GENERATOR } from '../src/engine/train/governance.ts';
 import { reportFromJson } from '../src/engine/analysis/report-data.ts';
@@ -23,39 +23,24 @@ import { reportFromJson } from '../src/engine/analysis/report-data.ts';
 const SHOTS = join(ROOT, '.tmp');
 const PHASES = 'head statistics,selectivity,logit lens,ablation sweep';
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
+const app = usePreviewApp();
 
-before(async () => {
+before(() => {
   mkdirSync(SHOTS, { recursive: true });
-  build = buildApp();
-  server = await startPreview(build.distDir); // lab-micro ships in the build
-  browser = await launchChromium();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
-});
-
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).getAttribute(name);
 const status = (page: Page) => attr(page, 'analyze-page', 'data-status');
 const waitStatus = (page: Page, want: string[], timeout = 180_000) =>
   page.waitForFunction((w) => w.includes(document.querySelector('[data-testid="analyze-page"]')?.getAttribute('data-status') ?? ''), want, { timeout });
 
-async function download(page: Page, testid: string): Promise<{ name: string; text: string }> {
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).first().click()]);
-  return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
-}
+const download = (page: Page, testid: string) => downloadFile(page, testid, { first: true });
 
 test('Analyze: arithmetic vs Velmic on lab-micro, progress by phase, the report, downloads, cancel, reload', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } }); // a laptop screen
+  const context = await app.browser.newContext({ viewport: { width: 1366, height: 800 } }); // a laptop screen
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
-  const url = `${server.url}/?model=./models/lab-micro/#/analyze`;
+  const url = `${app.server.url}/?model=./models/lab-micro/#/analyze`;
   await page.goto(url, { waitUntil: 'load' });
   assert.equal(await attr(page, 'page', 'data-page'), 'analyze');
   await page.waitForSelector('[data-testid="header-model"][data-status="ready"]', { timeout: 60_000 });

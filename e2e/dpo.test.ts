@@ -14,31 +14,19 @@
 // No console errors, no request off 127.0.0.1. Screenshot: .tmp/dpo-train.png.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/dpo.test.ts
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { ROOT, buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import { ROOT, optionalCheckpointFile, watchContext, watchPage, usePreviewApp } from './harness.ts';
 import { attr, text, modelReady, liveStatus, chartPoints, formValues } from './train-page.ts';
 
 const SHOT = join(ROOT, '.tmp', 'dpo-train.png');
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
+const app = usePreviewApp();
 
-before(async () => {
-  build = buildApp();
-  server = await startPreview(build.distDir);
-  browser = await launchChromium();
+before(() => {
   mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
 });
 
 
@@ -54,12 +42,12 @@ const PAIRS = Array.from({ length: 6 }, (_, i) => {
 const MANIFEST = `schema_version: "1.0"\nrecords:\n  - {source_id: e2e_pairs, path_glob: "data/*.jsonl", data_type: text, origin: test, rights_holder: project, permission_status: approved_for_training, license: MIT, allowed_uses: [training], prohibited_uses: [redistribution], contains_sensitive_content: false, review_contact: none, notes: "synthetic pairs"}\n`;
 
 test('DPO in the page: TRL preset and validation, governed pairs file, live loss/margin/accuracy/rewards charts, pause, cancel, reload, resume to done, listed as DPO', { timeout: 240_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const context = await app.browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
   try {
-    await page.goto(`${server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
+    await page.goto(`${app.server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
     await page.getByTestId('train-page').waitFor();
     await modelReady(page);
 

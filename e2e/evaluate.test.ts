@@ -12,13 +12,12 @@
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/evaluate.test.ts
 //
 // Screenshot for humans (printed, not asserted): <tmp>/lab-evaluate.png.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { optionalCheckpointFile, watchContext, watchPage, usePreviewApp, attr, download } from './harness.ts';
 import { BASE_CONFIG, PRESETS, dataOf } from '../src/app/trainSlice.ts';
 import type { EvalTable, EvaluateRequest, TrainRequest } from '../src/engine/api.ts';
 import { embeddedEvalData, LAB_VERSION } from '../src/engine/eval/evaluate.ts';
@@ -26,28 +25,7 @@ import { parseCsv, tableCsv } from '../src/app/evaluate/exports.ts';
 
 const SHOT = join(tmpdir(), 'lab-evaluate.png');
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
-
-before(async () => {
-  build = buildApp();
-  server = await startPreview(build.distDir); // lab-micro ships in the build
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
-});
-
-const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).getAttribute(name);
-
-async function download(page: Page, testid: string): Promise<{ name: string; text: string }> {
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId(testid).click()]);
-  return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
-}
+const app = usePreviewApp();
 
 /** The table as the page shows it: per row its adapter, run id, kind and numbers (data-* attributes). */
 const shownRows = (page: Page) =>
@@ -59,13 +37,13 @@ const shownRows = (page: Page) =>
   );
 
 test('Evaluate: base vs an SFT adapter on the embedded held-out arithmetic set, the engine\'s numbers, CSV and JSON with provenance, kept across a reload', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  const context = await app.browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
   const t0 = Date.now();
   const at = () => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
-  await page.goto(`${server.url}/?model=./models/lab-micro/#/evaluate`, { waitUntil: 'load' });
+  await page.goto(`${app.server.url}/?model=./models/lab-micro/#/evaluate`, { waitUntil: 'load' });
   await page.waitForSelector('[data-testid="header-model"][data-status="ready"]', { timeout: 60_000 });
   await page.getByTestId('eval-empty').waitFor();
   assert.equal(await page.getByTestId('nav-evaluate').getAttribute('aria-current'), 'page');

@@ -16,12 +16,12 @@
 // .tmp/grpo-train.png (done), .tmp/grpo-runs.png.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/grpo.test.ts
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import type { Page } from 'playwright-core';
+import { ROOT, optionalCheckpointFile, watchContext, watchPage, usePreviewApp } from './harness.ts';
 import { attr, text, modelReady, liveStatus, chartPoints, formValues } from './train-page.ts';
 
 /** GRPO's rollouts on SwiftShader: the live status and charts get 120 s, not the helpers' 60 */
@@ -29,21 +29,10 @@ const SLOW = 120_000;
 
 const SHOTS = { live: join(ROOT, '.tmp', 'grpo-live.png'), train: join(ROOT, '.tmp', 'grpo-train.png'), runs: join(ROOT, '.tmp', 'grpo-runs.png') };
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
+const app = usePreviewApp();
 
-before(async () => {
-  build = buildApp();
-  server = await startPreview(build.distDir);
-  browser = await launchChromium();
+before(() => {
   mkdirSync(join(ROOT, '.tmp'), { recursive: true });
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
 });
 
 
@@ -56,12 +45,12 @@ const completions = (page: Page) =>
   page.$$eval('[data-testid="grpo-completion"]', (rows) => rows.map((r) => ({ reward: Number(r.getAttribute('data-reward')), advantage: Number(r.getAttribute('data-advantage')) })));
 
 test('GRPO in the page: presets and validation, live reward/KL charts and completions, pause, cancel, reload, resume to done, listed as GRPO', { timeout: 400_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+  const context = await app.browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
   try {
-    await page.goto(`${server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
+    await page.goto(`${app.server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
     await page.getByTestId('train-page').waitFor();
     await modelReady(page);
 

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import { mkdtempSync, rmSync, existsSync, statSync, createReadStream, readdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, statSync, createReadStream, readdirSync, symlinkSync, readFileSync } from 'node:fs';
+import { before, after } from 'node:test';
 import { tmpdir } from 'node:os';
 import { join, resolve, extname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -288,4 +289,42 @@ export function watchPage(page: Page, w: Watch, expected404: (text: string) => b
   page.on('console', (m) => m.type() === 'error' && add('console', `${m.text()} ${m.location().url}`));
   page.on('pageerror', (e) => w.consoleErrors.add(`pageerror: ${e.message}`));
   page.on('worker', (wk) => wk.on('console', (m) => m.type() === 'error' && add('worker console', m.text())));
+}
+
+/**
+ * The built app under `vite preview` (what `npm run preview` serves; lab-micro ships in the build) and a
+ * Chromium, started before a test file's tests and stopped after them. Call once at the top of the file.
+ */
+export function usePreviewApp(): { readonly server: AppServer; readonly browser: Browser } {
+  let build: ReturnType<typeof buildApp> | undefined;
+  let server: AppServer | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    build = buildApp();
+    server = await startPreview(build.distDir);
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    build?.cleanup();
+  });
+  return {
+    get server() {
+      return server!;
+    },
+    get browser() {
+      return browser!;
+    },
+  };
+}
+
+/** An attribute of the one element with data-testid `testid` (strict: several is an error; ./train-page.ts's attr reads the first). */
+export const attr = (page: Page, testid: string, name: string) => page.getByTestId(testid).getAttribute(name);
+
+/** Clicks `testid` (the first of several with `first`) and returns the download it starts: its suggested name and its text. */
+export async function download(page: Page, testid: string, opts: { first?: boolean } = {}): Promise<{ name: string; text: string }> {
+  const target = page.getByTestId(testid);
+  const [dl] = await Promise.all([page.waitForEvent('download'), (opts.first ? target.first() : target).click()]);
+  return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
 }

@@ -10,30 +10,16 @@
 // No console errors, no request off 127.0.0.1. Screenshots (printed): the Sweep section and the Runs page's table.
 //
 //   node tools/run-node.mjs --test --test-reporter=spec e2e/sweep.test.ts
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type { Browser, Download, Page } from 'playwright-core';
-import { buildApp, launchChromium, optionalCheckpointFile, startPreview, type AppServer, watchContext, watchPage } from './harness.ts';
+import type { Download, Page } from 'playwright-core';
+import { optionalCheckpointFile, watchContext, watchPage, usePreviewApp } from './harness.ts';
 import { attr, modelReady, text } from './train-page.ts';
 
 const SHOTS = { train: '/tmp/lab-sweep-train.png', runs: '/tmp/lab-sweep-runs.png' };
 
-let build: ReturnType<typeof buildApp>;
-let server: AppServer;
-let browser: Browser;
-
-before(async () => {
-  build = buildApp();
-  server = await startPreview(build.distDir);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-  build?.cleanup();
-});
+const app = usePreviewApp();
 
 /** Waits until the sweep progress shows run `i` at step `step` (phase training). */
 const progressAt = (page: Page, i: number, step: number, timeout = 120_000) =>
@@ -49,12 +35,12 @@ const progressAt = (page: Page, i: number, step: number, timeout = 120_000) =>
 const lastLoss = (page: Page, runId: string) => page.evaluate((id) => window.__labEngine!.runMetrics(id).then((ls) => ls.at(-1)?.loss ?? null), runId);
 
 test('a 2 × 2 sweep in the page: one run after another, pause, reload, continue from the checkpoint, the table on the Runs page', { timeout: 600_000 }, async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
+  const context = await app.browser.newContext({ viewport: { width: 1280, height: 1000 }, acceptDownloads: true });
   const watch = await watchContext(context, optionalCheckpointFile);
   const page = await context.newPage();
   watchPage(page, watch, optionalCheckpointFile);
   try {
-    await page.goto(`${server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
+    await page.goto(`${app.server.url}/?model=./models/lab-micro/#/train`, { waitUntil: 'load' });
     await page.getByTestId('train-page').waitFor();
     await modelReady(page);
 
