@@ -4,8 +4,12 @@
 //              specialised by pipeline constants (trans flags, B dtype, tile size);
 //   'gemv'   — matmul_forward_gemv.wgsl: for few rows (decode): a workgroup per NC columns x MR
 //              rows, its lanes stride over K reading B once (vec4 / 4 halves per load for x·Wᵀ);
-//   'splitk' — the tiled kernel over S ranges of K into a scratch [batch, S, M, N], then
-//              matmul_forward_splitk.wgsl sums the S partials in order: for few tiles and long K.
+//   'splitk' — the tiled kernel (or vec4: splitInner) over S ranges of K into a scratch
+//              [batch, S, M, N], then matmul_forward_splitk.wgsl sums the S partials in order: for
+//              few tiles and long K;
+//   'vec4'   — matmul_forward_vec4.wgsl: the tiled design with vec4 global loads, no per-element
+//              bounds checks and 16-deep K steps where workgroup memory allows; f32 B whose
+//              contiguous dims are multiples of 4 only (vec4Applies), forcing it elsewhere throws.
 // 'auto' (pickMatmulVersion): gemv for M <= 8, naive for tiny dims, splitk when the tiled kernel
 // would leave the GPU half idle and K can be split, else tiled. Every version handles every case
 // (forcing one never falls back to another; it may just be slow).
@@ -13,6 +17,7 @@ import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
 import gemvCode from './matmul_forward_gemv.wgsl';
 import splitkCode from './matmul_forward_splitk.wgsl';
+import vec4Code from './matmul_forward_vec4.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -20,6 +25,7 @@ import type { Tensor } from '../src/engine/gpu/tensor.ts';
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
+export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: BINDINGS };
 /** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
 export const matmulGemvSpecs = {
   vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },
@@ -32,7 +38,7 @@ export const matmulSplitkReduceSpec: KernelSpec = {
   bindings: ['uniform', 'read', 'read', 'storage'],
 };
 
-export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk'] as const;
+export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk', 'vec4'] as const;
 export type MatmulVersion = (typeof matmulVersions)[number];
 
 // ---- thresholds of 'auto' and of the gemv / split-K plans --------------------------------------
@@ -95,6 +101,10 @@ export interface MatmulOptions {
   specialize?: boolean;
   /** splitk only: force the number of K ranges S (rounded so that ranges are multiples of 8; tests, tuning) */
   splits?: number;
+  /** vec4 (and split-K over it): K per step, 8 or 16 (default 16 where workgroup memory allows, see vec4Bk) */
+  bk?: 8 | 16;
+  /** splitk only: the kernel of the first pass (default tiled) */
+  splitInner?: 'tiled' | 'vec4';
   /** gemv only: rows of A per workgroup (default: the next of 1, 2, 4, 8 at or above M) */
   gemvRows?: GemvRows;
   /** gemv only: lanes per workgroup (default by row length, see GEMV_WIDE_MIN_STEPS) */
@@ -125,6 +135,22 @@ export function pickMatmulVersion(M: number, N: number, K: number, batch = 1): M
  */
 export function pickMatmulTile(M: number, N: number, batch: number): MatmulTile {
   return cdiv(M, 128) * cdiv(N, 128) * batch >= 132 ? 128 : 64;
+}
+
+/**
+ * The vec4 kernel reads A and B as vec4 along their contiguous dim: it needs f32 B, K > 0 and that
+ * dim a multiple of 4 for both (A: K, or M with transA; B: N, or K with transB).
+ */
+export function vec4Applies(M: number, N: number, K: number, o: { transA?: boolean; transB?: boolean; dtype?: string } = {}): boolean {
+  return (o.dtype ?? 'f32') === 'f32' && K > 0 && (o.transA ? M : K) % 4 === 0 && (o.transB ? K : N) % 4 === 0;
+}
+
+/** Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each. */
+export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16): number => 2 * bk * (tile / 4 + 1) * 16;
+
+/** K per step of the vec4 kernel: 16 when the device's workgroup memory holds it (16896 B at tile 128), else 8. */
+export function vec4Bk(limit: number, tile: MatmulTile): 8 | 16 {
+  return vec4WorkgroupBytes(tile, 16) <= limit ? 16 : 8;
 }
 
 /** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
@@ -267,27 +293,44 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       ? { TX: T, TY: T, TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, B_KIND: B_KIND[bDtype] }
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
-  if (version === 'tiled') {
+  const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
+  // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
+  const vec4Constants = (tile: MatmulTile) => {
+    const { B_KIND: _, ...c } = tiledConstants(tile);
+    const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
+    const bk = opts.bk ?? vec4Bk(limit, tile);
+    if (bk !== 8 && bk !== 16) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
+    if (vec4WorkgroupBytes(tile, bk) > limit) throw new Error(`matmul vec4: tile ${tile} with bk ${bk} needs ${vec4WorkgroupBytes(tile, bk)} B of workgroup memory, this device has ${limit}`);
+    return { ...c, BK: bk };
+  };
+  if (version === 'tiled' || version === 'vec4') {
     const tile = opts.tile ?? pickMatmulTile(M, N, batch);
-    const constants = tiledConstants(tile);
     const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch];
     checkGroups(groups);
-    rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants });
+    if (version === 'vec4') {
+      if (!fitsVec4) throw new Error(`matmul vec4: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
+      rt.dispatch(matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile) });
+    } else {
+      rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
+    }
     return o;
   }
-  // splitk: pass 1 = tiled kernel over S K-ranges into partial [batch, S, M, N] (raw sums: alpha 1,
-  // no bias, no accumulate); pass 2 sums the S slices in order and applies the epilogue.
+  // splitk: pass 1 = tiled (or vec4) kernel over S K-ranges into partial [batch, S, M, N] (raw sums:
+  // alpha 1, no bias, no accumulate); pass 2 sums the S slices in order and applies the epilogue.
   let plan = planSplitK(M, N, K, batch, { tile: opts.tile, splits: opts.splits });
   const sliceBytes = batch * M * N * 4;
   const maxSplits = Math.floor(Number(rt.device.limits.maxStorageBufferBindingSize) / sliceBytes);
   if (maxSplits < 1) throw new Error(`matmul splitk: the partial sums of one range (${sliceBytes} bytes) exceed this GPU's storage binding size`);
   if (plan.splits > maxSplits) plan = planSplitK(M, N, K, batch, { tile: plan.tile, splits: maxSplits });
   const { tile, splits, chunk } = plan;
-  const constants = tiledConstants(tile);
+  const inner = opts.splitInner ?? 'tiled';
+  if (inner === 'vec4' && !fitsVec4) throw new Error(`matmul splitk: splitInner vec4 needs f32 b and contiguous dims that are multiples of 4, got ${a} · ${b}`);
   const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch * splits];
   checkGroups(groups);
   const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
-  rt.dispatch(matmulTiledSpec, { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups, constants });
+  const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
+  if (inner === 'vec4') rt.dispatch(matmulVec4Spec, { ...pass1, constants: vec4Constants(tile) });
+  else rt.dispatch(matmulTiledSpec, { ...pass1, constants: tiledConstants(tile) });
   const total = batch * M * N;
   const reduceUniforms = packUniforms([
     ['u32', M * N], ['u32', total], ['u32', splits], ['u32', N], ['f32', alpha], ['u32', bias ? 1 : 0], ['u32', accumulate ? 1 : 0], ['u32', 0],

@@ -9,7 +9,7 @@ import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
 import { Rng } from '../engine/util/rng.ts';
-import { matmul, matmulVersions } from '../../shaders/matmul_forward.ts';
+import { matmul, matmulVersions, vec4Applies, type MatmulOptions } from '../../shaders/matmul_forward.ts';
 import { median } from './stats.ts';
 
 export interface BenchCase {
@@ -34,7 +34,8 @@ interface Prepared {
   tensors: Tensor[];
 }
 
-type Runner = (rt: Runtime, c: BenchCase, version: string) => Prepared;
+/** null: this version does not apply to this case (skipped) */
+type Runner = (rt: Runtime, c: BenchCase, version: string) => Prepared | null;
 
 const rng = new Rng(7);
 function rand(rt: Runtime, shape: number[], label: string): Tensor {
@@ -43,12 +44,24 @@ function rand(rt: Runtime, shape: number[], label: string): Tensor {
 const n = (c: BenchCase, k: string): number => Number(c[k]);
 
 /** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
+/**
+ * Matmul variants timed beside the versions: the vec4 kernel at the other K step, and split-K over it
+ * (the default split-K runs the tiled kernel), so one run shows which the picker should take.
+ */
+const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
+  'vec4-bk8': { version: 'vec4', bk: 8 },
+  'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
+};
+
 const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
   matmul: {
-    versions: matmulVersions,
+    versions: [...matmulVersions, ...Object.keys(MATMUL_VARIANTS)],
     run(rt, c, version) {
       const [M, N, K] = [n(c, 'M'), n(c, 'N'), n(c, 'K')];
       const transB = Boolean(c.transB);
+      const variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
+      const usesVec4 = variant.version === 'vec4' || variant.splitInner === 'vec4';
+      if (usesVec4 && !vec4Applies(M, N, K, { transB, dtype: String(c.bdtype ?? 'f32') })) return null;
       const a = rand(rt, [M, K], 'a');
       let b: Tensor;
       if (c.bdtype === 'bf16' || c.bdtype === 'f16') {
@@ -57,7 +70,7 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
         b = rand(rt, transB ? [N, K] : [K, N], 'b');
       }
       const out = rt.empty([M, N], 'f32', 'out');
-      const opts = { transB, out, version: version as 'naive' | 'tiled', tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : undefined };
+      const opts: MatmulOptions = { ...variant, transB, out, tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : undefined };
       return { record: () => void matmul(rt, a, b, opts), flops: 2 * M * N * K, bytes: a.byteLength + b.byteLength + out.byteLength, tensors: [a, b, out] };
     },
   },
@@ -86,6 +99,7 @@ export async function benchCase(rt: Runtime, c: BenchCase, opts: { repeats: numb
   for (const version of r.versions) {
     if (opts.versions && !opts.versions.includes(version)) continue;
     const p = r.run(rt, c, version);
+    if (!p) continue;
     try {
       for (let i = 0; i < 3; i++) p.record(); // warm-up: pipelines compiled, pool filled
       await rt.sync();

@@ -1,0 +1,90 @@
+// matmul version 'vec4' (matmul_forward_vec4.wgsl) against matmulRef (float64), tolerance tolFor (rtol
+// 1e-4 plus the K-scaled atol of matmul_forward.check.ts). Its pipelines read the trans flags from
+// uniforms (specialize: false): one compile per tile and K step covers every case; the specialised
+// pipeline (the default) gets one case of its own. Dims are multiples of 4 (what the kernel needs)
+// but not of the tiles or of BK, so every edge is exercised: rows/columns past M/N (clamped loads),
+// K tails (zeroed vec4s) and split-K ranges that end inside a step.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { matmul, vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
+import { matmulRef } from './matmul_forward.ref.ts';
+import { check } from './matmul_forward.check.ts';
+import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { Rng } from '../src/engine/testing/rng.ts';
+
+after(releaseTestRuntime);
+
+const RUNS: [string, MatmulOptions][] = [
+  ['vec4/64/bk8', { version: 'vec4', tile: 64, bk: 8, specialize: false }],
+  ['vec4/128/bk16', { version: 'vec4', tile: 128, bk: 16, specialize: false }],
+];
+const TRANS = [[false, false], [false, true], [true, false], [true, true]] as const;
+const DIMS = [4, 8, 20, 36, 68, 132];
+
+test('matmul vec4: all trans combinations, M/N/K from {4, 8, 20, 36, 68, 132}, two tiles and K steps', async () => {
+  const rng = new Rng(21);
+  for (const [name, run] of RUNS) {
+    for (const [transA, transB] of TRANS) {
+      const shapes = [[4, 4, 4], [132, 20, 68], [8, 132, 36]];
+      shapes.push([0, 0, 0].map(() => DIMS[rng.int(0, DIMS.length)]));
+      for (const [M, N, K] of shapes) await check(rng, { M, N, K, transA, transB }, run, name);
+    }
+  }
+});
+
+test('matmul vec4: batch with and without broadcast B, bias, alpha, accumulate', async () => {
+  const rng = new Rng(22);
+  for (const [name, run] of RUNS) {
+    await check(rng, { M: 20, N: 36, K: 68, batch: 3 }, run, name);
+    await check(rng, { M: 36, N: 20, K: 20, batch: 3, broadcastB: true, transB: true, bias: true }, run, name);
+    await check(rng, { M: 68, N: 4, K: 36, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, name);
+  }
+});
+
+test('matmul vec4: split-K over it (ranges of 8 that end inside a 16-deep step), and the specialised pipeline', async () => {
+  const rng = new Rng(23);
+  for (const [name, run] of RUNS) {
+    const split: MatmulOptions = { ...run, version: 'splitk', splitInner: 'vec4', splits: 3 };
+    await check(rng, { M: 40, N: 12, K: 100, transB: true, bias: true }, split, `${name}/splitk`); // ranges 40 + 40 + 20
+    await check(rng, { M: 12, N: 40, K: 36, transA: true, alpha: 2, accumulate: true }, { ...split, splits: 4 }, `${name}/splitk`);
+  }
+  await check(rng, { M: 136, N: 68, K: 44, transB: true, bias: true }, { version: 'vec4', tile: 128 }, 'vec4/spec128');
+});
+
+test('matmul vec4: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads past M / N, zeroed K tails)', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(24);
+  const [M, N, K] = [20, 12, 12]; // none a multiple of the tile or of BK 16
+  for (const [name, run] of RUNS) {
+    for (const which of ['a', 'b'] as const) {
+      const a = rng.uniform(M * K), b = rng.uniform(K * N);
+      (which === 'a' ? a : b)[0] = Infinity;
+      const got = await rt.read(matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), run));
+      const ref = matmulRef(a, b, M, N, K);
+      for (let i = 0; i < M * N; i++) {
+        const hit = which === 'a' ? i < N : i % N === 0;
+        if (hit) assert.ok(!Number.isFinite(got[i]), `${name}/${which}: C[${i}] = ${got[i]} should be non-finite`);
+        else assert.ok(Math.abs(got[i] - ref[i]) <= 1e-4 * (1 + Math.abs(ref[i])), `${name}/${which}: C[${i}] = ${got[i]}, want ${ref[i]}`);
+      }
+    }
+  }
+});
+
+test('matmul vec4: where it applies, K step by workgroup memory, clear errors elsewhere', async () => {
+  assert.equal(vec4Applies(2048, 576, 576, { transB: true }), true);
+  assert.equal(vec4Applies(2048, 192, 576), true);
+  assert.equal(vec4Applies(2048, 576, 577, { transB: true }), false); // K not a multiple of 4
+  assert.equal(vec4Applies(6, 8, 8, { transA: true }), false);        // transA: M is contiguous
+  assert.equal(vec4Applies(8, 8, 8, { dtype: 'bf16' }), false);
+  assert.equal(vec4Applies(8, 8, 0), false);
+  assert.equal(vec4WorkgroupBytes(128, 16), 16896);
+  assert.equal(vec4Bk(16384, 128), 8);  // the WebGPU default limit: BK 16 does not fit at tile 128
+  assert.equal(vec4Bk(16384, 64), 16);
+  assert.equal(vec4Bk(49152, 128), 16);
+  const rt = await testRuntime();
+  const a = rt.upload(new Float32Array(18), [3, 6]), b = rt.upload(new Float32Array(12), [6, 2]);
+  assert.throws(() => matmul(rt, a, b, { version: 'vec4' }), /vec4: needs f32 b and the contiguous dims/);
+  assert.throws(() => matmul(rt, a, b, { version: 'splitk', splitInner: 'vec4' }), /splitInner vec4 needs/);
+  const a4 = rt.upload(new Float32Array(32), [4, 8]), b4 = rt.upload(new Float32Array(32), [8, 4]);
+  assert.throws(() => matmul(rt, a4, b4, { version: 'vec4', bk: 12 as 8 }), /bk must be 8 or 16/);
+});
