@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { attentionForward } from './attention_forward.ts';
+import { attentionForward, attentionRowsApplies } from './attention_forward.ts';
 import { attentionForwardRef, logitResolution, type AttnDims } from './attention_forward.ref.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
@@ -52,7 +52,8 @@ async function runCase(name: string, c: Case, seed: number): Promise<void> {
   const PROB_T = { ...PROB_TOL, atol: PROB_TOL.atol + delta };
   const OUT_T = { ...OUT_TOL, atol: OUT_TOL.atol + delta * maxV };
   const LSE_T = { ...LSE_TOL, atol: LSE_TOL.atol + delta };
-  for (const version of [1, 2] as const) {
+  // version 3 (rows) where it applies (D % 4 == 0, D <= 64); the D = 100 / 256 cases run 1 and 2
+  for (const version of attentionRowsApplies(D) ? ([1, 2, 3] as const) : ([1, 2] as const)) {
     const keyMask = c.mask ? rt.upload(c.mask, c.mask.length === S ? [S] : [B, S]) : undefined;
     const r = attentionForward(rt, rt.upload(q, qs), rt.upload(k, ks), rt.upload(v, ks), { offset: c.offset, scale: c.scale, keyMask, writeProbs: true, version });
     assert.deepEqual(r.out.shape, qs);
@@ -73,6 +74,11 @@ test('attention forward: T = S not multiples of the 16-row tile, GQA ratios 1, 3
   await runCase('T=S=5 H=2 Hkv=2 D=64', { dims: { B: 1, T: 5, S: 5, H: 2, Hkv: 2, D: 64 } }, 2);
   await runCase('T=S=17 H=7 Hkv=1 D=8', { dims: { B: 1, T: 17, S: 17, H: 7, Hkv: 1, D: 8 } }, 3);
   await runCase('T=S=1 H=1 D=8', { dims: { B: 1, T: 1, S: 1, H: 1, Hkv: 1, D: 8 } }, 4);
+});
+
+test('attention forward: several 64-row tiles and 32-key blocks (T = S = 150, 70), GQA, batch', async () => {
+  await runCase('T=S=150 H=4 Hkv=2 D=16', { dims: { B: 1, T: 150, S: 150, H: 4, Hkv: 2, D: 16 } }, 13);
+  await runCase('B=2 T=S=70 H=3 Hkv=1 D=12', { dims: { B: 2, T: 70, S: 70, H: 3, Hkv: 1, D: 12 } }, 14);
 });
 
 test('attention forward: head dims 100 and 256 (100 is not a multiple of the 16-dim stage), custom scale', async () => {
@@ -123,4 +129,5 @@ test('attention forward: shape guards', async () => {
   assert.throws(() => attentionForward(rt, t([4, 2, 300]), t([4, 2, 300]), t([4, 2, 300])), /D=300/);
   assert.throws(() => attentionForward(rt, t([4, 2, 8]), t([4, 2, 8]), t([5, 2, 8])), /must match/);
   assert.throws(() => attentionForward(rt, t([4, 2, 8]), t([4, 2, 8]), t([4, 2, 8]), { keyMask: rt.empty([5], 'u32') }), /keyMask/);
+  assert.throws(() => attentionForward(rt, t([4, 2, 100]), t([4, 2, 100]), t([4, 2, 100]), { version: 3 }), /version 3 needs D % 4 == 0 and D <= 64/);
 });

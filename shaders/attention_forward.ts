@@ -1,8 +1,9 @@
-// attention_forward: causal grouped-query self-attention (flash version 2, naive version 1),
+// attention_forward: causal grouped-query self-attention (rows version 3, flash version 2, naive version 1),
 // with a KV-cache offset, an optional key padding mask, lse for backward and optional probs.
 //
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
 import code from './attention_forward.wgsl';
+import rowsCode from './attention_forward_rows.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -21,6 +22,10 @@ const bindings = ['uniform', 'read', 'read', 'read', 'read', 'storage', 'storage
 export const attentionForwardSpec: KernelSpec = { name: 'attention_forward', code, bindings };
 export const attentionForwardNaiveSpec: KernelSpec = { name: 'attention_forward_naive', code, entryPoint: 'naive', bindings };
 export const attentionProbsSpec: KernelSpec = { name: 'attention_forward_probs', code, entryPoint: 'probs_pass', bindings };
+export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_rows', code: rowsCode, bindings };
+
+/** Version 3 (a thread per query row, the head in registers) needs D % 4 == 0 and D <= 64. */
+export const attentionRowsApplies = (D: number): boolean => D % 4 === 0 && D <= 64;
 
 export interface AttentionOpts {
   /** absolute position of query 0 (KV cache length before this call); query i sees keys j <= offset + i */
@@ -79,14 +84,15 @@ export function attnUniforms(s: AttnShape, hasMask: boolean, writeProbs: boolean
  * k/v [B, S, Hkv, D]). Returns out (shaped like q), lse [H, T] (or [B, H, T]) and, when
  * writeProbs, probs [H, T, S] (or [B, H, T, S]) — TransformerLens' hook_pattern [head, query, key].
  * A query row that sees no key (all masked) gets out = 0, probs = 0 and lse = -3.402823e38.
- * version 1 = naive (a thread per row), 2 = flash (default).
+ * version 1 = naive (a thread per row), 2 = flash (default), 3 = rows (D % 4 == 0, D <= 64; see
+ * attention_forward_rows.wgsl).
  */
 export function attentionForward(
   rt: Runtime,
   q: Tensor,
   k: Tensor,
   v: Tensor,
-  opts: AttentionOpts & { writeProbs?: boolean; version?: 1 | 2 } = {},
+  opts: AttentionOpts & { writeProbs?: boolean; version?: 1 | 2 | 3 } = {},
 ): { out: Tensor; lse: Tensor; probs?: Tensor } {
   const s = attnShape('attention_forward', q, k, v, opts);
   const { B, T, S, H } = s;
@@ -100,8 +106,12 @@ export function attentionForward(
   const dummy = probs ? null : rt.empty([1], 'f32', 'attention.no_probs');
   const tensors = [q, k, v, opts.keyMask ?? q, out, lse, probs ?? dummy!];
   const uniforms = attnUniforms(s, !!opts.keyMask, writeProbs);
+  if (version === 3 && !attentionRowsApplies(s.D)) throw new Error(`attention_forward: version 3 needs D % 4 == 0 and D <= 64, got D=${s.D}`);
   if (version === 1) {
     rt.dispatch(attentionForwardNaiveSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
+  } else if (version === 3) {
+    rt.dispatch(attentionForwardRowsSpec, { tensors, uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+    if (probs) rt.dispatch(attentionProbsSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T * S, 256)) });
   } else {
     rt.dispatch(attentionForwardSpec, { tensors, uniforms, workgroups: [cdiv(T, 16), H, B] });
     if (probs) rt.dispatch(attentionProbsSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T * S, 256)) });

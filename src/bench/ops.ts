@@ -84,12 +84,12 @@ registerRunner('lora', ['v1'], (rt, c) => {
   };
 });
 
-registerRunner('attention', ['naive', 'flash'], (rt, c, version) => {
+registerRunner('attention', ['naive', 'flash', 'rows'], (rt, c, version) => {
   const [B, T, H, Hkv, D] = [n(c, 'B'), n(c, 'T'), n(c, 'H'), n(c, 'Hkv'), n(c, 'D')];
   const q = rand(rt, [B, T, H, D]), k = rand(rt, [B, T, Hkv, D]), v = rand(rt, [B, T, Hkv, D]);
   return {
     record: () => {
-      const r = attentionForward(rt, q, k, v, { version: version === 'naive' ? 1 : 2 });
+      const r = attentionForward(rt, q, k, v, { version: version === 'naive' ? 1 : version === 'flash' ? 2 : 3 });
       free(r.out, r.lse, ...(r.probs ? [r.probs] : []));
     },
     // causal: half of the T×T score matrix, two matmuls (QKᵀ and PV)
