@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { attentionForward } from './attention_forward.ts';
+import { attentionForward, attentionRowsApplies } from './attention_forward.ts';
 import { attentionBackward } from './attention_backward.ts';
 import { attentionBackwardRef } from './attention_backward.ref.ts';
 import { attentionForwardRef, attentionProbsRef, logitResolution, type AttnDims, type AttnOpts } from './attention_forward.ref.ts';
@@ -99,6 +99,13 @@ async function runCase(name: string, c: Case, seed: number): Promise<void> {
   // deterministic: no atomics, fixed summation order → bitwise equal on a second run
   const g2 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, gopts);
   assert.deepEqual(await rt.read(g2.dq), dq, `${name}: dq differs between two runs`);
+  if (!attentionRowsApplies(D)) return;
+  // version 3: dQ by a thread per query row (dK, dV are version 2's), same tolerance, deterministic
+  const g3 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, { ...gopts, version: 3 });
+  const dq3 = await rt.read(g3.dq);
+  assertAllClose(dq3, ref.dq, tolQK, `${name} dq (version 3)`);
+  const g4 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, { ...gopts, version: 3 });
+  assert.deepEqual(await rt.read(g4.dq), dq3, `${name}: version 3 dq differs between two runs`);
 }
 
 test('attention_backward reference equals central differences of the float64 forward', () => {
@@ -134,6 +141,11 @@ test('attention backward: T, S not multiples of 16, GQA ratios 1, 3, 7, D = 8, 6
   await runCase('T=S=17 H=7 Hkv=1 D=8', { dims: { B: 1, T: 17, S: 17, H: 7, Hkv: 1, D: 8 } }, 3);
   await runCase('T=S=19 H=2 Hkv=1 D=100 scale=0.3', { dims: { B: 1, T: 19, S: 19, H: 2, Hkv: 1, D: 100 }, scale: 0.3 }, 4);
   await runCase('T=S=1', { dims: { B: 1, T: 1, S: 1, H: 1, Hkv: 1, D: 8 } }, 5);
+});
+
+test('attention backward: several 64-row tiles and 32-key blocks (T = S = 150, 70), GQA, batch', async () => {
+  await runCase('T=S=150 H=4 Hkv=2 D=16', { dims: { B: 1, T: 150, S: 150, H: 4, Hkv: 2, D: 16 } }, 12);
+  await runCase('B=2 T=S=70 H=3 Hkv=1 D=12', { dims: { B: 2, T: 70, S: 70, H: 3, Hkv: 1, D: 12 } }, 13);
 });
 
 test('attention backward: KV-cache offset (prefill after a prefix, decode), NaN past the cache end unread', async () => {

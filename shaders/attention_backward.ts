@@ -2,16 +2,19 @@
 // (FlashAttention-2 style, deterministic, no atomics), in three dispatches:
 //   attention_backward      stats = (lse, Δ = rowsum(dO ∘ O))          one thread per row
 //   attention_backward_dq   dQ, parallel over query tiles               [ceil(T/16), H, B]
+//                           (version 3, attention_backward_dq_rows.wgsl: a thread per query row,
+//                           [ceil(T/64), H, B]; D % 4 == 0 and D <= 64)
 //   attention_backward_dkv  dK, dV, parallel over key tiles, summing    [ceil(S/16), Hkv, B]
 //                           the H/Hkv query heads of each kv head
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
 import preCode from './attention_backward.wgsl';
 import dqCode from './attention_backward_dq.wgsl';
 import dkvCode from './attention_backward_dkv.wgsl';
+import dqRowsCode from './attention_backward_dq_rows.wgsl';
 import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
-import { attnShape, attnUniforms, type AttentionOpts } from './attention_forward.ts';
+import { attentionRowsApplies, attnShape, attnUniforms, type AttentionOpts } from './attention_forward.ts';
 
 export const attentionBackwardSpec: KernelSpec = { name: 'attention_backward', code: preCode, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 export const attentionBackwardDqSpec: KernelSpec = {
@@ -19,6 +22,7 @@ export const attentionBackwardDqSpec: KernelSpec = {
   code: dqCode,
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage'],
 };
+export const attentionBackwardDqRowsSpec: KernelSpec = { ...attentionBackwardDqSpec, name: 'attention_backward_dq_rows', code: dqRowsCode };
 export const attentionBackwardDkvSpec: KernelSpec = {
   name: 'attention_backward_dkv',
   code: dkvCode,
@@ -29,6 +33,7 @@ export const attentionBackwardDkvSpec: KernelSpec = {
  * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
  * (or [B, S, Hkv, D]), lse [H, T] (or [B, H, T]) from the forward. Returns new dq (like q) and
  * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
+ * version 2 (default) or 3: dQ by a thread per query row (D % 4 == 0, D <= 64; dK/dV as version 2).
  */
 export function attentionBackward(
   rt: Runtime,
@@ -38,7 +43,7 @@ export function attentionBackward(
   out: Tensor,
   lse: Tensor,
   dOut: Tensor,
-  opts: AttentionOpts = {},
+  opts: AttentionOpts & { version?: 2 | 3 } = {},
 ): { dq: Tensor; dk: Tensor; dv: Tensor } {
   const s = attnShape('attention_backward', q, k, v, opts);
   const { B, T, S, H, Hkv } = s;
@@ -53,7 +58,12 @@ export function attentionBackward(
   rt.dispatch(attentionBackwardSpec, { tensors: [out, dOut, lse, stats], uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
 
   const dq = rt.empty(q.shape, 'f32', 'attention_backward.dq'); // [B?, T, H, D]
-  rt.dispatch(attentionBackwardDqSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 16), H, B] });
+  if (opts.version === 3) {
+    if (!attentionRowsApplies(s.D)) throw new Error(`attention_backward: version 3 needs D % 4 == 0 and D <= 64, got D=${s.D}`);
+    rt.dispatch(attentionBackwardDqRowsSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+  } else {
+    rt.dispatch(attentionBackwardDqSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 16), H, B] });
+  }
 
   const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
   const dv = rt.empty(k.shape, 'f32', 'attention_backward.dv'); // [B?, S, Hkv, D]

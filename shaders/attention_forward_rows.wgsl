@@ -5,7 +5,7 @@
 // Why: version 2 spreads a row over 16 lanes and stages Q, K and V 16 dims at a time, ~17 barriers
 // per 16 keys. Here a workgroup of 64 query rows of one (b, h) stages a block of BC = 32 keys (K and
 // V, 16 KB at D = 64) once, and each thread then runs its row through the block from registers:
-//   score s_j = (scale·q)·k_j (D/4 vec4 dot products, K read as broadcast vec4s); when s_j exceeds
+//   score s_j = scale · q·k_j (D/4 vec4 products, K read as broadcast vec4s); when s_j exceeds
 //   the running max m, rescale o and l by exp(m − s_j) and set m = s_j (online softmax, key by key:
 //   no per-block score array to keep in registers); p_j = exp(s_j − m), o += p_j · v_j, l += p_j.
 // Blocks past the workgroup's last row's causal bound are skipped.
@@ -42,6 +42,13 @@ override DV4: u32 = 16u;
 var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
 var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
 
+// acc + a·b summed one component at a time, in d order: scores come out as version 2 computes them
+// (Σ_d q_d k_d, then × scale), so the lse of either forward version matches the backward's exps even
+// at huge logits, where a different summation order moves exp(s − lse) visibly
+fn dot4(acc: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
+  return (((acc + a.x * b.x) + a.y * b.y) + a.z * b.z) + a.w * b.w;
+}
+
 @compute @workgroup_size(BR)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let b = wid.z;
@@ -55,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
   var qv: array<vec4<f32>, 16>;
   var o: array<vec4<f32>, 16>;
-  for (var d = 0u; d < DV4; d++) { qv[d] = q[qrow + d] * u.scale; o[d] = vec4(0.0); }
+  for (var d = 0u; d < DV4; d++) { qv[d] = q[qrow + d]; o[d] = vec4(0.0); }
   var m = NEG_BIG; // running max of visible scores
   var l = 0.0;     // running Σ exp(s − m)
   let jmax = u.offset + i; // causal: this row sees keys j <= offset + i
@@ -79,7 +86,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       if (ok && u.has_mask != 0u) { ok = mask[b * u.mask_bstride + j] != 0u; }
       if (!ok) { continue; } // only register and workgroup reads below: no barrier in reach
       var sc = 0.0;
-      for (var d = 0u; d < DV4; d++) { sc += dot(qv[d], ks[x * DV4 + d]); }
+      for (var d = 0u; d < DV4; d++) { sc = dot4(sc, qv[d], ks[x * DV4 + d]); }
+      sc *= u.scale;
       if (sc > m) {
         let alpha = exp(m - sc); // 0 for the first visible key (m = NEG_BIG)
         l *= alpha;

@@ -14,6 +14,7 @@ import { adamwStep } from '../../shaders/adamw.ts';
 import { loraForward } from '../../shaders/lora_forward.ts';
 import { softmax } from '../../shaders/softmax_forward.ts';
 import { attentionForward } from '../../shaders/attention_forward.ts';
+import { attentionBackward } from '../../shaders/attention_backward.ts';
 
 const rng = new Rng(11);
 const n = (c: BenchCase, k: string): number => Number(c[k]);
@@ -96,5 +97,22 @@ registerRunner('attention', ['naive', 'flash', 'rows'], (rt, c, version) => {
     flops: (4 * B * H * T * T * D) / 2,
     bytes: 2 * q.byteLength + 2 * k.byteLength,
     tensors: [q, k, v],
+  };
+});
+
+// backward only (stats pre-pass, dQ, dK/dV), from one forward made outside the timed region;
+// 'rows' = dQ by attention_backward_dq_rows.wgsl (dK/dV as flash)
+registerRunner('attention_bwd', ['flash', 'rows'], (rt, c, version) => {
+  const [B, T, H, Hkv, D] = [n(c, 'B'), n(c, 'T'), n(c, 'H'), n(c, 'Hkv'), n(c, 'D')];
+  const q = rand(rt, [B, T, H, D]), k = rand(rt, [B, T, Hkv, D]), v = rand(rt, [B, T, Hkv, D]), dOut = rand(rt, [B, T, H, D]);
+  const fwd = attentionForward(rt, q, k, v);
+  return {
+    record: () => {
+      const g = attentionBackward(rt, q, k, v, fwd.out, fwd.lse, dOut, { version: version === 'rows' ? 3 : 2 });
+      free(g.dq, g.dk, g.dv);
+    },
+    flops: (5 * ((4 * B * H * T * T * D) / 2)) / 2, // as torch_kernels.py counts it
+    bytes: 4 * q.byteLength + 4 * k.byteLength,
+    tensors: [q, k, v, dOut, fwd.out, fwd.lse],
   };
 });

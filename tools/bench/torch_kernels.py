@@ -66,6 +66,13 @@ def case_fn(c, dev):
         q, k, v = r(B, H, T, D), r(B, Hkv, T, D), r(B, Hkv, T, D)
         flops = 4 * B * H * T * T * D // 2
         return (lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)), flops, 4 * (2 * q.numel() + 2 * k.numel())
+    if op == "attention_bwd":  # backward only: the graph is kept and backward replayed (dQ, dK, dV)
+        B, T, H, Hkv, D = c["B"], c["T"], c["H"], c["Hkv"], c["D"]
+        q, k, v = (t.requires_grad_() for t in (r(B, H, T, D), r(B, Hkv, T, D), r(B, Hkv, T, D)))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+        g = r(B, H, T, D)
+        flops = 5 * (4 * B * H * T * T * D // 2) // 2  # S and dP recomputed, dV, dK, dQ: 2.5x the forward's
+        return (lambda: torch.autograd.grad(out, (q, k, v), g, retain_graph=True)), flops, 4 * (4 * q.numel() + 4 * k.numel())
     if op == "cross_entropy":
         x = r(c["N"], c["V"]); t = torch.randint(0, c["V"], (c["N"],), device=dev)
         return (lambda: F.cross_entropy(x, t)), 0, 4 * x.numel()

@@ -1,0 +1,92 @@
+// attention_backward_dq (version 3, rows) — dQ of causal grouped-query attention, a thread per query
+// row with q, dO and the dQ accumulator in registers; the same inputs, output and semantics as
+// attention_backward_dq.wgsl (version 2), for head dims D ≤ 64 with D % 4 == 0:
+//   P_ij = exp(scale·q_i·k_j − lse_i) for visible keys,  dS_ij = P_ij (dO_i·v_j − Δ_i),
+//   dQ_i = scale · Σ_j dS_ij k_j
+// A workgroup of 64 query rows of one (b, h) stages blocks of 32 keys (K and V: 16 KB at D = 64)
+// once; each thread runs its row through the block (invisible keys skipped, so their P, which may
+// be inf for a garbage cache slot, never enters a sum). Blocks past the tile's causal bound are skipped.
+//
+// bindings (group 0): as attention_backward_dq.wgsl (U, q, k, v, dOut, stats, mask, dq), with q, k,
+//   v, dOut and dq read as vec4 (D % 4 == 0).
+//   q/dOut/dq [B, T, H, D], k/v [B, S, Hkv, D], stats [B, H, T, 2] (lse_i, Δ_i), mask [B, S] or [S]
+// override: DV4 = D / 4 (1..16). dispatch: [ceil(T / 64), H, B] workgroups of 64.
+// reference: attention_backward.ref.ts (attentionBackwardRef)
+
+struct U {
+  B: u32, T: u32, S: u32, H: u32,
+  Hkv: u32, D: u32, offset: u32, scale: f32,
+  has_mask: u32, mask_bstride: u32, write_probs: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> dout: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read> mask: array<u32>;
+@group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
+
+const BR: u32 = 64u;  // query rows per workgroup (one per thread)
+const BC: u32 = 32u;  // keys per staged block
+override DV4: u32 = 16u;
+
+var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
+var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
+
+// acc + a·b summed one component at a time, in d order: scores come out as version 2 computes them
+// (Σ_d q_d k_d, then × scale), so the lse of either forward version matches the backward's exps even
+// at huge logits, where a different summation order moves exp(s − lse) visibly
+fn dot4(acc: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
+  return (((acc + a.x * b.x) + a.y * b.y) + a.z * b.z) + a.w * b.w;
+}
+
+@compute @workgroup_size(BR)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.z;
+  let h = wid.y;
+  let hk = h / (u.H / u.Hkv);
+  let i0 = wid.x * BR;
+  let i = i0 + lid;
+  let row_ok = i < u.T;
+  let kend = min(u.S, u.offset + min(i0 + BR, u.T)); // keys the tile's last row may see (uniform)
+  let qrow = ((b * u.T + min(i, u.T - 1u)) * u.H + h) * DV4; // clamped: padding rows discard their work
+  let ri = (b * u.H + h) * u.T + min(i, u.T - 1u);
+  let lse_i = stats[2u * ri];
+  let delta_i = stats[2u * ri + 1u];
+
+  var qv: array<vec4<f32>, 16>;  // scale · q_i
+  var dov: array<vec4<f32>, 16>; // dO_i
+  var acc: array<vec4<f32>, 16>; // Σ_j dS_ij k_j
+  for (var d = 0u; d < DV4; d++) { qv[d] = q[qrow + d]; dov[d] = dout[qrow + d]; acc[d] = vec4(0.0); }
+  let jmax = u.offset + i;
+
+  for (var j0 = 0u; j0 < kend; j0 += BC) {
+    workgroupBarrier(); // the previous block is no longer read
+    for (var e = lid; e < BC * DV4; e += BR) {
+      let j = min(j0 + e / DV4, kend - 1u); // keys past kend (a cache's garbage) are never read
+      let src = ((b * u.S + j) * u.Hkv + hk) * DV4 + e % DV4;
+      ks[e] = k[src];
+      vs[e] = v[src];
+    }
+    workgroupBarrier();
+    for (var x = 0u; x < BC; x++) {
+      let j = j0 + x;
+      var ok = row_ok && j < kend && j <= jmax;
+      if (ok && u.has_mask != 0u) { ok = mask[b * u.mask_bstride + j] != 0u; }
+      if (!ok) { continue; }
+      var s = 0.0;
+      var dp = 0.0;
+      for (var d = 0u; d < DV4; d++) {
+        s = dot4(s, qv[d], ks[x * DV4 + d]);
+        dp = dot4(dp, dov[d], vs[x * DV4 + d]);
+      }
+      let ds = exp(s * u.scale - lse_i) * (dp - delta_i);
+      for (var d = 0u; d < DV4; d++) { acc[d] += ds * ks[x * DV4 + d]; }
+    }
+  }
+
+  if (!row_ok) { return; }
+  for (var d = 0u; d < DV4; d++) { dq[qrow + d] = u.scale * acc[d]; }
+}
