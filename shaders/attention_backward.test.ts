@@ -100,12 +100,14 @@ async function runCase(name: string, c: Case, seed: number): Promise<void> {
   const g2 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, gopts);
   assert.deepEqual(await rt.read(g2.dq), dq, `${name}: dq differs between two runs`);
   if (!attentionRowsApplies(D)) return;
-  // version 3: dQ by a thread per query row (dK, dV are version 2's), same tolerance, deterministic
+  // version 3: a thread per query row (dQ) and per (key, query head) (dK, dV), same tolerances, deterministic
   const g3 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, { ...gopts, version: 3 });
-  const dq3 = await rt.read(g3.dq);
+  const [dq3, dk3, dv3] = [await rt.read(g3.dq), await rt.read(g3.dk), await rt.read(g3.dv)];
   assertAllClose(dq3, ref.dq, tolQK, `${name} dq (version 3)`);
+  assertAllClose(dk3, ref.dk, tolQK, `${name} dk (version 3)`);
+  assertAllClose(dv3, ref.dv, tolV, `${name} dv (version 3)`);
   const g4 = attentionBackward(rt, gq, gk, gv, fwd.out, fwd.lse, gdo, { ...gopts, version: 3 });
-  assert.deepEqual(await rt.read(g4.dq), dq3, `${name}: version 3 dq differs between two runs`);
+  assert.deepEqual([await rt.read(g4.dq), await rt.read(g4.dk), await rt.read(g4.dv)], [dq3, dk3, dv3], `${name}: version 3 differs between two runs`);
 }
 
 test('attention_backward reference equals central differences of the float64 forward', () => {

@@ -4,6 +4,9 @@
 //   attention_backward_dq   dQ, parallel over query tiles               [ceil(T/16), H, B]
 //                           (version 3, attention_backward_dq_rows.wgsl: a thread per query row,
 //                           [ceil(T/64), H, B]; D % 4 == 0 and D <= 64)
+//                           version 3: attention_backward_dkv_rows.wgsl, a thread per (key, query
+//                           head), dV and dK in two dispatches [ceil(S/64), H, B], then matmul's
+//                           split-K reduce sums the H/Hkv heads of each kv head (none when H = Hkv)
 //   attention_backward_dkv  dK, dV, parallel over key tiles, summing    [ceil(S/16), Hkv, B]
 //                           the H/Hkv query heads of each kv head
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
@@ -11,7 +14,9 @@ import preCode from './attention_backward.wgsl';
 import dqCode from './attention_backward_dq.wgsl';
 import dkvCode from './attention_backward_dkv.wgsl';
 import dqRowsCode from './attention_backward_dq_rows.wgsl';
-import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import dkvRowsCode from './attention_backward_dkv_rows.wgsl';
+import { matmulSplitkReduceSpec } from './matmul_forward.ts';
+import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
 import { attentionRowsApplies, attnShape, attnUniforms, type AttentionOpts } from './attention_forward.ts';
@@ -23,6 +28,9 @@ export const attentionBackwardDqSpec: KernelSpec = {
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage'],
 };
 export const attentionBackwardDqRowsSpec: KernelSpec = { ...attentionBackwardDqSpec, name: 'attention_backward_dq_rows', code: dqRowsCode };
+const dkvRowsBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage', 'storage'] as const;
+export const attentionBackwardDvRowsSpec: KernelSpec = { name: 'attention_backward_dv_rows', code: dkvRowsCode, entryPoint: 'dv_main', bindings: dkvRowsBindings };
+export const attentionBackwardDkRowsSpec: KernelSpec = { name: 'attention_backward_dk_rows', code: dkvRowsCode, entryPoint: 'dk_main', bindings: dkvRowsBindings };
 export const attentionBackwardDkvSpec: KernelSpec = {
   name: 'attention_backward_dkv',
   code: dkvCode,
@@ -33,7 +41,8 @@ export const attentionBackwardDkvSpec: KernelSpec = {
  * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
  * (or [B, S, Hkv, D]), lse [H, T] (or [B, H, T]) from the forward. Returns new dq (like q) and
  * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
- * version 2 (default) or 3: dQ by a thread per query row (D % 4 == 0, D <= 64; dK/dV as version 2).
+ * version 2 (default) or 3: a thread per query row for dQ and per (key, query head) for dK/dV
+ * (D % 4 == 0, D <= 64).
  */
 export function attentionBackward(
   rt: Runtime,
@@ -67,8 +76,32 @@ export function attentionBackward(
 
   const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
   const dv = rt.empty(k.shape, 'f32', 'attention_backward.dv'); // [B?, S, Hkv, D]
-  rt.dispatch(attentionBackwardDkvSpec, { tensors: [q, k, v, dOut, stats, mask, dk, dv], uniforms, workgroups: [cdiv(S, 16), Hkv, B] });
+  if (opts.version === 3) dkvRows(rt, s, [q, k, v, dOut, stats, mask], dk, dv, uniforms);
+  else rt.dispatch(attentionBackwardDkvSpec, { tensors: [q, k, v, dOut, stats, mask, dk, dv], uniforms, workgroups: [cdiv(S, 16), Hkv, B] });
 
   stats.dispose(); // recorded dispatches keep it alive in queue order
   return { dq, dk, dv };
+}
+
+/**
+ * Version 3 of dK/dV: per-head partials [B, S, H, D] by attention_backward_dkv_rows.wgsl, summed over
+ * the H/Hkv query heads of each kv head by matmul's split-K reduce (a batch entry per (b, key, kv head),
+ * the G heads as its slices, in order). With H = Hkv the kernels write dk and dv directly.
+ */
+function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[], dk: Tensor, dv: Tensor, uniforms: ArrayBuffer): void {
+  const { B, S, H, Hkv, D } = s;
+  const G = H / Hkv;
+  const dkh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dk_heads') : dk; // [B, S, H, D]
+  const dvh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dv_heads') : dv;
+  const args = { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, 64), H, B] as [number, number, number], constants: { DV4: D / 4 } };
+  rt.dispatch(attentionBackwardDvRowsSpec, args);
+  rt.dispatch(attentionBackwardDkRowsSpec, args);
+  if (G === 1) return;
+  const total = B * S * Hkv * D;
+  // matmul_forward_splitk.wgsl's U: MN, total, S (slices), N, alpha, has_bias, accumulate, pad
+  const reduce = packUniforms([['u32', D], ['u32', total], ['u32', G], ['u32', D], ['f32', 1], ['u32', 0], ['u32', 0], ['u32', 0]]);
+  for (const [part, out] of [[dkh, dk], [dvh, dv]] as const) {
+    rt.dispatch(matmulSplitkReduceSpec, { tensors: [part, part, out], uniforms: reduce, workgroups: grid1d(cdiv(total, 256)) });
+    part.dispose(); // recorded dispatches keep it alive in queue order
+  }
 }
