@@ -19,7 +19,7 @@ import { matmulSplitkReduceSpec } from './matmul_forward.ts';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
-import { attentionRowsApplies, attnShape, attnUniforms, type AttentionOpts } from './attention_forward.ts';
+import { attentionRowsApplies, attnShape, attnUniforms, pickAttentionVersion, type AttentionOpts } from './attention_forward.ts';
 
 export const attentionBackwardSpec: KernelSpec = { name: 'attention_backward', code: preCode, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 export const attentionBackwardDqSpec: KernelSpec = {
@@ -41,8 +41,8 @@ export const attentionBackwardDkvSpec: KernelSpec = {
  * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
  * (or [B, S, Hkv, D]), lse [H, T] (or [B, H, T]) from the forward. Returns new dq (like q) and
  * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
- * version 2 (default) or 3: a thread per query row for dQ and per (key, query head) for dK/dV
- * (D % 4 == 0, D <= 64).
+ * version 2 or 3 (a thread per query row for dQ and per (key, query head) for dK/dV; D % 4 == 0,
+ * D <= 64); default: pickAttentionVersion, as the forward.
  */
 export function attentionBackward(
   rt: Runtime,
@@ -62,12 +62,13 @@ export function attentionBackward(
   if (cdiv(T, 16) > 65535 || cdiv(S, 16) > 65535) throw new Error(`attention_backward: T=${T} or S=${S} exceeds 16·65535`);
   const uniforms = attnUniforms(s, !!opts.keyMask, false);
   const mask = opts.keyMask ?? q;
+  const version = opts.version ?? pickAttentionVersion(rt, T, s.D);
 
   const stats = rt.empty([B, H, T, 2], 'f32', 'attention_backward.stats'); // [B, H, T, (lse, Δ)]
   rt.dispatch(attentionBackwardSpec, { tensors: [out, dOut, lse, stats], uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
 
   const dq = rt.empty(q.shape, 'f32', 'attention_backward.dq'); // [B?, T, H, D]
-  if (opts.version === 3) {
+  if (version === 3) {
     if (!attentionRowsApplies(s.D)) throw new Error(`attention_backward: version 3 needs D % 4 == 0 and D <= 64, got D=${s.D}`);
     rt.dispatch(attentionBackwardDqRowsSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
   } else {
@@ -76,7 +77,7 @@ export function attentionBackward(
 
   const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
   const dv = rt.empty(k.shape, 'f32', 'attention_backward.dv'); // [B?, S, Hkv, D]
-  if (opts.version === 3) dkvRows(rt, s, [q, k, v, dOut, stats, mask], dk, dv, uniforms);
+  if (version === 3) dkvRows(rt, s, [q, k, v, dOut, stats, mask], dk, dv, uniforms);
   else rt.dispatch(attentionBackwardDkvSpec, { tensors: [q, k, v, dOut, stats, mask, dk, dv], uniforms, workgroups: [cdiv(S, 16), Hkv, B] });
 
   stats.dispose(); // recorded dispatches keep it alive in queue order

@@ -27,6 +27,14 @@ export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_r
 /** Version 3 (a thread per query row, the head in registers) needs D % 4 == 0 and D <= 64. */
 export const attentionRowsApplies = (D: number): boolean => D % 4 === 0 && D <= 64;
 
+/** Query rows below which version 3 leaves most of its 64-row workgroups idle (decode, short prefill). */
+export const ATTENTION_ROWS_MIN_T = 32;
+
+/** The default version: 3 where the runtime prefers rows, D allows and T >= ATTENTION_ROWS_MIN_T, else 2. */
+export function pickAttentionVersion(rt: Runtime, T: number, D: number): 2 | 3 {
+  return rt.kernelPrefs.attention === 'rows' && attentionRowsApplies(D) && T >= ATTENTION_ROWS_MIN_T ? 3 : 2;
+}
+
 export interface AttentionOpts {
   /** absolute position of query 0 (KV cache length before this call); query i sees keys j <= offset + i */
   offset?: number;
@@ -97,7 +105,7 @@ export function attentionForward(
   const s = attnShape('attention_forward', q, k, v, opts);
   const { B, T, S, H } = s;
   const writeProbs = opts.writeProbs ?? false;
-  const version = opts.version ?? 2;
+  const version = opts.version ?? pickAttentionVersion(rt, s.T, s.D);
   if (writeProbs && B * H * T * S > 0xffffffff) throw new Error(`attention_forward: probs [${B}, ${H}, ${T}, ${S}] is too large`);
   if (cdiv(T, 16) > 65535) throw new Error(`attention_forward: T=${T} exceeds 16·65535 query rows`);
   const out = rt.empty(q.shape, 'f32', 'attention.out'); // [B?, T, H, D]

@@ -103,7 +103,7 @@ export interface MatmulOptions {
   splits?: number;
   /** vec4 (and split-K over it): K per step, 8 or 16 (default 16 where workgroup memory allows, see vec4Bk) */
   bk?: 8 | 16;
-  /** splitk only: the kernel of the first pass (default tiled) */
+  /** splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4', else tiled) */
   splitInner?: 'tiled' | 'vec4';
   /** gemv only: rows of A per workgroup (default: the next of 1, 2, 4, 8 at or above M) */
   gemvRows?: GemvRows;
@@ -261,7 +261,8 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   if (batch > MAX_GROUPS) throw new Error(`matmul: batch ${batch} exceeds ${MAX_GROUPS} (one workgroup row per batch entry); fold it into M`);
 
   // ---- version and dispatch ----
-  const version = !opts.version || opts.version === 'auto' ? pickMatmulVersion(M, N, K, batch) : opts.version;
+  const auto = !opts.version || opts.version === 'auto';
+  let version = auto ? pickMatmulVersion(M, N, K, batch) : opts.version!;
   if (!(matmulVersions as readonly string[]).includes(version)) throw new Error(`matmul: unknown version '${String(version)}'`);
   const bStride = broadcastB ? 0 : K * N; // elements between B[z] and B[z+1]
   const tensors = [a, b, bias ?? a, o]; // unused bias slot: bind a (read-only aliasing is allowed)
@@ -294,6 +295,8 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
   const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
+  const preferVec4 = auto && fitsVec4 && rt.kernelPrefs.matmul === 'vec4'; // the runtime's choice for 'auto'
+  if (preferVec4 && version === 'tiled') version = 'vec4';
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
   const vec4Constants = (tile: MatmulTile) => {
     const { B_KIND: _, ...c } = tiledConstants(tile);
@@ -323,7 +326,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   if (maxSplits < 1) throw new Error(`matmul splitk: the partial sums of one range (${sliceBytes} bytes) exceed this GPU's storage binding size`);
   if (plan.splits > maxSplits) plan = planSplitK(M, N, K, batch, { tile: plan.tile, splits: maxSplits });
   const { tile, splits, chunk } = plan;
-  const inner = opts.splitInner ?? 'tiled';
+  const inner = opts.splitInner ?? (preferVec4 ? 'vec4' : 'tiled');
   if (inner === 'vec4' && !fitsVec4) throw new Error(`matmul splitk: splitInner vec4 needs f32 b and contiguous dims that are multiples of 4, got ${a} · ${b}`);
   const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch * splits];
   checkGroups(groups);

@@ -8,6 +8,12 @@ import { bucketSize } from './pool.ts';
 import { packUniforms, grid1d } from './kernel.ts';
 import { addScale, addScaleSpec } from '../../../shaders/add_scale.ts';
 import { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from './half.ts';
+import { DEFAULT_KERNEL_PREFS, parseKernelPrefs } from './runtime.ts';
+import { pickAttentionVersion } from '../../../shaders/attention_forward.ts';
+import { matmul as matmulOp } from '../../../shaders/matmul_forward.ts';
+import { matmulRef } from '../../../shaders/matmul_forward.ref.ts';
+import { Rng } from '../testing/rng.ts';
+import { assertAllClose } from '../testing/allclose.ts';
 
 after(releaseTestRuntime);
 
@@ -211,4 +217,37 @@ test('scopes: every tensor made inside is disposed at the end but the returned o
   x.dispose();
   await rt.sync();
   assert.equal(rt.pool.snapshot().inUse, inUse - 1, 'nothing leaked (x freed too)');
+});
+
+test('kernel prefs: parsed from "attention=rows,matmul=vec4", unknown names and values refused by name', () => {
+  assert.deepEqual(parseKernelPrefs('attention=rows, matmul=vec4'), { attention: 'rows', matmul: 'vec4' });
+  assert.deepEqual(parseKernelPrefs(''), {});
+  assert.throws(() => parseKernelPrefs('softmax=fast'), /unknown kernel 'softmax'/);
+  assert.throws(() => parseKernelPrefs('matmul=cublas'), /matmul must be tiled or vec4, got 'cublas'/);
+});
+
+test('kernel prefs steer the pickers: attention rows where D and T allow, matmul vec4 for aligned f32 in auto', async () => {
+  const rt = await testRuntime();
+  const saved = { ...rt.kernelPrefs };
+  try {
+    rt.kernelPrefs = { ...DEFAULT_KERNEL_PREFS, attention: 'rows' };
+    assert.equal(pickAttentionVersion(rt, 256, 64), 3);
+    assert.equal(pickAttentionVersion(rt, 1, 64), 2);   // decode: rows would idle 63 of 64 threads
+    assert.equal(pickAttentionVersion(rt, 256, 100), 2); // D not a multiple of 4
+    rt.kernelPrefs = { ...DEFAULT_KERNEL_PREFS };
+    assert.equal(pickAttentionVersion(rt, 256, 64), DEFAULT_KERNEL_PREFS.attention === 'rows' ? 3 : 2);
+    // matmul auto under each pref gives the same product (tiled, and split-K with either first pass)
+    const rng = new Rng(5);
+    for (const [M, N, K] of [[40, 36, 24], [20, 8, 600]]) {
+      const a = rng.uniform(M * K), b = rng.uniform(N * K);
+      const ref = matmulRef(a, b, M, N, K, { transB: true });
+      for (const matmul of ['tiled', 'vec4'] as const) {
+        rt.kernelPrefs = { ...DEFAULT_KERNEL_PREFS, matmul };
+        const got = await rt.read(matmulOp(rt, rt.upload(a, [M, K]), rt.upload(b, [N, K]), { transB: true, specialize: false }));
+        assertAllClose(got, ref, { atol: 1e-4, rtol: 1e-4 }, `auto ${M}x${N}x${K} with matmul=${matmul}`);
+      }
+    }
+  } finally {
+    rt.kernelPrefs = saved;
+  }
 });

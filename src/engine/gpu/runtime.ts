@@ -28,6 +28,29 @@ export interface DispatchArgs {
 
 const ARENA_BYTES = 1 << 20;
 
+/** Kernel families the pickers choose between (see each kernel's host function). */
+export interface KernelPrefs {
+  /** attention forward/backward for D % 4 == 0, D <= 64 and T >= 32: 'rows' (version 3) or 'flash' (version 2) */
+  attention: 'flash' | 'rows';
+  /** matmul 'auto' for f32 operands aligned to 4: 'vec4' (also inside split-K) or 'tiled' */
+  matmul: 'tiled' | 'vec4';
+}
+
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'flash', matmul: 'tiled' };
+
+/** Parses "attention=rows,matmul=vec4" (benchmarks, CLI); unknown keys or values throw, naming them. */
+export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
+  const out: Partial<KernelPrefs> = {};
+  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'] };
+  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);
+    if (!allowed[k as keyof KernelPrefs].includes(v)) throw new Error(`kernel prefs: ${k} must be ${allowed[k as keyof KernelPrefs].join(' or ')}, got '${v}'`);
+    (out as Record<string, string>)[k] = v;
+  }
+  return out;
+}
+
 type HostArray = Float32Array | Int32Array | Uint32Array;
 
 export class Runtime {
@@ -46,6 +69,11 @@ export class Runtime {
   private timing: { querySet: GPUQuerySet } | null = null;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
   dispatchCount = 0;
+  /**
+   * Which kernel family the shape pickers take where several apply (issue 14): a benchmark times the
+   * step under each choice in one run, and the defaults follow what the GPU machine measured.
+   */
+  kernelPrefs: KernelPrefs = { ...DEFAULT_KERNEL_PREFS };
   /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
   get bindGroupsCreated(): number {
     return this.kernels.bindGroupsCreated;
