@@ -1,12 +1,18 @@
 // One Runtime per test file, on Node's WebGPU (Dawn). Kernel tests use only this and the kernel's
 // host function, so the same tests run on CPU Vulkan here and on the GPU machine unchanged.
-import { Runtime } from '../gpu/runtime.ts';
+// LAB_KERNELS=attention=rows,matmul=vec4 runs them under other kernel preferences (Runtime.kernelPrefs):
+// the model and training tests then check the whole path through those kernels against their references.
+import { parseKernelPrefs, Runtime } from '../gpu/runtime.ts';
 import { nodeGpu, releaseNodeGpu } from '../gpu/node.ts';
 
 let rt: Promise<Runtime> | null = null;
 
 export function testRuntime(): Promise<Runtime> {
-  rt ??= nodeGpu().then((gpu) => Runtime.create(gpu));
+  rt ??= nodeGpu().then(async (gpu) => {
+    const r = await Runtime.create(gpu);
+    r.kernelPrefs = { ...r.kernelPrefs, ...parseKernelPrefs(process.env.LAB_KERNELS ?? '') };
+    return r;
+  });
   return rt;
 }
 
