@@ -153,6 +153,17 @@ export function vec4Bk(limit: number, tile: MatmulTile): 8 | 16 {
   return vec4WorkgroupBytes(tile, 16) <= limit ? 16 : 8;
 }
 
+/**
+ * Tile of the vec4 kernel: 128x128 only with at least VEC4_TILE128_MIN tiles, else 64x64. On the H100
+ * the 128 tile lost to 64 at 304 tiles (Qwen2.5 gate_proj [1024, 4864]: 0.67 vs 0.36 ms): a 128-tile
+ * workgroup's 256 invocations hold ~128 registers each, two fit an SM, and 304 of them run in 2.3
+ * uneven waves; the 64 tile's 1216 small workgroups spread evenly.
+ */
+export const VEC4_TILE128_MIN = 1024;
+export function pickVec4Tile(M: number, N: number, batch: number): MatmulTile {
+  return cdiv(M, 128) * cdiv(N, 128) * batch >= VEC4_TILE128_MIN ? 128 : 64;
+}
+
 /** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
 export interface SplitKPlan {
   tile: MatmulTile;
@@ -295,8 +306,10 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
   const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
-  const preferVec4 = auto && fitsVec4 && rt.kernelPrefs.matmul === 'vec4'; // the runtime's choice for 'auto'
-  if (preferVec4 && version === 'tiled') version = 'vec4';
+  // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
+  // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
+  const preferVec4 = fitsVec4 && rt.kernelPrefs.matmul === 'vec4';
+  if (preferVec4 && auto && version === 'tiled') version = 'vec4';
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
   const vec4Constants = (tile: MatmulTile) => {
     const { B_KIND: _, ...c } = tiledConstants(tile);
@@ -307,7 +320,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     return { ...c, BK: bk };
   };
   if (version === 'tiled' || version === 'vec4') {
-    const tile = opts.tile ?? pickMatmulTile(M, N, batch);
+    const tile = opts.tile ?? (version === 'vec4' ? pickVec4Tile(M, N, batch) : pickMatmulTile(M, N, batch));
     const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch];
     checkGroups(groups);
     if (version === 'vec4') {

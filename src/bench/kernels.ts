@@ -50,6 +50,8 @@ const n = (c: BenchCase, k: string): number => Number(c[k]);
  */
 const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
+  'vec4-t64': { version: 'vec4', tile: 64 },
+  'vec4-t128': { version: 'vec4', tile: 128 },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
 };
 
@@ -61,8 +63,8 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
       const transB = Boolean(c.transB);
       const variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
       const usesVec4 = variant.version === 'vec4' || variant.splitInner === 'vec4';
-      if (usesVec4 && !vec4Applies(M, N, K, { transB, dtype: String(c.bdtype ?? 'f32') })) return null;
-      const a = rand(rt, [M, K], 'a');
+      if (usesVec4 && !vec4Applies(M, N, K, { transA: Boolean(c.transA), transB, dtype: String(c.bdtype ?? 'f32') })) return null;
+      const a = rand(rt, c.transA ? [K, M] : [M, K], 'a');
       let b: Tensor;
       if (c.bdtype === 'bf16' || c.bdtype === 'f16') {
         b = rt.upload(toHalfBits(rng.uniform(N * K), c.bdtype), transB ? [N, K] : [K, N], c.bdtype, 'b');
@@ -70,7 +72,8 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
         b = rand(rt, transB ? [N, K] : [K, N], 'b');
       }
       const out = rt.empty([M, N], 'f32', 'out');
-      const opts: MatmulOptions = { ...variant, transB, out, tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : undefined };
+      const transA = Boolean(c.transA);
+      const opts: MatmulOptions = { ...variant, transA, transB, out, tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : variant.tile };
       return { record: () => void matmul(rt, a, b, opts), flops: 2 * M * N * K, bytes: a.byteLength + b.byteLength + out.byteLength, tensors: [a, b, out] };
     },
   },

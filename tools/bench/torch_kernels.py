@@ -32,7 +32,7 @@ def case_fn(c, dev):
     r = lambda *s: torch.randn(*s, device=dev)
     if op == "matmul":
         M, N, K = c["M"], c["N"], c["K"]
-        a = r(M, K)
+        a = r(K, M).t() if c.get("transA") else r(M, K)  # transA: a stored [K, M], used transposed
         dt = torch.bfloat16 if c.get("bdtype") == "bf16" else torch.float32
         if c.get("transB"):
             w = r(N, K).to(dt)

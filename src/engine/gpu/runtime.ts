@@ -36,7 +36,13 @@ export interface KernelPrefs {
   matmul: 'tiled' | 'vec4';
 }
 
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'flash', matmul: 'tiled' };
+/**
+ * Rows attention and vec4 matmuls: on an H100 (BENCHMARKS.md, 2026-12-05 ninth session) they took the LoRA
+ * SFT step from 164.2 to 140.0 ms (SmolLM2-135M shape, 8 × 256) and from 209.4 to 163.8 ms (Qwen2.5-0.5B,
+ * 4 × 256); every kernel case they cover ran faster. The others stay selectable (tests hold both to the
+ * same numbers: train/kernel-prefs.test.ts).
+ */
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4' };
 
 /** Parses "attention=rows,matmul=vec4" (benchmarks, CLI); unknown keys or values throw, naming them. */
 export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
@@ -71,7 +77,8 @@ export class Runtime {
   dispatchCount = 0;
   /**
    * Which kernel family the shape pickers take where several apply (issue 14): a benchmark times the
-   * step under each choice in one run, and the defaults follow what the GPU machine measured.
+   * step under each choice in one run (`bench -- sft --kernels`), and the defaults follow what the GPU
+   * machine measured.
    */
   kernelPrefs: KernelPrefs = { ...DEFAULT_KERNEL_PREFS };
   /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
