@@ -49,6 +49,36 @@ test('a repeated step allocates no GPU buffer after warm-up, and compiles each p
   assert.deepEqual([...(await rt.read(y)).slice(0, 3)], [3, 3, 3]);
 });
 
+test('long stretches of work are submitted in parts as they are recorded (autoFlushEvery), in order', async () => {
+  const rt = await testRuntime();
+  const saved = rt.autoFlushEvery;
+  try {
+    rt.autoFlushEvery = 7;
+    const s0 = rt.submitCount;
+    let t = rt.upload(new Float32Array([1, 2, 3]), [3]);
+    const s1 = rt.submitCount; // the upload flushed what was pending
+    for (let i = 0; i < 50; i++) {
+      const next = addScale(rt, t, 1, t, 1); // doubles: each reads the previous output
+      t.dispose();
+      t = next;
+    }
+    assert.equal(rt.submitCount - s1, Math.floor(50 / 7), 'one submit per 7 dispatches, before any read');
+    assert.deepEqual([...(await rt.read(t))], [2 ** 50, 2 ** 51, 3 * 2 ** 50]);
+    assert.ok(rt.submitCount > s0);
+    rt.autoFlushEvery = 0; // off: nothing is submitted until the read
+    const s2 = rt.submitCount;
+    for (let i = 0; i < 20; i++) {
+      const next = addScale(rt, t, 1, t, 1);
+      t.dispose();
+      t = next;
+    }
+    assert.equal(rt.submitCount, s2);
+    assert.deepEqual([...(await rt.read(t))], [2 ** 70, 2 ** 71, 3 * 2 ** 70]);
+  } finally {
+    rt.autoFlushEvery = saved;
+  }
+});
+
 test('many dispatches in one submit keep their order (each reads the previous output)', async () => {
   const rt = await testRuntime();
   let t = rt.upload(new Float32Array([1, 2, 3]), [3]);

@@ -75,6 +75,16 @@ export class Runtime {
   private timing: { querySet: GPUQuerySet } | null = null;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
   dispatchCount = 0;
+  /** command buffers submitted so far (all time) */
+  submitCount = 0;
+  /**
+   * Submit what is recorded after this many dispatches, without waiting: the GPU starts on the first
+   * part of a long stretch of work (a training step: ~3 000 dispatches, 30-45 ms of recording) while
+   * the CPU records the rest, instead of idling until the read at its end. 0: only at flush/read/sync.
+   * Timed regions (timeGpu) are never split.
+   */
+  autoFlushEvery = 256;
+  private sinceFlush = 0;
   /**
    * Which kernel family the shape pickers take where several apply (issue 14): a benchmark times the
    * step under each choice in one run (`bench -- sft --kernels`), and the defaults follow what the GPU
@@ -335,6 +345,7 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
     if (prof) this.endPass();
     this.dispatchCount++;
+    if (++this.sinceFlush >= this.autoFlushEvery && this.autoFlushEvery > 0 && !this.timing) this.flush();
   }
 
   private missingUniforms(spec: KernelSpec): never {
@@ -384,6 +395,8 @@ export class Runtime {
     }
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
+    this.sinceFlush = 0;
+    this.submitCount++;
   }
 
   /** Submit and wait until the GPU has finished; throws any GPU error seen meanwhile. */
