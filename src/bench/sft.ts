@@ -12,7 +12,8 @@
 //                  this is the high-water mark of weights + activations + gradients + AdamW state)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
-import { parseKernelPrefs, Runtime } from '../engine/gpu/runtime.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import { parseKernelPrefs } from '../engine/gpu/kernel-prefs.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { Trainer } from '../engine/train/trainer.ts';

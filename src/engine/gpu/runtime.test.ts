@@ -8,7 +8,7 @@ import { bucketSize } from './pool.ts';
 import { packUniforms, grid1d } from './kernel.ts';
 import { addScale, addScaleSpec } from '../../../shaders/add_scale.ts';
 import { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from './half.ts';
-import { DEFAULT_KERNEL_PREFS, parseKernelPrefs } from './runtime.ts';
+import { DEFAULT_KERNEL_PREFS, parseKernelPrefs } from './kernel-prefs.ts';
 import { pickAttentionVersion } from '../../../shaders/attention_forward.ts';
 import { matmul as matmulOp } from '../../../shaders/matmul_forward.ts';
 import { matmulRef } from '../../../shaders/matmul_forward.ref.ts';

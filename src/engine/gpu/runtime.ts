@@ -15,6 +15,7 @@ import { Tensor, byteLength, numelOf, type DType } from './tensor.ts';
 import { ScopeStack } from './scope.ts';
 import type { KernelSpec } from './kernel.ts';
 import { KernelCache } from './kernel-cache.ts';
+import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from './kernel-prefs.ts';
 
 export interface DispatchArgs {
   /** tensors bound to the spec's non-uniform bindings, in binding order */
@@ -27,35 +28,6 @@ export interface DispatchArgs {
 }
 
 const ARENA_BYTES = 1 << 20;
-
-/** Kernel families the pickers choose between (see each kernel's host function). */
-export interface KernelPrefs {
-  /** attention forward/backward for D % 4 == 0, D <= 64 and T >= 32: 'rows' (version 3) or 'flash' (version 2) */
-  attention: 'flash' | 'rows';
-  /** matmul 'auto' for f32 operands aligned to 4: 'vec4' (also inside split-K) or 'tiled' */
-  matmul: 'tiled' | 'vec4';
-}
-
-/**
- * Rows attention and vec4 matmuls: on an H100 (BENCHMARKS.md, 2026-12-05 ninth session) they took the LoRA
- * SFT step from 164.2 to 140.0 ms (SmolLM2-135M shape, 8 × 256) and from 209.4 to 163.8 ms (Qwen2.5-0.5B,
- * 4 × 256); every kernel case they cover ran faster. The others stay selectable (tests hold both to the
- * same numbers: train/kernel-prefs.test.ts).
- */
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4' };
-
-/** Parses "attention=rows,matmul=vec4" (benchmarks, CLI); unknown keys or values throw, naming them. */
-export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
-  const out: Partial<KernelPrefs> = {};
-  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'] };
-  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
-    const [k, v] = part.split('=');
-    if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);
-    if (!allowed[k as keyof KernelPrefs].includes(v)) throw new Error(`kernel prefs: ${k} must be ${allowed[k as keyof KernelPrefs].join(' or ')}, got '${v}'`);
-    (out as Record<string, string>)[k] = v;
-  }
-  return out;
-}
 
 type HostArray = Float32Array | Int32Array | Uint32Array;
 

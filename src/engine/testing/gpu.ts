@@ -2,7 +2,8 @@
 // host function, so the same tests run on CPU Vulkan here and on the GPU machine unchanged.
 // LAB_KERNELS=attention=rows,matmul=vec4 runs them under other kernel preferences (Runtime.kernelPrefs):
 // the model and training tests then check the whole path through those kernels against their references.
-import { parseKernelPrefs, Runtime } from '../gpu/runtime.ts';
+import { Runtime } from '../gpu/runtime.ts';
+import { parseKernelPrefs } from '../gpu/kernel-prefs.ts';
 import { nodeGpu, releaseNodeGpu } from '../gpu/node.ts';
 
 let rt: Promise<Runtime> | null = null;

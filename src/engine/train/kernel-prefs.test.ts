@@ -11,7 +11,7 @@ import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
 import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
 import { loadModel } from '../model/load.ts';
 import { Rng } from '../testing/rng.ts';
-import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from '../gpu/runtime.ts';
+import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from '../gpu/kernel-prefs.ts';
 import { TrainGraph, LORA_TARGETS, type LoraState, type MicroBatch } from './graph.ts';
 
 after(releaseTestRuntime);

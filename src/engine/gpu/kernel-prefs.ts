@@ -1,0 +1,31 @@
+// Which kernel family the shape pickers take where several apply (issue 14): Runtime.kernelPrefs holds
+// the choice; each kernel's host function reads it. Defaults follow what the GPU machine measured.
+
+/** Kernel families the pickers choose between (see each kernel's host function). */
+export interface KernelPrefs {
+  /** attention forward/backward for D % 4 == 0, D <= 64 and T >= 32: 'rows' (version 3) or 'flash' (version 2) */
+  attention: 'flash' | 'rows';
+  /** matmul 'auto' for f32 operands aligned to 4: 'vec4' (also inside split-K) or 'tiled' */
+  matmul: 'tiled' | 'vec4';
+}
+
+/**
+ * Rows attention and vec4 matmuls: on an H100 (BENCHMARKS.md, 2026-12-05 ninth session) they took the LoRA
+ * SFT step from 164.2 to 140.0 ms (SmolLM2-135M shape, 8 × 256) and from 209.4 to 163.8 ms (Qwen2.5-0.5B,
+ * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay selectable (tests hold both to the
+ * same numbers: train/kernel-prefs.test.ts).
+ */
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4' };
+
+/** Parses "attention=rows,matmul=vec4" (benchmarks, CLI); unknown keys or values throw, naming them. */
+export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
+  const out: Partial<KernelPrefs> = {};
+  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'] };
+  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [k, v] = part.split('=');
+    if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);
+    if (!allowed[k as keyof KernelPrefs].includes(v)) throw new Error(`kernel prefs: ${k} must be ${allowed[k as keyof KernelPrefs].join(' or ')}, got '${v}'`);
+    (out as Record<string, string>)[k] = v;
+  }
+  return out;
+}
