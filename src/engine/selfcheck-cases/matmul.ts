@@ -1,4 +1,5 @@
-// Self-check cases for matmul (both kernel versions, forced), softmax and attention (fwd + bwd).
+// Self-check cases for matmul (naive, tiled and vec4 versions, forced), softmax and attention (fwd + bwd,
+// flash and rows versions: the pickers' defaults are the vec4 and rows kernels, kernel-prefs.ts).
 // Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not multiples of the tiles (16 naive and
 // attention, 64 tiled) or the workgroup (256). Tolerances are the kernels' own tests'.
 
@@ -25,6 +26,7 @@ const matmulTol = (K: number, scaleAB: number, scaleAdd = 0) => ({ rtol: 1e-4, a
 
 const MP = { M: 9, N: 23, K: 37 }; // plain, tiled kernel: one 64×64 tile, mostly padding
 const MT = { M: 7, N: 19, K: 40 }; // transB + bias, naive kernel: 16×16 tiles, partial in both dims
+const MV = { M: 36, N: 44, K: 20 }; // transB + bias, vec4 kernel: multiples of 4, not of the 64 tile or of BK 16
 const SM = { rows: 3 * 5, n: 37 };
 
 // Attention: one sequence after a 2-token KV cache (S = offset + T), GQA with 3 query heads per kv head.
@@ -37,11 +39,11 @@ function attnInputs(rng: Rng) {
   return { q: rng.normal(T * H * D), k: rng.normal(S * Hkv * D), v: rng.normal(S * Hkv * D), dOut: rng.normal(T * H * D) };
 }
 
-/** Uploads q [T, H, D], k, v [S, Hkv, D] and runs the flash forward with probs. */
-function attnForwardGpu(rt: Runtime, i: ReturnType<typeof attnInputs>) {
+/** Uploads q [T, H, D], k, v [S, Hkv, D] and runs the forward with probs (flash unless version 3: rows). */
+function attnForwardGpu(rt: Runtime, i: ReturnType<typeof attnInputs>, version: 2 | 3 = 2) {
   const { T, S, H, Hkv, D, offset } = AT;
   const q = rt.upload(i.q, [T, H, D]), k = rt.upload(i.k, [S, Hkv, D]), v = rt.upload(i.v, [S, Hkv, D]);
-  const f = attentionForward(rt, q, k, v, { offset, writeProbs: true, version: 2 }); // out [T, H, D], lse [H, T], probs [H, T, S]
+  const f = attentionForward(rt, q, k, v, { offset, writeProbs: true, version }); // out [T, H, D], lse [H, T], probs [H, T, S]
   return { q, k, v, ...f, probs: f.probs! };
 }
 
@@ -69,6 +71,19 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
       return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'naive' }), a, w, bias); // [M, N]
     },
     ref: (i) => matmulRef(i.a, i.w, MT.M, MT.N, MT.K, { transB: true, bias: i.bias }),
+  }),
+  defineCase({
+    name: 'matmul_forward.vec4',
+    shape: `[${MV.M}, ${MV.K}] · [${MV.N}, ${MV.K}]ᵀ + bias, version vec4`,
+    tol: matmulTol(MV.K, 1, 2), // inputs in [-1, 1], bias in [-2, 2]
+    inputs: (rng) => ({ a: rng.uniform(MV.M * MV.K), w: rng.uniform(MV.N * MV.K), bias: rng.uniform(MV.N, -2, 2) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MV.M, MV.K]); // [M, K]
+      const w = rt.upload(i.w, [MV.N, MV.K]); // [N, K]
+      const bias = rt.upload(i.bias, [MV.N]); // [N]
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4' }), a, w, bias); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
   }),
   defineCase({
     name: 'softmax_forward',
@@ -117,6 +132,20 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
     },
   }),
   defineCase({
+    name: 'attention_forward.rows',
+    shape: `as attention_forward, version 3 (rows): out ‖ lse`,
+    tol: { atol: 1e-5, rtol: 1e-3 }, // as attention_forward (lse is well within it: 1e-5 relative in the kernel test)
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i, 3);
+      return readAllAndFree(rt, [f.out, f.lse], f.q, f.k, f.v, f.probs);
+    },
+    ref: (i) => {
+      const r = attentionForwardRef(i.q, i.k, i.v, AT, { offset: AT.offset });
+      return concat(r.out, r.lse.map((x) => (x === -Infinity ? NEG_BIG : x)));
+    },
+  }),
+  defineCase({
     name: 'attention_explicit',
     shape: `as attention_forward, batched [1, …]: scores → pattern → z (pattern ‖ z)`,
     // fp32 dot products of D = 12 terms, exp over ≤ 9 visible keys and a 9-term weighted sum: ~1e-6
@@ -154,14 +183,30 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
   }),
   defineCase({
     name: 'attention_backward',
-    shape: `as attention_forward (dq ‖ dk ‖ dv)`,
+    shape: `as attention_forward, flash (dq ‖ dk ‖ dv)`,
     // fp32 recomputation of P from lse, the dP − Δ difference and sums over keys: 1e-3 relative + 1e-5 absolute
     tol: { atol: 1e-5, rtol: 1e-3 },
     inputs: attnInputs,
     gpu: (rt, i) => {
       const f = attnForwardGpu(rt, i);
       const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
-      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset }); // dq [T, H, D], dk, dv [S, Hkv, D]
+      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset, version: 2 }); // dq [T, H, D], dk, dv [S, Hkv, D]
+      return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
+    },
+    ref: (i) => {
+      const r = attentionBackwardRef(i.q, i.k, i.v, i.dOut, AT, { offset: AT.offset });
+      return concat(r.dq, r.dk, r.dv);
+    },
+  }),
+  defineCase({
+    name: 'attention_backward.rows',
+    shape: `as attention_backward, version 3 (rows) after the rows forward (dq ‖ dk ‖ dv)`,
+    tol: { atol: 1e-5, rtol: 1e-3 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i, 3);
+      const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
+      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset, version: 3 }); // dq [T, H, D], dk, dv [S, Hkv, D]
       return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
     },
     ref: (i) => {
