@@ -2,24 +2,24 @@
 // (FlashAttention-2 style, deterministic, no atomics), in three dispatches:
 //   attention_backward      stats = (lse, Δ = rowsum(dO ∘ O))          one thread per row
 //   attention_backward_dq   dQ, parallel over query tiles               [ceil(T/16), H, B]
-//                           (version 3, attention_backward_dq_rows.wgsl: a thread per query row,
-//                           [ceil(T/64), H, B]; D % 4 == 0 and D <= 64)
-//                           version 3: attention_backward_dkv_rows.wgsl, a thread per (key, query
-//                           head), dV and dK in two dispatches [ceil(S/64), H, B], then matmul's
-//                           split-K reduce sums the H/Hkv heads of each kv head (none when H = Hkv)
 //   attention_backward_dkv  dK, dV, parallel over key tiles, summing    [ceil(S/16), Hkv, B]
 //                           the H/Hkv query heads of each kv head
+// Version 3 (D % 4 == 0, D <= 64) keeps the pre-pass and replaces the other two:
+//   attention_backward_dq_rows   dQ, a thread per query row             [ceil(T/64), H, B]
+//   attention_backward_dkv_rows  dV, then dK, a thread per (key, query  [ceil(S/64), H, B] each
+//                                head); matmul's split-K reduce sums the H/Hkv heads of each kv head
+//                                (none when H = Hkv)
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
 import preCode from './attention_backward.wgsl';
 import dqCode from './attention_backward_dq.wgsl';
 import dkvCode from './attention_backward_dkv.wgsl';
-import dqRowsCode from './attention_backward_dq_rows.wgsl';
-import dkvRowsCode from './attention_backward_dkv_rows.wgsl';
+import dqRowsBody from './attention_backward_dq_rows.wgsl';
+import dkvRowsBody from './attention_backward_dkv_rows.wgsl';
 import { matmulSplitkReduceSpec } from './matmul_forward.ts';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
-import { attentionRowsApplies, attnShape, attnUniforms, pickAttentionVersion, type AttentionOpts } from './attention_forward.ts';
+import { attnShape, attnUniforms, checkRowsApplies, pickAttentionVersion, rowsCommon, rowsKv, type AttentionOpts } from './attention_forward.ts';
 
 export const attentionBackwardSpec: KernelSpec = { name: 'attention_backward', code: preCode, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 export const attentionBackwardDqSpec: KernelSpec = {
@@ -27,15 +27,15 @@ export const attentionBackwardDqSpec: KernelSpec = {
   code: dqCode,
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage'],
 };
-export const attentionBackwardDqRowsSpec: KernelSpec = { ...attentionBackwardDqSpec, name: 'attention_backward_dq_rows', code: dqRowsCode };
-const dkvRowsBindings = ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage', 'storage'] as const;
-export const attentionBackwardDvRowsSpec: KernelSpec = { name: 'attention_backward_dv_rows', code: dkvRowsCode, entryPoint: 'dv_main', bindings: dkvRowsBindings };
-export const attentionBackwardDkRowsSpec: KernelSpec = { name: 'attention_backward_dk_rows', code: dkvRowsCode, entryPoint: 'dk_main', bindings: dkvRowsBindings };
 export const attentionBackwardDkvSpec: KernelSpec = {
   name: 'attention_backward_dkv',
   code: dkvCode,
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'read', 'storage', 'storage'],
 };
+// the rows kernels take their shared pieces first (WGSL has no include)
+export const attentionBackwardDqRowsSpec: KernelSpec = { ...attentionBackwardDqSpec, name: 'attention_backward_dq_rows', code: rowsCommon + rowsKv + dqRowsBody };
+/** dV (constant DK = 0), then dK (DK = 1): one entry point, two pipelines */
+export const attentionBackwardDkvRowsSpec: KernelSpec = { ...attentionBackwardDkvSpec, name: 'attention_backward_dkv_rows', code: rowsCommon + dkvRowsBody };
 
 /**
  * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
@@ -68,11 +68,12 @@ export function attentionBackward(
   rt.dispatch(attentionBackwardSpec, { tensors: [out, dOut, lse, stats], uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
 
   const dq = rt.empty(q.shape, 'f32', 'attention_backward.dq'); // [B?, T, H, D]
+  const dqArgs = { tensors: [q, k, v, dOut, stats, mask, dq], uniforms };
   if (version === 3) {
-    if (!attentionRowsApplies(s.D)) throw new Error(`attention_backward: version 3 needs D % 4 == 0 and D <= 64, got D=${s.D}`);
-    rt.dispatch(attentionBackwardDqRowsSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+    checkRowsApplies('attention_backward', s.D);
+    rt.dispatch(attentionBackwardDqRowsSpec, { ...dqArgs, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
   } else {
-    rt.dispatch(attentionBackwardDqSpec, { tensors: [q, k, v, dOut, stats, mask, dq], uniforms, workgroups: [cdiv(T, 16), H, B] });
+    rt.dispatch(attentionBackwardDqSpec, { ...dqArgs, workgroups: [cdiv(T, 16), H, B] });
   }
 
   const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
@@ -94,9 +95,9 @@ function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[],
   const G = H / Hkv;
   const dkh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dk_heads') : dk; // [B, S, H, D]
   const dvh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dv_heads') : dv;
-  const args = { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, 64), H, B] as [number, number, number], constants: { DV4: D / 4 } };
-  rt.dispatch(attentionBackwardDvRowsSpec, args);
-  rt.dispatch(attentionBackwardDkRowsSpec, args);
+  for (const DK of [0, 1]) {
+    rt.dispatch(attentionBackwardDkvRowsSpec, { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, 64), H, B], constants: { DV4: D / 4, DK } });
+  }
   if (G === 1) return;
   const total = B * S * Hkv * D;
   // matmul_forward_splitk.wgsl's U: MN, total, S (slices), N, alpha, has_bias, accumulate, pad

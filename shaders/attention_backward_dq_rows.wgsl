@@ -10,14 +10,9 @@
 // bindings (group 0): as attention_backward_dq.wgsl (U, q, k, v, dOut, stats, mask, dq), with q, k,
 //   v, dOut and dq read as vec4 (D % 4 == 0).
 //   q/dOut/dq [B, T, H, D], k/v [B, S, Hkv, D], stats [B, H, T, 2] (lse_i, Δ_i), mask [B, S] or [S]
-// override: DV4 = D / 4 (1..16). dispatch: [ceil(T / 64), H, B] workgroups of 64.
+// override: DV4 = D / 4 (1..16). dispatch: [ceil(T / 64), H, B] workgroups of 64. The host prepends
+//   attention_rows_common.wgsl (U, DV4, dot4) and attention_rows_kv.wgsl (BR, BC, ks/vs, stage_kv, key_visible).
 // reference: attention_backward.ref.ts (attentionBackwardRef)
-
-struct U {
-  B: u32, T: u32, S: u32, H: u32,
-  Hkv: u32, D: u32, offset: u32, scale: f32,
-  has_mask: u32, mask_bstride: u32, write_probs: u32, _pad: u32,
-}
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -27,20 +22,6 @@ struct U {
 @group(0) @binding(5) var<storage, read> stats: array<f32>;
 @group(0) @binding(6) var<storage, read> mask: array<u32>;
 @group(0) @binding(7) var<storage, read_write> dq: array<vec4<f32>>;
-
-const BR: u32 = 64u;  // query rows per workgroup (one per thread)
-const BC: u32 = 32u;  // keys per staged block
-override DV4: u32 = 16u;
-
-var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
-var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
-
-// acc + a·b summed one component at a time, in d order: scores come out as version 2 computes them
-// (Σ_d q_d k_d, then × scale), so the lse of either forward version matches the backward's exps even
-// at huge logits, where a different summation order moves exp(s − lse) visibly
-fn dot4(acc: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
-  return (((acc + a.x * b.x) + a.y * b.y) + a.z * b.z) + a.w * b.w;
-}
 
 @compute @workgroup_size(BR)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -56,26 +37,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let lse_i = stats[2u * ri];
   let delta_i = stats[2u * ri + 1u];
 
-  var qv: array<vec4<f32>, 16>;  // scale · q_i
+  var qv: array<vec4<f32>, 16>;  // q_i
   var dov: array<vec4<f32>, 16>; // dO_i
   var acc: array<vec4<f32>, 16>; // Σ_j dS_ij k_j
   for (var d = 0u; d < DV4; d++) { qv[d] = q[qrow + d]; dov[d] = dout[qrow + d]; acc[d] = vec4(0.0); }
-  let jmax = u.offset + i;
 
   for (var j0 = 0u; j0 < kend; j0 += BC) {
     workgroupBarrier(); // the previous block is no longer read
-    for (var e = lid; e < BC * DV4; e += BR) {
-      let j = min(j0 + e / DV4, kend - 1u); // keys past kend (a cache's garbage) are never read
-      let src = ((b * u.S + j) * u.Hkv + hk) * DV4 + e % DV4;
-      ks[e] = k[src];
-      vs[e] = v[src];
-    }
+    stage_kv(b, hk, j0, kend, lid);
     workgroupBarrier();
     for (var x = 0u; x < BC; x++) {
-      let j = j0 + x;
-      var ok = row_ok && j < kend && j <= jmax;
-      if (ok && u.has_mask != 0u) { ok = mask[b * u.mask_bstride + j] != 0u; }
-      if (!ok) { continue; }
+      if (!row_ok || !key_visible(b, i, j0 + x, kend)) { continue; }
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < DV4; d++) {

@@ -3,7 +3,9 @@
 //
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
 import code from './attention_forward.wgsl';
-import rowsCode from './attention_forward_rows.wgsl';
+import rowsBody from './attention_forward_rows.wgsl';
+import rowsCommonCode from './attention_rows_common.wgsl';
+import rowsKvCode from './attention_rows_kv.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -22,10 +24,19 @@ const bindings = ['uniform', 'read', 'read', 'read', 'read', 'storage', 'storage
 export const attentionForwardSpec: KernelSpec = { name: 'attention_forward', code, bindings };
 export const attentionForwardNaiveSpec: KernelSpec = { name: 'attention_forward_naive', code, entryPoint: 'naive', bindings };
 export const attentionProbsSpec: KernelSpec = { name: 'attention_forward_probs', code, entryPoint: 'probs_pass', bindings };
-export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_rows', code: rowsCode, bindings };
+/** Pieces the rows kernels (version 3) share, prepended to each (WGSL has no include): U, DV4, dot4 … */
+export const rowsCommon = rowsCommonCode;
+/** … and, for those that run a query row through staged key blocks: BR, BC, ks/vs, stage_kv, key_visible */
+export const rowsKv = rowsKvCode;
+export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_rows', code: rowsCommon + rowsKv + rowsBody, bindings };
 
 /** Version 3 (a thread per query row, the head in registers) needs D % 4 == 0 and D <= 64. */
 export const attentionRowsApplies = (D: number): boolean => D % 4 === 0 && D <= 64;
+
+/** Throws, naming the caller, when version 3 is asked for a head dim it cannot take. */
+export function checkRowsApplies(what: string, D: number): void {
+  if (!attentionRowsApplies(D)) throw new Error(`${what}: version 3 needs D % 4 == 0 and D <= 64, got D=${D}`);
+}
 
 /** Query rows below which version 3 leaves most of its 64-row workgroups idle (decode, short prefill). */
 export const ATTENTION_ROWS_MIN_T = 32;
@@ -114,14 +125,16 @@ export function attentionForward(
   const dummy = probs ? null : rt.empty([1], 'f32', 'attention.no_probs');
   const tensors = [q, k, v, opts.keyMask ?? q, out, lse, probs ?? dummy!];
   const uniforms = attnUniforms(s, !!opts.keyMask, writeProbs);
-  if (version === 3 && !attentionRowsApplies(s.D)) throw new Error(`attention_forward: version 3 needs D % 4 == 0 and D <= 64, got D=${s.D}`);
   if (version === 1) {
     rt.dispatch(attentionForwardNaiveSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T, 64)) });
-  } else if (version === 3) {
-    rt.dispatch(attentionForwardRowsSpec, { tensors, uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
-    if (probs) rt.dispatch(attentionProbsSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T * S, 256)) });
   } else {
-    rt.dispatch(attentionForwardSpec, { tensors, uniforms, workgroups: [cdiv(T, 16), H, B] });
+    if (version === 3) {
+      checkRowsApplies('attention_forward', s.D);
+      rt.dispatch(attentionForwardRowsSpec, { tensors, uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+    } else {
+      rt.dispatch(attentionForwardSpec, { tensors, uniforms, workgroups: [cdiv(T, 16), H, B] });
+    }
+    // versions 2 and 3 write lse only: the probabilities come from it in a second pass
     if (probs) rt.dispatch(attentionProbsSpec, { tensors, uniforms, workgroups: grid1d(cdiv(B * H * T * S, 256)) });
   }
   dummy?.dispose(); // recorded work keeps using it in queue order

@@ -14,16 +14,11 @@
 //   out read as vec4 (D % 4 == 0 keeps every row on a vec4 boundary); probs is unused (the host runs
 //   attention_forward.wgsl's probs_pass after this kernel when probabilities are asked for).
 //   q [B, T, H, D], k/v [B, S, Hkv, D], mask [B, S] or [S], out [B, T, H, D], lse [B, H, T]
-// override: DV4 = D / 4 (1..16), fixed per pipeline by the host.
+// override: DV4 = D / 4 (1..16), fixed per pipeline by the host. The host prepends
+//   attention_rows_common.wgsl (U, DV4, dot4) and attention_rows_kv.wgsl (BR, BC, ks/vs, stage_kv, key_visible).
 // dispatch: [ceil(T / 64), H, B] workgroups of 64.
 // A row that sees no key gets out = 0, lse = -3.402823e38 (never NaN), as in version 2.
 // reference: attention_forward.ref.ts (attentionForwardRef)
-
-struct U {
-  B: u32, T: u32, S: u32, H: u32,
-  Hkv: u32, D: u32, offset: u32, scale: f32,
-  has_mask: u32, mask_bstride: u32, write_probs: u32, _pad: u32,
-}
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -35,19 +30,6 @@ struct U {
 @group(0) @binding(7) var<storage, read_write> probs: array<f32>;
 
 const NEG_BIG: f32 = -3.402823e+38;
-const BR: u32 = 64u;   // query rows per workgroup (one per thread)
-const BC: u32 = 32u;   // keys per staged block
-override DV4: u32 = 16u;
-
-var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
-var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
-
-// acc + a·b summed one component at a time, in d order: scores come out as version 2 computes them
-// (Σ_d q_d k_d, then × scale), so the lse of either forward version matches the backward's exps even
-// at huge logits, where a different summation order moves exp(s − lse) visibly
-fn dot4(acc: f32, a: vec4<f32>, b: vec4<f32>) -> f32 {
-  return (((acc + a.x * b.x) + a.y * b.y) + a.z * b.z) + a.w * b.w;
-}
 
 @compute @workgroup_size(BR)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -65,26 +47,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var d = 0u; d < DV4; d++) { qv[d] = q[qrow + d]; o[d] = vec4(0.0); }
   var m = NEG_BIG; // running max of visible scores
   var l = 0.0;     // running Σ exp(s − m)
-  let jmax = u.offset + i; // causal: this row sees keys j <= offset + i
 
   for (var j0 = 0u; j0 < kend; j0 += BC) {
-    // stage keys j0..j0+BC-1 (clamped below kend: keys past it, e.g. a cache's garbage, are never read)
     workgroupBarrier(); // the previous block is no longer read
-    for (var e = lid; e < BC * DV4; e += BR) {
-      let j = min(j0 + e / DV4, kend - 1u);
-      let src = ((b * u.S + j) * u.Hkv + hk) * DV4 + e % DV4;
-      ks[e] = k[src];
-      vs[e] = v[src];
-    }
+    stage_kv(b, hk, j0, kend, lid);
     workgroupBarrier();
 
     // online softmax key by key: the running max moves rarely once a few keys are in, so the
     // rescale of o (D/4 vec4 products) is a branch mostly not taken
     for (var x = 0u; x < BC; x++) {
-      let j = j0 + x;
-      var ok = row_ok && j < kend && j <= jmax;
-      if (ok && u.has_mask != 0u) { ok = mask[b * u.mask_bstride + j] != 0u; }
-      if (!ok) { continue; } // only register and workgroup reads below: no barrier in reach
+      if (!row_ok || !key_visible(b, i, j0 + x, kend)) { continue; } // only register and workgroup reads below: no barrier in reach
       var sc = 0.0;
       for (var d = 0u; d < DV4; d++) { sc = dot4(sc, qv[d], ks[x * DV4 + d]); }
       sc *= u.scale;
