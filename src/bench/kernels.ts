@@ -43,10 +43,10 @@ function rand(rt: Runtime, shape: number[], label: string): Tensor {
 }
 const n = (c: BenchCase, k: string): number => Number(c[k]);
 
-/** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
 /**
- * Matmul variants timed beside the versions: the vec4 kernel at the other K step, and split-K over it
- * (the default split-K runs the tiled kernel), so one run shows which the picker should take.
+ * Matmul variants timed beside the versions (which run as the pickers choose): the vec4 kernel at the
+ * other K step and at each tile, and split-K over vec4 (forced, whatever the runtime prefers), so one
+ * run shows which the pickers should take.
  */
 const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
@@ -55,16 +55,17 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
 };
 
+/** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
 const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
   matmul: {
     versions: [...matmulVersions, ...Object.keys(MATMUL_VARIANTS)],
     run(rt, c, version) {
       const [M, N, K] = [n(c, 'M'), n(c, 'N'), n(c, 'K')];
-      const transB = Boolean(c.transB);
+      const [transA, transB] = [Boolean(c.transA), Boolean(c.transB)];
       const variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
       const usesVec4 = variant.version === 'vec4' || variant.splitInner === 'vec4';
-      if (usesVec4 && !vec4Applies(M, N, K, { transA: Boolean(c.transA), transB, dtype: String(c.bdtype ?? 'f32') })) return null;
-      const a = rand(rt, c.transA ? [K, M] : [M, K], 'a');
+      if (usesVec4 && !vec4Applies(M, N, K, { transA, transB, dtype: String(c.bdtype ?? 'f32') })) return null;
+      const a = rand(rt, transA ? [K, M] : [M, K], 'a');
       let b: Tensor;
       if (c.bdtype === 'bf16' || c.bdtype === 'f16') {
         b = rt.upload(toHalfBits(rng.uniform(N * K), c.bdtype), transB ? [N, K] : [K, N], c.bdtype, 'b');
@@ -72,7 +73,6 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
         b = rand(rt, transB ? [N, K] : [K, N], 'b');
       }
       const out = rt.empty([M, N], 'f32', 'out');
-      const transA = Boolean(c.transA);
       const opts: MatmulOptions = { ...variant, transA, transB, out, tile: c.tile === 64 || c.tile === 128 ? (c.tile as 64 | 128) : variant.tile };
       return { record: () => void matmul(rt, a, b, opts), flops: 2 * M * N * K, bytes: a.byteLength + b.byteLength + out.byteLength, tensors: [a, b, out] };
     },

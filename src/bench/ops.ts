@@ -101,7 +101,7 @@ registerRunner('attention', ['naive', 'flash', 'rows'], (rt, c, version) => {
 });
 
 // backward only (stats pre-pass, dQ, dK/dV), from one forward made outside the timed region;
-// 'rows' = dQ by attention_backward_dq_rows.wgsl (dK/dV as flash)
+// 'rows' = version 3 (attention_backward_dq_rows.wgsl, attention_backward_dkv_rows.wgsl and the reduce)
 registerRunner('attention_bwd', ['flash', 'rows'], (rt, c, version) => {
   const [B, T, H, Hkv, D] = [n(c, 'B'), n(c, 'T'), n(c, 'H'), n(c, 'Hkv'), n(c, 'D')];
   const q = rand(rt, [B, T, H, D]), k = rand(rt, [B, T, Hkv, D]), v = rand(rt, [B, T, Hkv, D]), dOut = rand(rt, [B, T, H, D]);

@@ -12,8 +12,8 @@ export interface KernelPrefs {
 /**
  * Rows attention and vec4 matmuls: on an H100 (BENCHMARKS.md, 2026-12-05 ninth session) they took the LoRA
  * SFT step from 164.2 to 140.0 ms (SmolLM2-135M shape, 8 × 256) and from 209.4 to 163.8 ms (Qwen2.5-0.5B,
- * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay selectable (tests hold both to the
- * same numbers: train/kernel-prefs.test.ts).
+ * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay
+ * selectable (tests hold both to the same numbers: train/kernel-prefs.test.ts).
  */
 export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4' };
 

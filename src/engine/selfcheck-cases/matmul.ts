@@ -47,6 +47,27 @@ function attnForwardGpu(rt: Runtime, i: ReturnType<typeof attnInputs>, version: 
   return { q, k, v, ...f, probs: f.probs! };
 }
 
+/** Attention backward (after the forward of the same version) against the float64 gradients. */
+function attnBackwardCase(name: string, shape: string, version: 2 | 3): SelfCheckCase {
+  return defineCase({
+    name,
+    shape,
+    // fp32 recomputation of P from lse, the dP − Δ difference and sums over keys: 1e-3 relative + 1e-5 absolute
+    tol: { atol: 1e-5, rtol: 1e-3 },
+    inputs: attnInputs,
+    gpu: (rt, i) => {
+      const f = attnForwardGpu(rt, i, version);
+      const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
+      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset, version }); // dq [T, H, D], dk, dv [S, Hkv, D]
+      return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
+    },
+    ref: (i) => {
+      const r = attentionBackwardRef(i.q, i.k, i.v, i.dOut, AT, { offset: AT.offset });
+      return concat(r.dq, r.dk, r.dv);
+    },
+  });
+}
+
 export const MATMUL_CASES: readonly SelfCheckCase[] = [
   defineCase({
     name: 'matmul_forward.tiled',
@@ -181,37 +202,6 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
       return copyColumnsRef(i.qkv, W, new Float64Array(AT.T * K), K, { cols: K, srcOffset: AT.H * AT.D, dstOffset: 0 });
     },
   }),
-  defineCase({
-    name: 'attention_backward',
-    shape: `as attention_forward, flash (dq ‖ dk ‖ dv)`,
-    // fp32 recomputation of P from lse, the dP − Δ difference and sums over keys: 1e-3 relative + 1e-5 absolute
-    tol: { atol: 1e-5, rtol: 1e-3 },
-    inputs: attnInputs,
-    gpu: (rt, i) => {
-      const f = attnForwardGpu(rt, i);
-      const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
-      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset, version: 2 }); // dq [T, H, D], dk, dv [S, Hkv, D]
-      return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
-    },
-    ref: (i) => {
-      const r = attentionBackwardRef(i.q, i.k, i.v, i.dOut, AT, { offset: AT.offset });
-      return concat(r.dq, r.dk, r.dv);
-    },
-  }),
-  defineCase({
-    name: 'attention_backward.rows',
-    shape: `as attention_backward, version 3 (rows) after the rows forward (dq ‖ dk ‖ dv)`,
-    tol: { atol: 1e-5, rtol: 1e-3 },
-    inputs: attnInputs,
-    gpu: (rt, i) => {
-      const f = attnForwardGpu(rt, i, 3);
-      const dOut = rt.upload(i.dOut, [AT.T, AT.H, AT.D]); // [T, H, D]
-      const g = attentionBackward(rt, f.q, f.k, f.v, f.out, f.lse, dOut, { offset: AT.offset, version: 3 }); // dq [T, H, D], dk, dv [S, Hkv, D]
-      return readAllAndFree(rt, [g.dq, g.dk, g.dv], f.q, f.k, f.v, f.out, f.lse, f.probs, dOut);
-    },
-    ref: (i) => {
-      const r = attentionBackwardRef(i.q, i.k, i.v, i.dOut, AT, { offset: AT.offset });
-      return concat(r.dq, r.dk, r.dv);
-    },
-  }),
+  attnBackwardCase('attention_backward', 'as attention_forward, flash (dq ‖ dk ‖ dv)', 2),
+  attnBackwardCase('attention_backward.rows', 'as attention_backward, version 3 (rows) after the rows forward (dq ‖ dk ‖ dv)', 3),
 ];
