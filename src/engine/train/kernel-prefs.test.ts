@@ -11,6 +11,7 @@ import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
 import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
 import { loadModel } from '../model/load.ts';
 import { Rng } from '../testing/rng.ts';
+import { assertAllClose } from '../testing/allclose.ts';
 import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from '../gpu/kernel-prefs.ts';
 import { TrainGraph, LORA_TARGETS, type LoraState, type MicroBatch } from './graph.ts';
 
@@ -65,10 +66,7 @@ test('a LoRA step and a base-model forward give the same numbers under attention
     const other = await run({ ...DEFAULT_KERNEL_PREFS, attention: 'rows', matmul: 'vec4' });
     assert.ok(Number.isFinite(base.loss) && base.loss > 0, `loss ${base.loss}`);
     assert.ok(Math.abs(other.loss - base.loss) <= 1e-5 * base.loss, `loss ${other.loss} (rows, vec4) vs ${base.loss} (flash, tiled)`);
-    const close = (got: Float32Array, want: Float32Array, what: string) => {
-      const tol = 1e-4 * maxAbs(want) + 1e-7;
-      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= tol, `${what}[${i}]: ${got[i]} vs ${want[i]} (tolerance ${tol})`);
-    };
+    const close = (got: Float32Array, want: Float32Array, what: string) => assertAllClose(got, want, { atol: 1e-4 * maxAbs(want) + 1e-7, rtol: 0 }, what);
     close(other.logits, base.logits, 'logits');
     assert.equal(other.grads.length, base.grads.length);
     base.grads.forEach((g, i) => {
