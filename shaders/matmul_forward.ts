@@ -12,8 +12,8 @@
 //              contiguous dims are multiples of 4 only (vec4Applies), forcing it elsewhere throws.
 // 'auto' (pickMatmulVersion): gemv for M <= 16, naive for tiny dims, splitk when the tiled kernel
 // would leave the GPU half idle and K can be split, else tiled; where vec4 applies and the runtime
-// prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled, and as split-K's first
-// pass. Every version but vec4 handles every case (forcing one never falls back to another; it may
+// prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled, instead of naive when
+// only K is short, and as split-K's first pass. Every version but vec4 handles every case (forcing one never falls back to another; it may
 // just be slow); vec4 forced where it does not apply throws.
 import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
@@ -286,6 +286,14 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       ['u32', M], ['u32', N], ['u32', K], ['u32', bStride], ['f32', al], ['u32', withBias ? 1 : 0], ['u32', acc ? 1 : 0],
       ['u32', transA ? 1 : 0], ['u32', transB ? 1 : 0], ['u32', B_KIND[bDtype]], ['u32', kChunk], ['u32', splits],
     ]);
+  const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
+  // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
+  // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
+  const preferVec4 = fitsVec4 && rt.kernelPrefs.matmul === 'vec4';
+  // and for what it would run naive only because K is short (LoRA's dx += dxa·A, K = r: a single 16-deep
+  // step; the naive kernel re-reads A and B per output)
+  const shortK = version === 'naive' && M >= TILED_MIN_DIM && N >= TILED_MIN_DIM;
+  if (preferVec4 && auto && (version === 'tiled' || shortK)) version = 'vec4';
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
@@ -307,11 +315,6 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       ? { TX: T, TY: T, TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, B_KIND: B_KIND[bDtype] }
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
-  const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
-  // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
-  // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
-  const preferVec4 = fitsVec4 && rt.kernelPrefs.matmul === 'vec4';
-  if (preferVec4 && auto && version === 'tiled') version = 'vec4';
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
   const vec4Constants = (tile: MatmulTile) => {
     const { B_KIND: _, ...c } = tiledConstants(tile);

@@ -88,3 +88,30 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   const a4 = rt.upload(new Float32Array(32), [4, 8]), b4 = rt.upload(new Float32Array(32), [8, 4]);
   assert.throws(() => matmul(rt, a4, b4, { version: 'vec4', bk: 12 as 8 }), /bk must be 8 or 16/);
 });
+
+test("matmul 'auto': a short K (LoRA's dx += dxa·A, K = r) runs vec4 when the runtime prefers it, naive when not", async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(25);
+  const prefs = rt.kernelPrefs;
+  const ran: string[] = [];
+  const dispatch = rt.dispatch.bind(rt);
+  rt.dispatch = (spec, args) => {
+    ran.push(spec.name);
+    dispatch(spec, args);
+  };
+  try {
+    for (const matmulPref of ['vec4', 'tiled'] as const) {
+      rt.kernelPrefs = { ...prefs, matmul: matmulPref };
+      ran.length = 0;
+      // [40, 36] += [40, 16] · [16, 36]: K = 16 is below the tiled kernels' minimum, M and N are not
+      await check(rng, { M: 40, N: 36, K: 16, accumulate: true, alpha: 0.5 }, {}, `auto/${matmulPref}`);
+      assert.deepEqual(ran, [matmulPref === 'vec4' ? 'matmul_forward_vec4' : 'matmul_forward_naive'], `prefs ${matmulPref}`);
+      ran.length = 0;
+      await check(rng, { M: 40, N: 8, K: 16 }, {}, `auto/${matmulPref}/narrow`); // N below the minimum too: naive
+      assert.deepEqual(ran, ['matmul_forward_naive']);
+    }
+  } finally {
+    rt.dispatch = dispatch;
+    rt.kernelPrefs = prefs;
+  }
+});
