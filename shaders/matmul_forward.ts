@@ -12,8 +12,8 @@
 //              contiguous dims are multiples of 4 only (vec4Applies), forcing it elsewhere throws.
 // 'auto' (pickMatmulVersion): gemv for M <= 16, naive for tiny dims, splitk when the tiled kernel
 // would leave the GPU half idle and K can be split, else tiled; where vec4 applies and the runtime
-// prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled, instead of naive when
-// only K is short, and as split-K's first pass. Every version but vec4 handles every case (forcing one never falls back to another; it may
+// prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled or naive, and as
+// split-K's first pass. Every version but vec4 handles every case (forcing one never falls back to another; it may
 // just be slow); vec4 forced where it does not apply throws.
 import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
@@ -156,14 +156,20 @@ export function vec4Bk(limit: number, tile: MatmulTile): 8 | 16 {
 }
 
 /**
- * Tile of the vec4 kernel: 128x128 only with at least VEC4_TILE128_MIN tiles, else 64x64. On the H100
- * the 128 tile lost to 64 at 304 tiles (Qwen2.5 gate_proj [1024, 4864]: 0.67 vs 0.36 ms): a 128-tile
- * workgroup's 256 invocations hold ~128 registers each, two fit an SM, and 304 of them run in 2.3
- * uneven waves; the 64 tile's 1216 small workgroups spread evenly.
+ * Tile of the vec4 kernel, by how evenly its 128x128 workgroups fill waves of VEC4_TILE128_SLOTS (an
+ * H100/H200: 132 SMs x 2 resident workgroups of 256): 128 when the last wave is at least
+ * VEC4_TILE128_FILL full on average over the waves, else 64 (4x more, smaller workgroups that spread
+ * evenly). On an H100 (same run): 2048³, 256 tiles (one wave 97% full): 128 0.54 ms, 64 0.70; SmolLM2
+ * gate_proj [2048, 1536], 192 tiles (73%): 0.155 vs 0.161; Qwen2.5 gate_proj [1024, 4864], 304 tiles
+ * (two waves, 58%): 0.56 vs 0.38; [2048, 576], 80 tiles (30%): 0.097 vs 0.087. The count is the GPU
+ * machine's; a smaller GPU has fewer slots, where any shape fills waves better and 128 does no harm.
  */
-export const VEC4_TILE128_MIN = 1024;
+export const VEC4_TILE128_SLOTS = 264;
+export const VEC4_TILE128_FILL = 0.65;
 export function pickVec4Tile(M: number, N: number, batch: number): MatmulTile {
-  return cdiv(M, 128) * cdiv(N, 128) * batch >= VEC4_TILE128_MIN ? 128 : 64;
+  const tiles = cdiv(M, 128) * cdiv(N, 128) * batch;
+  const waves = Math.ceil(tiles / VEC4_TILE128_SLOTS);
+  return tiles / (waves * VEC4_TILE128_SLOTS) >= VEC4_TILE128_FILL ? 128 : 64;
 }
 
 /** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
@@ -290,10 +296,10 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
   // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
   const preferVec4 = fitsVec4 && rt.kernelPrefs.matmul === 'vec4';
-  // and for what it would run naive only because K is short (LoRA's dx += dxa·A, K = r: a single 16-deep
-  // step; the naive kernel re-reads A and B per output)
-  const shortK = version === 'naive' && M >= TILED_MIN_DIM && N >= TILED_MIN_DIM;
-  if (preferVec4 && auto && (version === 'tiled' || shortK)) version = 'vec4';
+  // and for what it would run naive (a short K or a narrow N, LoRA's products with r = 16: the naive
+  // kernel re-reads A and B per output; H100, same run: dx += dxa·A, K = r, 0.030 → 0.013 ms,
+  // dxa = dy·B, N = r, 0.115 → 0.063 ms, dB = dyᵀ·xa 0.50 → 0.27 ms)
+  if (preferVec4 && auto && (version === 'tiled' || version === 'naive')) version = 'vec4';
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
@@ -344,6 +350,9 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   if (maxSplits < 1) throw new Error(`matmul splitk: the partial sums of one range (${sliceBytes} bytes) exceed this GPU's storage binding size`);
   if (plan.splits > maxSplits) plan = planSplitK(M, N, K, batch, { tile: plan.tile, splits: maxSplits });
   const { tile, splits, chunk } = plan;
+  // vec4 as the first pass at either tile: alone, the tiled kernel at tile 128 timed as fast or faster (H100:
+  // Qwen2.5 gate_proj dx [1024, 896] K 4864, 4 ranges: tiled 0.33 ms, vec4 0.49), but in the step it lost
+  // (the next run, tiled at 128: 0.5B step 136.5 → 146.4 ms, 135M profile 126.1 → 129.2 ms of GPU time)
   const inner = opts.splitInner ?? (preferVec4 ? 'vec4' : 'tiled');
   if (inner === 'vec4' && !fitsVec4) throw new Error(`matmul splitk: splitInner vec4 needs f32 b and contiguous dims that are multiples of 4, got ${a} · ${b}`);
   const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch * splits];

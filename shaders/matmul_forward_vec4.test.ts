@@ -6,7 +6,7 @@
 // K tails (zeroed vec4s) and split-K ranges that end inside a step.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
+import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check } from './matmul_forward.check.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
@@ -81,6 +81,12 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.equal(vec4Bk(16384, 128), 8);  // the WebGPU default limit: BK 16 does not fit at tile 128
   assert.equal(vec4Bk(16384, 64), 16);
   assert.equal(vec4Bk(49152, 128), 16);
+  // tile 128 where its workgroups fill waves of 264 evenly enough, else 64
+  assert.equal(pickVec4Tile(2048, 2048, 1), 128); // 256 tiles: one wave 97% full
+  assert.equal(pickVec4Tile(2048, 1536, 1), 128); // 192: 73%
+  assert.equal(pickVec4Tile(1024, 4864, 1), 64);  // 304: two waves 58% full
+  assert.equal(pickVec4Tile(2048, 576, 1), 64);   // 80: 30%
+  assert.equal(pickVec4Tile(2048, 49152, 1), 128);
   const rt = await testRuntime();
   const a = rt.upload(new Float32Array(18), [3, 6]), b = rt.upload(new Float32Array(12), [6, 2]);
   assert.throws(() => matmul(rt, a, b, { version: 'vec4' }), /vec4: needs f32 b and the contiguous dims/);
@@ -89,7 +95,7 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.throws(() => matmul(rt, a4, b4, { version: 'vec4', bk: 12 as 8 }), /bk must be 8 or 16/);
 });
 
-test("matmul 'auto': a short K (LoRA's dx += dxa·A, K = r) runs vec4 when the runtime prefers it, naive when not", async () => {
+test("matmul 'auto': a short K or a narrow N (LoRA's products, r = 16) runs vec4 when the runtime prefers it, naive when not", async () => {
   const rt = await testRuntime();
   const rng = new Rng(25);
   const prefs = rt.kernelPrefs;
@@ -105,10 +111,11 @@ test("matmul 'auto': a short K (LoRA's dx += dxa·A, K = r) runs vec4 when the r
       ran.length = 0;
       // [40, 36] += [40, 16] · [16, 36]: K = 16 is below the tiled kernels' minimum, M and N are not
       await check(rng, { M: 40, N: 36, K: 16, accumulate: true, alpha: 0.5 }, {}, `auto/${matmulPref}`);
-      assert.deepEqual(ran, [matmulPref === 'vec4' ? 'matmul_forward_vec4' : 'matmul_forward_naive'], `prefs ${matmulPref}`);
+      const want = matmulPref === 'vec4' ? 'matmul_forward_vec4' : 'matmul_forward_naive';
+      assert.deepEqual(ran, [want], `prefs ${matmulPref}`);
       ran.length = 0;
-      await check(rng, { M: 40, N: 8, K: 16 }, {}, `auto/${matmulPref}/narrow`); // N below the minimum too: naive
-      assert.deepEqual(ran, ['matmul_forward_naive']);
+      await check(rng, { M: 40, N: 8, K: 36, transA: true }, {}, `auto/${matmulPref}/narrow`); // N = r: LoRA's dxa
+      assert.deepEqual(ran, [want]);
     }
   } finally {
     rt.dispatch = dispatch;

@@ -126,9 +126,10 @@ export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'):
 /**
  * Kernel for LoRA's skinny products (one side only r wide): gemv for decode rows; split-K when the reduction
  * is long (measured on an H200: the 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole
- * reduction, a third of a step's GPU time); the naive kernel otherwise. Shared with the backward.
+ * reduction, a third of a step's GPU time); else what 'auto' picks (vec4 where it applies and is preferred,
+ * else naive).
  */
-export const skinny = (N: number, K: number): MatmulOptions['version'] => (N <= GEMV_MAX_M ? 'auto' : K >= 256 ? 'splitk' : 'naive');
+export const skinny = (N: number, K: number): MatmulOptions['version'] => (N > GEMV_MAX_M && K >= 256 ? 'splitk' : 'auto');
 
 /** Whether the adapter adapts any of `targets` in layer l. */
 export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {

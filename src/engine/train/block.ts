@@ -64,9 +64,9 @@ export interface BlockContext {
 /**
  * Kernel for LoRA's skinny gradient products (one side only r wide), by the reduction's length K: split-K
  * when it is long (the 16×16-tile kernels looped over all of it in 36-128 workgroups, a third of a step's GPU
- * time on an H200), the naive kernel otherwise.
+ * time on an H200), else what 'auto' picks (vec4 where it applies and is preferred, else naive).
  */
-const skinny = (K: number): MatmulOptions['version'] => (K >= 256 ? 'splitk' : 'naive');
+const skinny = (K: number): MatmulOptions['version'] => (K >= 256 ? 'splitk' : 'auto');
 
 /** hook_q and hook_k of layer l before RoPE (hook_v is the unroped v, written where the graph keeps it). */
 const preRopeParts = (ctx: BlockContext, l: number) => qkvWindows(ctx.cfg, l).slice(0, 2);
