@@ -5,8 +5,8 @@
 //   attention_backward_dkv  dK, dV, parallel over key tiles, summing    [ceil(S/16), Hkv, B]
 //                           the H/Hkv query heads of each kv head
 // Version 3 (D % 4 == 0, D <= 64) keeps the pre-pass and replaces the other two:
-//   attention_backward_dq_rows   dQ, a thread per query row             [ceil(T/64), H, B]
-//   attention_backward_dkv_rows  dV, then dK, a thread per (key, query  [ceil(S/64), H, B] each
+//   attention_backward_dq_rows   dQ, 4 threads per query row            [ceil(T/32), H, B]
+//   attention_backward_dkv_rows  dV, then dK, 4 threads per (key, query [ceil(S/32), H, B] each
 //                                head); matmul's split-K reduce sums the H/Hkv heads of each kv head
 //                                (none when H = Hkv)
 // Legend: B batch, T queries, S keys, H query heads, Hkv kv heads, D head dim (<= 256).
@@ -19,7 +19,7 @@ import { matmulSplitkReduceSpec } from './matmul_forward.ts';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
-import { attnShape, attnUniforms, checkRowsApplies, pickAttentionVersion, rowsCommon, rowsKv, type AttentionOpts } from './attention_forward.ts';
+import { attnShape, attnUniforms, checkRowsApplies, pickAttentionVersion, rowsCommon, rowsKv, ROWS_FR, type AttentionOpts } from './attention_forward.ts';
 
 export const attentionBackwardSpec: KernelSpec = { name: 'attention_backward', code: preCode, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 export const attentionBackwardDqSpec: KernelSpec = {
@@ -71,7 +71,7 @@ export function attentionBackward(
   const dqArgs = { tensors: [q, k, v, dOut, stats, mask, dq], uniforms };
   if (version === 3) {
     checkRowsApplies('attention_backward', s.D);
-    rt.dispatch(attentionBackwardDqRowsSpec, { ...dqArgs, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+    rt.dispatch(attentionBackwardDqRowsSpec, { ...dqArgs, workgroups: [cdiv(T, ROWS_FR), H, B], constants: { DV4: s.D / 4 } });
   } else {
     rt.dispatch(attentionBackwardDqSpec, { ...dqArgs, workgroups: [cdiv(T, 16), H, B] });
   }
@@ -96,7 +96,7 @@ function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[],
   const dkh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dk_heads') : dk; // [B, S, H, D]
   const dvh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dv_heads') : dv;
   for (const DK of [0, 1]) {
-    rt.dispatch(attentionBackwardDkvRowsSpec, { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, 64), H, B], constants: { DV4: D / 4, DK } });
+    rt.dispatch(attentionBackwardDkvRowsSpec, { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, ROWS_FR), H, B], constants: { DV4: D / 4, DK } });
   }
   if (G === 1) return;
   const total = B * S * Hkv * D;

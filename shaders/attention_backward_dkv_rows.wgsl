@@ -1,5 +1,5 @@
-// attention_backward_dkv (version 3, rows) — dK and dV of causal grouped-query attention by a thread
-// per (key, query head), in two pipelines of one entry point (override DK) so that each thread's
+// attention_backward_dkv (version 3, rows) — dK and dV of causal grouped-query attention by KS = 4
+// threads per (key, query head), each taking every KS-th query of a block, in two pipelines of one entry point (override DK) so that each thread's
 // registers hold at most three D-vectors (D ≤ 64, D % 4 == 0):
 //   DK = false:  dV_j^h = Σ_i P_ij dO_i                       (k_j and the sum in registers)
 //   DK = true:   dK_j^h = scale · Σ_i dS_ij q_i,  dS_ij = P_ij (dO_i·v_j − Δ_i)   (k_j, v_j, the sum)
@@ -10,7 +10,8 @@
 // the host sums the H/Hkv heads of each kv head with matmul's split-K reduce (fixed order:
 // deterministic), or, when H = Hkv, binds dk / dv themselves here.
 // Queries stream through workgroup memory in blocks of 32 (Q and dO: 16 KB at D = 64), from the
-// first one that can see the tile's first key (i ≥ j0 − offset).
+// first one that can see the tile's first key (i ≥ j0 − offset); the KS partial sums of a key add up
+// through that memory at the end, in a fixed order (deterministic).
 //
 // bindings (group 0):
 //   0 uniform  U (same struct as attention_forward.wgsl)
@@ -22,7 +23,7 @@
 //   6 read     mask:  [B, S] or [S]  u32/i32 (bound to q and unused if has_mask = 0)
 //   7 storage  dkh:   [B, S, H, D]   f32 (as vec4), written when DK (dk itself when H = Hkv)
 //   8 storage  dvh:   [B, S, H, D]   f32 (as vec4), written when not DK (dv itself when H = Hkv)
-// overrides: DV4 = D / 4 (1..16), DK. dispatch (each pipeline): [ceil(S / 64), H, B] workgroups of 64.
+// overrides: DV4 = D / 4 (1..16), DK. dispatch (each pipeline): [ceil(S / FK), H, B] workgroups of FK·KS = 128.
 // The host prepends attention_rows_common.wgsl (U, DV4, dot4).
 // reference: attention_backward.ref.ts (attentionBackwardRef)
 
@@ -36,20 +37,36 @@
 @group(0) @binding(7) var<storage, read_write> dkh: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dvh: array<vec4<f32>>;
 
-const BK: u32 = 64u;  // keys per workgroup (one per thread)
-const BQ: u32 = 32u;  // queries per staged block
+const FK: u32 = 32u;  // keys per workgroup
+const KS: u32 = 4u;   // threads per key
+const BQ: u32 = 32u;  // queries per staged block (= FK: parking a key's D in qs / dos fits it exactly)
 override DK: bool = false; // true: dK (needs v_j too), false: dV
 
 var<workgroup> qs: array<vec4<f32>, BQ * DV4>;  // Q block  [BQ queries, D/4]
 var<workgroup> dos: array<vec4<f32>, BQ * DV4>; // dO block [BQ queries, D/4]
 
-@compute @workgroup_size(BK)
+// a thread's key vector parked for another thread of its key: slots 0..FK-1 in qs, FK..2FK-1 in dos;
+// call between barriers, after the last block is read
+fn park(slot: u32, x: ptr<function, array<vec4<f32>, 16>>) {
+  for (var d = 0u; d < DV4; d++) {
+    if (slot < FK) { qs[slot * DV4 + d] = (*x)[d]; } else { dos[(slot - FK) * DV4 + d] = (*x)[d]; }
+  }
+}
+
+fn parked(slot: u32, d: u32) -> vec4<f32> {
+  if (slot < FK) { return qs[slot * DV4 + d]; }
+  return dos[(slot - FK) * DV4 + d];
+}
+
+@compute @workgroup_size(FK * KS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = lid % FK;   // the key within the tile: a warp's 32 lanes are 32 keys at one sub
+  let sub = lid / FK; // which queries of each block: sub, sub + KS, ...
   let b = wid.z;
   let h = wid.y;
   let hk = h / (u.H / u.Hkv);
-  let j0 = wid.x * BK;
-  let j = j0 + lid;     // this thread's key
+  let j0 = wid.x * FK;
+  let j = j0 + r;       // this thread's key
   let jc = min(j, u.S - 1u);
   // read once per thread: a masked key (or one past S) gets no gradient from any query
   let key_ok = j < u.S && (u.has_mask == 0u || mask[b * u.mask_bstride + jc] != 0u);
@@ -67,13 +84,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var i0 = istart; i0 < u.T; i0 += BQ) {
     // queries i0..i0+BQ-1 of head h (rows past T clamped: skipped below)
     workgroupBarrier();
-    for (var e = lid; e < BQ * DV4; e += BK) {
+    for (var e = lid; e < BQ * DV4; e += FK * KS) {
       let src = ((b * u.T + min(i0 + e / DV4, u.T - 1u)) * u.H + h) * DV4 + e % DV4;
       qs[e] = q[src];
       dos[e] = dout[src];
     }
     workgroupBarrier();
-    for (var x = 0u; x < BQ; x++) {
+    for (var x = sub; x < BQ; x += KS) {
       let i = i0 + x;
       if (!key_ok || i >= u.T || j > u.offset + i) { continue; }
       var s = 0.0;
@@ -92,9 +109,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
   }
-  if (j >= u.S) { return; }
+  // sum the KS partial sums of each key: subs 2, 3 into 0, 1, then 1 into 0
+  workgroupBarrier(); // the last block is no longer read
+  if (sub >= 2u) { park((sub - 2u) * FK + r, &acc); }
+  workgroupBarrier();
+  if (sub < 2u) { for (var d = 0u; d < DV4; d++) { acc[d] += parked(sub * FK + r, d); } }
+  workgroupBarrier();
+  if (sub == 1u) { park(r, &acc); }
+  workgroupBarrier();
+  if (sub != 0u || j >= u.S) { return; }
   let o = ((b * u.S + j) * u.H + h) * DV4;
   for (var d = 0u; d < DV4; d++) {
-    if (DK) { dkh[o + d] = u.scale * acc[d]; } else { dvh[o + d] = acc[d]; }
+    let x = acc[d] + parked(r, d);
+    if (DK) { dkh[o + d] = u.scale * x; } else { dvh[o + d] = x; }
   }
 }

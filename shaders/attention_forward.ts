@@ -38,7 +38,9 @@ export function checkRowsApplies(what: string, D: number): void {
   if (!attentionRowsApplies(D)) throw new Error(`${what}: version 3 needs D % 4 == 0 and D <= 64, got D=${D}`);
 }
 
-/** Query rows below which version 3 leaves most of its 64-row workgroups idle (decode, short prefill). */
+/** Query rows per workgroup of the rows forward and dQ kernels (FR in attention_rows_kv.wgsl). */
+export const ROWS_FR = 32;
+/** Query rows below which version 3 leaves most of its workgroups idle (decode, short prefill). */
 export const ATTENTION_ROWS_MIN_T = 32;
 
 /** The default version: 3 where the runtime prefers rows, D allows and T >= ATTENTION_ROWS_MIN_T, else 2. */
@@ -130,7 +132,7 @@ export function attentionForward(
   } else {
     if (version === 3) {
       checkRowsApplies('attention_forward', s.D);
-      rt.dispatch(attentionForwardRowsSpec, { tensors, uniforms, workgroups: [cdiv(T, 64), H, B], constants: { DV4: s.D / 4 } });
+      rt.dispatch(attentionForwardRowsSpec, { tensors, uniforms, workgroups: [cdiv(T, ROWS_FR), H, B], constants: { DV4: s.D / 4 } });
     } else {
       rt.dispatch(attentionForwardSpec, { tensors, uniforms, workgroups: [cdiv(T, 16), H, B] });
     }

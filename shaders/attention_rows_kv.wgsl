@@ -2,18 +2,20 @@
 // (attention_forward_rows.wgsl, attention_backward_dq_rows.wgsl), prepended by their host files after
 // attention_rows_common.wgsl; not a kernel on its own. Needs the including kernel to declare
 //   u (U), k, v: array<vec4<f32>> [B, S, Hkv, D], mask: array<u32> [B, S] or [S]
-// and gives the workgroup shape, the K/V block in workgroup memory and the visibility test.
+// and gives the workgroup shape, the K/V block in workgroup memory, the visibility test and the parking
+// of per-thread row vectors in the block's memory (to merge the KS partial results of a row).
 
-const BR: u32 = 64u;  // query rows per workgroup (one per thread)
-const BC: u32 = 32u;  // keys per staged block
+const FR: u32 = 32u;  // query rows per workgroup
+const KS: u32 = 4u;   // threads per row, each taking every KS-th key of a block (workgroups of FR·KS = 128)
+const BC: u32 = 32u;  // keys per staged block (= FR: parking a row's D in ks / vs fits it exactly)
 
 var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
 var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
 
 // keys j0..j0+BC-1 of kv head hk into ks / vs, clamped below kend (keys past it, e.g. a cache's
-// garbage, are never read); call between barriers, from every invocation
-fn stage_kv(b: u32, hk: u32, j0: u32, kend: u32, lid: u32) {
-  for (var e = lid; e < BC * DV4; e += BR) {
+// garbage, are never read); call between barriers, from every one of the workgroup's n invocations
+fn stage_kv(b: u32, hk: u32, j0: u32, kend: u32, lid: u32, n: u32) {
+  for (var e = lid; e < BC * DV4; e += n) {
     let j = min(j0 + e / DV4, kend - 1u);
     let src = ((b * u.S + j) * u.Hkv + hk) * DV4 + e % DV4;
     ks[e] = k[src];
@@ -25,4 +27,18 @@ fn stage_kv(b: u32, hk: u32, j0: u32, kend: u32, lid: u32) {
 fn key_visible(b: u32, i: u32, j: u32, kend: u32) -> bool {
   if (j >= kend || j > u.offset + i) { return false; }
   return u.has_mask == 0u || mask[b * u.mask_bstride + j] != 0u;
+}
+
+// a thread's row vector (D/4 vec4s) parked for another thread of its row: slots 0..FR-1 in ks, FR..2FR-1
+// in vs; call between barriers, after the last block is read
+fn park(slot: u32, x: ptr<function, array<vec4<f32>, 16>>) {
+  for (var d = 0u; d < DV4; d++) {
+    if (slot < FR) { ks[slot * DV4 + d] = (*x)[d]; } else { vs[(slot - FR) * DV4 + d] = (*x)[d]; }
+  }
+}
+
+// vec4 d of the row vector parked in `slot`
+fn parked(slot: u32, d: u32) -> vec4<f32> {
+  if (slot < FR) { return ks[slot * DV4 + d]; }
+  return vs[(slot - FR) * DV4 + d];
 }
