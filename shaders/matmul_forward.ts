@@ -103,6 +103,8 @@ export interface MatmulOptions {
   specialize?: boolean;
   /** splitk only: force the number of K ranges S (rounded so that ranges are multiples of 8; tests, tuning) */
   splits?: number;
+  /** vec4 only: the workgroup tile's width in N when it differs from its height `tile` (a rectangular tile) */
+  tileN?: MatmulTile;
   /** vec4 (and split-K over it): K per step, 8 or 16 (default 16 where workgroup memory allows, see vec4Bk) */
   bk?: 8 | 16;
   /** splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4', else tiled) */
@@ -147,12 +149,12 @@ export function vec4Applies(M: number, N: number, K: number, o: { transA?: boole
   return (o.dtype ?? 'f32') === 'f32' && K > 0 && (o.transA ? M : K) % 4 === 0 && (o.transB ? K : N) % 4 === 0;
 }
 
-/** Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each. */
-export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16): number => 2 * bk * (tile / 4 + 1) * 16;
+/** Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each (tileN/4 + 1 for Bs). */
+export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16, tileN: MatmulTile = tile): number => bk * (tile / 4 + 1 + tileN / 4 + 1) * 16;
 
 /** K per step of the vec4 kernel: 16 when the device's workgroup memory holds it (16896 B at tile 128), else 8. */
-export function vec4Bk(limit: number, tile: MatmulTile): 8 | 16 {
-  return vec4WorkgroupBytes(tile, 16) <= limit ? 16 : 8;
+export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile): 8 | 16 {
+  return vec4WorkgroupBytes(tile, 16, tileN) <= limit ? 16 : 8;
 }
 
 /**
@@ -322,21 +324,25 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
-  const vec4Constants = (tile: MatmulTile) => {
+  const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile) => {
+    if (tileN !== 64 && tileN !== 128) throw new Error(`matmul: tileN must be 64 or 128, got ${String(tileN)}`);
     const { B_KIND: _, ...c } = tiledConstants(tile);
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
-    const bk = opts.bk ?? vec4Bk(limit, tile);
+    const bk = opts.bk ?? vec4Bk(limit, tile, tileN);
     if (bk !== 8 && bk !== 16) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
-    if (vec4WorkgroupBytes(tile, bk) > limit) throw new Error(`matmul vec4: tile ${tile} with bk ${bk} needs ${vec4WorkgroupBytes(tile, bk)} B of workgroup memory, this device has ${limit}`);
-    return { ...c, BK: bk };
+    const bytes = vec4WorkgroupBytes(tile, bk, tileN);
+    if (bytes > limit) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
+    return { ...c, TX: tileN / 8, BK: bk };
   };
   if (version === 'tiled' || version === 'vec4') {
     const tile = opts.tile ?? (version === 'vec4' ? pickVec4Tile(M, N, batch) : pickMatmulTile(M, N, batch));
-    const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch];
+    if (opts.tileN !== undefined && version !== 'vec4') throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
+    const tileN = opts.tileN ?? tile;
+    const groups: [number, number, number] = [cdiv(N, tileN), cdiv(M, tile), batch];
     checkGroups(groups);
     if (version === 'vec4') {
       if (!fitsVec4) throw new Error(`matmul vec4: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
-      rt.dispatch(matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile) });
+      rt.dispatch(matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN) });
     } else {
       rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     }

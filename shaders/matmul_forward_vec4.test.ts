@@ -32,6 +32,21 @@ test('matmul vec4: all trans combinations, M/N/K from {4, 8, 20, 36, 68, 132}, t
   }
 });
 
+test('matmul vec4: rectangular tiles (128 x 64, 64 x 128), all trans combinations, edges past both tiles', async () => {
+  const rng = new Rng(26);
+  for (const [tile, tileN] of [[128, 64], [64, 128]] as const) {
+    for (const [transA, transB] of TRANS) {
+      // M, N past one tile and short of two in each dim; K a tail past BK
+      for (const [M, N, K] of [[132, 68, 20], [68, 132, 36]]) {
+        await check(rng, { M, N, K, transA, transB, alpha: 0.5 }, { version: 'vec4', tile, tileN, specialize: false }, `vec4/${tile}x${tileN}`);
+      }
+    }
+  }
+  const rt = await testRuntime();
+  const a = rt.upload(new Float32Array(64), [8, 8]), b = rt.upload(new Float32Array(64), [8, 8]);
+  assert.throws(() => matmul(rt, a, b, { version: 'tiled', tileN: 64 }), /tileN \(a rectangular tile\) is for version vec4 only/);
+});
+
 test('matmul vec4: batch with and without broadcast B, bias, alpha, accumulate', async () => {
   const rng = new Rng(22);
   for (const [name, run] of RUNS) {
@@ -78,6 +93,7 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.equal(vec4Applies(8, 8, 8, { dtype: 'bf16' }), false);
   assert.equal(vec4Applies(8, 8, 0), false);
   assert.equal(vec4WorkgroupBytes(128, 16), 16896);
+  assert.equal(vec4WorkgroupBytes(128, 16, 64), 12800); // 16 k-rows of (32 + 1) + (16 + 1) vec4
   assert.equal(vec4Bk(16384, 128), 8);  // the WebGPU default limit: BK 16 does not fit at tile 128
   assert.equal(vec4Bk(16384, 64), 16);
   assert.equal(vec4Bk(49152, 128), 16);

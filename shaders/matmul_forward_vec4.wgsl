@@ -22,7 +22,8 @@
 //   3 read     bias: [N] f32 (read only when has_bias)
 //   4 storage  out:  [batch, M, N] f32 (read too when accumulate); split-K: [batch, S, M, N] raw partial
 //                    sums, as in the tiled kernel (k_chunk a multiple of 4)
-// overrides: TX = TY ∈ {8, 16} (tile 64 or 128), BK ∈ {8, 16}, TRANS_A / TRANS_B (2: read from u).
+// overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
+//   TRANS_A / TRANS_B (2: read from u).
 // dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
 // reference: matmul_forward.ref.ts (matmulRef)
 

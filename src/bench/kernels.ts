@@ -52,6 +52,8 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
   'vec4-t64': { version: 'vec4', tile: 64 },
   'vec4-t128': { version: 'vec4', tile: 128 },
+  'vec4-128x64': { version: 'vec4', tile: 128, tileN: 64 },
+  'vec4-64x128': { version: 'vec4', tile: 64, tileN: 128 },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
 };
 
