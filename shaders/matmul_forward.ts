@@ -23,6 +23,12 @@ import vec4Code from './matmul_forward_vec4.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
+import {
+  GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
+  vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
+} from './matmul_plan.ts';
+
+export * from './matmul_plan.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
@@ -39,44 +45,6 @@ export const matmulSplitkReduceSpec: KernelSpec = {
   code: splitkCode,
   bindings: ['uniform', 'read', 'read', 'storage'],
 };
-
-export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk', 'vec4'] as const;
-export type MatmulVersion = (typeof matmulVersions)[number];
-
-// ---- thresholds of 'auto' and of the gemv / split-K plans --------------------------------------
-// First guesses from the H200 numbers (132 SMs; tiled at 64x64 tiles reaches ~7-10 TFLOP/s when it
-// makes < ~300 workgroups, 27 TFLOP/s at 128x128 with >= 256). To be tuned with
-// `npm run bench -- kernels` on the GPU machine: it times every version on every case.
-
-/**
- * M at or below this → gemv (decode and small batches). Up to 8 rows B is read once; 9..16 rows
- * read it twice, still memory-bound. Was 8: on the H200 decode at batch 16 then fell to the naive
- * kernel (M = 16 < TILED_MIN_DIM) and ran at 0.23-0.50x HF transformers.
- */
-export const GEMV_MAX_M = 16;
-/** N or K below this → naive (a tiled workgroup would be mostly padding); small M above GEMV_MAX_M stays tiled. */
-export const TILED_MIN_DIM = 32;
-/** Fewer 128x128 output tiles than this (about one per SM) → split-K, when K allows >= 2 ranges. */
-export const SPLITK_MAX_TILES = 132;
-/** Split-K aims at this many resident invocations: 132 SMs x 2 workgroups of 256. */
-export const SPLITK_TARGET_INVOCATIONS = 132 * 512;
-/** Split-K ranges hold at least this many K (below, the partial round trip outweighs the FMAs). */
-export const SPLITK_MIN_CHUNK = 128;
-/**
- * gemv: output columns per workgroup (x is loaded once per K unit and used for NC columns), at most:
- * the reduction buffer holds cols·rows·lanes <= 2048 partial sums (4 with 64 lanes, min(4, 8/rows) with 256).
- */
-export const GEMV_COLS = 4;
-const GEMV_RED = 2048;
-/**
- * gemv: rows of B with at least this many load steps (K/4 on the vec paths, K on the element path)
- * → 256 lanes per workgroup, else 64. More lanes put more of B in flight at once (a decode matmul
- * reads ~1-20 MB: a few rounds of memory latency); fewer waste fewer idle lanes on short rows.
- */
-export const GEMV_WIDE_MIN_STEPS = 192;
-
-/** Edge of the tiled kernel's square workgroup tile: 64 (64 invocations) or 128 (256 invocations). */
-export type MatmulTile = 64 | 128;
 
 export interface MatmulOptions {
   /** a is [..., K, M] instead of [..., M, K] */
@@ -116,89 +84,6 @@ export interface MatmulOptions {
 }
 
 export type GemvRows = 1 | 2 | 4 | 8;
-
-/** FLOPs of a matmul (one multiply + one add per term). */
-export const matmulFlops = (M: number, N: number, K: number, batch = 1): number => 2 * M * N * K * batch;
-
-/**
- * Version 'auto' resolves to: gemv for M <= GEMV_MAX_M; naive while N or K is below TILED_MIN_DIM;
- * splitk when there are fewer than SPLITK_MAX_TILES 128x128 tiles and K splits into >= 2 ranges;
- * else tiled.
- */
-export function pickMatmulVersion(M: number, N: number, K: number, batch = 1): MatmulVersion {
-  if (M <= GEMV_MAX_M) return 'gemv';
-  if (N < TILED_MIN_DIM || K < TILED_MIN_DIM) return 'naive';
-  if (cdiv(M, 128) * cdiv(N, 128) * batch < SPLITK_MAX_TILES && planSplitK(M, N, K, batch).splits >= 2) return 'splitk';
-  return 'tiled';
-}
-
-/**
- * Tile picked for the tiled kernel: 128x128 (highest reuse per load) when that still gives enough
- * workgroups to fill a large GPU (an H100/H200 has 132 SMs, each runs two such workgroups), else
- * 64x64, which makes 4x more, smaller workgroups (e.g. [2048, 576] outputs: 80 vs 288 workgroups).
- */
-export function pickMatmulTile(M: number, N: number, batch: number): MatmulTile {
-  return cdiv(M, 128) * cdiv(N, 128) * batch >= 132 ? 128 : 64;
-}
-
-/**
- * The vec4 kernel reads A and B as vec4 along their contiguous dim: it needs f32 B, K > 0 and that
- * dim a multiple of 4 for both (A: K, or M with transA; B: N, or K with transB).
- */
-export function vec4Applies(M: number, N: number, K: number, o: { transA?: boolean; transB?: boolean; dtype?: string } = {}): boolean {
-  return (o.dtype ?? 'f32') === 'f32' && K > 0 && (o.transA ? M : K) % 4 === 0 && (o.transB ? K : N) % 4 === 0;
-}
-
-/** Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each (tileN/4 + 1 for Bs). */
-export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16, tileN: MatmulTile = tile): number => bk * (tile / 4 + 1 + tileN / 4 + 1) * 16;
-
-/** K per step of the vec4 kernel: 16 when the device's workgroup memory holds it (16896 B at tile 128), else 8. */
-export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile): 8 | 16 {
-  return vec4WorkgroupBytes(tile, 16, tileN) <= limit ? 16 : 8;
-}
-
-/**
- * Tile of the vec4 kernel, by how evenly its 128x128 workgroups fill waves of VEC4_TILE128_SLOTS (an
- * H100/H200: 132 SMs x 2 resident workgroups of 256): 128 when the last wave is at least
- * VEC4_TILE128_FILL full on average over the waves, else 64 (4x more, smaller workgroups that spread
- * evenly). On an H100 (same run): 2048³, 256 tiles (one wave 97% full): 128 0.54 ms, 64 0.70; SmolLM2
- * gate_proj [2048, 1536], 192 tiles (73%): 0.155 vs 0.161; Qwen2.5 gate_proj [1024, 4864], 304 tiles
- * (two waves, 58%): 0.56 vs 0.38; [2048, 576], 80 tiles (30%): 0.097 vs 0.087. The count is the GPU
- * machine's; a smaller GPU has fewer slots, where any shape fills waves better and 128 does no harm.
- */
-export const VEC4_TILE128_SLOTS = 264;
-export const VEC4_TILE128_FILL = 0.65;
-export function pickVec4Tile(M: number, N: number, batch: number): MatmulTile {
-  const tiles = cdiv(M, 128) * cdiv(N, 128) * batch;
-  const waves = Math.ceil(tiles / VEC4_TILE128_SLOTS);
-  return tiles / (waves * VEC4_TILE128_SLOTS) >= VEC4_TILE128_FILL ? 128 : 64;
-}
-
-/** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
-export interface SplitKPlan {
-  tile: MatmulTile;
-  splits: number;
-  chunk: number;
-}
-
-/**
- * S fills SPLITK_TARGET_INVOCATIONS with tiles x S workgroups (floor: one round of resident
- * workgroups, not a second nearly empty one), ranges of at least SPLITK_MIN_CHUNK. Tile 128 when
- * its tiles can reach that target, else 64 (4x more workgroups per tile count). Ranges are
- * multiples of the tiled kernel's K step (8), so S may come out below the forced value.
- */
-export function planSplitK(M: number, N: number, K: number, batch = 1, force: { tile?: MatmulTile; splits?: number } = {}): SplitKPlan {
-  const maxS = Math.max(1, Math.floor(K / SPLITK_MIN_CHUNK));
-  const tiles128 = cdiv(M, 128) * cdiv(N, 128) * batch;
-  const tile = force.tile ?? (tiles128 * maxS * 256 >= SPLITK_TARGET_INVOCATIONS ? 128 : 64);
-  const tiles = cdiv(M, tile) * cdiv(N, tile) * batch;
-  const perGroup = (tile / 8) ** 2; // invocations per workgroup
-  const want = force.splits ?? Math.min(maxS, Math.max(1, Math.floor(SPLITK_TARGET_INVOCATIONS / perGroup / tiles)));
-  if (!Number.isInteger(want) || want < 1) throw new Error(`matmul: splits must be a positive integer, got ${want}`);
-  if (K === 0) return { tile, splits: 1, chunk: 0 };
-  const chunk = Math.ceil(Math.ceil(K / Math.min(want, K)) / 8) * 8; // K per range, a multiple of 8
-  return { tile, splits: Math.ceil(K / chunk), chunk };
-}
 
 /** How gemv runs a shape: entry point, rows and columns per workgroup, lanes. */
 export interface GemvPlan {
