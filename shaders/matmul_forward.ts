@@ -220,9 +220,11 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     return { ...c, TX: tileN / 8, BK: bk };
   };
   if (version === 'tiled' || version === 'vec4') {
-    const tile = opts.tile ?? (version === 'vec4' ? pickVec4Tile(M, N, batch) : pickMatmulTile(M, N, batch));
     if (opts.tileN !== undefined && version !== 'vec4') throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
-    const tileN = opts.tileN ?? tile;
+    // a forced tile is square unless tileN says otherwise; else the picker's
+    const square = (t: MatmulTile): [MatmulTile, MatmulTile] => [t, t];
+    const [tile, tileN] = opts.tile !== undefined ? [opts.tile, opts.tileN ?? opts.tile]
+      : version === 'vec4' ? pickVec4Tile(M, N, batch) : square(pickMatmulTile(M, N, batch));
     const groups: [number, number, number] = [cdiv(N, tileN), cdiv(M, tile), batch];
     checkGroups(groups);
     if (version === 'vec4') {

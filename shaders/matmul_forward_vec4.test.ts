@@ -97,12 +97,12 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.equal(vec4Bk(16384, 128), 8);  // the WebGPU default limit: BK 16 does not fit at tile 128
   assert.equal(vec4Bk(16384, 64), 16);
   assert.equal(vec4Bk(49152, 128), 16);
-  // tile 128 where its workgroups fill waves of 264 evenly enough, else 64
-  assert.equal(pickVec4Tile(2048, 2048, 1), 128); // 256 tiles: one wave 97% full
-  assert.equal(pickVec4Tile(2048, 1536, 1), 128); // 192: 73%
-  assert.equal(pickVec4Tile(1024, 4864, 1), 64);  // 304: two waves 58% full
-  assert.equal(pickVec4Tile(2048, 576, 1), 64);   // 80: 30%
-  assert.equal(pickVec4Tile(2048, 49152, 1), 128);
+  // 128x128 where its workgroups fill waves of 264, 128x64 where they fill most of one, else 64x64
+  assert.deepEqual(pickVec4Tile(2048, 2048, 1), [128, 128]); // 256 tiles: one wave 97% full
+  assert.deepEqual(pickVec4Tile(2048, 1536, 1), [128, 64]);  // 192: 73%
+  assert.deepEqual(pickVec4Tile(1024, 4864, 1), [64, 64]);   // 304: two waves 58% full
+  assert.deepEqual(pickVec4Tile(2048, 576, 1), [64, 64]);    // 80: 30%
+  assert.deepEqual(pickVec4Tile(2048, 49152, 1), [128, 128]);
   const rt = await testRuntime();
   const a = rt.upload(new Float32Array(18), [3, 6]), b = rt.upload(new Float32Array(12), [6, 2]);
   assert.throws(() => matmul(rt, a, b, { version: 'vec4' }), /vec4: needs f32 b and the contiguous dims/);

@@ -83,20 +83,23 @@ export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile
 }
 
 /**
- * Tile of the vec4 kernel, by how evenly its 128x128 workgroups fill waves of VEC4_TILE128_SLOTS (an
- * H100/H200: 132 SMs x 2 resident workgroups of 256): 128 when the last wave is at least
- * VEC4_TILE128_FILL full on average over the waves, else 64 (4x more, smaller workgroups that spread
- * evenly). On an H100 (same run): 2048³, 256 tiles (one wave 97% full): 128 0.54 ms, 64 0.70; SmolLM2
- * gate_proj [2048, 1536], 192 tiles (73%): 0.155 vs 0.161; Qwen2.5 gate_proj [1024, 4864], 304 tiles
- * (two waves, 58%): 0.56 vs 0.38; [2048, 576], 80 tiles (30%): 0.097 vs 0.087. The count is the GPU
- * machine's; a smaller GPU has fewer slots, where any shape fills waves better and 128 does no harm.
+ * Workgroup tile of the vec4 kernel, [rows, columns], by how evenly its 128x128 workgroups fill waves of
+ * VEC4_TILE128_SLOTS (an H100/H200: 132 SMs x 2 resident workgroups of 256), `fill` = tiles / (waves ·
+ * slots): 128x128 when fill >= VEC4_TILE128_FULL (full waves: the most reuse per load), 128x64 when fill
+ * >= VEC4_TILE128_FILL (twice the workgroups, half as large, even out a partial wave), else 64x64 (4x
+ * more, smaller workgroups that spread evenly). On an H100 (same runs), 2048³, 256 tiles (fill 0.97):
+ * 128x128 0.54 ms, 128x64 0.69, 64x64 0.70; SmolLM2 gate_proj [2048, 1536], 192 tiles (0.73): 0.155,
+ * 0.119, 0.156; Qwen2.5 gate_proj [1024, 4864], 304 tiles (0.58): 0.485, 0.350, 0.337; [2048, 576], 80
+ * tiles (0.30): 64x64 0.087, 128x128 0.097. The slot count is the GPU machine's; on a smaller GPU any
+ * shape fills waves better and the larger tiles do no harm.
  */
 export const VEC4_TILE128_SLOTS = 264;
+export const VEC4_TILE128_FULL = 0.9;
 export const VEC4_TILE128_FILL = 0.65;
-export function pickVec4Tile(M: number, N: number, batch: number): MatmulTile {
+export function pickVec4Tile(M: number, N: number, batch: number): [MatmulTile, MatmulTile] {
   const tiles = cdiv(M, 128) * cdiv(N, 128) * batch;
-  const waves = Math.ceil(tiles / VEC4_TILE128_SLOTS);
-  return tiles / (waves * VEC4_TILE128_SLOTS) >= VEC4_TILE128_FILL ? 128 : 64;
+  const fill = tiles / (Math.ceil(tiles / VEC4_TILE128_SLOTS) * VEC4_TILE128_SLOTS);
+  return fill >= VEC4_TILE128_FULL ? [128, 128] : fill >= VEC4_TILE128_FILL ? [128, 64] : [64, 64];
 }
 
 /** How split-K runs a shape: the tiled kernel's tile, S ranges of `chunk` K each (the last shorter). */
