@@ -41,7 +41,7 @@ export const attentionBackwardDkvRowsSpec: KernelSpec = { ...attentionBackwardDk
  * Gradients of attentionForward. q/out/dOut are [T, H, D] (or [B, T, H, D]), k/v [S, Hkv, D]
  * (or [B, S, Hkv, D]), lse [H, T] (or [B, H, T]) from the forward. Returns new dq (like q) and
  * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
- * version 2 or 3 (a thread per query row for dQ and per (key, query head) for dK/dV; D % 4 == 0,
+ * version 2 or 3 (4 threads per query row for dQ and per (key, query head) for dK/dV; D % 4 == 0,
  * D <= 64); default: pickAttentionVersion, as the forward.
  */
 export function attentionBackward(

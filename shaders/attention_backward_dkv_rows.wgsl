@@ -1,12 +1,13 @@
 // attention_backward_dkv (version 3, rows) — dK and dV of causal grouped-query attention by KS = 4
-// threads per (key, query head), each taking every KS-th query of a block, in two pipelines of one entry point (override DK) so that each thread's
-// registers hold at most three D-vectors (D ≤ 64, D % 4 == 0):
+// threads per (key, query head), each taking every KS-th query of a block, in two pipelines of one
+// entry point (override DK) so that each thread's registers hold at most three D-vectors (D ≤ 64,
+// D % 4 == 0):
 //   DK = false:  dV_j^h = Σ_i P_ij dO_i                       (k_j and the sum in registers)
 //   DK = true:   dK_j^h = scale · Σ_i dS_ij q_i,  dS_ij = P_ij (dO_i·v_j − Δ_i)   (k_j, v_j, the sum)
 // with P_ij = exp(scale·q_i·k_j − lse_i) over visible pairs (others skipped: their P may be inf).
 // Version 2 (attention_backward_dkv.wgsl) runs a workgroup per 16 keys of a kv head over every query
 // head of its group: B·S·Hkv/16 workgroups, ~100 for a SmolLM2 step, fewer than an H100 has SMs.
-// Here each query head h has its own threads (B·S·H of them) and writes dK^h, dV^h to [B, S, H, D];
+// Here each query head h has its own threads (B·S·H·KS of them) and writes dK^h, dV^h to [B, S, H, D];
 // the host sums the H/Hkv heads of each kv head with matmul's split-K reduce (fixed order:
 // deterministic), or, when H = Hkv, binds dk / dv themselves here.
 // Queries stream through workgroup memory in blocks of 32 (Q and dO: 16 KB at D = 64), from the

@@ -30,7 +30,7 @@ export const rowsCommon = rowsCommonCode;
 export const rowsKv = rowsKvCode;
 export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_rows', code: rowsCommon + rowsKv + rowsBody, bindings };
 
-/** Version 3 (a thread per query row, the head in registers) needs D % 4 == 0 and D <= 64. */
+/** Version 3 (4 threads per query row, each with the head in registers) needs D % 4 == 0 and D <= 64. */
 export const attentionRowsApplies = (D: number): boolean => D % 4 === 0 && D <= 64;
 
 /** Throws, naming the caller, when version 3 is asked for a head dim it cannot take. */
@@ -105,8 +105,8 @@ export function attnUniforms(s: AttnShape, hasMask: boolean, writeProbs: boolean
  * k/v [B, S, Hkv, D]). Returns out (shaped like q), lse [H, T] (or [B, H, T]) and, when
  * writeProbs, probs [H, T, S] (or [B, H, T, S]) — TransformerLens' hook_pattern [head, query, key].
  * A query row that sees no key (all masked) gets out = 0, probs = 0 and lse = -3.402823e38.
- * version 1 = naive (a thread per row), 2 = flash (default), 3 = rows (D % 4 == 0, D <= 64; see
- * attention_forward_rows.wgsl).
+ * version 1 = naive (a thread per row), 2 = flash, 3 = rows (4 threads per row; D % 4 == 0, D <= 64;
+ * see attention_forward_rows.wgsl); default: pickAttentionVersion.
  */
 export function attentionForward(
   rt: Runtime,

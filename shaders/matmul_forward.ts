@@ -8,13 +8,14 @@
 //              [batch, S, M, N], then matmul_forward_splitk.wgsl sums the S partials in order: for
 //              few tiles and long K;
 //   'vec4'   — matmul_forward_vec4.wgsl: the tiled design with vec4 global loads, no per-element
-//              bounds checks and 16-deep K steps where workgroup memory allows; f32 B whose
-//              contiguous dims are multiples of 4 only (vec4Applies), forcing it elsewhere throws.
-// 'auto' (pickMatmulVersion): gemv for M <= 16, naive for tiny dims, splitk when the tiled kernel
-// would leave the GPU half idle and K can be split, else tiled; where vec4 applies and the runtime
-// prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled or naive, and as
-// split-K's first pass. Every version but vec4 handles every case (forcing one never falls back to another; it may
-// just be slow); vec4 forced where it does not apply throws.
+//              bounds checks and 16-deep K steps where workgroup memory allows, in 64x64, 128x64 or
+//              128x128 tiles (pickVec4Tile); f32 B whose contiguous dims are multiples of 4 only
+//              (vec4Applies), forcing it elsewhere throws.
+// 'auto' (pickMatmulVersion, matmul_plan.ts): gemv for M <= 16, naive for tiny dims, splitk when the
+// tiled kernel would leave the GPU half idle and K can be split, else tiled; where vec4 applies and
+// the runtime prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled or naive,
+// and as split-K's first pass. Every version but vec4 handles every case (forcing one never falls
+// back to another; it may just be slow); vec4 forced where it does not apply throws.
 import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
 import gemvCode from './matmul_forward_gemv.wgsl';
