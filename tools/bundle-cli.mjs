@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI, the benchmark harness and the kernel tests into single .mjs files under .bundle/,
 // for the GPU machine (which gets Node and Dawn from shared/tools/device-kit.sh but no node_modules).
-//   node tools/bundle-cli.mjs            → .bundle/lab.mjs, .bundle/bench.mjs, .bundle/tests/*.test.mjs
+//   node tools/bundle-cli.mjs            → .bundle/lab.mjs, .bundle/bench.mjs, .bundle/transformers.mjs, .bundle/tests/*.test.mjs
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +31,9 @@ const common = {
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
 };
 await build({ ...common, entryPoints: { lab: 'src/cli/main.ts', bench: 'src/bench/main.ts' }, outdir: '.bundle', outExtension: { '.js': '.mjs' } });
+// `bench -- transformers` on its own (main.ts leaves it out of bench.mjs): transformers.js is imported at run
+// time from .bundle/node_modules, which tools/bench/tjs-kit.sh's archive fills
+await build({ ...common, entryPoints: { transformers: 'src/bench/transformers-cli.ts' }, outdir: '.bundle', outExtension: { '.js': '.mjs' } });
 // kernel tests, and the runtime and model tests that need only WebGPU (no browser, no test servers)
 const tests = [
   ...readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`),

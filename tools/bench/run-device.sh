@@ -2,8 +2,10 @@
 # Runs on the GPU machine (NVIDIA H100/H200), from the repo root, with .devkit and .bundle carried:
 #   kernel tests (the same node:test files, bundled), PyTorch reference timings, then the engine's
 #   kernel benchmark reading them: one run, one machine, so the ratios compare like with like.
-# Usage: bash tools/bench/run-device.sh [tests] [bench] [features] [filter]   (default: tests bench)
+# Usage: bash tools/bench/run-device.sh [tests] [bench] [features] [tjs] [filter]   (default: tests bench)
 #   features: what Dawn exposes on this GPU (f16, subgroups, subgroup matrices; npm run bench -- features)
+#   tjs: the lab beside transformers.js on onnxruntime-node's WebGPU (its own Dawn) on the real-shaped models;
+#        needs .tjskit carried too (bash tools/bench/tjs-kit.sh) and Python's onnx for the KV-cache export
 set -uo pipefail
 source .devkit/enter.sh
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -23,4 +25,13 @@ if [[ $what == *bench* ]]; then
   PYTHONUNBUFFERED=1 python3 tools/bench/torch_kernels.py --out "$OUT/torch.json" 2>"$OUT/torch.log" || tail -5 "$OUT/torch.log"
   echo "== engine"
   node .bundle/bench.mjs kernels --torch "$OUT/torch.json" --json "$OUT/kernels.json" ${filter:+--filter "$filter"} 2>&1 | tee "$OUT/bench.txt"
+fi
+if [[ $what == *tjs* ]]; then
+  echo "== the lab beside transformers.js (webgpu), real shapes"
+  [[ -d .bundle/node_modules/@huggingface/transformers ]] || tar -xJf .tjskit/tjs.tar.xz -C .bundle
+  [[ -d /tmp/real/smollm2-135m-shaped ]] || python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --out /tmp/real | tail -1
+  for m in smollm2-135m-shaped qwen2.5-0.5b-shaped; do
+    [[ -f /tmp/real/$m/model_kv.onnx ]] || python3 tools/golden/export_onnx_kv.py --model /tmp/real/$m --out /tmp/real/$m/model_kv.onnx | tail -1
+    node .bundle/transformers.mjs --model /tmp/real/$m --label $m --device webgpu --tokens 32,128 --new 32 --reps 5 --json "$OUT/tjs-$m.json" 2>&1 | grep -v artificially | tee -a "$OUT/tjs.txt"
+  done
 fi
