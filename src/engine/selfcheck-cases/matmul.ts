@@ -1,4 +1,4 @@
-// Self-check cases for matmul (naive, tiled and vec4 versions, forced), softmax and attention (fwd + bwd,
+// Self-check cases for matmul (naive, tiled and vec4 versions, forced; vec4 also at its 128x64 tile), softmax and attention (fwd + bwd,
 // flash and rows versions: the pickers' defaults are the vec4 and rows kernels, kernel-prefs.ts).
 // Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not multiples of the tiles (16 naive and
 // attention, 64 tiled) or the workgroup (256). Tolerances are the kernels' own tests'.
@@ -27,6 +27,7 @@ const matmulTol = (K: number, scaleAB: number, scaleAdd = 0) => ({ rtol: 1e-4, a
 const MP = { M: 9, N: 23, K: 37 }; // plain, tiled kernel: one 64×64 tile, mostly padding
 const MT = { M: 7, N: 19, K: 40 }; // transB + bias, naive kernel: 16×16 tiles, partial in both dims
 const MV = { M: 36, N: 44, K: 20 }; // transB + bias, vec4 kernel: multiples of 4, not of the 64 tile or of BK 16
+const MR = { M: 132, N: 68, K: 20 }; // the vec4 kernel's 128x64 tile (pickVec4Tile's middle choice): past one tile in each dim
 const SM = { rows: 3 * 5, n: 37 };
 
 // Attention: one sequence after a 2-token KV cache (S = offset + T), GQA with 3 query heads per kv head.
@@ -105,6 +106,18 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
       return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4' }), a, w, bias); // [M, N]
     },
     ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
+  }),
+  defineCase({
+    name: 'matmul_forward.vec4_128x64',
+    shape: `[${MR.M}, ${MR.K}] · [${MR.N}, ${MR.K}]ᵀ, version vec4, tile 128 x 64`,
+    tol: matmulTol(MR.K, 1, 0), // inputs in [-1, 1]
+    inputs: (rng) => ({ a: rng.uniform(MR.M * MR.K), w: rng.uniform(MR.N * MR.K) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MR.M, MR.K]); // [M, K]
+      const w = rt.upload(i.w, [MR.N, MR.K]); // [N, K]
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, version: 'vec4', tile: 128, tileN: 64 }), a, w); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MR.M, MR.N, MR.K, { transB: true }),
   }),
   defineCase({
     name: 'softmax_forward',
