@@ -1,5 +1,6 @@
-// Self-check cases for matmul (naive, tiled and vec4 versions, forced; vec4 also at its 128x64 tile), softmax and attention (fwd + bwd,
-// flash and rows versions: the pickers' defaults are the vec4 and rows kernels, kernel-prefs.ts).
+// Self-check cases for matmul (naive, tiled and vec4 versions, forced; vec4 also at its 128x64 tile),
+// softmax and attention (fwd + bwd, flash and rows versions: the pickers' defaults are the vec4 and rows
+// kernels, kernel-prefs.ts).
 // Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not multiples of the tiles (16 naive and
 // attention, 64 tiled) or the workgroup (256). Tolerances are the kernels' own tests'.
 
