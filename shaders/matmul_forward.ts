@@ -188,6 +188,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   // kernel re-reads A and B per output; H100, same run: dx += dxa·A, K = r, 0.030 → 0.013 ms,
   // dxa = dy·B, N = r, 0.115 → 0.063 ms, dB = dyᵀ·xa 0.50 → 0.27 ms)
   if (preferVec4 && auto && (version === 'tiled' || version === 'naive')) version = 'vec4';
+  if (opts.tileN !== undefined && version !== 'vec4') throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
@@ -221,7 +222,6 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     return { ...c, TX: tileN / 8, BK: bk };
   };
   if (version === 'tiled' || version === 'vec4') {
-    if (opts.tileN !== undefined && version !== 'vec4') throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
     // a forced tile is square unless tileN says otherwise; else the picker's
     const square = (t: MatmulTile): [MatmulTile, MatmulTile] => [t, t];
     const [tile, tileN] = opts.tile !== undefined ? [opts.tile, opts.tileN ?? opts.tile]

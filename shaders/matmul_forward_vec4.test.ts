@@ -44,7 +44,9 @@ test('matmul vec4: rectangular tiles (128 x 64, 64 x 128), all trans combination
   }
   const rt = await testRuntime();
   const a = rt.upload(new Float32Array(64), [8, 8]), b = rt.upload(new Float32Array(64), [8, 8]);
-  assert.throws(() => matmul(rt, a, b, { version: 'tiled', tileN: 64 }), /tileN \(a rectangular tile\) is for version vec4 only/);
+  for (const version of ['tiled', 'splitk', 'naive'] as const) {
+    assert.throws(() => matmul(rt, a, b, { version, tileN: 64 }), /tileN \(a rectangular tile\) is for version vec4 only/);
+  }
 });
 
 test('matmul vec4: batch with and without broadcast B, bias, alpha, accumulate', async () => {
