@@ -24,8 +24,8 @@
 //   6 read     mask:  [B, S] or [S]  u32/i32 (bound to q and unused if has_mask = 0)
 //   7 storage  dkh:   [B, S, H, D]   f32 (as vec4), written when DK (dk itself when H = Hkv)
 //   8 storage  dvh:   [B, S, H, D]   f32 (as vec4), written when not DK (dv itself when H = Hkv)
-// overrides: DV4 = D / 4 (1..16), DK. dispatch (each pipeline): [ceil(S / FK), H, B] workgroups of FK·KS = 128.
-// The host prepends attention_rows_common.wgsl (U, DV4, dot4).
+// overrides: DV4 = D / 4 (1..16), DK. dispatch (each pipeline): [ceil(S / FR), H, B] workgroups of FR·KS = 128
+// (FR keys per workgroup). The host prepends attention_rows_common.wgsl (U, DV4, FR, KS, dot4, sum_subs).
 // reference: attention_backward.ref.ts (attentionBackwardRef)
 
 @group(0) @binding(0) var<uniform> u: U;
@@ -38,35 +38,33 @@
 @group(0) @binding(7) var<storage, read_write> dkh: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> dvh: array<vec4<f32>>;
 
-const FK: u32 = 32u;  // keys per workgroup
-const KS: u32 = 4u;   // threads per key
-const BQ: u32 = 32u;  // queries per staged block (= FK: parking a key's D in qs / dos fits it exactly)
+const BQ: u32 = 32u;  // queries per staged block (= FR, the keys per workgroup: parking a key's D in qs / dos fits it exactly)
 override DK: bool = false; // true: dK (needs v_j too), false: dV
 
 var<workgroup> qs: array<vec4<f32>, BQ * DV4>;  // Q block  [BQ queries, D/4]
 var<workgroup> dos: array<vec4<f32>, BQ * DV4>; // dO block [BQ queries, D/4]
 
-// a thread's key vector parked for another thread of its key: slots 0..FK-1 in qs, FK..2FK-1 in dos;
+// a thread's key vector parked for another thread of its key: slots 0..FR-1 in qs, FR..2FR-1 in dos;
 // call between barriers, after the last block is read
 fn park(slot: u32, x: ptr<function, array<vec4<f32>, 16>>) {
   for (var d = 0u; d < DV4; d++) {
-    if (slot < FK) { qs[slot * DV4 + d] = (*x)[d]; } else { dos[(slot - FK) * DV4 + d] = (*x)[d]; }
+    if (slot < FR) { qs[slot * DV4 + d] = (*x)[d]; } else { dos[(slot - FR) * DV4 + d] = (*x)[d]; }
   }
 }
 
 fn parked(slot: u32, d: u32) -> vec4<f32> {
-  if (slot < FK) { return qs[slot * DV4 + d]; }
-  return dos[(slot - FK) * DV4 + d];
+  if (slot < FR) { return qs[slot * DV4 + d]; }
+  return dos[(slot - FR) * DV4 + d];
 }
 
-@compute @workgroup_size(FK * KS)
+@compute @workgroup_size(FR * KS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let r = lid % FK;   // the key within the tile: a warp's 32 lanes are 32 keys at one sub
-  let sub = lid / FK; // which queries of each block: sub, sub + KS, ...
+  let r = lid % FR;   // the key within the tile: a warp's 32 lanes are 32 keys at one sub
+  let sub = lid / FR; // which queries of each block: sub, sub + KS, ...
   let b = wid.z;
   let h = wid.y;
   let hk = h / (u.H / u.Hkv);
-  let j0 = wid.x * FK;
+  let j0 = wid.x * FR;
   let j = j0 + r;       // this thread's key
   let jc = min(j, u.S - 1u);
   // read once per thread: a masked key (or one past S) gets no gradient from any query
@@ -85,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   for (var i0 = istart; i0 < u.T; i0 += BQ) {
     // queries i0..i0+BQ-1 of head h (rows past T clamped: skipped below)
     workgroupBarrier();
-    for (var e = lid; e < BQ * DV4; e += FK * KS) {
+    for (var e = lid; e < BQ * DV4; e += FR * KS) {
       let src = ((b * u.T + min(i0 + e / DV4, u.T - 1u)) * u.H + h) * DV4 + e % DV4;
       qs[e] = q[src];
       dos[e] = dout[src];
@@ -110,18 +108,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
     }
   }
-  // sum the KS partial sums of each key: subs 2, 3 into 0, 1, then 1 into 0
-  workgroupBarrier(); // the last block is no longer read
-  if (sub >= 2u) { park((sub - 2u) * FK + r, &acc); }
-  workgroupBarrier();
-  if (sub < 2u) { for (var d = 0u; d < DV4; d++) { acc[d] += parked(sub * FK + r, d); } }
-  workgroupBarrier();
-  if (sub == 1u) { park(r, &acc); }
-  workgroupBarrier();
+  sum_subs(sub, r, &acc); // the KS partial sums of each key, into sub 0's
   if (sub != 0u || j >= u.S) { return; }
   let o = ((b * u.S + j) * u.H + h) * DV4;
   for (var d = 0u; d < DV4; d++) {
-    let x = acc[d] + parked(r, d);
-    if (DK) { dkh[o + d] = u.scale * x; } else { dvh[o + d] = x; }
+    if (DK) { dkh[o + d] = u.scale * acc[d]; } else { dvh[o + d] = acc[d]; }
   }
 }

@@ -13,7 +13,7 @@
 //   v, dOut and dq read as vec4 (D % 4 == 0).
 //   q/dOut/dq [B, T, H, D], k/v [B, S, Hkv, D], stats [B, H, T, 2] (lse_i, Δ_i), mask [B, S] or [S]
 // override: DV4 = D / 4 (1..16). dispatch: [ceil(T / FR), H, B] workgroups of FR · KS = 128. The host
-//   prepends attention_rows_common.wgsl (U, DV4, dot4) and attention_rows_kv.wgsl (FR, KS, BC, ks/vs,
+//   prepends attention_rows_common.wgsl (U, DV4, FR, KS, dot4, sum_subs) and attention_rows_kv.wgsl (BC, ks/vs,
 //   stage_kv, key_visible, park).
 // reference: attention_backward.ref.ts (attentionBackwardRef)
 
@@ -64,14 +64,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     }
   }
 
-  // sum the KS partial sums of each row: subs 2, 3 into 0, 1, then 1 into 0
-  workgroupBarrier(); // the last block is no longer read
-  if (sub >= 2u) { park((sub - 2u) * FR + r, &acc); }
-  workgroupBarrier();
-  if (sub < 2u) { for (var d = 0u; d < DV4; d++) { acc[d] += parked(sub * FR + r, d); } }
-  workgroupBarrier();
-  if (sub == 1u) { park(r, &acc); }
-  workgroupBarrier();
+  sum_subs(sub, r, &acc); // the KS partial sums of each row, into sub 0's
   if (sub != 0u || !row_ok) { return; }
-  for (var d = 0u; d < DV4; d++) { dq[qrow + d] = u.scale * (acc[d] + parked(r, d)); }
+  for (var d = 0u; d < DV4; d++) { dq[qrow + d] = u.scale * acc[d]; }
 }

@@ -24,9 +24,9 @@ const bindings = ['uniform', 'read', 'read', 'read', 'read', 'storage', 'storage
 export const attentionForwardSpec: KernelSpec = { name: 'attention_forward', code, bindings };
 export const attentionForwardNaiveSpec: KernelSpec = { name: 'attention_forward_naive', code, entryPoint: 'naive', bindings };
 export const attentionProbsSpec: KernelSpec = { name: 'attention_forward_probs', code, entryPoint: 'probs_pass', bindings };
-/** Pieces the rows kernels (version 3) share, prepended to each (WGSL has no include): U, DV4, dot4 … */
+/** Pieces the rows kernels (version 3) share, prepended to each (WGSL has no include): U, DV4, FR, KS, dot4, sum_subs … */
 export const rowsCommon = rowsCommonCode;
-/** … and, for those that run a query row through staged key blocks: BR, BC, ks/vs, stage_kv, key_visible */
+/** … and, for those that run query rows through staged key blocks: BC, ks/vs, stage_kv, key_visible, park */
 export const rowsKv = rowsKvCode;
 export const attentionForwardRowsSpec: KernelSpec = { name: 'attention_forward_rows', code: rowsCommon + rowsKv + rowsBody, bindings };
 
@@ -38,7 +38,7 @@ export function checkRowsApplies(what: string, D: number): void {
   if (!attentionRowsApplies(D)) throw new Error(`${what}: version 3 needs D % 4 == 0 and D <= 64, got D=${D}`);
 }
 
-/** Query rows per workgroup of the rows forward and dQ kernels (FR in attention_rows_kv.wgsl). */
+/** Rows per workgroup of the rows kernels: query rows (forward, dQ), keys (dK, dV); FR in attention_rows_common.wgsl. */
 export const ROWS_FR = 32;
 /** Query rows below which version 3 leaves most of its workgroups idle (decode, short prefill). */
 export const ATTENTION_ROWS_MIN_T = 32;

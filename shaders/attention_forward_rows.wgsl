@@ -20,7 +20,7 @@
 //   attention_forward.wgsl's probs_pass after this kernel when probabilities are asked for).
 //   q [B, T, H, D], k/v [B, S, Hkv, D], mask [B, S] or [S], out [B, T, H, D], lse [B, H, T]
 // override: DV4 = D / 4 (1..16), fixed per pipeline by the host. The host prepends
-//   attention_rows_common.wgsl (U, DV4, dot4) and attention_rows_kv.wgsl (FR, KS, BC, ks/vs, stage_kv, key_visible, park).
+//   attention_rows_common.wgsl (U, DV4, FR, KS, dot4) and attention_rows_kv.wgsl (BC, ks/vs, stage_kv, key_visible, park).
 // dispatch: [ceil(T / FR), H, B] workgroups of FR · KS = 128.
 // A row that sees no key gets out = 0, lse = -3.402823e38 (never NaN), as in version 2.
 // reference: attention_forward.ref.ts (attentionForwardRef)

@@ -1,12 +1,10 @@
-// attention_rows_kv — shared by the kernels that run a query row per thread through staged key blocks
+// attention_rows_kv — shared by the kernels that run query rows (KS threads each) through staged key blocks
 // (attention_forward_rows.wgsl, attention_backward_dq_rows.wgsl), prepended by their host files after
 // attention_rows_common.wgsl; not a kernel on its own. Needs the including kernel to declare
 //   u (U), k, v: array<vec4<f32>> [B, S, Hkv, D], mask: array<u32> [B, S] or [S]
-// and gives the workgroup shape, the K/V block in workgroup memory, the visibility test and the parking
-// of per-thread row vectors in the block's memory (to merge the KS partial results of a row).
+// and gives the K/V block in workgroup memory, the visibility test and the parking of per-thread row
+// vectors in the block's memory (park / parked: how sum_subs and the forward's merge combine a row's KS parts).
 
-const FR: u32 = 32u;  // query rows per workgroup
-const KS: u32 = 4u;   // threads per row, each taking every KS-th key of a block (workgroups of FR·KS = 128)
 const BC: u32 = 32u;  // keys per staged block (= FR: parking a row's D in ks / vs fits it exactly)
 
 var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
