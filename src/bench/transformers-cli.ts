@@ -5,9 +5,11 @@
 import { transformersBench } from './transformers.ts';
 import { UsageError } from '../cli/args.ts';
 
-try {
-  await transformersBench(process.argv.slice(2));
-} catch (e) {
-  console.error(e instanceof UsageError ? `usage: ${e.message}` : e);
-  process.exit(1);
-}
+// errors as bench/main.ts reports them: one line, exit 2 for a usage error, else 1
+transformersBench(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (e: Error) => {
+    process.stderr.write(`bench transformers: ${e.message}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);
