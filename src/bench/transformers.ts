@@ -13,9 +13,9 @@
 //
 // Node only, and not in the GPU machine's single-file bundle (main.ts imports it by a non-literal name):
 // transformers.js' Node build loads onnxruntime-node's native binding.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, linkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
@@ -63,6 +63,18 @@ export async function transformersModel(dir: string, opts: { device?: 'cpu' | 'w
   mkdirSync(join(at, 'onnx'), { recursive: true });
   for (const f of ['config.json', 'generation_config.json']) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(at, f));
   copyFileSync(onnx, join(at, 'onnx', 'model.onnx'));
+  // weights stored beside a large export (export_onnx_kv.py past 2 GiB): ORT reads them from the model's own folder
+  // (it refuses a symbolic link out of it), by the name the export recorded (<export>_data); hard-linked where the
+  // file system allows, else copied (2 GB for Qwen2.5-0.5B)
+  const data = `${onnx}_data`;
+  if (existsSync(data)) {
+    const to = join(at, 'onnx', basename(data));
+    try {
+      linkSync(data, to);
+    } catch {
+      copyFileSync(data, to);
+    }
+  }
   const name = '@huggingface/transformers';
   const tjs = (await import(/* @vite-ignore */ name)) as Tjs;
   tjs.env.allowRemoteModels = false;

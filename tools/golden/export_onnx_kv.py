@@ -70,6 +70,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--external-data", action="store_true", help="weights in <out>_data (default: only past 1.8 GB, which protobuf cannot hold)")
     a = ap.parse_args()
     cfg = json.load(open(os.path.join(a.model, "config.json")))
     W = read_safetensors(os.path.join(a.model, "model.safetensors"))
@@ -157,9 +158,15 @@ def main():
     graph = helper.make_graph(g.nodes, "decoder_with_past", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="stoney-lab export_onnx_kv.py")
     model.ir_version = 8
-    onnx.checker.check_model(model)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    onnx.save(model, a.out)
+    if not a.external_data and sum(t.ByteSize() for t in g.inits) < 1_800_000_000:
+        onnx.checker.check_model(model)
+        onnx.save(model, a.out)
+    else:  # protobuf stops at 2 GiB (Qwen2.5-0.5B in fp32): weights in <out>_data beside it, which ORT finds by that name
+        data = os.path.basename(a.out) + "_data"
+        onnx.save(model, a.out, save_as_external_data=True, all_tensors_to_one_file=True, location=data, size_threshold=1024)
+        onnx.checker.check_model(a.out)
+        print(f"{a.out}: weights in {data} (external data)")
     print(f"{a.out}: {L} layers, H {H}/{Hkv}, D {D}, V {V}; {len(g.nodes)} nodes")
 
 
