@@ -45,8 +45,8 @@ const n = (c: BenchCase, k: string): number => Number(c[k]);
 
 /**
  * Matmul variants timed beside the versions (which run as the pickers choose): the vec4 kernel at the
- * other K step and at each tile, and split-K over vec4 (forced, whatever the runtime prefers), so one
- * run shows which the pickers should take.
+ * other K step and at each tile, and split-K over vec4 (forced, whatever the runtime prefers; also at tile 64,
+ * at S = 2 and 8 ranges, and at K step 8), so one run shows which the pickers and plans should take.
  */
 const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
@@ -55,6 +55,10 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-128x64': { version: 'vec4', tile: 128, tileN: 64 },
   'vec4-64x128': { version: 'vec4', tile: 64, tileN: 128 },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
+  'splitk-vec4-t64': { version: 'splitk', splitInner: 'vec4', tile: 64 },
+  'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
+  'splitk-vec4-s8': { version: 'splitk', splitInner: 'vec4', splits: 8 },
+  'splitk-vec4-bk8': { version: 'splitk', splitInner: 'vec4', bk: 8 },
 };
 
 /** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
