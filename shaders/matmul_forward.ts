@@ -1,4 +1,4 @@
-// matmul: C[..., M, N] = alpha · op(A) · op(B) + bias (+ C if accumulate), four kernel versions:
+// matmul: C[..., M, N] = alpha · op(A) · op(B) + bias (+ C if accumulate), six kernel versions:
 //   'naive'  — matmul_forward_naive.wgsl: one invocation per output, every option a uniform;
 //   'tiled'  — matmul_forward_tiled.wgsl: 8x8 register tiles in 64x64 or 128x128 workgroup tiles,
 //              specialised by pipeline constants (trans flags, B dtype, tile size);
@@ -10,7 +10,10 @@
 //   'vec4'   — matmul_forward_vec4.wgsl: the tiled design with vec4 global loads, no per-element
 //              bounds checks and 16-deep K steps where workgroup memory allows, in 64x64, 128x64 or
 //              128x128 tiles (pickVec4Tile); f32 B whose contiguous dims are multiples of 4 only
-//              (vec4Applies), forcing it elsewhere throws.
+//              (vec4Applies), forcing it elsewhere throws;
+//   'vec4h'  — matmul_forward_vec4h.wgsl: vec4 in mixed precision (operands rounded to f16, f16 sums of
+//              each K step, f32 accumulation), where the device has shader-f16; opt-in only
+//              (rt.kernelPrefs.precision = 'f16': then it runs wherever vec4 would, split-K included).
 // 'auto' (pickMatmulVersion, matmul_plan.ts): gemv for M <= 16, naive for tiny dims, splitk when the
 // tiled kernel would leave the GPU half idle and K can be split, else tiled; where vec4 applies and
 // the runtime prefers it (rt.kernelPrefs.matmul, the default), vec4 runs instead of tiled or naive,
@@ -21,6 +24,7 @@ import tiledCode from './matmul_forward_tiled.wgsl';
 import gemvCode from './matmul_forward_gemv.wgsl';
 import splitkCode from './matmul_forward_splitk.wgsl';
 import vec4Code from './matmul_forward_vec4.wgsl';
+import vec4hCode from './matmul_forward_vec4h.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -35,6 +39,7 @@ const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
 export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: BINDINGS };
+export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: vec4hCode, bindings: BINDINGS };
 /** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
 export const matmulGemvSpecs = {
   vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },
@@ -76,8 +81,11 @@ export interface MatmulOptions {
   tileN?: MatmulTile;
   /** vec4 (and split-K over it): K per step, 8 or 16 (default 16 where workgroup memory allows, see vec4Bk) */
   bk?: 8 | 16;
-  /** splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4', else tiled) */
-  splitInner?: 'tiled' | 'vec4';
+  /**
+   * splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4',
+   * vec4h instead when rt.kernelPrefs.precision is 'f16'; else tiled)
+   */
+  splitInner?: 'tiled' | 'vec4' | 'vec4h';
   /** gemv only: rows of A per workgroup (default: the next of 1, 2, 4, 8 at or above M) */
   gemvRows?: GemvRows;
   /** gemv only: lanes per workgroup (default by row length, see GEMV_WIDE_MIN_STEPS) */
@@ -187,8 +195,15 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   // and for what it would run naive (a short K or a narrow N, LoRA's products with r = 16: the naive
   // kernel re-reads A and B per output; H100, same run: dx += dxa·A, K = r, 0.030 → 0.013 ms,
   // dxa = dy·B, N = r, 0.115 → 0.063 ms, dB = dyᵀ·xa 0.50 → 0.27 ms)
-  if (preferVec4 && auto && (version === 'tiled' || version === 'naive')) version = 'vec4';
-  if (opts.tileN !== undefined && version !== 'vec4') throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
+  // mixed precision (opt-in) runs wherever vec4 would
+  const half = rt.kernelPrefs.precision === 'f16';
+  if (preferVec4 && auto && (version === 'tiled' || version === 'naive')) version = half ? 'vec4h' : 'vec4';
+  const inner = opts.splitInner ?? (preferVec4 ? (half ? 'vec4h' : 'vec4') : 'tiled'); // split-K's first pass
+  if ((version === 'vec4h' || (version === 'splitk' && inner === 'vec4h')) && !rt.ctx.hasF16) {
+    throw new Error(`matmul: f16 precision (version vec4h) needs the GPU feature shader-f16, which ${rt.ctx.summary.description || 'this GPU'} does not offer; use precision f32`);
+  }
+  const isVec4 = version === 'vec4' || version === 'vec4h';
+  if (opts.tileN !== undefined && !isVec4) throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
@@ -211,26 +226,28 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
   };
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
-  const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile) => {
+  const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile, half = false) => {
     if (tileN !== 64 && tileN !== 128) throw new Error(`matmul: tileN must be 64 or 128, got ${String(tileN)}`);
     const { B_KIND: _, ...c } = tiledConstants(tile);
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
-    const bk = opts.bk ?? vec4Bk(limit, tile, tileN);
+    const vecBytes = half ? 8 : 16; // vec4h stages f16 tiles
+    const bk = opts.bk ?? vec4Bk(limit, tile, tileN, vecBytes);
     if (bk !== 8 && bk !== 16) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
-    const bytes = vec4WorkgroupBytes(tile, bk, tileN);
+    const bytes = vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
     if (bytes > limit) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
     return { ...c, TX: tileN / 8, BK: bk };
   };
-  if (version === 'tiled' || version === 'vec4') {
+  if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's
     const square = (t: MatmulTile): [MatmulTile, MatmulTile] => [t, t];
     const [tile, tileN] = opts.tile !== undefined ? [opts.tile, opts.tileN ?? opts.tile]
-      : version === 'vec4' ? pickVec4Tile(M, N, batch) : square(pickMatmulTile(M, N, batch));
+      : isVec4 ? pickVec4Tile(M, N, batch) : square(pickMatmulTile(M, N, batch));
     const groups: [number, number, number] = [cdiv(N, tileN), cdiv(M, tile), batch];
     checkGroups(groups);
-    if (version === 'vec4') {
-      if (!fitsVec4) throw new Error(`matmul vec4: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
-      rt.dispatch(matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN) });
+    if (isVec4) {
+      if (!fitsVec4) throw new Error(`matmul ${version}: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
+      const h = version === 'vec4h';
+      rt.dispatch(h ? matmulVec4hSpec : matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN, h) });
     } else {
       rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     }
@@ -247,13 +264,12 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   // vec4 as the first pass at either tile: alone, the tiled kernel at tile 128 timed as fast or faster (H100:
   // Qwen2.5 gate_proj dx [1024, 896] K 4864, 4 ranges: tiled 0.33 ms, vec4 0.49), but in the step it lost
   // (the next run, tiled at 128: 0.5B step 136.5 → 146.4 ms, 135M profile 126.1 → 129.2 ms of GPU time)
-  const inner = opts.splitInner ?? (preferVec4 ? 'vec4' : 'tiled');
-  if (inner === 'vec4' && !fitsVec4) throw new Error(`matmul splitk: splitInner vec4 needs f32 b and contiguous dims that are multiples of 4, got ${a} · ${b}`);
+  if (inner !== 'tiled' && !fitsVec4) throw new Error(`matmul splitk: splitInner ${inner} needs f32 b and contiguous dims that are multiples of 4, got ${a} · ${b}`);
   const groups: [number, number, number] = [cdiv(N, tile), cdiv(M, tile), batch * splits];
   checkGroups(groups);
   const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
   const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
-  if (inner === 'vec4') rt.dispatch(matmulVec4Spec, { ...pass1, constants: vec4Constants(tile) });
+  if (inner !== 'tiled') rt.dispatch(inner === 'vec4h' ? matmulVec4hSpec : matmulVec4Spec, { ...pass1, constants: vec4Constants(tile, tile, inner === 'vec4h') });
   else rt.dispatch(matmulTiledSpec, { ...pass1, constants: tiledConstants(tile) });
   const total = batch * M * N;
   const reduceUniforms = packUniforms([

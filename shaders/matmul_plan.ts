@@ -3,7 +3,8 @@
 // harness call them directly). matmul_forward.ts re-exports all of it.
 import { cdiv } from '../src/engine/gpu/kernel.ts';
 
-export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk', 'vec4'] as const;
+/** 'vec4h' is vec4 in mixed precision (f16 operands and step sums, f32 accumulation): opt-in, needs `shader-f16`. */
+export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk', 'vec4', 'vec4h'] as const;
 export type MatmulVersion = (typeof matmulVersions)[number];
 
 // ---- thresholds of 'auto' and of the gemv / split-K plans --------------------------------------
@@ -74,12 +75,19 @@ export function vec4Applies(M: number, N: number, K: number, o: { transA?: boole
   return (o.dtype ?? 'f32') === 'f32' && K > 0 && (o.transA ? M : K) % 4 === 0 && (o.transB ? K : N) % 4 === 0;
 }
 
-/** Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each (tileN/4 + 1 for Bs). */
-export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16, tileN: MatmulTile = tile): number => bk * (tile / 4 + 1 + tileN / 4 + 1) * 16;
+/**
+ * Workgroup memory of the vec4 kernel: As and Bs, BK k-rows of tile/4 + 1 vec4 each (tileN/4 + 1 for Bs), of
+ * `vecBytes` each: 16 (vec4<f32>), or 8 for vec4h's vec4<f16>.
+ */
+export const vec4WorkgroupBytes = (tile: MatmulTile, bk: 8 | 16, tileN: MatmulTile = tile, vecBytes: 16 | 8 = 16): number =>
+  bk * (tile / 4 + 1 + tileN / 4 + 1) * vecBytes;
 
-/** K per step of the vec4 kernel: 16 when the device's workgroup memory holds it (16896 B at tile 128), else 8. */
-export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile): 8 | 16 {
-  return vec4WorkgroupBytes(tile, 16, tileN) <= limit ? 16 : 8;
+/**
+ * K per step of the vec4 kernel: 16 when the device's workgroup memory holds it (16896 B at tile 128 in f32, 8448 B
+ * for vec4h's f16 tiles: within WebGPU's default 16384), else 8.
+ */
+export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile, vecBytes: 16 | 8 = 16): 8 | 16 {
+  return vec4WorkgroupBytes(tile, 16, tileN, vecBytes) <= limit ? 16 : 8;
 }
 
 /**

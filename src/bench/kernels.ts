@@ -69,8 +69,9 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
       const [M, N, K] = [n(c, 'M'), n(c, 'N'), n(c, 'K')];
       const [transA, transB] = [Boolean(c.transA), Boolean(c.transB)];
       const variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
-      const usesVec4 = variant.version === 'vec4' || variant.splitInner === 'vec4';
+      const usesVec4 = variant.version === 'vec4' || variant.version === 'vec4h' || (variant.splitInner ?? 'tiled') !== 'tiled';
       if (usesVec4 && !vec4Applies(M, N, K, { transA, transB, dtype: String(c.bdtype ?? 'f32') })) return null;
+      if (variant.version === 'vec4h' && !rt.ctx.hasF16) return null; // mixed precision needs shader-f16
       const a = rand(rt, transA ? [K, M] : [M, K], 'a');
       let b: Tensor;
       if (c.bdtype === 'bf16' || c.bdtype === 'f16') {

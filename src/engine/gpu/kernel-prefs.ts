@@ -7,6 +7,11 @@ export interface KernelPrefs {
   attention: 'flash' | 'rows';
   /** matmul 'auto' for f32 operands aligned to 4: 'vec4' (also inside split-K) or 'tiled' */
   matmul: 'tiled' | 'vec4';
+  /**
+   * where the vec4 matmul runs: 'f32' (default) or 'f16', mixed precision (version vec4h: operands rounded to f16,
+   * f32 accumulation; needs the GPU feature shader-f16, or matmuls throw naming it)
+   */
+  precision: 'f32' | 'f16';
 }
 
 /**
@@ -15,12 +20,24 @@ export interface KernelPrefs {
  * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay
  * selectable (tests hold both to the same numbers: train/kernel-prefs.test.ts).
  */
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4' };
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32' };
 
-/** Parses "attention=rows,matmul=vec4" (benchmarks, CLI); unknown keys or values throw, naming them. */
+/**
+ * The runtime's preferences with `prefs` applied; throws naming the feature when they ask for f16 precision on
+ * a device without shader-f16 (the lab keeps working there in f32, the default).
+ */
+export function withKernelPrefs(current: KernelPrefs, prefs: Partial<KernelPrefs>, hasF16: boolean, device = 'this GPU'): KernelPrefs {
+  const next = { ...current, ...prefs };
+  if (next.precision === 'f16' && !hasF16) {
+    throw new Error(`precision f16 (mixed precision matmuls) needs the GPU feature shader-f16, which ${device} does not offer; f32 runs everywhere`);
+  }
+  return next;
+}
+
+/** Parses "attention=rows,matmul=vec4,precision=f16" (benchmarks, CLI); unknown keys or values throw, naming them. */
 export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
   const out: Partial<KernelPrefs> = {};
-  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'] };
+  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'], precision: ['f32', 'f16'] };
   for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [k, v] = part.split('=');
     if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);

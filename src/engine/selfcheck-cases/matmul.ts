@@ -1,4 +1,5 @@
-// Self-check cases for matmul (naive, tiled and vec4 versions, forced; vec4 also at its 128x64 tile),
+// Self-check cases for matmul (naive, tiled, vec4 and vec4h versions, forced; vec4 also at its 128x64 tile;
+// vec4h only where the GPU has shader-f16),
 // softmax and attention (fwd + bwd, flash and rows versions: the pickers' defaults are the vec4 and rows
 // kernels, kernel-prefs.ts).
 // Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not multiples of the tiles (16 naive and
@@ -119,6 +120,21 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
       return readAndFree(rt, matmul(rt, a, w, { transB: true, version: 'vec4', tile: 128, tileN: 64 }), a, w); // [M, N]
     },
     ref: (i) => matmulRef(i.a, i.w, MR.M, MR.N, MR.K, { transB: true }),
+  }),
+  defineCase({
+    name: 'matmul_forward.vec4h',
+    shape: `[${MV.M}, ${MV.K}] · [${MV.N}, ${MV.K}]ᵀ + bias, version vec4h (f16 operands, f32 sums)`,
+    // the kernel's bound, 2·2^-11·Σ|a||b| with Σ|a||b| ≤ K for inputs in [-1, 1], plus the f32 tolerance
+    tol: { rtol: 1e-4, atol: 2 ** -10 * MV.K + matmulTol(MV.K, 1, 2).atol },
+    skip: (rt) => (rt.ctx.hasF16 ? null : 'this GPU has no shader-f16 (mixed precision is opt-in; f32 runs everywhere)'),
+    inputs: (rng) => ({ a: rng.uniform(MV.M * MV.K), w: rng.uniform(MV.N * MV.K), bias: rng.uniform(MV.N, -2, 2) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MV.M, MV.K]); // [M, K]
+      const w = rt.upload(i.w, [MV.N, MV.K]); // [N, K]
+      const bias = rt.upload(i.bias, [MV.N]); // [N]
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4h' }), a, w, bias); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
   }),
   defineCase({
     name: 'softmax_forward',

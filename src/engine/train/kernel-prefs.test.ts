@@ -30,7 +30,8 @@ function batch(V: number): MicroBatch {
 
 const maxAbs = (x: Float32Array) => x.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
-test('a LoRA step and a base-model forward give the same numbers under attention=rows,matmul=vec4 as under the defaults', async () => {
+/** Runs a LoRA step (loss, every LoRA gradient) and a base-model forward under given kernel preferences. */
+async function stepRunner() {
   const rt = await testRuntime();
   const ckpt = makeTinyCheckpoint(CONFIG, 21, 'f32');
   const { model } = await loadModel(rt, ckpt, { tokenizer: false });
@@ -46,7 +47,6 @@ test('a LoRA step and a base-model forward give the same numbers under attention
     const [din, dout] = dims(t);
     return { t, A: rng.normal(16 * din, 0.2), B: rng.normal(dout * 16, 0.2), din, dout };
   });
-  const saved = { ...rt.kernelPrefs };
   const run = async (prefs: KernelPrefs) => {
     rt.kernelPrefs = prefs;
     const lora: LoraState = { scale: 2, slots: [] };
@@ -61,18 +61,46 @@ test('a LoRA step and a base-model forward give the same numbers under attention
     const logits = (await rt.read(model.forward(rt.upload(mb.ids, [B, T], 'i32')).logits!)) as Float32Array; // the base model's forward
     return { loss, grads, logits };
   };
+  return { rt, run, host };
+}
+
+const close = (got: Float32Array, want: Float32Array, rel: number, what: string) => assertAllClose(got, want, { atol: rel * maxAbs(want) + 1e-7, rtol: 0 }, what);
+
+test('a LoRA step and a base-model forward give the same numbers under attention=rows,matmul=vec4 as under the defaults', async () => {
+  const { rt, run, host } = await stepRunner();
+  const saved = { ...rt.kernelPrefs };
   try {
     const base = await run({ ...DEFAULT_KERNEL_PREFS, attention: 'flash', matmul: 'tiled' });
     const other = await run({ ...DEFAULT_KERNEL_PREFS, attention: 'rows', matmul: 'vec4' });
     assert.ok(Number.isFinite(base.loss) && base.loss > 0, `loss ${base.loss}`);
     assert.ok(Math.abs(other.loss - base.loss) <= 1e-5 * base.loss, `loss ${other.loss} (rows, vec4) vs ${base.loss} (flash, tiled)`);
-    const close = (got: Float32Array, want: Float32Array, what: string) => assertAllClose(got, want, { atol: 1e-4 * maxAbs(want) + 1e-7, rtol: 0 }, what);
-    close(other.logits, base.logits, 'logits');
+    close(other.logits, base.logits, 1e-4, 'logits');
     assert.equal(other.grads.length, base.grads.length);
     base.grads.forEach((g, i) => {
       assert.ok(maxAbs(g) > 0, `gradient ${i} is all zeros`);
-      close(other.grads[i], g, `LoRA gradient ${i} (layer ${Math.floor(i / 14)}, ${host[Math.floor(i / 2) % 7].t} ${i % 2 ? 'dB' : 'dA'})`);
+      close(other.grads[i], g, 1e-4, `LoRA gradient ${i} (layer ${Math.floor(i / 14)}, ${host[Math.floor(i / 2) % 7].t} ${i % 2 ? 'dB' : 'dA'})`);
     });
+  } finally {
+    rt.kernelPrefs = saved;
+  }
+});
+
+// Mixed precision (precision f16: every vec4 matmul as vec4h, operands rounded to f16) against the f32 defaults.
+// Measured on lavapipe: loss 6e-5 relative, logits 6e-4 and LoRA gradients 3.5e-2 of their largest value (the
+// gradients sum over tokens with much cancellation, so each matmul's 2u·Σ|a||b|, u = 2^-11, is large against
+// the sum). Held to about twice that: loss 2e-4, logits 2e-3, gradients 8e-2. A wrong kernel or a lost term is
+// off by O(1); an f32 kernel would give f32's loss to the last bit, which the test rules out.
+test('a LoRA step and a forward in mixed precision (precision=f16) stay within f16 rounding of f32', async (t) => {
+  const { rt, run, host } = await stepRunner();
+  if (!rt.ctx.hasF16) return t.skip('this device has no shader-f16: mixed precision cannot run here (skipped)');
+  const saved = { ...rt.kernelPrefs };
+  try {
+    const f32 = await run({ ...DEFAULT_KERNEL_PREFS });
+    const f16 = await run({ ...DEFAULT_KERNEL_PREFS, precision: 'f16' });
+    assert.ok(Math.abs(f16.loss - f32.loss) <= 2e-4 * f32.loss, `loss ${f16.loss} (f16) vs ${f32.loss} (f32)`);
+    assert.ok(f16.loss !== f32.loss, 'the f16 step gave the f32 loss exactly: did vec4h run?');
+    close(f16.logits, f32.logits, 2e-3, 'logits (f16)');
+    f32.grads.forEach((g, i) => close(f16.grads[i], g, 8e-2, `LoRA gradient ${i} (f16; ${host[Math.floor(i / 2) % 7].t} ${i % 2 ? 'dB' : 'dA'})`));
   } finally {
     rt.kernelPrefs = saved;
   }

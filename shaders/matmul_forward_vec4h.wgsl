@@ -1,0 +1,209 @@
+// matmul_forward (version 'vec4h') — C[z] = alpha · op(A[z]) · op(B[z]) + bias (+ C[z] if accumulate) in mixed
+// precision, for devices with `shader-f16` (opt-in: Runtime.kernelPrefs.precision = 'f16').
+//
+// The vec4 kernel (matmul_forward_vec4.wgsl: same tiles, loads, bindings, uniforms and dispatch; keep the two in
+// step) with its operands rounded to f16 as they are staged into workgroup memory, and products and sums in f32:
+// the numbers of torch autocast (f16 inputs, f32 accumulation). The f16 tiles take half the workgroup memory,
+// so 16-deep K steps fit at tile 128 within WebGPU's default 16 KiB (f32 needs 16.5 KiB: 8-deep steps there),
+// which halves the barriers per FMA on most laptop GPUs.
+// Error against the exact product, per output: the roundings of the two operands (≤ 2·u·Σ|a||b|, u = 2^-11)
+// plus f32's. Operands must lie within f16's range (|x| < 65504; below 6.1e-5 they lose precision, below 6e-8
+// they flush to zero): larger values become Inf. That is the price of the opt-in; f32 stays the default.
+// Tried and dropped (lavapipe, train/kernel-prefs.test.ts): summing each K step's products in f16 (what would use
+// f16 FMAs) put LoRA gradients 3x further from f32 (12% of their largest value against 3.5%).
+//
+// legend: M rows of C, N columns of C, K reduction length, z batch index
+// bindings (group 0), overrides and dispatch: as matmul_forward_vec4.wgsl (B f32; split-K writes raw f32 partials)
+// reference: matmul_forward.ref.ts (matmulRef)
+
+enable f16;
+
+struct U {
+  M: u32,
+  N: u32,
+  K: u32,
+  b_stride: u32,   // elements between batches of B (0 = broadcast); a multiple of 4
+  alpha: f32,
+  has_bias: u32,
+  accumulate: u32,
+  trans_a: u32,
+  trans_b: u32,
+  b_kind: u32,     // unused (B is f32)
+  k_chunk: u32,
+  splits: u32,
+}
+
+override TX: u32 = 16u;
+override TY: u32 = 16u;
+override TRANS_A: u32 = 2u;
+override TRANS_B: u32 = 2u;
+override BK: u32 = 8u;           // K per step: 8 or 16
+override WG = TX * TY;
+override BM = 8u * TY;
+override BN = 8u * TX;
+override AS_ROW = 2u * TY + 1u;  // vec4 per k-row of As: BM/4 + 1 padding vec4
+override BS_ROW = 2u * TX + 1u;
+override CA = 2u * BK / TX;      // vec4 of A each invocation moves per step: BK·BM/4 / WG ∈ {1, 2, 4}
+override CB = 2u * BK / TY;
+override KQ = BK / 4u;           // vec4 along k per row of a step
+
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+var<workgroup> As: array<vec4<f16>, BK * AS_ROW>;  // As[k][m/4] = A[m..m+3, k], rounded to f16
+var<workgroup> Bs: array<vec4<f16>, BK * BS_ROW>;  // Bs[k][n/4] = B[k, n..n+3], rounded to f16
+
+fn trans_a() -> bool { if (TRANS_A == 2u) { return u.trans_a != 0u; } return TRANS_A == 1u; }
+fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRANS_B == 1u; }
+
+// ---- chunks: vec4 number e (= c·WG + t) of a step's tile --------------------------------------
+// k contiguous (A; B with trans_b): row r = e / KQ of the tile, k = 4·(e % KQ): KQ neighbouring
+//   invocations read one row's 4·BK contiguous bytes (whole 32-byte sectors), and the transposed
+//   stores (4 scalars into As[k..k+3][r/4].r%4) hit distinct banks for BK 8 (the padded row pitch
+//   is ≡ 4 words mod 32), at most two-way conflicts for BK 16.
+// m / n contiguous (A with trans_a; B): vec4 d = e % (BD/4) at k = e / (BD/4): a warp reads 512
+//   contiguous bytes and stores neighbouring vec4s.
+
+fn load_a(a4: u32, m0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
+  if (trans_a()) { // A[z] is [K, M]
+    let k = k0 + e / (BM / 4u);
+    let v = a[a4 + k * (u.M / 4u) + m0 / 4u + e % (BM / 4u)];
+    return select(vec4(0.0), v, k < ke);
+  }
+  let k = k0 + 4u * (e % KQ);
+  let v = a[a4 + ((m0 + e / KQ) * u.K + k) / 4u];
+  return select(vec4(0.0), v, k < ke);
+}
+
+fn load_b(b4: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
+  if (!trans_b()) { // B[z] is [K, N]
+    let k = k0 + e / (BN / 4u);
+    let v = b[b4 + k * (u.N / 4u) + n0 / 4u + e % (BN / 4u)];
+    return select(vec4(0.0), v, k < ke);
+  }
+  let k = k0 + 4u * (e % KQ);
+  let v = b[b4 + ((n0 + e / KQ) * u.K + k) / 4u];
+  return select(vec4(0.0), v, k < ke);
+}
+
+fn store_a(e: u32, v32: vec4<f32>) {
+  let v = vec4<f16>(v32);
+  if (trans_a()) { As[(e / (BM / 4u)) * AS_ROW + e % (BM / 4u)] = v; return; }
+  let r = e / KQ;
+  let i = 4u * (e % KQ) * AS_ROW + r / 4u;
+  let c = r % 4u;
+  As[i][c] = v.x;
+  As[i + AS_ROW][c] = v.y;
+  As[i + 2u * AS_ROW][c] = v.z;
+  As[i + 3u * AS_ROW][c] = v.w;
+}
+
+fn store_b(e: u32, v32: vec4<f32>) {
+  let v = vec4<f16>(v32);
+  if (!trans_b()) { Bs[(e / (BN / 4u)) * BS_ROW + e % (BN / 4u)] = v; return; }
+  let r = e / KQ;
+  let i = 4u * (e % KQ) * BS_ROW + r / 4u;
+  let c = r % 4u;
+  Bs[i][c] = v.x;
+  Bs[i + BS_ROW][c] = v.y;
+  Bs[i + 2u * BS_ROW][c] = v.z;
+  Bs[i + 3u * BS_ROW][c] = v.w;
+}
+
+// ---- epilogue: out[z, m, n..n+3] = alpha·v + bias (+ out), skipping what lies outside [M, N] ----
+fn store4(o_off: u32, m: u32, n: u32, v: vec4<f32>) {
+  if (m >= u.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let c = n + j;
+    if (c < u.N) {
+      let o = o_off + m * u.N + c;
+      var x = u.alpha * v[j];
+      if (u.has_bias != 0u) { x += bias[c]; }
+      if (u.accumulate != 0u) { x += out[o]; }
+      out[o] = x;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+  let tx = t % TX;
+  let ty = t / TX;
+  let m0 = wid.y * BM;
+  let n0 = wid.x * BN;
+  let S = max(u.splits, 1u);
+  let z = wid.z / S;
+  let s = wid.z % S;
+  let k_begin = s * u.k_chunk;
+  let k_end = select(u.K, min(u.K, k_begin + u.k_chunk), S > 1u);
+  let a4 = z * u.M * u.K / 4u;        // A[z] in vec4 (M·K is a multiple of 4)
+  let b4 = z * u.b_stride / 4u;       // B[z] in vec4
+  let ntiles = (max(k_end, k_begin) - k_begin + BK - 1u) / BK;
+
+  var acc: array<vec4<f32>, 16>;      // as in the tiled kernel: acc[2i] / acc[2i+1] = row i x left / right columns
+  var ra0: vec4<f32>; var ra1: vec4<f32>; var ra2: vec4<f32>; var ra3: vec4<f32>;
+  var rb0: vec4<f32>; var rb1: vec4<f32>; var rb2: vec4<f32>; var rb3: vec4<f32>;
+  for (var kt = 0u; kt <= ntiles; kt++) {
+    if (kt > 0u) {
+      workgroupBarrier();  // everyone is done reading step kt-2
+      store_a(t, ra0);
+      if (CA > 1u) { store_a(WG + t, ra1); }
+      if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
+      store_b(t, rb0);
+      if (CB > 1u) { store_b(WG + t, rb1); }
+      if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
+      workgroupBarrier();  // step kt-1 is in As/Bs
+    }
+    if (kt < ntiles) {     // step kt into registers while step kt-1 is computed
+      let k0 = k_begin + kt * BK;
+      ra0 = load_a(a4, m0, k0, t, k_end);
+      if (CA > 1u) { ra1 = load_a(a4, m0, k0, WG + t, k_end); }
+      if (CA > 2u) { ra2 = load_a(a4, m0, k0, 2u * WG + t, k_end); ra3 = load_a(a4, m0, k0, 3u * WG + t, k_end); }
+      rb0 = load_b(b4, n0, k0, t, k_end);
+      if (CB > 1u) { rb1 = load_b(b4, n0, k0, WG + t, k_end); }
+      if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
+    }
+    if (kt > 0u) {
+      for (var kk = 0u; kk < BK; kk++) {
+        let a0 = vec4<f32>(As[kk * AS_ROW + ty]);  // f16 → f32 is exact: the products below are the f16 operands' exact products, rounded once to f32
+        let a1 = vec4<f32>(As[kk * AS_ROW + TY + ty]);
+        let b0 = vec4<f32>(Bs[kk * BS_ROW + tx]);
+        let b1 = vec4<f32>(Bs[kk * BS_ROW + TX + tx]);
+        acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
+        acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
+        acc[4] += a0.z * b0;  acc[5] += a0.z * b1;
+        acc[6] += a0.w * b0;  acc[7] += a0.w * b1;
+        acc[8] += a1.x * b0;  acc[9] += a1.x * b1;
+        acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+        acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+        acc[14] += a1.w * b0; acc[15] += a1.w * b1;
+      }
+    }
+  }
+
+  let o_off = wid.z * u.M * u.N;
+  let r0 = m0 + 4u * ty;
+  let r1 = m0 + BM / 2u + 4u * ty;
+  let c0 = n0 + 4u * tx;
+  let c1 = n0 + BN / 2u + 4u * tx;
+  for (var i = 0u; i < 8u; i++) {
+    var v0: vec4<f32>;
+    var v1: vec4<f32>;
+    switch i {
+      case 0u: { v0 = acc[0]; v1 = acc[1]; }
+      case 1u: { v0 = acc[2]; v1 = acc[3]; }
+      case 2u: { v0 = acc[4]; v1 = acc[5]; }
+      case 3u: { v0 = acc[6]; v1 = acc[7]; }
+      case 4u: { v0 = acc[8]; v1 = acc[9]; }
+      case 5u: { v0 = acc[10]; v1 = acc[11]; }
+      case 6u: { v0 = acc[12]; v1 = acc[13]; }
+      default: { v0 = acc[14]; v1 = acc[15]; }
+    }
+    let r = select(r0 + i, r1 + i - 4u, i >= 4u);
+    store4(o_off, r, c0, v0);
+    store4(o_off, r, c1, v1);
+  }
+}
