@@ -76,9 +76,16 @@ for (const [label, engine] of [['LocalEngine', local], ['WorkerEngine over Messa
     assert.equal(report.total, realNames.length);
     assert.ok(report.total >= 1);
     assert.equal(report.ok, true, report.results.map((r) => r.message).join('\n'));
-    assert.equal(report.passed, report.total);
+    // the mixed-precision kernel skips where the device has no shader-f16, and is held to f16's error, not f32's
+    const f16 = (await engine.adapterInfo()).enabled.shaderF16;
+    assert.equal(report.passed, report.total - (f16 ? 0 : 1));
     for (const r of report.results) {
-      assert.ok(Number.isFinite(r.maxErr) && r.maxErr <= 1e-5, `${r.name} maxErr ${r.maxErr}`);
+      if (r.status === 'skip') {
+        assert.equal(r.name, 'matmul_forward.vec4h');
+        continue;
+      }
+      const bound = r.name === 'matmul_forward.vec4h' ? 2e-2 : 1e-5;
+      assert.ok(Number.isFinite(r.maxErr) && r.maxErr <= bound, `${r.name} maxErr ${r.maxErr}`);
       assert.ok(r.ms >= 0);
     }
     // one progress per kernel before it runs (label = its name), then done = total
@@ -114,6 +121,19 @@ for (const [label, engine] of [['LocalEngine', local], ['WorkerEngine over Messa
     assert.deepEqual(labels, ['add_scale', 'waits_for_cancel'], 'the kernel after the cancel never started');
     // the engine still works afterwards
     assert.equal((await engine.selfCheck({ only: ['scale'] })).ok, true);
+  });
+
+  test(`${label}: setKernelPrefs sets the precision later requests run under, and refuses f16 without shader-f16`, async () => {
+    const f16 = (await engine.adapterInfo()).enabled.shaderF16;
+    if (f16) {
+      assert.equal((await engine.setKernelPrefs({ precision: 'f16' })).precision, 'f16');
+      const r = await engine.selfCheck({ only: ['matmul_forward.vec4'] }); // forced vec4: still f32 exact under f16 prefs
+      assert.equal(r.ok, true);
+    } else {
+      await assert.rejects(engine.setKernelPrefs({ precision: 'f16' }), /needs the GPU feature shader-f16/);
+    }
+    const back = await engine.setKernelPrefs({ precision: 'f32' });
+    assert.deepEqual(back, { attention: 'rows', matmul: 'vec4', precision: 'f32' });
   });
 
   test(`${label}: already-aborted signal and unknown case names are clear errors`, async () => {

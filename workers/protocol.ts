@@ -18,6 +18,7 @@
 // worker's memory for that load only: nothing stores it.
 
 import type {
+  KernelPrefs,
   DatasetProgress,
   ManifestCheck,
   DatasetRequest,
@@ -68,6 +69,8 @@ export interface Requests {
   loadModel: { payload: { source: ModelSourceSpec }; result: ModelSummary; progress: LoadProgress };
   /** frees the loaded model's GPU memory; `unloaded` is false when none was loaded */
   unloadModel: { payload: void; result: { unloaded: boolean }; progress: never };
+  /** kernel preferences for later requests (e.g. mixed-precision matmuls); all of them back */
+  setKernelPrefs: { payload: Partial<KernelPrefs>; result: KernelPrefs; progress: never };
   /** the summary of the loaded model, or null */
   modelInfo: { payload: void; result: ModelSummary | null; progress: never };
   /** text or chat messages → new tokens, one progress reply per token */

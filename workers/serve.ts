@@ -23,6 +23,7 @@ export function serveEngine(port: Port, engine: Engine): void {
     selfCheck: (payload, ctx) => engine.selfCheck({ only: payload?.only }, ctx.progress, ctx.signal),
     loadModel: (payload, ctx) => engine.loadModel(payload.source, ctx.progress, ctx.signal),
     unloadModel: () => engine.unloadModel(),
+    setKernelPrefs: (payload) => engine.setKernelPrefs(payload),
     modelInfo: () => engine.modelInfo(),
     generate: (payload, ctx) => engine.generate(payload, ctx.progress, ctx.signal),
     inspect: (payload, ctx) => engine.inspect(payload, ctx.signal),

@@ -3,6 +3,7 @@
 // replies reach the callbacks, typed errors are rebuilt, an AbortSignal becomes a `cancel` request.
 
 import {
+  type KernelPrefs,
   type DatasetProgress,
   type ManifestCheck,
   type DatasetRequest,
@@ -118,6 +119,10 @@ export class WorkerEngine implements Engine {
 
   unloadModel(): Promise<{ unloaded: boolean }> {
     return this.request('unloadModel', undefined);
+  }
+
+  setKernelPrefs(prefs: Partial<KernelPrefs>): Promise<KernelPrefs> {
+    return this.request('setKernelPrefs', prefs);
   }
 
   modelInfo(): Promise<ModelSummary | null> {

@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
+import { withCliKernels } from './kernels.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { reportFromJson, type ReportData } from '../engine/analysis/report-data.ts';
 import { buildTrajectory, checkpointSteps, formatTrajectory, trajectoryToJson, type TrajectoryPoint } from '../engine/analysis/trajectory.ts';
@@ -79,7 +80,7 @@ export async function checkpointsCommand(argv: string[]): Promise<void> {
   const all: Point[] = [{ step: 0, dir: null, full: false }, ...points];
   mkdirSync(out, { recursive: true });
 
-  const rt = await Runtime.create(await nodeGpu());
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
   const made: TrajectoryPoint[] = [];
   const t0 = performance.now();
   let fresh = 0;

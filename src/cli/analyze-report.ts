@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
+import { withCliKernels } from './kernels.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
@@ -135,7 +136,7 @@ export async function reportCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'adapter', 'task-a', 'task-b', 'label-a', 'label-b', 'n', 'seed', 'queries', 'ablation', 'boot', 'perm', 'manifest', 'out'] });
   const out = required(p, 'out');
   const a = reportArgs(p, `npm run lab -- analyze report ${argv.join(' ')}`);
-  const rt = await Runtime.create(await nodeGpu());
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
   try {
     writeReport(out, await makeReport(rt, a));
   } finally {

@@ -17,6 +17,7 @@
 //   analyze checkpoints --model <dir> --run <run dir> --task-a ... --task-b ... --out <dir>: the report at each checkpoint, see ./analyze-checkpoints.ts
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
+import { withCliKernels } from './kernels.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
@@ -69,7 +70,7 @@ export async function analyzeCommand(argv: string[]): Promise<void> {
     need('pos');
   }
 
-  const rt = await Runtime.create(await nodeGpu());
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
   try {
     const { model, tokenizer, warnings } = await loadModel(rt, dirSource(dir), { tokenizer: meanFile !== undefined, adapter: adapter !== undefined ? dirSource(adapter) : undefined });
     for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);
@@ -125,7 +126,7 @@ async function headsCommand(argv: string[]): Promise<void> {
   if (!['answer', 'prompt', 'all'].includes(queries)) throw new UsageError(`--queries must be answer, prompt or all, got ${queries}`);
   const [rowsA, rowsB] = [sampleRows(taskRows(fa), n, seed), sampleRows(taskRows(fb), n, seed + 1)];
   if (rowsA.length < 2 || rowsB.length < 2) throw new UsageError('each task needs at least 2 prompts');
-  const rt = await Runtime.create(await nodeGpu());
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
   try {
     const { model, tokenizer, warnings } = await loadModel(rt, dirSource(dir), { adapter: adapter !== undefined ? dirSource(adapter) : undefined });
     for (const w of warnings) process.stderr.write(`lab: warning: ${w}\n`);

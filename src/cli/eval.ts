@@ -22,6 +22,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
+import { cliKernels } from './kernels.ts';
 import { LocalEngine } from '../engine/engine.ts';
 import { EvalInputError, type EvalModelResult, type EvalModelSpec, type EvaluateProgress } from '../engine/eval/evaluate.ts';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS } from '../engine/train/adapter.ts';
@@ -53,7 +54,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const batch = num(p, 'batch', 32), maxNew = num(p, 'max-new-tokens', 256), seed = num(p, 'seed', 0);
   const limit = p.values.has('limit') ? num(p, 'limit') : null;
 
-  const engine = new LocalEngine(await nodeGpu());
+  const engine = new LocalEngine(await nodeGpu(), { kernels: cliKernels() });
   try {
     const summary = await engine.loadModel({ kind: 'dir', path: dir });
     for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);

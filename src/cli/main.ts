@@ -2,6 +2,7 @@
 // Errors go to stderr as one clear line, with a non-zero exit code.
 import { writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
+import { withCliKernels } from './kernels.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, UsageError, Interrupted } from './args.ts';
 import { forwardCommand, generateCommand } from './model-commands.ts';
@@ -57,12 +58,15 @@ commands:
   tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
   score    --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs
-  export-trl --run <dir> --out <dir>   a sft / grpo / dpo run as a TRL + PEFT + accelerate project (train.py, rewards.py, evaluate.py)`;
+  export-trl --run <dir> --out <dir>   a sft / grpo / dpo run as a TRL + PEFT + accelerate project (train.py, rewards.py, evaluate.py)
+
+environment: LAB_KERNELS=precision=f16   mixed-precision matmuls (f16 operands, f32 sums) where the GPU has shader-f16;
+  also attention=rows|flash, matmul=vec4|tiled (comma-separated; \`lab info\` shows what applies)`;
 
 async function info(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['out'] });
-  const rt = await Runtime.create(await nodeGpu());
-  const s = { ...rt.ctx.summary, timestamps: rt.ctx.hasTimestamps, subgroups: rt.ctx.hasSubgroups, shaderF16: rt.ctx.hasF16 };
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
+  const s = { ...rt.ctx.summary, timestamps: rt.ctx.hasTimestamps, subgroups: rt.ctx.hasSubgroups, shaderF16: rt.ctx.hasF16, kernels: rt.kernelPrefs };
   rt.destroy();
   const text = JSON.stringify(s, null, 1);
   const out = p.values.get('out');

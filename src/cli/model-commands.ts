@@ -6,6 +6,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeGpu } from '../engine/gpu/node.ts';
+import { withCliKernels } from './kernels.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel, type LoadedModel } from '../engine/model/load.ts';
@@ -28,7 +29,7 @@ async function open(p: Parsed, needTokenizer: boolean): Promise<{ rt: Runtime; l
   if (adapter !== undefined && !existsSync(adapter)) throw new UsageError(`adapter folder ${adapter} does not exist`);
   if (adapter !== undefined) refuseRevoked(adapter, '--adapter');
   refuseRevoked(dir, '--model');
-  const rt = await Runtime.create(await nodeGpu());
+  const rt = withCliKernels(await Runtime.create(await nodeGpu()));
   const loaded = await loadModel(rt, dirSource(dir), { tokenizer: needTokenizer || text !== undefined, adapter: adapter !== undefined ? dirSource(adapter) : undefined });
   for (const w of loaded.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   let ids: number[];

@@ -15,6 +15,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
+import { cliKernels } from './kernels.ts';
 import { LocalEngine } from '../engine/engine.ts';
 import { CancelledError, GovernanceError, type SftConfig, type TrainProgress, type TrainRequest } from '../engine/api.ts';
 import { LORA_TARGETS, readAdapter, type LoraTarget } from '../engine/train/adapter.ts';
@@ -102,7 +103,7 @@ export async function sftCommand(argv: string[]): Promise<void> {
   process.stderr.write(`lab sft: ${decision.reason}\n`);
 
   const store = new DirRunStore(out, { rowCacheMinRows: Number(process.env.LAB_ROW_CACHE_MIN_ROWS ?? 10_000) });
-  const engine = new LocalEngine(await nodeGpu(), { runStore: store });
+  const engine = new LocalEngine(await nodeGpu(), { runStore: store, kernels: cliKernels() });
   const summary = await engine.loadModel({ kind: 'dir', path: modelDir });
   for (const w of summary.warnings) process.stderr.write(`lab: warning: ${w}\n`);
   const req: TrainRequest = {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { nodeGpu, releaseNodeGpu } from '../engine/gpu/node.ts';
+import { cliKernels } from './kernels.ts';
 import { LocalEngine } from '../engine/engine.ts';
 import { CancelledError, GovernanceError, type SftConfig, type StepLine, type TrainRequest } from '../engine/api.ts';
 import { UsageError, Interrupted } from './args.ts';
@@ -43,7 +44,7 @@ export async function runTrainCommand(c: TrainCommand): Promise<void> {
   if (!decision?.allowed) throw new GovernanceError(`training refused: ${decision?.reason ?? `${c.dataFile}: no source manifest approves this data`}`);
   process.stderr.write(`lab ${c.cmd}: ${decision.reason}\n`);
 
-  const engine = new LocalEngine(await nodeGpu(), { runStore: new DirRunStore(c.out) });
+  const engine = new LocalEngine(await nodeGpu(), { runStore: new DirRunStore(c.out), kernels: cliKernels() });
   const stop = stopOnSignals(c.cmd);
   const watch = new GovernanceWatch(c.dataFile, c.manifest, decision);
   let step = 0, total = c.config.steps;

@@ -6,6 +6,7 @@
 // Nothing here imports React or workers/.
 
 import type { AdapterSummary, GpuErrorKind } from './gpu/device.ts';
+import type { KernelPrefs } from './gpu/kernel-prefs.ts';
 import type { HubErrorCode } from './hub/errors.ts';
 import type { TrainingDecision } from './train/governance.ts';
 import type { ExecutionContext, Progress, SelfCheckReport } from './selfcheck.ts';
@@ -232,6 +233,8 @@ export interface RunRecord {
   error?: string;
   /** set when a source of its data was withdrawn (Engine.applyManifest): the run was stopped, and its adapter, checkpoints and files are refused */
   revoked?: { at: string; reason: string };
+  /** the kernels it ran under (precision 'f16': mixed-precision matmuls), as its last start or resume found them */
+  kernels?: KernelPrefs;
 }
 
 /** What an updated manifest did to the stored runs (Engine.applyManifest). */
@@ -282,6 +285,9 @@ export type { ReportData } from './analysis/report-data.ts';
 // the base vs SFT vs RL table on one set (eval/evaluate.ts: what `lab eval --adapters` writes)
 export type { EvalData, EvalModelSpec, EvaluateRequest, EvaluateProgress, EvalTable, EvalProvenance, EvalModelResult, EvalRunInfo, EvalMetric } from './eval/evaluate.ts';
 
+// the kernel families and precision requests run under (Engine.setKernelPrefs)
+export type { KernelPrefs } from './gpu/kernel-prefs.ts';
+
 // ---- the interface -----------------------------------------------------------------------------
 
 export interface Engine {
@@ -295,6 +301,12 @@ export interface Engine {
    */
   loadModel(source: ModelSourceSpec, onProgress?: (p: LoadProgress) => void, signal?: AbortSignal): Promise<ModelSummary>;
   unloadModel(): Promise<{ unloaded: boolean }>;
+  /**
+   * The kernel preferences every later request runs under (Runtime.kernelPrefs), e.g. { precision: 'f16' } for
+   * mixed-precision matmuls; returns them all. Rejects naming shader-f16 where the device lacks it, and
+   * TrainingError('busy') while a training run is in progress (its numbers would change mid-run).
+   */
+  setKernelPrefs(prefs: Partial<KernelPrefs>): Promise<KernelPrefs>;
   modelInfo(): Promise<ModelSummary | null>;
   /** New tokens for a prompt, streamed through onProgress; CancelledError when `signal` aborts. */
   generate(req: GenerateRequest, onProgress?: (p: GenerateProgress) => void, signal?: AbortSignal): Promise<GenerateResult>;

@@ -6,6 +6,7 @@
 
 import { Runtime } from './gpu/runtime.ts';
 import type { AcquireOptions } from './gpu/device.ts';
+import { withKernelPrefs, type KernelPrefs } from './gpu/kernel-prefs.ts';
 import { executionContext, runSelfCheck, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
 import { HubCache, defaultBlobStore, type BlobStore, type PlanLimits } from './hub/index.ts';
 import { ModelSession } from './session.ts';
@@ -79,6 +80,8 @@ export interface LocalEngineOptions {
   memoryBudget?: number;
   /** where training runs are kept; default IndexedDB in a browser, memory in Node (the CLI gives its --out folder) */
   runStore?: RunStore;
+  /** kernel preferences applied when the runtime is created (the CLI's LAB_KERNELS); creation fails naming what the device lacks */
+  kernels?: Partial<KernelPrefs>;
 }
 
 export class LocalEngine implements Engine {
@@ -101,7 +104,11 @@ export class LocalEngine implements Engine {
   /** The runtime, created on first use; a failed creation is retried on the next call. */
   runtime(): Promise<Runtime> {
     if (!this.rt) {
-      const p = Runtime.create(this.gpu, this.opts.acquire);
+      const kernels = this.opts.kernels;
+      const p = Runtime.create(this.gpu, this.opts.acquire).then((rt) => {
+        if (kernels) rt.kernelPrefs = withKernelPrefs(rt.kernelPrefs, kernels, rt.ctx.hasF16, rt.ctx.summary.description || undefined);
+        return rt;
+      });
       this.rt = p;
       p.catch(() => {
         if (this.rt === p) this.rt = null;
@@ -179,6 +186,15 @@ export class LocalEngine implements Engine {
       this.session?.dispose();
       this.session = null;
       return { unloaded: had };
+    });
+  }
+
+  setKernelPrefs(prefs: Partial<KernelPrefs>): Promise<KernelPrefs> {
+    return this.exclusive(async () => {
+      this.notTraining('Changing the kernels');
+      const rt = await this.runtime();
+      rt.kernelPrefs = withKernelPrefs(rt.kernelPrefs, prefs, rt.ctx.hasF16, rt.ctx.summary.description || undefined);
+      return { ...rt.kernelPrefs };
     });
   }
 

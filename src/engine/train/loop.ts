@@ -48,7 +48,7 @@ export async function runLoop(s: LoopSpec): Promise<TrainResult> {
   const rec: RunRecord = {
     schema: 'lab-run-v1', id, name: req.name ?? old?.name ?? req.data.name, kind: s.kind, status: 'running', createdAt: old?.createdAt ?? now, updatedAt: now,
     model: ctx.modelName, config: req.config, data: s.data, governance: req.data.governance, step: first, lastLoss: null,
-    checkpoints: await store.checkpoints(id), hasResult: false,
+    checkpoints: await store.checkpoints(id), hasResult: false, kernels: { ...ctx.rt.kernelPrefs },
   };
   await store.put(rec);
   await store.setMetrics(id, req.resume ? (await store.metrics(id)).filter((l) => l.step <= first) : []);
