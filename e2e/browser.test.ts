@@ -62,6 +62,13 @@ test('the lab reports the WebGPU adapter and passes the kernel self-check in the
     assert.equal(present, adapter.info!.features.includes(f) ? 'yes' : 'no', `feature ${f} shown as the adapter has it`);
   }
 
+  // the precision control: f32 by default; f16 offered only where the adapter has shader-f16
+  const f16 = adapter.info!.features.includes('shader-f16');
+  assert.equal(await page.getByTestId('precision').getAttribute('data-precision'), 'f32');
+  assert.equal(await page.getByTestId('precision-f32').isChecked(), true);
+  assert.equal(await page.getByTestId('precision-f16').isDisabled(), !f16, 'f16 is offered exactly where shader-f16 is');
+  if (!f16) assert.match((await page.getByTestId('precision-note').textContent()) ?? '', /no shader-f16/);
+
   // self-check: click, wait for the store to publish the outcome
   await page.getByTestId('run-selfcheck').click();
   await page.waitForFunction(() => window.__labSelfCheck !== undefined, null, { timeout: 90_000 });
@@ -70,16 +77,19 @@ test('the lab reports the WebGPU adapter and passes the kernel self-check in the
   const report = check.report!;
   assert.equal(report.where, 'worker', 'kernels ran in the Web Worker');
   assert.ok(report.total >= 1, 'at least one kernel checked');
-  const failures = report.results.filter((r) => r.status !== 'pass').map((r) => `${r.name}: ${r.message}`);
+  const failures = report.results.filter((r) => r.status === 'fail').map((r) => `${r.name}: ${r.message}`);
   assert.deepEqual(failures, [], 'every kernel passes');
+  // the mixed-precision kernel runs only where the GPU has shader-f16 (SwiftShader has not): skipped elsewhere, and nothing else is
+  const skipped = report.results.filter((r) => r.status === 'skip').map((r) => r.name);
+  assert.deepEqual(skipped, adapter.info!.features.includes('shader-f16') ? [] : ['matmul_forward.vec4h'], 'only the f16 kernel skips, where shader-f16 is missing');
   assert.equal(report.ok, true);
   assert.ok(page.workers().length >= 1, 'a worker exists');
   assert.ok(page.workers().some((w) => w.url().includes('engine.worker')), `engine worker among ${page.workers().map((w) => w.url())}`);
 
-  // the page shows it: one passing row per kernel, a full progress bar, the summary
+  // the page shows it: one row per kernel with its status, a full progress bar, the summary
   const rows = page.getByTestId('selfcheck-row');
   assert.equal(await rows.count(), report.total);
-  for (const s of await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-status')))) assert.equal(s, 'pass');
+  assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-status'))), report.results.map((r) => r.status));
   assert.equal(await page.getByTestId('selfcheck-summary').getAttribute('data-ok'), 'true');
   const bar = page.locator('[data-testid=selfcheck-progress] progress');
   assert.equal(await bar.evaluate((el: HTMLProgressElement) => el.value === el.max), true);

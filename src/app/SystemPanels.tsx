@@ -65,6 +65,7 @@ function AdapterDetails({ info }: { info: AdapterInfo }) {
               </li>
             ))}
           </ul>
+          <PrecisionControl f16={info.enabled.shaderF16} />
           <details>
             <summary>All {info.features.length} adapter features</summary>
             <p className="feature-list">{info.features.join(', ') || 'none'}</p>
@@ -84,6 +85,33 @@ function AdapterDetails({ info }: { info: AdapterInfo }) {
           </table>
         </div>
       </div>
+    </div>
+  );
+}
+
+/** f32 (default) or mixed-precision matmuls (f16 operands, f32 sums), offered where the device has shader-f16. */
+function PrecisionControl({ f16 }: { f16: boolean }) {
+  const k = useLab((s) => s.kernels);
+  const setPrecision = useLab((s) => s.setPrecision);
+  const busy = k.status === 'setting';
+  return (
+    <div className="precision" data-testid="precision" data-precision={k.precision}>
+      <fieldset className="radios">
+        <legend>Matmul precision</legend>
+        <label className="check">
+          <input type="radio" name="precision" checked={k.precision === 'f32'} disabled={busy} onChange={() => void setPrecision('f32')} data-testid="precision-f32" /> f32
+        </label>
+        <label className="check" title={f16 ? '' : 'this GPU has no shader-f16'}>
+          <input type="radio" name="precision" checked={k.precision === 'f16'} disabled={busy || !f16} onChange={() => void setPrecision('f16')} data-testid="precision-f16" /> f16
+          operands, f32 sums
+        </label>
+      </fieldset>
+      <p className="muted" data-testid="precision-note">
+        {f16
+          ? 'f16 operands halve the matmul tiles’ memory; results then differ from f32 by about 1e-3 relative, as under torch autocast. Applies to what runs next and is kept across reloads.'
+          : 'This GPU has no shader-f16, so matmuls run in f32.'}
+      </p>
+      {k.status === 'error' && k.error ? <ErrorBox title="The precision could not be changed" error={k.error} testid="precision-error" /> : null}
     </div>
   );
 }

@@ -17,6 +17,8 @@ import { createSweepSlice, type SweepSlice } from './sweepSlice.ts';
 import { createAnalyzeSlice, type AnalyzeSlice } from './analyzeSlice.ts';
 import { createDataSlice, type DataSlice } from './dataSlice.ts';
 import { createEvaluateSlice, type EvaluateSlice } from './evaluateSlice.ts';
+import { defaultSettingsKv, loadPrecision, savePrecision, type Precision } from './settingsPersist.ts';
+import type { Kv } from './kept.ts';
 
 export { errorView, type ErrorView };
 export type { AttnState, CacheState, GenState, ModelState } from './modelSlice.ts';
@@ -39,17 +41,27 @@ export interface CheckState {
   error?: ErrorView;
 }
 
+/** The matmul precision requests run under (Engine.setKernelPrefs), and the last attempt to change it. */
+export interface PrecisionState {
+  precision: Precision;
+  status: 'idle' | 'setting' | 'error';
+  error?: ErrorView;
+}
+
 export interface LabState extends ModelSlice, VerifySlice, CompareSlice, TrainSlice, SweepSlice, AnalyzeSlice, DataSlice, EvaluateSlice {
   adapter: AdapterState;
   check: CheckState;
+  kernels: PrecisionState;
   loadAdapter(): Promise<void>;
+  /** Switches every later request's matmuls to f16 operands with f32 sums (needs shader-f16) or back to f32; kept across reloads. */
+  setPrecision(p: Precision): Promise<void>;
   runSelfCheck(only?: string[]): Promise<void>;
   cancelSelfCheck(): void;
 }
 
 export type LabStore = StoreApi<LabState>;
 
-export function createLabStore(engine: Engine): LabStore {
+export function createLabStore(engine: Engine, settingsKv: Kv | null = defaultSettingsKv()): LabStore {
   let running: AbortController | null = null;
   return createStore<LabState>()((set, get) => ({
     ...createModelSlice<LabState>(engine, set, get),
@@ -62,14 +74,29 @@ export function createLabStore(engine: Engine): LabStore {
     ...createEvaluateSlice<LabState>(engine, set, get),
     adapter: { status: 'idle' },
     check: { status: 'idle' },
+    kernels: { precision: 'f32', status: 'idle' },
 
     async loadAdapter() {
       if (get().adapter.status === 'loading') return;
       set({ adapter: { status: 'loading' } });
       try {
-        set({ adapter: { status: 'ready', info: await engine.adapterInfo() } });
+        const info = await engine.adapterInfo();
+        set({ adapter: { status: 'ready', info } });
+        // the precision chosen before a reload, where this GPU can run it (another GPU may lack shader-f16)
+        if (info.enabled.shaderF16 && (await loadPrecision(settingsKv)) === 'f16') await get().setPrecision('f16');
       } catch (e) {
         set({ adapter: { status: 'error', error: errorView(e) } });
+      }
+    },
+
+    async setPrecision(p) {
+      set({ kernels: { ...get().kernels, status: 'setting', error: undefined } });
+      try {
+        const prefs = await engine.setKernelPrefs({ precision: p });
+        set({ kernels: { precision: prefs.precision, status: 'idle' } });
+        await savePrecision(prefs.precision, settingsKv).catch(() => undefined); // not kept: the choice still holds now
+      } catch (e) {
+        set({ kernels: { ...get().kernels, status: 'error', error: errorView(e) } });
       }
     },
 
