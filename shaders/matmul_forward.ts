@@ -184,10 +184,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   const bDtype = b.dtype as keyof typeof B_KIND; // checked above
   // one uniform layout for the naive, tiled and gemv kernels (struct U in their .wgsl files)
   const pack = (al: number, withBias: boolean, acc: boolean, kChunk = 0, splits = 0) =>
-    packUniforms([
-      ['u32', M], ['u32', N], ['u32', K], ['u32', bStride], ['f32', al], ['u32', withBias ? 1 : 0], ['u32', acc ? 1 : 0],
-      ['u32', transA ? 1 : 0], ['u32', transB ? 1 : 0], ['u32', B_KIND[bDtype]], ['u32', kChunk], ['u32', splits],
-    ]);
+    packMatmul(M, N, K, bStride, al, withBias, acc, transA, transB, B_KIND[bDtype], kChunk, splits);
   const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
   // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
   // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
@@ -213,7 +210,8 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   if (version === 'gemv') {
     const p = planGemv(M, N, K, batch, { transA, transB, dtype: bDtype, rows: opts.gemvRows, lanes: opts.gemvLanes });
     checkGroups(p.groups);
-    const constants = { WG: p.lanes, MR: p.rows, NC: p.cols };
+    const code = 1000 + p.lanes + 1e4 * p.rows + 1e5 * p.cols;
+    const constants = CANON.get(code) ?? canon(code, { WG: p.lanes, MR: p.rows, NC: p.cols });
     rt.dispatch(p.spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: p.groups, constants });
     return o;
   }
@@ -221,21 +219,22 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     if (tile !== 64 && tile !== 128) throw new Error(`matmul: tile must be 64 or 128, got ${String(tile)}`);
     const T = tile / 8; // invocations per tile edge (each owns 8x8 outputs): TX = TY
     // 2 / 3 = "read the uniform" (see trans_a() in the .wgsl)
-    return (opts.specialize ?? true)
-      ? { TX: T, TY: T, TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, B_KIND: B_KIND[bDtype] }
-      : { TX: T, TY: T, TRANS_A: 2, TRANS_B: 2, B_KIND: 3 };
+    const [ta, tb, bk] = (opts.specialize ?? true) ? [transA ? 1 : 0, transB ? 1 : 0, B_KIND[bDtype]] : [2, 2, 3];
+    const code = T + 100 * ta + 300 * tb + 900 * bk;
+    return CANON.get(code) ?? canon(code, { TX: T, TY: T, TRANS_A: ta, TRANS_B: tb, B_KIND: bk });
   };
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
   const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile, half = false) => {
     if (tileN !== 64 && tileN !== 128) throw new Error(`matmul: tileN must be 64 or 128, got ${String(tileN)}`);
-    const { B_KIND: _, ...c } = tiledConstants(tile);
+    const { B_KIND: bKind, ...c } = tiledConstants(tile);
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
     const vecBytes = half ? 8 : 16; // vec4h stages f16 tiles
     const bk = opts.bk ?? vec4Bk(limit, tile, tileN, vecBytes);
     if (bk !== 8 && bk !== 16) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
     const bytes = vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
     if (bytes > limit) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
-    return { ...c, TX: tileN / 8, BK: bk };
+    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk;
+    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk });
   };
   if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's
@@ -278,6 +277,44 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
   partial.dispose(); // recorded dispatches still use it (queue order)
   return o;
+}
+
+/**
+ * The uniform block U of the naive, tiled, gemv and vec4 kernels, written into one scratch buffer that every call
+ * reuses: Runtime.dispatch copies uniforms into its arena before it returns, and each pack here is followed by
+ * its dispatch before the next pack (no allocation per dispatch: ~45% of a training step's dispatches are matmuls).
+ */
+const U_SCRATCH = new ArrayBuffer(48);
+const U_VIEW = new DataView(U_SCRATCH);
+function packMatmul(
+  M: number, N: number, K: number, bStride: number, alpha: number, bias: boolean, acc: boolean,
+  transA: boolean, transB: boolean, bKind: number, kChunk: number, splits: number,
+): ArrayBuffer {
+  if (M >>> 0 !== M || N >>> 0 !== N || K >>> 0 !== K || bStride >>> 0 !== bStride) throw new Error(`matmul: M ${M}, N ${N}, K ${K}, B stride ${bStride} must be u32`);
+  U_VIEW.setUint32(0, M, true);
+  U_VIEW.setUint32(4, N, true);
+  U_VIEW.setUint32(8, K, true);
+  U_VIEW.setUint32(12, bStride, true);
+  U_VIEW.setFloat32(16, alpha, true);
+  U_VIEW.setUint32(20, bias ? 1 : 0, true);
+  U_VIEW.setUint32(24, acc ? 1 : 0, true);
+  U_VIEW.setUint32(28, transA ? 1 : 0, true);
+  U_VIEW.setUint32(32, transB ? 1 : 0, true);
+  U_VIEW.setUint32(36, bKind, true);
+  U_VIEW.setUint32(40, kChunk, true);
+  U_VIEW.setUint32(44, splits, true);
+  return U_SCRATCH;
+}
+
+/**
+ * One constants object per configuration (`code` a number unique to it; callers write CANON.get(code) ?? canon(code,
+ * {...}) so the object is built only the first time): the runtime finds the compiled pipeline by the object itself
+ * (KernelCache), so a dispatch builds no key string for it.
+ */
+const CANON = new Map<number, Record<string, number>>();
+function canon(code: number, c: Record<string, number>): Record<string, number> {
+  CANON.set(code, Object.freeze(c));
+  return c;
 }
 
 function checkGroups(g: readonly number[]): void {

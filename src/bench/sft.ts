@@ -43,14 +43,14 @@ export async function sftBench(argv: string[]): Promise<void> {
     lr: 2e-4, schedule: 'constant', warmupSteps: 0, totalSteps: steps, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, recompute: p.flags.has('recompute'),
   });
   const wall: number[] = [], rec: number[] = [];
-  let first = 0, loss = 0, dispatches = 0, created = 0;
+  let first = 0, loss = 0, dispatches = 0, created = 0, passes = 0;
   for (let i = 0; i < steps; i++) {
-    const [d0, c0] = [rt.dispatchCount, rt.bindGroupsCreated];
+    const [d0, c0, p0] = [rt.dispatchCount, rt.bindGroupsCreated, rt.passCount];
     const t0 = performance.now();
     const m = await tr.trainStep([mb]);
     const ms = performance.now() - t0;
     loss = m.loss;
-    [dispatches, created] = [rt.dispatchCount - d0, rt.bindGroupsCreated - c0];
+    [dispatches, created, passes] = [rt.dispatchCount - d0, rt.bindGroupsCreated - c0, rt.passCount - p0];
     if (i === 0) first = ms;
     else {
       wall.push(ms);
@@ -82,12 +82,12 @@ export async function sftBench(argv: string[]): Promise<void> {
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
   const row = {
     model: label, batch: B, seq: T, rank: r, recompute: p.flags.has('recompute'), steps,
-    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs, dispatches, bindGroupsCreated: created,
+    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs, dispatches, passes, bindGroupsCreated: created,
     peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description, kernels: rt.kernelPrefs, flushEvery: rt.autoFlushEvery,
   };
   console.log(
     `sft ${label} B=${B} T=${T} r=${r}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
-      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%; ${dispatches} dispatches, ${created} new bind groups in the last step), ` +
+      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%; ${dispatches} dispatches in ${passes} passes, ${created} new bind groups in the last step), ` +
       `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
   );
   if (torch) console.log(`PyTorch + PEFT (same run): ${JSON.stringify(torch.cases ?? torch)}`);

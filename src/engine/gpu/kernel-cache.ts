@@ -13,6 +13,8 @@ const MAX_CACHED_BIND_GROUPS = 50_000;
 export class KernelCache {
   private pipelines = new Map<string, GPUComputePipeline>();
   private specPipelines = new WeakMap<KernelSpec, Map<string, GPUComputePipeline>>();
+  /** by the constants object itself, for callers that reuse one per configuration (no key string per dispatch) */
+  private constPipelines = new WeakMap<Record<string, number>, Map<KernelSpec, GPUComputePipeline>>();
   private layouts = new Map<string, GPUBindGroupLayout>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private bufferIds = new WeakMap<GPUBuffer, number>();
@@ -36,14 +38,32 @@ export class KernelCache {
     return layout;
   }
 
-  /** Compiled pipeline for a spec and its override constants; compiled once, then cached. */
+  /**
+   * Compiled pipeline for a spec and its override constants; compiled once, then cached. A caller that passes the
+   * same constants object for the same configuration (matmul does) is found by that object, without a key string.
+   */
   pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
-    const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
-    // per spec object first: no key string to build on the path every dispatch takes
+    const byObject = constants && this.constPipelines.get(constants);
+    const hit = byObject?.get(spec);
+    if (hit) return hit;
+    const p = this.pipelineByKey(spec, constants);
+    if (constants) {
+      if (byObject) byObject.set(spec, p);
+      else this.constPipelines.set(constants, new Map([[spec, p]]));
+    }
+    return p;
+  }
+
+  private pipelineByKey(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
+    // per spec object, by the constants in the caller's key order (one short string, no sort: a call site
+    // writes its keys in one order); a miss looks the pipeline up by the sorted key, so another order finds it too
+    let ukey = '';
+    if (constants) for (const k in constants) ukey += `${k}=${constants[k]},`;
     let bySpec = this.specPipelines.get(spec);
     if (!bySpec) this.specPipelines.set(spec, (bySpec = new Map()));
-    let p = bySpec.get(ckey);
+    let p = bySpec.get(ukey);
     if (p) return p;
+    const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
     const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
     p = this.pipelines.get(key);
     if (!p) {
@@ -55,7 +75,7 @@ export class KernelCache {
       });
       this.pipelines.set(key, p);
     }
-    bySpec.set(ckey, p);
+    bySpec.set(ukey, p);
     return p;
   }
 

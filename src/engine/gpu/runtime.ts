@@ -49,6 +49,8 @@ export class Runtime {
   dispatchCount = 0;
   /** command buffers submitted so far (all time) */
   submitCount = 0;
+  /** compute passes begun so far (all time): a clear or copy between dispatches ends one, and each costs a native begin/end */
+  passCount = 0;
   /**
    * Submit what is recorded after this many dispatches, without waiting: the GPU starts on the first
    * part of a long stretch of work (a training step: ~3 000 dispatches, 30-45 ms of recording) while
@@ -347,6 +349,7 @@ export class Runtime {
       const timestampWrites = this.timing ? { querySet: this.timing.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined;
       this.pass = this.enc().beginComputePass({ label: 'lab-pass', timestampWrites });
       this.passPipeline = null;
+      this.passCount++;
     }
     return this.pass;
   }
