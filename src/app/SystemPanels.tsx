@@ -158,7 +158,7 @@ function Summary() {
   let text = '';
   if (check.status === 'done' && r) {
     text = r.ok
-      ? `All ${r.passed} kernel checks passed in ${r.ms.toFixed(0)} ms (${r.where}).`
+      ? `All ${r.passed} kernel checks passed${r.skipped ? ` (${r.skipped} skipped: not for this GPU)` : ''} in ${r.ms.toFixed(0)} ms (${r.where}).`
       : `${r.failed} of ${r.total} kernel checks failed${r.skipped ? `, ${r.skipped} skipped` : ''}.`;
   } else if (check.status === 'cancelled') {
     text = check.error?.message ?? 'Cancelled.';
@@ -200,7 +200,7 @@ function ResultsTable({ results }: { results: SelfCheckResult[] }) {
             <td>{r.shape}</td>
             <td>
               <span className={`badge ${r.status === 'pass' ? 'yes' : r.status === 'skip' ? 'skip' : 'no'}`}>{r.status}</span>
-              {r.status !== 'pass' ? <div className="detail">{r.message}</div> : null}
+              {r.status !== 'pass' ? <div className={r.status === 'skip' ? 'detail muted' : 'detail'}>{r.message}</div> : null}
             </td>
             <td className="num">{formatErr(r)}</td>
             <td className="num">
