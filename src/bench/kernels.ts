@@ -102,6 +102,9 @@ export function shrink(c: BenchCase, cap: number): BenchCase {
   return out;
 }
 
+/** Wall time each version runs untimed before it is timed, so the GPU's clocks are up (see benchCase). */
+export const WARM_MS = 150;
+
 export async function benchCase(rt: Runtime, c: BenchCase, opts: { repeats: number; targetMs: number; versions?: string[] }): Promise<BenchResult[]> {
   const r = runners[c.op];
   if (!r) return [];
@@ -113,6 +116,13 @@ export async function benchCase(rt: Runtime, c: BenchCase, opts: { repeats: numb
     try {
       for (let i = 0; i < 3; i++) p.record(); // warm-up: pipelines compiled, pool filled
       await rt.sync();
+      // then keep the GPU busy for WARM_MS: an idle GPU clocks down (an H100 idles at 345 MHz, 1980 under load) and
+      // the probe below would time the clock ramp and pick too few repetitions (seen: every case after the first
+      // 2-3x slow in runs where the cases before left the GPU idle; PyTorch's own loops keep it up)
+      for (const t0 = performance.now(); performance.now() - t0 < WARM_MS; ) {
+        for (let i = 0; i < 8; i++) p.record();
+        await rt.sync();
+      }
       const probe = await rt.timeGpu(p.record);
       const inner = Math.max(1, Math.min(200, Math.ceil(opts.targetMs / Math.max(probe.ms, 1e-3))));
       const times: number[] = [];
