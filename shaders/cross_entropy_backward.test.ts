@@ -77,26 +77,30 @@ test('cross_entropy_backward: huge logits (±1e30, all-equal at 1e30, |lse| ≥ 
   assertAllClose([d[2 * V + 9], d[2 * V + 10], d[2 * V + 11]], [c, -c, 0], TOL, 'one live logit row, closed form');
 });
 
-test('cross_entropy_backward: all rows ignored → all zeros (not NaN); ignored rows overwrite garbage', async () => {
+test('cross_entropy_backward: all rows ignored → all zeros (not NaN); ignored rows overwrite garbage (V = 7 and 8)', async () => {
   const rt = await testRuntime();
-  const N = 9, V = 7;
-  const logits = new Rng(24).normal(N * V);
-  const targets = new Int32Array(N).fill(IGNORE_INDEX);
-  const tl = rt.upload(logits, [N, V]), tt = rt.upload(targets, [N]);
-  const f = crossEntropyForward(rt, tl, tt);
-  const out = rt.upload(new Float32Array(N * V).fill(NaN), [N, V]); // stale contents must be overwritten
-  const d = await rt.read(crossEntropyBackward(rt, tl, tt, f.lse, f.count, { out }));
-  assert.deepEqual(Array.from(d), new Array(N * V).fill(0));
+  for (const V of [7, 8]) {
+    const N = 9;
+    const logits = new Rng(24).normal(N * V);
+    const targets = new Int32Array(N).fill(IGNORE_INDEX);
+    const tl = rt.upload(logits, [N, V]), tt = rt.upload(targets, [N]);
+    const f = crossEntropyForward(rt, tl, tt);
+    const out = rt.upload(new Float32Array(N * V).fill(NaN), [N, V]); // stale contents must be overwritten
+    const d = await rt.read(crossEntropyBackward(rt, tl, tt, f.lse, f.count, { out }));
+    assert.deepEqual(Array.from(d), new Array(N * V).fill(0));
+  }
 });
 
-test('cross_entropy_backward: an out-of-range target gives a NaN gradient row; other rows exact', async () => {
+test('cross_entropy_backward: an out-of-range target gives a NaN gradient row; other rows exact (V = 7 and 8: scalar and vec4 rows)', async () => {
   const rt = await testRuntime();
-  const N = 4, V = 7;
-  const logits = new Rng(25).normal(N * V);
-  const targets = new Int32Array([2, V, IGNORE_INDEX, 6]); // row 1 invalid (counted: count = 3)
-  const d = await grad(rt, logits, targets, N, V);
-  const ref = crossEntropyBackwardRef(logits, targets, N, V);
-  assert.ok(d.subarray(V, 2 * V).every(Number.isNaN), 'row 1 is NaN');
-  for (const i of [0, 2, 3]) assertAllClose(d.subarray(i * V, (i + 1) * V), ref.subarray(i * V, (i + 1) * V), TOL, `row ${i}`);
-  assert.equal(allClose(d, ref, TOL).ok, false); // NaN never passes
+  for (const V of [7, 8]) {
+    const N = 4;
+    const logits = new Rng(25).normal(N * V);
+    const targets = new Int32Array([2, V, IGNORE_INDEX, 6]); // row 1 invalid (counted: count = 3)
+    const d = await grad(rt, logits, targets, N, V);
+    const ref = crossEntropyBackwardRef(logits, targets, N, V);
+    assert.ok(d.subarray(V, 2 * V).every(Number.isNaN), 'row 1 is NaN');
+    for (const i of [0, 2, 3]) assertAllClose(d.subarray(i * V, (i + 1) * V), ref.subarray(i * V, (i + 1) * V), TOL, `row ${i}`);
+    assert.equal(allClose(d, ref, TOL).ok, false); // NaN never passes
+  }
 });

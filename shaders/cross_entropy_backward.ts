@@ -11,6 +11,8 @@ export const crossEntropyBackwardSpec: KernelSpec = {
   code,
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'storage'],
 };
+/** `main` on vec4 loads and stores, for V % 4 == 0 */
+export const crossEntropyBackward4Spec: KernelSpec = { ...crossEntropyBackwardSpec, name: 'cross_entropy_backward.main4', entryPoint: 'main4' };
 
 /**
  * dlogits = (softmax(logits) − onehot(targets)) · gradScale / count for counted rows, 0 for rows with
@@ -36,7 +38,7 @@ export function crossEntropyBackward(
   if (out.numel !== N * V || out.dtype !== 'f32') throw new Error(`cross_entropy_backward: out ${out} must be f32 with ${N * V} elements`);
   if (out.buffer === logits.buffer) throw new Error('cross_entropy_backward: out must not alias logits (bound read-only)');
   if (N === 0) return out;
-  rt.dispatch(crossEntropyBackwardSpec, {
+  rt.dispatch(V % 4 === 0 ? crossEntropyBackward4Spec : crossEntropyBackwardSpec, {
     tensors: [logits, targets, lse, count, out],
     uniforms: packUniforms([['u32', N], ['u32', V], ['f32', gradScale], ['f32', NaN]]),
     workgroups: grid1d(N),

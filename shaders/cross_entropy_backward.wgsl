@@ -13,6 +13,9 @@
 //   4 read     count:   [1] u32   counted rows, from cross_entropy_forward
 //   5 storage  dlogits: [N, V] f32 (may not alias logits)
 // dispatch: grid1d(N) workgroups of 256, one workgroup per row (row = wid.x + wid.y·nwg.x).
+// entry points: `main`, and `main4` for V % 4 == 0 (every real vocabulary): the same arithmetic per element on
+//   vec4 loads and stores (the same buffers through vec4 views), the exact path's sums blocked as the forward's
+//   `rows4` does.
 // reference: cross_entropy_backward.ref.ts (crossEntropyBackwardRef)
 //
 // Numerics: softmax = exp(x − lse), as torch's log_softmax backward does. Its relative error is the
@@ -35,6 +38,8 @@ struct U { n_rows: u32, vocab: u32, grad_scale: f32, nan: f32 }
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read> count: array<u32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits4: array<vec4<f32>>;          // the same buffers as vec4, for `main4`
+@group(0) @binding(5) var<storage, read_write> dlogits4: array<vec4<f32>>;
 
 var<workgroup> red: array<f32, 256>; // tree-reduction scratch
 var<workgroup> sh_t: i32;            // this row's target, broadcast so branches on it stay uniform
@@ -118,6 +123,72 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     for (var k = lid; k < V; k += WG) {
       let p = exp(logits[base + k] - m) * inv_s;
       dlogits[base + k] = (p - select(0.0, 1.0, k == tt)) * scale;
+    }
+  }
+}
+
+const BLOCK4: u32 = 4u; // vec4 per block of the exact path's sum: 16 terms, as BLOCK scalars
+
+// onehot(tt) over the 4 classes 4·i .. 4·i + 3
+fn hot4(i: u32, tt: u32) -> vec4<f32> {
+  return select(vec4(0.0), vec4(1.0), vec4(4u * i) + vec4(0u, 1u, 2u, 3u) == vec4(tt));
+}
+
+@compute @workgroup_size(256)
+fn main4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= u.n_rows) { return; }
+  let V = u.vocab;
+  let V4 = V / 4u;
+  let base4 = row * V4;
+
+  if (lid == 0u) {
+    sh_t = targets[row];
+    sh_lse = lse[row];
+  }
+  let t = workgroupUniformLoad(&sh_t);
+  let l = workgroupUniformLoad(&sh_lse);
+
+  if (t == IGNORE) {
+    for (var i = lid; i < V4; i += WG) { dlogits4[base4 + i] = vec4(0.0); }
+    return;
+  }
+  if (t < 0 || u32(t) >= V) {
+    for (var i = lid; i < V4; i += WG) { dlogits4[base4 + i] = vec4(u.nan); }
+    return;
+  }
+  let tt = u32(t);
+  let c = count[0];
+  let scale = select(0.0, u.grad_scale / f32(c), c > 0u);
+
+  if (abs(l) < LSE_EXACT) {
+    for (var i = lid; i < V4; i += WG) {
+      let p = exp(logits4[base4 + i] - vec4(l));
+      dlogits4[base4 + i] = (p - hot4(i, tt)) * scale;
+    }
+  } else {
+    var mx = NEG_BIG;
+    for (var i = lid; i < V4; i += WG) {
+      let x = logits4[base4 + i];
+      mx = max(mx, max(max(x.x, x.y), max(x.z, x.w)));
+    }
+    let m = wg_max(lid, mx);
+    var acc = 0.0;
+    var i = lid;
+    loop {
+      if (i >= V4) { break; }
+      var blk = 0.0;
+      for (var j = 0u; j < BLOCK4 && i < V4; j++) {
+        let e = exp(logits4[base4 + i] - vec4(m));
+        blk += (e.x + e.y) + (e.z + e.w);
+        i += WG;
+      }
+      acc += blk;
+    }
+    let inv_s = 1.0 / wg_sum(lid, acc);
+    for (var k = lid; k < V4; k += WG) {
+      let p = exp(logits4[base4 + k] - vec4(m)) * inv_s;
+      dlogits4[base4 + k] = (p - hot4(k, tt)) * scale;
     }
   }
 }

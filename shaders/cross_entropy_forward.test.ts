@@ -103,18 +103,20 @@ test('cross_entropy_forward: huge logits (±1e30, all-equal, masked -3.4e38) sta
   assertAllClose(got.rowLoss, rows.map((r) => r.want), ROW_TOL, 'huge closed form');
 });
 
-test('cross_entropy_forward: an out-of-range target gives a NaN row loss and a NaN mean; others unaffected', async () => {
+test('cross_entropy_forward: an out-of-range target gives a NaN row loss and a NaN mean; others unaffected (V = 7 and 8: scalar and vec4 rows)', async () => {
   const rt = await testRuntime();
   const rng = new Rng(14);
-  const N = 6, V = 7;
-  const logits = rng.normal(N * V);
-  const targets = new Int32Array([0, V, 3, -5, IGNORE_INDEX, 6]); // rows 1 and 3 are invalid
-  const got = await run(rt, logits, targets, N, V);
-  const ref = crossEntropyForwardRef(logits, targets, N, V);
-  assert.ok(Number.isNaN(got.rowLoss[1]) && Number.isNaN(got.rowLoss[3]), 'invalid rows are NaN');
-  assert.ok(Number.isNaN(got.loss), 'the mean is NaN');
-  assert.equal(got.count, 5); // invalid rows count, the -100 row does not
-  for (const i of [0, 2, 4, 5]) assertAllClose([got.rowLoss[i]], [ref.rowLoss[i]], ROW_TOL, `row ${i}`);
-  // and a NaN never passes the comparison
-  assert.equal(allClose(got.rowLoss, ref.rowLoss, ROW_TOL).ok, false);
+  for (const V of [7, 8]) {
+    const N = 6;
+    const logits = rng.normal(N * V);
+    const targets = new Int32Array([0, V, 3, -5, IGNORE_INDEX, 6]); // rows 1 and 3 are invalid
+    const got = await run(rt, logits, targets, N, V);
+    const ref = crossEntropyForwardRef(logits, targets, N, V);
+    assert.ok(Number.isNaN(got.rowLoss[1]) && Number.isNaN(got.rowLoss[3]), 'invalid rows are NaN');
+    assert.ok(Number.isNaN(got.loss), 'the mean is NaN');
+    assert.equal(got.count, 5); // invalid rows count, the -100 row does not
+    for (const i of [0, 2, 4, 5]) assertAllClose([got.rowLoss[i]], [ref.rowLoss[i]], ROW_TOL, `row ${i}`);
+    // and a NaN never passes the comparison
+    assert.equal(allClose(got.rowLoss, ref.rowLoss, ROW_TOL).ok, false);
+  }
 });

@@ -12,6 +12,8 @@ export const IGNORE_INDEX = -100;
 
 const bindings = ['uniform', 'read', 'read', 'storage', 'storage', 'storage', 'storage'] as const;
 export const crossEntropyRowsSpec: KernelSpec = { name: 'cross_entropy_forward', code, entryPoint: 'rows', bindings };
+/** `rows` reading vec4s, for V % 4 == 0 */
+export const crossEntropyRows4Spec: KernelSpec = { name: 'cross_entropy_forward.rows4', code, entryPoint: 'rows4', bindings };
 export const crossEntropyMeanSpec: KernelSpec = { name: 'cross_entropy_forward.mean', code, entryPoint: 'mean', bindings };
 
 export interface CrossEntropyForward {
@@ -44,7 +46,7 @@ export function crossEntropyForward(rt: Runtime, logits: Tensor, targets: Tensor
     tensors: [logits, targets, rowLoss, lse, loss, count],
     uniforms: packUniforms([['u32', N], ['u32', V], ['f32', NaN], ['u32', 0]]),
   };
-  if (N > 0) rt.dispatch(crossEntropyRowsSpec, { ...args, workgroups: grid1d(N) });
+  if (N > 0) rt.dispatch(V % 4 === 0 ? crossEntropyRows4Spec : crossEntropyRowsSpec, { ...args, workgroups: grid1d(N) });
   rt.dispatch(crossEntropyMeanSpec, { ...args, workgroups: [1] });
   return { loss, rowLoss, lse, count };
 }
