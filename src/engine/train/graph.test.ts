@@ -13,7 +13,7 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
-import { TrainGraph, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
+import { TrainGraph, defaultCeChunkRows, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
 
 after(releaseTestRuntime);
 
@@ -294,4 +294,12 @@ test('LoRA with dropout (p 0.3): loss and gradients equal float64 finite differe
         }
       }
     }
+});
+
+test('logits chunks: within 32 M floats, rounded down to whole 128-row tiles where that leaves any', () => {
+  assert.equal(defaultCeChunkRows(151936), 128); // Qwen2.5: 220 rows fit, 128 taken (two row tiles computed 256)
+  assert.equal(defaultCeChunkRows(49152), 640); // SmolLM2: 682 fit
+  assert.equal(defaultCeChunkRows(1024), 32768);
+  assert.equal(defaultCeChunkRows(300_000), 111); // fewer than a tile fit: as many as fit
+  assert.equal(defaultCeChunkRows(1 << 26), 1);
 });
