@@ -11,8 +11,8 @@
 //              bounds checks and 16-deep K steps where workgroup memory allows, in 64x64, 128x64 or
 //              128x128 tiles (pickVec4Tile); f32 B whose contiguous dims are multiples of 4 only
 //              (vec4Applies), forcing it elsewhere throws;
-//   'vec4h'  — matmul_forward_vec4h.wgsl: vec4 in mixed precision (operands rounded to f16, f16 sums of
-//              each K step, f32 accumulation), where the device has shader-f16; opt-in only
+//   'vec4h'  — matmul_forward_vec4.wgsl with f16 workgroup tiles: vec4 in mixed precision (operands rounded
+//              to f16, f32 products and sums), where the device has shader-f16; opt-in only
 //              (rt.kernelPrefs.precision = 'f16': then it runs wherever vec4 would, split-K included).
 // 'auto' (pickMatmulVersion, matmul_plan.ts): gemv for M <= 16, naive for tiny dims, splitk when the
 // tiled kernel would leave the GPU half idle and K can be split, else tiled; where vec4 applies and
@@ -24,7 +24,6 @@ import tiledCode from './matmul_forward_tiled.wgsl';
 import gemvCode from './matmul_forward_gemv.wgsl';
 import splitkCode from './matmul_forward_splitk.wgsl';
 import vec4Code from './matmul_forward_vec4.wgsl';
-import vec4hCode from './matmul_forward_vec4h.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -39,7 +38,10 @@ const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
 export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: BINDINGS };
-export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: vec4hCode, bindings: BINDINGS };
+/** vec4 with f16 workgroup tiles (needs shader-f16): the same source, its alias S set to f16 */
+const VEC4_ALIAS = 'alias S = f32;';
+if (!vec4Code.includes(VEC4_ALIAS)) throw new Error(`matmul_forward_vec4.wgsl lost its '${VEC4_ALIAS}' line (vec4h is built from it)`);
+export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Code.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: BINDINGS };
 /** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
 export const matmulGemvSpecs = {
   vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },

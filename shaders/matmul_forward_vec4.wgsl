@@ -26,6 +26,14 @@
 //   TRANS_A / TRANS_B (2: read from u).
 // dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
 // reference: matmul_forward.ref.ts (matmulRef)
+//
+// Version 'vec4h' is this file with the alias S below set to f16 (matmul_forward.ts writes `enable f16;` before it
+// and replaces the alias line): A and B are rounded to f16 as they are staged into workgroup memory (half the bytes:
+// 16-deep K steps fit at tile 128 within WebGPU's default 16 KiB), products and sums stay f32: torch autocast's
+// numbers, error ≤ 2·2^-11·Σ|a||b| plus f32's. Operands must lie within f16's range (|x| < 65504): larger ones
+// become Inf. At S = f32 the conversions below are the identity.
+
+alias S = f32; // the workgroup tiles' element type (vec4h: f16)
 
 struct U {
   M: u32,
@@ -62,8 +70,8 @@ override KQ = BK / 4u;           // vec4 along k per row of a step
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, BK * AS_ROW>;  // As[k][m/4] = A[m..m+3, k]
-var<workgroup> Bs: array<vec4<f32>, BK * BS_ROW>;  // Bs[k][n/4] = B[k, n..n+3]
+var<workgroup> As: array<vec4<S>, BK * AS_ROW>;  // As[k][m/4] = A[m..m+3, k]
+var<workgroup> Bs: array<vec4<S>, BK * BS_ROW>;  // Bs[k][n/4] = B[k, n..n+3]
 
 fn trans_a() -> bool { if (TRANS_A == 2u) { return u.trans_a != 0u; } return TRANS_A == 1u; }
 fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRANS_B == 1u; }
@@ -98,7 +106,8 @@ fn load_b(b4: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   return select(vec4(0.0), v, k < ke);
 }
 
-fn store_a(e: u32, v: vec4<f32>) {
+fn store_a(e: u32, v32: vec4<f32>) {
+  let v = vec4<S>(v32);
   if (trans_a()) { As[(e / (BM / 4u)) * AS_ROW + e % (BM / 4u)] = v; return; }
   let r = e / KQ;
   let i = 4u * (e % KQ) * AS_ROW + r / 4u;
@@ -109,7 +118,8 @@ fn store_a(e: u32, v: vec4<f32>) {
   As[i + 3u * AS_ROW][c] = v.w;
 }
 
-fn store_b(e: u32, v: vec4<f32>) {
+fn store_b(e: u32, v32: vec4<f32>) {
+  let v = vec4<S>(v32);
   if (!trans_b()) { Bs[(e / (BN / 4u)) * BS_ROW + e % (BN / 4u)] = v; return; }
   let r = e / KQ;
   let i = 4u * (e % KQ) * BS_ROW + r / 4u;
@@ -175,10 +185,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     }
     if (kt > 0u) {
       for (var kk = 0u; kk < BK; kk++) {
-        let a0 = As[kk * AS_ROW + ty];
-        let a1 = As[kk * AS_ROW + TY + ty];
-        let b0 = Bs[kk * BS_ROW + tx];
-        let b1 = Bs[kk * BS_ROW + TX + tx];
+        let a0 = vec4<f32>(As[kk * AS_ROW + ty]);
+        let a1 = vec4<f32>(As[kk * AS_ROW + TY + ty]);
+        let b0 = vec4<f32>(Bs[kk * BS_ROW + tx]);
+        let b1 = vec4<f32>(Bs[kk * BS_ROW + TX + tx]);
         acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
         acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
         acc[4] += a0.z * b0;  acc[5] += a0.z * b1;

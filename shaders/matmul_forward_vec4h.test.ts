@@ -1,4 +1,4 @@
-// matmul version 'vec4h' (matmul_forward_vec4h.wgsl: mixed precision) against matmulRef (float64), per element:
+// matmul version 'vec4h' (matmul_forward_vec4.wgsl with f16 workgroup tiles: mixed precision) against matmulRef (float64), per element:
 //   |got − ref| ≤ (2·u + 1e-6)·|alpha|·Σ_k |a||b|  +  1e-6·(|bias| + |C before|)  +  1e-6·|ref|,   u = 2^-11
 // (the kernel's own bound: both operands rounded to f16, products and sums in f32, whose rounding the 1e-6 terms
 // cover with room). Each case also checks that f16 rounding really happened (an error far
