@@ -40,14 +40,17 @@ export class KernelCache {
 
   /**
    * Compiled pipeline for a spec and its override constants; compiled once, then cached. A caller that passes the
-   * same constants object for the same configuration (matmul does) is found by that object, without a key string.
+   * same frozen constants object for the same configuration (matmul does) is found by that object, without a key
+   * string.
    */
   pipeline(spec: KernelSpec, constants?: Record<string, number>): GPUComputePipeline {
     const byObject = constants && this.constPipelines.get(constants);
     const hit = byObject?.get(spec);
     if (hit) return hit;
     const p = this.pipelineByKey(spec, constants);
-    if (constants) {
+    // only frozen objects (matmul's canonical ones) are kept by identity: a fresh object per dispatch would add an
+    // entry per dispatch
+    if (constants && Object.isFrozen(constants)) {
       if (byObject) byObject.set(spec, p);
       else this.constPipelines.set(constants, new Map([[spec, p]]));
     }
