@@ -6,8 +6,9 @@
 
 import { Runtime } from './gpu/runtime.ts';
 import type { AcquireOptions } from './gpu/device.ts';
-import { withKernelPrefs, type KernelPrefs } from './gpu/kernel-prefs.ts';
-import { executionContext, runSelfCheck, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
+import type { KernelPrefs } from './gpu/kernel-prefs.ts';
+import { adapterInfoOf, applyKernelPrefs } from './device-info.ts';
+import { runSelfCheck, type Progress, type SelfCheckCase, type SelfCheckReport } from './selfcheck.ts';
 import { HubCache, defaultBlobStore, type BlobStore, type PlanLimits } from './hub/index.ts';
 import { ModelSession } from './session.ts';
 import { verifyOnnx, verifySource, withoutToken } from './verify.ts';
@@ -105,10 +106,7 @@ export class LocalEngine implements Engine {
   runtime(): Promise<Runtime> {
     if (!this.rt) {
       const kernels = this.opts.kernels;
-      const p = Runtime.create(this.gpu, this.opts.acquire).then((rt) => {
-        if (kernels) rt.kernelPrefs = withKernelPrefs(rt.kernelPrefs, kernels, rt.ctx.hasF16, rt.ctx.summary.description || undefined);
-        return rt;
-      });
+      const p = Runtime.create(this.gpu, this.opts.acquire).then((rt) => (kernels && applyKernelPrefs(rt, kernels), rt));
       this.rt = p;
       p.catch(() => {
         if (this.rt === p) this.rt = null;
@@ -124,16 +122,7 @@ export class LocalEngine implements Engine {
   }
 
   async adapterInfo(): Promise<AdapterInfo> {
-    const rt = await this.runtime();
-    const { ctx } = rt;
-    const info = (ctx.adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-    const min = info?.subgroupMinSize, max = info?.subgroupMaxSize;
-    return {
-      ...ctx.summary,
-      where: executionContext(),
-      enabled: { shaderF16: ctx.hasF16, subgroups: ctx.hasSubgroups, timestampQuery: ctx.hasTimestamps },
-      ...(min && max ? { subgroupSizes: [min, max] as [number, number] } : {}),
-    };
+    return adapterInfoOf(await this.runtime());
   }
 
   selfCheck(opts: SelfCheckRequest = {}, onProgress?: (p: Progress) => void, signal?: AbortSignal): Promise<SelfCheckReport> {
@@ -192,9 +181,7 @@ export class LocalEngine implements Engine {
   setKernelPrefs(prefs: Partial<KernelPrefs>): Promise<KernelPrefs> {
     return this.exclusive(async () => {
       this.notTraining('Changing the kernels');
-      const rt = await this.runtime();
-      rt.kernelPrefs = withKernelPrefs(rt.kernelPrefs, prefs, rt.ctx.hasF16, rt.ctx.summary.description || undefined);
-      return { ...rt.kernelPrefs };
+      return applyKernelPrefs(await this.runtime(), prefs);
     });
   }
 
