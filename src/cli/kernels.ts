@@ -2,7 +2,8 @@
 //   LAB_KERNELS=precision=f16 npm run lab -- sft ...     (mixed-precision matmuls, where the GPU has shader-f16)
 // the same keys as Runtime.kernelPrefs (attention=rows|flash, matmul=vec4|tiled, precision=f32|f16); the page
 // sets them through Engine.setKernelPrefs. Unknown keys or values, or f16 without shader-f16, fail naming them.
-import { parseKernelPrefs, withKernelPrefs, type KernelPrefs } from '../engine/gpu/kernel-prefs.ts';
+import { parseKernelPrefs, type KernelPrefs } from '../engine/gpu/kernel-prefs.ts';
+import { applyKernelPrefs } from '../engine/device-info.ts';
 import type { Runtime } from '../engine/gpu/runtime.ts';
 import { UsageError } from './args.ts';
 
@@ -20,6 +21,6 @@ export function cliKernels(env: Record<string, string | undefined> = process.env
 /** Applies LAB_KERNELS to a runtime the command created itself; returns it. */
 export function withCliKernels(rt: Runtime): Runtime {
   const k = cliKernels();
-  if (k) rt.kernelPrefs = withKernelPrefs(rt.kernelPrefs, k, rt.ctx.hasF16, rt.ctx.summary.description || undefined);
+  if (k) applyKernelPrefs(rt, k);
   return rt;
 }
