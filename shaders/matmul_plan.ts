@@ -3,7 +3,7 @@
 // harness call them directly). matmul_forward.ts re-exports all of it.
 import { cdiv } from '../src/engine/gpu/kernel.ts';
 
-/** 'vec4h' is vec4 in mixed precision (f16 operands and step sums, f32 accumulation): opt-in, needs `shader-f16`. */
+/** 'vec4h' is vec4 in mixed precision (operands rounded to f16, f32 products and sums): opt-in, needs `shader-f16`. */
 export const matmulVersions = ['naive', 'tiled', 'gemv', 'splitk', 'vec4', 'vec4h'] as const;
 export type MatmulVersion = (typeof matmulVersions)[number];
 
