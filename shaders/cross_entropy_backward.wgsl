@@ -14,20 +14,15 @@
 //   5 storage  dlogits: [N, V] f32 (may not alias logits)
 // dispatch: grid1d(N) workgroups of 256, one workgroup per row (row = wid.x + wid.y·nwg.x).
 // entry points: `main`, and `main4` for V % 4 == 0 (every real vocabulary): the same arithmetic per element on
-//   vec4 loads and stores (the same buffers through vec4 views), the exact path's sums blocked as the forward's
-//   `rows4` does.
+//   vec4 loads and stores (the same buffers through vec4 views), the exact path as the forward's `rows4`.
 // reference: cross_entropy_backward.ref.ts (crossEntropyBackwardRef)
 //
 // Numerics: softmax = exp(x − lse), as torch's log_softmax backward does. Its relative error is the
 // rounding of lse (≤ ½ ulp(lse)) plus exp's. For |lse| ≥ LSE_EXACT that rounding would exceed
 // ~2e-6 (and for lse ≈ 1e30 it loses log Σ entirely: all-equal rows would give p = 1, not 1/V), so
 // such rows recompute max and Σ exp(x − max) from the logits exactly as the forward does (two more
-// reads of the row) and use p = exp(x − max) / Σ. Real model logits stay on the one-read path.
-
-const WG: u32 = 256u;
-const BLOCK: u32 = 16u;
-const IGNORE: i32 = -100;
-const NEG_BIG: f32 = -3.402823e+38;
+// reads of the row, cross_entropy_rows_common.wgsl, prepended by the host) and use p = exp(x − max) / Σ.
+// Real model logits stay on the one-read path.
 const LSE_EXACT: f32 = 64.0; // |lse| < 64 → ulp(lse) ≤ 2^-18, rounding ≤ 1.9e-6 relative on p
 
 struct U { n_rows: u32, vocab: u32, grad_scale: f32, nan: f32 }
@@ -41,33 +36,8 @@ struct U { n_rows: u32, vocab: u32, grad_scale: f32, nan: f32 }
 @group(0) @binding(1) var<storage, read> logits4: array<vec4<f32>>;          // the same buffers as vec4, for `main4`
 @group(0) @binding(5) var<storage, read_write> dlogits4: array<vec4<f32>>;
 
-var<workgroup> red: array<f32, 256>; // tree-reduction scratch
 var<workgroup> sh_t: i32;            // this row's target, broadcast so branches on it stay uniform
 var<workgroup> sh_lse: f32;
-
-fn wg_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -105,29 +75,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     }
   } else {
     // huge |lse| (or NaN): recompute max and Σ exactly like the forward, p = exp(x − m) / Σ
-    var mx = NEG_BIG;
-    for (var i = lid; i < V; i += WG) { mx = max(mx, logits[base + i]); }
-    let m = wg_max(lid, mx);
-    var acc = 0.0;
-    var i = lid;
-    loop {
-      if (i >= V) { break; }
-      var blk = 0.0;
-      for (var j = 0u; j < BLOCK && i < V; j++) {
-        blk += exp(logits[base + i] - m);
-        i += WG;
-      }
-      acc += blk;
-    }
-    let inv_s = 1.0 / wg_sum(lid, acc);
+    let m = row_max(lid, base, V);
+    let inv_s = 1.0 / row_sumexp(lid, base, V, m);
     for (var k = lid; k < V; k += WG) {
       let p = exp(logits[base + k] - m) * inv_s;
       dlogits[base + k] = (p - select(0.0, 1.0, k == tt)) * scale;
     }
   }
 }
-
-const BLOCK4: u32 = 4u; // vec4 per block of the exact path's sum: 16 terms, as BLOCK scalars
 
 // onehot(tt) over the 4 classes 4·i .. 4·i + 3
 fn hot4(i: u32, tt: u32) -> vec4<f32> {
@@ -167,25 +122,8 @@ fn main4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       dlogits4[base4 + i] = (p - hot4(i, tt)) * scale;
     }
   } else {
-    var mx = NEG_BIG;
-    for (var i = lid; i < V4; i += WG) {
-      let x = logits4[base4 + i];
-      mx = max(mx, max(max(x.x, x.y), max(x.z, x.w)));
-    }
-    let m = wg_max(lid, mx);
-    var acc = 0.0;
-    var i = lid;
-    loop {
-      if (i >= V4) { break; }
-      var blk = 0.0;
-      for (var j = 0u; j < BLOCK4 && i < V4; j++) {
-        let e = exp(logits4[base4 + i] - vec4(m));
-        blk += (e.x + e.y) + (e.z + e.w);
-        i += WG;
-      }
-      acc += blk;
-    }
-    let inv_s = 1.0 / wg_sum(lid, acc);
+    let m = row_max4(lid, base4, V4);
+    let inv_s = 1.0 / row_sumexp4(lid, base4, V4, m);
     for (var k = lid; k < V4; k += WG) {
       let p = exp(logits4[base4 + k] - vec4(m)) * inv_s;
       dlogits4[base4 + k] = (p - hot4(k, tt)) * scale;

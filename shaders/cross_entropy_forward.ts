@@ -1,11 +1,15 @@
 // cross_entropy_forward: mean cross-entropy of logits [N, V] against targets [N] (ignore index -100),
 // fused with log-softmax; returns the mean loss, per-row losses, logsumexp per row, and the count,
 // all on the GPU (no readback). Pair with crossEntropyBackward (cross_entropy_backward.ts).
-import code from './cross_entropy_forward.wgsl';
+import kernelCode from './cross_entropy_forward.wgsl';
+import rowsCommonCode from './cross_entropy_rows_common.wgsl';
 import { grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { expectShape } from '../src/engine/gpu/tensor.ts';
+
+/** the kernel with the row statistics it shares with the other cross-entropy kernel prepended */
+const code = `${rowsCommonCode}\n${kernelCode}`;
 
 /** transformers / torch default `ignore_index` */
 export const IGNORE_INDEX = -100;

@@ -3,8 +3,7 @@
 //
 // Three entry points share this module and one binding layout:
 //   `rows4`: `rows` for V % 4 == 0 (every real vocabulary), reading the row as vec4 (4x fewer loads in flight per
-//           byte: the scalar loop reached ~0.4 TB/s on an H100); the same blocked sums, 4 terms per vec4 summed
-//           pairwise, BLOCK4 vec4 per block, so the same error bound holds;
+//           byte: the scalar loop reached ~0.4 TB/s on an H100); the same blocked sums, so the same error bound;
 //   `rows`: loss_i = logsumexp(logits_i) − logits_i[t_i]; 0 for t_i == -100 (ignored);
 //           NaN for a target outside [0, V) that is not -100 (a visible error: no throw on a GPU).
 //   `mean`: loss = Σ_counted loss_i / count, count = #rows with t_i != -100 (invalid rows count,
@@ -22,17 +21,9 @@
 //           `mean`: 1 workgroup of 256, after `rows` (same pass: WebGPU orders dispatches).
 // reference: cross_entropy_forward.ref.ts (crossEntropyForwardRef)
 //
-// Numerics: two passes over the row (max, then Σ exp(x − max)), so exp never overflows and a row of
-// ±1e30 or all-equal logits is exact in the log domain. The sum is blocked: each thread adds BLOCK
-// strided terms into a block sum before adding that to its running total, then a 256-way tree joins
-// the threads: error ≤ (BLOCK + ⌈V/(256·BLOCK)⌉ + 8) ulp of the sum (≈ 60 ulp ≈ 3.6e-6 relative at
-// V = 151936, typically ≈ 1e-7), i.e. ≤ 3.6e-6 absolute on log Σ. The row loss is formed as
+// Numerics: the row's max and Σ exp(x − max) by cross_entropy_rows_common.wgsl (prepended by the host; also
+// WG, IGNORE, the reductions): ≤ 3.6e-6 absolute on log Σ at V = 151936. The row loss is formed as
 // (max − x_t) + log Σ, two non-negative terms, so it keeps its relative precision when |max| is huge.
-
-const WG: u32 = 256u;
-const BLOCK: u32 = 16u;
-const IGNORE: i32 = -100;
-const NEG_BIG: f32 = -3.402823e+38;
 
 struct U { n_rows: u32, vocab: u32, nan: f32, _pad: u32 }
 
@@ -45,34 +36,7 @@ struct U { n_rows: u32, vocab: u32, nan: f32, _pad: u32 }
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(6) var<storage, read_write> count: array<u32>;
 
-var<workgroup> red: array<f32, 256>;   // tree-reduction scratch (1 KiB)
 var<workgroup> redc: array<u32, 256>;  // row counts for `mean`
-
-// Workgroup max of one value per thread; every thread gets the result. Uniform control flow only.
-fn wg_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier(); // red is reused by the next reduction
-  return r;
-}
-
-// Workgroup sum (pairwise tree, fixed order: deterministic).
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(256)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -81,24 +45,8 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let V = u.vocab;
   let base = row * V; // start of logits[row, :]
 
-  // pass 1: row max (coalesced: thread lid reads lid, lid+256, ...)
-  var mx = NEG_BIG;
-  for (var i = lid; i < V; i += WG) { mx = max(mx, logits[base + i]); }
-  let m = wg_max(lid, mx);
-
-  // pass 2: Σ exp(x − m), each term in (0, 1]; blocked per thread (see header)
-  var acc = 0.0;
-  var i = lid;
-  loop {
-    if (i >= V) { break; }
-    var blk = 0.0;
-    for (var j = 0u; j < BLOCK && i < V; j++) {
-      blk += exp(logits[base + i] - m);
-      i += WG;
-    }
-    acc += blk;
-  }
-  let s = wg_sum(lid, acc); // ≥ 1 (the max term is exp(0)); NaN if the row holds a NaN
+  let m = row_max(lid, base, V);
+  let s = row_sumexp(lid, base, V, m); // ≥ 1 (the max term is exp(0)); NaN if the row holds a NaN
 
   if (lid == 0u) {
     let log_s = log(s);
@@ -116,10 +64,6 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 }
 
-const BLOCK4: u32 = 4u; // vec4 per block: 16 terms, as BLOCK scalars
-
-fn max4(v: vec4<f32>) -> f32 { return max(max(v.x, v.y), max(v.z, v.w)); }
-
 @compute @workgroup_size(256)
 fn rows4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * nwg.x;
@@ -128,23 +72,8 @@ fn rows4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let V4 = V / 4u;
   let base4 = row * V4; // start of logits[row, :] in vec4
 
-  var mx = NEG_BIG;
-  for (var i = lid; i < V4; i += WG) { mx = max(mx, max4(logits4[base4 + i])); }
-  let m = wg_max(lid, mx);
-
-  var acc = 0.0;
-  var i = lid;
-  loop {
-    if (i >= V4) { break; }
-    var blk = 0.0;
-    for (var j = 0u; j < BLOCK4 && i < V4; j++) {
-      let e = exp(logits4[base4 + i] - vec4(m));
-      blk += (e.x + e.y) + (e.z + e.w);
-      i += WG;
-    }
-    acc += blk;
-  }
-  let s = wg_sum(lid, acc);
+  let m = row_max4(lid, base4, V4);
+  let s = row_sumexp4(lid, base4, V4, m);
 
   if (lid == 0u) {
     let log_s = log(s);
