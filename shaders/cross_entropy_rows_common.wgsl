@@ -1,6 +1,7 @@
-// cross_entropy_rows_common — shared by cross_entropy_forward.wgsl and cross_entropy_backward.wgsl, prepended by
-// their host files; not a kernel on its own. Needs the including kernel to declare the row's logits twice at one
-// binding: `logits: array<f32>` (scalar entry points) and `logits4: array<vec4<f32>>` (the V % 4 == 0 ones).
+// cross_entropy_rows_common — shared by cross_entropy_forward.wgsl, cross_entropy_backward.wgsl and
+// policy_logit_grad.wgsl, prepended by their host files; not a kernel on its own. Needs the including kernel to
+// declare the row's logits twice at one binding: `logits: array<f32>` (scalar entry points) and
+// `logits4: array<vec4<f32>>` (the V % 4 == 0 ones).
 //
 // The two passes over a row that both kernels make, one workgroup of WG per row: its max, then Σ exp(x − max)
 // (exp never overflows; a row of ±1e30 or all-equal logits stays exact in the log domain). The sum is blocked:

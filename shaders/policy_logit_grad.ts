@@ -1,11 +1,15 @@
 // policy_logit_grad: dlogits [N, V] of the GRPO objective (grpoObjective's per-token gradient, times the
 // token's weight) and logp [N], from the logits, the forward's lse and per-row (old, ref, A, w).
 // The RL loss head uses it where SFT uses cross_entropy_backward.
-import code from './policy_logit_grad.wgsl';
+import kernelCode from './policy_logit_grad.wgsl';
+import rowsCommonCode from './cross_entropy_rows_common.wgsl';
 import { grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { expectShape } from '../src/engine/gpu/tensor.ts';
+
+/** the kernel with the cross-entropy kernels' row statistics prepended */
+const code = `${rowsCommonCode}\n${kernelCode}`;
 
 export const policyLogitGradSpec: KernelSpec = {
   name: 'policy_logit_grad',

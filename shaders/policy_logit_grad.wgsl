@@ -24,52 +24,24 @@
 //
 // Numerics as cross_entropy_backward: p = exp(x − lse) while |lse| < LSE_EXACT; otherwise the row's
 // max m and Σ = Σ exp(x − m) are recomputed as the forward does, p = exp(x − m) / Σ and
-// logp = (x_t − m) − log Σ (x_t − lse would lose all of logp for a row of ±1e30).
-
-const WG: u32 = 256u;
-const BLOCK: u32 = 16u;
-const IGNORE: i32 = -100;
-const NEG_BIG: f32 = -3.402823e+38;
+// logp = (x_t − m) − log Σ (x_t − lse would lose all of logp for a row of ±1e30), by
+// cross_entropy_rows_common.wgsl (prepended by the host; also WG, IGNORE and the reductions).
 const LSE_EXACT: f32 = 64.0; // |lse| < 64 → ulp(lse) ≤ 2^-18, rounding ≤ 1.9e-6 relative on p
 
 struct U { n_rows: u32, vocab: u32, lo: f32, hi: f32, beta: f32, on_policy: u32, nan: f32, _pad: u32 }
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(1) var<storage, read> logits4: array<vec4<f32>>; // the same buffer as vec4: the shared row helpers name it; unused here
 @group(0) @binding(2) var<storage, read> targets: array<i32>;
 @group(0) @binding(3) var<storage, read> lse: array<f32>;
 @group(0) @binding(4) var<storage, read> rows: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dlogits: array<f32>;
 @group(0) @binding(6) var<storage, read_write> logp: array<f32>;
 
-var<workgroup> red: array<f32, 256>; // tree-reduction scratch
 var<workgroup> sh_t: i32;            // this row's target, weight and lse, broadcast so branches stay uniform
 var<workgroup> sh_w: f32;
 var<workgroup> sh_lse: f32;
-
-fn wg_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -108,21 +80,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   var lp = xt - l;
   if (!(abs(l) < LSE_EXACT)) {
     // huge |lse| (or NaN): recompute max and Σ exactly like the forward
-    var mx = NEG_BIG;
-    for (var i = lid; i < V; i += WG) { mx = max(mx, logits[base + i]); }
-    let m = wg_max(lid, mx);
-    var acc = 0.0;
-    var i = lid;
-    loop {
-      if (i >= V) { break; }
-      var blk = 0.0;
-      for (var j = 0u; j < BLOCK && i < V; j++) {
-        blk += exp(logits[base + i] - m);
-        i += WG;
-      }
-      acc += blk;
-    }
-    let s = wg_sum(lid, acc);
+    let m = row_max(lid, base, V);
+    let s = row_sumexp(lid, base, V, m);
     off = m;
     inv = 1.0 / s;
     lp = (xt - m) - log(s);
