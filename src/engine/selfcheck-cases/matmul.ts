@@ -32,6 +32,24 @@ const MV = { M: 36, N: 44, K: 20 }; // transB + bias, vec4 kernel: multiples of 
 const MR = { M: 132, N: 68, K: 20 }; // the vec4 kernel's 128x64 tile (pickVec4Tile's middle choice): past one tile in each dim
 const SM = { rows: 3 * 5, n: 37 };
 
+/** x·Wᵀ + bias on the MV shape by vec4 or vec4h (forced), to `tol`; `skip` where the version cannot run */
+function vec4BiasCase(version: 'vec4' | 'vec4h', note: string, tol: { rtol: number; atol: number }, skip?: (rt: Runtime) => string | null): SelfCheckCase {
+  return defineCase({
+    name: `matmul_forward.${version}`,
+    shape: `[${MV.M}, ${MV.K}] · [${MV.N}, ${MV.K}]ᵀ + bias, version ${version}${note}`,
+    tol,
+    skip,
+    inputs: (rng) => ({ a: rng.uniform(MV.M * MV.K), w: rng.uniform(MV.N * MV.K), bias: rng.uniform(MV.N, -2, 2) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MV.M, MV.K]); // [M, K]
+      const w = rt.upload(i.w, [MV.N, MV.K]); // [N, K]
+      const bias = rt.upload(i.bias, [MV.N]); // [N]
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version }), a, w, bias); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
+  });
+}
+
 // Attention: one sequence after a 2-token KV cache (S = offset + T), GQA with 3 query heads per kv head.
 // q [T, H, D], k/v [S, Hkv, D], out [T, H, D], lse [H, T], probs [H, T, S]
 const AT: AttnDims & { offset: number } = { B: 1, T: 7, S: 9, H: 6, Hkv: 2, D: 12, offset: 2 };
@@ -96,19 +114,7 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
     },
     ref: (i) => matmulRef(i.a, i.w, MT.M, MT.N, MT.K, { transB: true, bias: i.bias }),
   }),
-  defineCase({
-    name: 'matmul_forward.vec4',
-    shape: `[${MV.M}, ${MV.K}] · [${MV.N}, ${MV.K}]ᵀ + bias, version vec4`,
-    tol: matmulTol(MV.K, 1, 2), // inputs in [-1, 1], bias in [-2, 2]
-    inputs: (rng) => ({ a: rng.uniform(MV.M * MV.K), w: rng.uniform(MV.N * MV.K), bias: rng.uniform(MV.N, -2, 2) }),
-    gpu: (rt, i) => {
-      const a = rt.upload(i.a, [MV.M, MV.K]); // [M, K]
-      const w = rt.upload(i.w, [MV.N, MV.K]); // [N, K]
-      const bias = rt.upload(i.bias, [MV.N]); // [N]
-      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4' }), a, w, bias); // [M, N]
-    },
-    ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
-  }),
+  vec4BiasCase('vec4', '', matmulTol(MV.K, 1, 2)), // inputs in [-1, 1], bias in [-2, 2]
   defineCase({
     name: 'matmul_forward.vec4_128x64',
     shape: `[${MR.M}, ${MR.K}] · [${MR.N}, ${MR.K}]ᵀ, version vec4, tile 128 x 64`,
@@ -121,21 +127,9 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
     },
     ref: (i) => matmulRef(i.a, i.w, MR.M, MR.N, MR.K, { transB: true }),
   }),
-  defineCase({
-    name: 'matmul_forward.vec4h',
-    shape: `[${MV.M}, ${MV.K}] · [${MV.N}, ${MV.K}]ᵀ + bias, version vec4h (f16 operands, f32 sums)`,
-    // the kernel's bound, 2·2^-11·Σ|a||b| with Σ|a||b| ≤ K for inputs in [-1, 1], plus the f32 tolerance
-    tol: { rtol: 1e-4, atol: 2 ** -10 * MV.K + matmulTol(MV.K, 1, 2).atol },
-    skip: (rt) => (rt.ctx.hasF16 ? null : 'this GPU has no shader-f16 (mixed precision is opt-in; f32 runs everywhere)'),
-    inputs: (rng) => ({ a: rng.uniform(MV.M * MV.K), w: rng.uniform(MV.N * MV.K), bias: rng.uniform(MV.N, -2, 2) }),
-    gpu: (rt, i) => {
-      const a = rt.upload(i.a, [MV.M, MV.K]); // [M, K]
-      const w = rt.upload(i.w, [MV.N, MV.K]); // [N, K]
-      const bias = rt.upload(i.bias, [MV.N]); // [N]
-      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4h' }), a, w, bias); // [M, N]
-    },
-    ref: (i) => matmulRef(i.a, i.w, MV.M, MV.N, MV.K, { transB: true, bias: i.bias }),
-  }),
+  // the kernel's bound, 2·2^-11·Σ|a||b| with Σ|a||b| ≤ K for inputs in [-1, 1], plus the f32 tolerance
+  vec4BiasCase('vec4h', ' (f16 operands, f32 sums)', { rtol: 1e-4, atol: 2 ** -10 * MV.K + matmulTol(MV.K, 1, 2).atol }, (rt) =>
+    rt.ctx.hasF16 ? null : 'this GPU has no shader-f16 (mixed precision is opt-in; f32 runs everywhere)'),
   defineCase({
     name: 'softmax_forward',
     shape: `[3, 5, ${SM.n}], a masked and a huge row`,
