@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check } from './matmul_forward.check.ts';
-import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
 
 after(releaseTestRuntime);
@@ -117,12 +117,8 @@ test("matmul 'auto': a short K or a narrow N (LoRA's products, r = 16) runs vec4
   const rt = await testRuntime();
   const rng = new Rng(25);
   const prefs = rt.kernelPrefs;
-  const ran: string[] = [];
-  const dispatch = rt.dispatch.bind(rt);
-  rt.dispatch = (spec, args) => {
-    ran.push(spec.name);
-    dispatch(spec, args);
-  };
+  const log = logDispatches(rt);
+  const ran = log.names;
   try {
     for (const matmulPref of ['vec4', 'tiled'] as const) {
       rt.kernelPrefs = { ...prefs, matmul: matmulPref };
@@ -136,7 +132,7 @@ test("matmul 'auto': a short K or a narrow N (LoRA's products, r = 16) runs vec4
       assert.deepEqual(ran, [want]);
     }
   } finally {
-    rt.dispatch = dispatch;
+    log.restore();
     rt.kernelPrefs = prefs;
   }
 });

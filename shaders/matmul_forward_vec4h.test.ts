@@ -9,7 +9,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { matmul, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
-import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 
@@ -84,12 +84,8 @@ test("matmul 'auto' under precision f16 runs vec4h where it would run vec4 or na
   if (!rt.ctx.hasF16) return t.skip(NO_F16);
   const rng = new Rng(43);
   const prefs = rt.kernelPrefs;
-  const ran: string[] = [];
-  const dispatch = rt.dispatch.bind(rt);
-  rt.dispatch = (spec, args) => {
-    ran.push(spec.name);
-    dispatch(spec, args);
-  };
+  const log = logDispatches(rt);
+  const ran = log.names;
   try {
     rt.kernelPrefs = { ...prefs, precision: 'f16' };
     await checkHalf(rt, rng, { M: 40, N: 36, K: 16, accumulate: true, alpha: 0.5 }, {}, 'auto/f16'); // what ran naive: vec4h
@@ -98,7 +94,7 @@ test("matmul 'auto' under precision f16 runs vec4h where it would run vec4 or na
     await checkHalf(rt, rng, { M: 36, N: 40, K: 1024, transB: true }, { version: 'splitk', splits: 4, specialize: false }, 'splitk/f16');
     assert.deepEqual(ran, ['matmul_forward_vec4h', 'matmul_forward_splitk']);
   } finally {
-    rt.dispatch = dispatch;
+    log.restore();
     rt.kernelPrefs = prefs;
   }
 });

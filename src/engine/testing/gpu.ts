@@ -24,3 +24,17 @@ export async function releaseTestRuntime(): Promise<void> {
   rt = null;
   releaseNodeGpu();
 }
+
+/**
+ * Records the kernel name of every dispatch `rt` makes from now on (tests of which kernel a picker chose);
+ * restore() puts the runtime's own dispatch back.
+ */
+export function logDispatches(rt: Runtime): { names: string[]; restore(): void } {
+  const names: string[] = [];
+  const dispatch = rt.dispatch.bind(rt);
+  rt.dispatch = (spec, args) => {
+    names.push(spec.name);
+    dispatch(spec, args);
+  };
+  return { names, restore: () => void (rt.dispatch = dispatch) };
+}
