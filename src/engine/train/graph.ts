@@ -68,11 +68,6 @@ export interface StepOptions {
 }
 
 /**
- * The GRPO loss head (rl/grpo.ts): the logits are divided by the sampling temperature, each counted
- * row's log-prob of its label is written to `logp`, and the gradient is the objective's per-token
- * d loss / d logp (shaders/policy_logit_grad.ts) from the row inputs. `gradScale` is not used.
- */
-/**
  * Rows of logits per chunk: as many as keep a chunk's logits within 32 M floats, rounded down to a multiple of 128
  * where that leaves any (the vocabulary matmul's row tile): 220 rows at Qwen2.5's V = 151936 ran as two 128-row
  * tiles, the matmuls of the unembedding computing 1 280 rows for 1 024 (H100 profile: 22 of 137 ms in them).
@@ -82,6 +77,11 @@ export function defaultCeChunkRows(V: number): number {
   return rows >= 128 ? rows - (rows % 128) : Math.max(1, rows);
 }
 
+/**
+ * The GRPO loss head (rl/grpo.ts): the logits are divided by the sampling temperature, each counted
+ * row's log-prob of its label is written to `logp`, and the gradient is the objective's per-token
+ * d loss / d logp (shaders/policy_logit_grad.ts) from the row inputs. `gradScale` is not used.
+ */
 export interface PolicyHead {
   temperature: number;
   /** [N, 4] per row: old log-prob, reference log-prob, advantage, normalisation weight (0 = not counted) */
