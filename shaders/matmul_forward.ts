@@ -29,7 +29,7 @@ import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
-  vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
+  vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
 } from './matmul_plan.ts';
 
 export * from './matmul_plan.ts';
@@ -82,7 +82,14 @@ export interface MatmulOptions {
   /** vec4 only: the workgroup tile's width in N when it differs from its height `tile` (a rectangular tile) */
   tileN?: MatmulTile;
   /** vec4 (and split-K over it): K per step, 8 or 16 (default 16 where workgroup memory allows, see vec4Bk) */
-  bk?: 8 | 16;
+  bk?: 8 | 16 | 32;
+  /**
+   * benchmarks only (`bench -- kernels --vec4-variants`): another source for the vec4 kernel, with its bindings and
+   * pipeline constants, timed beside it; bk may then be 32, and the device alone judges its workgroup memory
+   */
+  vec4Spec?: KernelSpec;
+  /** vec4: register prefetch of the next K step (default: on, off at tile 128x128, see vec4Prefetch) */
+  prefetch?: boolean;
   /**
    * splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4',
    * vec4h instead when rt.kernelPrefs.precision is 'f16'; else tiled)
@@ -232,11 +239,13 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
     const vecBytes = half ? 8 : 16; // vec4h stages f16 tiles
     const bk = opts.bk ?? vec4Bk(limit, tile, tileN, vecBytes);
-    if (bk !== 8 && bk !== 16) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
+    if (bk !== 8 && bk !== 16 && !(bk === 32 && opts.vec4Spec)) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
     const bytes = vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
-    if (bytes > limit) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
-    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk;
-    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk });
+    if (bytes > limit && !opts.vec4Spec) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
+    const prefetch = opts.prefetch ?? vec4Prefetch(tile, tileN);
+    // prefetch adds a half: no (integer) code of the other kernels can meet it
+    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0);
+    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0 });
   };
   if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's
@@ -248,7 +257,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     if (isVec4) {
       if (!fitsVec4) throw new Error(`matmul ${version}: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
       const h = version === 'vec4h';
-      rt.dispatch(h ? matmulVec4hSpec : matmulVec4Spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN, h) });
+      rt.dispatch(opts.vec4Spec ?? (h ? matmulVec4hSpec : matmulVec4Spec), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN, h) });
     } else {
       rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     }

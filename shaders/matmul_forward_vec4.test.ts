@@ -6,7 +6,7 @@
 // K tails (zeroed vec4s) and split-K ranges that end inside a step.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
+import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check } from './matmul_forward.check.ts';
 import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
@@ -14,14 +14,17 @@ import { Rng } from '../src/engine/testing/rng.ts';
 
 after(releaseTestRuntime);
 
+// each tile with its default register prefetch (on at 64, off at 128) and once with the other
 const RUNS: [string, MatmulOptions][] = [
   ['vec4/64/bk8', { version: 'vec4', tile: 64, bk: 8, specialize: false }],
   ['vec4/128/bk16', { version: 'vec4', tile: 128, bk: 16, specialize: false }],
+  ['vec4/64/bk16/no-prefetch', { version: 'vec4', tile: 64, bk: 16, prefetch: false, specialize: false }],
+  ['vec4/128/bk8/prefetch', { version: 'vec4', tile: 128, bk: 8, prefetch: true, specialize: false }],
 ];
 const TRANS = [[false, false], [false, true], [true, false], [true, true]] as const;
 const DIMS = [4, 8, 20, 36, 68, 132];
 
-test('matmul vec4: all trans combinations, M/N/K from {4, 8, 20, 36, 68, 132}, two tiles and K steps', async () => {
+test('matmul vec4: all trans combinations, M/N/K from {4, 8, 20, 36, 68, 132}, two tiles, K steps, with and without prefetch', async () => {
   const rng = new Rng(21);
   for (const [name, run] of RUNS) {
     for (const [transA, transB] of TRANS) {
@@ -105,6 +108,11 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.deepEqual(pickVec4Tile(1024, 4864, 1), [64, 64]);   // 304: two waves 58% full
   assert.deepEqual(pickVec4Tile(2048, 576, 1), [64, 64]);    // 80: 30%
   assert.deepEqual(pickVec4Tile(2048, 49152, 1), [128, 128]);
+  // register prefetch everywhere but at 128x128
+  assert.equal(vec4Prefetch(128), false);
+  assert.equal(vec4Prefetch(128, 64), true);
+  assert.equal(vec4Prefetch(64, 128), true);
+  assert.equal(vec4Prefetch(64), true);
   const rt = await testRuntime();
   const a = rt.upload(new Float32Array(18), [3, 6]), b = rt.upload(new Float32Array(12), [6, 2]);
   assert.throws(() => matmul(rt, a, b, { version: 'vec4' }), /vec4: needs f32 b and the contiguous dims/);

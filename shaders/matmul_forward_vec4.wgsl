@@ -23,7 +23,8 @@
 //   4 storage  out:  [batch, M, N] f32 (read too when accumulate); split-K: [batch, S, M, N] raw partial
 //                    sums, as in the tiled kernel (k_chunk a multiple of 4)
 // overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
-//   TRANS_A / TRANS_B (2: read from u).
+//   TRANS_A / TRANS_B (2: read from u), PREFETCH (register prefetch; matmul_forward.ts turns it off at 128x128,
+//   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%).
 // dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
 // reference: matmul_forward.ref.ts (matmulRef)
 //
@@ -55,6 +56,9 @@ override TY: u32 = 16u;
 override TRANS_A: u32 = 2u;
 override TRANS_B: u32 = 2u;
 override BK: u32 = 8u;           // K per step: 8 or 16
+// register prefetch: the next step's global loads issued before this step's products (the tiled kernel's design);
+// without it (false), a step's loads come just before they are staged, and a second resident workgroup hides them
+override PREFETCH: bool = true;
 override WG = TX * TY;
 override BM = 8u * TY;
 override BN = 8u * TX;
@@ -163,18 +167,47 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   var acc: array<vec4<f32>, 16>;      // as in the tiled kernel: acc[2i] / acc[2i+1] = row i x left / right columns
   var ra0: vec4<f32>; var ra1: vec4<f32>; var ra2: vec4<f32>; var ra3: vec4<f32>;
   var rb0: vec4<f32>; var rb1: vec4<f32>; var rb2: vec4<f32>; var rb3: vec4<f32>;
-  for (var kt = 0u; kt <= ntiles; kt++) {
-    if (kt > 0u) {
-      workgroupBarrier();  // everyone is done reading step kt-2
-      store_a(t, ra0);
-      if (CA > 1u) { store_a(WG + t, ra1); }
-      if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
-      store_b(t, rb0);
-      if (CB > 1u) { store_b(WG + t, rb1); }
-      if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
-      workgroupBarrier();  // step kt-1 is in As/Bs
+  if (PREFETCH) {
+    for (var kt = 0u; kt <= ntiles; kt++) {
+      if (kt > 0u) {
+        workgroupBarrier();  // everyone is done reading step kt-2
+        store_a(t, ra0);
+        if (CA > 1u) { store_a(WG + t, ra1); }
+        if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
+        store_b(t, rb0);
+        if (CB > 1u) { store_b(WG + t, rb1); }
+        if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
+        workgroupBarrier();  // step kt-1 is in As/Bs
+      }
+      if (kt < ntiles) {     // step kt into registers while step kt-1 is computed
+        let k0 = k_begin + kt * BK;
+        ra0 = load_a(a4, m0, k0, t, k_end);
+        if (CA > 1u) { ra1 = load_a(a4, m0, k0, WG + t, k_end); }
+        if (CA > 2u) { ra2 = load_a(a4, m0, k0, 2u * WG + t, k_end); ra3 = load_a(a4, m0, k0, 3u * WG + t, k_end); }
+        rb0 = load_b(b4, n0, k0, t, k_end);
+        if (CB > 1u) { rb1 = load_b(b4, n0, k0, WG + t, k_end); }
+        if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
+      }
+      if (kt > 0u) {
+        for (var kk = 0u; kk < BK; kk++) {
+          let a0 = vec4<f32>(As[kk * AS_ROW + ty]);
+          let a1 = vec4<f32>(As[kk * AS_ROW + TY + ty]);
+          let b0 = vec4<f32>(Bs[kk * BS_ROW + tx]);
+          let b1 = vec4<f32>(Bs[kk * BS_ROW + TX + tx]);
+          acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
+          acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
+          acc[4] += a0.z * b0;  acc[5] += a0.z * b1;
+          acc[6] += a0.w * b0;  acc[7] += a0.w * b1;
+          acc[8] += a1.x * b0;  acc[9] += a1.x * b1;
+          acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+          acc[12] += a1.z * b0; acc[13] += a1.z * b1;
+          acc[14] += a1.w * b0; acc[15] += a1.w * b1;
+        }
+      }
     }
-    if (kt < ntiles) {     // step kt into registers while step kt-1 is computed
+  } else {
+    // no prefetch: a step's loads just before they are staged (its products are the same lines as above)
+    for (var kt = 0u; kt < ntiles; kt++) {
       let k0 = k_begin + kt * BK;
       ra0 = load_a(a4, m0, k0, t, k_end);
       if (CA > 1u) { ra1 = load_a(a4, m0, k0, WG + t, k_end); }
@@ -182,8 +215,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       rb0 = load_b(b4, n0, k0, t, k_end);
       if (CB > 1u) { rb1 = load_b(b4, n0, k0, WG + t, k_end); }
       if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
-    }
-    if (kt > 0u) {
+      workgroupBarrier();  // everyone is done reading step kt-1
+      store_a(t, ra0);
+      if (CA > 1u) { store_a(WG + t, ra1); }
+      if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
+      store_b(t, rb0);
+      if (CB > 1u) { store_b(WG + t, rb1); }
+      if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
+      workgroupBarrier();  // step kt is in As/Bs
       for (var kk = 0u; kk < BK; kk++) {
         let a0 = vec4<f32>(As[kk * AS_ROW + ty]);
         let a1 = vec4<f32>(As[kk * AS_ROW + TY + ty]);

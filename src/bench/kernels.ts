@@ -9,7 +9,7 @@ import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
 import { Rng } from '../engine/util/rng.ts';
-import { matmul, matmulVersions, vec4Applies, type MatmulOptions } from '../../shaders/matmul_forward.ts';
+import { matmul, matmulVec4Spec, matmulVersions, vec4Applies, type MatmulOptions } from '../../shaders/matmul_forward.ts';
 import { median } from './stats.ts';
 
 export interface BenchCase {
@@ -54,6 +54,8 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-t128': { version: 'vec4', tile: 128 },
   'vec4-128x64': { version: 'vec4', tile: 128, tileN: 64 },
   'vec4-64x128': { version: 'vec4', tile: 64, tileN: 128 },
+  'vec4-prefetch': { version: 'vec4', prefetch: true },
+  'vec4-noprefetch': { version: 'vec4', prefetch: false },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
   'splitk-vec4-t64': { version: 'splitk', splitInner: 'vec4', tile: 64 },
   'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
@@ -61,8 +63,24 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'splitk-vec4-bk8': { version: 'splitk', splitInner: 'vec4', bk: 8 },
 };
 
+/** A variant of the vec4 kernel's source (`bench -- kernels --vec4-variants <json>`): its file, and K step / tile. */
+export interface Vec4Variant { name: string; file: string; bk?: 8 | 16 | 32; tile?: 64 | 128; tileN?: 64 | 128 }
+
+/**
+ * Times other sources of the vec4 kernel (same bindings, uniforms and pipeline constants) beside it, as matmul
+ * versions named by each variant's name: a kernel tried on the GPU machine before it replaces the vec4 file.
+ */
+export function addVec4Variants(list: Vec4Variant[]): void {
+  for (const v of list) {
+    if (!v.name || !v.file) throw new Error(`--vec4-variants: each entry needs a name and a file, got ${JSON.stringify(v)}`);
+    const spec = { ...matmulVec4Spec, name: `matmul_forward_vec4~${v.name}`, code: readFileSync(v.file, 'utf8') };
+    MATMUL_VARIANTS[v.name] = { version: 'vec4', vec4Spec: spec, bk: v.bk, tile: v.tile, tileN: v.tileN };
+    runners.matmul.versions.push(v.name);
+  }
+}
+
 /** One runner per op; each returns a `record` closure that writes into preallocated outputs. */
-const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
+const runners: Record<string, { versions: string[]; run: Runner }> = {
   matmul: {
     versions: [...matmulVersions, ...Object.keys(MATMUL_VARIANTS)],
     run(rt, c, version) {
@@ -88,7 +106,7 @@ const runners: Record<string, { versions: readonly string[]; run: Runner }> = {
 
 /** Registers the runner of an op (kernel modules that exist add theirs in bench/ops.ts). */
 export function registerRunner(op: string, versions: readonly string[], run: Runner): void {
-  runners[op] = { versions, run };
+  runners[op] = { versions: [...versions], run };
 }
 
 export function loadCases(file = 'tools/bench/kernel_cases.json'): BenchCase[] {

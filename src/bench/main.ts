@@ -8,7 +8,7 @@
 //   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
 //   features [--sizes 256,2048] [--json out]: what Dawn exposes here (f16, subgroups, subgroup matrices) and a first tensor-core check (see features.ts)
 //   kernels [--torch <torch.json>] [--filter <text>[|<text>...]] [--versions naive,tiled] [--repeats n]
-//           [--smoke] [--json <out.json>]
+//           [--smoke] [--json <out.json>] [--vec4-variants <variants.json>: other sources of the vec4 kernel, see kernels.ts]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
 // (speed vs torch = torch ms / our ms; > 1 means we are faster).
 // --smoke caps every dimension at 64: checks the harness on CPU Vulkan, measures nothing useful.
@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { benchCase, loadCases, shrink, type BenchResult } from './kernels.ts';
+import { addVec4Variants, benchCase, loadCases, shrink, type BenchResult, type Vec4Variant } from './kernels.ts';
 import './ops.ts';
 import { modelBench } from './model.ts';
 import { ortBench } from './ort.ts';
@@ -32,7 +32,9 @@ interface TorchCase {
 }
 
 async function kernels(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['torch', 'filter', 'versions', 'repeats', 'json'], flags: ['smoke'] });
+  const p = parseArgs(argv, { values: ['torch', 'filter', 'versions', 'repeats', 'json', 'vec4-variants'], flags: ['smoke'] });
+  const variants = p.values.get('vec4-variants');
+  if (variants) addVec4Variants(JSON.parse(readFileSync(variants, 'utf8')) as Vec4Variant[]);
   const torch = p.values.has('torch')
     ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { device: string; torch: string; cases: Record<string, TorchCase> })
     : null;
