@@ -5,6 +5,7 @@ import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
 import { nodeGpu } from './node.ts';
 import { acquireDevice, GpuError } from './device.ts';
 import { bucketSize } from './pool.ts';
+import type { Tensor } from './tensor.ts';
 import { packUniforms, grid1d } from './kernel.ts';
 import { addScale, addScaleSpec } from '../../../shaders/add_scale.ts';
 import { f32ToBf16Bits, bf16BitsToF32, f32ToF16Bits, f16BitsToF32 } from './half.ts';
@@ -76,6 +77,38 @@ test('long stretches of work are submitted in parts as they are recorded (autoFl
     assert.deepEqual([...(await rt.read(t))], [2 ** 70, 2 ** 71, 3 * 2 ** 70]);
   } finally {
     rt.autoFlushEvery = saved;
+  }
+});
+
+test('after a read, submits ramp up from autoFlushFirst dispatches, doubling to autoFlushEvery (the GPU restarts early)', async () => {
+  const rt = await testRuntime();
+  const [every, first] = [rt.autoFlushEvery, rt.autoFlushFirst];
+  try {
+    rt.autoFlushEvery = 64;
+    const chain = async (t: Tensor, n: number): Promise<[Tensor, number]> => {
+      await rt.read(t); // the GPU has run dry: the ramp starts over
+      const s = rt.submitCount;
+      for (let i = 0; i < n; i++) {
+        const next = addScale(rt, t, 0.5, t, 0.5); // t again, exactly: a chain of dependent dispatches
+        t.dispose();
+        t = next;
+      }
+      return [t, rt.submitCount - s];
+    };
+    let t = rt.upload(new Float32Array([3, -5]), [2]);
+    let submits: number;
+    rt.autoFlushFirst = 4;
+    [t, submits] = await chain(t, 100);
+    assert.equal(submits, 4, 'submits after 4, 12, 28 and 60 dispatches, then every 64: none more within 100');
+    [t, submits] = await chain(t, 100);
+    assert.equal(submits, 4, 'the ramp starts over after each read');
+    rt.autoFlushFirst = 0; // no ramp: every 64 from the start
+    [t, submits] = await chain(t, 100);
+    assert.equal(submits, 1);
+    assert.deepEqual([...(await rt.read(t))], [3, -5]);
+  } finally {
+    rt.autoFlushEvery = every;
+    rt.autoFlushFirst = first;
   }
 });
 

@@ -58,7 +58,15 @@ export class Runtime {
    * Timed regions (timeGpu) are never split.
    */
   autoFlushEvery = 256;
+  /**
+   * After a read or sync (the GPU has run dry), submit after this many dispatches, then twice as many each time up
+   * to autoFlushEvery: the GPU restarts on the first few instead of idling while the CPU records 256 (a step's read of
+   * its loss leaves the GPU waiting on the optimizer's and the next step's first dispatches). 0: no ramp.
+   */
+  autoFlushFirst = 16;
   private sinceFlush = 0;
+  /** the submit threshold while ramping up after a read/sync; 0 when not ramping */
+  private flushRamp = 0;
   /**
    * Which kernel family the shape pickers take where several apply (issue 14): a benchmark times the
    * step under each choice in one run (`bench -- sft --kernels`), and the defaults follow what the GPU
@@ -208,6 +216,7 @@ export class Runtime {
       throw new GpuError('internal', `reading ${t} back failed: ${(e as Error).message}`);
     }
     this.ctx.throwIfFailed();
+    this.flushRamp = this.autoFlushFirst;
     const copy = staging.getMappedRange().slice(0, t.byteLength);
     staging.unmap();
     staging.destroy();
@@ -319,7 +328,11 @@ export class Runtime {
     pass.dispatchWorkgroups(x, y, z);
     if (prof) this.endPass();
     this.dispatchCount++;
-    if (++this.sinceFlush >= this.autoFlushEvery && this.autoFlushEvery > 0 && !this.timing) this.flush();
+    const every = this.flushRamp > 0 ? Math.min(this.flushRamp, this.autoFlushEvery) : this.autoFlushEvery;
+    if (++this.sinceFlush >= every && this.autoFlushEvery > 0 && !this.timing) {
+      this.flush();
+      if (this.flushRamp > 0) this.flushRamp = 2 * this.flushRamp < this.autoFlushEvery ? 2 * this.flushRamp : 0;
+    }
   }
 
   private missingUniforms(spec: KernelSpec): never {
@@ -379,6 +392,7 @@ export class Runtime {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.ctx.throwIfFailed();
+    this.flushRamp = this.autoFlushFirst;
   }
 
   /**
