@@ -1,0 +1,43 @@
+// bench -- kernels --vec4-variants: other WGSL sources of the vec4 matmul are registered as matmul versions and run
+// through matmul's own dispatch path (MatmulOptions.vec4Spec), so a variant measured on the GPU machine is the kernel
+// that would replace the file.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testRuntime, releaseTestRuntime } from '../engine/testing/gpu.ts';
+import { matmul, matmulVec4Spec } from '../../shaders/matmul_forward.ts';
+import { addVec4Variants, benchCase } from './kernels.ts';
+
+after(releaseTestRuntime);
+
+const vec4Source = readFileSync('shaders/matmul_forward_vec4.wgsl', 'utf8');
+const EPILOGUE = 'var x = u.alpha * v[j];';
+
+test('matmul runs the vec4 source a benchmark hands it (vec4Spec), with the same bindings and constants', async () => {
+  assert.ok(vec4Source.includes(EPILOGUE), 'the vec4 epilogue line this test edits');
+  const rt = await testRuntime();
+  // a variant that doubles its outputs: C = 2·A·B shows the variant's code ran, not the file's
+  const doubled = { ...matmulVec4Spec, name: 'matmul_forward_vec4~doubled', code: vec4Source.replace(EPILOGUE, 'var x = 2.0 * u.alpha * v[j];') };
+  const a = rt.upload(Float32Array.from({ length: 8 * 12 }, (_, i) => (i % 7) - 3), [8, 12]); // [M, K]
+  const b = rt.upload(Float32Array.from({ length: 12 * 4 }, (_, i) => (i % 5) - 2), [12, 4]); // [K, N]
+  const plain = (await rt.read(matmul(rt, a, b, { version: 'vec4', tile: 64, bk: 8 }))) as Float32Array;
+  const viaVariant = (await rt.read(matmul(rt, a, b, { version: 'vec4', tile: 64, bk: 8, vec4Spec: doubled }))) as Float32Array;
+  assert.ok(plain.some((x) => x !== 0));
+  assert.deepEqual([...viaVariant], [...plain].map((x) => 2 * x));
+});
+
+test('--vec4-variants: each entry becomes a matmul version benchCase times; a bad entry names what it lacks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vec4-variants-'));
+  const file = join(dir, 'same.wgsl');
+  writeFileSync(file, vec4Source);
+  addVec4Variants([{ name: 'test-same', file, bk: 8, tile: 64 }]);
+  const rt = await testRuntime();
+  const rows = await benchCase(rt, { name: 'matmul 64^3', op: 'matmul', M: 64, N: 64, K: 64 }, { repeats: 1, targetMs: 0, versions: ['test-same'] });
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].version, 'test-same');
+  assert.ok(rows[0].ms > 0);
+  assert.throws(() => addVec4Variants([{ name: 'no-file' } as never]), /each entry needs a name and a file/);
+  assert.throws(() => addVec4Variants([{ name: 'missing', file: join(dir, 'nope.wgsl') }]), /nope\.wgsl/);
+});
