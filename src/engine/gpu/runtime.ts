@@ -16,6 +16,7 @@ import { ScopeStack } from './scope.ts';
 import type { KernelSpec } from './kernel.ts';
 import { KernelCache } from './kernel-cache.ts';
 import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from './kernel-prefs.ts';
+import { resolveTimestamps, sumByLabel } from './timestamps.ts';
 
 export interface DispatchArgs {
   /** tensors bound to the spec's non-uniform bindings, in binding order */
@@ -279,18 +280,10 @@ export class Runtime {
     this.endPass();
     this.prof = null;
     const n = prof.names.length;
-    const rows = new Map<string, { name: string; ms: number; count: number }>();
-    if (n > 0) {
-      const ts = await this.readTimestamps(prof.sets.map((q, s) => ({ querySet: q, count: 2 * Math.max(0, Math.min(2048, n - s * 2048)) })));
-      prof.names.forEach((name, i) => {
-        const r = rows.get(name) ?? { name, ms: 0, count: 0 };
-        r.ms += Number(ts[2 * i + 1] - ts[2 * i]) / 1e6;
-        r.count++;
-        rows.set(name, r);
-      });
-    }
+    const ts = n > 0 ? await this.readTimestamps(prof.sets.map((q, s) => ({ querySet: q, count: 2 * Math.max(0, Math.min(2048, n - s * 2048)) }))) : null;
+    const rows = ts ? sumByLabel(prof.names, ts) : [];
     for (const q of prof.sets) q.destroy();
-    return [...rows.values()].sort((a, b) => b.ms - a.ms);
+    return rows;
   }
 
   /** Record one dispatch of `spec`. Nothing runs until flush()/read()/sync(). */
@@ -420,34 +413,9 @@ export class Runtime {
     return { ms: Number(t1 - t0) / 1e6, method: 'timestamp' };
   }
 
-  /**
-   * The first `count` timestamps of each query set, resolved and read back in order (ns). Submits
-   * what is recorded; throws a GPU error seen meanwhile.
-   */
-  private async readTimestamps(sets: { querySet: GPUQuerySet; count: number }[]): Promise<BigUint64Array> {
-    const total = sets.reduce((a, s) => a + s.count, 0);
-    const bytes = 8 * Math.max(2, total);
-    const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'timestamps-resolve' });
-    const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'timestamps-read' });
-    let at = 0;
-    for (const { querySet, count } of sets) {
-      // WebGPU resolves to 256-byte-aligned offsets: every set but the last must hold a multiple of 32 queries
-      if (count === 0) continue;
-      if ((8 * at) % 256 !== 0) throw new Error(`readTimestamps: resolve offset ${8 * at} is not 256-byte aligned`);
-      this.enc().resolveQuerySet(querySet, 0, count, resolve, 8 * at);
-      at += count;
-    }
-    this.enc().copyBufferToBuffer(resolve, 0, staging, 0, bytes);
-    this.flush();
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-      this.ctx.throwIfFailed();
-      return new BigUint64Array(staging.getMappedRange().slice(0));
-    } finally {
-      if (staging.mapState === 'mapped') staging.unmap();
-      staging.destroy();
-      resolve.destroy();
-    }
+  /** The first `count` timestamps of each query set, read back in order (ns): submits what is recorded (timestamps.ts). */
+  private readTimestamps(sets: { querySet: GPUQuerySet; count: number }[]): Promise<BigUint64Array> {
+    return resolveTimestamps(this.device, this.enc(), () => this.flush(), sets, () => this.ctx.throwIfFailed());
   }
 
   destroy(): void {
