@@ -27,6 +27,7 @@ import vec4Code from './matmul_forward_vec4.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
+import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
   vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
@@ -90,6 +91,12 @@ export interface MatmulOptions {
   vec4Spec?: KernelSpec;
   /** vec4: register prefetch of the next K step (default: on, off at tile 128x128, see vec4Prefetch) */
   prefetch?: boolean;
+  /**
+   * splitk without bias, batch 1: hand the partial sums to this batch, whose reduces are recorded four to a dispatch
+   * (splitk_reduce_batch.ts), instead of dispatching this product's reduce now. `out` is written only when the batch
+   * flushes: for outputs nothing reads before then (a step's parameter gradients).
+   */
+  reduceBatch?: SplitkReduceBatch;
   /**
    * splitk only: the kernel of the first pass (default: vec4 where it applies and rt.kernelPrefs.matmul is 'vec4',
    * vec4h instead when rt.kernelPrefs.precision is 'f16'; else tiled)
@@ -281,6 +288,10 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
   if (inner !== 'tiled') rt.dispatch(inner === 'vec4h' ? matmulVec4hSpec : matmulVec4Spec, { ...pass1, constants: vec4Constants(tile, tile, inner === 'vec4h') });
   else rt.dispatch(matmulTiledSpec, { ...pass1, constants: tiledConstants(tile) });
+  if (opts.reduceBatch && !bias && batch === 1) {
+    opts.reduceBatch.add(partial, o, splits, alpha, accumulate); // the batch disposes the partial after its dispatch
+    return o;
+  }
   const total = batch * M * N;
   const reduceUniforms = packUniforms([
     ['u32', M * N], ['u32', total], ['u32', splits], ['u32', N], ['f32', alpha], ['u32', bias ? 1 : 0], ['u32', accumulate ? 1 : 0], ['u32', 0],

@@ -8,6 +8,7 @@
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { SplitkReduceBatch } from '../../../shaders/splitk_reduce_batch.ts';
 import { ropeBackward } from '../../../shaders/rope_backward.ts';
 import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
@@ -88,6 +89,8 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   const [N, C] = [B * T, cfg.d_model];
   const [H, D] = [cfg.n_heads, cfg.d_head];
   const slot = (t: LoraTarget) => lora?.slots[l]?.[t];
+  // the adapters' dA and dB (nothing reads them before the optimizer) take their split-K reduces four to a dispatch
+  const reduces = new SplitkReduceBatch(rt);
   /**
    * Adapter backward for target t, from its own output gradient dy [N, out] (contiguous): dA and dB
    * accumulate, the input gradient adds into dxIn [N, in].
@@ -98,9 +101,9 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
     const xa = a.xa[t]!; // [N, r]
     const scale = lora!.scale;
     const dxa = matmul(rt, dy, s.B, { alpha: scale, version: skinny(dy.shape[1]) }); // [N, r] = scale · dy B
-    matmul(rt, dy, xa, { transA: true, alpha: scale, out: s.dB, accumulate: true, version: skinny(N) }); // dB += scale · dyᵀ xa  [out, r]
+    matmul(rt, dy, xa, { transA: true, alpha: scale, out: s.dB, accumulate: true, version: skinny(N), reduceBatch: reduces }); // dB += scale · dyᵀ xa  [out, r]
     const xd = a.xd[t]; // dropout(x) when the adapter drops its input
-    matmul(rt, dxa, xd ?? xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N) }); // dA += dxaᵀ x  [r, in]
+    matmul(rt, dxa, xd ?? xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N), reduceBatch: reduces }); // dA += dxaᵀ x  [r, in]
     if (xd) {
       // through the dropout: dx += mask ⊙ (dxa A) / (1 − p), the forward's mask rebuilt from its seed
       const g = matmul(rt, dxa, s.A); // [N, in]
@@ -179,5 +182,6 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   }
   const dxNorm = rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null).dx; // [N, C]
   const dx = hp.grad(HOOKS.residPre(l), addScale(rt, dMid, 1, dxNorm, 1)); // [N, C]
+  reduces.flush();
   return dx;
 }
