@@ -206,7 +206,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       }
     }
   } else {
-    // no prefetch: a step's loads just before they are staged (its products are the same lines as above)
+    // no prefetch: a step's loads just before they are staged. Its products repeat the lines above on purpose: one
+    // loop steered by PREFETCH, and a load function returning a struct, each compiled slower on the H100 (BENCHMARKS.md)
     for (var kt = 0u; kt < ntiles; kt++) {
       let k0 = k_begin + kt * BK;
       ra0 = load_a(a4, m0, k0, t, k_end);
