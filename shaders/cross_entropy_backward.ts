@@ -1,14 +1,15 @@
 // cross_entropy_backward: dlogits [N, V] of the mean cross-entropy, from the forward's lse and count
 // (both stay on the GPU). gradScale multiplies the gradient: the upstream dloss, or 1/accumSteps.
 import kernelCode from './cross_entropy_backward.wgsl';
+import reduceCommonCode from './workgroup_reduce_common.wgsl';
 import rowsCommonCode from './cross_entropy_rows_common.wgsl';
 import { grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { expectShape } from '../src/engine/gpu/tensor.ts';
 
-/** the kernel with the row statistics it shares with the other cross-entropy kernel prepended */
-const code = `${rowsCommonCode}\n${kernelCode}`;
+/** the kernel with the workgroup reductions and the row statistics it shares with the other cross-entropy kernel prepended */
+const code = `${reduceCommonCode}\n${rowsCommonCode}\n${kernelCode}`;
 
 export const crossEntropyBackwardSpec: KernelSpec = {
   name: 'cross_entropy_backward',

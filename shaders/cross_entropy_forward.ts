@@ -2,14 +2,15 @@
 // fused with log-softmax; returns the mean loss, per-row losses, logsumexp per row, and the count,
 // all on the GPU (no readback). Pair with crossEntropyBackward (cross_entropy_backward.ts).
 import kernelCode from './cross_entropy_forward.wgsl';
+import reduceCommonCode from './workgroup_reduce_common.wgsl';
 import rowsCommonCode from './cross_entropy_rows_common.wgsl';
 import { grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { expectShape } from '../src/engine/gpu/tensor.ts';
 
-/** the kernel with the row statistics it shares with the other cross-entropy kernel prepended */
-const code = `${rowsCommonCode}\n${kernelCode}`;
+/** the kernel with the workgroup reductions and the row statistics it shares with the other cross-entropy kernel prepended */
+const code = `${reduceCommonCode}\n${rowsCommonCode}\n${kernelCode}`;
 
 /** transformers / torch default `ignore_index` */
 export const IGNORE_INDEX = -100;

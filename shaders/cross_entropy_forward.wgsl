@@ -21,9 +21,10 @@
 //           `mean`: 1 workgroup of 256, after `rows` (same pass: WebGPU orders dispatches).
 // reference: cross_entropy_forward.ref.ts (crossEntropyForwardRef)
 //
-// Numerics: the row's max and Σ exp(x − max) by cross_entropy_rows_common.wgsl (prepended by the host; also
-// WG, IGNORE, the reductions): ≤ 3.6e-6 absolute on log Σ at V = 151936. The row loss is formed as
-// (max − x_t) + log Σ, two non-negative terms, so it keeps its relative precision when |max| is huge.
+// Numerics: the row's max and Σ exp(x − max) by cross_entropy_rows_common.wgsl (prepended by the host, with IGNORE,
+// after workgroup_reduce_common.wgsl: WG and the reductions): ≤ 3.6e-6 absolute on log Σ at V = 151936. The row
+// loss is formed as (max − x_t) + log Σ, two non-negative terms, so it keeps its relative precision when |max| is
+// huge.
 
 struct U { n_rows: u32, vocab: u32, nan: f32, _pad: u32 }
 

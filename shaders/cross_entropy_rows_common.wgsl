@@ -8,41 +8,13 @@
 // each thread adds BLOCK strided terms (BLOCK4 vec4s, 4 terms summed pairwise each) into a block sum before adding
 // that to its running total, then a 256-way tree joins the threads: error ≤ (BLOCK + ⌈V/(256·BLOCK)⌉ + 8) ulp of
 // the sum (≈ 60 ulp ≈ 3.6e-6 relative at V = 151936, typically ≈ 1e-7).
-// The reductions hold barriers: call them from workgroup-uniform control flow only.
+// Its host also prepends workgroup_reduce_common.wgsl (WG, wg_max, wg_sum) before it. The reductions hold barriers:
+// call them from workgroup-uniform control flow only.
 
-const WG: u32 = 256u;
 const BLOCK: u32 = 16u;
 const BLOCK4: u32 = 4u; // vec4 per block: 16 terms, as BLOCK scalars
 const IGNORE: i32 = -100;
 const NEG_BIG: f32 = -3.402823e+38;
-
-var<workgroup> red: array<f32, 256>; // tree-reduction scratch (1 KiB)
-
-// Workgroup max of one value per thread; every thread gets the result.
-fn wg_max(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier(); // red is reused by the next reduction
-  return r;
-}
-
-// Workgroup sum (pairwise tree, fixed order: deterministic).
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 // max of logits[base .. base + V) (coalesced: thread lid reads lid, lid+256, ...)
 fn row_max(lid: u32, base: u32, V: u32) -> f32 {

@@ -1,10 +1,13 @@
 // grad_norm: global gradient norm and clip coefficient over a list of tensors (clip_grad_norm_),
 // with no readback: the [norm, coef] tensor feeds adamwStep's `clip` argument directly.
-import code from './grad_norm.wgsl';
+import kernelCode from './grad_norm.wgsl';
+import reduceCommonCode from './workgroup_reduce_common.wgsl';
 import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 
+/** the kernel with the workgroup reductions it shares with the cross-entropy kernels prepended */
+const code = `${reduceCommonCode}\n${kernelCode}`;
 const bindings = ['uniform', 'read', 'storage'] as const;
 export const gradNormPartialSpec: KernelSpec = { name: 'grad_norm', code, entryPoint: 'partial', bindings };
 export const gradNormFinalizeSpec: KernelSpec = { name: 'grad_norm.finalize', code, entryPoint: 'finalize', bindings };

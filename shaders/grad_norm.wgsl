@@ -16,6 +16,7 @@
 //   2 storage  dst: partial: partials [P] f32          | finalize: out [2] f32 = [total_norm, clip_coef]
 // dispatch: partial: W = min(ceil(n / (256·BLOCK)), 1024) workgroups of 256 (W depends on n only,
 //           so the summation order, and the result, are the same every run); finalize: 1 workgroup.
+// The host prepends workgroup_reduce_common.wgsl (WG, wg_sum).
 // reference: grad_norm.ref.ts (gradNormClipRef)
 //
 // Non-finite gradients: NaN² = NaN and Inf² = Inf propagate through the sums, so total_norm is NaN or
@@ -23,7 +24,6 @@
 // (max_norm / Inf), and 1 whenever clipping is off. Σ g² is f32 (as torch for f32 grads): it
 // overflows to Inf once the norm exceeds ~1.8e19.
 
-const WG: u32 = 256u;
 const BLOCK: u32 = 16u;
 
 struct U { n: u32, offset: u32, max_norm: f32, clip_on: u32 }
@@ -31,21 +31,6 @@ struct U { n: u32, offset: u32, max_norm: f32, clip_on: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-
-var<workgroup> red: array<f32, 256>;
-
-// Pairwise tree sum over the workgroup; every thread gets the result.
-fn wg_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
 
 // NaN test on the bits: immune to compilers that assume no NaNs in float compares.
 fn is_nan(x: f32) -> bool {

@@ -2,14 +2,15 @@
 // token's weight) and logp [N], from the logits, the forward's lse and per-row (old, ref, A, w).
 // The RL loss head uses it where SFT uses cross_entropy_backward.
 import kernelCode from './policy_logit_grad.wgsl';
+import reduceCommonCode from './workgroup_reduce_common.wgsl';
 import rowsCommonCode from './cross_entropy_rows_common.wgsl';
 import { grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { expectShape } from '../src/engine/gpu/tensor.ts';
 
-/** the kernel with the cross-entropy kernels' row statistics prepended */
-const code = `${rowsCommonCode}\n${kernelCode}`;
+/** the kernel with the workgroup reductions and the cross-entropy kernels' row statistics prepended */
+const code = `${reduceCommonCode}\n${rowsCommonCode}\n${kernelCode}`;
 
 export const policyLogitGradSpec: KernelSpec = {
   name: 'policy_logit_grad',

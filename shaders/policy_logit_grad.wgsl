@@ -25,7 +25,8 @@
 // Numerics as cross_entropy_backward: p = exp(x − lse) while |lse| < LSE_EXACT; otherwise the row's
 // max m and Σ = Σ exp(x − m) are recomputed as the forward does, p = exp(x − m) / Σ and
 // logp = (x_t − m) − log Σ (x_t − lse would lose all of logp for a row of ±1e30), by
-// cross_entropy_rows_common.wgsl (prepended by the host; also WG, IGNORE and the reductions).
+// cross_entropy_rows_common.wgsl (prepended by the host, with IGNORE, after workgroup_reduce_common.wgsl: WG and the
+// reductions).
 const LSE_EXACT: f32 = 64.0; // |lse| < 64 → ulp(lse) ≤ 2^-18, rounding ≤ 1.9e-6 relative on p
 
 struct U { n_rows: u32, vocab: u32, lo: f32, hi: f32, beta: f32, on_policy: u32, nan: f32, _pad: u32 }
