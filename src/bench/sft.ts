@@ -1,5 +1,8 @@
 // `npm run bench -- sft --model <dir> [--batch 8] [--seq 256] [--rank 16] [--steps 10] [--recompute]
-//                       [--torch <torch_sft.json>] [--label name] [--json out] [--kernels attention=rows,matmul=vec4]`
+//                       [--torch <torch_sft.json>] [--label name] [--json out] [--kernels attention=rows,matmul=vec4]
+//                       [--targets q_proj,v_proj]`
+// --targets adapts only the named projections (default all seven: what PyTorch's side runs): the difference
+// between two runs is what the adapters of the others cost.
 // --kernels sets the runtime's kernel preferences (Runtime.kernelPrefs) for the whole step; --flush-every n
 // submits after every n dispatches (Runtime.autoFlushEvery; 0: once, at the step's read); --flush-first n after the first n
 // following a read, doubling up to n of --flush-every (Runtime.autoFlushFirst; 0: no ramp).
@@ -18,13 +21,21 @@ import { parseKernelPrefs } from '../engine/gpu/kernel-prefs.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { Trainer } from '../engine/train/trainer.ts';
-import { LORA_TARGETS, type MicroBatch } from '../engine/train/graph.ts';
+import { LORA_TARGETS, type LoraTarget, type MicroBatch } from '../engine/train/graph.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
 
+/** `--targets q_proj,v_proj`: a subset of LORA_TARGETS (default all seven, as PyTorch's side runs). */
+function parseTargets(list: string): LoraTarget[] {
+  const ts = list.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const t of ts) if (!(LORA_TARGETS as readonly string[]).includes(t)) throw new UsageError(`--targets: unknown target "${t}" (known: ${LORA_TARGETS.join(', ')})`);
+  if (!ts.length) throw new UsageError('--targets: name at least one target');
+  return ts as LoraTarget[];
+}
+
 export async function sftBench(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json', 'kernels', 'flush-every', 'flush-first'], flags: ['recompute', 'profile'] });
+  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json', 'kernels', 'flush-every', 'flush-first', 'targets'], flags: ['recompute', 'profile'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
@@ -41,7 +52,8 @@ export async function sftBench(argv: string[]): Promise<void> {
   const labels = new Int32Array(B * T).fill(-100); // shifted: position t predicts ids[t + 1]
   for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) labels[b * T + t] = ids[b * T + t + 1];
   const mb: MicroBatch = { ids, labels, B, T };
-  const tr = Trainer.lora(rt, model, { r, alpha: 2 * r, targets: LORA_TARGETS, seed: 0 }, {
+  const targets = p.values.has('targets') ? parseTargets(p.values.get('targets')!) : [...LORA_TARGETS];
+  const tr = Trainer.lora(rt, model, { r, alpha: 2 * r, targets, seed: 0 }, {
     lr: 2e-4, schedule: 'constant', warmupSteps: 0, totalSteps: steps, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, recompute: p.flags.has('recompute'),
   });
   const wall: number[] = [], rec: number[] = [];
@@ -83,12 +95,12 @@ export async function sftBench(argv: string[]): Promise<void> {
   const peak = rt.pool.snapshot().bytesCreated;
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
   const row = {
-    model: label, batch: B, seq: T, rank: r, recompute: p.flags.has('recompute'), steps,
+    model: label, batch: B, seq: T, rank: r, targets, recompute: p.flags.has('recompute'), steps,
     firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, recordShare: recMs / stepMs, dispatches, passes, bindGroupsCreated: created,
     peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description, kernels: rt.kernelPrefs, flushEvery: rt.autoFlushEvery, flushFirst: rt.autoFlushFirst,
   };
   console.log(
-    `sft ${label} B=${B} T=${T} r=${r}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery} from ${rt.autoFlushFirst || rt.autoFlushEvery}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
+    `sft ${label} B=${B} T=${T} r=${r}${targets.length < LORA_TARGETS.length ? ` targets ${targets.join(',')}` : ''}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery} from ${rt.autoFlushFirst || rt.autoFlushEvery}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
       `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%; ${dispatches} dispatches in ${passes} passes, ${created} new bind groups in the last step), ` +
       `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
   );
