@@ -135,16 +135,25 @@ fn store_b(e: u32, v32: vec4<f32>) {
 }
 
 // ---- epilogue: out[z, m, n..n+3] = alpha·v + bias (+ out), skipping what lies outside [M, N] ----
-fn store4(o_off: u32, m: u32, n: u32, v: vec4<f32>) {
+// With accumulate, a row's old values are all loaded (load4) before any of its stores: a load after a store to the
+// same buffer waits for it, so a load-add-store per element made 64 round trips to memory one after another.
+fn load4(o_off: u32, m: u32, n: u32) -> vec4<f32> {
+  var v = vec4(0.0);
+  if (u.accumulate == 0u || m >= u.M) { return v; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n + j < u.N) { v[j] = out[o_off + m * u.N + n + j]; }
+  }
+  return v;
+}
+
+fn store4(o_off: u32, m: u32, n: u32, v: vec4<f32>, old: vec4<f32>) {
   if (m >= u.M) { return; }
   for (var j = 0u; j < 4u; j++) {
     let c = n + j;
     if (c < u.N) {
-      let o = o_off + m * u.N + c;
       var x = u.alpha * v[j];
       if (u.has_bias != 0u) { x += bias[c]; }
-      if (u.accumulate != 0u) { x += out[o]; }
-      out[o] = x;
+      out[o_off + m * u.N + c] = x + old[j]; // old is 0 without accumulate
     }
   }
 }
@@ -260,7 +269,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       default: { v0 = acc[14]; v1 = acc[15]; }
     }
     let r = select(r0 + i, r1 + i - 4u, i >= 4u);
-    store4(o_off, r, c0, v0);
-    store4(o_off, r, c1, v1);
+    let old0 = load4(o_off, r, c0);
+    let old1 = load4(o_off, r, c1);
+    store4(o_off, r, c0, v0, old0);
+    store4(o_off, r, c1, v1, old1);
   }
 }
