@@ -19,6 +19,7 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul, GEMV_MAX_M, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
 import { loraForward, type ColumnWindow } from '../../../shaders/lora_forward.ts';
+import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
@@ -131,6 +132,19 @@ export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'):
  */
 export const skinny = (N: number, K: number): MatmulOptions['version'] => (N > GEMV_MAX_M && K >= 256 ? 'splitk' : 'auto');
 
+/**
+ * LoRA's products with an r-wide output, x [M, K] → [M, r]: x·Aᵀ (forward, A [r, in], transB) and alpha·dy·B
+ * (backward, B [out, r]). Training and prefill rows take one matmul_skinny dispatch (split-K took two, its partial
+ * sums and their reduce: on the H100 the adapters' many small dispatches cost more than their work); decode rows
+ * (≤ GEMV_MAX_M) and shapes matmul_skinny cannot run take what `skinny` picks.
+ */
+export function loraSkinny(rt: Runtime, x: Tensor, w: Tensor, o: { transB?: boolean; alpha?: number } = {}): Tensor {
+  const [M, K] = x.shape;
+  const n = o.transB ? w.shape[0] : w.shape[1];
+  if (M > GEMV_MAX_M && skinnyApplies(M, n, K)) return matmulSkinny(rt, x, w, o);
+  return matmul(rt, x, w, { ...o, version: skinny(M, K) });
+}
+
 /** Whether the adapter adapts any of `targets` in layer l. */
 export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
   const slots = lora?.slots[l];
@@ -162,7 +176,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
     if (!s) return;
     const p = keep ? (env.lora!.dropout ?? 0) : 0;
     const xin = p > 0 ? dropout(rt, xIn, p, env.dropoutSeed!(l, t)) : xIn; // [N, in]
-    const a = matmul(rt, xin, s.A, { transB: true, version: skinny(N, xin.shape[1]) }); // [N, r] = x Aᵀ
+    const a = loraSkinny(rt, xin, s.A, { transB: true }); // [N, r] = x Aᵀ
     loraForward(rt, xin, s.A, s.B, y, env.lora!.scale, { yCols: window, xa: a }); // y[:, window] += scale · a Bᵀ
     if (keep) {
       xa[t] = a;

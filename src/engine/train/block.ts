@@ -19,7 +19,7 @@ import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
-import type { BlockActs } from '../model/block.ts';
+import { loraSkinny, type BlockActs } from '../model/block.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
 import type { LoraTarget } from './adapter.ts';
 
@@ -63,7 +63,8 @@ export interface BlockContext {
 }
 
 /**
- * Kernel for LoRA's skinny gradient products (one side only r wide), by the reduction's length K: split-K
+ * Kernel for LoRA's weight-gradient products dA and dB (one side r wide, the reduction over the N rows; its input
+ * gradient dy·B goes through loraSkinny), by the reduction's length K: split-K
  * when it is long (the 16×16-tile kernels looped over all of it in 36-128 workgroups, a third of a step's GPU
  * time on an H200), else what 'auto' picks (vec4 where it applies and is preferred, else naive).
  */
@@ -100,7 +101,7 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
     if (!s) return;
     const xa = a.xa[t]!; // [N, r]
     const scale = lora!.scale;
-    const dxa = matmul(rt, dy, s.B, { alpha: scale, version: skinny(dy.shape[1]) }); // [N, r] = scale · dy B
+    const dxa = loraSkinny(rt, dy, s.B, { alpha: scale }); // [N, r] = scale · dy B
     matmul(rt, dy, xa, { transA: true, alpha: scale, out: s.dB, accumulate: true, version: skinny(N), reduceBatch: reduces }); // dB += scale · dyᵀ xa  [out, r]
     const xd = a.xd[t]; // dropout(x) when the adapter drops its input
     matmul(rt, dxa, xd ?? xIn, { transA: true, out: s.dA, accumulate: true, version: skinny(N), reduceBatch: reduces }); // dA += dxaᵀ x  [r, in]
