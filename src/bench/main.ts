@@ -7,6 +7,7 @@
 //   grpo --model <dir> [--group 16] [--prompt 64] [--new 128] [--rank 16]: one GRPO step beside an HF loop (see grpo.ts)
 //   analysis --model <dir> [--prompts 100] [--len 96] [--layers all|k]: head statistics and the ablation sweep beside PyTorch hooks (see analysis.ts)
 //   features [--sizes 256,2048] [--json out]: what Dawn exposes here (f16, subgroups, subgroup matrices) and a first tensor-core check (see features.ts)
+//   dispatch [--n 2000] [--rows 1024] [--cols 896] [--rank 16] [--json out]: one dispatch's cost in the GPU's stream and on the CPU (see dispatch.ts)
 //   kernels [--torch <torch.json>] [--filter <text>[|<text>...]] [--versions naive,tiled] [--repeats n]
 //           [--smoke] [--json <out.json>] [--vec4-variants <variants.json>: other sources of the vec4 kernel, see kernels.ts]
 // --torch reads what tools/bench/torch_kernels.py wrote in the same run and prints the ratio
@@ -24,6 +25,7 @@ import { sftBench } from './sft.ts';
 import { grpoBench } from './grpo.ts';
 import { analysisBench } from './analysis.ts';
 import { featuresBench } from './features.ts';
+import { dispatchBench } from './dispatch.ts';
 
 interface TorchCase {
   ms?: number;
@@ -80,6 +82,7 @@ const suites: Record<string, (argv: string[]) => Promise<void>> = {
   grpo: grpoBench,
   analysis: analysisBench,
   features: featuresBench,
+  dispatch: dispatchBench,
   // loaded only when asked for (it drives Chromium through playwright-core); a non-literal specifier
   // keeps it out of the single-file bundle sent to the GPU machine
   browser: async (argv) => {

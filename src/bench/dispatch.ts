@@ -1,0 +1,84 @@
+// `npm run bench -- dispatch [--n 2000] [--rows 1024] [--cols 896] [--rank 16] [--json out]`: what one dispatch costs
+// in the GPU's stream and on the CPU that records it. Each case records n dispatches with no submit in between
+// (Runtime.autoFlushEvery = 0), then submits once and reads: GPU µs a dispatch = (submit → read done) / n, CPU µs a
+// dispatch = record time / n. Unlike `bench -- sft --profile` (each dispatch in its own timestamped pass, ~20 µs of
+// it the pass itself on an H100), this is a dispatch's cost where a step runs it. Cases: the floor (add_scale on 16
+// floats, each dispatch reading the last one's output, or all independent), a memory-bound add on [rows, cols], and
+// the LoRA products of a [rows, cols] → r adapter: x·Aᵀ (matmul_skinny), dx += dxa·A as the vec4 matmul runs it and
+// as matmul_short_k does. Each case runs twice; the second (warm) is reported.
+import { writeFileSync } from 'node:fs';
+import { nodeGpu } from '../engine/gpu/node.ts';
+import { Runtime } from '../engine/gpu/runtime.ts';
+import type { Tensor } from '../engine/gpu/tensor.ts';
+import { parseArgs, num, UsageError } from '../cli/args.ts';
+import { addScale } from '../../shaders/add_scale.ts';
+import { matmul } from '../../shaders/matmul_forward.ts';
+import { matmulSkinny } from '../../shaders/matmul_skinny.ts';
+import { matmulShortK } from '../../shaders/matmul_short_k.ts';
+
+export interface DispatchRow {
+  name: string;
+  /** GPU time a dispatch, µs (one submit for all n) */
+  gpuUs: number;
+  /** CPU time to record a dispatch, µs */
+  cpuUs: number;
+}
+
+/** The uniform arena (1 MiB, 256-byte slots) holds 4096 dispatches' uniforms: more would submit midway. */
+export const DISPATCH_MAX_N = 4000;
+
+export async function measureDispatches(rt: Runtime, o: { n: number; rows: number; cols: number; rank: number }): Promise<DispatchRow[]> {
+  const { n, rows, cols, rank } = o;
+  if (!(n >= 1 && n <= DISPATCH_MAX_N)) throw new UsageError(`--n must be 1..${DISPATCH_MAX_N} (one submit), got ${n}`);
+  if (cols % 4 !== 0) throw new UsageError(`--cols must be a multiple of 4, got ${cols}`);
+  const made: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => (made.push(t), t);
+  const small = Array.from({ length: 8 }, () => keep(rt.zeros([16])));
+  const big = Array.from({ length: 8 }, () => keep(rt.zeros([rows, cols])));
+  const xa = Array.from({ length: 8 }, () => keep(rt.zeros([rows, rank])));
+  const x = keep(rt.upload(new Float32Array(rows * cols).fill(0.01), [rows, cols])); // [rows, cols]
+  const A = keep(rt.upload(new Float32Array(rank * cols).fill(0.01), [rank, cols])); // [r, cols]
+  const cases: [string, (i: number) => void][] = [
+    ['add_scale [16], each on the last', (i) => addScale(rt, small[i % 2], 1, small[2], 1e-9, small[(i + 1) % 2])],
+    ['add_scale [16], independent', (i) => addScale(rt, small[2], 1, small[2], 1, small[3 + (i % 5)])],
+    [`add_scale [${rows}, ${cols}]`, (i) => addScale(rt, x, 1, x, 1, big[i % 8])],
+    [`LoRA x·Aᵀ [${rows}, ${cols}]·[${rank}, ${cols}]ᵀ (matmul_skinny)`, (i) => matmulSkinny(rt, x, A, { transB: true, out: xa[i % 8] })],
+    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (vec4 matmul)`, (i) => matmul(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
+    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (matmul_short_k)`, (i) => matmulShortK(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
+  ];
+  const every = rt.autoFlushEvery;
+  rt.autoFlushEvery = 0;
+  const rows_: DispatchRow[] = [];
+  try {
+    for (const [name, run] of cases) {
+      let row: DispatchRow | null = null;
+      for (let rep = 0; rep < 2; rep++) {
+        await rt.sync();
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) run(i);
+        const t1 = performance.now();
+        await rt.sync();
+        const t2 = performance.now();
+        row = { name, gpuUs: ((t2 - t1) / n) * 1000, cpuUs: ((t1 - t0) / n) * 1000 };
+      }
+      rows_.push(row!);
+    }
+  } finally {
+    rt.autoFlushEvery = every;
+    for (const t of made) t.dispose();
+  }
+  return rows_;
+}
+
+export async function dispatchBench(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, { values: ['n', 'rows', 'cols', 'rank', 'json'], flags: [] });
+  const rt = await Runtime.create(await nodeGpu());
+  const rows = await measureDispatches(rt, { n: num(p, 'n', 2000), rows: num(p, 'rows', 1024), cols: num(p, 'cols', 896), rank: num(p, 'rank', 16) });
+  const s = rt.ctx.summary;
+  console.log(`device: ${s.description || s.vendor} (${s.architecture || 'n/a'})`);
+  console.log(`${'case'.padEnd(64)} ${'GPU µs'.padStart(8)} ${'CPU µs'.padStart(8)}`);
+  for (const r of rows) console.log(`${r.name.padEnd(64)} ${r.gpuUs.toFixed(2).padStart(8)} ${r.cpuUs.toFixed(1).padStart(8)}`);
+  const json = p.values.get('json');
+  if (json) writeFileSync(json, JSON.stringify({ device: s, rows }, null, 1));
+  rt.destroy();
+}
