@@ -56,7 +56,8 @@ function close(got: Float32Array, want: Float32Array, rel: number, what: string)
  * Parameters after AdamW's first step: `close` at 1e-4, except where PEFT's gradient lies within the gradient
  * check's own bound of zero (1e-4 · max|g| + 1e-7). There the first step, lr · g / (|g| + eps), takes its size and
  * sign from rounding (a gradient of 1e-7 against eps 1e-8: a 4 % change in g from a different summation order moves
- * the parameter by 5e-5), so only the step's range is checked: |got − want| ≤ 2 · lr.
+ * the parameter by 5e-5), so only the step's range is checked: |got − want| ≤ 2 · lr. That is 6 of llama-gqa's 13 440
+ * values and 3 of qwen2-tied's 5 888; every other value keeps the 1e-4 bound.
  */
 function closeStep(got: Float32Array, want: Float32Array, grad: Float32Array, lr: number, what: string): void {
   let m = 0, mg = 0;
