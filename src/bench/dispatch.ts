@@ -5,7 +5,9 @@
 // it the pass itself on an H100), this is a dispatch's cost where a step runs it. Cases: the floor (add_scale on 16
 // floats, each dispatch reading the last one's output, or all independent), a memory-bound add on [rows, cols], and
 // the LoRA products of a [rows, cols] → r adapter: x·Aᵀ (matmul_skinny), dx += dxa·A as the vec4 matmul runs it and
-// as matmul_short_k does. Each case runs twice; the second (warm) is reported.
+// as matmul_short_k does; q, k and v's x·Aᵀ apart (three dispatches) or stacked (one, n = 3r); lora_forward's
+// y += s·xa·Bᵀ. Times are per iteration of a case (its dispatches column). Each case runs twice; the second (warm)
+// is reported.
 import { writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
@@ -15,12 +17,15 @@ import { addScale } from '../../shaders/add_scale.ts';
 import { matmul } from '../../shaders/matmul_forward.ts';
 import { matmulSkinny } from '../../shaders/matmul_skinny.ts';
 import { matmulShortK } from '../../shaders/matmul_short_k.ts';
+import { loraForward } from '../../shaders/lora_forward.ts';
 
 export interface DispatchRow {
   name: string;
-  /** GPU time a dispatch, µs (one submit for all n) */
+  /** dispatches one iteration of the case records */
+  dispatches: number;
+  /** GPU time an iteration, µs (one submit for all n) */
   gpuUs: number;
-  /** CPU time to record a dispatch, µs */
+  /** CPU time to record an iteration, µs */
   cpuUs: number;
 }
 
@@ -38,6 +43,9 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
   const xa = Array.from({ length: 8 }, () => keep(rt.zeros([rows, rank])));
   const x = keep(rt.upload(new Float32Array(rows * cols).fill(0.01), [rows, cols])); // [rows, cols]
   const A = keep(rt.upload(new Float32Array(rank * cols).fill(0.01), [rank, cols])); // [r, cols]
+  const A3 = keep(rt.upload(new Float32Array(3 * rank * cols).fill(0.01), [3 * rank, cols])); // [3r, cols]: q|k|v stacked
+  const B = keep(rt.upload(new Float32Array(cols * rank).fill(0.01), [cols, rank])); // [cols, r]
+  const xa3 = Array.from({ length: 8 }, () => keep(rt.zeros([rows, 3 * rank])));
   const cases: [string, (i: number) => void][] = [
     ['add_scale [16], each on the last', (i) => addScale(rt, small[i % 2], 1, small[2], 1e-9, small[(i + 1) % 2])],
     ['add_scale [16], independent', (i) => addScale(rt, small[2], 1, small[2], 1, small[3 + (i % 5)])],
@@ -45,7 +53,13 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
     [`LoRA x·Aᵀ [${rows}, ${cols}]·[${rank}, ${cols}]ᵀ (matmul_skinny)`, (i) => matmulSkinny(rt, x, A, { transB: true, out: xa[i % 8] })],
     [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (vec4 matmul)`, (i) => matmul(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
     [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (matmul_short_k)`, (i) => matmulShortK(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
+    // would stacking q|k|v's A (one product for the three adapters that share an input) pay?
+    [`LoRA x·Aᵀ for q, k, v apart (3 × matmul_skinny, n = ${rank})`, (i) => { for (let j = 0; j < 3; j++) matmulSkinny(rt, x, A, { transB: true, out: xa[(3 * i + j) % 8] }); }],
+    [`LoRA x·Aᵀ for q, k, v stacked (matmul_skinny, n = ${3 * rank})`, (i) => matmulSkinny(rt, x, A3, { transB: true, out: xa3[i % 8] })],
+    [`LoRA y += s·xa·Bᵀ [${rows}, ${rank}]·[${cols}, ${rank}]ᵀ (lora_forward)`, (i) => loraForward(rt, x, A, B, big[i % 8], 2, { xa: xa[0] })],
   ];
+  // n dispatches a case: iterations of a multi-dispatch case are fewer
+  const iters = (name: string) => (name.includes('3 × ') ? Math.max(1, Math.floor(n / 3)) : n);
   const every = rt.autoFlushEvery;
   rt.autoFlushEvery = 0;
   const rows_: DispatchRow[] = [];
@@ -54,12 +68,14 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
       let row: DispatchRow | null = null;
       for (let rep = 0; rep < 2; rep++) {
         await rt.sync();
+        const d0 = rt.dispatchCount;
         const t0 = performance.now();
-        for (let i = 0; i < n; i++) run(i);
+        for (let i = 0; i < iters(name); i++) run(i);
         const t1 = performance.now();
         await rt.sync();
         const t2 = performance.now();
-        row = { name, gpuUs: ((t2 - t1) / n) * 1000, cpuUs: ((t1 - t0) / n) * 1000 };
+        const k = iters(name);
+        row = { name, dispatches: (rt.dispatchCount - d0) / k, gpuUs: ((t2 - t1) / k) * 1000, cpuUs: ((t1 - t0) / k) * 1000 };
       }
       rows_.push(row!);
     }
@@ -76,8 +92,8 @@ export async function dispatchBench(argv: string[]): Promise<void> {
   const rows = await measureDispatches(rt, { n: num(p, 'n', 2000), rows: num(p, 'rows', 1024), cols: num(p, 'cols', 896), rank: num(p, 'rank', 16) });
   const s = rt.ctx.summary;
   console.log(`device: ${s.description || s.vendor} (${s.architecture || 'n/a'})`);
-  console.log(`${'case'.padEnd(64)} ${'GPU µs'.padStart(8)} ${'CPU µs'.padStart(8)}`);
-  for (const r of rows) console.log(`${r.name.padEnd(64)} ${r.gpuUs.toFixed(2).padStart(8)} ${r.cpuUs.toFixed(1).padStart(8)}`);
+  console.log(`${'case (times an iteration)'.padEnd(64)} ${'disp.'.padStart(5)} ${'GPU µs'.padStart(8)} ${'CPU µs'.padStart(8)}`);
+  for (const r of rows) console.log(`${r.name.padEnd(64)} ${String(r.dispatches).padStart(5)} ${r.gpuUs.toFixed(2).padStart(8)} ${r.cpuUs.toFixed(1).padStart(8)}`);
   const json = p.values.get('json');
   if (json) writeFileSync(json, JSON.stringify({ device: s, rows }, null, 1));
   rt.destroy();
