@@ -16,9 +16,14 @@ export class KernelCache {
   /** by the constants object itself, for callers that reuse one per configuration (no key string per dispatch) */
   private constPipelines = new WeakMap<Record<string, number>, Map<KernelSpec, GPUComputePipeline>>();
   private layouts = new Map<string, GPUBindGroupLayout>();
-  private bindGroups = new Map<string, GPUBindGroup>();
+  /** by the hash of the key's integers (hashInts); each entry keeps its key to tell collisions apart */
+  private bindGroups = new Map<number, { key: number[]; bindGroup: GPUBindGroup }[]>();
+  private bindGroupCount = 0;
+  private keyScratch: number[] = [];
   private bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
+  private specIds = new WeakMap<KernelSpec, number>();
+  private nextSpecId = 1;
   /** bind groups created so far (cache misses; flat after a step's warm-up when the pool repeats) */
   bindGroupsCreated = 0;
 
@@ -91,28 +96,46 @@ export class KernelCache {
    * `uniform` (its offset and size in `arena`) when the spec has one; made on a miss.
    */
   bindGroup(spec: KernelSpec, tensors: readonly Tensor[], uniform: { arena: GPUBuffer; offset: number; size: number } | null): GPUBindGroup {
-    let key = `${spec.name}|${uniform ? `${uniform.offset}:${uniform.size}` : '-'}`;
+    // the key: integers (spec, uniform offset and size, each binding's buffer, offset and size) hashed to a number,
+    // compared in full on a hit; building a key string took ~1-3 µs a dispatch (a step records thousands)
+    const key = this.keyScratch;
+    key.length = 0;
+    key.push(this.specId(spec), uniform ? uniform.offset : -1, uniform ? uniform.size : -1);
     for (const t of tensors) {
       t.assertLive();
-      key += `|${this.bufferId(t.buffer)}@${t.byteOffset}:${t.byteLength}`;
+      key.push(this.bufferId(t.buffer), t.byteOffset, t.byteLength);
     }
-    let bindGroup = this.bindGroups.get(key);
-    if (!bindGroup) {
-      const entries: GPUBindGroupEntry[] = [];
-      if (uniform) entries.push({ binding: 0, resource: { buffer: uniform.arena, offset: uniform.offset, size: uniform.size } });
-      const first = uniform ? 1 : 0;
-      tensors.forEach((t, i) => entries.push({ binding: i + first, resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } }));
-      bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
-      this.bindGroupsCreated++;
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
-      this.bindGroups.set(key, bindGroup);
+    const h = hashInts(key);
+    const bucket = this.bindGroups.get(h);
+    if (bucket) for (const e of bucket) if (sameInts(e.key, key)) return e.bindGroup;
+    const entries: GPUBindGroupEntry[] = [];
+    if (uniform) entries.push({ binding: 0, resource: { buffer: uniform.arena, offset: uniform.offset, size: uniform.size } });
+    const first = uniform ? 1 : 0;
+    tensors.forEach((t, i) => entries.push({ binding: i + first, resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } }));
+    const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
+    this.bindGroupsCreated++;
+    if (this.bindGroupCount >= MAX_CACHED_BIND_GROUPS) {
+      this.bindGroups.clear();
+      this.bindGroupCount = 0;
     }
+    const e = { key: key.slice(), bindGroup };
+    const b = this.bindGroups.get(h);
+    if (b) b.push(e);
+    else this.bindGroups.set(h, [e]);
+    this.bindGroupCount++;
     return bindGroup;
   }
 
   /** Forgets the bind groups (the runtime is going away; they hold its buffers). */
   clear(): void {
     this.bindGroups.clear();
+    this.bindGroupCount = 0;
+  }
+
+  private specId(spec: KernelSpec): number {
+    let id = this.specIds.get(spec);
+    if (id === undefined) this.specIds.set(spec, (id = this.nextSpecId++));
+    return id;
   }
 
   private bufferId(b: GPUBuffer): number {
@@ -120,4 +143,20 @@ export class KernelCache {
     if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
     return id;
   }
+}
+
+/** FNV-1a over 32-bit words of non-negative integers below 2^53 (or -1): both halves of each value. */
+export function hashInts(xs: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of xs) {
+    h = Math.imul(h ^ (x | 0), 0x01000193);
+    h = Math.imul(h ^ ((x / 0x100000000) | 0), 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function sameInts(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
