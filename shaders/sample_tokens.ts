@@ -1,9 +1,12 @@
 // sample_tokens: one draw per row from softmax(logits / T) by an inverse CDF in id order, and its
 // log-probability: [rows, V] f32 logits + [rows, 2] (1/T, u) → tokens [rows] i32, logp [rows] f32.
-import code from './sample_tokens.wgsl';
+import kernelCode from './sample_tokens.wgsl';
+import reduceCommonCode from './workgroup_reduce_common.wgsl';
 import { packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
+
+const code = `${reduceCommonCode}\n${kernelCode}`;
 
 export const sampleTokensSpec: KernelSpec = { name: 'sample_tokens', code, bindings: ['uniform', 'read', 'read', 'storage', 'storage'] };
 

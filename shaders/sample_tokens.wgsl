@@ -20,7 +20,7 @@
 
 struct U { V: u32, rows: u32, chunk: u32, _p0: u32 }
 
-const WG = 256u;
+// WG (256), red and wg_max come from workgroup_reduce_common.wgsl, which sample_tokens.ts prepends
 const NEG_BIG = -3.402823e+38;
 
 @group(0) @binding(0) var<uniform> u: U;
@@ -28,8 +28,6 @@ const NEG_BIG = -3.402823e+38;
 @group(0) @binding(2) var<storage, read> params: array<f32>;
 @group(0) @binding(3) var<storage, read_write> tokens: array<i32>;
 @group(0) @binding(4) var<storage, read_write> logp: array<f32>;
-
-var<workgroup> red: array<f32, WG>;
 
 // exp((v − mx) · inv_t), 0 for NaN
 fn weight(v: f32, mx: f32, inv_t: f32) -> f32 {
@@ -50,14 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let v = x[base + j];
     if (v == v) { m = max(m, v); }
   }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let mx = red[0];
-  workgroupBarrier();
+  let mx = wg_max(lid, m);
 
   // 2. each invocation's chunk sum of weights
   let lo = min(lid * u.chunk, u.V);

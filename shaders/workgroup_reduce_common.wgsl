@@ -1,6 +1,7 @@
 // workgroup_reduce_common — the 256-thread workgroup max and sum (a pairwise tree in a fixed order: deterministic),
-// prepended by the host files of grad_norm.wgsl and of the kernels that use cross_entropy_rows_common.wgsl; not a
-// kernel on its own. The reductions hold barriers: call them from workgroup-uniform control flow only.
+// prepended by the host files of grad_norm.wgsl, sample_tokens.wgsl and the kernels that use
+// cross_entropy_rows_common.wgsl; not a kernel on its own. The reductions hold barriers: call them from
+// workgroup-uniform control flow only.
 
 const WG: u32 = 256u;
 
