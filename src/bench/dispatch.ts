@@ -46,44 +46,44 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
   const A3 = keep(rt.upload(new Float32Array(3 * rank * cols).fill(0.01), [3 * rank, cols])); // [3r, cols]: q|k|v stacked
   const B = keep(rt.upload(new Float32Array(cols * rank).fill(0.01), [cols, rank])); // [cols, r]
   const xa3 = Array.from({ length: 8 }, () => keep(rt.zeros([rows, 3 * rank])));
-  const cases: [string, (i: number) => void][] = [
-    ['add_scale [16], each on the last', (i) => addScale(rt, small[i % 2], 1, small[2], 1e-9, small[(i + 1) % 2])],
-    ['add_scale [16], independent', (i) => addScale(rt, small[2], 1, small[2], 1, small[3 + (i % 5)])],
-    [`add_scale [${rows}, ${cols}]`, (i) => addScale(rt, x, 1, x, 1, big[i % 8])],
-    [`LoRA x·Aᵀ [${rows}, ${cols}]·[${rank}, ${cols}]ᵀ (matmul_skinny)`, (i) => matmulSkinny(rt, x, A, { transB: true, out: xa[i % 8] })],
-    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (vec4 matmul)`, (i) => matmul(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
-    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (matmul_short_k)`, (i) => matmulShortK(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
+  // each case: its name, the dispatches one iteration records (a case records about n: fewer iterations when more),
+  // and one iteration
+  const cases: [string, number, (i: number) => void][] = [
+    ['add_scale [16], each on the last', 1, (i) => addScale(rt, small[i % 2], 1, small[2], 1e-9, small[(i + 1) % 2])],
+    ['add_scale [16], independent', 1, (i) => addScale(rt, small[2], 1, small[2], 1, small[3 + (i % 5)])],
+    [`add_scale [${rows}, ${cols}]`, 1, (i) => addScale(rt, x, 1, x, 1, big[i % 8])],
+    [`LoRA x·Aᵀ [${rows}, ${cols}]·[${rank}, ${cols}]ᵀ (matmul_skinny)`, 1, (i) => matmulSkinny(rt, x, A, { transB: true, out: xa[i % 8] })],
+    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (vec4 matmul)`, 1, (i) => matmul(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
+    [`LoRA dx += dxa·A [${rows}, ${rank}]·[${rank}, ${cols}] (matmul_short_k)`, 1, (i) => matmulShortK(rt, xa[0], A, { out: big[i % 8], accumulate: true })],
     // would stacking q|k|v's A (one product for the three adapters that share an input) pay?
-    [`LoRA x·Aᵀ for q, k, v apart (3 × matmul_skinny, n = ${rank})`, (i) => { for (let j = 0; j < 3; j++) matmulSkinny(rt, x, A, { transB: true, out: xa[(3 * i + j) % 8] }); }],
-    [`LoRA x·Aᵀ for q, k, v stacked (matmul_skinny, n = ${3 * rank})`, (i) => matmulSkinny(rt, x, A3, { transB: true, out: xa3[i % 8] })],
-    [`LoRA y += s·xa·Bᵀ [${rows}, ${rank}]·[${cols}, ${rank}]ᵀ (lora_forward)`, (i) => loraForward(rt, x, A, B, big[i % 8], 2, { xa: xa[0] })],
+    [`LoRA x·Aᵀ for q, k, v apart (3 × matmul_skinny, n = ${rank})`, 3, (i) => { for (let j = 0; j < 3; j++) matmulSkinny(rt, x, A, { transB: true, out: xa[(3 * i + j) % 8] }); }],
+    [`LoRA x·Aᵀ for q, k, v stacked (matmul_skinny, n = ${3 * rank})`, 1, (i) => matmulSkinny(rt, x, A3, { transB: true, out: xa3[i % 8] })],
+    [`LoRA y += s·xa·Bᵀ [${rows}, ${rank}]·[${cols}, ${rank}]ᵀ (lora_forward)`, 1, (i) => loraForward(rt, x, A, B, big[i % 8], 2, { xa: xa[0] })],
   ];
-  // n dispatches a case: iterations of a multi-dispatch case are fewer
-  const iters = (name: string) => (name.includes('3 × ') ? Math.max(1, Math.floor(n / 3)) : n);
   const every = rt.autoFlushEvery;
   rt.autoFlushEvery = 0;
-  const rows_: DispatchRow[] = [];
+  const out: DispatchRow[] = [];
   try {
-    for (const [name, run] of cases) {
+    for (const [name, per, run] of cases) {
+      const k = Math.max(1, Math.floor(n / per)); // iterations
       let row: DispatchRow | null = null;
       for (let rep = 0; rep < 2; rep++) {
         await rt.sync();
         const d0 = rt.dispatchCount;
         const t0 = performance.now();
-        for (let i = 0; i < iters(name); i++) run(i);
+        for (let i = 0; i < k; i++) run(i);
         const t1 = performance.now();
         await rt.sync();
         const t2 = performance.now();
-        const k = iters(name);
         row = { name, dispatches: (rt.dispatchCount - d0) / k, gpuUs: ((t2 - t1) / k) * 1000, cpuUs: ((t1 - t0) / k) * 1000 };
       }
-      rows_.push(row!);
+      out.push(row!);
     }
   } finally {
     rt.autoFlushEvery = every;
     for (const t of made) t.dispose();
   }
-  return rows_;
+  return out;
 }
 
 export async function dispatchBench(argv: string[]): Promise<void> {
