@@ -17,7 +17,7 @@
 // forward, [N, …] in the training graph); the attention tensors are [B, T, heads, D].
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul, GEMV_MAX_M, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { matmul, GEMV_MAX_M } from '../../../shaders/matmul_forward.ts';
 import { loraForward, type ColumnWindow } from '../../../shaders/lora_forward.ts';
 import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
@@ -125,24 +125,19 @@ export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'):
 }
 
 /**
- * Kernel for LoRA's skinny products (one side only r wide): gemv for decode rows; split-K when the reduction
- * is long (measured on an H200: the 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole
- * reduction, a third of a step's GPU time); else what 'auto' picks (vec4 where it applies and is preferred,
- * else naive).
- */
-export const skinny = (N: number, K: number): MatmulOptions['version'] => (N > GEMV_MAX_M && K >= 256 ? 'splitk' : 'auto');
-
-/**
  * LoRA's products with an r-wide output, x [M, K] → [M, r]: x·Aᵀ (forward, A [r, in], transB) and alpha·dy·B
- * (backward, B [out, r]). Training and prefill rows take one matmul_skinny dispatch (split-K took two, its partial
- * sums and their reduce: on the H100 the adapters' many small dispatches cost more than their work); decode rows
- * (≤ GEMV_MAX_M) and shapes matmul_skinny cannot run take what `skinny` picks.
+ * (backward, B [out, r]). Decode rows (≤ GEMV_MAX_M): what 'auto' picks (gemv). Training and prefill rows: one
+ * matmul_skinny dispatch (split-K took two, its partial sums and their reduce: on the H100 the adapters' many small
+ * dispatches cost more than their work); where it cannot run, split-K when the reduction is long (on an H200 the
+ * 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole reduction, a third of a step's GPU time),
+ * else 'auto'.
  */
 export function loraSkinny(rt: Runtime, x: Tensor, w: Tensor, o: { transB?: boolean; alpha?: number } = {}): Tensor {
   const [M, K] = x.shape;
   const n = o.transB ? w.shape[0] : w.shape[1];
-  if (M > GEMV_MAX_M && skinnyApplies(M, n, K)) return matmulSkinny(rt, x, w, o);
-  return matmul(rt, x, w, { ...o, version: skinny(M, K) });
+  if (M <= GEMV_MAX_M) return matmul(rt, x, w, { ...o, version: 'auto' });
+  if (skinnyApplies(M, n, K)) return matmulSkinny(rt, x, w, o);
+  return matmul(rt, x, w, { ...o, version: K >= 256 ? 'splitk' : 'auto' });
 }
 
 /** Whether the adapter adapts any of `targets` in layer l. */
