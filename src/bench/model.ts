@@ -1,8 +1,9 @@
-// `npm run bench -- decode|prefill --model <dir> [--batch 1,16] [--tokens N] [--hf <bench.json>] [--json out]`
+// `npm run bench -- decode|prefill --model <dir> [--batch 1,16] [--tokens N] [--hf <bench.json>] [--json out] [--profile]`
 // Whole-model speed, wall-clock (the number a user feels: CPU dispatch included), after a warm-up
 // that compiles every pipeline. decode: greedy generation of N new tokens from a 32-token prompt
 // (EOS ignored), tok/s = B·(N − 1) / (time for N tokens − time for 1 token): decode steps only.
 // prefill: one forward of B × N tokens with last-position logits, tok/s = B·N / time.
+// --profile (prefill): one more forward per batch size with each dispatch in its own timestamped pass, by kernel.
 // --hf reads what tools/golden/real_shapes.py measured with HF transformers in the same run.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
@@ -14,6 +15,7 @@ import type { LlamaModel } from '../engine/model/llama.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
+import { printProfile } from './profile.ts';
 
 function prompts(model: LlamaModel, B: number, T: number, seed: number): number[][] {
   const rng = new Rng(seed);
@@ -37,23 +39,27 @@ async function timeDecode(model: LlamaModel, B: number, N: number): Promise<{ to
   return { tokS: (B * (N - 1)) / (ms / 1000), msPerStep: ms / (N - 1) };
 }
 
-async function timePrefill(model: LlamaModel, B: number, T: number, repeats: number): Promise<number> {
+async function timePrefill(model: LlamaModel, B: number, T: number, repeats: number, profile: boolean): Promise<number> {
   const { rt } = model;
   const ids = rt.upload(Int32Array.from(prompts(model, B, T, 2).flat()), [B, T], 'i32', 'ids');
-  const times: number[] = [];
-  for (let i = 0; i < repeats + 1; i++) {
-    const t0 = performance.now();
+  const forward = async () => {
     const { logits } = model.forward(ids, { logits: 'last' });
     await rt.read(logits!); // waits for the GPU
     logits!.dispose();
+  };
+  const times: number[] = [];
+  for (let i = 0; i < repeats + 1; i++) {
+    const t0 = performance.now();
+    await forward();
     if (i > 0) times.push(performance.now() - t0); // first run compiles pipelines
   }
+  if (profile) await printProfile(rt, `a prefill of ${B} × ${T}`, forward);
   ids.dispose();
   return (B * T) / (median(times) / 1000);
 }
 
 export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'batch', 'tokens', 'hf', 'json', 'label', 'repeats'] });
+  const p = parseArgs(argv, { values: ['model', 'batch', 'tokens', 'hf', 'json', 'label', 'repeats'], flags: ['profile'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const batches = (p.values.get('batch') ?? '1,16').split(',').map(Number);
@@ -72,7 +78,7 @@ export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): P
       rows.push({ suite, model: label, batch: B, newTokens: N, tokS: r.tokS, msPerStep: r.msPerStep });
       console.log(`decode  B=${String(B).padStart(2)}  ${r.tokS.toFixed(1).padStart(8)} tok/s  ${r.msPerStep.toFixed(2)} ms/step`);
     } else {
-      const tokS = await timePrefill(model, B, N, num(p, 'repeats', 5));
+      const tokS = await timePrefill(model, B, N, num(p, 'repeats', 5), p.flags.has('profile'));
       rows.push({ suite, model: label, batch: B, tokens: N, tokS });
       console.log(`prefill B=${String(B).padStart(2)} × ${N}  ${tokS.toFixed(0).padStart(8)} tok/s`);
     }

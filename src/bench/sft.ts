@@ -25,6 +25,7 @@ import { LORA_TARGETS, type LoraTarget, type MicroBatch } from '../engine/train/
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
 import { median } from './stats.ts';
+import { printProfile } from './profile.ts';
 
 /** `--targets q_proj,v_proj`: a subset of LORA_TARGETS (default all seven, as PyTorch's side runs). */
 function parseTargets(list: string): LoraTarget[] {
@@ -71,26 +72,8 @@ export async function sftBench(argv: string[]): Promise<void> {
       rec.push(m.recordMs);
     }
   }
-  if (p.flags.has('profile')) {
-    // one more step with a timestamped pass per dispatch: where the GPU time goes, by kernel and grid
-    if (!rt.startProfile(8192)) console.log('profile: this device has no timestamp queries');
-    else {
-      await tr.trainStep([mb]);
-      const rows = await rt.stopProfile();
-      const total = rows.reduce((a, r) => a + r.ms, 0);
-      console.log(`profile of one step: ${rows.reduce((a, r) => a + r.count, 0)} dispatches, ${total.toFixed(1)} ms GPU (each in its own pass)`);
-      const byKernel = new Map<string, { ms: number; count: number }>();
-      for (const r of rows) {
-        const k = r.name.replace(/ \[.*$/, '');
-        const e = byKernel.get(k) ?? { ms: 0, count: 0 };
-        e.ms += r.ms;
-        e.count += r.count;
-        byKernel.set(k, e);
-      }
-      console.log('  by kernel: ' + [...byKernel].sort((a, b) => b[1].ms - a[1].ms).map(([k, e]) => `${k} ${e.ms.toFixed(1)} ms/${e.count}`).join(', '));
-      for (const r of rows.slice(0, 25)) console.log(`  ${r.ms.toFixed(2).padStart(8)} ms ${String(r.count).padStart(4)}×  ${r.name}`);
-    }
-  }
+  // one more step with a timestamped pass per dispatch: where the GPU time goes, by kernel and grid
+  if (p.flags.has('profile')) await printProfile(rt, 'one step', () => tr.trainStep([mb]));
   const stepMs = median(wall), recMs = median(rec);
   const peak = rt.pool.snapshot().bytesCreated;
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
