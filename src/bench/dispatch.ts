@@ -6,7 +6,8 @@
 // floats, each dispatch reading the last one's output, or all independent), a memory-bound add on [rows, cols], and
 // the LoRA products of a [rows, cols] → r adapter: x·Aᵀ (matmul_skinny), dx += dxa·A as the vec4 matmul runs it and
 // as matmul_short_k does; q, k and v's x·Aᵀ apart (three dispatches) or stacked (one, n = 3r); lora_forward's
-// y += s·xa·Bᵀ. Times are per iteration of a case (its dispatches column). Each case runs twice; the second (warm)
+// y += s·xa·Bᵀ; the weight gradients dB += s·dyᵀ·xa and dA += dxaᵀ·x, four at a time as a layer's backward runs
+// them, through split-K with its reduces batched four to a dispatch or through matmul_atb. Times are per iteration of a case (its dispatches column). Each case runs twice; the second (warm)
 // is reported.
 import { writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
@@ -18,6 +19,8 @@ import { matmul } from '../../shaders/matmul_forward.ts';
 import { matmulSkinny } from '../../shaders/matmul_skinny.ts';
 import { matmulShortK } from '../../shaders/matmul_short_k.ts';
 import { loraForward } from '../../shaders/lora_forward.ts';
+import { matmulAtB } from '../../shaders/matmul_atb.ts';
+import { SplitkReduceBatch } from '../../shaders/splitk_reduce_batch.ts';
 
 export interface DispatchRow {
   name: string;
@@ -46,6 +49,13 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
   const A3 = keep(rt.upload(new Float32Array(3 * rank * cols).fill(0.01), [3 * rank, cols])); // [3r, cols]: q|k|v stacked
   const B = keep(rt.upload(new Float32Array(cols * rank).fill(0.01), [cols, rank])); // [cols, r]
   const xa3 = Array.from({ length: 8 }, () => keep(rt.zeros([rows, 3 * rank])));
+  const dB = Array.from({ length: 4 }, () => keep(rt.zeros([cols, rank]))); // [cols, r]
+  const dA = Array.from({ length: 4 }, () => keep(rt.zeros([rank, cols]))); // [r, cols]
+  const reduces = new SplitkReduceBatch(rt);
+  const four = (one: (j: number) => void) => () => {
+    for (let j = 0; j < 4; j++) one(j);
+    reduces.flush();
+  };
   // each case: its name, the dispatches one iteration records (a case records about n: fewer iterations when more),
   // and one iteration
   const cases: [string, number, (i: number) => void][] = [
@@ -59,6 +69,11 @@ export async function measureDispatches(rt: Runtime, o: { n: number; rows: numbe
     [`LoRA x·Aᵀ for q, k, v apart (3 × matmul_skinny, n = ${rank})`, 3, (i) => { for (let j = 0; j < 3; j++) matmulSkinny(rt, x, A, { transB: true, out: xa[(3 * i + j) % 8] }); }],
     [`LoRA x·Aᵀ for q, k, v stacked (matmul_skinny, n = ${3 * rank})`, 1, (i) => matmulSkinny(rt, x, A3, { transB: true, out: xa3[i % 8] })],
     [`LoRA y += s·xa·Bᵀ [${rows}, ${rank}]·[${cols}, ${rank}]ᵀ (lora_forward)`, 1, (i) => loraForward(rt, x, A, B, big[i % 8], 2, { xa: xa[0] })],
+    // LoRA's weight gradients, four a layer's batch: split-K (partial sums, reduces four to a dispatch) or matmul_atb
+    [`4 × LoRA dB += s·dyᵀ·xa [${cols}, ${rank}], K ${rows} (split-K + reduce)`, 5, four((j) => matmul(rt, x, xa[j], { transA: true, alpha: 2, out: dB[j], accumulate: true, version: 'splitk', reduceBatch: reduces }))],
+    [`4 × LoRA dB += s·dyᵀ·xa [${cols}, ${rank}], K ${rows} (matmul_atb)`, 4, four((j) => matmulAtB(rt, x, xa[j], { alpha: 2, out: dB[j], accumulate: true }))],
+    [`4 × LoRA dA += dxaᵀ·x [${rank}, ${cols}], K ${rows} (split-K + reduce)`, 5, four((j) => matmul(rt, xa[j], x, { transA: true, out: dA[j], accumulate: true, version: 'splitk', reduceBatch: reduces }))],
+    [`4 × LoRA dA += dxaᵀ·x [${rank}, ${cols}], K ${rows} (matmul_atb)`, 4, four((j) => matmulAtB(rt, xa[j], x, { out: dA[j], accumulate: true }))],
   ];
   const every = rt.autoFlushEvery;
   rt.autoFlushEvery = 0;
