@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { loraForward } from './lora_forward.ts';
+import { loraForward, loraForwardBlocks } from './lora_forward.ts';
 import { loraForwardRef } from './lora_forward.ref.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { assertAllClose, allClose, type Tolerance } from '../src/engine/testing/allclose.ts';
@@ -138,4 +138,58 @@ test('lora_forward: guards reject bad shapes and dropout != 0', async () => {
   assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: -1, stride: 11 } }), /yCols/);
   assert.throws(() => loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 1.5, stride: 11 } }), /yCols/);
   loraForward(rt, x, A, B, wide, 1, { yCols: { offset: 7, stride: 11 } }).xa.dispose(); // last fitting offset
+});
+
+test('lora_forward: xa a window of a wider [N, stride] (adapters stacked on one input), y a window too', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(21);
+  const [N, din, r, dout, yStride, yOff] = [37, 20, 4, 19, 45, 7];
+  const [xaStride, xaOff] = [3 * r + 1, r]; // the middle adapter of three, one spare column
+  const x = rng.uniform(N * din, -1, 1), A = rng.uniform(r * din, -0.5, 0.5), B = rng.uniform(dout * r, -0.5, 0.5);
+  const y0 = rng.uniform(N * yStride, -1, 1);
+  const ref = loraForwardRef(x, A, B, y0, N, din, r, dout, SCALE, { offset: yOff, stride: yStride });
+  // the stacked x·Aᵀ: this adapter's columns hold its xa, the others NaN (a read outside the window would show)
+  const wide = new Float32Array(N * xaStride).fill(NaN);
+  for (let n = 0; n < N; n++) for (let j = 0; j < r; j++) wide[n * xaStride + xaOff + j] = ref.xa[n * r + j];
+  const ty = rt.upload(y0, [N, yStride]);
+  const txa = rt.upload(wide, [N, xaStride]);
+  const out = loraForward(rt, rt.upload(x, [N, din]), rt.upload(A, [r, din]), rt.upload(B, [dout, r]), ty, SCALE, { yCols: { offset: yOff, stride: yStride }, xa: txa, xaCols: { offset: xaOff, stride: xaStride } });
+  assert.equal(out.xa, txa);
+  const got = splitWindow(await rt.read(ty), N, yStride, yOff, dout);
+  const want = splitWindow(ref.y, N, yStride, yOff, dout);
+  const before = splitWindow(y0, N, yStride, yOff, dout);
+  const t = tol(want.inside.map((v, i) => v - before.inside[i]));
+  assertAllClose(got.inside, want.inside, { rtol: t.rtol, atol: t.atol + 1e-7 }, 'y window from an xa window');
+  assertAllClose(got.outside, before.outside, { atol: 0, rtol: 0 }, 'y outside its window');
+  const x2 = rt.zeros([N, din]), A2 = rt.zeros([r, din]), B2 = rt.zeros([dout, r]);
+  assert.throws(() => loraForward(rt, x2, A2, B2, ty, 1, { yCols: { offset: yOff, stride: yStride }, xaCols: { offset: 0, stride: 8 } }), /xaCols needs xa/);
+  assert.throws(() => loraForward(rt, x2, A2, B2, ty, 1, { yCols: { offset: yOff, stride: yStride }, xa: txa, xaCols: { offset: 2 * r + 2, stride: xaStride } }), /xaCols/);
+});
+
+test('lora_forward blocks: q|k|v adapters into their windows of one y in one dispatch, against float64', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(22);
+  for (const { N, r, starts, W } of [
+    { N: 37, r: 4, starts: [0, 32, 48], W: 64 }, // q 32 wide, k and v 16
+    { N: 5, r: 3, starts: [0, 16], W: 40 }, // two blocks, the last ragged (40 = 2.5 tiles)
+  ]) {
+    const k = starts.length;
+    const xa = rng.uniform(N * k * r, -1, 1), B = rng.uniform(W * r, -0.5, 0.5), y0 = rng.uniform(N * W, -1, 1);
+    const want = Float64Array.from(y0);
+    for (let n = 0; n < N; n++)
+      for (let c = 0; c < W; c++) {
+        const t = starts.filter((s) => c >= s).length - 1; // c's block
+        let acc = 0;
+        for (let j = 0; j < r; j++) acc += xa[n * k * r + t * r + j] * B[c * r + j];
+        want[n * W + c] += SCALE * acc;
+      }
+    const ty = rt.upload(y0, [N, W]);
+    loraForwardBlocks(rt, rt.upload(xa, [N, k * r]), rt.upload(B, [W, r]), ty, SCALE, starts);
+    const t = tol(want.map((v, i) => v - y0[i]));
+    assertAllClose(await rt.read(ty), want, { rtol: t.rtol, atol: t.atol + 1e-7 }, `blocks ${starts.join('|')} of ${W}, r ${r}`);
+  }
+  const [xa, B, y] = [rt.zeros([4, 8]), rt.zeros([48, 4]), rt.zeros([4, 48])];
+  assert.throws(() => loraForwardBlocks(rt, xa, B, y, 1, [0, 24]), /multiples of 16/);
+  assert.throws(() => loraForwardBlocks(rt, xa, B, y, 1, [0, 16, 32]), /need xa \[N, 12\]/);
+  assert.throws(() => loraForwardBlocks(rt, xa, B, rt.zeros([4, 40]), 1, [0, 16]), /blocks y/);
 });

@@ -53,6 +53,8 @@ export interface LoraForwardOptions {
    * is skipped and this tensor is returned as `xa` (the caller still owns it).
    */
   xa?: Tensor;
+  /** xa is [N, stride] and the adapter's x Aᵀ is its columns offset .. offset+r (adapters stacked on one input) */
+  xaCols?: ColumnWindow;
 }
 
 /**
@@ -61,13 +63,15 @@ export interface LoraForwardOptions {
  */
 function matmulNT(
   rt: Runtime, P: Tensor, Q: Tensor, C: Tensor, M: number, Nc: number, K: number, alpha: number, accumulate: boolean,
-  cols: ColumnWindow = { offset: 0, stride: Nc },
+  cols: ColumnWindow = { offset: 0, stride: Nc }, pCols: ColumnWindow = { offset: 0, stride: K }, blocks: number[] = [0],
 ): void {
+  const NONE = 0xffffffff;
   rt.dispatch(loraForwardSpec, {
     tensors: [P, Q, C],
     uniforms: packUniforms([
       ['u32', M], ['u32', Nc], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0],
-      ['u32', cols.stride], ['u32', cols.offset], ['u32', 0], // c_stride, c_offset, _pad
+      ['u32', cols.stride], ['u32', cols.offset], ['u32', pCols.stride], ['u32', pCols.offset],
+      ['u32', blocks.length > 1 ? K : 0], ['u32', blocks[1] ?? NONE], ['u32', blocks[2] ?? NONE],
     ]),
     workgroups: [cdiv(Nc, TS), cdiv(M, TS)],
   });
@@ -102,12 +106,39 @@ export function loraForward(
   // y is written while x, xa are read: it must not share their buffers
   if (y.buffer === x.buffer) throw new Error('lora_forward: y must not alias x');
 
+  if (opts.xaCols && !opts.xa) throw new Error('lora_forward: xaCols needs xa');
+  const xaCols = resolveColumnWindow(opts.xaCols, r, 'lora_forward xaCols');
   if (opts.xa) {
-    expectShape(opts.xa, [N, r], 'lora_forward xa', ['f32']);
+    expectShape(opts.xa, [N, xaCols.stride], 'lora_forward xa', ['f32']);
     if (y.buffer === opts.xa.buffer) throw new Error('lora_forward: y must not alias xa');
   }
   const xa = opts.xa ?? rt.empty([N, r], 'f32', 'lora_forward.xa'); // [N, r]
   if (!opts.xa) matmulNT(rt, x, A, xa, N, r, din, 1, false); // xa = x Aᵀ             [N, r]
-  matmulNT(rt, xa, B, y, N, dout, r, scale, true, yCols); // y[:, window] += scale · xa Bᵀ  [N, out]
+  matmulNT(rt, xa, B, y, N, dout, r, scale, true, yCols, xaCols); // y[:, window] += scale · xa Bᵀ  [N, out]
   return { xa };
+}
+
+/** Most adapters loraForwardBlocks takes in one dispatch (q, k and v). */
+export const LORA_BLOCKS_MAX = 3;
+
+/**
+ * y += scale · xa_t B_tᵀ on each column block t of y, in one dispatch: the adapters stacked on one input whose outputs
+ * are neighbouring windows of one y (q|k|v of the fused projection). xa [N, k·r] holds their x·Aᵀ side by side, B
+ * [W, r] their B factors back to back (block t's rows starts[t] .. starts[t+1]), y [N, W]; starts[0] = 0 and each
+ * start a multiple of 16 (a tile of the kernel lies in one block).
+ */
+export function loraForwardBlocks(rt: Runtime, xa: Tensor, B: Tensor, y: Tensor, scale: number, starts: readonly number[]): void {
+  if (!Number.isFinite(scale)) throw new Error(`lora_forward: scale must be finite, got ${scale}`);
+  if (B.shape.length !== 2 || xa.shape.length !== 2) throw new Error(`lora_forward blocks: xa ${xa} and B ${B} must be 2-D`);
+  const [W, r] = B.shape;
+  const [N, kr] = xa.shape;
+  const k = starts.length;
+  if (k < 1 || k > LORA_BLOCKS_MAX || kr !== k * r) throw new Error(`lora_forward blocks: ${k} blocks (at most ${LORA_BLOCKS_MAX}) of rank ${r} need xa [N, ${k * r}], got ${xa}`);
+  if (starts[0] !== 0 || starts.some((s, i) => s % TS !== 0 || (i > 0 && s <= starts[i - 1]) || s >= W)) {
+    throw new Error(`lora_forward blocks: starts ${starts.join(', ')} must rise from 0 below ${W} in multiples of ${TS}`);
+  }
+  expectShape(y, [N, W], 'lora_forward blocks y', ['f32']);
+  expectShape(xa, [N, kr], 'lora_forward blocks xa', ['f32']);
+  if (y.buffer === xa.buffer || y.buffer === B.buffer) throw new Error('lora_forward blocks: y must not alias xa or B');
+  matmulNT(rt, xa, B, y, N, W, r, scale, true, { offset: 0, stride: W }, { offset: 0, stride: kr }, [...starts]);
 }

@@ -7,10 +7,17 @@
 // columns c_offset .. c_offset+Nc (e.g. q_proj's columns of the fused q|k|v projection
 // [N, (H+2Hkv)·D]); columns outside the window are neither read nor written. Stage 1 passes
 // c_stride = Nc, c_offset = 0 (xa is a plain [N, r]).
+// Column blocks (stage 2, loraForwardBlocks): adapters stacked on one input whose outputs are neighbouring windows of
+// one y (q|k|v) in one dispatch: C's columns from seg1 (and from seg2) read P's columns from p_offset + seg_r (and
+// + 2·seg_r), Q being their B factors back to back. seg1 and seg2 are multiples of 16, so a tile is in one block;
+// seg_r = 0 (every other dispatch): one block.
+// Row window of P (stage 2): xa may be a window of a wider [N, p_stride] (the x·Aᵀ of adapters stacked on one input,
+// q|k|v or gate|up): row m's K values start at m·p_stride + p_offset. Stage 1 passes p_stride = K, p_offset = 0.
 //
 // bindings (group 0):
-//   0 uniform  U { M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32, c_stride: u32, c_offset: u32, _pad: u32 }
-//   1 read     P: [M, K]  f32
+//   0 uniform  U { M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32, c_stride: u32, c_offset: u32, p_stride: u32,
+//                 p_offset: u32, seg_r: u32, seg1: u32, seg2: u32 }
+//   1 read     P: [M, p_stride] f32, window P[m, p_offset + k] for k < K
 //   2 read     Q: [Nc, K] f32
 //   3 storage  C: [M, c_stride] f32, window C[m, c_offset + c] for c < Nc:
 //              C[m, c_offset + c] = (accumulate ? C[m, c_offset + c] : 0) + alpha · Σ_k P[m, k] · Q[c, k]
@@ -28,7 +35,11 @@ struct U {
   M: u32, Nc: u32, K: u32, alpha: f32, accumulate: u32,
   c_stride: u32, // row stride of C in elements (>= c_offset + Nc)
   c_offset: u32, // first column of C this dispatch owns
-  _pad: u32,     // 8 scalars = 32 B, a multiple of 16 as packUniforms pads
+  p_stride: u32, // row stride of P in elements (>= p_offset + K)
+  p_offset: u32, // first column of P read
+  seg_r: u32,    // P columns a column block further on (0: one block)
+  seg1: u32,     // first column of block 1 (a multiple of 16)
+  seg2: u32,     // first column of block 2
 }
 
 @group(0) @binding(0) var<uniform> u: U;
@@ -52,6 +63,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let m = m0 + ty; // output row this invocation owns
   let c = c0 + tx; // output col this invocation owns
 
+  let p_off = u.p_offset + u.seg_r * (u32(c0 >= u.seg1) + u32(c0 >= u.seg2)); // this tile's column block
   var acc = 0.0;
   let nslabs = (u.K + TS - 1u) / TS;
   for (var s = 0u; s < nslabs; s++) {
@@ -61,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     let qc = c0 + ty;
     var pv = 0.0;
     var qv = 0.0;
-    if (m < u.M && k < u.K) { pv = P[m * u.K + k]; }
+    if (m < u.M && k < u.K) { pv = P[m * u.p_stride + p_off + k]; }
     if (qc < u.Nc && k < u.K) { qv = Q[qc * u.K + k]; }
     Ps[ty][tx] = pv;
     Qs[ty][tx] = qv;

@@ -17,33 +17,57 @@ const COLS = 16;
 export const skinnyApplies = (M: number, n: number, K: number): boolean => M > 0 && n > 0 && n <= SKINNY_MAX_N && K > 0 && K % 4 === 0;
 
 export interface MatmulSkinnyOptions {
+  /** a's columns offset .. offset+width are the K values (a is [M, lda]; offset, width and lda multiples of 4) */
+  aCols?: { offset: number; width: number };
   /** B is [n, K] and op(B) = Bᵀ (LoRA's x·Aᵀ with A [r, in]); else B is [K, n] (dy·B with B [out, r]) */
   transB?: boolean;
   alpha?: number;
-  /** write here ([M, n] f32) instead of a new tensor */
+  /** write here ([M, n] f32, or [M, stride] with outCols) instead of a new tensor */
   out?: Tensor;
+  /** C is out's columns offset .. offset+n (out [M, stride]: the x·Aᵀ or dy·B of adapters stacked on one input) */
+  outCols?: { offset: number; stride: number };
+  /**
+   * K's blocks (their starts: 0 first, multiples of 4, at most three; not with transB): B is [K, r] and C [M, k·r],
+   * C's columns t·r .. (t+1)·r - 1 summing over block t of K only (q|k|v's dy·B from the fused dqkv in one dispatch)
+   */
+  blocks?: readonly number[];
   /** out += instead of out = */
   accumulate?: boolean;
 }
 
 const CONSTANTS = { trans: Object.freeze({ TRANS_B: 1 }), plain: Object.freeze({ TRANS_B: 0 }) };
 
-/** a [M, K] f32, b [n, K] (transB) or [K, n] f32 → [M, n]: alpha · a · op(b) (+ out). */
+/** a [M, K] (or [M, lda] with aCols) f32, b [n, K] (transB) or [K, n] f32 → [M, n]: alpha · a · op(b) (+ out). */
 export function matmulSkinny(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulSkinnyOptions = {}): Tensor {
   const { transB = false, alpha = 1, accumulate = false } = opts;
   if (a.shape.length !== 2 || b.shape.length !== 2) throw new Error(`matmul_skinny: a ${a} and b ${b} must be 2-D`);
-  const [M, K] = a.shape;
-  const n = transB ? b.shape[0] : b.shape[1];
-  expectShape(a, [M, K], 'matmul_skinny a', ['f32']);
-  expectShape(b, transB ? [n, K] : [K, n], `matmul_skinny b${transB ? ' (transB)' : ''}`, ['f32']);
+  const [M, lda] = a.shape;
+  const { offset, width: K } = opts.aCols ?? { offset: 0, width: lda };
+  if (opts.aCols && (!Number.isInteger(offset) || !Number.isInteger(K) || offset < 0 || offset % 4 !== 0 || lda % 4 !== 0 || offset + K > lda)) {
+    throw new Error(`matmul_skinny: a's columns ${offset}..${offset + K} must fit in ${a}, its row length and the offset multiples of 4`);
+  }
+  const blocks = opts.blocks ?? [0];
+  if (blocks.length > 1 && transB) throw new Error('matmul_skinny: blocks need B [K, r] (not transB)');
+  if (blocks.length > 3 || blocks[0] !== 0 || blocks.some((s, i) => s % 4 !== 0 || (i > 0 && s <= blocks[i - 1]) || s >= K)) {
+    throw new Error(`matmul_skinny: blocks ${blocks.join(', ')} must rise from 0 below K = ${K} in multiples of 4 (at most three)`);
+  }
+  const n = (transB ? b.shape[0] : b.shape[1]) * blocks.length;
+  expectShape(a, [M, lda], 'matmul_skinny a', ['f32']);
+  expectShape(b, transB ? [n, K] : [K, n / blocks.length], `matmul_skinny b${transB ? ' (transB)' : ''}`, ['f32']);
   if (K % 4 !== 0 || K === 0) throw new Error(`matmul_skinny: K = ${K} must be a positive multiple of 4 (a ${a})`);
   if (M === 0 || n === 0) throw new Error(`matmul_skinny: empty output [${M}, ${n}]`);
   if (!Number.isFinite(alpha)) throw new Error(`matmul_skinny: alpha must be finite, got ${alpha}`);
   if (accumulate && !opts.out) throw new Error('matmul_skinny: accumulate needs out');
+  if (opts.outCols && !opts.out) throw new Error('matmul_skinny: outCols needs out');
+  const oc = opts.outCols ?? { offset: 0, stride: n };
+  if (!Number.isInteger(oc.offset) || !Number.isInteger(oc.stride) || oc.offset < 0 || oc.offset + n > oc.stride) {
+    throw new Error(`matmul_skinny: output columns ${oc.offset}..${oc.offset + n} do not fit in rows of ${oc.stride}`);
+  }
   const out = opts.out ?? rt.empty([M, n], 'f32', 'matmul_skinny.out');
-  expectShape(out, [M, n], 'matmul_skinny out', ['f32']);
+  expectShape(out, [M, oc.stride], 'matmul_skinny out', ['f32']);
   if (out.buffer === a.buffer || out.buffer === b.buffer) throw new Error('matmul_skinny: out must not share a buffer with a or b');
-  const uniforms = packUniforms([['u32', M], ['u32', n], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0]]);
+  const uniforms = packUniforms([['u32', M], ['u32', n], ['u32', K], ['f32', alpha], ['u32', accumulate ? 1 : 0], ['u32', lda / 4], ['u32', offset / 4], ['u32', oc.stride], ['u32', oc.offset],
+    ['u32', blocks.length > 1 ? n / blocks.length : 0], ['u32', blocks[1] ?? K], ['u32', blocks[2] ?? K]]);
   rt.dispatch(matmulSkinnySpec, { tensors: [a, b, b, out], uniforms, workgroups: [cdiv(n, COLS), cdiv(M, RM)], constants: transB ? CONSTANTS.trans : CONSTANTS.plain });
   return out;
 }
