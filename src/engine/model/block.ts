@@ -18,7 +18,7 @@
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul, GEMV_MAX_M } from '../../../shaders/matmul_forward.ts';
-import { loraForward, type ColumnWindow } from '../../../shaders/lora_forward.ts';
+import { loraForward, loraForwardBlocks, type ColumnWindow } from '../../../shaders/lora_forward.ts';
 import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
@@ -105,13 +105,18 @@ export interface BlockActs {
   gate: Tensor; // [N, F]
   up: Tensor; // [N, F]
   act: Tensor; // [N, F] silu(gate)·up
-  xa: Partial<Record<LoraTarget, Tensor>>; // [N, r] x·Aᵀ per adapter
+  /**
+   * x·Aᵀ per adapter: [N, r], or, for adapters stacked on one input (q|k|v, gate|up: stackedRows), one [N, k·r]
+   * tensor they share, each owning the r columns from xaCol[t]
+   */
+  xa: Partial<Record<LoraTarget, Tensor>>;
+  xaCol: Partial<Record<LoraTarget, number>>;
   xd: Partial<Record<LoraTarget, Tensor>>; // [N, in] dropout(x) per adapter, when dropout > 0
 }
 
 export const disposeActs = (a: BlockActs, keepX: boolean): void => {
   for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
-  for (const t of Object.values(a.xa)) t?.dispose();
+  for (const t of Object.values(a.xa)) t?.dispose(); // a stacked one is shared: dispose() is idempotent
   for (const t of Object.values(a.xd)) t?.dispose();
   a.attRaw?.dispose();
   if (!keepX) a.x.dispose();
@@ -140,6 +145,36 @@ export function loraSkinny(rt: Runtime, x: Tensor, w: Tensor, o: { transB?: bool
   return matmul(rt, x, w, { ...o, version: K >= 256 ? 'splitk' : 'auto' });
 }
 
+/**
+ * 2-D tensors of one row length that lie back to back in one buffer (a trainer packs a layer's A factors so, then its B
+ * factors: trainer.ts), as one view of all their rows: the adapters that share an input then take one x·Aᵀ product
+ * (and their backward one dA and one dx product); q|k|v's B factors [W, r] serve their outputs' windows of the fused
+ * projection. Null when they do not (adapters loaded one by one, other shapes, fewer than two).
+ */
+export function stackedRows(ts: readonly Tensor[]): Tensor | null {
+  if (ts.length < 2) return null;
+  const din = ts[0].shape[1];
+  let at = ts[0].byteOffset;
+  let rows = 0;
+  for (const t of ts) {
+    if (t.shape.length !== 2 || t.shape[1] !== din || t.dtype !== 'f32' || t.buffer !== ts[0].buffer || t.byteOffset !== at) return null;
+    at += t.byteLength;
+    rows += t.shape[0];
+  }
+  const root = ts[0].root();
+  if (root.buffer !== ts[0].buffer) return null;
+  return root.slice((ts[0].byteOffset - root.byteOffset) / 4, [rows, din], `${ts[0].label}+${ts.length - 1}`);
+}
+
+/**
+ * Where q, k and v's windows start in the fused q|k|v rows [N, W] (0, H·D, (H + Hkv)·D) when their three adapters can
+ * run as column blocks of one product (each start a multiple of `align`), else null.
+ */
+export function qkvBlocks(cfg: ModelConfig, align: number): number[] | null {
+  const starts = (['q_proj', 'k_proj', 'v_proj'] as const).map((t) => qkvColumns(cfg, t).offset);
+  return starts.every((s) => s % align === 0) ? starts : null;
+}
+
 /** Whether the adapter adapts any of `targets` in layer l. */
 export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
   const slots = lora?.slots[l];
@@ -164,6 +199,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   const lead = x.shape.slice(0, -1); // [B, T] or [N]
   const eps = cfg.rms_norm_eps;
   const xa: BlockActs['xa'] = {};
+  const xaCol: BlockActs['xaCol'] = {};
   const xd: BlockActs['xd'] = {};
   /** y[:, window] += scale · (dropout(xIn) Aᵀ) Bᵀ for target t, if adapted; xIn [N, in], y [N, out] */
   const lora = (t: LoraTarget, xIn: Tensor, y: Tensor, window?: ColumnWindow) => {
@@ -178,6 +214,33 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
       if (p > 0) xd[t] = xin;
     }
   };
+  /**
+   * The adapters of `ts` that share the input xIn, each adding into out(t) (y, and its column window): one x·Aᵀ
+   * product for them all where their A factors are stacked (stackedRows) and no dropout makes their inputs differ.
+   */
+  const loraShared = (ts: readonly LoraTarget[], xIn: Tensor, out: (t: LoraTarget) => [Tensor, ColumnWindow | undefined], fused?: { y: Tensor; starts: number[] | null }) => {
+    const slots = env.lora?.slots[l];
+    const here = ts.filter((t) => slots?.[t]);
+    if (!here.length) return;
+    const p = keep ? (env.lora!.dropout ?? 0) : 0;
+    const A = p === 0 ? stackedRows(here.map((t) => slots![t]!.A)) : null; // [k·r, in]
+    if (!A) {
+      for (const t of here) lora(t, xIn, ...out(t));
+      return;
+    }
+    const r = A.shape[0] / here.length;
+    const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, k·r] = x Aᵀ, the adapters side by side
+    // all of q, k, v with their B factors back to back: one product adds each into its window of the fused rows
+    const Bs = fused?.starts && here.length === ts.length ? stackedRows(here.map((t) => slots![t]!.B)) : null; // [W, r]
+    if (Bs && fused!.starts) loraForwardBlocks(rt, a, Bs, fused!.y, env.lora!.scale, fused!.starts);
+    here.forEach((t, i) => {
+      if (keep) [xa[t], xaCol[t]] = [a, i * r];
+      if (Bs) return;
+      const s = slots![t]!;
+      const [y, window] = out(t);
+      loraForward(rt, xIn, s.A, s.B, y, env.lora!.scale, { yCols: window, xa: a, xaCols: { offset: i * r, stride: A.shape[0] } });
+    });
+  };
   // nothing wants the normalised input, q/k/v or SwiGLU's parts: the ops may fuse them (by rows, ./ops.ts)
   const plain = !keep && hp.none;
 
@@ -187,7 +250,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   const qkv = n1.y;
   if (n1.h) {
     hp.at(HOOKS.ln1(l), n1.h);
-    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) lora(t, n1.h.view([N, C]), qkv, qkvColumns(cfg, t));
+    loraShared(['q_proj', 'k_proj', 'v_proj'], n1.h.view([N, C]), (t) => [qkv, qkvColumns(cfg, t as 'q_proj' | 'k_proj' | 'v_proj')], { y: qkv.view([N, qkv.numel / N]), starts: qkvBlocks(cfg, 16) });
   }
   // hook_q / hook_k / hook_v before RoPE: windows of the fused rows, copied out when wanted; an edit is written back
   for (const [name, heads, at] of qkvWindows(cfg, l)) {
@@ -237,9 +300,8 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
     const n2 = normLinear(rt, mid, bw.ln2, eps, bw.wgate, null, false); // gate [N, F], h2 as mid
     const h2 = hp.at(HOOKS.ln2(l), n2.h!).view([N, C]);
     const gate = n2.y;
-    lora('gate_proj', h2, gate);
     const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
-    lora('up_proj', h2, up);
+    loraShared(['gate_proj', 'up_proj'], h2, (t) => [t === 'gate_proj' ? gate : up, undefined]);
     act = swigluForward(rt, gate, up).reshape([...lead, F]);
     if (keep) kept = { h2: n2.h!, rstd2: n2.rstd!, gate, up };
     else {
@@ -251,7 +313,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   hp.at(HOOKS.mlpPost(l), act); // before down_proj
   const out = hp.at(HOOKS.residPost(l), residualAdd('down_proj', mid, act, bw.wdown, HOOKS.mlpOut(l))); // resid_post
   if (!keep) return { out, acts: null };
-  return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse: lse!, mid, ...kept!, act, xa, xd } };
+  return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse: lse!, mid, ...kept!, act, xa, xaCol, xd } };
 }
 
 /**

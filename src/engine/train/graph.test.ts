@@ -13,6 +13,7 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
+import { stackedRows } from '../model/block.ts';
 import { TrainGraph, defaultCeChunkRows, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
 
 after(releaseTestRuntime);
@@ -135,14 +136,19 @@ test('full-parameter gradients (Qwen2: q/k/v bias, tied embeddings, one KV head)
   await fullCase('qwen2', QWEN, 12);
 });
 
-test('LoRA gradients on all seven targets equal the chain rule through the merged weight: dA = s·Bᵀ·dW, dB = s·dW·Aᵀ', async () => {
+/**
+ * LoRA on all seven targets against the chain rule through the merged weight. With `stacked`, each layer's A factors
+ * lie back to back in one buffer, as a trainer packs them (trainer.ts): q|k|v and gate|up then take one x·Aᵀ product
+ * each, and their backward the stacked path (r a multiple of 4) or, per adapter, the windows of the shared x·Aᵀ.
+ */
+async function loraChainRule(r: number, stacked: boolean, config: Record<string, unknown>, stackedB = false): Promise<void> {
   const rt = await testRuntime();
-  const ckpt = makeTinyCheckpoint(QWEN, 13, 'f32');
+  const ckpt = makeTinyCheckpoint({ ...QWEN, ...config }, 13, 'f32');
   const { model } = await loadModel(rt, ckpt, { tokenizer: false });
   const cfg = model.cfg;
   const { mb, counted } = batch(cfg.d_vocab, 0);
   const graph = new TrainGraph(rt, cfg, model.w);
-  const r = 3, scale = 2;
+  const scale = 2;
   const rng = new Rng(14);
   const dims = (t: string): [number, number] => {
     const { d_model: C, n_heads: H, n_kv_heads: Hkv, d_head: D, d_mlp: F } = cfg;
@@ -152,12 +158,30 @@ test('LoRA gradients on all seven targets equal the chain rule through the merge
   const lora: LoraState = { scale, slots: [] };
   for (let l = 0; l < cfg.n_layers; l++) {
     lora.slots.push({});
-    for (const t of LORA_TARGETS) {
-      const [din, dout] = dims(t);
-      const A = rng.normal(r * din, 0.3), B = rng.normal(dout * r, 0.3);
-      host.set(`${l}.${t}`, { A, B });
-      lora.slots[l][t] = { A: rt.upload(A, [r, din]), B: rt.upload(B, [dout, r]), dA: rt.zeros([r, din]), dB: rt.zeros([dout, r]) };
-    }
+    // stacked: the layer's A factors (and dA), then its B factors (and dB), in one buffer as a trainer packs them (each
+    // at a multiple of 64 floats: back to back where the sizes are multiples of 64)
+    const total = LORA_TARGETS.reduce((n, t) => n + 64 * (Math.ceil((r * dims(t)[0]) / 64) + Math.ceil((r * dims(t)[1]) / 64)), 0);
+    const [P, dP] = [rt.zeros([total]), rt.zeros([total])];
+    let at = 0;
+    const place = (values: Float32Array, shape: [number, number]): [Tensor, Tensor] => {
+      if (!stacked) return [rt.upload(values, shape), rt.zeros(shape)];
+      at = 64 * Math.ceil(at / 64);
+      const [p, d] = [P.slice(at, shape), dP.slice(at, shape)];
+      rt.copy(rt.upload(values, [values.length]), 0, p, 0, values.length);
+      at += values.length;
+      return [p, d];
+    };
+    const vals = LORA_TARGETS.map((t) => [rng.normal(r * dims(t)[0], 0.3), rng.normal(dims(t)[1] * r, 0.3)] as const);
+    const As = LORA_TARGETS.map((t, i) => place(vals[i][0], [r, dims(t)[0]]));
+    const Bs = LORA_TARGETS.map((t, i) => place(vals[i][1], [dims(t)[1], r]));
+    LORA_TARGETS.forEach((t, i) => {
+      host.set(`${l}.${t}`, { A: vals[i][0], B: vals[i][1] });
+      lora.slots[l][t] = { A: As[i][0], B: Bs[i][0], dA: As[i][1], dB: Bs[i][1] };
+    });
+    const s = lora.slots[l];
+    assert.equal(stackedRows([s.q_proj!.A, s.k_proj!.A, s.v_proj!.A]) !== null, stacked, 'q|k|v stacked as set up');
+    assert.equal(stackedRows([s.q_proj!.B, s.k_proj!.B, s.v_proj!.B]) !== null, stackedB, 'q|k|v B stacked as set up');
+    assert.equal(stackedRows([s.gate_proj!.A, s.up_proj!.A]) !== null, stacked, 'gate|up stacked as set up');
   }
   const lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
 
@@ -201,9 +225,17 @@ test('LoRA gradients on all seven targets equal the chain rule through the merge
         let m = 0;
         for (const v of want) m = Math.max(m, Math.abs(v));
         for (let i = 0; i < want.length; i++)
-          assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * m + 1e-7, `layer ${l} ${t} ${what}[${i}]: ${got[i]} vs chain rule ${want[i]}`);
+          assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * m + 1e-7, `r ${r}${stacked ? ' stacked' : ''}: layer ${l} ${t} ${what}[${i}]: ${got[i]} vs chain rule ${want[i]}`);
       }
     }
+}
+
+test('LoRA gradients on all seven targets equal the chain rule through the merged weight: dA = s·Bᵀ·dW, dB = s·dW·Aᵀ', async () => {
+  const wide = { hidden_size: 64, intermediate_size: 32 }; // D = 16: every factor a multiple of 64 floats at r = 4
+  await loraChainRule(3, false, {}); // each adapter its own tensors
+  await loraChainRule(4, true, wide, true); // A and B stacked: q|k|v's forward, dy·B and dB as column / row blocks
+  await loraChainRule(4, true, {}); // A stacked, B not (k's is 16 floats): shared x·Aᵀ, dA and dx, per-adapter dy·B, dB
+  await loraChainRule(2, true, wide); // stacked x·Aᵀ, per-adapter backward on windows of it (r = 2)
 });
 
 test('LoRA with dropout (p 0.3): loss and gradients equal float64 finite differences through the same masks', async () => {

@@ -152,13 +152,18 @@ export class Trainer {
         plan.push({ l, t, din, dout, A: given?.A ?? rng.uniform(r * din, -bound, bound), B: given?.B ?? null });
       }
     }
-    const specs: ParamSpec[] = plan.flatMap(({ l, t, din, dout }) => [
-      { name: loraTensorName(l, t, 'A'), shape: [r, din], decay: true }, // [r, in]
-      { name: loraTensorName(l, t, 'B'), shape: [dout, r], decay: true }, // [out, r]
-    ]);
+    // a layer's A factors back to back, then its B factors: the adapters that share an input (q|k|v, gate|up) then
+    // have their A and dA as one [k·r, in] block, so one product serves them all (model/block.ts stackedRows)
+    const specs: ParamSpec[] = [];
+    for (let l = 0; l < model.cfg.n_layers; l++) {
+      const here = plan.filter((p) => p.l === l);
+      for (const { t, din } of here) specs.push({ name: loraTensorName(l, t, 'A'), shape: [r, din], decay: true }); // [r, in]
+      for (const { t, dout } of here) specs.push({ name: loraTensorName(l, t, 'B'), shape: [dout, r], decay: true }); // [out, r]
+    }
     const { params, chunks } = packParams(rt, specs);
-    plan.forEach(({ l, t, A, B }, i) => {
-      const [pa, pb] = [params[2 * i], params[2 * i + 1]];
+    const byName = new Map(params.map((x) => [x.name, x]));
+    plan.forEach(({ l, t, A, B }) => {
+      const [pa, pb] = [byName.get(loraTensorName(l, t, 'A'))!, byName.get(loraTensorName(l, t, 'B'))!];
       setSlice(rt, pa.p, A);
       if (B) setSlice(rt, pb.p, B); // else PEFT's B = 0 (the chunk starts zeroed)
       lora.slots[l][t] = { A: pa.p, B: pb.p, dA: pa.g, dB: pb.g };
