@@ -5,6 +5,7 @@ import { rmsnormForward } from './rmsnorm_forward.ts';
 import { rmsnormForwardRef } from './rmsnorm_forward.ref.ts';
 import { rmsnormBackward } from './rmsnorm_backward.ts';
 import { rmsnormBackwardRef } from './rmsnorm_backward.ref.ts';
+import { addScale } from './add_scale.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { assertAllClose, allClose } from '../src/engine/testing/allclose.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
@@ -151,6 +152,21 @@ test('rmsnorm_backward edge rows (1e18, zeros, tiny) and deterministic dw; dw = 
   assert.deepEqual(dws[0], dws[1], 'dw is bitwise identical across runs');
   const { dx } = rmsnormBackward(rt, tx, tw, rstd, tdy, null);
   assertRowsClose(await rt.read(dx), ref.dx, x, w, dy, N, C, eps, 'dx without dw');
+});
+
+test('rmsnorm_backward with a residual: dx = residual + the norm gradient, the same bits as add_scale after it', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(12);
+  const [N, C, eps] = [5, 300, 1e-5];
+  const x = rng.normal(N * C), dy = rng.normal(N * C), res = rng.normal(N * C);
+  const tx = rt.upload(x, [N, C]), tw = rt.upload(rng.uniform(C, 0.5, 1.5), [C]), tdy = rt.upload(dy, [N, C]), tres = rt.upload(res, [N, C]);
+  const { rstd } = rmsnormForward(rt, tx, tw, eps);
+  const plain = (await rt.read(rmsnormBackward(rt, tx, tw, rstd, tdy, null).dx)) as Float32Array;
+  const fused = (await rt.read(rmsnormBackward(rt, tx, tw, rstd, tdy, null, { residual: tres }).dx)) as Float32Array;
+  const separate = (await rt.read(addScale(rt, tres, 1, rt.upload(plain, [N, C]), 1))) as Float32Array;
+  assert.deepEqual(fused, separate, 'residual + norm gradient in one dispatch equals the two dispatches bit for bit');
+  assert.ok(fused.some((v, i) => v !== plain[i]), 'the residual was added');
+  assert.throws(() => rmsnormBackward(rt, tx, tw, rstd, tdy, null, { residual: rt.zeros([N, C + 1]) }), /residual must be f32 shaped like/);
 });
 
 test('rmsnorm: a wrong result cannot pass (NaN in x propagates to its row only)', async () => {

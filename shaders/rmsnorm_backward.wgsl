@@ -2,6 +2,7 @@
 //
 // With xhat = x·rstd and g = w·dy (per element):
 //   dx_j = rstd · (g_j − xhat_j · mean_k(xhat_k · g_k))        (activation gradient: overwritten)
+//          (+ res_j when has_res: the residual stream's own gradient, the add a block's backward needs after it)
 //   dw_j += Σ_rows dy_j · xhat_j                                (parameter gradient: accumulated)
 // xhat is formed as x·rstd (O(1) after the product), so rows of huge |x| (1e18) stay finite; rstd itself
 // must be a normal f32, i.e. max|x| below ~1e37 (beyond, GPUs may flush it to 0 and dx becomes 0).
@@ -9,12 +10,13 @@
 // Three entry points, one KernelSpec each (their bindings overlap in number, never within one):
 //
 // main — dx, one workgroup of 256 per row; dispatch grid1d(N), row = wid.x + wid.y * nwg.x
-//   0 uniform  U { N: u32, C: u32, rows_per_chunk: u32, n_chunks: u32 }
+//   0 uniform  U { N: u32, C: u32, rows_per_chunk: u32, n_chunks: u32, has_res: u32 }
 //   1 read     x:    [N, C] f32
 //   2 read     w:    [C]    f32 | f16 | bf16 (array<u32>, W_DTYPE as in rmsnorm_forward)
 //   3 read     rstd: [N]    f32 (from rmsnorm_forward)
 //   4 read     dy:   [N, C] f32
 //   5 storage  dx:   [N, C] f32
+//   6 read     res:  [N, C] f32 (read only when has_res)
 // dw_partial — partial[k, j] = Σ over rows k·R .. k·R+R-1 (R = rows_per_chunk) of dy·xhat, rows in order
 //   dispatch (ceil(C / 256), n_chunks); thread = column j = wid.x·256 + lid, chunk k = wid.y
 //   0 uniform U; 1 read x [N, C]; 2 read rstd [N]; 3 read dy [N, C]; 4 storage partial [n_chunks, C] f32
@@ -23,7 +25,7 @@
 //
 // reference: rmsnorm_backward.ref.ts (rmsnormBackwardRef)
 
-struct U { N: u32, C: u32, rows_per_chunk: u32, n_chunks: u32 }
+struct U { N: u32, C: u32, rows_per_chunk: u32, n_chunks: u32, has_res: u32 }
 
 override W_DTYPE: u32 = 0u;
 const WG = 256u;
@@ -36,6 +38,7 @@ const WG = 256u;
 @group(0) @binding(3) var<storage, read> rstd: array<f32>;
 @group(0) @binding(4) var<storage, read> dy: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<storage, read> res: array<f32>;
 
 // dw_partial
 @group(0) @binding(2) var<storage, read> rstd_p: array<f32>;
@@ -79,7 +82,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let c = reduce_sum(s, lid) / f32(u.C);
 
   for (var j = lid; j < u.C; j += WG) {
-    dx[base + j] = r * (load_w(j) * dy[base + j] - (x[base + j] * r) * c); // [N, C]
+    var g = r * (load_w(j) * dy[base + j] - (x[base + j] * r) * c); // [N, C]
+    if (u.has_res != 0u) { g += res[base + j]; } // the same sum as add_scale(res, 1, g, 1): addition commutes exactly
+    dx[base + j] = g;
   }
 }
 

@@ -13,7 +13,6 @@ import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
-import { addScale } from '../../../shaders/add_scale.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
@@ -113,8 +112,7 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   }
   dgate.dispose(); // early: [N, F]
   dup.dispose();
-  const dMidNorm = rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null).dx; // [N, C]
-  const dMid = hp.grad(HOOKS.residMid(l), addScale(rt, dOut, 1, dMidNorm, 1)); // [N, C] residual + norm path
+  const dMid = hp.grad(HOOKS.residMid(l), rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null, { residual: dOut }).dx); // [N, C] residual + norm path
 
   // ---- attention: mid = x + z Woᵀ (hook_attn_out = z Woᵀ) ----
   const z = a.att.view([N, H * D]);
@@ -154,8 +152,7 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
       matmul(rt, ones, dqkv, { transA: true, out: g.bqkv.view([1, ctx.W]), accumulate: true }); // db += Σ_rows dqkv
     }
   }
-  const dxNorm = rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null).dx; // [N, C]
-  const dx = hp.grad(HOOKS.residPre(l), addScale(rt, dMid, 1, dxNorm, 1)); // [N, C]
+  const dx = hp.grad(HOOKS.residPre(l), rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null, { residual: dMid }).dx); // [N, C] residual + norm path
   adapters.flush();
   return dx;
 }
