@@ -35,3 +35,20 @@ export function loraForwardRef(
   }
   return { xa, y };
 }
+
+/**
+ * loraForwardBlocks: y0 [N, W] + scale · xa_t B_tᵀ on each column block t (columns starts[t] .. starts[t+1]), xa
+ * [N, k·r] holding the k adapters' x·Aᵀ side by side and B [W, r] their B factors back to back.
+ */
+export function loraForwardBlocksRef(xa: ArrayLike<number>, B: ArrayLike<number>, y0: ArrayLike<number>, N: number, W: number, r: number, scale: number, starts: readonly number[]): Float64Array {
+  const k = starts.length;
+  const y = Float64Array.from({ length: N * W }, (_, i) => y0[i]);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < W; c++) {
+      const t = starts.filter((s) => c >= s).length - 1; // c's block
+      let s = 0;
+      for (let j = 0; j < r; j++) s += xa[n * k * r + t * r + j] * B[c * r + j];
+      y[n * W + c] += scale * s;
+    }
+  return y;
+}

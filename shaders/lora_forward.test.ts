@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { loraForward, loraForwardBlocks } from './lora_forward.ts';
-import { loraForwardRef } from './lora_forward.ref.ts';
+import { loraForwardRef, loraForwardBlocksRef } from './lora_forward.ref.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { assertAllClose, allClose, type Tolerance } from '../src/engine/testing/allclose.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
@@ -175,14 +175,7 @@ test('lora_forward blocks: q|k|v adapters into their windows of one y in one dis
   ]) {
     const k = starts.length;
     const xa = rng.uniform(N * k * r, -1, 1), B = rng.uniform(W * r, -0.5, 0.5), y0 = rng.uniform(N * W, -1, 1);
-    const want = Float64Array.from(y0);
-    for (let n = 0; n < N; n++)
-      for (let c = 0; c < W; c++) {
-        const t = starts.filter((s) => c >= s).length - 1; // c's block
-        let acc = 0;
-        for (let j = 0; j < r; j++) acc += xa[n * k * r + t * r + j] * B[c * r + j];
-        want[n * W + c] += SCALE * acc;
-      }
+    const want = loraForwardBlocksRef(xa, B, y0, N, W, r, SCALE, starts);
     const ty = rt.upload(y0, [N, W]);
     loraForwardBlocks(rt, rt.upload(xa, [N, k * r]), rt.upload(B, [W, r]), ty, SCALE, starts);
     const t = tol(want.map((v, i) => v - y0[i]));

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { matmulSkinny, skinnyApplies, SKINNY_MAX_N } from './matmul_skinny.ts';
-import { matmulSkinnyRef } from './matmul_skinny.ref.ts';
+import { matmulSkinnyRef, matmulSkinnyBlocksRef } from './matmul_skinny.ref.ts';
 import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
@@ -89,14 +89,7 @@ test('matmul_skinny: K in blocks, column block t of C summing over block t of K 
   ]) {
     const k = blocks.length;
     const a = rng.uniform(M * lda), b = rng.uniform(K * r), o0 = rng.uniform(M * k * r);
-    const want = Float64Array.from(o0);
-    for (let m = 0; m < M; m++)
-      for (let t = 0; t < k; t++)
-        for (let j = 0; j < r; j++) {
-          let acc = 0;
-          for (let kk = blocks[t]; kk < (blocks[t + 1] ?? K); kk++) acc += a[m * lda + offset + kk] * b[kk * r + j];
-          want[m * k * r + t * r + j] += 0.5 * acc;
-        }
+    const want = matmulSkinnyBlocksRef(a, b, M, lda, offset, K, r, blocks, { alpha: 0.5, accumulateInto: o0 });
     const got = matmulSkinny(rt, rt.upload(a, [M, lda]), rt.upload(b, [K, r]), { alpha: 0.5, aCols: { offset, width: K }, blocks, out: rt.upload(o0, [M, k * r]), accumulate: true });
     assertAllClose((await rt.read(got)) as Float32Array, want, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K) }, `blocks ${blocks.join('|')} r ${r}`);
   }

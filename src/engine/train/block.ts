@@ -1,7 +1,8 @@
 // The backward of the one Llama block (model/block.ts, which the training graph runs forward with `keep`):
-// from d resid_post to d resid_pre, accumulating into LoRA adapters and/or every base weight, with the
-// gradient edits of the hook points (graph-hooks.ts). Functions of a BlockContext (the TrainGraph: runtime,
-// config, weights, the step's hook points and dropout seeds), so that graph.ts holds the step around them.
+// from d resid_post to d resid_pre, accumulating into LoRA adapters (their products: lora-backward.ts) and/or every
+// base weight, with the gradient edits of the hook points (graph-hooks.ts). Functions of a BlockContext (the
+// TrainGraph: runtime, config, weights, the step's hook points and dropout seeds), so that graph.ts holds the step
+// around them.
 //
 // Legend: B batch, T tokens, N = B·T rows, C = d_model, H = n_heads, Hkv = n_kv_heads, D = d_head,
 //         W = (H + 2·Hkv)·D (fused q|k|v width), F = d_mlp. Linear weights are HF [out, in]: y = x Wᵀ.
