@@ -18,7 +18,8 @@ import { dirSource } from './checkpoint.ts';
 import { loadModel } from './load.ts';
 import { generate } from './generate.ts';
 import { FUSED_MAX_ROWS, HOOKS, type InferenceLora, type LlamaModel } from './llama.ts';
-import { adapterModules, writeAdapter, LORA_TARGETS, type AdapterTensors, type LoraConfig } from '../train/adapter.ts';
+import { adapterModules, adapterSlots, writeAdapter, LORA_TARGETS, type AdapterTensors, type LoraConfig } from '../train/adapter.ts';
+import { stackedRows } from './block.ts';
 import type { LoraState } from '../train/graph.ts';
 
 after(releaseTestRuntime);
@@ -171,5 +172,25 @@ test('hook_attn_out / hook_mlp_out include the adapter (resid_mid − resid_pre 
       for (const n of [HOOKS.attnOut(l), HOOKS.mlpOut(l), HOOKS.residPost(l)]) assertAllClose(got.caps.get(n)!, want.caps.get(n)!, MERGE_TOL, `[${B}, ${T}] ${n} vs merged`);
     }
   }
+  dispose();
+});
+
+test('adapterSlots packs each layer as a trainer does (q|k|v and gate|up share their x·Aᵀ) and gives the merged logits', async () => {
+  const { rt, model, merged, dispose } = await setup(ALL, 13);
+  const tensors = randomAdapter(ALL, model, 13); // the same seed: the adapter merged into `merged`
+  const { lora, tensors: owned } = adapterSlots(rt, { cfg: ALL, tensors }, model.cfg);
+  const s = lora.slots[1];
+  assert.ok(stackedRows([s.q_proj!.A, s.k_proj!.A, s.v_proj!.A]), 'q|k|v A factors back to back');
+  assert.ok(stackedRows([s.gate_proj!.A, s.up_proj!.A]), 'gate|up A factors back to back');
+  assert.equal(owned.length, 1, 'one buffer for the one adapted layer');
+  const V = model.cfg.d_vocab;
+  for (const [B, T] of SHAPES) {
+    const ids = randomIds(B, T, V, 200 + B);
+    model.adapter = lora;
+    const got = await logitsOf(model, ids, B, T);
+    model.adapter = null;
+    assertAllClose(got, await logitsOf(merged, ids, B, T), MERGE_TOL, `packed adapter [${B}, ${T}] logits vs merged`);
+  }
+  for (const t of owned) t.dispose();
   dispose();
 });

@@ -433,19 +433,39 @@ export function mergeLora(
 
 /**
  * A read adapter's A [r, in] and B [out, r] on the GPU, as the forward applies it unmerged
- * (`model.adapter = lora`): one base model, adapters switched without reloading it. `tensors` are the
- * caller's to dispose when the adapter is no longer used.
+ * (`model.adapter = lora`): one base model, adapters switched without reloading it. Each layer's factors lie in one
+ * buffer as a trainer packs them (its A factors back to back, then its B factors, each at a multiple of 64 floats), so
+ * the adapters that share an input take the forward's shared products (model/block.ts stackedRows). `tensors` are
+ * the caller's to dispose when the adapter is no longer used.
  */
 export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: AdapterTensors }, m: ModelConfig, label = 'lora'): { lora: AdapterSlots; tensors: Tensor[] } {
   const slots: Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[] = Array.from({ length: m.n_layers }, () => ({}));
   const tensors: Tensor[] = [];
-  for (const { l, t, key, in: nIn, out } of adapterModules(a.cfg, m)) {
-    const p = a.tensors.get(key);
-    if (!p) continue;
-    const A = rt.upload(p.A, [a.cfg.r, nIn], 'f32', `${label}.${key}.A`); // [r, in]
-    const B = rt.upload(p.B, [out, a.cfg.r], 'f32', `${label}.${key}.B`); // [out, r]
-    tensors.push(A, B);
-    slots[l][t] = { A, B };
+  const r = a.cfg.r;
+  const mods = adapterModules(a.cfg, m).filter((x) => a.tensors.has(x.key)); // by layer, targets in LORA_TARGETS order
+  const align = (n: number) => 64 * Math.ceil(n / 64); // floats: a slice's start must be 256-byte aligned
+  for (let l = 0; l < m.n_layers; l++) {
+    const here = mods.filter((x) => x.l === l);
+    if (!here.length) continue;
+    const parts = [
+      ...here.map((x) => ({ x, data: a.tensors.get(x.key)!.A, shape: [r, x.in] })), // [r, in]
+      ...here.map((x) => ({ x, data: a.tensors.get(x.key)!.B, shape: [x.out, r] })), // [out, r]
+    ];
+    const at: number[] = [];
+    let total = 0;
+    for (const p of parts) {
+      at.push(total);
+      total = align(total + p.data.length);
+    }
+    const host = new Float32Array(total);
+    parts.forEach((p, i) => host.set(p.data, at[i]));
+    const buf = rt.upload(host, [total], 'f32', `${label}.layer${l}`); // the layer's factors
+    tensors.push(buf);
+    here.forEach((x, i) => {
+      const A = buf.slice(at[i], parts[i].shape, `${label}.${x.key}.A`);
+      const B = buf.slice(at[here.length + i], parts[here.length + i].shape, `${label}.${x.key}.B`);
+      slots[l][x.t] = { A, B };
+    });
   }
   return { lora: { scale: loraScale(a.cfg), slots }, tensors };
 }
