@@ -1,5 +1,6 @@
 // Self-check cases for the training kernels: cross-entropy (fwd rows, fwd mean, bwd), AdamW, the
-// global grad norm, LoRA (fwd, bwd). Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not
+// global grad norm, LoRA (fwd, bwd), and the products a LoRA step runs its adapters with (matmul_skinny and
+// matmul_atb over column / row blocks of a fused q|k|v gradient, matmul_short_k, lora_forward's blocks). Shapes are tiny (SwiftShader runs ~0.25 GFLOP/s) and not
 // multiples of the workgroup sizes (256, 16×16). Tolerances are the kernels' own tests'.
 
 import type { SelfCheckCase } from '../selfcheck.ts';
@@ -17,6 +18,14 @@ import { loraForward } from '../../../shaders/lora_forward.ts';
 import { loraForwardRef } from '../../../shaders/lora_forward.ref.ts';
 import { loraBackward } from '../../../shaders/lora_backward.ts';
 import { loraBackwardRef } from '../../../shaders/lora_backward.ref.ts';
+import { loraForwardBlocks } from '../../../shaders/lora_forward.ts';
+import { loraForwardBlocksRef } from '../../../shaders/lora_forward.ref.ts';
+import { matmulSkinny } from '../../../shaders/matmul_skinny.ts';
+import { matmulSkinnyBlocksRef } from '../../../shaders/matmul_skinny.ref.ts';
+import { matmulAtB } from '../../../shaders/matmul_atb.ts';
+import { matmulAtBRef } from '../../../shaders/matmul_atb.ref.ts';
+import { matmulShortK } from '../../../shaders/matmul_short_k.ts';
+import { matmulShortKRef } from '../../../shaders/matmul_short_k.ref.ts';
 
 // ---- cross-entropy: N rows of V logits, two ignored rows -----------------------------------------
 const CE = { N: 9, V: 50, gradScale: 0.37 };
@@ -46,6 +55,12 @@ function loraInputs(rng: Rng) {
     B: rng.uniform(dout * r, -0.5, 0.5), // [out, r]
   };
 }
+
+// ---- a LoRA step's grouped products: q|k|v of a fused gradient dqkv [N, W], windows starting at QKV.starts ----
+const QKV = { N: 11, W: 48, r: 4, starts: [0, 32, 40], din: 20 }; // q 32 wide, k and v 8 (16 for lora_forward's tiles)
+const QKV16 = { N: 11, W: 64, r: 4, starts: [0, 32, 48] }; // lora_forward's blocks: starts multiples of its 16-tile
+// fp32 sums of ≤ 48 products of |x| < 1: the matmul tolerance (1e-4 relative) with 1e-5·sqrt(K) absolute
+const groupTol = (K: number) => ({ rtol: 1e-4, atol: Number((1e-5 * Math.sqrt(K)).toPrecision(2)) });
 
 export const TRAINING_CASES: readonly SelfCheckCase[] = [
   defineCase({
@@ -174,5 +189,67 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
       const r = loraBackwardRef(i.x, i.A, i.B, i.xa, i.dy, LO.N, LO.din, LO.r, LO.dout, LO.scale, { dA0: i.dA0, dB0: i.dB0, dx0: i.dx0 });
       return concat(r.dA, r.dB, r.dx!);
     },
+  }),
+  defineCase({
+    name: 'matmul_skinny.blocks',
+    shape: `dqkv [${QKV.N}, ${QKV.W}] · B [${QKV.W}, ${QKV.r}] by blocks ${QKV.starts.join('|')} → dxa [${QKV.N}, ${3 * QKV.r}], alpha 2, +=`,
+    tol: groupTol(QKV.W),
+    inputs: (rng) => ({ dy: rng.uniform(QKV.N * QKV.W), B: rng.uniform(QKV.W * QKV.r), o0: rng.uniform(QKV.N * 3 * QKV.r) }),
+    gpu: (rt, i) => {
+      const { N, W, r, starts } = QKV;
+      const dy = rt.upload(i.dy, [N, W]), B = rt.upload(i.B, [W, r]), out = rt.upload(i.o0, [N, 3 * r]); // dqkv, B_q|B_k|B_v, dxa
+      matmulSkinny(rt, dy, B, { alpha: 2, blocks: starts, out, accumulate: true });
+      return readAndFree(rt, out, dy, B);
+    },
+    ref: (i) => matmulSkinnyBlocksRef(i.dy, i.B, QKV.N, QKV.W, 0, QKV.W, QKV.r, QKV.starts, { alpha: 2, accumulateInto: i.o0 }),
+  }),
+  defineCase({
+    name: 'matmul_atb',
+    shape: `dB [${QKV.W}, ${QKV.r}] += 2 · dqkvᵀ · xa (row blocks ${QKV.starts.join('|')}), dA [${3 * QKV.r}, ${QKV.din}] += dxaᵀ · x (K = ${QKV.N}) (dB ‖ dA)`,
+    tol: groupTol(QKV.N),
+    inputs: (rng) => {
+      const { N, W, r, din } = QKV;
+      return { dy: rng.uniform(N * W), xa: rng.uniform(N * 3 * r), dB0: rng.uniform(W * r), dxa: rng.uniform(N * 3 * r), x: rng.uniform(N * din), dA0: rng.uniform(3 * r * din) };
+    },
+    gpu: (rt, i) => {
+      const { N, W, r, din, starts } = QKV;
+      const dy = rt.upload(i.dy, [N, W]), xa = rt.upload(i.xa, [N, 3 * r]), dB = rt.upload(i.dB0, [W, r]); // dqkv, stacked xa, dB_q|dB_k|dB_v
+      const dxa = rt.upload(i.dxa, [N, 3 * r]), x = rt.upload(i.x, [N, din]), dA = rt.upload(i.dA0, [3 * r, din]); // stacked dxa, x, dA_q|dA_k|dA_v
+      matmulAtB(rt, dy, xa, { alpha: 2, bCols: { offset: 0, width: r }, blocks: starts, out: dB, accumulate: true });
+      matmulAtB(rt, dxa, x, { out: dA, accumulate: true });
+      return readAllAndFree(rt, [dB, dA], dy, xa, dxa, x);
+    },
+    ref: (i) => {
+      const { N, W, r, din, starts } = QKV;
+      const dB = matmulAtBRef(i.dy, i.xa, N, { ld: W, offset: 0, width: W }, { ld: 3 * r, offset: 0, width: r }, { alpha: 2, accumulateInto: i.dB0, blocks: starts });
+      const dA = matmulAtBRef(i.dxa, i.x, N, { ld: 3 * r, offset: 0, width: 3 * r }, { ld: din, offset: 0, width: din }, { accumulateInto: i.dA0 });
+      return concat(dB, dA);
+    },
+  }),
+  defineCase({
+    name: 'matmul_short_k',
+    shape: `dx [${QKV.N}, ${QKV.din}] += dxa [${QKV.N}, ${3 * QKV.r}] · A [${3 * QKV.r}, ${QKV.din}]`,
+    tol: groupTol(3 * QKV.r),
+    inputs: (rng) => ({ t: rng.uniform(QKV.N * 3 * QKV.r), w: rng.uniform(3 * QKV.r * QKV.din), o0: rng.uniform(QKV.N * QKV.din) }),
+    gpu: (rt, i) => {
+      const { N, r, din } = QKV;
+      const t = rt.upload(i.t, [N, 3 * r]), w = rt.upload(i.w, [3 * r, din]), out = rt.upload(i.o0, [N, din]);
+      matmulShortK(rt, t, w, { out, accumulate: true });
+      return readAndFree(rt, out, t, w);
+    },
+    ref: (i) => matmulShortKRef(i.t, i.w, QKV.N, 3 * QKV.r, QKV.din, { accumulateInto: i.o0 }),
+  }),
+  defineCase({
+    name: 'lora_forward.blocks',
+    shape: `y [${QKV16.N}, ${QKV16.W}] += 2 · xa_t B_tᵀ on column blocks ${QKV16.starts.join('|')}, r ${QKV16.r}`,
+    tol: groupTol(QKV16.r),
+    inputs: (rng) => ({ xa: rng.uniform(QKV16.N * 3 * QKV16.r), B: rng.uniform(QKV16.W * QKV16.r), y0: rng.uniform(QKV16.N * QKV16.W) }),
+    gpu: (rt, i) => {
+      const { N, W, r, starts } = QKV16;
+      const xa = rt.upload(i.xa, [N, 3 * r]), B = rt.upload(i.B, [W, r]), y = rt.upload(i.y0, [N, W]); // stacked xa, B_q|B_k|B_v, fused rows
+      loraForwardBlocks(rt, xa, B, y, 2, starts);
+      return readAndFree(rt, y, xa, B);
+    },
+    ref: (i) => loraForwardBlocksRef(i.xa, i.B, i.y0, QKV16.N, QKV16.W, QKV16.r, 2, QKV16.starts),
   }),
 ];
