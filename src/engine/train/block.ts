@@ -20,25 +20,10 @@ import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
 import { qkvBlocks, type BlockActs } from '../model/block.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
-import { adapterBackward, qkvWindow, type Window } from './lora-backward.ts';
+import { adapterBackward, qkvWindow, type LoraState, type Window } from './lora-backward.ts';
 import type { LoraTarget } from './adapter.ts';
 
-/** One adapter on one linear layer, with its gradients (accumulated). */
-export interface LoraSlot {
-  A: Tensor; // [r, in]
-  B: Tensor; // [out, r]
-  dA: Tensor; // [r, in]
-  dB: Tensor; // [out, r]
-}
-
-export interface LoraState {
-  /** alpha / r */
-  scale: number;
-  /** lora_dropout p on each adapter's input (training only); 0 or absent = none */
-  dropout?: number;
-  /** slots[layer][target] (undefined where no adapter) */
-  slots: Partial<Record<LoraTarget, LoraSlot>>[];
-}
+export type { LoraSlot, LoraState } from './lora-backward.ts';
 
 /** Gradients of every base weight (full-parameter training), shaped like ModelWeights. */
 export interface FullGrads {

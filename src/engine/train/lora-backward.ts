@@ -18,7 +18,23 @@ import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { loraSkinny, qkvColumns, stackedRows, type BlockActs } from '../model/block.ts';
 import type { LoraTarget } from './adapter.ts';
-import type { LoraState } from './block.ts';
+
+/** One adapter on one linear layer, with its gradients (accumulated). */
+export interface LoraSlot {
+  A: Tensor; // [r, in]
+  B: Tensor; // [out, r]
+  dA: Tensor; // [r, in]
+  dB: Tensor; // [out, r]
+}
+
+export interface LoraState {
+  /** alpha / r */
+  scale: number;
+  /** lora_dropout p on each adapter's input (training only); 0 or absent = none */
+  dropout?: number;
+  /** slots[layer][target] (undefined where no adapter) */
+  slots: Partial<Record<LoraTarget, LoraSlot>>[];
+}
 
 /**
  * Kernel for LoRA's weight-gradient products dA and dB where matmul_atb cannot run them (one side r wide, the
