@@ -72,7 +72,7 @@ test('matmul_skinny: A a column window of a wider matrix (dy·B from the fused q
     for (let i = 0; i < M * n; i++) want[Math.floor(i / n) * stride + off + (i % n)] = inner[i];
     assertAllClose((await rt.read(got)) as Float32Array, want, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K) }, 'output window');
     assert.throws(() => matmulSkinny(rt, rt.zeros([M, K]), rt.zeros([K, n]), { outCols: { offset: 0, stride } }), /outCols needs out/);
-    assert.throws(() => matmulSkinny(rt, rt.zeros([M, K]), rt.zeros([K, n]), { out: rt.zeros([M, stride]), outCols: { offset: 10, stride } }), /do not fit/);
+    assert.throws(() => matmulSkinny(rt, rt.zeros([M, K]), rt.zeros([K, n]), { out: rt.zeros([M, stride]), outCols: { offset: 10, stride } }), /outCols: window 10\.\.14 does not fit in stride 12/);
   }
   const a = rt.zeros([4, 12]), b = rt.zeros([8, 2]);
   assert.throws(() => matmulSkinny(rt, a, b, { aCols: { offset: 2, width: 8 } }), /columns 2\.\.10 must fit/);

@@ -4,6 +4,7 @@ import code from './matmul_skinny.wgsl';
 import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
+import { resolveColumnWindow, type ColumnWindow } from './lora_forward.ts';
 
 export const matmulSkinnySpec: KernelSpec = { name: 'matmul_skinny', code, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 
@@ -25,7 +26,7 @@ export interface MatmulSkinnyOptions {
   /** write here ([M, n] f32, or [M, stride] with outCols) instead of a new tensor */
   out?: Tensor;
   /** C is out's columns offset .. offset+n (out [M, stride]: the x·Aᵀ or dy·B of adapters stacked on one input) */
-  outCols?: { offset: number; stride: number };
+  outCols?: ColumnWindow;
   /**
    * K's blocks (their starts: 0 first, multiples of 4, at most three; not with transB): B is [K, r] and C [M, k·r],
    * C's columns t·r .. (t+1)·r - 1 summing over block t of K only (q|k|v's dy·B from the fused dqkv in one dispatch)
@@ -59,10 +60,7 @@ export function matmulSkinny(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulSkin
   if (!Number.isFinite(alpha)) throw new Error(`matmul_skinny: alpha must be finite, got ${alpha}`);
   if (accumulate && !opts.out) throw new Error('matmul_skinny: accumulate needs out');
   if (opts.outCols && !opts.out) throw new Error('matmul_skinny: outCols needs out');
-  const oc = opts.outCols ?? { offset: 0, stride: n };
-  if (!Number.isInteger(oc.offset) || !Number.isInteger(oc.stride) || oc.offset < 0 || oc.offset + n > oc.stride) {
-    throw new Error(`matmul_skinny: output columns ${oc.offset}..${oc.offset + n} do not fit in rows of ${oc.stride}`);
-  }
+  const oc = resolveColumnWindow(opts.outCols, n, 'matmul_skinny outCols');
   const out = opts.out ?? rt.empty([M, n], 'f32', 'matmul_skinny.out');
   expectShape(out, [M, oc.stride], 'matmul_skinny out', ['f32']);
   if (out.buffer === a.buffer || out.buffer === b.buffer) throw new Error('matmul_skinny: out must not share a buffer with a or b');
