@@ -17,7 +17,7 @@ import type { FileSource, HostTensor } from '../model/checkpoint.ts';
 import { CheckpointError, readSafetensors, writeSafetensors, type StDtype } from '../model/safetensors.ts';
 import { f32ToBf16Bits, f32ToF16Bits, fromHalfBits } from '../gpu/half.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { SLICE_ALIGN, type Tensor } from '../gpu/tensor.ts';
 import type { AdapterSlots } from '../model/block.ts';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -434,16 +434,16 @@ export function mergeLora(
 /**
  * A read adapter's A [r, in] and B [out, r] on the GPU, as the forward applies it unmerged
  * (`model.adapter = lora`): one base model, adapters switched without reloading it. Each layer's factors lie in one
- * buffer as a trainer packs them (its A factors back to back, then its B factors, each at a multiple of 64 floats), so
- * the adapters that share an input take the forward's shared products (model/block.ts stackedRows). `tensors` are
- * the caller's to dispose when the adapter is no longer used.
+ * buffer as a trainer packs them (its A factors back to back, then its B factors, each at a multiple of SLICE_ALIGN
+ * bytes), so the adapters that share an input take the forward's shared products (model/block.ts stackedRows).
+ * `tensors` are the caller's to dispose when the adapter is no longer used.
  */
 export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: AdapterTensors }, m: ModelConfig, label = 'lora'): { lora: AdapterSlots; tensors: Tensor[] } {
   const slots: Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[] = Array.from({ length: m.n_layers }, () => ({}));
   const tensors: Tensor[] = [];
   const r = a.cfg.r;
   const mods = adapterModules(a.cfg, m).filter((x) => a.tensors.has(x.key)); // by layer, targets in LORA_TARGETS order
-  const align = (n: number) => 64 * Math.ceil(n / 64); // floats: a slice's start must be 256-byte aligned
+  const align = (n: number) => (SLICE_ALIGN / 4) * Math.ceil(n / (SLICE_ALIGN / 4)); // floats: where a slice may start
   for (let l = 0; l < m.n_layers; l++) {
     const here = mods.filter((x) => x.l === l);
     if (!here.length) continue;
