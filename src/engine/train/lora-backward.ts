@@ -157,12 +157,13 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     const [kr, din] = A?.shape ?? [0, 0];
     const r = kr / here.length;
     const dyOf = new Map(here.map((t) => [t, dys(t)] as const)); // once each: a dy may be a copy made for it
+    // each dy (or its window) fits matmul_skinny (out a multiple of 4) and matmul_atb (out and r multiples of 4)
     const fits = (t: LoraTarget) => {
       const [dy, w] = dyOf.get(t)!;
       const out = w?.width ?? dy.shape[dy.shape.length - 1];
-      return out % 4 === 0 && (w?.offset ?? 0) % 4 === 0 && dy.shape[dy.shape.length - 1] % 4 === 0 && skinnyApplies(N, r, out) && atbApplies(out, r, N);
+      return (w?.offset ?? 0) % 4 === 0 && dy.shape[dy.shape.length - 1] % 4 === 0 && skinnyApplies(N, r, out) && atbApplies(out, r, N);
     };
-    if (!A || !dA || r % 4 !== 0 || !atbApplies(kr, din, N) || !shortKApplies(N, kr, din) || !here.every(fits)) {
+    if (!A || !dA || !atbApplies(kr, din, N) || !shortKApplies(N, kr, din) || !here.every(fits)) {
       for (const t of here) {
         const [dy, w] = dyOf.get(t)!;
         loraBwd(t, xIn, dy, dxIn, w);
