@@ -41,20 +41,20 @@
 const BQ: u32 = 32u;  // queries per staged block (= FR, the keys per workgroup: parking a key's D in qs / dos fits it exactly)
 override DK: bool = false; // true: dK (needs v_j too), false: dV
 
-var<workgroup> qs: array<vec4<f32>, BQ * DV4>;  // Q block  [BQ queries, D/4]
-var<workgroup> dos: array<vec4<f32>, BQ * DV4>; // dO block [BQ queries, D/4]
+var<workgroup> qs: array<array<vec4<f32>, 16>, BQ>;  // Q block  [BQ queries][D/4] (16: the most D/4)
+var<workgroup> dos: array<array<vec4<f32>, 16>, BQ>; // dO block [BQ queries][D/4]
 
 // a thread's key vector parked for another thread of its key: slots 0..FR-1 in qs, FR..2FR-1 in dos;
 // call between barriers, after the last block is read
 fn park(slot: u32, x: ptr<function, array<vec4<f32>, 16>>) {
   for (var d = 0u; d < DV4; d++) {
-    if (slot < FR) { qs[slot * DV4 + d] = (*x)[d]; } else { dos[(slot - FR) * DV4 + d] = (*x)[d]; }
+    if (slot < FR) { qs[slot][d] = (*x)[d]; } else { dos[slot - FR][d] = (*x)[d]; }
   }
 }
 
 fn parked(slot: u32, d: u32) -> vec4<f32> {
-  if (slot < FR) { return qs[slot * DV4 + d]; }
-  return dos[(slot - FR) * DV4 + d];
+  if (slot < FR) { return qs[slot][d]; }
+  return dos[slot - FR][d];
 }
 
 @compute @workgroup_size(FR * KS)
@@ -85,8 +85,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     workgroupBarrier();
     for (var e = lid; e < BQ * DV4; e += FR * KS) {
       let src = ((b * u.T + min(i0 + e / DV4, u.T - 1u)) * u.H + h) * DV4 + e % DV4;
-      qs[e] = q[src];
-      dos[e] = dout[src];
+      qs[e / DV4][e % DV4] = q[src];
+      dos[e / DV4][e % DV4] = dout[src];
     }
     workgroupBarrier();
     for (var x = sub; x < BQ; x += KS) {
@@ -95,16 +95,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < DV4; d++) {
-        s = dot4(s, qs[x * DV4 + d], kv[d]);
-        if (DK) { dp = dot4(dp, dos[x * DV4 + d], vv[d]); }
+        s = dot4(s, qs[x][d], kv[d]);
+        if (DK) { dp = dot4(dp, dos[x][d], vv[d]); }
       }
       let r = 2u * ((b * u.H + h) * u.T + i); // stats row: (lse_i, Δ_i)
       let p = exp(s * u.scale - stats[r]);
       if (DK) {
         let ds = p * (dp - stats[r + 1u]);
-        for (var d = 0u; d < DV4; d++) { acc[d] += ds * qs[x * DV4 + d]; }
+        for (var d = 0u; d < DV4; d++) { acc[d] += ds * qs[x][d]; }
       } else {
-        for (var d = 0u; d < DV4; d++) { acc[d] += p * dos[x * DV4 + d]; }
+        for (var d = 0u; d < DV4; d++) { acc[d] += p * dos[x][d]; }
       }
     }
   }

@@ -56,11 +56,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       var s = 0.0;
       var dp = 0.0;
       for (var d = 0u; d < DV4; d++) {
-        s = dot4(s, qv[d], ks[x * DV4 + d]);
-        dp = dot4(dp, dov[d], vs[x * DV4 + d]);
+        s = dot4(s, qv[d], ks[x][d]);
+        dp = dot4(dp, dov[d], vs[x][d]);
       }
       let ds = exp(s * u.scale - lse_i) * (dp - delta_i);
-      for (var d = 0u; d < DV4; d++) { acc[d] += ds * ks[x * DV4 + d]; }
+      for (var d = 0u; d < DV4; d++) { acc[d] += ds * ks[x][d]; }
     }
   }
 

@@ -77,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     for (var x = sub; x < BC; x += KS) {
       if (!row_ok || !key_visible(b, i, j0 + x, kend)) { continue; } // only register and workgroup reads below: no barrier in reach
       var sc = 0.0;
-      for (var d = 0u; d < DV4; d++) { sc = dot4(sc, qv[d], ks[x * DV4 + d]); }
+      for (var d = 0u; d < DV4; d++) { sc = dot4(sc, qv[d], ks[x][d]); }
       sc *= u.scale;
       if (sc > m) {
         let alpha = exp(m - sc); // 0 for the first visible key (m = NEG_BIG)
@@ -87,7 +87,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
       }
       let p = exp(sc - m);
       l += p;
-      for (var d = 0u; d < DV4; d++) { o[d] += p * vs[x * DV4 + d]; }
+      for (var d = 0u; d < DV4; d++) { o[d] += p * vs[x][d]; }
     }
   }
 

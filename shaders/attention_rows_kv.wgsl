@@ -7,8 +7,8 @@
 
 const BC: u32 = 32u;  // keys per staged block (= FR: parking a row's D in ks / vs fits it exactly)
 
-var<workgroup> ks: array<vec4<f32>, BC * DV4>; // K block [BC keys, D/4]
-var<workgroup> vs: array<vec4<f32>, BC * DV4>; // V block [BC keys, D/4]
+var<workgroup> ks: array<array<vec4<f32>, 16>, BC>; // K block [BC keys][D/4] (16: the most D/4)
+var<workgroup> vs: array<array<vec4<f32>, 16>, BC>; // V block [BC keys][D/4]
 
 // keys j0..j0+BC-1 of kv head hk into ks / vs, clamped below kend (keys past it, e.g. a cache's
 // garbage, are never read); call between barriers, from every one of the workgroup's n invocations
@@ -16,8 +16,8 @@ fn stage_kv(b: u32, hk: u32, j0: u32, kend: u32, lid: u32, n: u32) {
   for (var e = lid; e < BC * DV4; e += n) {
     let j = min(j0 + e / DV4, kend - 1u);
     let src = ((b * u.S + j) * u.Hkv + hk) * DV4 + e % DV4;
-    ks[e] = k[src];
-    vs[e] = v[src];
+    ks[e / DV4][e % DV4] = k[src];
+    vs[e / DV4][e % DV4] = v[src];
   }
 }
 
@@ -31,12 +31,12 @@ fn key_visible(b: u32, i: u32, j: u32, kend: u32) -> bool {
 // in vs; call between barriers, after the last block is read
 fn park(slot: u32, x: ptr<function, array<vec4<f32>, 16>>) {
   for (var d = 0u; d < DV4; d++) {
-    if (slot < FR) { ks[slot * DV4 + d] = (*x)[d]; } else { vs[(slot - FR) * DV4 + d] = (*x)[d]; }
+    if (slot < FR) { ks[slot][d] = (*x)[d]; } else { vs[slot - FR][d] = (*x)[d]; }
   }
 }
 
 // vec4 d of the row vector parked in `slot`
 fn parked(slot: u32, d: u32) -> vec4<f32> {
-  if (slot < FR) { return ks[slot * DV4 + d]; }
-  return vs[(slot - FR) * DV4 + d];
+  if (slot < FR) { return ks[slot][d]; }
+  return vs[slot - FR][d];
 }
