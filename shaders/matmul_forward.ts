@@ -42,27 +42,34 @@ export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code:
 export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: BINDINGS };
 /** vec4 with f16 workgroup tiles (needs shader-f16): the same source, its alias S set to f16 */
 const VEC4_ALIAS = 'alias S = f32;';
-const VEC4_PITCH = 'const AS_ROW = 33u;\nconst BS_ROW = 33u;';
-for (const line of [VEC4_ALIAS, VEC4_PITCH]) {
-  if (!vec4Code.includes(line)) throw new Error(`matmul_forward_vec4.wgsl lost its '${line}' line (vec4Spec builds its sources from it)`);
+/** the workgroup tiles' row pitch in the tiled and vec4 sources, which pitchSpec sets per tile */
+const PITCH = 'const AS_ROW = 33u;\nconst BS_ROW = 33u;';
+for (const [file, code, lines] of [['vec4', vec4Code, [VEC4_ALIAS, PITCH]], ['tiled', tiledCode, [PITCH]]] as const) {
+  for (const line of lines) {
+    if (!code.includes(line)) throw new Error(`matmul_forward_${file}.wgsl lost its '${line}' line (matmul_forward.ts builds its sources from it)`);
+  }
 }
 export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Code.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: BINDINGS };
-const vec4Specs = new Map<number, KernelSpec>();
+const pitchSpecs = new Map<KernelSpec, Map<number, KernelSpec>>();
 /**
- * The vec4 (or vec4h) kernel for one tile: the source with its workgroup tiles' row pitch set to the tile's BM/4 + 1
+ * A tiled or vec4(h) kernel for one tile: its source with the workgroup tiles' row pitch set to the tile's BM/4 + 1
  * and BN/4 + 1 vec4 (the 2-D tiles' inner length must be a WGSL constant, not an override). The name stays the
  * version's: the pipeline cache tells the tiles apart by their TX / TY constants.
  */
-export function vec4Spec(tile: MatmulTile, tileN: MatmulTile, half: boolean): KernelSpec {
-  const key = tile + 1000 * tileN + (half ? 1e6 : 0);
-  let spec = vec4Specs.get(key);
+function pitchSpec(base: KernelSpec, tile: MatmulTile, tileN: MatmulTile): KernelSpec {
+  let byTile = pitchSpecs.get(base);
+  if (!byTile) pitchSpecs.set(base, (byTile = new Map()));
+  let spec = byTile.get(tile + 1000 * tileN);
   if (!spec) {
-    const base = half ? matmulVec4hSpec : matmulVec4Spec;
-    spec = { ...base, code: base.code.replace(VEC4_PITCH, `const AS_ROW = ${tile / 4 + 1}u;\nconst BS_ROW = ${tileN / 4 + 1}u;`) };
-    vec4Specs.set(key, spec);
+    spec = { ...base, code: base.code.replace(PITCH, `const AS_ROW = ${tile / 4 + 1}u;\nconst BS_ROW = ${tileN / 4 + 1}u;`) };
+    byTile.set(tile + 1000 * tileN, spec);
   }
   return spec;
 }
+/** The vec4 (half: vec4h) kernel for a tile of tile × tileN. */
+export const vec4Spec = (tile: MatmulTile, tileN: MatmulTile, half: boolean): KernelSpec => pitchSpec(half ? matmulVec4hSpec : matmulVec4Spec, tile, tileN);
+/** The tiled kernel for a tile × tile tile. */
+const tiledSpec = (tile: MatmulTile): KernelSpec => pitchSpec(matmulTiledSpec, tile, tile);
 /** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
 export const matmulGemvSpecs = {
   vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },
@@ -286,7 +293,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
       const h = version === 'vec4h';
       rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN, h) });
     } else {
-      rt.dispatch(matmulTiledSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
+      rt.dispatch(tiledSpec(tile), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     }
     return o;
   }
@@ -307,7 +314,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
   const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
   if (inner !== 'tiled') rt.dispatch(vec4Spec(tile, tile, inner === 'vec4h'), { ...pass1, constants: vec4Constants(tile, tile, inner === 'vec4h') });
-  else rt.dispatch(matmulTiledSpec, { ...pass1, constants: tiledConstants(tile) });
+  else rt.dispatch(tiledSpec(tile), { ...pass1, constants: tiledConstants(tile) });
   if (opts.reduceBatch && !bias && batch === 1) {
     opts.reduceBatch.add(partial, o, splits, alpha, accumulate); // the batch disposes the partial after its dispatch
     return o;

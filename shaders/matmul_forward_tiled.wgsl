@@ -57,8 +57,11 @@ const BK = 8u;
 override WG = TX * TY;           // invocations per workgroup
 override BM = 8u * TY;           // tile rows
 override BN = 8u * TX;           // tile columns
-override AS_ROW = 2u * TY + 1u;  // vec4 per k-row of As: BM/4 + 1 padding vec4
-override BS_ROW = 2u * TX + 1u;
+// the row pitch of the workgroup tiles, in vec4: BM/4 + 1 and BN/4 + 1 (one vec4 of padding). Constants: the tiles are
+// 2-D arrays, as in matmul_forward_vec4.wgsl (where 2-D tiles measured 4-11 % faster at 128x128 on the H100), and
+// matmul_forward.ts writes these two lines for each tile (pitchSpec); a larger pitch stays correct.
+const AS_ROW = 33u;
+const BS_ROW = 33u;
 override CA = 16u / TX;          // A chunks (vec4) each invocation moves per K step: BK·BM/4 / WG
 override CB = 16u / TY;          // B chunks likewise
 
@@ -68,8 +71,8 @@ override CB = 16u / TY;          // B chunks likewise
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> As: array<vec4<f32>, BK * AS_ROW>;  // [BK][BM/4 + 1] vec4: As[k][m/4] = A[m..m+3, k]
-var<workgroup> Bs: array<vec4<f32>, BK * BS_ROW>;  // [BK][BN/4 + 1] vec4: Bs[k][n/4] = B[k, n..n+3]
+var<workgroup> As: array<array<vec4<f32>, AS_ROW>, BK>;  // [BK][BM/4 + 1] vec4: As[k][m/4] = A[m..m+3, k]
+var<workgroup> Bs: array<array<vec4<f32>, BS_ROW>, BK>;  // [BK][BN/4 + 1] vec4: Bs[k][n/4] = B[k, n..n+3]
 
 // Trans flags and B dtype: the host fixes them as pipeline constants (the loads then carry no
 // selects or branches on them); the "read from u" values give one pipeline for every case, which
@@ -131,8 +134,8 @@ fn load_b_chunk(b_off: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   return vec4(load_b(b_off, k, n, ke), load_b(b_off, k, n + 1u, ke), load_b(b_off, k, n + 2u, ke), load_b(b_off, k, n + 3u, ke));
 }
 
-fn store_a_chunk(e: u32, v: vec4<f32>) { As[chunk_k(e, !trans_a(), BM) * AS_ROW + chunk_d4(e, !trans_a(), BM)] = v; }
-fn store_b_chunk(e: u32, v: vec4<f32>) { Bs[chunk_k(e, trans_b(), BN) * BS_ROW + chunk_d4(e, trans_b(), BN)] = v; }
+fn store_a_chunk(e: u32, v: vec4<f32>) { As[chunk_k(e, !trans_a(), BM)][chunk_d4(e, !trans_a(), BM)] = v; }
+fn store_b_chunk(e: u32, v: vec4<f32>) { Bs[chunk_k(e, trans_b(), BN)][chunk_d4(e, trans_b(), BN)] = v; }
 
 // ---- epilogue ----------------------------------------------------------------------------------
 // out[z, m, n..n+3] = alpha·v + bias (+ out), skipping what lies outside [M, N].
@@ -195,10 +198,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     }
     if (kt > 0u) {
       for (var kk = 0u; kk < BK; kk++) {
-        let a0 = As[kk * AS_ROW + ty];       // A rows 4ty..4ty+3 at k
-        let a1 = As[kk * AS_ROW + TY + ty];  // A rows BM/2+4ty..
-        let b0 = Bs[kk * BS_ROW + tx];       // B columns 4tx..4tx+3 at k
-        let b1 = Bs[kk * BS_ROW + TX + tx];  // B columns BN/2+4tx..
+        let a0 = As[kk][ty];       // A rows 4ty..4ty+3 at k
+        let a1 = As[kk][TY + ty];  // A rows BM/2+4ty..
+        let b0 = Bs[kk][tx];       // B columns 4tx..4tx+3 at k
+        let b1 = Bs[kk][TX + tx];  // B columns BN/2+4tx..
         acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
         acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
         acc[4] += a0.z * b0;  acc[5] += a0.z * b1;
