@@ -50,6 +50,26 @@ test('bindGroup: the same bindings find the same bind group; any differing integ
   assert.equal(made(), 9, 'clear() forgets them');
 });
 
+test('pipeline: sources of one name and length that differ (the per-tile pitch of matmul) get their own pipelines', () => {
+  const made: string[] = [];
+  const device = {
+    createBindGroupLayout: () => ({}),
+    createPipelineLayout: () => ({}),
+    createShaderModule: (d: { code: string }) => ({ code: d.code }),
+    createComputePipeline: (d: { compute: { module: { code: string } } }) => (made.push(d.compute.module.code), { code: d.compute.module.code }),
+  } as unknown as GPUDevice;
+  const cache = new KernelCache(device);
+  const a: KernelSpec = { name: 'k', code: 'const P = 17u;', bindings: ['storage'] };
+  const b: KernelSpec = { ...a, code: 'const P = 33u;' };
+  const pa = cache.pipeline(a, { TX: 8 });
+  const pb = cache.pipeline(b, { TX: 8 });
+  assert.notEqual(pa, pb);
+  assert.deepEqual(made, [a.code, b.code]);
+  // a copy of a spec (same name and source) shares its pipeline
+  assert.equal(cache.pipeline({ ...a }, { TX: 8 }), pa);
+  assert.equal(made.length, 2);
+});
+
 test('hashInts: order and both 32-bit halves count', () => {
   assert.notEqual(hashInts([1, 2]), hashInts([2, 1]));
   assert.notEqual(hashInts([2 ** 32]), hashInts([0]));

@@ -72,7 +72,8 @@ export class KernelCache {
     let p = bySpec.get(ukey);
     if (p) return p;
     const ckey = constants ? Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(',') : '';
-    const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${spec.code.length}`;
+    // the source's hash, not only its length: matmul's per-tile sources differ in a constant's digits alone
+    const key = `${spec.name}|${spec.entryPoint ?? 'main'}|${ckey}|${this.codeKey(spec)}`;
     p = this.pipelines.get(key);
     if (!p) {
       const module = this.device.createShaderModule({ code: spec.code, label: spec.name });
@@ -85,6 +86,18 @@ export class KernelCache {
     }
     bySpec.set(ukey, p);
     return p;
+  }
+
+  private codeKeys = new WeakMap<KernelSpec, string>();
+  /** length and FNV-1a hash of a spec's source, computed once per spec object */
+  private codeKey(spec: KernelSpec): string {
+    let k = this.codeKeys.get(spec);
+    if (k === undefined) {
+      let h = 0x811c9dc5;
+      for (let i = 0; i < spec.code.length; i++) h = Math.imul(h ^ spec.code.charCodeAt(i), 0x01000193);
+      this.codeKeys.set(spec, (k = `${spec.code.length}:${(h >>> 0).toString(16)}`));
+    }
+    return k;
   }
 
   get pipelineCount(): number {
