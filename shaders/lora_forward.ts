@@ -43,6 +43,22 @@ export function resolveColumnWindow(cols: ColumnWindow | undefined, width: numbe
   return { offset, stride };
 }
 
+/** Columns offset .. offset+width of a wider row-major matrix (its last dimension is the row length). */
+export interface ColumnRange {
+  offset: number;
+  width: number;
+}
+
+/**
+ * Checks the starts of the blocks a blocked product runs (adapters stacked on one input whose outputs or gradients
+ * are neighbouring windows: q|k|v): 0 first, rising, each a multiple of `multiple` and below `bound`, at most three.
+ */
+export function checkBlockStarts(starts: readonly number[], bound: number, multiple: number, what: string): void {
+  if (starts.length > 3 || starts[0] !== 0 || starts.some((s, i) => s % multiple !== 0 || (i > 0 && s <= starts[i - 1]) || s >= bound)) {
+    throw new Error(`${what} ${starts.join(', ')} must rise from 0 below ${bound} in multiples of ${multiple} (at most three)`);
+  }
+}
+
 export interface LoraForwardOptions {
   /** dropout probability on the adapter's input; only 0 is supported for now */
   dropout?: number;
@@ -134,9 +150,7 @@ export function loraForwardBlocks(rt: Runtime, xa: Tensor, B: Tensor, y: Tensor,
   const [N, kr] = xa.shape;
   const k = starts.length;
   if (k < 1 || k > LORA_BLOCKS_MAX || kr !== k * r) throw new Error(`lora_forward blocks: ${k} blocks (at most ${LORA_BLOCKS_MAX}) of rank ${r} need xa [N, ${k * r}], got ${xa}`);
-  if (starts[0] !== 0 || starts.some((s, i) => s % TS !== 0 || (i > 0 && s <= starts[i - 1]) || s >= W)) {
-    throw new Error(`lora_forward blocks: starts ${starts.join(', ')} must rise from 0 below ${W} in multiples of ${TS}`);
-  }
+  checkBlockStarts(starts, W, TS, 'lora_forward blocks: starts');
   expectShape(y, [N, W], 'lora_forward blocks y', ['f32']);
   expectShape(xa, [N, kr], 'lora_forward blocks xa', ['f32']);
   if (y.buffer === xa.buffer || y.buffer === B.buffer) throw new Error('lora_forward blocks: y must not alias xa or B');

@@ -5,6 +5,7 @@ import code from './matmul_atb.wgsl';
 import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
+import { checkBlockStarts, type ColumnRange } from './lora_forward.ts';
 
 export const matmulAtBSpec: KernelSpec = { name: 'matmul_atb', code, bindings: ['uniform', 'read', 'read', 'storage'] };
 
@@ -13,21 +14,15 @@ const RM = 4;
 const COLS = 16;
 const MAX_GROUPS = 65535;
 
-/** Columns offset .. offset+width of a wider row-major matrix (the tensor's last dimension is its row length). */
-export interface AtbWindow {
-  offset: number;
-  width: number;
-}
-
 /** Whether matmulAtB runs Aᵀ [M, K] · B [K, n]: M and n multiples of 4, within a dispatch's workgroup counts. */
 export const atbApplies = (M: number, n: number, K: number): boolean => M >= 4 && M % 4 === 0 && n >= 4 && n % 4 === 0 && K >= 1 && cdiv(M, RM) <= MAX_GROUPS && cdiv(n, COLS) <= MAX_GROUPS;
 
 export interface MatmulAtBOptions {
   alpha?: number;
   /** A's columns used (default all): C's rows are these columns */
-  aCols?: AtbWindow;
+  aCols?: ColumnRange;
   /** B's columns used (default all): C's columns */
-  bCols?: AtbWindow;
+  bCols?: ColumnRange;
   /**
    * C's row blocks (their starts: 0 first, multiples of 4, at most three): rows of block t read B's columns t·n
    * further on than bCols says (q|k|v's dB from dqkv and their x·Aᵀ side by side, in one dispatch)
@@ -39,7 +34,7 @@ export interface MatmulAtBOptions {
   accumulate?: boolean;
 }
 
-function window(t: Tensor, w: AtbWindow | undefined, what: string): { ld: number; offset: number; width: number } {
+function window(t: Tensor, w: ColumnRange | undefined, what: string): { ld: number; offset: number; width: number } {
   if (t.shape.length !== 2) throw new Error(`matmul_atb: ${what} ${t} must be 2-D`);
   const ld = t.shape[1];
   const { offset, width } = w ?? { offset: 0, width: ld };
@@ -62,9 +57,7 @@ export function matmulAtB(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulAtBOpti
     throw new Error(`matmul_atb: the operands' row lengths, column offsets and widths must be multiples of 4 (a ${a}, columns ${wa.offset}..${wa.offset + M}; b ${b}, columns ${wb.offset}..${wb.offset + n})`);
   }
   const blocks = opts.blocks ?? [0];
-  if (blocks.length > 3 || blocks[0] !== 0 || blocks.some((s, i) => s % 4 !== 0 || (i > 0 && s <= blocks[i - 1]) || s >= M)) {
-    throw new Error(`matmul_atb: blocks ${blocks.join(', ')} must rise from 0 below M = ${M} in multiples of 4 (at most three)`);
-  }
+  checkBlockStarts(blocks, M, 4, 'matmul_atb: blocks (M)');
   if (wb.offset + blocks.length * n > wb.ld) throw new Error(`matmul_atb: ${blocks.length} blocks of b columns ${wb.offset}.. (${n} each) do not fit in ${b}`);
   if (!Number.isFinite(alpha)) throw new Error(`matmul_atb: alpha must be finite, got ${alpha}`);
   if (accumulate && !opts.out) throw new Error('matmul_atb: accumulate needs out');

@@ -4,7 +4,7 @@ import code from './matmul_skinny.wgsl';
 import { cdiv, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
-import { resolveColumnWindow, type ColumnWindow } from './lora_forward.ts';
+import { checkBlockStarts, resolveColumnWindow, type ColumnRange, type ColumnWindow } from './lora_forward.ts';
 
 export const matmulSkinnySpec: KernelSpec = { name: 'matmul_skinny', code, bindings: ['uniform', 'read', 'read', 'read', 'storage'] };
 
@@ -19,7 +19,7 @@ export const skinnyApplies = (M: number, n: number, K: number): boolean => M > 0
 
 export interface MatmulSkinnyOptions {
   /** a's columns offset .. offset+width are the K values (a is [M, lda]; offset, width and lda multiples of 4) */
-  aCols?: { offset: number; width: number };
+  aCols?: ColumnRange;
   /** B is [n, K] and op(B) = Bᵀ (LoRA's x·Aᵀ with A [r, in]); else B is [K, n] (dy·B with B [out, r]) */
   transB?: boolean;
   alpha?: number;
@@ -49,9 +49,7 @@ export function matmulSkinny(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulSkin
   }
   const blocks = opts.blocks ?? [0];
   if (blocks.length > 1 && transB) throw new Error('matmul_skinny: blocks need B [K, r] (not transB)');
-  if (blocks.length > 3 || blocks[0] !== 0 || blocks.some((s, i) => s % 4 !== 0 || (i > 0 && s <= blocks[i - 1]) || s >= K)) {
-    throw new Error(`matmul_skinny: blocks ${blocks.join(', ')} must rise from 0 below K = ${K} in multiples of 4 (at most three)`);
-  }
+  checkBlockStarts(blocks, K, 4, 'matmul_skinny: blocks (K)');
   const n = (transB ? b.shape[0] : b.shape[1]) * blocks.length;
   expectShape(a, [M, lda], 'matmul_skinny a', ['f32']);
   expectShape(b, transB ? [n, K] : [K, n / blocks.length], `matmul_skinny b${transB ? ' (transB)' : ''}`, ['f32']);
