@@ -15,6 +15,7 @@ import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { SplitkReduceBatch } from '../../../shaders/splitk_reduce_batch.ts';
 import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
+import type { ColumnRange } from '../../../shaders/lora_forward.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { loraSkinny, qkvColumns, stackedRows, type BlockActs } from '../model/block.ts';
 import type { LoraTarget } from './adapter.ts';
@@ -56,21 +57,21 @@ function dxaA(rt: Runtime, dxa: Tensor, A: Tensor, out?: Tensor): Tensor {
 }
 
 /** Columns offset .. offset+width of a wider matrix (a q/k/v window of the fused gradient [N, W], an xa window). */
-export interface Window {
-  offset: number;
-  width: number;
-}
+export type Window = ColumnRange;
 
 /**
- * Target t's window of the fused q|k|v gradient when the adapter's backward can read it in place (matmul_skinny for
- * dy·B, matmul_atb for dyᵀ·xa: offsets and widths multiples of 4), else null.
+ * Whether an adapter's backward reads its output gradient dy in place: columns offset .. offset+width of rows ld
+ * long, N of them, rank r (matmul_skinny for dy·B, matmul_atb for dyᵀ·xa: row length, offset and width multiples of 4).
  */
+const readsInPlace = (N: number, r: number, ld: number, { offset, width }: Window): boolean =>
+  offset % 4 === 0 && ld % 4 === 0 && skinnyApplies(N, r, width) && atbApplies(width, r, N);
+
+/** Target t's window of the fused q|k|v gradient when the adapter's backward can read it in place, else null. */
 export function qkvWindow(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj', r: number, N: number): Window | null {
   const { offset, stride } = qkvColumns(cfg, t);
   const { n_heads: H, n_kv_heads: Hkv, d_head: D } = cfg;
-  const width = (t === 'q_proj' ? H : Hkv) * D;
-  const fits = offset % 4 === 0 && stride % 4 === 0 && skinnyApplies(N, r, width) && atbApplies(width, r, N);
-  return fits ? { offset, width } : null;
+  const w = { offset, width: (t === 'q_proj' ? H : Hkv) * D };
+  return readsInPlace(N, r, stride, w) ? w : null;
 }
 
 /** What the adapters' backward of one block needs: its activations, the adapters, N rows, the dropout masks' seeds. */
@@ -157,11 +158,11 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     const [kr, din] = A?.shape ?? [0, 0];
     const r = kr / here.length;
     const dyOf = new Map(here.map((t) => [t, dys(t)] as const)); // once each: a dy may be a copy made for it
-    // each dy (or its window) fits matmul_skinny (out a multiple of 4) and matmul_atb (out and r multiples of 4)
+    // each dy (or its window) read in place by matmul_skinny and matmul_atb
     const fits = (t: LoraTarget) => {
       const [dy, w] = dyOf.get(t)!;
-      const out = w?.width ?? dy.shape[dy.shape.length - 1];
-      return (w?.offset ?? 0) % 4 === 0 && dy.shape[dy.shape.length - 1] % 4 === 0 && skinnyApplies(N, r, out) && atbApplies(out, r, N);
+      const ld = dy.shape[dy.shape.length - 1];
+      return readsInPlace(N, r, ld, w ?? { offset: 0, width: ld });
     };
     if (!A || !dA || !atbApplies(kr, din, N) || !shortKApplies(N, kr, din) || !here.every(fits)) {
       for (const t of here) {
