@@ -109,6 +109,9 @@ export class Tensor {
 /** Bytes a slice's start must be a multiple of (WebGPU's minStorageBufferOffsetAlignment is at most 256). */
 export const SLICE_ALIGN = 256;
 
+/** n 32-bit values rounded up to where the next slice may start (a multiple of SLICE_ALIGN bytes). */
+export const sliceAligned = (n: number): number => Math.ceil(n / (SLICE_ALIGN / 4)) * (SLICE_ALIGN / 4);
+
 /** A reshaped view or a slice: shares its parent's buffer; disposing it does nothing. */
 class TensorView extends Tensor {
   constructor(

@@ -17,7 +17,7 @@ import type { FileSource, HostTensor } from '../model/checkpoint.ts';
 import { CheckpointError, readSafetensors, writeSafetensors, type StDtype } from '../model/safetensors.ts';
 import { f32ToBf16Bits, f32ToF16Bits, fromHalfBits } from '../gpu/half.ts';
 import type { Runtime } from '../gpu/runtime.ts';
-import { SLICE_ALIGN, type Tensor } from '../gpu/tensor.ts';
+import { sliceAligned, type Tensor } from '../gpu/tensor.ts';
 import type { AdapterSlots } from '../model/block.ts';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
@@ -443,7 +443,6 @@ export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: Adapter
   const tensors: Tensor[] = [];
   const r = a.cfg.r;
   const mods = adapterModules(a.cfg, m).filter((x) => a.tensors.has(x.key)); // by layer, targets in LORA_TARGETS order
-  const align = (n: number) => (SLICE_ALIGN / 4) * Math.ceil(n / (SLICE_ALIGN / 4)); // floats: where a slice may start
   for (let l = 0; l < m.n_layers; l++) {
     const here = mods.filter((x) => x.l === l);
     if (!here.length) continue;
@@ -455,7 +454,7 @@ export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: Adapter
     let total = 0;
     for (const p of parts) {
       at.push(total);
-      total = align(total + p.data.length);
+      total = sliceAligned(total + p.data.length);
     }
     const host = new Float32Array(total);
     parts.forEach((p, i) => host.set(p.data, at[i]));

@@ -10,7 +10,7 @@
 // (zero gradient, zero moments: the update is 0 / (0 + eps) = 0; decay of 0 is 0), so they add
 // nothing to the norm or the update.
 import type { Runtime } from '../gpu/runtime.ts';
-import { SLICE_ALIGN, type Tensor } from '../gpu/tensor.ts';
+import { SLICE_ALIGN, sliceAligned, type Tensor } from '../gpu/tensor.ts';
 
 export interface ParamSpec {
   name: string;
@@ -62,7 +62,7 @@ export function packParams(rt: Runtime, specs: readonly ParamSpec[], maxChunkByt
       if (n > cap) throw new Error(`${spec.name}: ${n} values exceed one parameter chunk (${cap})`);
       if (used + n > cap) close();
       pending.push({ spec, at: used });
-      used += Math.ceil(n / ALIGN) * ALIGN;
+      used += sliceAligned(n);
     }
     close();
   }
