@@ -125,6 +125,7 @@ test('matmul vec4: where it applies, K step by workgroup memory, clear errors el
   assert.equal(vec4Bk(49152, 128), 16);
   // 128x128 where its workgroups fill waves of 264, 128x64 where they fill most of one, else 64x64
   assert.deepEqual(pickVec4Tile(2048, 2048, 1), [128, 128]); // 256 tiles: one wave 97% full
+  assert.deepEqual(pickVec4Tile(4096, 896, 1), [128, 128]);  // 224: 85% (a 16 × 256 prefill's o_proj)
   assert.deepEqual(pickVec4Tile(2048, 1536, 1), [128, 64]);  // 192: 73%
   assert.deepEqual(pickVec4Tile(1024, 4864, 1), [64, 64]);   // 304: two waves 58% full
   assert.deepEqual(pickVec4Tile(2048, 576, 1), [64, 64]);    // 80: 30%

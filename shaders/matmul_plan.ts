@@ -117,11 +117,12 @@ export const vec4Prefetch = (tile: MatmulTile, tileN: MatmulTile = tile): boolea
  * more, smaller workgroups that spread evenly). On an H100 (same runs), 2048³, 256 tiles (fill 0.97):
  * 128x128 0.54 ms, 128x64 0.69, 64x64 0.70; SmolLM2 gate_proj [2048, 1536], 192 tiles (0.73): 0.155,
  * 0.119, 0.156; Qwen2.5 gate_proj [1024, 4864], 304 tiles (0.58): 0.485, 0.350, 0.337; [2048, 576], 80
- * tiles (0.30): 64x64 0.087, 128x128 0.097. The slot count is the GPU machine's; on a smaller GPU any
- * shape fills waves better and the larger tiles do no harm.
+ * tiles (0.30): 64x64 0.087, 128x128 0.097; a 16 × 256 prefill's Qwen2.5 o_proj [4096, 896] and down_proj (K 4864),
+ * 224 tiles (0.85): 128x128 0.221 / 1.147 ms, 128x64 0.303 / 1.540 (so FULL is 0.8, not 0.9). The slot count is the
+ * GPU machine's; on a smaller GPU any shape fills waves better and the larger tiles do no harm.
  */
 export const VEC4_TILE128_SLOTS = 264;
-export const VEC4_TILE128_FULL = 0.9;
+export const VEC4_TILE128_FULL = 0.8;
 export const VEC4_TILE128_FILL = 0.65;
 export function pickVec4Tile(M: number, N: number, batch: number): [MatmulTile, MatmulTile] {
   const tiles = cdiv(M, 128) * cdiv(N, 128) * batch;
