@@ -30,7 +30,7 @@ import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
-  vec4Applies, vec4Bk, vec4Prefetch, vec4Stages, vec4WorkgroupBytes, VEC4_STAGES, type MatmulTile, type MatmulVersion,
+  vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
 } from './matmul_plan.ts';
 
 export * from './matmul_plan.ts';
@@ -118,11 +118,6 @@ export interface MatmulOptions {
   vec4Spec?: KernelSpec;
   /** vec4: register prefetch of the next K step (default: on, off at tile 128x128, see vec4Prefetch) */
   prefetch?: boolean;
-  /**
-   * vec4: workgroup buffers, 1 or 2 (double-buffered: one barrier a step, twice the workgroup memory; prefetch is then
-   * unused). Default VEC4_STAGES; 2 falls back to K steps of 8 where 16 do not fit twice, and to 1 where neither does.
-   */
-  stages?: 1 | 2;
   /**
    * splitk without bias, batch 1: hand the partial sums to this batch, whose reduces are recorded four to a dispatch
    * (splitk_reduce_batch.ts), instead of dispatching this product's reduce now. `out` is written only when the batch
@@ -277,17 +272,14 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     const { B_KIND: bKind, ...c } = tiledConstants(tile);
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
     const vecBytes = half ? 8 : 16; // vec4h stages f16 tiles
-    const want = opts.stages ?? VEC4_STAGES;
-    if (want !== 1 && want !== 2) throw new Error(`matmul: stages must be 1 or 2, got ${String(want)}`);
-    const stages = vec4Stages(want, limit, tile, tileN, vecBytes, opts.bk);
-    const bk = opts.bk ?? vec4Bk(limit / stages, tile, tileN, vecBytes);
+    const bk = opts.bk ?? vec4Bk(limit, tile, tileN, vecBytes);
     if (bk !== 8 && bk !== 16 && !(bk === 32 && opts.vec4Spec)) throw new Error(`matmul: bk must be 8 or 16, got ${String(bk)}`);
-    const bytes = stages * vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
-    if (bytes > limit && !opts.vec4Spec) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} (${stages} stages) needs ${bytes} B of workgroup memory, this device has ${limit}`);
-    const prefetch = stages === 1 && (opts.prefetch ?? vec4Prefetch(tile, tileN));
-    // prefetch adds a half: no (integer) code of the other kernels can meet it; two stages add 1e7 (the rest < 3e6)
-    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0) + 1e7 * (stages - 1);
-    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0, ...(stages === 2 ? { STAGES: 2 } : {}) }); // STAGES only when 2: the bench's variant sources may lack it
+    const bytes = vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
+    if (bytes > limit && !opts.vec4Spec) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
+    const prefetch = opts.prefetch ?? vec4Prefetch(tile, tileN);
+    // prefetch adds a half: no (integer) code of the other kernels can meet it
+    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0);
+    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0 });
   };
   if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's

@@ -6,7 +6,7 @@
 // K tails (zeroed vec4s) and split-K ranges that end inside a step.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4Stages, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
+import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check } from './matmul_forward.check.ts';
 import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
@@ -50,27 +50,6 @@ test('matmul vec4: rectangular tiles (128 x 64, 64 x 128), all trans combination
   for (const version of ['tiled', 'splitk', 'naive'] as const) {
     assert.throws(() => matmul(rt, a, b, { version, tileN: 64 }), /tileN \(a rectangular tile\) is for version vec4 only/);
   }
-});
-
-test('matmul vec4: two workgroup buffers (stages 2) at each tile, all trans combinations, batch, split-K, edges', async () => {
-  const rng = new Rng(27);
-  // lavapipe's 32 KiB of workgroup memory: K steps of 8 at 128x128 (16 would need 33 792 B twice), 16 at the others
-  for (const [tile, tileN] of [[64, 64], [128, 64], [64, 128], [128, 128]] as const) {
-    const run: MatmulOptions = { version: 'vec4', tile, tileN, stages: 2, specialize: false };
-    for (const [transA, transB] of TRANS) {
-      for (const [M, N, K] of [[4, 4, 4], [132, 68, 20], [68, 132, 36], [8, 20, 132]]) await check(rng, { M, N, K, transA, transB }, run, `vec4/${tile}x${tileN}/stages2`);
-    }
-    await check(rng, { M: 36, N: 20, K: 20, batch: 3, broadcastB: true, transB: true, bias: true, alpha: 0.5 }, run, `vec4/${tile}x${tileN}/stages2`);
-    await check(rng, { M: 68, N: 4, K: 36, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, `vec4/${tile}x${tileN}/stages2`);
-  }
-  // split-K's first pass double-buffered: ranges that end inside a K step
-  await check(rng, { M: 20, N: 36, K: 260 }, { version: 'splitk', splitInner: 'vec4', stages: 2, splits: 3, specialize: false }, 'splitk/vec4/stages2');
-  // two buffers where a K step (16, else 8) fits twice; else one
-  assert.equal(vec4Stages(2, 32768, 128), 2);        // 2 · 8448 B at K steps of 8
-  assert.equal(vec4Stages(2, 32768, 128, 128, 16, 16), 1); // 2 · 16 896 B do not fit
-  assert.equal(vec4Stages(2, 49152, 128, 128, 16, 16), 2);
-  assert.equal(vec4Stages(2, 16384, 128), 1);        // WebGPU's default limit
-  assert.equal(vec4Stages(1, 49152, 64), 1);
 });
 
 test('matmul vec4: batch with and without broadcast B, bias, alpha, accumulate', async () => {

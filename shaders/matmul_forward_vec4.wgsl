@@ -24,9 +24,7 @@
 //                    sums, as in the tiled kernel (k_chunk a multiple of 4)
 // overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
 //   TRANS_A / TRANS_B (2: read from u), PREFETCH (register prefetch; matmul_forward.ts turns it off at 128x128,
-//   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%),
-//   STAGES ∈ {1, 2} (2: two workgroup buffers, step k+1 staged into the other while step k is read, one barrier a
-//   step instead of two; twice the workgroup memory; PREFETCH is then unused).
+//   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%).
 // dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
 // reference: matmul_forward.ref.ts (matmulRef)
 //
@@ -58,7 +56,6 @@ override TY: u32 = 16u;
 override TRANS_A: u32 = 2u;
 override TRANS_B: u32 = 2u;
 override BK: u32 = 8u;           // K per step: 8 or 16
-override STAGES: u32 = 1u;       // workgroup buffers: 1, or 2 (double-buffered)
 // register prefetch: the next step's global loads issued before this step's products (the tiled kernel's design);
 // without it (false), a step's loads come just before they are staged, and a second resident workgroup hides them
 override PREFETCH: bool = true;
@@ -75,7 +72,6 @@ const BS_ROW = 33u;
 override CA = 2u * BK / TX;      // vec4 of A each invocation moves per step: BK·BM/4 / WG ∈ {1, 2, 4}
 override CB = 2u * BK / TY;
 override KQ = BK / 4u;           // vec4 along k per row of a step
-override BKS = STAGES * BK;      // k-rows of the workgroup tiles: STAGES buffers of BK
 
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -83,8 +79,8 @@ override BKS = STAGES * BK;      // k-rows of the workgroup tiles: STAGES buffer
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> As: array<array<vec4<S>, AS_ROW>, BKS>;  // As[p·BK + k][m/4] = A[m..m+3, k] (buffer p)
-var<workgroup> Bs: array<array<vec4<S>, BS_ROW>, BKS>;  // Bs[p·BK + k][n/4] = B[k, n..n+3]
+var<workgroup> As: array<array<vec4<S>, AS_ROW>, BK>;  // As[k][m/4] = A[m..m+3, k]
+var<workgroup> Bs: array<array<vec4<S>, BS_ROW>, BK>;  // Bs[k][n/4] = B[k, n..n+3]
 
 fn trans_a() -> bool { if (TRANS_A == 2u) { return u.trans_a != 0u; } return TRANS_A == 1u; }
 fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRANS_B == 1u; }
@@ -119,11 +115,11 @@ fn load_b(b4: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   return select(vec4(0.0), v, k < ke);
 }
 
-fn store_a(p0: u32, e: u32, v32: vec4<f32>) {
+fn store_a(e: u32, v32: vec4<f32>) {
   let v = vec4<S>(v32);
-  if (trans_a()) { As[p0 + e / (BM / 4u)][e % (BM / 4u)] = v; return; }
+  if (trans_a()) { As[e / (BM / 4u)][e % (BM / 4u)] = v; return; }
   let r = e / KQ;
-  let k4 = p0 + 4u * (e % KQ);
+  let k4 = 4u * (e % KQ);
   let i = r / 4u;
   let c = r % 4u;
   As[k4][i][c] = v.x;
@@ -132,11 +128,11 @@ fn store_a(p0: u32, e: u32, v32: vec4<f32>) {
   As[k4 + 3u][i][c] = v.w;
 }
 
-fn store_b(p0: u32, e: u32, v32: vec4<f32>) {
+fn store_b(e: u32, v32: vec4<f32>) {
   let v = vec4<S>(v32);
-  if (!trans_b()) { Bs[p0 + e / (BN / 4u)][e % (BN / 4u)] = v; return; }
+  if (!trans_b()) { Bs[e / (BN / 4u)][e % (BN / 4u)] = v; return; }
   let r = e / KQ;
-  let k4 = p0 + 4u * (e % KQ);
+  let k4 = 4u * (e % KQ);
   let i = r / 4u;
   let c = r % 4u;
   Bs[k4][i][c] = v.x;
@@ -187,72 +183,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   var acc: array<vec4<f32>, 16>;      // as in the tiled kernel: acc[2i] / acc[2i+1] = row i x left / right columns
   var ra0: vec4<f32>; var ra1: vec4<f32>; var ra2: vec4<f32>; var ra3: vec4<f32>;
   var rb0: vec4<f32>; var rb1: vec4<f32>; var rb2: vec4<f32>; var rb3: vec4<f32>;
-  if (STAGES == 2u) {
-    // double-buffered workgroup tiles: step kt+1's loads issued before step kt's products, staged into the other
-    // buffer after them, one barrier a step (the products repeat the lines below, as the no-prefetch path does)
-    if (ntiles > 0u) {
-      ra0 = load_a(a4, m0, k_begin, t, k_end);
-      if (CA > 1u) { ra1 = load_a(a4, m0, k_begin, WG + t, k_end); }
-      if (CA > 2u) { ra2 = load_a(a4, m0, k_begin, 2u * WG + t, k_end); ra3 = load_a(a4, m0, k_begin, 3u * WG + t, k_end); }
-      rb0 = load_b(b4, n0, k_begin, t, k_end);
-      if (CB > 1u) { rb1 = load_b(b4, n0, k_begin, WG + t, k_end); }
-      if (CB > 2u) { rb2 = load_b(b4, n0, k_begin, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k_begin, 3u * WG + t, k_end); }
-      store_a(0u, t, ra0);
-      if (CA > 1u) { store_a(0u, WG + t, ra1); }
-      if (CA > 2u) { store_a(0u, 2u * WG + t, ra2); store_a(0u, 3u * WG + t, ra3); }
-      store_b(0u, t, rb0);
-      if (CB > 1u) { store_b(0u, WG + t, rb1); }
-      if (CB > 2u) { store_b(0u, 2u * WG + t, rb2); store_b(0u, 3u * WG + t, rb3); }
-    }
-    workgroupBarrier();
-    for (var kt = 0u; kt < ntiles; kt++) {
-      let p = kt & 1u;
-      let pk = p * BK;
-      let more = kt + 1u < ntiles;
-      if (more) {
-        let k0 = k_begin + (kt + 1u) * BK;
-        ra0 = load_a(a4, m0, k0, t, k_end);
-        if (CA > 1u) { ra1 = load_a(a4, m0, k0, WG + t, k_end); }
-        if (CA > 2u) { ra2 = load_a(a4, m0, k0, 2u * WG + t, k_end); ra3 = load_a(a4, m0, k0, 3u * WG + t, k_end); }
-        rb0 = load_b(b4, n0, k0, t, k_end);
-        if (CB > 1u) { rb1 = load_b(b4, n0, k0, WG + t, k_end); }
-        if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
-      }
-      for (var kk = 0u; kk < BK; kk++) {
-        let a0 = vec4<f32>(As[pk + kk][ty]);
-        let a1 = vec4<f32>(As[pk + kk][TY + ty]);
-        let b0 = vec4<f32>(Bs[pk + kk][tx]);
-        let b1 = vec4<f32>(Bs[pk + kk][TX + tx]);
-        acc[0] += a0.x * b0;  acc[1] += a0.x * b1;
-        acc[2] += a0.y * b0;  acc[3] += a0.y * b1;
-        acc[4] += a0.z * b0;  acc[5] += a0.z * b1;
-        acc[6] += a0.w * b0;  acc[7] += a0.w * b1;
-        acc[8] += a1.x * b0;  acc[9] += a1.x * b1;
-        acc[10] += a1.y * b0; acc[11] += a1.y * b1;
-        acc[12] += a1.z * b0; acc[13] += a1.z * b1;
-        acc[14] += a1.w * b0; acc[15] += a1.w * b1;
-      }
-      if (more) {
-        let q = (p ^ 1u) * BK;
-        store_a(q, t, ra0);
-        if (CA > 1u) { store_a(q, WG + t, ra1); }
-        if (CA > 2u) { store_a(q, 2u * WG + t, ra2); store_a(q, 3u * WG + t, ra3); }
-        store_b(q, t, rb0);
-        if (CB > 1u) { store_b(q, WG + t, rb1); }
-        if (CB > 2u) { store_b(q, 2u * WG + t, rb2); store_b(q, 3u * WG + t, rb3); }
-      }
-      workgroupBarrier();  // step kt+1 is staged, and everyone is done reading step kt's buffer
-    }
-  } else if (PREFETCH) {
+  if (PREFETCH) {
     for (var kt = 0u; kt <= ntiles; kt++) {
       if (kt > 0u) {
         workgroupBarrier();  // everyone is done reading step kt-2
-        store_a(0u, t, ra0);
-        if (CA > 1u) { store_a(0u, WG + t, ra1); }
-        if (CA > 2u) { store_a(0u, 2u * WG + t, ra2); store_a(0u, 3u * WG + t, ra3); }
-        store_b(0u, t, rb0);
-        if (CB > 1u) { store_b(0u, WG + t, rb1); }
-        if (CB > 2u) { store_b(0u, 2u * WG + t, rb2); store_b(0u, 3u * WG + t, rb3); }
+        store_a(t, ra0);
+        if (CA > 1u) { store_a(WG + t, ra1); }
+        if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
+        store_b(t, rb0);
+        if (CB > 1u) { store_b(WG + t, rb1); }
+        if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
         workgroupBarrier();  // step kt-1 is in As/Bs
       }
       if (kt < ntiles) {     // step kt into registers while step kt-1 is computed
@@ -293,12 +233,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       if (CB > 1u) { rb1 = load_b(b4, n0, k0, WG + t, k_end); }
       if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
       workgroupBarrier();  // everyone is done reading step kt-1
-      store_a(0u, t, ra0);
-      if (CA > 1u) { store_a(0u, WG + t, ra1); }
-      if (CA > 2u) { store_a(0u, 2u * WG + t, ra2); store_a(0u, 3u * WG + t, ra3); }
-      store_b(0u, t, rb0);
-      if (CB > 1u) { store_b(0u, WG + t, rb1); }
-      if (CB > 2u) { store_b(0u, 2u * WG + t, rb2); store_b(0u, 3u * WG + t, rb3); }
+      store_a(t, ra0);
+      if (CA > 1u) { store_a(WG + t, ra1); }
+      if (CA > 2u) { store_a(2u * WG + t, ra2); store_a(3u * WG + t, ra3); }
+      store_b(t, rb0);
+      if (CB > 1u) { store_b(WG + t, rb1); }
+      if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
       workgroupBarrier();  // step kt is in As/Bs
       for (var kk = 0u; kk < BK; kk++) {
         let a0 = vec4<f32>(As[kk][ty]);

@@ -90,17 +90,6 @@ export function vec4Bk(limit: number, tile: MatmulTile, tileN: MatmulTile = tile
   return vec4WorkgroupBytes(tile, 16, tileN, vecBytes) <= limit ? 16 : 8;
 }
 
-/** Workgroup buffers the vec4 kernel asks for unless told (MatmulOptions.stages): one, until two measure faster. */
-export const VEC4_STAGES: 1 | 2 = 1;
-
-/**
- * Workgroup buffers of the vec4 kernel: 2 (double-buffered) when asked and a K step (`bk`, else 8) fits twice in the
- * device's workgroup memory, else 1.
- */
-export function vec4Stages(want: 1 | 2, limit: number, tile: MatmulTile, tileN: MatmulTile = tile, vecBytes: 16 | 8 = 16, bk: 8 | 16 | 32 = 8): 1 | 2 {
-  return want === 2 && 2 * vec4WorkgroupBytes(tile, bk, tileN, vecBytes) <= limit ? 2 : 1;
-}
-
 /**
  * Whether the vec4 kernel prefetches the next K step into registers: not at tile 128x128. There, without the
  * prefetch registers, a step's loads wait in the open, yet the kernel ran faster (H100, same run: 2048³ 0.541 →
