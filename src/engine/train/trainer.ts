@@ -55,6 +55,11 @@ export interface StepMetrics {
   tokens: number;
   /** CPU time spent recording and submitting the step's GPU work (ms), waits excluded */
   recordMs: number;
+  /**
+   * the part of recordMs after the loss read (the optimizer's update): the first GPU call after a wait also carries
+   * the driver's deferred work for the step (lavapipe: ~13 ms of a 30-layer step, BENCHMARKS.md)
+   */
+  updateMs: number;
 }
 
 /** A micro-batch of the policy objective: rows [N · 4] = old log-prob, reference log-prob, advantage, weight per position. */
@@ -206,8 +211,9 @@ export class Trainer {
     stats.dispose();
     const t1 = performance.now();
     const lr = this.update(nc, lossV, norm);
-    recordMs += performance.now() - t1;
-    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs };
+    const updateMs = performance.now() - t1;
+    recordMs += updateMs;
+    return { step: this.step, loss: lossV, gradNorm: norm, lr, trainedTokens: trained, tokens, recordMs, updateMs };
   }
 
   /**
