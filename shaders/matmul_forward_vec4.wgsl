@@ -64,7 +64,7 @@ override BM = 8u * TY;
 override BN = 8u * TX;
 // the row pitch of the workgroup tiles, in vec4: BM/4 + 1 and BN/4 + 1 (one vec4 of padding). Constants, not overrides:
 // the tiles are 2-D arrays, whose inner length must be a constant; matmul_forward.ts writes these two lines for each
-// tile (vec4Source). 2-D tiles measured 3-7 % faster than the same tiles as 1-D arrays at 128x128 on the H100 (2048³
+// tile (pitchSpec). 2-D tiles measured 3-7 % faster than the same tiles as 1-D arrays at 128x128 on the H100 (2048³
 // 0.49-0.51 → 0.47 ms, the vocabulary products 8.19 → 7.67 ms), with no clamp to lose in the inner loop. A larger
 // pitch than BM/4 + 1 stays correct (only memory and bank pattern change), so this file as written runs every tile.
 const AS_ROW = 33u;

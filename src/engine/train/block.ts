@@ -20,7 +20,8 @@ import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
 import { qkvBlocks, type BlockActs } from '../model/block.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
-import { adapterBackward, qkvWindow, type LoraState, type Window } from './lora-backward.ts';
+import { adapterBackward, qkvWindow, type LoraState } from './lora-backward.ts';
+import type { ColumnRange } from '../../../shaders/lora_forward.ts';
 import type { LoraTarget } from './adapter.ts';
 
 export type { LoraSlot, LoraState } from './lora-backward.ts';
@@ -122,7 +123,7 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   // the q/k/v adapters' output gradients are dqkv's windows (RoPE undone, hook edits written back): read in place
   // where the kernels take windows, else as contiguous copies (dq and dk with RoPE undone again, dv)
   const rows = (t: Tensor) => t.view([N, t.numel / N]);
-  const qkvDy = (t: LoraTarget): [Tensor, Window | undefined] => {
+  const qkvDy = (t: LoraTarget): [Tensor, ColumnRange | undefined] => {
     const cols = qkvWindow(cfg, t as 'q_proj' | 'k_proj' | 'v_proj', slot(t)!.B.shape[1], N);
     if (cols) return [dqkv, cols];
     if (t === 'v_proj') return [rows(dv), undefined];

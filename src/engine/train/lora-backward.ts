@@ -56,18 +56,15 @@ function dxaA(rt: Runtime, dxa: Tensor, A: Tensor, out?: Tensor): Tensor {
   return matmul(rt, dxa, A, out ? { out, accumulate: true } : {});
 }
 
-/** Columns offset .. offset+width of a wider matrix (a q/k/v window of the fused gradient [N, W], an xa window). */
-export type Window = ColumnRange;
-
 /**
  * Whether an adapter's backward reads its output gradient dy in place: columns offset .. offset+width of rows ld
  * long, N of them, rank r (matmul_skinny for dy·B, matmul_atb for dyᵀ·xa: row length, offset and width multiples of 4).
  */
-const readsInPlace = (N: number, r: number, ld: number, { offset, width }: Window): boolean =>
+const readsInPlace = (N: number, r: number, ld: number, { offset, width }: ColumnRange): boolean =>
   offset % 4 === 0 && ld % 4 === 0 && skinnyApplies(N, r, width) && atbApplies(width, r, N);
 
 /** Target t's window of the fused q|k|v gradient when the adapter's backward can read it in place, else null. */
-export function qkvWindow(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj', r: number, N: number): Window | null {
+export function qkvWindow(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj', r: number, N: number): ColumnRange | null {
   const { offset, stride } = qkvColumns(cfg, t);
   const { n_heads: H, n_kv_heads: Hkv, d_head: D } = cfg;
   const w = { offset, width: (t === 'q_proj' ? H : Hkv) * D };
@@ -86,9 +83,9 @@ export interface AdapterBackwardEnv {
 
 export interface AdapterBackward {
   /** target t from its output gradient dy [N, out] (or dy's window cols of a wider one); dx adds into dxIn [N, in] */
-  one(t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: Window): void;
+  one(t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: ColumnRange): void;
   /** the adapters of ts that share the input xIn, as a group where they can be (the file's head) */
-  shared(ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, Window | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }): void;
+  shared(ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }): void;
   /** records the split-K reduces still pending (the fallback path's): call once the block's adapters are done */
   flush(): void;
 }
@@ -99,7 +96,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
   // the adapters' dA and dB (nothing reads them before the optimizer) take their split-K reduces four to a dispatch
   const reduces = new SplitkReduceBatch(rt);
   /** p's columns (all of them, or the window w) as a contiguous [N, width]: p itself, or a copy of the window */
-  const solid = (p: Tensor, w?: Window): Tensor => {
+  const solid = (p: Tensor, w?: ColumnRange): Tensor => {
     const rows = p.view([N, p.numel / N]);
     if (!w || (w.offset === 0 && w.width === rows.shape[1])) return rows;
     const d = rt.empty([N, w.width], 'f32', `${p.label}.cols`);
@@ -110,7 +107,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
    * out [M, n] += alpha · p[:, pw]ᵀ q[:, qw] for p, q of N rows (pw, qw: column windows, default all): matmul_atb where
    * it applies (one dispatch, windows read in place), else split-K / 'auto' on contiguous copies
    */
-  const weightGrad = (p: Tensor, pw: Window | undefined, q: Tensor, qw: Window | undefined, alpha: number, out: Tensor) => {
+  const weightGrad = (p: Tensor, pw: ColumnRange | undefined, q: Tensor, qw: ColumnRange | undefined, alpha: number, out: Tensor) => {
     const [M, n] = out.shape;
     const [pr, qr] = [p.view([N, p.numel / N]), q.view([N, q.numel / N])];
     const fours = [pr.shape[1], qr.shape[1], pw?.offset ?? 0, qw?.offset ?? 0].every((v) => v % 4 === 0);
@@ -118,7 +115,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     else matmul(rt, solid(p, pw), solid(q, qw), { transA: true, alpha, out, accumulate: true, version: skinny(N), reduceBatch: reduces });
   };
   /** target t's x·Aᵀ: its own [N, r], or its window of the [N, k·r] it shares with the adapters stacked beside it */
-  const xaOf = (t: LoraTarget): [Tensor, Window | undefined] => {
+  const xaOf = (t: LoraTarget): [Tensor, ColumnRange | undefined] => {
     const xa = a.xa[t]!;
     const at = a.xaCol[t];
     return at === undefined ? [xa, undefined] : [xa, { offset: at, width: slot(t)!.A.shape[0] }];
@@ -127,7 +124,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
    * Adapter backward for target t, from its output gradient dy [N, out] (contiguous), or dy's window cols of a wider
    * gradient (the fused q|k|v one): dA and dB accumulate, the input gradient adds into dxIn [N, in].
    */
-  const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: Window) => {
+  const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: ColumnRange) => {
     const s = slot(t);
     if (!s) return;
     const scale = lora!.scale;
@@ -147,7 +144,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
    * their dy·B go side by side into one dxa [N, k·r], then one product adds into their stacked dA and one into dxIn;
    * else each on its own (loraBwd).
    */
-  const loraBwdShared = (ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, Window | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }) => {
+  const loraBwdShared = (ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }) => {
     const here = ts.filter((t) => slot(t));
     if (!here.length) return;
     const xaG = a.xa[here[0]];

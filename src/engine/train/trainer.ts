@@ -57,7 +57,7 @@ export interface StepMetrics {
   recordMs: number;
   /**
    * the part of recordMs after the loss read (the optimizer's update): the first GPU call after a wait also carries
-   * the driver's deferred work for the step (lavapipe: ~13 ms of a 30-layer step, BENCHMARKS.md)
+   * the driver's deferred work for the step (lavapipe: 12-17 ms for a 30-layer model's step in a probe; BENCHMARKS.md)
    */
   updateMs: number;
 }
