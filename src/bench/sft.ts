@@ -5,7 +5,8 @@
 // between two runs is what the adapters of the others cost.
 // --kernels sets the runtime's kernel preferences (Runtime.kernelPrefs) for the whole step; --flush-every n
 // submits after every n dispatches (Runtime.autoFlushEvery; 0: once, at the step's read); --flush-first n after the first n
-// following a read, doubling up to n of --flush-every (Runtime.autoFlushFirst; 0: no ramp).
+// following a read, doubling up to n of --flush-every (Runtime.autoFlushFirst; 0: no ramp). --no-replay records every
+// block's JavaScript each step (Runtime.replayOn false) instead of replaying its log (gpu/replay.ts): the A/B of the record.
 // One LoRA optimizer step (r = rank, alpha = 2r, all seven targets, AdamW, clip 1.0) on random ids
 // [batch, seq] with labels = ids, as tools/bench/torch_sft.py times PyTorch + PEFT in the same run:
 //   first step     wall time of step 1, pipeline compilation included
@@ -37,7 +38,7 @@ function parseTargets(list: string): LoraTarget[] {
 }
 
 export async function sftBench(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json', 'kernels', 'flush-every', 'flush-first', 'targets'], flags: ['recompute', 'profile'] });
+  const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json', 'kernels', 'flush-every', 'flush-first', 'targets'], flags: ['recompute', 'profile', 'no-replay'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
@@ -45,6 +46,7 @@ export async function sftBench(argv: string[]): Promise<void> {
   const prefs = parseKernelPrefs(p.values.get('kernels') ?? '');
   const rt = await Runtime.create(await nodeGpu());
   rt.kernelPrefs = { ...rt.kernelPrefs, ...prefs };
+  rt.replayOn = !p.flags.has('no-replay');
   if (p.values.has('flush-every')) rt.autoFlushEvery = num(p, 'flush-every', rt.autoFlushEvery);
   if (p.values.has('flush-first')) rt.autoFlushFirst = num(p, 'flush-first', rt.autoFlushFirst);
   const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });
@@ -83,9 +85,10 @@ export async function sftBench(argv: string[]): Promise<void> {
     model: label, batch: B, seq: T, rank: r, targets, recompute: p.flags.has('recompute'), steps,
     firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, updateMs: updMs, recordShare: recMs / stepMs, dispatches, passes, bindGroupsCreated: created,
     peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description, kernels: rt.kernelPrefs, flushEvery: rt.autoFlushEvery, flushFirst: rt.autoFlushFirst,
+    replay: { on: rt.replayOn, ...tr.graph.replayStats },
   };
   console.log(
-    `sft ${label} B=${B} T=${T} r=${r}${targets.length < LORA_TARGETS.length ? ` targets ${targets.join(',')}` : ''}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery} from ${rt.autoFlushFirst || rt.autoFlushEvery}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
+    `sft ${label} B=${B} T=${T} r=${r}${targets.length < LORA_TARGETS.length ? ` targets ${targets.join(',')}` : ''}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery} from ${rt.autoFlushFirst || rt.autoFlushEvery}, replay ${rt.replayOn ? `on: ${row.replay.replays} blocks replayed, ${row.replay.captures} logged` : 'off'}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
       `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%, update ${updMs.toFixed(1)} ms; ${dispatches} dispatches in ${passes} passes, ${created} new bind groups in the last step), ` +
       `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
   );

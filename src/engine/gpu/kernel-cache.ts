@@ -118,19 +118,36 @@ export class KernelCache {
       t.assertLive();
       key.push(this.bufferId(t.buffer), t.byteOffset, t.byteLength);
     }
-    const h = hashInts(key);
-    const bucket = this.bindGroups.get(h);
+    return this.found(key) ?? this.make(spec, key, tensors.map((t) => ({ buffer: t.buffer, offset: t.byteOffset, size: t.byteLength })), uniform);
+  }
+
+  /** bindGroup() over raw bindings (a replayed dispatch whose uniform block moved: ./replay.ts). */
+  bindGroupOf(spec: KernelSpec, bindings: readonly { buffer: GPUBuffer; offset: number; size: number }[], uniform: { arena: GPUBuffer; offset: number; size: number } | null): GPUBindGroup {
+    const key = this.keyScratch;
+    key.length = 0;
+    key.push(this.specId(spec), uniform ? uniform.offset : -1, uniform ? uniform.size : -1);
+    for (const b of bindings) key.push(this.bufferId(b.buffer), b.offset, b.size);
+    return this.found(key) ?? this.make(spec, key, bindings, uniform);
+  }
+
+  private found(key: readonly number[]): GPUBindGroup | undefined {
+    const bucket = this.bindGroups.get(hashInts(key));
     if (bucket) for (const e of bucket) if (sameInts(e.key, key)) return e.bindGroup;
+    return undefined;
+  }
+
+  private make(spec: KernelSpec, key: readonly number[], bindings: readonly { buffer: GPUBuffer; offset: number; size: number }[], uniform: { arena: GPUBuffer; offset: number; size: number } | null): GPUBindGroup {
     const entries: GPUBindGroupEntry[] = [];
     if (uniform) entries.push({ binding: 0, resource: { buffer: uniform.arena, offset: uniform.offset, size: uniform.size } });
     const first = uniform ? 1 : 0;
-    tensors.forEach((t, i) => entries.push({ binding: i + first, resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) } }));
+    bindings.forEach((b, i) => entries.push({ binding: i + first, resource: { buffer: b.buffer, offset: b.offset, size: Math.max(4, b.size) } }));
     const bindGroup = this.device.createBindGroup({ layout: this.layoutFor(spec), entries, label: spec.name });
     this.bindGroupsCreated++;
     if (this.bindGroupCount >= MAX_CACHED_BIND_GROUPS) {
       this.bindGroups.clear();
       this.bindGroupCount = 0;
     }
+    const h = hashInts(key);
     const e = { key: key.slice(), bindGroup };
     const b = this.bindGroups.get(h);
     if (b) b.push(e);

@@ -41,6 +41,8 @@ export class BufferPool {
   private history: GPUBuffer[] | null = null;
   private seq = 0;
   private stats: PoolStats = { created: 0, bytesCreated: 0, inUse: 0, bytesInUse: 0, bytesFree: 0 };
+  /** counts trim()s: a replayed log (./replay.ts) of an older epoch may name destroyed buffers */
+  epoch = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -72,6 +74,28 @@ export class BufferPool {
     this.stats.bytesInUse += size;
     if (this.history && this.seq < MAX_REMEMBERED) this.history[this.seq++] = buf;
     return buf;
+  }
+
+  /** Takes `buf`, which must be free, out of the pool as an acquire would have handed it out (a replayed log: ./replay.ts). */
+  take(buf: GPUBuffer): void {
+    const size = this.sizes.get(buf);
+    const set = size === undefined ? undefined : this.free.get(size);
+    if (!set?.delete(buf)) throw new Error('pool: a replay took a buffer that is not free');
+    this.stats.bytesFree -= size!;
+    this.stats.inUse++;
+    this.stats.bytesInUse += size!;
+    if (this.history && this.seq < MAX_REMEMBERED) this.history[this.seq++] = buf;
+  }
+
+  /** Whether `buf` is one of the pool's and free now. */
+  isFree(buf: GPUBuffer): boolean {
+    const size = this.sizes.get(buf);
+    return size !== undefined && (this.free.get(size)?.has(buf) ?? false);
+  }
+
+  /** Whether `buf` was made by the pool (acquire), not handed to it. */
+  owns(buf: GPUBuffer): boolean {
+    return this.sizes.has(buf);
   }
 
   /**
@@ -123,6 +147,7 @@ export class BufferPool {
     this.free.clear();
     this.histories.clear();
     this.stats.bytesFree = 0;
+    this.epoch++;
   }
 
   snapshot(): PoolStats {

@@ -17,6 +17,7 @@ import type { KernelSpec } from './kernel.ts';
 import { KernelCache } from './kernel-cache.ts';
 import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from './kernel-prefs.ts';
 import { resolveTimestamps, sumByLabel } from './timestamps.ts';
+import { Capture, replay, type ReplayHost, type ReplayStore } from './replay.ts';
 
 export interface DispatchArgs {
   /** tensors bound to the spec's non-uniform bindings, in binding order */
@@ -46,6 +47,10 @@ export class Runtime {
   private arenaUsed = 0;
   private uniformAlign: number;
   private timing: { querySet: GPUQuerySet } | null = null;
+  /** the capture in progress (replayable()), told of everything recorded */
+  private cap: Capture | null = null;
+  /** replayable() replays its logs (off: it always runs its function; A/B benchmarks and tests) */
+  replayOn = true;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
   dispatchCount = 0;
   /** command buffers submitted so far (all time) */
@@ -90,6 +95,20 @@ export class Runtime {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'uniform-arena',
     });
+    this.replayHost = {
+      pool: this.pool,
+      pushUniforms: (bytes) => this.pushUniforms(bytes),
+      bindGroupFor: (spec, bindings, offset, size) => this.kernels.bindGroupOf(spec, bindings, { arena: this.arena, offset, size }),
+      encodeDispatch: (pipeline, bindGroup, x, y, z) => this.encodeDispatch(pipeline, bindGroup, x, y, z),
+      encodeCopy: (src, srcOffset, dst, dstOffset, bytes) => this.encodeCopy(src, srcOffset, dst, dstOffset, bytes),
+      encodeClear: (buffer, offset, size) => this.encodeClear(buffer, offset, size),
+      submit: () => this.submit(),
+      adopt: (buffer, shape, dtype, label, byteOffset) => {
+        const t = new Tensor(this, buffer, shape, dtype, label, byteOffset);
+        this.track(t);
+        return t;
+      },
+    };
   }
 
   static async create(gpu: GPU | undefined, opts?: AcquireOptions): Promise<Runtime> {
@@ -102,6 +121,7 @@ export class Runtime {
   empty(shape: readonly number[], dtype: DType = 'f32', label = 'tensor'): Tensor {
     const bytes = byteLength(numelOf(shape), dtype);
     const t = new Tensor(this, this.pool.acquire(bytes, label), shape, dtype, label);
+    this.cap?.acquire(t.buffer);
     this.track(t);
     return t;
   }
@@ -118,9 +138,38 @@ export class Runtime {
     return this.pool.repeat(tag, fn);
   }
 
+  /**
+   * Runs `fn`, or replays what it recorded last time under `key` in `store` (./replay.ts): a block's forward or
+   * backward, repeated each step, then costs a few native calls per dispatch instead of its JavaScript. `inputs`
+   * are the tensors fn reads that change between calls (checked: same buffers and offsets, or fn runs again);
+   * anything else it reads must outlive the store (weights, adapters: the store's owner or the key tells them
+   * apart). fn must record GPU work only (an upload, read or sync inside: it runs each time). Returns what fn
+   * returns, its tensors rebuilt over the same buffers and owned by the current scope.
+   */
+  replayable<T>(store: ReplayStore, key: string, inputs: readonly Tensor[], fn: () => T): T {
+    if (!this.replayOn || this.cap || this.timing || this.prof || store.hopeless(key)) return fn();
+    const log = store.find(key, inputs, this.pool);
+    if (log) {
+      store.replays++;
+      return replay<T>(this.replayHost, log, inputs);
+    }
+    const cap = (this.cap = new Capture());
+    let out: T;
+    try {
+      out = fn();
+    } finally {
+      this.cap = null;
+    }
+    store.add(key, cap.finish(inputs, out, this.pool));
+    return out;
+  }
+
+  private readonly replayHost: ReplayHost;
+
   /** @internal Tensor.reshape and empty() report the owning tensors they make. */
   track(t: Tensor): void {
     this.scopes.track(t);
+    this.cap?.made(t, !this.scopes.persisting);
   }
 
   /**
@@ -169,16 +218,20 @@ export class Runtime {
   /** A pooled tensor filled with zeros (recorded as a clear, in order with the dispatches). */
   zeros(shape: readonly number[], dtype: DType = 'f32', label = 'zeros'): Tensor {
     const t = this.empty(shape, dtype, label);
-    this.endPass();
-    this.enc().clearBuffer(t.buffer, 0, Math.max(4, t.byteLength));
+    this.encodeClear(t.buffer, 0, Math.max(4, t.byteLength));
     return t;
   }
 
   /** Set every element of `t` to zero, recorded in order with the dispatches (gradient buffers between steps). */
   clear(t: Tensor): void {
     t.assertLive();
+    this.encodeClear(t.buffer, t.byteOffset, t.byteLength);
+  }
+
+  private encodeClear(buffer: GPUBuffer, offset: number, size: number): void {
+    this.cap?.clear(buffer, offset, size);
     this.endPass();
-    this.enc().clearBuffer(t.buffer, t.byteOffset, t.byteLength);
+    this.enc().clearBuffer(buffer, offset, size);
   }
 
   /** Upload host data. f16/bf16 take a Uint16Array of raw half bits (packed two per u32 here). */
@@ -186,6 +239,7 @@ export class Runtime {
     const dt: DType = dtype ?? (data instanceof Float32Array ? 'f32' : data instanceof Int32Array ? 'i32' : data instanceof Uint32Array ? 'u32' : 'bf16');
     const n = numelOf(shape);
     if (data.length !== n) throw new Error(`${label}: ${data.length} values for shape [${shape}] (${n} elements)`);
+    this.cap?.hostData('uploaded host data');
     const t = this.empty(shape, dt, label);
     let bytes: Uint8Array<ArrayBuffer>;
     if (dt === 'f16' || dt === 'bf16') {
@@ -197,7 +251,7 @@ export class Runtime {
       bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     }
     // writeBuffer is a queue operation: pending dispatches must go first to keep order
-    this.flush();
+    this.submit();
     this.device.queue.writeBuffer(t.buffer, 0, bytes);
     return t;
   }
@@ -205,11 +259,12 @@ export class Runtime {
   /** Copy a tensor to the host: f32 → Float32Array, i32 → Int32Array, u32/f16/bf16 → Uint32Array (raw words). */
   async read(t: Tensor): Promise<HostArray> {
     t.assertLive();
+    this.cap?.hostData('read a tensor back');
     const bytes = Math.max(4, t.byteLength);
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${t.label}` });
     this.endPass();
     this.enc().copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes);
-    this.flush();
+    this.submit();
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -239,11 +294,17 @@ export class Runtime {
     }
     if (src.buffer === dst.buffer) throw new Error(`copy ${src} → ${dst}: the same buffer (slices of one buffer cannot be copied into each other)`);
     if (count === 0) return;
+    this.encodeCopy(src.buffer, src.byteOffset + srcAt * 4, dst.buffer, dst.byteOffset + dstAt * 4, count * 4);
+  }
+
+  private encodeCopy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.cap?.copy(src, srcOffset, dst, dstOffset, bytes);
     this.endPass();
-    this.enc().copyBufferToBuffer(src.buffer, src.byteOffset + srcAt * 4, dst.buffer, dst.byteOffset + dstAt * 4, count * 4);
+    this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
+    this.cap?.release(buffer);
     this.pool.release(buffer);
   }
 
@@ -267,7 +328,7 @@ export class Runtime {
    */
   startProfile(cap = 8192): boolean {
     if (!this.ctx.hasTimestamps) return false;
-    this.flush();
+    this.submit();
     const sets = Array.from({ length: Math.ceil(cap / 2048) }, () => this.device.createQuerySet({ type: 'timestamp', count: 4096, label: 'profile' }));
     this.prof = { sets, names: [], cap };
     return true;
@@ -299,9 +360,10 @@ export class Runtime {
     if (args.tensors.length !== nStorage) {
       throw new Error(`${spec.name}: expects ${nStorage} tensors, got ${args.tensors.length}`);
     }
-    const uniform = hasUniform ? { arena: this.arena, offset: this.pushUniforms(args.uniforms ?? this.missingUniforms(spec)), size: args.uniforms!.byteLength } : null;
+    const uniform = hasUniform ? { arena: this.arena, offset: this.pushUniforms(new Uint8Array(args.uniforms ?? this.missingUniforms(spec))), size: args.uniforms!.byteLength } : null;
     const bindGroup = this.kernels.bindGroup(spec, args.tensors, uniform);
     const pipeline = this.pipeline(spec, args.constants);
+    this.cap?.dispatch(spec, pipeline, bindGroup, args.tensors, args.uniforms, uniform ? uniform.offset : -1, x, y, z);
     const prof = this.prof && this.prof.names.length < this.prof.cap ? this.prof : null;
     if (prof) {
       this.endPass();
@@ -312,6 +374,11 @@ export class Runtime {
       this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: q, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 } });
       this.passPipeline = null;
     }
+    this.encodeDispatch(pipeline, bindGroup, x, y, z, prof !== null);
+  }
+
+  /** The dispatch on the open pass (begun if none), then the auto-submit's count. */
+  private encodeDispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number, ownPass = false): void {
     const pass = this.beginPass();
     if (pipeline !== this.passPipeline) {
       pass.setPipeline(pipeline);
@@ -319,11 +386,11 @@ export class Runtime {
     }
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
-    if (prof) this.endPass();
+    if (ownPass) this.endPass();
     this.dispatchCount++;
     const every = this.flushRamp > 0 ? Math.min(this.flushRamp, this.autoFlushEvery) : this.autoFlushEvery;
     if (++this.sinceFlush >= every && this.autoFlushEvery > 0 && !this.timing) {
-      this.flush();
+      this.submit();
       if (this.flushRamp > 0) this.flushRamp = 2 * this.flushRamp < this.autoFlushEvery ? 2 * this.flushRamp : 0;
     }
   }
@@ -332,14 +399,14 @@ export class Runtime {
     throw new Error(`${spec.name}: needs uniforms`);
   }
 
-  private pushUniforms(data: ArrayBuffer): number {
+  private pushUniforms(data: Uint8Array): number {
     const offset = Math.ceil(this.arenaUsed / this.uniformAlign) * this.uniformAlign;
     if (offset + data.byteLength > ARENA_BYTES) {
       if (this.timing) throw new Error('too many dispatches inside one timed region (uniform arena full)');
-      this.flush();
+      this.submit();
       return this.pushUniforms(data);
     }
-    this.arenaHost.set(new Uint8Array(data), offset);
+    this.arenaHost.set(data, offset);
     this.arenaUsed = offset + data.byteLength;
     return offset;
   }
@@ -368,6 +435,11 @@ export class Runtime {
 
   /** Submit everything recorded so far. */
   flush(): void {
+    this.cap?.flush();
+    this.submit();
+  }
+
+  private submit(): void {
     if (!this.encoder) return;
     this.endPass();
     if (this.arenaUsed > 0) {
@@ -382,7 +454,8 @@ export class Runtime {
 
   /** Submit and wait until the GPU has finished; throws any GPU error seen meanwhile. */
   async sync(): Promise<void> {
-    this.flush();
+    this.cap?.hostData('waited for the GPU');
+    this.submit();
     await this.device.queue.onSubmittedWorkDone();
     this.ctx.throwIfFailed();
     this.flushRamp = this.autoFlushFirst;
@@ -415,7 +488,7 @@ export class Runtime {
 
   /** The first `count` timestamps of each query set, read back in order (ns): submits what is recorded (timestamps.ts). */
   private readTimestamps(sets: { querySet: GPUQuerySet; count: number }[]): Promise<BigUint64Array> {
-    return resolveTimestamps(this.device, this.enc(), () => this.flush(), sets, () => this.ctx.throwIfFailed());
+    return resolveTimestamps(this.device, this.enc(), () => this.submit(), sets, () => this.ctx.throwIfFailed());
   }
 
   destroy(): void {

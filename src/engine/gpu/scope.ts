@@ -30,6 +30,11 @@ export class ScopeStack {
     }
   }
 
+  /** Whether persistent() is running (a tensor made now belongs to no scope, whatever is open). */
+  get persisting(): boolean {
+    return this.suspended > 0;
+  }
+
   /** How many scopes are open. */
   get depth(): number {
     return this.open.length;

@@ -112,6 +112,11 @@ export const SLICE_ALIGN = 256;
 /** n 32-bit values rounded up to where the next slice may start (a multiple of SLICE_ALIGN bytes). */
 export const sliceAligned = (n: number): number => Math.ceil(n / (SLICE_ALIGN / 4)) * (SLICE_ALIGN / 4);
 
+/** A view or slice of `parent` (not owning) with this shape, start and label: a replayed log's rebuilt result (./replay.ts). */
+export function viewOf(parent: Tensor, shape: readonly number[], byteOffset: number, label: string): Tensor {
+  return new TensorView(parent, shape, byteOffset, label);
+}
+
 /** A reshaped view or a slice: shares its parent's buffer; disposing it does nothing. */
 class TensorView extends Tensor {
   constructor(

@@ -14,6 +14,7 @@
 // add up. The loss is scaled by the caller's `gradScale` = 1 / (counted tokens of the whole step):
 // summed over the step's micro-batches this gives transformers' mean over the step's tokens.
 import type { Runtime } from '../gpu/runtime.ts';
+import { ReplayStore, tensorsIn } from '../gpu/replay.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul } from '../../../shaders/matmul_forward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
@@ -103,6 +104,10 @@ export class TrainGraph implements BlockContext {
   private seed = 0;
   /** the current forward's hook points (set by step, hidden, nll; read by ./block.ts) */
   hp: GraphHookPoints;
+  /** each block's forward and backward of a step, recorded once and replayed (Runtime.replayable) */
+  private replays = new ReplayStore();
+  private ids = new WeakMap<object, number>();
+  private nextId = 1;
 
   constructor(
     readonly rt: Runtime,
@@ -126,6 +131,29 @@ export class TrainGraph implements BlockContext {
     } finally {
       this.hp.again = false;
     }
+  }
+
+  /**
+   * `fn` (a block's forward or backward in a step) through Runtime.replayable, keyed by what decides its dispatches
+   * beyond its inputs: the block and part, the shape, the adapter and full-gradient objects (their tensors are
+   * bound as they are) and the kernel choices. Run as is where hooks are set or dropout draws new masks.
+   */
+  private replayed<T>(what: string, B: number, T: number, lora: LoraState | null, full: FullGrads | null, inputs: Tensor[], fn: () => T): T {
+    if (!this.hp.none || (lora?.dropout ?? 0) > 0) return fn();
+    const key = `${what}|${B}x${T}|${this.idOf(lora)}|${this.idOf(full)}|${JSON.stringify(this.rt.kernelPrefs)}`;
+    return this.rt.replayable(this.replays, key, inputs, fn);
+  }
+
+  private idOf(o: object | null): number {
+    if (!o) return 0;
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  /** Replay statistics of the training step's blocks (replays and captures so far). */
+  get replayStats(): { replays: number; captures: number; lastBroken: string | null } {
+    return { replays: this.replays.replays, captures: this.replays.captures, lastBroken: this.replays.lastBroken };
   }
 
   /**
@@ -157,7 +185,8 @@ export class TrainGraph implements BlockContext {
     const acts: (BlockActs | null)[] = [];
     const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
     for (let l = 0; l < cfg.n_layers; l++) {
-      const a = this.block(l, x, B, T, lora, true);
+      const xl = x;
+      const a = this.replayed(`f${l}`, B, T, lora, full, [xl], () => this.block(l, xl, B, T, lora, true));
       inputs.push(x);
       x = a.out;
       if (opts.recompute) {
@@ -211,11 +240,12 @@ export class TrainGraph implements BlockContext {
     for (let l = cfg.n_layers - 1; l >= 0; l--) {
       let a = acts[l];
       if (!a) {
-        const again = this.block(l, inputs[l], B, T, lora, true, true); // recompute
+        const again = this.replayed(`r${l}`, B, T, lora, full, [inputs[l]], () => this.block(l, inputs[l], B, T, lora, true, true)); // recompute
         again.out.dispose();
         a = again.acts!;
       }
-      const dxIn = blockBackward(this, l, a, dx, B, T, lora, full);
+      const [al, dl] = [a, dx];
+      const dxIn = this.replayed(`b${l}`, B, T, lora, full, [dl, ...tensorsIn(al)], () => blockBackward(this, l, al, dl, B, T, lora, full));
       dx.dispose(); // early: each block's [N, C]
       dx = dxIn;
       disposeActs(a, false); // a.x === inputs[l]
