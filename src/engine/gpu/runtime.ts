@@ -5,9 +5,8 @@
 //   const y = rmsnormForward(rt, x, w, 1e-6);       // records a dispatch, returns a tensor
 //   const host = await rt.read(y);                  // submits what is pending, maps, copies
 //
-// Dispatches accumulate in one command encoder (one compute pass between copies) until flush(),
-// read() or sync(). Uniforms of all dispatches of a submit go into one arena buffer, written with a
-// single queue.writeBuffer just before the submit; queue order makes reusing the arena safe.
+// Dispatches accumulate in one command encoder until flush(), read() or sync() (./recorder.ts: passes, the
+// uniform arena, submits in parts); a repeated stretch of work can be replayed from a log (./replay.ts).
 
 import { acquireDevice, GpuError, type AcquireOptions, type GpuContext } from './device.ts';
 import { BufferPool } from './pool.ts';
@@ -17,6 +16,7 @@ import type { KernelSpec } from './kernel.ts';
 import { KernelCache } from './kernel-cache.ts';
 import { DEFAULT_KERNEL_PREFS, type KernelPrefs } from './kernel-prefs.ts';
 import { resolveTimestamps, sumByLabel } from './timestamps.ts';
+import { Recorder } from './recorder.ts';
 import { Capture, replay, type ReplayHost, type ReplayStore } from './replay.ts';
 
 export interface DispatchArgs {
@@ -29,50 +29,53 @@ export interface DispatchArgs {
   workgroups: readonly [number, number?, number?];
 }
 
-const ARENA_BYTES = 1 << 20;
-
 type HostArray = Float32Array | Int32Array | Uint32Array;
 
 export class Runtime {
   readonly device: GPUDevice;
   readonly pool: BufferPool;
   private kernels: KernelCache;
-  /** the pipeline last set on the open pass (a repeated setPipeline is skipped) */
-  private passPipeline: GPUComputePipeline | null = null;
   private readonly maxWorkgroupsPerDim: number;
-  private encoder: GPUCommandEncoder | null = null;
-  private pass: GPUComputePassEncoder | null = null;
-  private arena: GPUBuffer;
-  private arenaHost = new Uint8Array(ARENA_BYTES);
-  private arenaUsed = 0;
-  private uniformAlign: number;
-  private timing: { querySet: GPUQuerySet } | null = null;
+  private readonly rec: Recorder;
   /** the capture in progress (replayable()), told of everything recorded */
   private cap: Capture | null = null;
   /** replayable() replays its logs (off: it always runs its function; A/B benchmarks and tests) */
   replayOn = true;
   /** dispatches recorded so far (all time); benchmarks read it to count CPU-side work */
-  dispatchCount = 0;
+  get dispatchCount(): number {
+    return this.rec.dispatchCount;
+  }
   /** command buffers submitted so far (all time) */
-  submitCount = 0;
+  get submitCount(): number {
+    return this.rec.submitCount;
+  }
   /** compute passes begun so far (all time): a clear or copy between dispatches ends one, and each costs a native begin/end */
-  passCount = 0;
+  get passCount(): number {
+    return this.rec.passCount;
+  }
   /**
    * Submit what is recorded after this many dispatches, without waiting: the GPU starts on the first
    * part of a long stretch of work (a training step: ~3 000 dispatches, 30-45 ms of recording) while
    * the CPU records the rest, instead of idling until the read at its end. 0: only at flush/read/sync.
    * Timed regions (timeGpu) are never split.
    */
-  autoFlushEvery = 256;
+  get autoFlushEvery(): number {
+    return this.rec.autoFlushEvery;
+  }
+  set autoFlushEvery(n: number) {
+    this.rec.autoFlushEvery = n;
+  }
   /**
    * After a read or sync (the GPU has run dry), submit after this many dispatches, then twice as many each time up
    * to autoFlushEvery: the GPU restarts on the first few instead of idling while the CPU records 256 (a step's read of
    * its loss leaves the GPU waiting on the optimizer's and the next step's first dispatches). 0: no ramp.
    */
-  autoFlushFirst = 16;
-  private sinceFlush = 0;
-  /** the submit threshold while ramping up after a read/sync; 0 when not ramping */
-  private flushRamp = 0;
+  get autoFlushFirst(): number {
+    return this.rec.autoFlushFirst;
+  }
+  set autoFlushFirst(n: number) {
+    this.rec.autoFlushFirst = n;
+  }
   /**
    * Which kernel family the shape pickers take where several apply (issue 14): a benchmark times the
    * step under each choice in one run (`bench -- sft --kernels`), and the defaults follow what the GPU
@@ -88,21 +91,16 @@ export class Runtime {
     this.device = ctx.device;
     this.pool = new BufferPool(this.device, ctx.summary.limits.maxBufferSize);
     this.kernels = new KernelCache(this.device);
-    this.uniformAlign = Number(this.device.limits.minUniformBufferOffsetAlignment) || 256;
     this.maxWorkgroupsPerDim = Number(this.device.limits.maxComputeWorkgroupsPerDimension);
-    this.arena = this.device.createBuffer({
-      size: ARENA_BYTES,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      label: 'uniform-arena',
-    });
+    this.rec = new Recorder(this.device);
     this.replayHost = {
       pool: this.pool,
-      pushUniforms: (bytes) => this.pushUniforms(bytes),
-      bindGroupFor: (spec, bindings, offset, size) => this.kernels.bindGroupOf(spec, bindings, { arena: this.arena, offset, size }),
-      encodeDispatch: (pipeline, bindGroup, x, y, z) => this.encodeDispatch(pipeline, bindGroup, x, y, z),
-      encodeCopy: (src, srcOffset, dst, dstOffset, bytes) => this.encodeCopy(src, srcOffset, dst, dstOffset, bytes),
-      encodeClear: (buffer, offset, size) => this.encodeClear(buffer, offset, size),
-      submit: () => this.submit(),
+      pushUniforms: (bytes) => this.rec.pushUniforms(bytes),
+      bindGroupFor: (spec, bindings, offset, size) => this.kernels.bindGroupOf(spec, bindings, { arena: this.rec.arena, offset, size }),
+      encodeDispatch: (pipeline, bindGroup, x, y, z) => this.rec.dispatch(pipeline, bindGroup, x, y, z),
+      encodeCopy: (src, srcOffset, dst, dstOffset, bytes) => this.rec.copy(src, srcOffset, dst, dstOffset, bytes),
+      encodeClear: (buffer, offset, size) => this.rec.clear(buffer, offset, size),
+      submit: () => this.rec.submit(),
       adopt: (buffer, shape, dtype, label, byteOffset) => {
         const t = new Tensor(this, buffer, shape, dtype, label, byteOffset);
         this.track(t);
@@ -147,7 +145,7 @@ export class Runtime {
    * returns, its tensors rebuilt over the same buffers and owned by the current scope.
    */
   replayable<T>(store: ReplayStore, key: string, inputs: readonly Tensor[], fn: () => T): T {
-    if (!this.replayOn || this.cap || this.timing || this.prof || store.hopeless(key)) return fn();
+    if (!this.replayOn || this.cap || this.rec.timing || this.prof || store.hopeless(key)) return fn();
     const log = store.find(key, inputs, this.pool);
     if (log) {
       store.replays++;
@@ -230,8 +228,7 @@ export class Runtime {
 
   private encodeClear(buffer: GPUBuffer, offset: number, size: number): void {
     this.cap?.clear(buffer, offset, size);
-    this.endPass();
-    this.enc().clearBuffer(buffer, offset, size);
+    this.rec.clear(buffer, offset, size);
   }
 
   /** Upload host data. f16/bf16 take a Uint16Array of raw half bits (packed two per u32 here). */
@@ -251,7 +248,7 @@ export class Runtime {
       bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     }
     // writeBuffer is a queue operation: pending dispatches must go first to keep order
-    this.submit();
+    this.rec.submit();
     this.device.queue.writeBuffer(t.buffer, 0, bytes);
     return t;
   }
@@ -262,9 +259,8 @@ export class Runtime {
     this.cap?.hostData('read a tensor back');
     const bytes = Math.max(4, t.byteLength);
     const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: `read:${t.label}` });
-    this.endPass();
-    this.enc().copyBufferToBuffer(t.buffer, t.byteOffset, staging, 0, bytes);
-    this.submit();
+    this.rec.copy(t.buffer, t.byteOffset, staging, 0, bytes);
+    this.rec.submit();
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -272,7 +268,7 @@ export class Runtime {
       throw new GpuError('internal', `reading ${t} back failed: ${(e as Error).message}`);
     }
     this.ctx.throwIfFailed();
-    this.flushRamp = this.autoFlushFirst;
+    this.rec.waited();
     const copy = staging.getMappedRange().slice(0, t.byteLength);
     staging.unmap();
     staging.destroy();
@@ -299,8 +295,7 @@ export class Runtime {
 
   private encodeCopy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.cap?.copy(src, srcOffset, dst, dstOffset, bytes);
-    this.endPass();
-    this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.rec.copy(src, srcOffset, dst, dstOffset, bytes);
   }
 
   releaseBuffer(buffer: GPUBuffer): void {
@@ -328,7 +323,7 @@ export class Runtime {
    */
   startProfile(cap = 8192): boolean {
     if (!this.ctx.hasTimestamps) return false;
-    this.submit();
+    this.rec.submit();
     const sets = Array.from({ length: Math.ceil(cap / 2048) }, () => this.device.createQuerySet({ type: 'timestamp', count: 4096, label: 'profile' }));
     this.prof = { sets, names: [], cap };
     return true;
@@ -338,7 +333,7 @@ export class Runtime {
   async stopProfile(): Promise<{ name: string; ms: number; count: number }[]> {
     const prof = this.prof;
     if (!prof) return [];
-    this.endPass();
+    this.rec.endPass();
     this.prof = null;
     const n = prof.names.length;
     const ts = n > 0 ? await this.readTimestamps(prof.sets.map((q, s) => ({ querySet: q, count: 2 * Math.max(0, Math.min(2048, n - s * 2048)) }))) : null;
@@ -360,105 +355,38 @@ export class Runtime {
     if (args.tensors.length !== nStorage) {
       throw new Error(`${spec.name}: expects ${nStorage} tensors, got ${args.tensors.length}`);
     }
-    const uniform = hasUniform ? { arena: this.arena, offset: this.pushUniforms(new Uint8Array(args.uniforms ?? this.missingUniforms(spec))), size: args.uniforms!.byteLength } : null;
+    const uniform = hasUniform ? { arena: this.rec.arena, offset: this.rec.pushUniforms(new Uint8Array(args.uniforms ?? this.missingUniforms(spec))), size: args.uniforms!.byteLength } : null;
     const bindGroup = this.kernels.bindGroup(spec, args.tensors, uniform);
     const pipeline = this.pipeline(spec, args.constants);
     this.cap?.dispatch(spec, pipeline, bindGroup, args.tensors, args.uniforms, uniform ? uniform.offset : -1, x, y, z);
     const prof = this.prof && this.prof.names.length < this.prof.cap ? this.prof : null;
     if (prof) {
-      this.endPass();
       const i = prof.names.length;
       prof.names.push(`${spec.name} [${x},${y},${z}]`);
-      const q = prof.sets[Math.floor(i / 2048)];
-      const j = i % 2048;
-      this.pass = this.enc().beginComputePass({ label: 'profile-pass', timestampWrites: { querySet: q, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 } });
-      this.passPipeline = null;
+      this.rec.beginProfiledPass(prof.sets[Math.floor(i / 2048)], i % 2048);
     }
-    this.encodeDispatch(pipeline, bindGroup, x, y, z, prof !== null);
-  }
-
-  /** The dispatch on the open pass (begun if none), then the auto-submit's count. */
-  private encodeDispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number, ownPass = false): void {
-    const pass = this.beginPass();
-    if (pipeline !== this.passPipeline) {
-      pass.setPipeline(pipeline);
-      this.passPipeline = pipeline;
-    }
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(x, y, z);
-    if (ownPass) this.endPass();
-    this.dispatchCount++;
-    const every = this.flushRamp > 0 ? Math.min(this.flushRamp, this.autoFlushEvery) : this.autoFlushEvery;
-    if (++this.sinceFlush >= every && this.autoFlushEvery > 0 && !this.timing) {
-      this.submit();
-      if (this.flushRamp > 0) this.flushRamp = 2 * this.flushRamp < this.autoFlushEvery ? 2 * this.flushRamp : 0;
-    }
+    this.rec.dispatch(pipeline, bindGroup, x, y, z, prof !== null);
   }
 
   private missingUniforms(spec: KernelSpec): never {
     throw new Error(`${spec.name}: needs uniforms`);
   }
 
-  private pushUniforms(data: Uint8Array): number {
-    const offset = Math.ceil(this.arenaUsed / this.uniformAlign) * this.uniformAlign;
-    if (offset + data.byteLength > ARENA_BYTES) {
-      if (this.timing) throw new Error('too many dispatches inside one timed region (uniform arena full)');
-      this.submit();
-      return this.pushUniforms(data);
-    }
-    this.arenaHost.set(data, offset);
-    this.arenaUsed = offset + data.byteLength;
-    return offset;
-  }
-
   // ---- submission ----------------------------------------------------------------------------
-
-  private enc(): GPUCommandEncoder {
-    return (this.encoder ??= this.device.createCommandEncoder({ label: 'lab-batch' }));
-  }
-
-  private beginPass(): GPUComputePassEncoder {
-    if (!this.pass) {
-      const timestampWrites = this.timing ? { querySet: this.timing.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } : undefined;
-      this.pass = this.enc().beginComputePass({ label: 'lab-pass', timestampWrites });
-      this.passPipeline = null;
-      this.passCount++;
-    }
-    return this.pass;
-  }
-
-  private endPass(): void {
-    if (this.timing && this.pass) throw new Error('a copy or clear inside a timed region would split its pass');
-    this.pass?.end();
-    this.pass = null;
-  }
 
   /** Submit everything recorded so far. */
   flush(): void {
     this.cap?.flush();
-    this.submit();
-  }
-
-  private submit(): void {
-    if (!this.encoder) return;
-    this.endPass();
-    if (this.arenaUsed > 0) {
-      this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, Math.ceil(this.arenaUsed / 4) * 4);
-      this.arenaUsed = 0;
-    }
-    this.device.queue.submit([this.encoder.finish()]);
-    this.encoder = null;
-    this.sinceFlush = 0;
-    this.submitCount++;
+    this.rec.submit();
   }
 
   /** Submit and wait until the GPU has finished; throws any GPU error seen meanwhile. */
   async sync(): Promise<void> {
     this.cap?.hostData('waited for the GPU');
-    this.submit();
+    this.rec.submit();
     await this.device.queue.onSubmittedWorkDone();
     this.ctx.throwIfFailed();
-    this.flushRamp = this.autoFlushFirst;
+    this.rec.waited();
   }
 
   /**
@@ -474,13 +402,13 @@ export class Runtime {
       return { ms: performance.now() - t0, method: 'wallclock' };
     }
     const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2, label: 'timeGpu' });
-    this.timing = { querySet };
+    this.rec.timing = { querySet };
     try {
       record();
     } finally {
-      this.timing = null;
+      this.rec.timing = null;
     }
-    this.endPass();
+    this.rec.endPass();
     const [t0, t1] = await this.readTimestamps([{ querySet, count: 2 }]);
     querySet.destroy();
     return { ms: Number(t1 - t0) / 1e6, method: 'timestamp' };
@@ -488,15 +416,13 @@ export class Runtime {
 
   /** The first `count` timestamps of each query set, read back in order (ns): submits what is recorded (timestamps.ts). */
   private readTimestamps(sets: { querySet: GPUQuerySet; count: number }[]): Promise<BigUint64Array> {
-    return resolveTimestamps(this.device, this.enc(), () => this.submit(), sets, () => this.ctx.throwIfFailed());
+    return resolveTimestamps(this.device, this.rec.enc(), () => this.rec.submit(), sets, () => this.ctx.throwIfFailed());
   }
 
   destroy(): void {
     this.kernels.clear();
-    this.encoder = null;
-    this.pass = null;
+    this.rec.destroy();
     this.pool.trim();
-    this.arena.destroy();
     this.device.destroy();
   }
 }
