@@ -24,7 +24,7 @@ import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
-import { add } from '../../../shaders/add_scale.ts';
+import { add, addScale } from '../../../shaders/add_scale.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
@@ -332,8 +332,9 @@ function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor
   if (!hp.wants(point)) {
     out = resid;
     if (keep || hp.isKept(resid)) {
-      out = rt.empty(resid.shape, 'f32', 'resid'); // the residual stays as it was (kept, or the caller's)
-      rt.copy(resid, 0, out, 0, resid.numel);
+      // the residual stays as it was (kept, or the caller's): copied by a dispatch, not a buffer copy, which would end
+      // the compute pass (a native end and begin, ~30 µs on the H100's Dawn, twice a block)
+      out = addScale(rt, resid, 1, null, 0, rt.empty(resid.shape, 'f32', 'resid'));
     }
     matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true }); // out += inp·Wᵀ
     lora(t, rows, out.view([N, C])); // out += scale · (inp Aᵀ) Bᵀ
