@@ -195,9 +195,10 @@ export class ReplayStore {
     }
     const list = this.logs.get(key) ?? [];
     this.logs.set(key, [log, ...list].slice(0, LOGS_PER_KEY));
+    this.misses.delete(key); // a capture that broke once (a cache made on first use) is not held against the key
   }
 
-  /** after this many captures that broke, a key is run without capturing */
+  /** after this many captures in a row that broke, a key is run without capturing */
   hopeless(key: string): boolean {
     return (this.misses.get(key) ?? 0) >= 3;
   }
