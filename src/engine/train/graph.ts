@@ -185,8 +185,7 @@ export class TrainGraph implements BlockContext {
     const acts: (BlockActs | null)[] = [];
     const inputs: Tensor[] = []; // resid_pre of each block (kept in both modes)
     for (let l = 0; l < cfg.n_layers; l++) {
-      const xl = x;
-      const a = this.replayed(`f${l}`, B, T, lora, full, [xl], () => this.block(l, xl, B, T, lora, true));
+      const a = this.replayed(`f${l}`, B, T, lora, full, [x], () => this.block(l, x, B, T, lora, true));
       inputs.push(x);
       x = a.out;
       if (opts.recompute) {
@@ -244,8 +243,8 @@ export class TrainGraph implements BlockContext {
         again.out.dispose();
         a = again.acts!;
       }
-      const [al, dl] = [a, dx];
-      const dxIn = this.replayed(`b${l}`, B, T, lora, full, [dl, ...tensorsIn(al)], () => blockBackward(this, l, al, dl, B, T, lora, full));
+      const al = a; // (narrowed to non-null for the closure)
+      const dxIn = this.replayed(`b${l}`, B, T, lora, full, [dx, ...tensorsIn(al)], () => blockBackward(this, l, al, dx, B, T, lora, full));
       dx.dispose(); // early: each block's [N, C]
       dx = dxIn;
       disposeActs(a, false); // a.x === inputs[l]
