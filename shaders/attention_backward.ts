@@ -15,8 +15,8 @@ import dqCode from './attention_backward_dq.wgsl';
 import dkvCode from './attention_backward_dkv.wgsl';
 import dqRowsBody from './attention_backward_dq_rows.wgsl';
 import dkvRowsBody from './attention_backward_dkv_rows.wgsl';
-import { matmulSplitkReduceSpec } from './matmul_forward.ts';
-import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import { matmulSplitkReduceSpec, packSplitkReduce } from './matmul_forward.ts';
+import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import { expectShape, type Tensor } from '../src/engine/gpu/tensor.ts';
 import { attnShape, attnUniforms, checkRowsApplies, pickAttentionVersion, rowsCommon, rowsKv, ROWS_FR, type AttentionOpts } from './attention_forward.ts';
@@ -100,10 +100,10 @@ function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[],
   }
   if (G === 1) return;
   const total = B * S * Hkv * D;
-  // matmul_forward_splitk.wgsl's U: MN, total, S (slices), N, alpha, has_bias, accumulate, pad
-  const reduce = packUniforms([['u32', D], ['u32', total], ['u32', G], ['u32', D], ['f32', 1], ['u32', 0], ['u32', 0], ['u32', 0]]);
+  // matmul_forward_splitk.wgsl over the G heads of a group as its slices
+  const reduce = packSplitkReduce({ MN: D, total, S: G, N: D, alpha: 1, bias: false, accumulate: false });
   for (const [part, out] of [[dkh, dk], [dvh, dv]] as const) {
-    rt.dispatch(matmulSplitkReduceSpec, { tensors: [part, part, out], uniforms: reduce, workgroups: grid1d(cdiv(total, 256)) });
+    rt.dispatch(matmulSplitkReduceSpec, { tensors: [part, part, part, part, out], uniforms: reduce, workgroups: grid1d(cdiv(total, 256)) });
     part.dispose(); // recorded dispatches keep it alive in queue order
   }
 }

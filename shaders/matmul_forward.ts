@@ -22,18 +22,19 @@
 import naiveCode from './matmul_forward_naive.wgsl';
 import tiledCode from './matmul_forward_tiled.wgsl';
 import gemvCode from './matmul_forward_gemv.wgsl';
-import splitkCode from './matmul_forward_splitk.wgsl';
 import vec4Code from './matmul_forward_vec4.wgsl';
-import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
+import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
+import { lowRankArgs, matmulSplitkReduceSpec, packSplitkReduce, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
   vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
 } from './matmul_plan.ts';
 
 export * from './matmul_plan.ts';
+export { matmulSplitkReduceSpec, packSplitkReduce, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
@@ -76,12 +77,6 @@ export const matmulGemvSpecs = {
   vecHalf: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_half', bindings: BINDINGS },
   any: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_any', bindings: BINDINGS },
 } satisfies Record<string, KernelSpec>;
-export const matmulSplitkReduceSpec: KernelSpec = {
-  name: 'matmul_forward_splitk',
-  code: splitkCode,
-  bindings: ['uniform', 'read', 'read', 'storage'],
-};
-
 export interface MatmulOptions {
   /** a is [..., K, M] instead of [..., M, K] */
   transA?: boolean;
@@ -133,6 +128,11 @@ export interface MatmulOptions {
   gemvRows?: GemvRows;
   /** gemv only: lanes per workgroup (default by row length, see GEMV_WIDE_MIN_STEPS) */
   gemvLanes?: 64 | 256;
+  /**
+   * a low-rank term added to the result (LoRA's): folded into the split-K reduce where there is one, else its orElse
+   * runs after the product; an AfterProduct's always does
+   */
+  lowRank?: LowRankTerm | AfterProduct;
 }
 
 export type GemvRows = 1 | 2 | 4 | 8;
@@ -181,6 +181,13 @@ const MAX_GROUPS = 65535;
  * Returns `opts.out` when given, else a new [...batch, M, N] f32 tensor.
  */
 export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const { o, folded } = product(rt, a, b, opts);
+  if (opts.lowRank && !folded) opts.lowRank.orElse(o);
+  return o;
+}
+
+/** matmul without the low-rank term's orElse: whether the split-K reduce added the term. */
+function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: Tensor; folded: boolean } {
   const { transA = false, transB = false, alpha = 1, bias, accumulate = false, out } = opts;
   // ---- shapes and dtypes ----
   if (a.dtype !== 'f32') throw new Error(`matmul: a must be f32, got ${a}`);
@@ -215,7 +222,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     }
   }
   const o = out ?? rt.empty(outShape, 'f32', 'matmul.out'); // [...batch, M, N]
-  if (batch === 0 || M === 0 || N === 0) return o;
+  if (batch === 0 || M === 0 || N === 0) return { o, folded: false };
   if (batch > MAX_GROUPS) throw new Error(`matmul: batch ${batch} exceeds ${MAX_GROUPS} (one workgroup row per batch entry); fold it into M`);
 
   // ---- version and dispatch ----
@@ -248,7 +255,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
     rt.dispatch(matmulNaiveSpec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups });
-    return o;
+    return { o, folded: false };
   }
   if (version === 'gemv') {
     const p = planGemv(M, N, K, batch, { transA, transB, dtype: bDtype, rows: opts.gemvRows, lanes: opts.gemvLanes });
@@ -256,7 +263,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     const code = 1000 + p.lanes + 1e4 * p.rows + 1e5 * p.cols;
     const constants = CANON.get(code) ?? canon(code, { WG: p.lanes, MR: p.rows, NC: p.cols });
     rt.dispatch(p.spec, { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: p.groups, constants });
-    return o;
+    return { o, folded: false };
   }
   const tiledConstants = (tile: number) => {
     if (tile !== 64 && tile !== 128) throw new Error(`matmul: tile must be 64 or 128, got ${String(tile)}`);
@@ -295,7 +302,7 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
     } else {
       rt.dispatch(tiledSpec(tile), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     }
-    return o;
+    return { o, folded: false };
   }
   // splitk: pass 1 = tiled (or vec4) kernel over S K-ranges into partial [batch, S, M, N] (raw sums:
   // alpha 1, no bias, no accumulate); pass 2 sums the S slices in order and applies the epilogue.
@@ -317,15 +324,15 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
   else rt.dispatch(tiledSpec(tile), { ...pass1, constants: tiledConstants(tile) });
   if (opts.reduceBatch && !bias && batch === 1) {
     opts.reduceBatch.add(partial, o, splits, alpha, accumulate); // the batch disposes the partial after its dispatch
-    return o;
+    return { o, folded: false };
   }
   const total = batch * M * N;
-  const reduceUniforms = packUniforms([
-    ['u32', M * N], ['u32', total], ['u32', splits], ['u32', N], ['f32', alpha], ['u32', bias ? 1 : 0], ['u32', accumulate ? 1 : 0], ['u32', 0],
-  ]);
-  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
+  const lr = opts.lowRank && 'p' in opts.lowRank && batch === 1 ? opts.lowRank : null;
+  const lowRank = lr ? lowRankArgs(lr, M, N, o) : undefined;
+  const reduceUniforms = packSplitkReduce({ MN: M * N, total, S: splits, N, alpha, bias: !!bias, accumulate, lowRank });
+  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, lr?.p ?? partial, lr?.q ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
   partial.dispose(); // recorded dispatches still use it (queue order)
-  return o;
+  return { o, folded: !!lr };
 }
 
 /**

@@ -17,21 +17,21 @@
 // forward, [N, …] in the training graph); the attention tensors are [B, T, heads, D].
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul, GEMV_MAX_M } from '../../../shaders/matmul_forward.ts';
-import { loraForward, loraForwardBlocks, type ColumnWindow } from '../../../shaders/lora_forward.ts';
-import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
 import { add, addScale } from '../../../shaders/add_scale.ts';
-import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
+import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
 import { normLinear, normSwiglu } from './ops.ts';
+import { blockAdapterTerms, hasLora, type BlockAdapterTerms } from './block-adapters.ts';
 
 /** What a block asks of its hook points (model/hooks.ts HookPoints, train/graph-hooks.ts GraphHookPoints). */
 export interface BlockHooks {
@@ -122,65 +122,6 @@ export const disposeActs = (a: BlockActs, keepX: boolean): void => {
   if (!keepX) a.x.dispose();
 };
 
-/** Column window of a q/k/v adapter inside the fused projection rows [N, W]. */
-export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'): ColumnWindow & { offset: number; stride: number } {
-  const { n_heads: H, n_kv_heads: Hkv, d_head: D } = cfg;
-  const offset = t === 'q_proj' ? 0 : t === 'k_proj' ? H * D : (H + Hkv) * D;
-  return { offset, stride: (H + 2 * Hkv) * D };
-}
-
-/**
- * LoRA's products with an r-wide output, x [M, K] → [M, r]: x·Aᵀ (forward, A [r, in], transB) and alpha·dy·B
- * (backward, B [out, r]). Decode rows (≤ GEMV_MAX_M): what 'auto' picks (gemv). Training and prefill rows: one
- * matmul_skinny dispatch (split-K took two, its partial sums and their reduce: on the H100 the adapters' many small
- * dispatches cost more than their work); where it cannot run, split-K when the reduction is long (on an H200 the
- * 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole reduction, a third of a step's GPU time),
- * else 'auto'.
- */
-export function loraSkinny(rt: Runtime, x: Tensor, w: Tensor, o: { transB?: boolean; alpha?: number } = {}): Tensor {
-  const [M, K] = x.shape;
-  const n = o.transB ? w.shape[0] : w.shape[1];
-  if (M <= GEMV_MAX_M) return matmul(rt, x, w, { ...o, version: 'auto' });
-  if (skinnyApplies(M, n, K)) return matmulSkinny(rt, x, w, o);
-  return matmul(rt, x, w, { ...o, version: K >= 256 ? 'splitk' : 'auto' });
-}
-
-/**
- * 2-D tensors of one row length that lie back to back in one buffer (a trainer packs a layer's A factors so, then its B
- * factors: trainer.ts), as one view of all their rows: the adapters that share an input then take one x·Aᵀ product
- * (and their backward one dA and one dx product); q|k|v's B factors [W, r] serve their outputs' windows of the fused
- * projection. Null when they do not (adapters loaded one by one, other shapes, fewer than two).
- */
-export function stackedRows(ts: readonly Tensor[]): Tensor | null {
-  if (ts.length < 2) return null;
-  const din = ts[0].shape[1];
-  let at = ts[0].byteOffset;
-  let rows = 0;
-  for (const t of ts) {
-    if (t.shape.length !== 2 || t.shape[1] !== din || t.dtype !== 'f32' || t.buffer !== ts[0].buffer || t.byteOffset !== at) return null;
-    at += t.byteLength;
-    rows += t.shape[0];
-  }
-  const root = ts[0].root();
-  if (root.buffer !== ts[0].buffer) return null;
-  return root.slice((ts[0].byteOffset - root.byteOffset) / 4, [rows, din], `${ts[0].label}+${ts.length - 1}`);
-}
-
-/**
- * Where q, k and v's windows start in the fused q|k|v rows [N, W] (0, H·D, (H + Hkv)·D) when their three adapters can
- * run as column blocks of one product (each start a multiple of `align`), else null.
- */
-export function qkvBlocks(cfg: ModelConfig, align: number): number[] | null {
-  const starts = (['q_proj', 'k_proj', 'v_proj'] as const).map((t) => qkvColumns(cfg, t).offset);
-  return starts.every((s) => s % align === 0) ? starts : null;
-}
-
-/** Whether the adapter adapts any of `targets` in layer l. */
-export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
-  const slots = lora?.slots[l];
-  return !!slots && targets.some((t) => slots[t]);
-}
-
 /**
  * Block l on the residual x ([B, T, C] or [N, C]): the new residual (resid_post) and, with `keep`, the
  * activations. It runs in a tensor scope of the runtime: what it makes and does not return (or hand to a
@@ -201,57 +142,15 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   const xa: BlockActs['xa'] = {};
   const xaCol: BlockActs['xaCol'] = {};
   const xd: BlockActs['xd'] = {};
-  /** y[:, window] += scale · (dropout(xIn) Aᵀ) Bᵀ for target t, if adapted; xIn [N, in], y [N, out] */
-  const lora = (t: LoraTarget, xIn: Tensor, y: Tensor, window?: ColumnWindow) => {
-    const s = env.lora?.slots[l]?.[t];
-    if (!s) return;
-    const p = keep ? (env.lora!.dropout ?? 0) : 0;
-    const xin = p > 0 ? dropout(rt, xIn, p, env.dropoutSeed!(l, t)) : xIn; // [N, in]
-    const a = loraSkinny(rt, xin, s.A, { transB: true }); // [N, r] = x Aᵀ
-    loraForward(rt, xin, s.A, s.B, y, env.lora!.scale, { yCols: window, xa: a }); // y[:, window] += scale · a Bᵀ
-    if (keep) {
-      xa[t] = a;
-      if (p > 0) xd[t] = xin;
-    }
-  };
-  /**
-   * The adapters of `ts` that share the input xIn, each adding into out(t) (y, and its column window): one x·Aᵀ
-   * product for them all where their A factors are stacked (stackedRows) and no dropout makes their inputs differ.
-   */
-  const loraShared = (ts: readonly LoraTarget[], xIn: Tensor, out: (t: LoraTarget) => [Tensor, ColumnWindow | undefined], fused?: { y: Tensor; starts: number[] | null }) => {
-    const slots = env.lora?.slots[l];
-    const here = ts.filter((t) => slots?.[t]);
-    if (!here.length) return;
-    const p = keep ? (env.lora!.dropout ?? 0) : 0;
-    const A = p === 0 ? stackedRows(here.map((t) => slots![t]!.A)) : null; // [k·r, in]
-    if (!A) {
-      for (const t of here) lora(t, xIn, ...out(t));
-      return;
-    }
-    const r = A.shape[0] / here.length;
-    const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, k·r] = x Aᵀ, the adapters side by side
-    // all of q, k, v with their B factors back to back: one product adds each into its window of the fused rows
-    const Bs = fused?.starts && here.length === ts.length ? stackedRows(here.map((t) => slots![t]!.B)) : null; // [W, r]
-    if (Bs && fused!.starts) loraForwardBlocks(rt, a, Bs, fused!.y, env.lora!.scale, fused!.starts);
-    here.forEach((t, i) => {
-      if (keep) [xa[t], xaCol[t]] = [a, i * r];
-      if (Bs) return;
-      const s = slots![t]!;
-      const [y, window] = out(t);
-      loraForward(rt, xIn, s.A, s.B, y, env.lora!.scale, { yCols: window, xa: a, xaCols: { offset: i * r, stride: A.shape[0] } });
-    });
-  };
+  const terms = blockAdapterTerms(env, l, keep, { xa, xaCol, xd }); // each adapter's x·Aᵀ now, its B product in the projection's
   // nothing wants the normalised input, q/k/v or SwiGLU's parts: the ops may fuse them (by rows, ./ops.ts)
   const plain = !keep && hp.none;
 
   // ---- attention: ln1 → q|k|v → RoPE → attention ----
   hp.at(HOOKS.residPre(l), x);
-  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, plain && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj')); // y [N, W]; h as x unless fused
+  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, plain && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj'), (h) => terms.qkv(h)); // y [N, W]; h as x unless fused
   const qkv = n1.y;
-  if (n1.h) {
-    hp.at(HOOKS.ln1(l), n1.h);
-    loraShared(['q_proj', 'k_proj', 'v_proj'], n1.h.view([N, C]), (t) => [qkv, qkvColumns(cfg, t as 'q_proj' | 'k_proj' | 'v_proj')], { y: qkv.view([N, qkv.numel / N]), starts: qkvBlocks(cfg, 16) });
-  }
+  if (n1.h) hp.at(HOOKS.ln1(l), n1.h);
   // hook_q / hook_k / hook_v before RoPE: windows of the fused rows, copied out when wanted; an edit is written back
   for (const [name, heads, at] of qkvWindows(cfg, l)) {
     if (!hp.wants(name)) continue;
@@ -289,7 +188,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   }
   hp.at(HOOKS.z(l), z); // before o_proj
   const residualAdd = (t: 'o_proj' | 'down_proj', resid: Tensor, inp: Tensor, W: Tensor, point: string): Tensor =>
-    addProjection(env, lora, t, resid, inp, W, point, keep);
+    addProjection(env, terms, t, resid, inp, W, point, keep);
   const mid = hp.at(HOOKS.residMid(l), residualAdd('o_proj', x, z, bw.wo, HOOKS.attnOut(l))); // resid_mid
 
   // ---- MLP: ln2 → gate/up → SwiGLU ----
@@ -297,13 +196,13 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gate' | 'up'> | null = null;
   if (plain && !hasLora(env.lora, l, 'gate_proj', 'up_proj')) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
   else {
-    const n2 = normLinear(rt, mid, bw.ln2, eps, bw.wgate, null, false); // gate [N, F], h2 as mid
-    const h2 = hp.at(HOOKS.ln2(l), n2.h!).view([N, C]);
-    const gate = n2.y;
-    const up = matmul(rt, h2, bw.wup, { transB: true }); // [N, F]
-    loraShared(['gate_proj', 'up_proj'], h2, (t) => [t === 'gate_proj' ? gate : up, undefined]);
+    const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
+    const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
+    const gu = terms.shared(['gate_proj', 'up_proj'], h2); // one x·Aᵀ for both where stacked
+    const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: gu.gate_proj }); // [N, F]
+    const up = matmul(rt, h2, bw.wup, { transB: true, lowRank: gu.up_proj }); // [N, F]
     act = swigluForward(rt, gate, up).reshape([...lead, F]);
-    if (keep) kept = { h2: n2.h!, rstd2: n2.rstd!, gate, up };
+    if (keep) kept = { h2: n2.y, rstd2: n2.rstd, gate, up };
     else {
       // early, not left to the scope: the block's largest tensors, whose buffers the pool can give on
       gate.dispose();
@@ -323,7 +222,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
  * hook_mlp_out, adapter included; then computed apart, hooked and added). Without `keep`, frees the old
  * residual when it is not the result.
  */
-function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor) => void, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, point: string, keep: boolean): Tensor {
+function addProjection(env: BlockEnv, terms: BlockAdapterTerms, t: LoraTarget, resid: Tensor, inp: Tensor, W: Tensor, point: string, keep: boolean): Tensor {
   const { rt, hp } = env;
   const C = resid.shape[resid.shape.length - 1];
   const N = resid.numel / C;
@@ -336,11 +235,9 @@ function addProjection(env: BlockEnv, lora: (t: LoraTarget, x: Tensor, y: Tensor
       // the compute pass (a native end and begin, ~30 µs on the H100's Dawn, twice a block)
       out = addScale(rt, resid, 1, null, 0, rt.empty(resid.shape, 'f32', 'resid'));
     }
-    matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true }); // out += inp·Wᵀ
-    lora(t, rows, out.view([N, C])); // out += scale · (inp Aᵀ) Bᵀ
+    matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true, lowRank: terms.one(t, rows) }); // out += inp·Wᵀ + scale · (inp Aᵀ) Bᵀ
   } else {
-    const proj = matmul(rt, rows, W, { transB: true }).reshape(resid.shape); // as resid
-    lora(t, rows, proj.view([N, C]));
+    const proj = matmul(rt, rows, W, { transB: true, lowRank: terms.one(t, rows) }).reshape(resid.shape); // as resid
     hp.at(point, proj);
     out = add(rt, resid, proj);
     if (!keep) hp.release(resid); // the block's input may be from before its scope

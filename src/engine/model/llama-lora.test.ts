@@ -19,7 +19,7 @@ import { loadModel } from './load.ts';
 import { generate } from './generate.ts';
 import { FUSED_MAX_ROWS, HOOKS, type InferenceLora, type LlamaModel } from './llama.ts';
 import { adapterModules, adapterSlots, writeAdapter, LORA_TARGETS, type AdapterTensors, type LoraConfig } from '../train/adapter.ts';
-import { stackedRows } from './block.ts';
+import { stackedRows } from './block-adapters.ts';
 import type { LoraState } from '../train/graph.ts';
 
 after(releaseTestRuntime);

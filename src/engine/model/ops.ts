@@ -7,7 +7,7 @@
 // Legend: N rows, C = d_model, F = d_mlp; W [out, C] (HF layout: y = x Wᵀ).
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul } from '../../../shaders/matmul_forward.ts';
+import { matmul, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
 import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
@@ -18,14 +18,17 @@ export const FUSED_MAX_ROWS = 16;
 
 /**
  * rmsnorm(x; g) · Wᵀ (+ b) for x [..., C] → y [N, out]. `fuse` allows the fused kernel (the caller does not
- * need h); it runs when the rows are few. Otherwise also h = rmsnorm(x; g) (shaped as x) and rstd [...].
+ * need h); it runs when the rows are few. Otherwise also h = rmsnorm(x; g) (shaped as x) and rstd [...], and
+ * `term(h [N, C])`, when given, makes the product's low-rank term (an adapter's) between the norm and the product.
  */
-export function normLinear(rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Tensor, b: Tensor | null, fuse: boolean): { y: Tensor; h: Tensor | null; rstd: Tensor | null } {
+export function normLinear(
+  rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Tensor, b: Tensor | null, fuse: boolean, term?: (h: Tensor) => MatmulOptions['lowRank'],
+): { y: Tensor; h: Tensor | null; rstd: Tensor | null } {
   const C = x.shape[x.shape.length - 1];
   const N = x.numel / C;
   if (fuse && N <= FUSED_MAX_ROWS) return { y: gemvRmsnorm(rt, x.view([N, C]), g, eps, [W], b), h: null, rstd: null }; // [N, out]
   const { y: h, rstd } = rmsnormForward(rt, x, g, eps); // as x
-  const y = matmul(rt, h.view([N, C]), W, { transB: true, bias: b ?? undefined }); // [N, out]
+  const y = matmul(rt, h.view([N, C]), W, { transB: true, bias: b ?? undefined, lowRank: term?.(h.view([N, C])) }); // [N, out]
   return { y, h, rstd };
 }
 

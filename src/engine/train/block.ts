@@ -18,7 +18,8 @@ import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
-import { qkvBlocks, type BlockActs } from '../model/block.ts';
+import type { BlockActs } from '../model/block.ts';
+import { qkvBlocks } from '../model/block-adapters.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
 import { adapterBackward, qkvWindow, type LoraState } from './lora-backward.ts';
 import type { ColumnRange } from '../../../shaders/lora_forward.ts';
@@ -83,15 +84,14 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
 
   // ---- MLP: out = mid + act Wdᵀ (hook_mlp_out = act Wdᵀ) ----
   const dDown = projGrad(HOOKS.mlpOut(l), dOut); // [N, C]
-  const dAct = matmul(rt, dDown, bw.wdown); // [N, F] = dDown · Wd
-  adapters.one('down_proj', a.act, dDown, dAct);
+  const dAct = matmul(rt, dDown, bw.wdown, { lowRank: adapters.one('down_proj', a.act, dDown) }); // [N, F] = dDown · Wd (+ the adapter's)
   hp.grad(HOOKS.mlpPost(l), dAct);
   if (g) matmul(rt, dDown, a.act, { transA: true, out: g.wdown, accumulate: true }); // dWd += dDownᵀ act  [C, F]
   const { dgate, dup } = swigluBackward(rt, a.gate, a.up, dAct); // [N, F] each
   dAct.dispose(); // early: [N, F]
   const dh2 = matmul(rt, dgate, bw.wgate); // [N, C]
-  matmul(rt, dup, bw.wup, { out: dh2, accumulate: true });
-  adapters.shared(['gate_proj', 'up_proj'], a.h2, (t) => [t === 'gate_proj' ? dgate : dup, undefined], dh2);
+  const guTerm = adapters.shared(['gate_proj', 'up_proj'], a.h2, (t) => [t === 'gate_proj' ? dgate : dup, undefined]);
+  matmul(rt, dup, bw.wup, { out: dh2, accumulate: true, lowRank: guTerm }); // dh2 += dup · Wu (+ the adapters')
   hp.grad(HOOKS.ln2(l), dh2);
   if (g) {
     matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
@@ -104,8 +104,7 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   // ---- attention: mid = x + z Woᵀ (hook_attn_out = z Woᵀ) ----
   const z = a.att.view([N, H * D]);
   const dO = projGrad(HOOKS.attnOut(l), dMid); // [N, C]
-  const dz = matmul(rt, dO, bw.wo); // [N, H·D]
-  adapters.one('o_proj', z, dO, dz);
+  const dz = matmul(rt, dO, bw.wo, { lowRank: adapters.one('o_proj', z, dO) }); // [N, H·D] (+ the adapter's)
   hp.grad(HOOKS.z(l), dz.view(a.att.shape));
   if (g) matmul(rt, dO, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dOᵀ z  [C, H·D]
   const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
@@ -119,7 +118,6 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
     windowIn(rt, part, dqkv, at);
     preGrad.set(name, part);
   }
-  const dh1 = matmul(rt, dqkv, bw.wqkv); // [N, C] = dqkv · Wqkv
   // the q/k/v adapters' output gradients are dqkv's windows (RoPE undone, hook edits written back): read in place
   // where the kernels take windows, else as contiguous copies (dq and dk with RoPE undone again, dv)
   const rows = (t: Tensor) => t.view([N, t.numel / N]);
@@ -130,7 +128,8 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
     const [name, d] = t === 'q_proj' ? [HOOKS.q(l), dq] : [HOOKS.k(l), dk];
     return [rows(preGrad.get(name) ?? ropeBackward(rt, d, { theta: 0, invFreq: ctx.invFreq })), undefined]; // [N, heads·D]
   };
-  adapters.shared(['q_proj', 'k_proj', 'v_proj'], a.h1, qkvDy, dh1, { dy: dqkv, starts: qkvBlocks(cfg, 4) });
+  const qkvTerm = adapters.shared(['q_proj', 'k_proj', 'v_proj'], a.h1, qkvDy, { dy: dqkv, starts: qkvBlocks(cfg, 4) });
+  const dh1 = matmul(rt, dqkv, bw.wqkv, { lowRank: qkvTerm }); // [N, C] = dqkv · Wqkv (+ the adapters')
   hp.grad(HOOKS.ln1(l), dh1);
   if (g) {
     matmul(rt, dqkv, a.h1, { transA: true, out: g.wqkv, accumulate: true }); // [W, C]

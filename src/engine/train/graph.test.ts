@@ -3,7 +3,7 @@
 // gradients against the chain rule through the full gradient of the merged weight.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { testRuntime, releaseTestRuntime, logDispatches } from '../testing/gpu.ts';
 import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
 import { loadModel } from '../model/load.ts';
 import { referenceForward } from '../model/reference.ts';
@@ -13,7 +13,7 @@ import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
-import { stackedRows } from '../model/block.ts';
+import { stackedRows } from '../model/block-adapters.ts';
 import { TrainGraph, defaultCeChunkRows, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
 
 after(releaseTestRuntime);
@@ -141,7 +141,7 @@ test('full-parameter gradients (Qwen2: q/k/v bias, tied embeddings, one KV head)
  * lie back to back in one buffer, as a trainer packs them (trainer.ts): q|k|v and gate|up then take one x·Aᵀ product
  * each, and their backward the stacked path (r a multiple of 4) or, per adapter, the windows of the shared x·Aᵀ.
  */
-async function loraChainRule(r: number, stacked: boolean, config: Record<string, unknown>, stackedB = false): Promise<void> {
+async function loraChainRule(r: number, stacked: boolean, config: Record<string, unknown>, stackedB = false, folded = false): Promise<void> {
   const rt = await testRuntime();
   const ckpt = makeTinyCheckpoint({ ...QWEN, ...config }, 13, 'f32');
   const { model } = await loadModel(rt, ckpt, { tokenizer: false });
@@ -183,7 +183,14 @@ async function loraChainRule(r: number, stacked: boolean, config: Record<string,
     assert.equal(stackedRows([s.q_proj!.B, s.k_proj!.B, s.v_proj!.B]) !== null, stackedB, 'q|k|v B stacked as set up');
     assert.equal(stackedRows([s.gate_proj!.A, s.up_proj!.A]) !== null, stacked, 'gate|up stacked as set up');
   }
+  const log = logDispatches(rt);
   const lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
+  log.restore();
+  if (folded) {
+    // every projection ends in a split-K reduce, which adds the adapter's term: no B product or dx product of its own
+    assert.deepEqual(log.names.filter((n) => n === 'lora_forward' || n === 'matmul_short_k'), [], 'the adapters\' terms folded into the reduces');
+    assert.ok(log.names.filter((n) => n === 'matmul_forward_splitk').length >= 8 * cfg.n_layers, 'the projections ran split-K');
+  }
 
   // the same model with W' = W + s·B·A merged in (float64, rounded once to f32), full gradients
   const hf = (l: number, t: string) => `model.layers.${l}.${t.endsWith('_proj') && ['q_proj', 'k_proj', 'v_proj', 'o_proj'].includes(t) ? 'self_attn' : 'mlp'}.${t}.weight`;
@@ -236,6 +243,9 @@ test('LoRA gradients on all seven targets equal the chain rule through the merge
   await loraChainRule(4, true, wide, true); // A and B stacked: q|k|v's forward, dy·B and dB as column / row blocks
   await loraChainRule(4, true, {}); // A stacked, B not (k's is 16 floats): shared x·Aᵀ, dA and dx, per-adapter dy·B, dB
   await loraChainRule(2, true, wide); // stacked x·Aᵀ, per-adapter backward on windows of it (r = 2)
+  // K = 256 or more on every projection, few tiles: all of them split-K, each adapter's term folded into the reduce
+  // (q|k|v's three as column blocks from 0, 256 and 320), forward and backward
+  await loraChainRule(4, true, { hidden_size: 256, intermediate_size: 256, num_attention_heads: 4 }, true, true);
 });
 
 test('LoRA with dropout (p 0.3): loss and gradients equal float64 finite differences through the same masks', async () => {

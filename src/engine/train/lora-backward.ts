@@ -8,7 +8,7 @@
 // Legend: N rows, r rank, k adapters in a group, W fused q|k|v width. Linear weights are HF [out, in]: y = x Wᵀ.
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { matmul, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
+import { matmul, type LowRankTerm, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
 import { matmulShortK, shortKApplies } from '../../../shaders/matmul_short_k.ts';
 import { matmulAtB, atbApplies } from '../../../shaders/matmul_atb.ts';
 import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
@@ -17,7 +17,8 @@ import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { dropout, type DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ColumnRange } from '../../../shaders/lora_forward.ts';
 import type { ModelConfig } from '../model/config.ts';
-import { loraSkinny, qkvColumns, stackedRows, type BlockActs } from '../model/block.ts';
+import type { BlockActs } from '../model/block.ts';
+import { loraSkinny, qkvColumns, stackedRows, type AdapterTerm } from '../model/block-adapters.ts';
 import type { LoraTarget } from './adapter.ts';
 
 /** One adapter on one linear layer, with its gradients (accumulated). */
@@ -56,6 +57,11 @@ function dxaA(rt: Runtime, dxa: Tensor, A: Tensor, out?: Tensor): Tensor {
   return matmul(rt, dxa, A, out ? { out, accumulate: true } : {});
 }
 
+/** dx += dxa [N, k] · A [k, in] as a low-rank term of the base dx product (folded into its split-K reduce), else dxaA. */
+function dxTerm(rt: Runtime, dxa: Tensor, A: Tensor): LowRankTerm {
+  return { p: dxa, q: A, transQ: true, k: A.shape[0], alpha: 1, orElse: (dxIn) => dxaA(rt, dxa, A, dxIn) };
+}
+
 /**
  * Whether an adapter's backward reads its output gradient dy in place: columns offset .. offset+width of rows ld
  * long, N of them, rank r (matmul_skinny for dy·B, matmul_atb for dyᵀ·xa: row length, offset and width multiples of 4).
@@ -81,11 +87,16 @@ export interface AdapterBackwardEnv {
   dropoutSeed(t: LoraTarget): DropoutSeed;
 }
 
+/**
+ * The adapters' backward runs before the projection's input-gradient product dx = dy·W: dA and dB accumulate at once,
+ * and what the adapters add to dx [N, in] comes back as that product's low-rank term (matmul's lowRank: folded into
+ * its split-K reduce, else added after it).
+ */
 export interface AdapterBackward {
-  /** target t from its output gradient dy [N, out] (or dy's window cols of a wider one); dx adds into dxIn [N, in] */
-  one(t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: ColumnRange): void;
-  /** the adapters of ts that share the input xIn, as a group where they can be (the file's head) */
-  shared(ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }): void;
+  /** target t from its output gradient dy [N, out] (or dy's window cols of a wider one); its term of dx */
+  one(t: LoraTarget, xIn: Tensor, dy: Tensor, cols?: ColumnRange): AdapterTerm | undefined;
+  /** the adapters of ts that share the input xIn, as a group where they can be (the file's head); their term of dx */
+  shared(ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], fused?: { dy: Tensor; starts: number[] | null }): AdapterTerm | undefined;
   /** records the split-K reduces still pending (the fallback path's): call once the block's adapters are done */
   flush(): void;
 }
@@ -124,9 +135,9 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
    * Adapter backward for target t, from its output gradient dy [N, out] (contiguous), or dy's window cols of a wider
    * gradient (the fused q|k|v one): dA and dB accumulate, the input gradient adds into dxIn [N, in].
    */
-  const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, dxIn: Tensor, cols?: ColumnRange) => {
+  const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, cols?: ColumnRange): AdapterTerm | undefined => {
     const s = slot(t);
-    if (!s) return;
+    if (!s) return undefined;
     const scale = lora!.scale;
     const dxa = cols ? matmulSkinny(rt, dy, s.B, { alpha: scale, aCols: cols }) : loraSkinny(rt, dy, s.B, { alpha: scale }); // [N, r] = scale · dy B
     weightGrad(dy, cols, ...xaOf(t), scale, s.dB); // dB += scale · dyᵀ xa  [out, r]
@@ -134,9 +145,9 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     weightGrad(dxa, undefined, xd ?? xIn, undefined, 1, s.dA); // dA += dxaᵀ x  [r, in]
     if (xd) {
       // through the dropout: dx += mask ⊙ (dxa A) / (1 − p), the forward's mask rebuilt from its seed
-      const g = dxaA(rt, dxa, s.A); // [N, in]
-      dropout(rt, g, lora!.dropout!, dropoutSeed(t), { out: dxIn, accumulate: true });
-    } else dxaA(rt, dxa, s.A, dxIn); // dx += dxa A  [N, in]
+      return { orElse: (dxIn) => dropout(rt, dxaA(rt, dxa, s.A), lora!.dropout!, dropoutSeed(t), { out: dxIn, accumulate: true }) };
+    }
+    return dxTerm(rt, dxa, s.A); // dx += dxa A  [N, in]
   };
   /**
    * The adapters of `ts` that share the input xIn, each from its output gradient dys(t) (a tensor and, for q/k/v, its
@@ -144,9 +155,9 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
    * their dy·B go side by side into one dxa [N, k·r], then one product adds into their stacked dA and one into dxIn;
    * else each on its own (loraBwd).
    */
-  const loraBwdShared = (ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], dxIn: Tensor, fused?: { dy: Tensor; starts: number[] | null }) => {
+  const loraBwdShared = (ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], fused?: { dy: Tensor; starts: number[] | null }): AdapterTerm | undefined => {
     const here = ts.filter((t) => slot(t));
-    if (!here.length) return;
+    if (!here.length) return undefined;
     const xaG = a.xa[here[0]];
     const stacked = here.length > 1 && !!xaG && here.every((t) => a.xa[t] === xaG && a.xaCol[t] !== undefined);
     const A = stacked ? stackedRows(here.map((t) => slot(t)!.A)) : null; // [k·r, in]
@@ -162,11 +173,8 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
       return readsInPlace(N, r, ld, w ?? { offset: 0, width: ld });
     };
     if (!A || !dA || !atbApplies(kr, din, N) || !shortKApplies(N, kr, din) || !here.every(fits)) {
-      for (const t of here) {
-        const [dy, w] = dyOf.get(t)!;
-        loraBwd(t, xIn, dy, dxIn, w);
-      }
-      return;
+      const terms = here.map((t) => loraBwd(t, xIn, ...dyOf.get(t)!));
+      return { orElse: (dxIn) => terms.forEach((d) => d?.orElse(dxIn)) };
     }
     const scale = lora!.scale;
     const dxa = rt.empty([N, kr], 'f32', 'lora.dxa'); // [N, k·r]: each adapter's scale · dy B in its r columns
@@ -185,7 +193,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
       matmulAtB(rt, dyr, xaG!, { alpha: scale, aCols: w, bCols: { offset: i * r, width: r }, out: s.dB, accumulate: true }); // dB += scale · dyᵀ xa
     });
     matmulAtB(rt, dxa, x, { out: dA, accumulate: true }); // dA += dxaᵀ x  [k·r, in], the adapters' dA back to back
-    matmulShortK(rt, dxa, A, { out: dxIn, accumulate: true }); // dx += dxa A  [N, in]
+    return dxTerm(rt, dxa, A); // dx += dxa A  [N, in]
   };
 
   return { one: loraBwd, shared: loraBwdShared, flush: () => reduces.flush() };

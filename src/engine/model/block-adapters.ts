@@ -1,0 +1,149 @@
+// The block's LoRA adapters in the forward (model/block.ts), as low-rank terms of the projections they adapt: each
+// adapter's x·Aᵀ is made first (one product for the adapters stacked on one input: q|k|v, gate|up), then the
+// projection's matmul takes scale · xa·Bᵀ as its `lowRank` term (shaders/matmul_forward.ts LowRankTerm), which the
+// split-K reduce adds in its own pass (no dispatch of its own); where the projection ends in no such reduce, or the
+// term is a window of a wider output, the term's orElse adds it with lora_forward after the product, as before.
+// Also the helpers the adapters' backward shares (train/lora-backward.ts): the r-wide products, the stacked factors,
+// q|k|v's windows.
+//
+// Legend: N rows, r rank, k adapters stacked on one input, W = (H + 2·Hkv)·D (fused q|k|v width).
+// Linear weights are HF [out, in]: y = x Wᵀ.
+import type { Runtime } from '../gpu/runtime.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { matmul, GEMV_MAX_M, type AfterProduct, type LowRankTerm } from '../../../shaders/matmul_forward.ts';
+import { loraForward, loraForwardBlocks, type ColumnWindow } from '../../../shaders/lora_forward.ts';
+import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
+import { dropout } from '../../../shaders/dropout.ts';
+import type { ModelConfig } from './config.ts';
+import type { LoraTarget } from '../train/adapter.ts';
+import type { AdapterSlots, BlockActs, BlockEnv } from './block.ts';
+
+/** Column window of a q/k/v adapter inside the fused projection rows [N, W]. */
+export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'): ColumnWindow & { offset: number; stride: number } {
+  const { n_heads: H, n_kv_heads: Hkv, d_head: D } = cfg;
+  const offset = t === 'q_proj' ? 0 : t === 'k_proj' ? H * D : (H + Hkv) * D;
+  return { offset, stride: (H + 2 * Hkv) * D };
+}
+
+/**
+ * LoRA's products with an r-wide output, x [M, K] → [M, r]: x·Aᵀ (forward, A [r, in], transB) and alpha·dy·B
+ * (backward, B [out, r]). Decode rows (≤ GEMV_MAX_M): what 'auto' picks (gemv). Training and prefill rows: one
+ * matmul_skinny dispatch (split-K took two, its partial sums and their reduce: on the H100 the adapters' many small
+ * dispatches cost more than their work); where it cannot run, split-K when the reduction is long (on an H200 the
+ * 16×16-tile LoRA kernels ran 36-128 workgroups each looping over the whole reduction, a third of a step's GPU time),
+ * else 'auto'.
+ */
+export function loraSkinny(rt: Runtime, x: Tensor, w: Tensor, o: { transB?: boolean; alpha?: number } = {}): Tensor {
+  const [M, K] = x.shape;
+  const n = o.transB ? w.shape[0] : w.shape[1];
+  if (M <= GEMV_MAX_M) return matmul(rt, x, w, { ...o, version: 'auto' });
+  if (skinnyApplies(M, n, K)) return matmulSkinny(rt, x, w, o);
+  return matmul(rt, x, w, { ...o, version: K >= 256 ? 'splitk' : 'auto' });
+}
+
+/**
+ * 2-D tensors of one row length that lie back to back in one buffer (a trainer packs a layer's A factors so, then its B
+ * factors: trainer.ts), as one view of all their rows: the adapters that share an input then take one x·Aᵀ product
+ * (and their backward one dA and one dx product); q|k|v's B factors [W, r] serve their outputs' windows of the fused
+ * projection. Null when they do not (adapters loaded one by one, other shapes, fewer than two).
+ */
+export function stackedRows(ts: readonly Tensor[]): Tensor | null {
+  if (ts.length < 2) return null;
+  const din = ts[0].shape[1];
+  let at = ts[0].byteOffset;
+  let rows = 0;
+  for (const t of ts) {
+    if (t.shape.length !== 2 || t.shape[1] !== din || t.dtype !== 'f32' || t.buffer !== ts[0].buffer || t.byteOffset !== at) return null;
+    at += t.byteLength;
+    rows += t.shape[0];
+  }
+  const root = ts[0].root();
+  if (root.buffer !== ts[0].buffer) return null;
+  return root.slice((ts[0].byteOffset - root.byteOffset) / 4, [rows, din], `${ts[0].label}+${ts.length - 1}`);
+}
+
+/**
+ * Where q, k and v's windows start in the fused q|k|v rows [N, W] (0, H·D, (H + Hkv)·D) when their three adapters can
+ * run as column blocks of one product (each start a multiple of `align`), else null.
+ */
+export function qkvBlocks(cfg: ModelConfig, align: number): number[] | null {
+  const starts = (['q_proj', 'k_proj', 'v_proj'] as const).map((t) => qkvColumns(cfg, t).offset);
+  return starts.every((s) => s % align === 0) ? starts : null;
+}
+
+/** Whether the adapter adapts any of `targets` in layer l. */
+export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
+  const slots = lora?.slots[l];
+  return !!slots && targets.some((t) => slots[t]);
+}
+
+/** A projection's adapter term: folded into its matmul where it can be (LowRankTerm), else added after it (AfterProduct). */
+export type AdapterTerm = LowRankTerm | AfterProduct;
+
+/** The adapters' terms of block l's projections; what the backward needs goes into `kept` when activations are kept. */
+export interface BlockAdapterTerms {
+  /** target t on its input xIn [N, in]; `window`: its columns of a wider output (then never folded) */
+  one(t: LoraTarget, xIn: Tensor, window?: ColumnWindow): AdapterTerm | undefined;
+  /** the adapters of ts that share the input xIn (one x·Aᵀ where their A factors are stacked), by target */
+  shared(ts: readonly LoraTarget[], xIn: Tensor, window?: (t: LoraTarget) => ColumnWindow | undefined): Partial<Record<LoraTarget, AdapterTerm>>;
+  /** q, k and v as one term of the fused q|k|v product [N, W] (their B factors back to back as its column blocks) */
+  qkv(xIn: Tensor): AdapterTerm | undefined;
+}
+
+export function blockAdapterTerms(env: BlockEnv, l: number, keep: boolean, kept: Pick<BlockActs, 'xa' | 'xaCol' | 'xd'>): BlockAdapterTerms {
+  const { rt, cfg } = env;
+  const slots = env.lora?.slots[l];
+  const scale = env.lora?.scale ?? 0;
+  const p = keep ? (env.lora?.dropout ?? 0) : 0; // dropout only where activations are kept (training)
+  const one = (t: LoraTarget, xIn: Tensor, window?: ColumnWindow): AdapterTerm | undefined => {
+    const s = slots?.[t];
+    if (!s) return undefined;
+    const xin = p > 0 ? dropout(rt, xIn, p, env.dropoutSeed!(l, t)) : xIn; // [N, in]
+    const a = loraSkinny(rt, xin, s.A, { transB: true }); // [N, r] = x Aᵀ
+    if (keep) {
+      kept.xa[t] = a;
+      if (p > 0) kept.xd[t] = xin;
+    }
+    const orElse = (y: Tensor) => loraForward(rt, xin, s.A, s.B, y, scale, { yCols: window, xa: a }); // y[:, window] += scale · a Bᵀ
+    return window ? { orElse } : { p: a, q: s.B, k: a.shape[1], alpha: scale, orElse };
+  };
+  const shared = (ts: readonly LoraTarget[], xIn: Tensor, window?: (t: LoraTarget) => ColumnWindow | undefined) => {
+    const here = ts.filter((t) => slots?.[t]);
+    const terms: Partial<Record<LoraTarget, AdapterTerm>> = {};
+    const A = p === 0 ? stackedRows(here.map((t) => slots![t]!.A)) : null; // [k·r, in]
+    if (!A) {
+      for (const t of here) terms[t] = one(t, xIn, window?.(t));
+      return terms;
+    }
+    const r = A.shape[0] / here.length;
+    const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, k·r] = x Aᵀ, the adapters side by side
+    here.forEach((t, i) => {
+      if (keep) [kept.xa[t], kept.xaCol[t]] = [a, i * r];
+      const s = slots![t]!;
+      const w = window?.(t);
+      const orElse = (y: Tensor) => loraForward(rt, xIn, s.A, s.B, y, scale, { yCols: w, xa: a, xaCols: { offset: i * r, stride: A.shape[0] } });
+      terms[t] = w ? { orElse } : { p: a, pOffset: i * r, q: s.B, k: r, alpha: scale, orElse };
+    });
+    return terms;
+  };
+  const qkv = (xIn: Tensor): AdapterTerm | undefined => {
+    const ts = ['q_proj', 'k_proj', 'v_proj'] as const;
+    if (!ts.some((t) => slots?.[t])) return undefined;
+    const A = p === 0 && ts.every((t) => slots?.[t]) ? stackedRows(ts.map((t) => slots![t]!.A)) : null; // [3r, in]
+    const Bs = A ? stackedRows(ts.map((t) => slots![t]!.B)) : null; // [W, r]
+    if (!A || !Bs) {
+      const terms = shared(ts, xIn, (t) => qkvColumns(cfg, t as (typeof ts)[number])); // each into its window
+      return { orElse: (y) => ts.forEach((t) => terms[t]?.orElse(y)) };
+    }
+    const r = A.shape[0] / 3;
+    const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, 3r] = x Aᵀ, q|k|v side by side
+    if (keep) ts.forEach((t, i) => void ([kept.xa[t], kept.xaCol[t]] = [a, i * r]));
+    const aligned = qkvBlocks(cfg, 16); // lora_forward's column blocks hold whole 16-column tiles
+    const orElse = (y: Tensor) => {
+      if (aligned) return loraForwardBlocks(rt, a, Bs, y, scale, aligned);
+      ts.forEach((t, i) => loraForward(rt, xIn, slots![t]!.A, slots![t]!.B, y, scale, { yCols: qkvColumns(cfg, t), xa: a, xaCols: { offset: i * r, stride: 3 * r } }));
+    };
+    return { p: a, q: Bs, k: r, alpha: scale, starts: qkvBlocks(cfg, 1)!, orElse };
+  };
+  return { one, shared, qkv };
+}
