@@ -103,7 +103,7 @@ function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[],
   // matmul_forward_splitk.wgsl over the G heads of a group as its slices
   const reduce = packSplitkReduce({ MN: D, total, S: G, N: D, alpha: 1, bias: false, accumulate: false });
   for (const [part, out] of [[dkh, dk], [dvh, dv]] as const) {
-    rt.dispatch(matmulSplitkReduceSpec, { tensors: [part, part, part, part, out], uniforms: reduce, workgroups: grid1d(cdiv(total, 256)) });
+    rt.dispatch(matmulSplitkReduceSpec, { tensors: [part, part, part, part, part, out], uniforms: reduce, workgroups: grid1d(cdiv(total, 256)) });
     part.dispose(); // recorded dispatches keep it alive in queue order
   }
 }

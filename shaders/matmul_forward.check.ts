@@ -32,6 +32,7 @@ export interface Case {
   bias?: boolean;
   alpha?: number;
   accumulate?: boolean;
+  addend?: boolean;      // out = result + a given tensor (into a new out)
   mag?: number;          // inputs uniform in [-mag, mag]
 }
 
@@ -55,10 +56,11 @@ export async function check(rng: Rng, c: Case, run: MatmulOptions, name: string)
   }
   const ta = rt.upload(a, [...lead, ...(transA ? [K, M] : [M, K])]);
   const bias = c.bias ? rng.uniform(N, -2, 2) : undefined;
-  const prev = c.accumulate ? rng.uniform(batch * M * N, -2, 2) : undefined; // C before the call
-  const out = prev ? rt.upload(prev, [...lead, M, N]) : undefined;
+  const prev = c.accumulate || c.addend ? rng.uniform(batch * M * N, -2, 2) : undefined; // C before the call, or the addend
+  const out = prev ? (c.addend ? rt.empty([...lead, M, N]) : rt.upload(prev, [...lead, M, N])) : undefined;
+  const addend = c.addend ? rt.upload(prev!, [...lead, M, N]) : undefined;
   const got = await rt.read(
-    matmul(rt, ta, tb, { ...run, transA, transB, alpha, bias: bias && rt.upload(bias, [N]), accumulate: c.accumulate, out }),
+    matmul(rt, ta, tb, { ...run, transA, transB, alpha, bias: bias && rt.upload(bias, [N]), accumulate: c.accumulate, out, addend }),
   );
   const ref = matmulRef(a, b, M, N, K, { transA, transB, batch, broadcastB: bBatch === 1 && batch > 1, bias, alpha, accumulateInto: prev });
   const tol = tolFor(K, Math.abs(alpha) * maxAbs(a) * maxAbs(b), (bias ? maxAbs(bias) : 0) + (prev ? maxAbs(prev) : 0));

@@ -52,6 +52,7 @@ test('matmul: batch with and without broadcast B, bias, alpha, accumulate', asyn
     await check(rng, { M: 33, N: 17, K: 20, batch: 3, broadcastB: true, transB: true, bias: true }, run, name);
     await check(rng, { M: 65, N: 3, K: 33, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, name);
     await check(rng, { M: 5, N: 70, K: 9, batch: 2, broadcastB: true, bias: true, alpha: 3, accumulate: true }, run, name);
+    await check(rng, { M: 17, N: 33, K: 40, batch: 2, bias: true, addend: true }, run, name); // out = result + addend
   }
 });
 
@@ -223,6 +224,15 @@ test('matmul splitk: a low-rank term folded into the reduce (LoRA B as [N, k], A
     const o = matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { ...run, lowRank: term });
     assert.deepEqual(seen, [o], `${run.version}: orElse got the result`);
     assertAllClose(await rt.read(o), matmulRef(a, b, M, N, K), tolFor(K, 1), `${run.version} without the term`);
+  }
+  // an addend beside the term (a residual kept as it was): folded into the same reduce
+  {
+    const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1), add = rng.uniform(M * N, -1, 1), p = rng.uniform(M * k, -1, 1), q = rng.uniform(N * k, -1, 1);
+    const out = rt.empty([M, N]);
+    matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { version: 'splitk', tile: 64, specialize: false, splits: 2, out, addend: rt.upload(add, [M, N]), lowRank: { p: rt.upload(p, [M, k]), q: rt.upload(q, [N, k]), k, alpha: -2, orElse: () => assert.fail('folded') } });
+    assertAllClose(await rt.read(out), matmulRef(a, b, M, N, K, { accumulateInto: add, lowRank: { p, q, pStride: k, k, alpha: -2 } }), tolFor(K, 1, 3), 'splitk + addend + low-rank term');
+    assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, accumulate: true, addend: rt.upload(add, [M, N]) }), /addend needs `out` and no accumulate/);
+    assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, addend: out }), /addend must not share/);
   }
   // bad terms name what is wrong
   const [ta, tb] = [rt.upload(a, [M, K]), rt.upload(b, [K, N])];

@@ -27,6 +27,7 @@ import { cdiv, grid1d, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
+import { addScale } from './add_scale.ts';
 import { lowRankArgs, matmulSplitkReduceSpec, packSplitkReduce, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
@@ -88,6 +89,11 @@ export interface MatmulOptions {
   bias?: Tensor;
   /** out += result (needs `out`) */
   accumulate?: boolean;
+  /**
+   * out = result + addend (needs `out`, not accumulate; addend shaped as out, in another buffer): read by the split-K
+   * reduce as it writes, else copied into out first (an add_scale dispatch, which keeps the compute pass) and accumulated
+   */
+  addend?: Tensor;
   /** write here instead of a new tensor */
   out?: Tensor;
   /** force a kernel version; 'auto' (default) picks by shape */
@@ -188,7 +194,8 @@ export function matmul(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions = 
 
 /** matmul without the low-rank term's orElse: whether the split-K reduce added the term. */
 function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: Tensor; folded: boolean } {
-  const { transA = false, transB = false, alpha = 1, bias, accumulate = false, out } = opts;
+  const { transA = false, transB = false, alpha = 1, bias, out } = opts;
+  let accumulate = opts.accumulate ?? false;
   // ---- shapes and dtypes ----
   if (a.dtype !== 'f32') throw new Error(`matmul: a must be f32, got ${a}`);
   if (b.dtype !== 'f32' && b.dtype !== 'f16' && b.dtype !== 'bf16') throw new Error(`matmul: b must be f32, f16 or bf16, got ${b}`);
@@ -212,6 +219,12 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     throw new Error(`matmul: bias must be f32 [${N}], got ${bias}`);
   }
   if (accumulate && !out) throw new Error('matmul: accumulate needs `out`');
+  const addend = opts.addend;
+  if (addend) {
+    if (!out || accumulate) throw new Error('matmul: addend needs `out` and no accumulate');
+    if (addend.dtype !== 'f32' || addend.shape.length !== outShape.length || addend.shape.some((d, i) => d !== outShape[i])) throw new Error(`matmul: addend must be f32 [${outShape}], got ${addend}`);
+    if (addend.buffer === out.buffer) throw new Error('matmul: addend must not share a buffer with out');
+  }
   if (out) {
     if (out.dtype !== 'f32' || out.shape.length !== outShape.length || out.shape.some((d, i) => d !== outShape[i])) {
       throw new Error(`matmul: out must be f32 [${outShape}], got ${out}`);
@@ -251,6 +264,10 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   }
   const isVec4 = version === 'vec4' || version === 'vec4h';
   if (opts.tileN !== undefined && !isVec4) throw new Error(`matmul: tileN (a rectangular tile) is for version vec4 only, not ${version}`);
+  if (addend && (version !== 'splitk' || opts.reduceBatch)) {
+    addScale(rt, addend, 1, null, 0, o); // out = addend, then the product accumulates into it
+    accumulate = true;
+  }
   if (version === 'naive') {
     const groups: [number, number, number] = [cdiv(N, 16), cdiv(M, 16), batch];
     checkGroups(groups);
@@ -329,8 +346,8 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   const total = batch * M * N;
   const lr = opts.lowRank && 'p' in opts.lowRank && batch === 1 ? opts.lowRank : null;
   const lowRank = lr ? lowRankArgs(lr, M, N, o) : undefined;
-  const reduceUniforms = packSplitkReduce({ MN: M * N, total, S: splits, N, alpha, bias: !!bias, accumulate, lowRank });
-  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, lr?.p ?? partial, lr?.q ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
+  const reduceUniforms = packSplitkReduce({ MN: M * N, total, S: splits, N, alpha, bias: !!bias, accumulate, addend: !!addend, lowRank });
+  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, lr?.p ?? partial, lr?.q ?? partial, addend ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
   partial.dispose(); // recorded dispatches still use it (queue order)
   return { o, folded: !!lr };
 }

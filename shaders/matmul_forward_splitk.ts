@@ -9,7 +9,7 @@ import type { Tensor } from '../src/engine/gpu/tensor.ts';
 export const matmulSplitkReduceSpec: KernelSpec = {
   name: 'matmul_forward_splitk',
   code: splitkCode,
-  bindings: ['uniform', 'read', 'read', 'read', 'read', 'storage'],
+  bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'],
 };
 
 /** What a caller adds to a product's result after it (`orElse(out)`): a low-rank term that cannot be folded. */
@@ -40,14 +40,14 @@ export interface LowRankTerm extends AfterProduct {
 
 /** The split-K reduce's uniform block (matmul_forward_splitk.wgsl's U): 16 words. */
 export interface ReduceArgs {
-  MN: number; total: number; S: number; N: number; alpha: number; bias: boolean; accumulate: boolean;
+  MN: number; total: number; S: number; N: number; alpha: number; bias: boolean; accumulate: boolean; addend?: boolean;
   lowRank?: { k: number; alpha: number; pStride: number; pOffset: number; transQ: boolean; seg1: number; seg2: number };
 }
 export function packSplitkReduce(r: ReduceArgs): ArrayBuffer {
   const l = r.lowRank;
   return packUniforms([
     ['u32', r.MN], ['u32', r.total], ['u32', r.S], ['u32', r.N], ['f32', r.alpha], ['u32', r.bias ? 1 : 0], ['u32', r.accumulate ? 1 : 0],
-    ['u32', l?.k ?? 0], ['f32', l?.alpha ?? 0], ['u32', l?.pStride ?? 0], ['u32', l?.pOffset ?? 0], ['u32', l?.transQ ? 1 : 0], ['u32', l?.seg1 ?? 0], ['u32', l?.seg2 ?? 0], ['u32', 0],
+    ['u32', l?.k ?? 0], ['f32', l?.alpha ?? 0], ['u32', l?.pStride ?? 0], ['u32', l?.pOffset ?? 0], ['u32', l?.transQ ? 1 : 0], ['u32', l?.seg1 ?? 0], ['u32', l?.seg2 ?? 0], ['u32', r.addend ? 1 : 0],
   ]);
 }
 

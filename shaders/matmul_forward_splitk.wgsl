@@ -1,5 +1,5 @@
 // matmul_forward (version 'splitk', second pass) — out[z, m, n] = alpha · Σ_s partial[z, s, m, n]
-// + bias[n] (+ out[z, m, n] if accumulate) (+ a low-rank term, batch 1 only; below).
+// + bias[n] (+ out[z, m, n] if accumulate, or + addend[z, m, n]) (+ a low-rank term, batch 1 only; below).
 //
 // The first pass is the tiled kernel (matmul_forward_tiled.wgsl) with splits = S: each of its
 // workgroups sums one K range of one tile into its slice of `partial`. This pass adds the S slices
@@ -21,7 +21,8 @@
 //   2 read     bias:    [N] f32 (read only when has_bias)
 //   3 read     P:       [M, p_stride] f32 (read only when lr_k > 0)
 //   4 read     Q:       [N, lr_k] or [lr_k, N] f32 (read only when lr_k > 0)
-//   5 storage  out:     [batch, M, N] f32 (read too when accumulate)
+//   5 read     addend:  [batch, M, N] f32 (read only when has_addend: out = ... + addend, e.g. a residual kept as it was)
+//   6 storage  out:     [batch, M, N] f32 (read too when accumulate)
 // dispatch: grid1d(ceil(batch·M·N / 256)) workgroups of 256; element i = (wid.x + wid.y·nwg.x)·256 + lane
 // reference: matmul_forward.ref.ts (matmulRef)
 
@@ -40,7 +41,7 @@ struct U {
   q_trans: u32,   // 0: Q [N, lr_k]; 1: Q [lr_k, N]
   seg1: u32,      // first column of block 1 (0: one block)
   seg2: u32,      // first column of block 2 (0: at most two)
-  _pad0: u32,
+  has_addend: u32,
 }
 
 @group(0) @binding(0) var<uniform> u: U;
@@ -48,7 +49,8 @@ struct U {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read> P: array<f32>;
 @group(0) @binding(4) var<storage, read> Q: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read> addend: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -63,6 +65,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var x = u.alpha * s;
   if (u.has_bias != 0u) { x += bias[r % u.N]; }
   if (u.accumulate != 0u) { x += out[i]; }
+  if (u.has_addend != 0u) { x += addend[i]; }
   if (u.lr_k != 0u) {
     let m = r / u.N;
     let n = r % u.N;

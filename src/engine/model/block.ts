@@ -23,7 +23,7 @@ import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
 import { swigluForward } from '../../../shaders/swiglu_forward.ts';
-import { add, addScale } from '../../../shaders/add_scale.ts';
+import { add } from '../../../shaders/add_scale.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
@@ -229,13 +229,16 @@ function addProjection(env: BlockEnv, terms: BlockAdapterTerms, t: LoraTarget, r
   const rows = inp.view([N, inp.numel / N]); // [N, in]
   let out: Tensor;
   if (!hp.wants(point)) {
-    out = resid;
+    const lowRank = terms.one(t, rows); // scale · (inp Aᵀ) Bᵀ
     if (keep || hp.isKept(resid)) {
-      // the residual stays as it was (kept, or the caller's): copied by a dispatch, not a buffer copy, which would end
-      // the compute pass (a native end and begin, ~30 µs on the H100's Dawn, twice a block)
-      out = addScale(rt, resid, 1, null, 0, rt.empty(resid.shape, 'f32', 'resid'));
+      // the residual stays as it was (kept, or the caller's): the product's addend, which its split-K reduce reads as it
+      // writes the new one (else matmul copies it in by a dispatch first)
+      out = rt.empty(resid.shape, 'f32', 'resid');
+      matmul(rt, rows, W, { transB: true, out: out.view([N, C]), addend: resid.view([N, C]), lowRank }); // out = resid + inp·Wᵀ + the adapter's
+    } else {
+      out = resid;
+      matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true, lowRank }); // out += inp·Wᵀ + the adapter's
     }
-    matmul(rt, rows, W, { transB: true, out: out.view([N, C]), accumulate: true, lowRank: terms.one(t, rows) }); // out += inp·Wᵀ + scale · (inp Aᵀ) Bᵀ
   } else {
     const proj = matmul(rt, rows, W, { transB: true, lowRank: terms.one(t, rows) }).reshape(resid.shape); // as resid
     hp.at(point, proj);

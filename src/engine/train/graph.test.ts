@@ -190,6 +190,7 @@ async function loraChainRule(r: number, stacked: boolean, config: Record<string,
     // every projection ends in a split-K reduce, which adds the adapter's term: no B product or dx product of its own
     assert.deepEqual(log.names.filter((n) => n === 'lora_forward' || n === 'matmul_short_k'), [], 'the adapters\' terms folded into the reduces');
     assert.ok(log.names.filter((n) => n === 'matmul_forward_splitk').length >= 8 * cfg.n_layers, 'the projections ran split-K');
+    assert.ok(log.names.filter((n) => n === 'add_scale').length < cfg.n_layers, 'the kept residual is the reduce\'s addend, not a copy');
   }
 
   // the same model with W' = W + s·B·A merged in (float64, rounded once to f32), full gradients
@@ -244,7 +245,7 @@ test('LoRA gradients on all seven targets equal the chain rule through the merge
   await loraChainRule(4, true, {}); // A stacked, B not (k's is 16 floats): shared x·Aᵀ, dA and dx, per-adapter dy·B, dB
   await loraChainRule(2, true, wide); // stacked x·Aᵀ, per-adapter backward on windows of it (r = 2)
   // K = 256 or more on every projection, few tiles: all of them split-K, each adapter's term folded into the reduce
-  // (q|k|v's three as column blocks from 0, 256 and 320), forward and backward
+  // (q|k|v's three as column blocks from 0, 256 and 320), forward and backward, and the kept residual its addend
   await loraChainRule(4, true, { hidden_size: 256, intermediate_size: 256, num_attention_heads: 4 }, true, true);
 });
 
