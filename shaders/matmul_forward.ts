@@ -38,10 +38,12 @@ export * from './matmul_plan.ts';
 export { matmulSplitkReduceSpec, packSplitkReduce, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 
 const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
+/** the vec4 kernel's: a, b, bias, then the low-rank term's P and Q (bound to a where unused), out */
+const VEC4_BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
 /** The vec4 source as written (its tiles' row pitch fits every tile; vec4Spec gives each tile its own). */
-export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: BINDINGS };
+export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: VEC4_BINDINGS };
 /** vec4 with f16 workgroup tiles (needs shader-f16): the same source, its alias S set to f16 */
 const VEC4_ALIAS = 'alias S = f32;';
 /** the workgroup tiles' row pitch in the tiled and vec4 sources, which pitchSpec sets per tile */
@@ -51,7 +53,7 @@ for (const [file, code, lines] of [['vec4', vec4Code, [VEC4_ALIAS, PITCH]], ['ti
     if (!code.includes(line)) throw new Error(`matmul_forward_${file}.wgsl lost its '${line}' line (matmul_forward.ts builds its sources from it)`);
   }
 }
-export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Code.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: BINDINGS };
+export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Code.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: VEC4_BINDINGS };
 const pitchSpecs = new Map<KernelSpec, Map<number, KernelSpec>>();
 /**
  * A tiled or vec4(h) kernel for one tile: its source with the workgroup tiles' row pitch set to the tile's BM/4 + 1
@@ -291,7 +293,7 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     return CANON.get(code) ?? canon(code, { TX: T, TY: T, TRANS_A: ta, TRANS_B: tb, B_KIND: bk });
   };
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
-  const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile, half = false) => {
+  const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile, half = false, lowRank = false) => {
     if (tileN !== 64 && tileN !== 128) throw new Error(`matmul: tileN must be 64 or 128, got ${String(tileN)}`);
     const { B_KIND: bKind, ...c } = tiledConstants(tile);
     const limit = Number(rt.device.limits.maxComputeWorkgroupStorageSize);
@@ -301,9 +303,9 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     const bytes = vec4WorkgroupBytes(tile, bk, tileN, vecBytes);
     if (bytes > limit && !opts.vec4Spec) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
     const prefetch = opts.prefetch ?? vec4Prefetch(tile, tileN);
-    // prefetch adds a half: no (integer) code of the other kernels can meet it
-    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0);
-    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0 });
+    // prefetch adds a half, the low-rank term a quarter: no (integer) code of the other kernels can meet them
+    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0) + (lowRank ? 0.25 : 0);
+    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0, ...(lowRank ? { LOWRANK: 1 } : {}) });
   };
   if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's
@@ -315,10 +317,15 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     if (isVec4) {
       if (!fitsVec4) throw new Error(`matmul ${version}: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
       const h = version === 'vec4h';
-      rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: vec4Constants(tile, tileN, h) });
-    } else {
-      rt.dispatch(tiledSpec(tile), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
+      // the low-rank term as more K steps of this dispatch, where the kernel takes it (a 2-D product, P like A and Q like B)
+      const t = opts.lowRank && 'p' in opts.lowRank ? opts.lowRank : null;
+      const lr = t && batch === 1 && !transA && alpha === 1 && !opts.vec4Spec && (t.starts ?? [0]).length === 1 && !!t.transQ === !transB
+        && [t.k, t.p.shape[1], t.pOffset ?? 0].every((v) => v % 4 === 0) ? lowRankArgs(t, M, N, o) : null;
+      const uniforms = lr ? packMatmul(M, N, K, bStride, alpha, !!bias, accumulate, transA, transB, B_KIND[bDtype], 0, 0, lr) : pack(alpha, !!bias, accumulate);
+      rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), { tensors: [a, b, bias ?? a, t && lr ? t.p : a, t && lr ? t.q : a, o], uniforms, workgroups: groups, constants: vec4Constants(tile, tileN, h, !!lr) });
+      return { o, folded: !!lr };
     }
+    rt.dispatch(tiledSpec(tile), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     return { o, folded: false };
   }
   // splitk: pass 1 = tiled (or vec4) kernel over S K-ranges into partial [batch, S, M, N] (raw sums:
@@ -337,7 +344,7 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   checkGroups(groups);
   const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
   const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
-  if (inner !== 'tiled') rt.dispatch(vec4Spec(tile, tile, inner === 'vec4h'), { ...pass1, constants: vec4Constants(tile, tile, inner === 'vec4h') });
+  if (inner !== 'tiled') rt.dispatch(vec4Spec(tile, tile, inner === 'vec4h'), { ...pass1, tensors: [a, b, a, a, a, partial], constants: vec4Constants(tile, tile, inner === 'vec4h') });
   else rt.dispatch(tiledSpec(tile), { ...pass1, constants: tiledConstants(tile) });
   if (opts.reduceBatch && !bias && batch === 1) {
     opts.reduceBatch.add(partial, o, splits, alpha, accumulate); // the batch disposes the partial after its dispatch
@@ -357,11 +364,11 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
  * reuses: Runtime.dispatch copies uniforms into its arena before it returns, and each pack here is followed by
  * its dispatch before the next pack (no allocation per dispatch: ~45% of a training step's dispatches are matmuls).
  */
-const U_SCRATCH = new ArrayBuffer(48);
+const U_SCRATCH = new ArrayBuffer(64); // 12 words (naive, tiled, gemv) and the vec4 kernel's four of its low-rank term
 const U_VIEW = new DataView(U_SCRATCH);
 function packMatmul(
   M: number, N: number, K: number, bStride: number, alpha: number, bias: boolean, acc: boolean,
-  transA: boolean, transB: boolean, bKind: number, kChunk: number, splits: number,
+  transA: boolean, transB: boolean, bKind: number, kChunk: number, splits: number, lr?: ReturnType<typeof lowRankArgs>,
 ): ArrayBuffer {
   if (M >>> 0 !== M || N >>> 0 !== N || K >>> 0 !== K || bStride >>> 0 !== bStride) throw new Error(`matmul: M ${M}, N ${N}, K ${K}, B stride ${bStride} must be u32`);
   U_VIEW.setUint32(0, M, true);
@@ -376,6 +383,10 @@ function packMatmul(
   U_VIEW.setUint32(36, bKind, true);
   U_VIEW.setUint32(40, kChunk, true);
   U_VIEW.setUint32(44, splits, true);
+  U_VIEW.setUint32(48, lr?.k ?? 0, true);
+  U_VIEW.setFloat32(52, lr?.alpha ?? 0, true);
+  U_VIEW.setUint32(56, lr?.pStride ?? 0, true);
+  U_VIEW.setUint32(60, lr?.pOffset ?? 0, true);
   return U_SCRATCH;
 }
 

@@ -16,12 +16,18 @@
 //
 // legend: M rows of C, N columns of C, K reduction length, z batch index
 // bindings (group 0):
-//   0 uniform  U (below; the same layout as matmul_forward_tiled.wgsl; b_kind is unused: B is f32)
+//   0 uniform  U (below; the tiled kernel's layout plus the low-rank term's four words; b_kind is unused: B is f32)
 //   1 read     a:    [batch, M, K] f32, or [batch, K, M] when trans_a — as vec4: K % 4 == 0 (M % 4 with trans_a)
 //   2 read     b:    [batch|1, K, N] f32, or [batch|1, N, K] when trans_b — as vec4: N % 4 == 0 (K % 4 with trans_b)
 //   3 read     bias: [N] f32 (read only when has_bias)
-//   4 storage  out:  [batch, M, N] f32 (read too when accumulate); split-K: [batch, S, M, N] raw partial
+//   4 read     P:    [M, p_stride] f32 (LOWRANK only)
+//   5 read     Q:    [lr_k, N] f32, or [N, lr_k] when trans_b (LOWRANK only)
+//   6 storage  out:  [batch, M, N] f32 (read too when accumulate); split-K: [batch, S, M, N] raw partial
 //                    sums, as in the tiled kernel (k_chunk a multiple of 4)
+// LOWRANK (override; batch 1, no split-K, no trans_a, alpha 1): + lr_alpha · P[m, p_offset ..+lr_k] · Q(.., n), LoRA's
+//   term of the projection (matmul_forward.ts MatmulOptions.lowRank), as lr_k more K steps after the product's own:
+//   their loads read P (scaled by lr_alpha) and Q instead of A and B, in the same layouts (P like A: K contiguous; Q
+//   like B). lr_k, p_stride and p_offset are multiples of 4. Without it the kernel is as before (the branches fold away).
 // overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
 //   TRANS_A / TRANS_B (2: read from u), PREFETCH (register prefetch; matmul_forward.ts turns it off at 128x128,
 //   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%).
@@ -49,6 +55,10 @@ struct U {
   b_kind: u32,     // unused (B is f32)
   k_chunk: u32,
   splits: u32,
+  lr_k: u32,       // LOWRANK: the term's length
+  lr_alpha: f32,
+  p_stride: u32,   // row stride of P in elements
+  p_offset: u32,   // P's first column
 }
 
 override TX: u32 = 16u;
@@ -59,6 +69,7 @@ override BK: u32 = 8u;           // K per step: 8 or 16
 // register prefetch: the next step's global loads issued before this step's products (the tiled kernel's design);
 // without it (false), a step's loads come just before they are staged, and a second resident workgroup hides them
 override PREFETCH: bool = true;
+override LOWRANK: bool = false;
 override WG = TX * TY;
 override BM = 8u * TY;
 override BN = 8u * TX;
@@ -77,7 +88,9 @@ override KQ = BK / 4u;           // vec4 along k per row of a step
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> b: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read> P: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> out: array<f32>;
 
 var<workgroup> As: array<array<vec4<S>, AS_ROW>, BK>;  // As[k][m/4] = A[m..m+3, k]
 var<workgroup> Bs: array<array<vec4<S>, BS_ROW>, BK>;  // Bs[k][n/4] = B[k, n..n+3]
@@ -93,7 +106,30 @@ fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRA
 // m / n contiguous (A with trans_a; B): vec4 d = e % (BD/4) at k = e / (BD/4): a warp reads 512
 //   contiguous bytes and stores neighbouring vec4s.
 
+// LOWRANK: the first k of the term's steps, after the product's own (K rounded up to whole steps)
+fn lr_begin() -> u32 { return (u.K + BK - 1u) / BK * BK; }
+
+// a step of the low-rank term: P's columns p_offset + k0 .. (as A, K contiguous), scaled by lr_alpha
+fn load_p(m0: u32, k0: u32, e: u32) -> vec4<f32> {
+  let k = k0 + 4u * (e % KQ);
+  let v = P[((m0 + e / KQ) * u.p_stride + u.p_offset + k) / 4u];
+  return select(vec4(0.0), u.lr_alpha * v, k < u.lr_k);
+}
+
+// a step of the low-rank term: Q's rows (or columns, with trans_b) k0 .., as B
+fn load_q(n0: u32, k0: u32, e: u32) -> vec4<f32> {
+  if (!trans_b()) { // Q is [lr_k, N]
+    let k = k0 + e / (BN / 4u);
+    let v = Q[k * (u.N / 4u) + n0 / 4u + e % (BN / 4u)];
+    return select(vec4(0.0), v, k < u.lr_k);
+  }
+  let k = k0 + 4u * (e % KQ); // Q is [N, lr_k]
+  let v = Q[((n0 + e / KQ) * u.lr_k + k) / 4u];
+  return select(vec4(0.0), v, k < u.lr_k);
+}
+
 fn load_a(a4: u32, m0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
+  if (LOWRANK && k0 >= lr_begin()) { return load_p(m0, k0 - lr_begin(), e); }
   if (trans_a()) { // A[z] is [K, M]
     let k = k0 + e / (BM / 4u);
     let v = a[a4 + k * (u.M / 4u) + m0 / 4u + e % (BM / 4u)];
@@ -105,6 +141,7 @@ fn load_a(a4: u32, m0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
 }
 
 fn load_b(b4: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
+  if (LOWRANK && k0 >= lr_begin()) { return load_q(n0, k0 - lr_begin(), e); }
   if (!trans_b()) { // B[z] is [K, N]
     let k = k0 + e / (BN / 4u);
     let v = b[b4 + k * (u.N / 4u) + n0 / 4u + e % (BN / 4u)];
@@ -178,7 +215,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
   let k_end = select(u.K, min(u.K, k_begin + u.k_chunk), S > 1u);
   let a4 = z * u.M * u.K / 4u;        // A[z] in vec4 (M·K is a multiple of 4)
   let b4 = z * u.b_stride / 4u;       // B[z] in vec4
-  let ntiles = (max(k_end, k_begin) - k_begin + BK - 1u) / BK;
+  let ntiles = (max(k_end, k_begin) - k_begin + BK - 1u) / BK + select(0u, (u.lr_k + BK - 1u) / BK, LOWRANK);
 
   var acc: array<vec4<f32>, 16>;      // as in the tiled kernel: acc[2i] / acc[2i+1] = row i x left / right columns
   var ra0: vec4<f32>; var ra1: vec4<f32>; var ra2: vec4<f32>; var ra3: vec4<f32>;
