@@ -148,9 +148,9 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
 
   // ---- attention: ln1 → q|k|v → RoPE → attention ----
   hp.at(HOOKS.residPre(l), x);
-  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, plain && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj'), (h) => terms.qkv(h)); // y [N, W]; h as x unless fused
+  // ln1's hook point between the norm and q|k|v (an edit flows into them), then the adapters' x·Aᵀ
+  const n1 = normLinear(rt, x, bw.ln1, eps, bw.wqkv, bw.bqkv, plain && !hasLora(env.lora, l, 'q_proj', 'k_proj', 'v_proj'), (h) => terms.qkv(hp.at(HOOKS.ln1(l), h).view([N, C]))); // y [N, W]; h as x unless fused
   const qkv = n1.y;
-  if (n1.h) hp.at(HOOKS.ln1(l), n1.h);
   // hook_q / hook_k / hook_v before RoPE: windows of the fused rows, copied out when wanted; an edit is written back
   for (const [name, heads, at] of qkvWindows(cfg, l)) {
     if (!hp.wants(name)) continue;

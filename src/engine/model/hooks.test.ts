@@ -168,3 +168,15 @@ test('startAt: a forward from block l on its captured hook_resid_pre gives the f
   for (const t of new Set(full.captures.values())) t.dispose();
   idsT.dispose();
 });
+
+test('edits of ln1 / ln2 hook_normalized flow on: zeroed, q|k|v (no bias) and the MLP are zero, so z = 0 and hook_mlp_out = 0', async () => {
+  const m = await model();
+  const l = 1;
+  const zeros = (act: Tensor) => new Float32Array(act.numel);
+  const r = await logitsWith(m, IDS, new Map([[HOOKS.ln1(l), setTo(m, zeros)], [HOOKS.ln2(l), setTo(m, zeros)]]), new Set([HOOKS.q(l), HOOKS.v(l), HOOKS.z(l), HOOKS.mlpOut(l)]));
+  for (const name of [HOOKS.q(l), HOOKS.v(l), HOOKS.z(l), HOOKS.mlpOut(l)]) {
+    const t = r.captures.get(name)!;
+    assert.equal(maxDiff(await read(m, t), new Float64Array(t.numel)), 0, `${name} = 0 after the norms' outputs were zeroed`);
+  }
+  dispose(r.captures);
+});

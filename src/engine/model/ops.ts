@@ -19,16 +19,18 @@ export const FUSED_MAX_ROWS = 16;
 /**
  * rmsnorm(x; g) · Wᵀ (+ b) for x [..., C] → y [N, out]. `fuse` allows the fused kernel (the caller does not
  * need h); it runs when the rows are few. Otherwise also h = rmsnorm(x; g) (shaped as x) and rstd [...], and
- * `term(h [N, C])`, when given, makes the product's low-rank term (an adapter's) between the norm and the product.
+ * `between(h)`, when given, runs between the norm and the product: its hook point (an edit of h flows into the
+ * product) and the product's low-rank term (an adapter's), which it returns.
  */
 export function normLinear(
-  rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Tensor, b: Tensor | null, fuse: boolean, term?: (h: Tensor) => MatmulOptions['lowRank'],
+  rt: Runtime, x: Tensor, g: Tensor, eps: number, W: Tensor, b: Tensor | null, fuse: boolean, between?: (h: Tensor) => MatmulOptions['lowRank'],
 ): { y: Tensor; h: Tensor | null; rstd: Tensor | null } {
   const C = x.shape[x.shape.length - 1];
   const N = x.numel / C;
   if (fuse && N <= FUSED_MAX_ROWS) return { y: gemvRmsnorm(rt, x.view([N, C]), g, eps, [W], b), h: null, rstd: null }; // [N, out]
   const { y: h, rstd } = rmsnormForward(rt, x, g, eps); // as x
-  const y = matmul(rt, h.view([N, C]), W, { transB: true, bias: b ?? undefined, lowRank: term?.(h.view([N, C])) }); // [N, out]
+  const lowRank = between?.(h);
+  const y = matmul(rt, h.view([N, C]), W, { transB: true, bias: b ?? undefined, lowRank }); // [N, out]
   return { y, h, rstd };
 }
 
