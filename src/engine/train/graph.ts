@@ -15,7 +15,7 @@
 // summed over the step's micro-batches this gives transformers' mean over the step's tokens.
 import type { Runtime } from '../gpu/runtime.ts';
 import { ReplayStore, tensorsIn } from '../gpu/replay.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { SLICE_ALIGN, type Tensor } from '../gpu/tensor.ts';
 import { matmul } from '../../../shaders/matmul_forward.ts';
 import { embeddingForward } from '../../../shaders/embedding_forward.ts';
 import { embeddingBackward } from '../../../shaders/embedding_backward.ts';
@@ -197,17 +197,25 @@ export class TrainGraph implements BlockContext {
     // ---- final norm, logits in row chunks, loss and dlogits → dx of the last residual ----
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     hp.at(HOOKS.lnFinal, xf);
-    const dxf = opts.head ? opts.head(xf) : rt.zeros([N, C], 'f32', 'train.dxf'); // [N, C]; rows of chunks with no target stay 0
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? defaultCeChunkRows(V)));
+    const countedIn = (r0: number) => mb.labels.subarray(r0, r0 + rows).reduce((n, t) => n + (t !== -100 ? 1 : 0), 0);
+    let skipped = false; // a chunk with no target: its rows of dxf stay 0
+    for (let r0 = 0; r0 < N && !skipped; r0 += rows) skipped = countedIn(r0) === 0;
+    const dxf = opts.head ? opts.head(xf) : skipped ? rt.zeros([N, C], 'f32', 'train.dxf') : rt.empty([N, C], 'f32', 'train.dxf'); // [N, C]
+    // a chunk's rows of xf and dxf as views where they start on a binding boundary (whole 128-row chunks do), else copies:
+    // a buffer copy ends the compute pass
+    const rowsOf = (t: Tensor, r0: number, R: number) => ((r0 * C * 4) % SLICE_ALIGN === 0 && t.byteOffset % SLICE_ALIGN === 0 ? t.slice(r0 * C, [R, C], `${t.label}.rows`) : null);
     for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) {
       const R = Math.min(rows, N - r0);
       const tgtHost = mb.labels.subarray(r0, r0 + R);
-      let counted = 0;
-      for (const t of tgtHost) if (t !== -100) counted++;
+      const counted = countedIn(r0);
       if (counted === 0) continue; // no target in these rows: no loss, zero gradient
-      const xc = rt.empty([R, C], 'f32', 'train.xf_rows'); // [R, C]
-      rt.copy(xf, r0 * C, xc, 0, R * C);
+      let xc = rowsOf(xf, r0, R); // [R, C]
+      if (!xc) {
+        xc = rt.empty([R, C], 'f32', 'train.xf_rows');
+        rt.copy(xf, r0 * C, xc, 0, R * C);
+      }
       const tgt = rt.upload(Int32Array.from(tgtHost), [R], 'i32', 'train.targets'); // [R]
       const pol = opts.policy;
       const inv = pol ? 1 / pol.temperature : 1; // the policy's logits are logits / temperature
@@ -228,8 +236,9 @@ export class TrainGraph implements BlockContext {
         dlogits = crossEntropyBackward(rt, logits, tgt, ce.lse, ce.count, { gradScale: counted * opts.gradScale }); // [R, V]
       }
       logits.dispose(); // early: [R, V]
-      const dxc = matmul(rt, dlogits, w.unembed, { alpha: inv }); // [R, C] = inv · dlogits · U
-      rt.copy(dxc, 0, dxf, r0 * C, R * C);
+      const into = rowsOf(dxf, r0, R);
+      const dxc = matmul(rt, dlogits, w.unembed, { alpha: inv, out: into ?? undefined }); // [R, C] = inv · dlogits · U
+      if (!into) rt.copy(dxc, 0, dxf, r0 * C, R * C);
       if (full) matmul(rt, dlogits, xc, { transA: true, alpha: inv, out: full.unembed, accumulate: true }); // dU += inv · dlogitsᵀ xf  [V, C]
       dlogits.dispose(); // early: [R, V]
     }
