@@ -24,6 +24,8 @@ import { matmulAtB } from '../../../shaders/matmul_atb.ts';
 import { matmulAtBRef } from '../../../shaders/matmul_atb.ref.ts';
 import { matmulShortK } from '../../../shaders/matmul_short_k.ts';
 import { matmulShortKRef } from '../../../shaders/matmul_short_k.ref.ts';
+import { matmul } from '../../../shaders/matmul_forward.ts';
+import { matmulRef } from '../../../shaders/matmul_forward.ref.ts';
 
 // ---- cross-entropy: N rows of V logits, two ignored rows -----------------------------------------
 const CE = { N: 9, V: 50, gradScale: 0.37 };
@@ -249,5 +251,34 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
       return readAndFree(rt, y, xa, B);
     },
     ref: (i) => loraForwardBlocksRef(i.xa, i.B, i.y0, QKV16.N, QKV16.W, QKV16.r, 2, QKV16.starts),
+  }),
+  // the adapters' terms folded into the projection (model/block-adapters.ts): q|k|v's in the split-K reduce, as column
+  // blocks, beside an addend (a kept residual); an input gradient's dxa·A as the vec4 kernel's last K steps
+  defineCase({
+    name: 'matmul_forward.splitk_lowrank',
+    shape: `y [${QKV.N}, ${QKV.W}] = x [${QKV.N}, ${QKV.din}] · Wᵀ + y0 + 2 · xa_t B_tᵀ on column blocks ${QKV.starts.join('|')}, 2 K ranges`,
+    tol: groupTol(QKV.din + QKV.r),
+    inputs: (rng) => ({ x: rng.uniform(QKV.N * QKV.din), w: rng.uniform(QKV.W * QKV.din), y0: rng.uniform(QKV.N * QKV.W), xa: rng.uniform(QKV.N * 3 * QKV.r), B: rng.uniform(QKV.W * QKV.r) }),
+    gpu: (rt, i) => {
+      const { N, W, r, din, starts } = QKV;
+      const x = rt.upload(i.x, [N, din]), w = rt.upload(i.w, [W, din]), y0 = rt.upload(i.y0, [N, W]), xa = rt.upload(i.xa, [N, 3 * r]), B = rt.upload(i.B, [W, r]);
+      const y = rt.empty([N, W]);
+      matmul(rt, x, w, { transB: true, version: 'splitk', splits: 2, out: y, addend: y0, lowRank: { p: xa, q: B, k: r, alpha: 2, starts, orElse: () => { throw new Error('the term was not folded'); } } });
+      return readAndFree(rt, y, x, w, y0, xa, B);
+    },
+    ref: (i) => matmulRef(i.x, i.w, QKV.N, QKV.W, QKV.din, { transB: true, accumulateInto: i.y0, lowRank: { p: i.xa, pStride: 3 * QKV.r, q: i.B, k: QKV.r, alpha: 2, starts: QKV.starts } }),
+  }),
+  defineCase({
+    name: 'matmul_forward.vec4_lowrank',
+    shape: `dx [${QKV.N}, ${QKV.din}] = dy [${QKV.N}, ${QKV.W}] · W + dxa [${QKV.N}, ${3 * QKV.r}] · A [${3 * QKV.r}, ${QKV.din}], version vec4`,
+    tol: groupTol(QKV.W + 3 * QKV.r),
+    inputs: (rng) => ({ dy: rng.uniform(QKV.N * QKV.W), w: rng.uniform(QKV.W * QKV.din), dxa: rng.uniform(QKV.N * 3 * QKV.r), A: rng.uniform(3 * QKV.r * QKV.din) }),
+    gpu: (rt, i) => {
+      const { N, W, r, din } = QKV;
+      const dy = rt.upload(i.dy, [N, W]), w = rt.upload(i.w, [W, din]), dxa = rt.upload(i.dxa, [N, 3 * r]), A = rt.upload(i.A, [3 * r, din]);
+      const dx = matmul(rt, dy, w, { version: 'vec4', lowRank: { p: dxa, q: A, transQ: true, k: 3 * r, alpha: 1, orElse: () => { throw new Error('the term was not folded'); } } });
+      return readAndFree(rt, dx, dy, w, dxa, A);
+    },
+    ref: (i) => matmulRef(i.dy, i.w, QKV.N, QKV.din, QKV.W, { lowRank: { p: i.dxa, pStride: 3 * QKV.r, q: i.A, transQ: true, k: 3 * QKV.r, alpha: 1 } }),
   }),
 ];

@@ -435,7 +435,7 @@ export function mergeLora(
  * A read adapter's A [r, in] and B [out, r] on the GPU, as the forward applies it unmerged
  * (`model.adapter = lora`): one base model, adapters switched without reloading it. Each layer's factors lie in one
  * buffer as a trainer packs them (its A factors back to back, then its B factors, each at a multiple of SLICE_ALIGN
- * bytes), so the adapters that share an input take the forward's shared products (model/block.ts stackedRows).
+ * bytes), so the adapters that share an input take the forward's shared products (model/block-adapters.ts stackedRows).
  * `tensors` are the caller's to dispose when the adapter is no longer used.
  */
 export function adapterSlots(rt: Runtime, a: { cfg: LoraConfig; tensors: AdapterTensors }, m: ModelConfig, label = 'lora'): { lora: AdapterSlots; tensors: Tensor[] } {

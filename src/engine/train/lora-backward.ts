@@ -1,7 +1,9 @@
 // The backward of one block's LoRA adapters (train/block.ts calls it where each projection's output gradient is
-// ready): dA and dB accumulate, the input gradient adds into the projection's. Adapters that share an input and were
-// stacked by the forward (one x·Aᵀ for q|k|v, one for gate|up: model/block.ts stackedRows) run as one group: their
-// dy·B side by side in one dxa, one dA product and one dx product; q|k|v with their B factors back to back also take
+// ready, before the projection's input-gradient product): dA and dB accumulate, and what the adapters add to the input
+// gradient comes back as that product's low-rank term (dxa·A: folded into it where its kernel can, else added after
+// it). Adapters that share an input and were stacked by the forward (one x·Aᵀ for q|k|v, one for gate|up:
+// model/block-adapters.ts stackedRows) run as one group: their dy·B side by side in one dxa, one dA product and one
+// dx term; q|k|v with their B factors back to back also take
 // their dy·B and dB as column / row blocks of one product over the fused gradient dqkv. Anything the kernels cannot
 // take runs per adapter, on contiguous copies where a window will not do.
 //
@@ -133,7 +135,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
   };
   /**
    * Adapter backward for target t, from its output gradient dy [N, out] (contiguous), or dy's window cols of a wider
-   * gradient (the fused q|k|v one): dA and dB accumulate, the input gradient adds into dxIn [N, in].
+   * gradient (the fused q|k|v one): dA and dB accumulate; returns its term of the input gradient dx [N, in].
    */
   const loraBwd = (t: LoraTarget, xIn: Tensor, dy: Tensor, cols?: ColumnRange): AdapterTerm | undefined => {
     const s = slot(t);
@@ -152,7 +154,7 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
   /**
    * The adapters of `ts` that share the input xIn, each from its output gradient dys(t) (a tensor and, for q/k/v, its
    * window of dqkv): where the forward stacked them (one x·Aᵀ, BlockActs.xaCol) and the kernels take the shapes,
-   * their dy·B go side by side into one dxa [N, k·r], then one product adds into their stacked dA and one into dxIn;
+   * their dy·B go side by side into one dxa [N, k·r], then one product adds into their stacked dA and one term, dxa·A, is dx's;
    * else each on its own (loraBwd).
    */
   const loraBwdShared = (ts: readonly LoraTarget[], xIn: Tensor, dys: (t: LoraTarget) => [Tensor, ColumnRange | undefined], fused?: { dy: Tensor; starts: number[] | null }): AdapterTerm | undefined => {

@@ -1,7 +1,7 @@
 // A LoRA trainer's parameters (trainer.ts, Trainer.lora): which adapters (targets × layers), their initial values
 // (PEFT's init, or given ones) and their packing into the optimizer's chunks (flat-params.ts). A layer's A factors lie
 // back to back, then its B factors, so the adapters that share an input (q|k|v, gate|up) have their A and dA as one
-// [k·r, in] block and q|k|v's B and dB as one [W, r] block: one product serves them all (model/block.ts stackedRows,
+// [k·r, in] block and q|k|v's B and dB as one [W, r] block: one product serves them all (model/block-adapters.ts stackedRows,
 // lora-backward.ts).
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
