@@ -16,7 +16,40 @@ import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { dropout } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
 import type { LoraTarget } from '../train/adapter.ts';
-import type { AdapterSlots, BlockActs, BlockEnv } from './block.ts';
+import type { DropoutSeed } from '../../../shaders/dropout.ts';
+
+/**
+ * LoRA adapters applied unmerged: y = x Wᵀ + scale · (dropout(x) Aᵀ) Bᵀ on each adapted (layer, target).
+ * The trainer's LoraState is one (its slots also hold gradients), so rollouts sample the policy being trained.
+ */
+export interface AdapterSlots {
+  /** alpha / r */
+  scale: number;
+  /** lora_dropout p on each adapter's input, applied only where activations are kept (training); 0 or absent = none */
+  dropout?: number;
+  /** slots[layer][target]: A [r, in], B [out, r]; undefined (or a missing layer) = no adapter there */
+  slots: readonly Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[];
+}
+
+/** What the adapters' forward needs of a block's environment (model/block.ts BlockEnv is one). */
+export interface AdapterEnv {
+  readonly rt: Runtime;
+  readonly cfg: ModelConfig;
+  readonly lora: AdapterSlots | null;
+  /** seeds of the adapters' dropout masks (training with dropout) */
+  dropoutSeed?(l: number, t: LoraTarget): DropoutSeed;
+}
+
+/** What a block keeps of its adapters for the backward (part of model/block.ts BlockActs). */
+export interface AdapterActs {
+  /**
+   * x·Aᵀ per adapter: [N, r], or, for adapters stacked on one input (q|k|v, gate|up: stackedRows), one [N, k·r]
+   * tensor they share, each owning the r columns from xaCol[t]
+   */
+  xa: Partial<Record<LoraTarget, Tensor>>;
+  xaCol: Partial<Record<LoraTarget, number>>;
+  xd: Partial<Record<LoraTarget, Tensor>>; // [N, in] dropout(x) per adapter, when dropout > 0
+}
 
 /** Column window of a q/k/v adapter inside the fused projection rows [N, W]. */
 export function qkvColumns(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj'): ColumnWindow & { offset: number; stride: number } {
@@ -90,7 +123,7 @@ export interface BlockAdapterTerms {
   qkv(xIn: Tensor): AdapterTerm | undefined;
 }
 
-export function blockAdapterTerms(env: BlockEnv, l: number, keep: boolean, kept: Pick<BlockActs, 'xa' | 'xaCol' | 'xd'>): BlockAdapterTerms {
+export function blockAdapterTerms(env: AdapterEnv, l: number, keep: boolean, kept: AdapterActs): BlockAdapterTerms {
   const { rt, cfg } = env;
   const slots = env.lora?.slots[l];
   const scale = env.lora?.scale ?? 0;

@@ -31,7 +31,7 @@ import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
 import { normLinear, normSwiglu } from './ops.ts';
-import { blockAdapterTerms, hasLora, type BlockAdapterTerms } from './block-adapters.ts';
+import { blockAdapterTerms, hasLora, type AdapterActs, type AdapterSlots, type BlockAdapterTerms } from './block-adapters.ts';
 
 /** What a block asks of its hook points (model/hooks.ts HookPoints, train/graph-hooks.ts GraphHookPoints). */
 export interface BlockHooks {
@@ -51,18 +51,7 @@ export interface BlockHooks {
   release(t: Tensor): void;
 }
 
-/**
- * LoRA adapters applied unmerged: y = x Wᵀ + scale · (dropout(x) Aᵀ) Bᵀ on each adapted (layer, target).
- * The trainer's LoraState is one (its slots also hold gradients), so rollouts sample the policy being trained.
- */
-export interface AdapterSlots {
-  /** alpha / r */
-  scale: number;
-  /** lora_dropout p on each adapter's input, applied only where activations are kept (training); 0 or absent = none */
-  dropout?: number;
-  /** slots[layer][target]: A [r, in], B [out, r]; undefined (or a missing layer) = no adapter there */
-  slots: readonly Partial<Record<LoraTarget, { A: Tensor; B: Tensor }>>[];
-}
+export type { AdapterSlots } from './block-adapters.ts';
 
 /** What a block runs with. */
 export interface BlockEnv {
@@ -89,7 +78,7 @@ export interface AttentionIO {
 }
 
 /** What one block keeps for its backward (train/block.ts); N rows, shapes as the residual's. */
-export interface BlockActs {
+export interface BlockActs extends AdapterActs {
   x: Tensor; // [N, C] resid_pre (input of ln1)
   h1: Tensor; // [N, C] ln1(x)
   rstd1: Tensor; // [N]
@@ -105,13 +94,6 @@ export interface BlockActs {
   gate: Tensor; // [N, F]
   up: Tensor; // [N, F]
   act: Tensor; // [N, F] silu(gate)·up
-  /**
-   * x·Aᵀ per adapter: [N, r], or, for adapters stacked on one input (q|k|v, gate|up: stackedRows), one [N, k·r]
-   * tensor they share, each owning the r columns from xaCol[t]
-   */
-  xa: Partial<Record<LoraTarget, Tensor>>;
-  xaCol: Partial<Record<LoraTarget, number>>;
-  xd: Partial<Record<LoraTarget, Tensor>>; // [N, in] dropout(x) per adapter, when dropout > 0
 }
 
 export const disposeActs = (a: BlockActs, keepX: boolean): void => {

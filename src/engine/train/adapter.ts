@@ -18,7 +18,7 @@ import { CheckpointError, readSafetensors, writeSafetensors, type StDtype } from
 import { f32ToBf16Bits, f32ToF16Bits, fromHalfBits } from '../gpu/half.ts';
 import type { Runtime } from '../gpu/runtime.ts';
 import { sliceAligned, type Tensor } from '../gpu/tensor.ts';
-import type { AdapterSlots } from '../model/block.ts';
+import type { AdapterSlots } from '../model/block-adapters.ts';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
