@@ -248,8 +248,10 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   const tensors = [a, b, bias ?? a, o]; // unused bias slot: bind a (read-only aliasing is allowed)
   const bDtype = b.dtype as keyof typeof B_KIND; // checked above
   // one uniform layout for the naive, tiled and gemv kernels (struct U in their .wgsl files)
-  const pack = (al: number, withBias: boolean, acc: boolean, kChunk = 0, splits = 0) =>
-    packMatmul(M, N, K, bStride, al, withBias, acc, transA, transB, B_KIND[bDtype], kChunk, splits);
+  const pack = (al: number, withBias: boolean, acc: boolean, kChunk = 0, splits = 0, lr?: ReturnType<typeof lowRankArgs>) =>
+    packMatmul(M, N, K, bStride, al, withBias, acc, transA, transB, B_KIND[bDtype], kChunk, splits, lr);
+  // a low-rank term the kernels may fold (2-D products only); an AfterProduct's runs after the product in any case
+  const term = opts.lowRank && 'p' in opts.lowRank && batch === 1 ? opts.lowRank : null;
   const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
   // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
   // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
@@ -318,12 +320,13 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
       if (!fitsVec4) throw new Error(`matmul ${version}: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
       const h = version === 'vec4h';
       // the low-rank term as more K steps of this dispatch, where the kernel takes it (a 2-D product, P like A and Q like B)
-      const t = opts.lowRank && 'p' in opts.lowRank ? opts.lowRank : null;
-      const lr = t && batch === 1 && !transA && alpha === 1 && !opts.vec4Spec && (t.starts ?? [0]).length === 1 && !!t.transQ === !transB
-        && [t.k, t.p.shape[1], t.pOffset ?? 0].every((v) => v % 4 === 0) ? lowRankArgs(t, M, N, o) : null;
-      const uniforms = lr ? packMatmul(M, N, K, bStride, alpha, !!bias, accumulate, transA, transB, B_KIND[bDtype], 0, 0, lr) : pack(alpha, !!bias, accumulate);
-      rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), { tensors: [a, b, bias ?? a, t && lr ? t.p : a, t && lr ? t.q : a, o], uniforms, workgroups: groups, constants: vec4Constants(tile, tileN, h, !!lr) });
-      return { o, folded: !!lr };
+      const t = term && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
+        && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
+      const lr = t ? lowRankArgs(t, M, N, o) : undefined;
+      rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), {
+        tensors: [a, b, bias ?? a, t?.p ?? a, t?.q ?? a, o], uniforms: pack(alpha, !!bias, accumulate, 0, 0, lr), workgroups: groups, constants: vec4Constants(tile, tileN, h, !!t),
+      });
+      return { o, folded: !!t };
     }
     rt.dispatch(tiledSpec(tile), { tensors, uniforms: pack(alpha, !!bias, accumulate), workgroups: groups, constants: tiledConstants(tile) });
     return { o, folded: false };
@@ -351,12 +354,11 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     return { o, folded: false };
   }
   const total = batch * M * N;
-  const lr = opts.lowRank && 'p' in opts.lowRank && batch === 1 ? opts.lowRank : null;
-  const lowRank = lr ? lowRankArgs(lr, M, N, o) : undefined;
+  const lowRank = term ? lowRankArgs(term, M, N, o) : undefined;
   const reduceUniforms = packSplitkReduce({ MN: M * N, total, S: splits, N, alpha, bias: !!bias, accumulate, addend: !!addend, lowRank });
-  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, lr?.p ?? partial, lr?.q ?? partial, addend ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
+  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, term?.p ?? partial, term?.q ?? partial, addend ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
   partial.dispose(); // recorded dispatches still use it (queue order)
-  return { o, folded: !!lr };
+  return { o, folded: !!term };
 }
 
 /**

@@ -5,6 +5,7 @@
 import splitkCode from './matmul_forward_splitk.wgsl';
 import { packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
+import { checkBlockStarts } from './lora_forward.ts';
 
 export const matmulSplitkReduceSpec: KernelSpec = {
   name: 'matmul_forward_splitk',
@@ -57,9 +58,7 @@ export function lowRankArgs(t: LowRankTerm, M: number, N: number, out: Tensor): 
   const what = `matmul lowRank (${M} x ${N})`;
   if (!Number.isInteger(k) || k < 1) throw new Error(`${what}: k must be a positive integer, got ${k}`);
   if (p.dtype !== 'f32' || p.shape.length !== 2 || p.shape[0] !== M) throw new Error(`${what}: p must be f32 [${M}, stride], got ${p}`);
-  if (starts.length < 1 || starts.length > 3 || starts[0] !== 0 || starts.some((s, i) => !Number.isInteger(s) || (i > 0 && (s <= starts[i - 1] || s >= N)))) {
-    throw new Error(`${what}: block starts ${starts.join(', ')} must rise from 0 below ${N} (at most three)`);
-  }
+  checkBlockStarts(starts, N, 1, `${what}: block starts`);
   if (!Number.isInteger(pOffset) || pOffset < 0 || pOffset + starts.length * k > p.shape[1]) {
     throw new Error(`${what}: p's columns ${pOffset}..${pOffset + starts.length * k} do not fit in ${p}`);
   }
