@@ -140,43 +140,54 @@ export function blockAdapterTerms(env: AdapterEnv, l: number, keep: boolean, kep
     const orElse = (y: Tensor) => loraForward(rt, xin, s.A, s.B, y, scale, { yCols: window, xa: a }); // y[:, window] += scale · a Bᵀ
     return window ? { orElse } : { p: a, q: s.B, k: a.shape[1], alpha: scale, orElse };
   };
-  const shared = (ts: readonly LoraTarget[], xIn: Tensor, window?: (t: LoraTarget) => ColumnWindow | undefined) => {
-    const here = ts.filter((t) => slots?.[t]);
-    const terms: Partial<Record<LoraTarget, AdapterTerm>> = {};
+  /** one x·Aᵀ [N, k·r] for the adapters of `here` where their A factors are stacked and no dropout makes inputs differ */
+  const stackedXa = (here: readonly LoraTarget[], xIn: Tensor): { a: Tensor; r: number } | null => {
     const A = p === 0 ? stackedRows(here.map((t) => slots![t]!.A)) : null; // [k·r, in]
-    if (!A) {
-      for (const t of here) terms[t] = one(t, xIn, window?.(t));
-      return terms;
-    }
+    if (!A) return null;
     const r = A.shape[0] / here.length;
     const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, k·r] = x Aᵀ, the adapters side by side
+    if (keep) here.forEach((t, i) => void ([kept.xa[t], kept.xaCol[t]] = [a, i * r]));
+    return { a, r };
+  };
+  /** each adapter of `here`'s term from their stacked x·Aᵀ (its r columns of g.a) */
+  const fromStacked = (here: readonly LoraTarget[], xIn: Tensor, g: { a: Tensor; r: number }, window?: (t: LoraTarget) => ColumnWindow | undefined) => {
+    const terms: Partial<Record<LoraTarget, AdapterTerm>> = {};
     here.forEach((t, i) => {
-      if (keep) [kept.xa[t], kept.xaCol[t]] = [a, i * r];
       const s = slots![t]!;
       const w = window?.(t);
-      const orElse = (y: Tensor) => loraForward(rt, xIn, s.A, s.B, y, scale, { yCols: w, xa: a, xaCols: { offset: i * r, stride: A.shape[0] } });
-      terms[t] = w ? { orElse } : { p: a, pOffset: i * r, q: s.B, k: r, alpha: scale, orElse };
+      const orElse = (y: Tensor) => loraForward(rt, xIn, s.A, s.B, y, scale, { yCols: w, xa: g.a, xaCols: { offset: i * g.r, stride: here.length * g.r } });
+      terms[t] = w ? { orElse } : { p: g.a, pOffset: i * g.r, q: s.B, k: g.r, alpha: scale, orElse };
     });
+    return terms;
+  };
+  const shared = (ts: readonly LoraTarget[], xIn: Tensor, window?: (t: LoraTarget) => ColumnWindow | undefined) => {
+    const here = ts.filter((t) => slots?.[t]);
+    const g = stackedXa(here, xIn);
+    if (g) return fromStacked(here, xIn, g, window);
+    const terms: Partial<Record<LoraTarget, AdapterTerm>> = {};
+    for (const t of here) terms[t] = one(t, xIn, window?.(t));
     return terms;
   };
   const qkv = (xIn: Tensor): AdapterTerm | undefined => {
     const ts = ['q_proj', 'k_proj', 'v_proj'] as const;
     if (!ts.some((t) => slots?.[t])) return undefined;
-    const A = p === 0 && ts.every((t) => slots?.[t]) ? stackedRows(ts.map((t) => slots![t]!.A)) : null; // [3r, in]
-    const Bs = A ? stackedRows(ts.map((t) => slots![t]!.B)) : null; // [W, r]
-    if (!A || !Bs) {
-      const terms = shared(ts, xIn, (t) => qkvColumns(cfg, t as (typeof ts)[number])); // each into its window
+    const windows = (t: LoraTarget) => qkvColumns(cfg, t as (typeof ts)[number]);
+    const all = ts.every((t) => slots?.[t]);
+    const Bs = all ? stackedRows(ts.map((t) => slots![t]!.B)) : null; // [W, r]
+    const g = Bs ? stackedXa(ts, xIn) : null; // [N, 3r], q|k|v side by side
+    // each into its window of the fused rows (from the stacked x·Aᵀ where there is one)
+    const each = () => (g ? fromStacked(ts, xIn, g, windows) : shared(ts, xIn, windows));
+    if (!g || !Bs) {
+      const terms = each();
       return { orElse: (y) => ts.forEach((t) => terms[t]?.orElse(y)) };
     }
-    const r = A.shape[0] / 3;
-    const a = loraSkinny(rt, xIn, A, { transB: true }); // [N, 3r] = x Aᵀ, q|k|v side by side
-    if (keep) ts.forEach((t, i) => void ([kept.xa[t], kept.xaCol[t]] = [a, i * r]));
     const aligned = qkvBlocks(cfg, 16); // lora_forward's column blocks hold whole 16-column tiles
     const orElse = (y: Tensor) => {
-      if (aligned) return loraForwardBlocks(rt, a, Bs, y, scale, aligned);
-      ts.forEach((t, i) => loraForward(rt, xIn, slots![t]!.A, slots![t]!.B, y, scale, { yCols: qkvColumns(cfg, t), xa: a, xaCols: { offset: i * r, stride: 3 * r } }));
+      if (aligned) return loraForwardBlocks(rt, g.a, Bs, y, scale, aligned);
+      const terms = each();
+      ts.forEach((t) => terms[t]!.orElse(y));
     };
-    return { p: a, q: Bs, k: r, alpha: scale, starts: qkvBlocks(cfg, 1)!, orElse };
+    return { p: g.a, q: Bs, k: g.r, alpha: scale, starts: qkvBlocks(cfg, 1)!, orElse };
   };
   return { one, shared, qkv };
 }

@@ -199,17 +199,17 @@ export class TrainGraph implements BlockContext {
     hp.at(HOOKS.lnFinal, xf);
     const V = cfg.d_vocab;
     const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? defaultCeChunkRows(V)));
-    const countedIn = (r0: number) => mb.labels.subarray(r0, r0 + rows).reduce((n, t) => n + (t !== -100 ? 1 : 0), 0);
-    let skipped = false; // a chunk with no target: its rows of dxf stay 0
-    for (let r0 = 0; r0 < N && !skipped; r0 += rows) skipped = countedIn(r0) === 0;
-    const dxf = opts.head ? opts.head(xf) : skipped ? rt.zeros([N, C], 'f32', 'train.dxf') : rt.empty([N, C], 'f32', 'train.dxf'); // [N, C]
+    const counts: number[] = []; // counted targets of each chunk of rows (none with a head: no loss here)
+    for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) counts.push(mb.labels.subarray(r0, r0 + rows).reduce((n, t) => n + (t !== -100 ? 1 : 0), 0));
+    // a chunk with no target leaves its rows of dxf 0
+    const dxf = opts.head ? opts.head(xf) : counts.includes(0) ? rt.zeros([N, C], 'f32', 'train.dxf') : rt.empty([N, C], 'f32', 'train.dxf'); // [N, C]
     // a chunk's rows of xf and dxf as views where they start on a binding boundary (whole 128-row chunks do), else copies:
     // a buffer copy ends the compute pass
-    const rowsOf = (t: Tensor, r0: number, R: number) => ((r0 * C * 4) % SLICE_ALIGN === 0 && t.byteOffset % SLICE_ALIGN === 0 ? t.slice(r0 * C, [R, C], `${t.label}.rows`) : null);
+    const rowsOf = (t: Tensor, r0: number, R: number) => ((t.byteOffset + 4 * r0 * C) % SLICE_ALIGN === 0 ? t.slice(r0 * C, [R, C], `${t.label}.rows`) : null);
     for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) {
       const R = Math.min(rows, N - r0);
       const tgtHost = mb.labels.subarray(r0, r0 + R);
-      const counted = countedIn(r0);
+      const counted = counts[r0 / rows];
       if (counted === 0) continue; // no target in these rows: no loss, zero gradient
       let xc = rowsOf(xf, r0, R); // [R, C]
       if (!xc) {
