@@ -197,48 +197,54 @@ test('matmul: auto thresholds (gemv for M <= 8, splitk for few tiles and long K)
 
 test('matmul splitk: a low-rank term folded into the reduce (LoRA B as [N, k], A as [k, N], q|k|v blocks); orElse elsewhere', async () => {
   const rt = await testRuntime();
-  const rng = new Rng(14);
-  const [M, N, K, k] = [37, 40, 50, 3];
-  const cases: { name: string; transQ: boolean; starts?: number[]; pOffset: number; pStride: number }[] = [
-    { name: 'B [N, k]', transQ: false, pOffset: 0, pStride: k },
-    { name: 'A [k, N], a window of p', transQ: true, pOffset: 2, pStride: 7 },
-    { name: 'three column blocks', transQ: false, starts: [0, 16, 28], pOffset: 1, pStride: 3 * k + 1 },
-  ];
-  for (const c of cases) {
-    const a = rng.uniform(M * K, -1, 1), b = rng.uniform(N * K, -1, 1), bias = rng.uniform(N, -1, 1), prev = rng.uniform(M * N, -1, 1);
-    const p = rng.uniform(M * c.pStride, -1, 1), q = rng.uniform(N * k, -1, 1);
-    let called = 0;
-    const out = rt.upload(prev, [M, N]);
-    const lowRank = { p: rt.upload(p, [M, c.pStride]), pOffset: c.pOffset, q: rt.upload(q, c.transQ ? [k, N] : [N, k]), transQ: c.transQ, k, alpha: 0.75, starts: c.starts, orElse: () => void called++ };
-    matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [N, K]), { transB: true, version: 'splitk', tile: 64, specialize: false, splits: 3, bias: rt.upload(bias, [N]), accumulate: true, out, lowRank });
-    const ref = matmulRef(a, b, M, N, K, { transB: true, bias, accumulateInto: prev, lowRank: { ...lowRank, p, q, pStride: c.pStride } });
-    assertAllClose(await rt.read(out), ref, tolFor(K, 1, 4), `splitk + low-rank term, ${c.name}`);
-    assert.equal(called, 0, `${c.name}: folded, so orElse never ran`);
+  const saved = rt.kernelPrefs;
+  rt.kernelPrefs = { ...saved, lowrank: 'reduce' }; // the fold is opt-in (KernelPrefs.lowrank)
+  try {
+    const rng = new Rng(14);
+    const [M, N, K, k] = [37, 40, 50, 3];
+    const cases: { name: string; transQ: boolean; starts?: number[]; pOffset: number; pStride: number }[] = [
+      { name: 'B [N, k]', transQ: false, pOffset: 0, pStride: k },
+      { name: 'A [k, N], a window of p', transQ: true, pOffset: 2, pStride: 7 },
+      { name: 'three column blocks', transQ: false, starts: [0, 16, 28], pOffset: 1, pStride: 3 * k + 1 },
+    ];
+    for (const c of cases) {
+      const a = rng.uniform(M * K, -1, 1), b = rng.uniform(N * K, -1, 1), bias = rng.uniform(N, -1, 1), prev = rng.uniform(M * N, -1, 1);
+      const p = rng.uniform(M * c.pStride, -1, 1), q = rng.uniform(N * k, -1, 1);
+      let called = 0;
+      const out = rt.upload(prev, [M, N]);
+      const lowRank = { p: rt.upload(p, [M, c.pStride]), pOffset: c.pOffset, q: rt.upload(q, c.transQ ? [k, N] : [N, k]), transQ: c.transQ, k, alpha: 0.75, starts: c.starts, orElse: () => void called++ };
+      matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [N, K]), { transB: true, version: 'splitk', tile: 64, specialize: false, splits: 3, bias: rt.upload(bias, [N]), accumulate: true, out, lowRank });
+      const ref = matmulRef(a, b, M, N, K, { transB: true, bias, accumulateInto: prev, lowRank: { ...lowRank, p, q, pStride: c.pStride } });
+      assertAllClose(await rt.read(out), ref, tolFor(K, 1, 4), `splitk + low-rank term, ${c.name}`);
+      assert.equal(called, 0, `${c.name}: folded, so orElse never ran`);
+    }
+    // no split-K reduce (tiled), or a term that only runs after the product: the product alone, then orElse(out) once
+    const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1);
+    for (const run of [{ version: 'tiled', tile: 64, specialize: false }, { version: 'splitk', tile: 64, specialize: false, splits: 2 }] as MatmulOptions[]) {
+      const seen: unknown[] = [];
+      const orElse = (o: unknown) => void seen.push(o);
+      const term = run.version === 'tiled' ? { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse } : { orElse };
+      const o = matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { ...run, lowRank: term });
+      assert.deepEqual(seen, [o], `${run.version}: orElse got the result`);
+      assertAllClose(await rt.read(o), matmulRef(a, b, M, N, K), tolFor(K, 1), `${run.version} without the term`);
+    }
+    // an addend beside the term (a residual kept as it was): folded into the same reduce
+    {
+      const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1), add = rng.uniform(M * N, -1, 1), p = rng.uniform(M * k, -1, 1), q = rng.uniform(N * k, -1, 1);
+      const out = rt.empty([M, N]);
+      matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { version: 'splitk', tile: 64, specialize: false, splits: 2, out, addend: rt.upload(add, [M, N]), lowRank: { p: rt.upload(p, [M, k]), q: rt.upload(q, [N, k]), k, alpha: -2, orElse: () => assert.fail('folded') } });
+      assertAllClose(await rt.read(out), matmulRef(a, b, M, N, K, { accumulateInto: add, lowRank: { p, q, pStride: k, k, alpha: -2 } }), tolFor(K, 1, 3), 'splitk + addend + low-rank term');
+      assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, accumulate: true, addend: rt.upload(add, [M, N]) }), /addend needs `out` and no accumulate/);
+      assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, addend: out }), /addend must not share/);
+    }
+    // bad terms name what is wrong
+    const [ta, tb] = [rt.upload(a, [M, K]), rt.upload(b, [K, N])];
+    const bad = (t: object, re: RegExp) => assert.throws(() => matmul(rt, ta, tb, { version: 'splitk', splits: 2, lowRank: { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse: () => {}, ...t } }), re);
+    bad({ p: rt.upload(new Float32Array(k * 2), [2, k]) }, /p must be f32 \[37, stride\]/);
+    bad({ q: rt.upload(new Float32Array(N * k), [k, N]) }, /q must be f32 \[40,3\]/);
+    bad({ starts: [0, 50] }, /block starts 0, 50/);
+    bad({ pOffset: 1 }, /p's columns 1..4/);
+  } finally {
+    rt.kernelPrefs = saved;
   }
-  // no split-K reduce (tiled), or a term that only runs after the product: the product alone, then orElse(out) once
-  const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1);
-  for (const run of [{ version: 'tiled', tile: 64, specialize: false }, { version: 'splitk', tile: 64, specialize: false, splits: 2 }] as MatmulOptions[]) {
-    const seen: unknown[] = [];
-    const orElse = (o: unknown) => void seen.push(o);
-    const term = run.version === 'tiled' ? { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse } : { orElse };
-    const o = matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { ...run, lowRank: term });
-    assert.deepEqual(seen, [o], `${run.version}: orElse got the result`);
-    assertAllClose(await rt.read(o), matmulRef(a, b, M, N, K), tolFor(K, 1), `${run.version} without the term`);
-  }
-  // an addend beside the term (a residual kept as it was): folded into the same reduce
-  {
-    const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1), add = rng.uniform(M * N, -1, 1), p = rng.uniform(M * k, -1, 1), q = rng.uniform(N * k, -1, 1);
-    const out = rt.empty([M, N]);
-    matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { version: 'splitk', tile: 64, specialize: false, splits: 2, out, addend: rt.upload(add, [M, N]), lowRank: { p: rt.upload(p, [M, k]), q: rt.upload(q, [N, k]), k, alpha: -2, orElse: () => assert.fail('folded') } });
-    assertAllClose(await rt.read(out), matmulRef(a, b, M, N, K, { accumulateInto: add, lowRank: { p, q, pStride: k, k, alpha: -2 } }), tolFor(K, 1, 3), 'splitk + addend + low-rank term');
-    assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, accumulate: true, addend: rt.upload(add, [M, N]) }), /addend needs `out` and no accumulate/);
-    assert.throws(() => matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [K, N]), { out, addend: out }), /addend must not share/);
-  }
-  // bad terms name what is wrong
-  const [ta, tb] = [rt.upload(a, [M, K]), rt.upload(b, [K, N])];
-  const bad = (t: object, re: RegExp) => assert.throws(() => matmul(rt, ta, tb, { version: 'splitk', splits: 2, lowRank: { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse: () => {}, ...t } }), re);
-  bad({ p: rt.upload(new Float32Array(k * 2), [2, k]) }, /p must be f32 \[37, stride\]/);
-  bad({ q: rt.upload(new Float32Array(N * k), [k, N]) }, /q must be f32 \[40,3\]/);
-  bad({ starts: [0, 50] }, /block starts 0, 50/);
-  bad({ pOffset: 1 }, /p's columns 1..4/);
 });

@@ -251,7 +251,7 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   const pack = (al: number, withBias: boolean, acc: boolean, kChunk = 0, splits = 0, lr?: ReturnType<typeof lowRankArgs>) =>
     packMatmul(M, N, K, bStride, al, withBias, acc, transA, transB, B_KIND[bDtype], kChunk, splits, lr);
   // a low-rank term the kernels may fold (2-D products only); an AfterProduct's runs after the product in any case
-  const term = opts.lowRank && 'p' in opts.lowRank && batch === 1 ? opts.lowRank : null;
+  const term = opts.lowRank && 'p' in opts.lowRank && batch === 1 && rt.kernelPrefs.lowrank !== 'none' ? opts.lowRank : null;
   const fitsVec4 = vec4Applies(M, N, K, { transA, transB, dtype: bDtype });
   // the runtime's choice: vec4 for what 'auto' would run tiled, and as split-K's first pass (even when
   // the caller asked for split-K by name); a caller's explicit 'tiled' or splitInner stands
@@ -320,7 +320,7 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
       if (!fitsVec4) throw new Error(`matmul ${version}: needs f32 b and the contiguous dims of a and b to be multiples of 4, got ${a}${transA ? 'ᵀ' : ''} · ${b}${transB ? 'ᵀ' : ''}`);
       const h = version === 'vec4h';
       // the low-rank term as more K steps of this dispatch, where the kernel takes it (a 2-D product, P like A and Q like B)
-      const t = term && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
+      const t = term && rt.kernelPrefs.lowrank === 'all' && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
         && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
       const lr = t ? lowRankArgs(t, M, N, o) : undefined;
       rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), {

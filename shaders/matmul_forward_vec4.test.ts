@@ -149,40 +149,46 @@ test("matmul 'auto': a short K or a narrow N (LoRA's products, r = 16) runs vec4
 
 test('matmul vec4: a low-rank term as more K steps (P like A, Q like B: x·Wᵀ + s·xa·Bᵀ and dy·W + dxa·A); orElse where it cannot', async () => {
   const rt = await testRuntime();
-  const rng = new Rng(27);
-  // K not a multiple of the step (the term's steps start at K rounded up), k of one and of two 8-deep steps, a window of p
-  const cases = [
-    { M: 36, N: 20, K: 36, k: 16, transB: true, pStride: 20, pOffset: 4, bias: true },
-    { M: 68, N: 132, K: 20, k: 12, transB: false, pStride: 12, pOffset: 0, bias: false },
-    { M: 20, N: 68, K: 8, k: 4, transB: true, pStride: 8, pOffset: 4, bias: false },
-  ];
-  for (const [name, run] of RUNS) {
-    for (const c of cases) {
-      const { M, N, K, k } = c;
-      const a = rng.uniform(M * K, -1, 1), b = rng.uniform(N * K, -1, 1), p = rng.uniform(M * c.pStride, -1, 1), q = rng.uniform(N * k, -1, 1);
-      const bias = c.bias ? rng.uniform(N, -1, 1) : undefined, prev = rng.uniform(M * N, -1, 1);
-      const out = rt.upload(prev, [M, N]);
-      const log = logDispatches(rt);
-      matmul(rt, rt.upload(a, [M, K]), rt.upload(b, c.transB ? [N, K] : [K, N]), {
-        ...run, transB: c.transB, bias: bias && rt.upload(bias, [N]), out, accumulate: true,
-        lowRank: { p: rt.upload(p, [M, c.pStride]), pOffset: c.pOffset, q: rt.upload(q, c.transB ? [N, k] : [k, N]), transQ: !c.transB, k, alpha: 0.5, orElse: () => assert.fail(`${name}: the term is folded`) },
-      });
-      log.restore();
-      assert.deepEqual(log.names, ['matmul_forward_vec4'], `${name}: one dispatch`);
-      const ref = matmulRef(a, b, M, N, K, { transB: c.transB, bias, accumulateInto: prev, lowRank: { p, pStride: c.pStride, pOffset: c.pOffset, q, transQ: !c.transB, k, alpha: 0.5 } });
-      assertAllClose(await rt.read(out), ref, tolFor(K + k, 1, 3), `${name} ${JSON.stringify(c)}`);
+  const saved = rt.kernelPrefs;
+  rt.kernelPrefs = { ...saved, lowrank: 'all' }; // the fold is opt-in (KernelPrefs.lowrank)
+  try {
+    const rng = new Rng(27);
+    // K not a multiple of the step (the term's steps start at K rounded up), k of one and of two 8-deep steps, a window of p
+    const cases = [
+      { M: 36, N: 20, K: 36, k: 16, transB: true, pStride: 20, pOffset: 4, bias: true },
+      { M: 68, N: 132, K: 20, k: 12, transB: false, pStride: 12, pOffset: 0, bias: false },
+      { M: 20, N: 68, K: 8, k: 4, transB: true, pStride: 8, pOffset: 4, bias: false },
+    ];
+    for (const [name, run] of RUNS) {
+      for (const c of cases) {
+        const { M, N, K, k } = c;
+        const a = rng.uniform(M * K, -1, 1), b = rng.uniform(N * K, -1, 1), p = rng.uniform(M * c.pStride, -1, 1), q = rng.uniform(N * k, -1, 1);
+        const bias = c.bias ? rng.uniform(N, -1, 1) : undefined, prev = rng.uniform(M * N, -1, 1);
+        const out = rt.upload(prev, [M, N]);
+        const log = logDispatches(rt);
+        matmul(rt, rt.upload(a, [M, K]), rt.upload(b, c.transB ? [N, K] : [K, N]), {
+          ...run, transB: c.transB, bias: bias && rt.upload(bias, [N]), out, accumulate: true,
+          lowRank: { p: rt.upload(p, [M, c.pStride]), pOffset: c.pOffset, q: rt.upload(q, c.transB ? [N, k] : [k, N]), transQ: !c.transB, k, alpha: 0.5, orElse: () => assert.fail(`${name}: the term is folded`) },
+        });
+        log.restore();
+        assert.deepEqual(log.names, ['matmul_forward_vec4'], `${name}: one dispatch`);
+        const ref = matmulRef(a, b, M, N, K, { transB: c.transB, bias, accumulateInto: prev, lowRank: { p, pStride: c.pStride, pOffset: c.pOffset, q, transQ: !c.transB, k, alpha: 0.5 } });
+        assertAllClose(await rt.read(out), ref, tolFor(K + k, 1, 3), `${name} ${JSON.stringify(c)}`);
+      }
     }
-  }
-  // what the kernel does not take runs the term's orElse after the product: alpha ≠ 1, k not a multiple of 4, Q the other way
-  const [M, N, K, k] = [20, 20, 8, 4];
-  const [ta, tb] = [rt.upload(rng.uniform(M * K, -1, 1), [M, K]), rt.upload(rng.uniform(N * K, -1, 1), [N, K])];
-  for (const [why, o, term] of [
-    ['alpha 2', { alpha: 2 }, {}],
-    ['k 3', {}, { k: 3, p: rt.upload(new Float32Array(M * 3), [M, 3]), q: rt.upload(new Float32Array(N * 3), [N, 3]) }],
-    ['Q as [k, N] under x·Wᵀ', {}, { transQ: true, q: rt.upload(new Float32Array(N * k), [k, N]) }],
-  ] as const) {
-    let ran = 0;
-    matmul(rt, ta, tb, { ...RUNS[0][1], transB: true, ...o, lowRank: { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse: () => void ran++, ...term } });
-    assert.equal(ran, 1, `${why}: orElse ran`);
+    // what the kernel does not take runs the term's orElse after the product: alpha ≠ 1, k not a multiple of 4, Q the other way
+    const [M, N, K, k] = [20, 20, 8, 4];
+    const [ta, tb] = [rt.upload(rng.uniform(M * K, -1, 1), [M, K]), rt.upload(rng.uniform(N * K, -1, 1), [N, K])];
+    for (const [why, o, term] of [
+      ['alpha 2', { alpha: 2 }, {}],
+      ['k 3', {}, { k: 3, p: rt.upload(new Float32Array(M * 3), [M, 3]), q: rt.upload(new Float32Array(N * 3), [N, 3]) }],
+      ['Q as [k, N] under x·Wᵀ', {}, { transQ: true, q: rt.upload(new Float32Array(N * k), [k, N]) }],
+    ] as const) {
+      let ran = 0;
+      matmul(rt, ta, tb, { ...RUNS[0][1], transB: true, ...o, lowRank: { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse: () => void ran++, ...term } });
+      assert.equal(ran, 1, `${why}: orElse ran`);
+    }
+  } finally {
+    rt.kernelPrefs = saved;
   }
 });

@@ -12,6 +12,13 @@ export interface KernelPrefs {
    * f32 accumulation; needs the GPU feature shader-f16, or matmuls throw naming it)
    */
   precision: 'f32' | 'f16';
+  /**
+   * where matmul adds a LoRA low-rank term (MatmulOptions.lowRank) itself: 'none' (its own kernel after the product,
+   * the default), 'reduce' (in the split-K reduce), 'all' (also as more K steps of the vec4 kernel). The folds save
+   * dispatches but cost GPU time: on an H100 the 0.5B LoRA step ran 99.0-99.4 ms apart, 100.6-101.1 folded into the
+   * reduce, 103.7-108.6 with the vec4 fold too (BENCHMARKS.md, nineteenth session)
+   */
+  lowrank: 'none' | 'reduce' | 'all';
 }
 
 /**
@@ -20,7 +27,7 @@ export interface KernelPrefs {
  * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay
  * selectable (tests hold both to the same numbers: train/kernel-prefs.test.ts).
  */
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32' };
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'none' };
 
 /**
  * The runtime's preferences with `prefs` applied; throws naming the feature when they ask for f16 precision on
@@ -37,7 +44,7 @@ export function withKernelPrefs(current: KernelPrefs, prefs: Partial<KernelPrefs
 /** Parses "attention=rows,matmul=vec4,precision=f16" (benchmarks, CLI); unknown keys or values throw, naming them. */
 export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
   const out: Partial<KernelPrefs> = {};
-  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'], precision: ['f32', 'f16'] };
+  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'], precision: ['f32', 'f16'], lowrank: ['none', 'reduce', 'all'] };
   for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [k, v] = part.split('=');
     if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);

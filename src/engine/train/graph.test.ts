@@ -184,7 +184,10 @@ async function loraChainRule(r: number, stacked: boolean, config: Record<string,
     assert.equal(stackedRows([s.gate_proj!.A, s.up_proj!.A]) !== null, stacked, 'gate|up stacked as set up');
   }
   const log = logDispatches(rt);
+  const saved = rt.kernelPrefs;
+  if (folded) rt.kernelPrefs = { ...saved, lowrank: 'reduce' }; // the fold is opt-in (KernelPrefs.lowrank)
   const lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
+  rt.kernelPrefs = saved;
   log.restore();
   if (folded) {
     // every projection ends in a split-K reduce, which adds the adapter's term: no B product or dx product of its own

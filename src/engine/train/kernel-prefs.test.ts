@@ -7,7 +7,7 @@
 // each tensor (1e-5 relative on the loss).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { testRuntime, releaseTestRuntime } from '../testing/gpu.ts';
+import { testRuntime, releaseTestRuntime, logDispatches } from '../testing/gpu.ts';
 import { makeTinyCheckpoint } from '../model/checkpoint-fixtures.ts';
 import { loadModel } from '../model/load.ts';
 import { Rng } from '../testing/rng.ts';
@@ -101,6 +101,33 @@ test('a LoRA step and a forward in mixed precision (precision=f16) stay within f
     assert.ok(f16.loss !== f32.loss, 'the f16 step gave the f32 loss exactly: did vec4h run?');
     close(f16.logits, f32.logits, 2e-3, 'logits (f16)');
     f32.grads.forEach((g, i) => close(f16.grads[i], g, 8e-2, `LoRA gradient ${i} (f16; ${host[Math.floor(i / 2) % 7].t} ${i % 2 ? 'dB' : 'dA'})`));
+  } finally {
+    rt.kernelPrefs = saved;
+  }
+});
+
+// Where matmul adds the adapters' terms (lowrank: their own kernels after each product, the split-K reduce, and also
+// the vec4 kernel's K steps): the same sums in other places, so the same numbers to fp32 rounding; and the terms'
+// own kernels run only where the preference leaves them (this model's products are vec4, none split-K: graph.test.ts
+// holds the reduce's fold).
+test('a LoRA step gives the same numbers with the adapters\' terms folded into the products (lowrank=reduce|all) as apart (none)', async () => {
+  const { rt, run, host } = await stepRunner();
+  const saved = { ...rt.kernelPrefs };
+  const apart = (names: string[]) => names.filter((n) => n === 'lora_forward' || n === 'matmul_short_k').length;
+  try {
+    const log = logDispatches(rt);
+    const none = await run({ ...DEFAULT_KERNEL_PREFS, lowrank: 'none' });
+    const nNone = apart(log.names.splice(0));
+    const reduce = await run({ ...DEFAULT_KERNEL_PREFS, lowrank: 'reduce' });
+    const nReduce = apart(log.names.splice(0));
+    const all = await run({ ...DEFAULT_KERNEL_PREFS, lowrank: 'all' });
+    const nAll = apart(log.names.splice(0));
+    log.restore();
+    assert.ok(nNone >= nReduce && nReduce >= nAll && nNone > nAll, `the terms' own dispatches: none ${nNone}, reduce ${nReduce}, all ${nAll}`);
+    for (const [name, r] of [['reduce', reduce], ['all', all]] as const) {
+      assert.ok(Math.abs(r.loss - none.loss) <= 1e-5 * none.loss, `loss ${r.loss} (${name}) vs ${none.loss} (none)`);
+      none.grads.forEach((g, i) => close(r.grads[i], g, 1e-4, `LoRA gradient ${i} (${name}; ${host[Math.floor(i / 2) % 7].t} ${i % 2 ? 'dB' : 'dA'})`));
+    }
   } finally {
     rt.kernelPrefs = saved;
   }
