@@ -137,8 +137,9 @@ export interface MatmulOptions {
   /** gemv only: lanes per workgroup (default by row length, see GEMV_WIDE_MIN_STEPS) */
   gemvLanes?: 64 | 256;
   /**
-   * a low-rank term added to the result (LoRA's): folded into the split-K reduce where there is one, else its orElse
-   * runs after the product; an AfterProduct's always does
+   * a low-rank term added to the result (LoRA's): its orElse runs after the product (the default, rt.kernelPrefs.lowrank
+   * 'none'), or it is folded into the split-K reduce where there is one ('reduce'; 'all': also into the vec4 kernel's
+   * K steps); an AfterProduct's orElse always runs after
    */
   lowRank?: LowRankTerm | AfterProduct;
 }
