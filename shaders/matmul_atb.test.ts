@@ -2,7 +2,7 @@
 // column tiles, K not a multiple of the lanes, alpha, accumulate; one dispatch; and its errors.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmulAtB, atbApplies } from './matmul_atb.ts';
+import { matmulAtB, atbApplies, atbJob, runAtb } from './matmul_atb.ts';
 import { matmulAtBRef } from './matmul_atb.ref.ts';
 import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
@@ -51,6 +51,45 @@ test('matmul_atb: row blocks reading their own columns of B (the dB of q, k, v f
   const [x, y] = [rt.zeros([8, 16]), rt.zeros([8, 8])];
   assert.throws(() => matmulAtB(rt, x, y, { bCols: { offset: 0, width: 4 }, blocks: [0, 6] }), /multiples of 4/);
   assert.throws(() => matmulAtB(rt, x, y, { bCols: { offset: 0, width: 4 }, blocks: [0, 4, 8] }), /do not fit/);
+});
+
+test('matmul_atb: two jobs in one dispatch (a LoRA adapter\'s dB and dA), each against the float64 reference', async () => {
+  const rt = await testRuntime();
+  const rng = new Rng(43);
+  // job 0: dB += s·dy[:, window]ᵀ·xa (blocks of q|k|v), job 1: dA += dxaᵀ·x; their grids differ in both directions
+  for (const [K, W, r, din, blocks, shared] of [[75, 48, 4, 40, [0, 32, 40], true], [130, 16, 8, 100, [0], false], [9, 8, 4, 4, [0], true]] as const) {
+    const name = `K${K} W${W} r${r} in${din} blocks ${blocks.join('/')}${shared ? ', outputs in one buffer' : ''}`;
+    const nb = blocks.length;
+    const dy = rng.uniform(K * (W + 4)), xa = rng.uniform(K * nb * r), dxa = rng.uniform(K * nb * r), x = rng.uniform(K * din);
+    const dB0 = rng.uniform(W * r), dA0 = rng.uniform(nb * r * din);
+    const wantB = matmulAtBRef(dy, xa, K, { ld: W + 4, offset: 4, width: W }, { ld: nb * r, offset: 0, width: r }, { alpha: 2, accumulateInto: dB0, blocks });
+    const wantA = matmulAtBRef(dxa, x, K, { ld: nb * r, offset: 0, width: nb * r }, { ld: din, offset: 0, width: din }, { accumulateInto: dA0 });
+    // the outputs as two tensors, or as two views of one buffer (the optimizer's gradient chunk), a gap between them
+    const at = 64 * Math.ceil((dA0.length + 1) / 64); // dB's start: views start at multiples of 256 bytes
+    const chunk = shared ? rt.upload(Float32Array.from([...dA0, ...new Float32Array(at - dA0.length), ...dB0]), [at + dB0.length]) : null;
+    const dA = chunk ? chunk.slice(0, [nb * r, din]) : rt.upload(dA0, [nb * r, din]);
+    const dB = chunk ? chunk.slice(at, [W, r]) : rt.upload(dB0, [W, r]);
+    const [dyT, xaT, dxaT, xT] = [rt.upload(dy, [K, W + 4]), rt.upload(xa, [K, nb * r]), rt.upload(dxa, [K, nb * r]), rt.upload(x, [K, din])];
+    const log = logDispatches(rt);
+    runAtb(rt, [
+      atbJob(rt, dyT, xaT, { alpha: 2, aCols: { offset: 4, width: W }, bCols: { offset: 0, width: r }, blocks, out: dB, accumulate: true }),
+      atbJob(rt, dxaT, xT, { out: dA, accumulate: true }),
+    ]);
+    log.restore();
+    assert.deepEqual(log.names, ['matmul_atb2'], `${name}: one dispatch`);
+    assertAllClose((await rt.read(dB)) as Float32Array, wantB, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K) }, `${name}: dB`);
+    assertAllClose((await rt.read(dA)) as Float32Array, wantA, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(K) }, `${name}: dA`);
+    if (chunk) assert.ok(((await rt.read(chunk)) as Float32Array).subarray(dA0.length, at).every((v) => v === 0), `${name}: nothing between the outputs written`);
+    for (const t of [dyT, xaT, dxaT, xT, ...(chunk ? [chunk] : [dA, dB])]) t.dispose();
+  }
+  // errors: a job reading the other's output; overlapping outputs; three jobs
+  const [p, q, o1] = [rt.zeros([8, 8]), rt.zeros([8, 8]), rt.zeros([8, 8])];
+  const o2 = rt.zeros([8, 8]);
+  const j = atbJob(rt, p, q, { out: o1 });
+  assert.throws(() => runAtb(rt, [j, atbJob(rt, o1, q, { out: o2 })]), /shares a buffer with the other's operands/);
+  assert.throws(() => runAtb(rt, [j, atbJob(rt, q, p, { out: o1 })]), /overlap/);
+  assert.throws(() => runAtb(rt, [j, j, j]), /one or two jobs/);
+  for (const t of [p, q, o1, o2]) t.dispose();
 });
 
 test('matmul_atb: where it applies, and clear errors', async () => {

@@ -20,7 +20,7 @@ import { loraBackward } from '../../../shaders/lora_backward.ts';
 import { loraBackwardRef } from '../../../shaders/lora_backward.ref.ts';
 import { matmulSkinny } from '../../../shaders/matmul_skinny.ts';
 import { matmulSkinnyBlocksRef } from '../../../shaders/matmul_skinny.ref.ts';
-import { matmulAtB } from '../../../shaders/matmul_atb.ts';
+import { atbJob, runAtb } from '../../../shaders/matmul_atb.ts';
 import { matmulAtBRef } from '../../../shaders/matmul_atb.ref.ts';
 import { matmulShortK } from '../../../shaders/matmul_short_k.ts';
 import { matmulShortKRef } from '../../../shaders/matmul_short_k.ref.ts';
@@ -205,7 +205,7 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
   }),
   defineCase({
     name: 'matmul_atb',
-    shape: `dB [${QKV.W}, ${QKV.r}] += 2 · dqkvᵀ · xa (row blocks ${QKV.starts.join('|')}), dA [${3 * QKV.r}, ${QKV.din}] += dxaᵀ · x (K = ${QKV.N}) (dB ‖ dA)`,
+    shape: `dB [${QKV.W}, ${QKV.r}] += 2 · dqkvᵀ · xa (row blocks ${QKV.starts.join('|')}), dA [${3 * QKV.r}, ${QKV.din}] += dxaᵀ · x (K = ${QKV.N}), one dispatch of two jobs`,
     tol: groupTol(QKV.N),
     inputs: (rng) => {
       const { N, W, r, din } = QKV;
@@ -215,8 +215,8 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
       const { N, W, r, din, starts } = QKV;
       const dy = rt.upload(i.dy, [N, W]), xa = rt.upload(i.xa, [N, 3 * r]), dB = rt.upload(i.dB0, [W, r]); // dqkv, stacked xa, dB_q|dB_k|dB_v
       const dxa = rt.upload(i.dxa, [N, 3 * r]), x = rt.upload(i.x, [N, din]), dA = rt.upload(i.dA0, [3 * r, din]); // stacked dxa, x, dA_q|dA_k|dA_v
-      matmulAtB(rt, dy, xa, { alpha: 2, bCols: { offset: 0, width: r }, blocks: starts, out: dB, accumulate: true });
-      matmulAtB(rt, dxa, x, { out: dA, accumulate: true });
+      // as the training step runs them: both products in one dispatch (two jobs)
+      runAtb(rt, [atbJob(rt, dy, xa, { alpha: 2, bCols: { offset: 0, width: r }, blocks: starts, out: dB, accumulate: true }), atbJob(rt, dxa, x, { out: dA, accumulate: true })]);
       return readAllAndFree(rt, [dB, dA], dy, xa, dxa, x);
     },
     ref: (i) => {

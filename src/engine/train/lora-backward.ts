@@ -1,18 +1,19 @@
-// The backward of one block's LoRA adapters (train/block.ts calls it where each projection's output gradient is
-// ready, before the projection's input-gradient product): dA and dB accumulate, and what the adapters add to the input
-// gradient comes back as that product's low-rank term (dxa·A: folded into it where its kernel can, else added after
-// it). Adapters that share an input and were stacked by the forward (one x·Aᵀ for q|k|v, one for gate|up:
-// model/block-adapters.ts stackedRows) run as one group: their dy·B side by side in one dxa, one dA product and one
-// dx term; q|k|v with their B factors back to back also take
-// their dy·B and dB as column / row blocks of one product over the fused gradient dqkv. Anything the kernels cannot
-// take runs per adapter, on contiguous copies where a window will not do.
+// The backward of one block's LoRA adapters (train/block.ts calls it where each projection's output gradient is ready,
+// before the projection's input-gradient product): dA and dB accumulate, and what the adapters add to the input
+// gradient comes back as that product's low-rank term (dxa·A: added after it, or folded into it where its kernel can
+// and KernelPrefs.lowrank asks). Each adapter's (or group's) dB and dA run as one matmul_atb dispatch of two jobs.
+// Adapters that share an input and were stacked by the forward (one x·Aᵀ for q|k|v, one for gate|up:
+// model/block-adapters.ts stackedRows) run as one group: their dy·B side by side in one dxa, one dA product and one dx
+// term; q|k|v with their B factors back to back also take their dy·B and dB as column / row blocks of one product over
+// the fused gradient dqkv. Anything the kernels cannot take runs per adapter, on contiguous copies where a window will
+// not do.
 //
 // Legend: N rows, r rank, k adapters in a group, W fused q|k|v width. Linear weights are HF [out, in]: y = x Wᵀ.
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { matmul, type LowRankTerm, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
 import { matmulShortK, shortKApplies } from '../../../shaders/matmul_short_k.ts';
-import { matmulAtB, atbApplies } from '../../../shaders/matmul_atb.ts';
+import { atbApplies, atbJob, runAtb, type AtbJob } from '../../../shaders/matmul_atb.ts';
 import { matmulSkinny, skinnyApplies } from '../../../shaders/matmul_skinny.ts';
 import { SplitkReduceBatch } from '../../../shaders/splitk_reduce_batch.ts';
 import { copyColumns } from '../../../shaders/copy_columns.ts';
@@ -59,7 +60,7 @@ function dxaA(rt: Runtime, dxa: Tensor, A: Tensor, out?: Tensor): Tensor {
   return matmul(rt, dxa, A, out ? { out, accumulate: true } : {});
 }
 
-/** dx += dxa [N, k] · A [k, in] as a low-rank term of the base dx product (folded into its split-K reduce), else dxaA. */
+/** dx += dxa [N, k] · A [k, in] as a low-rank term of the base dx product (dxaA after it, or folded: KernelPrefs.lowrank). */
 function dxTerm(rt: Runtime, dxa: Tensor, A: Tensor): LowRankTerm {
   return { p: dxa, q: A, transQ: true, k: A.shape[0], alpha: 1, orElse: (dxIn) => dxaA(rt, dxa, A, dxIn) };
 }
@@ -91,8 +92,8 @@ export interface AdapterBackwardEnv {
 
 /**
  * The adapters' backward runs before the projection's input-gradient product dx = dy·W: dA and dB accumulate at once,
- * and what the adapters add to dx [N, in] comes back as that product's low-rank term (matmul's lowRank: folded into
- * its split-K reduce, else added after it).
+ * and what the adapters add to dx [N, in] comes back as that product's low-rank term (matmul's lowRank: added after it,
+ * or folded into it: KernelPrefs.lowrank).
  */
 export interface AdapterBackward {
   /** target t from its output gradient dy [N, out] (or dy's window cols of a wider one); its term of dx */
@@ -117,15 +118,21 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     return d;
   };
   /**
-   * out [M, n] += alpha · p[:, pw]ᵀ q[:, qw] for p, q of N rows (pw, qw: column windows, default all): matmul_atb where
-   * it applies (one dispatch, windows read in place), else split-K / 'auto' on contiguous copies
+   * out [M, n] += alpha · p[:, pw]ᵀ q[:, qw] for p, q of N rows (pw, qw: column windows, default all): a matmul_atb job
+   * where it applies (windows read in place; `pairs` runs it), else split-K / 'auto' on contiguous copies, at once (null)
    */
-  const weightGrad = (p: Tensor, pw: ColumnRange | undefined, q: Tensor, qw: ColumnRange | undefined, alpha: number, out: Tensor) => {
+  const weightGrad = (p: Tensor, pw: ColumnRange | undefined, q: Tensor, qw: ColumnRange | undefined, alpha: number, out: Tensor): AtbJob | null => {
     const [M, n] = out.shape;
     const [pr, qr] = [p.view([N, p.numel / N]), q.view([N, q.numel / N])];
     const fours = [pr.shape[1], qr.shape[1], pw?.offset ?? 0, qw?.offset ?? 0].every((v) => v % 4 === 0);
-    if (fours && atbApplies(M, n, N)) matmulAtB(rt, pr, qr, { alpha, aCols: pw, bCols: qw, out, accumulate: true });
-    else matmul(rt, solid(p, pw), solid(q, qw), { transA: true, alpha, out, accumulate: true, version: skinny(N), reduceBatch: reduces });
+    if (fours && atbApplies(M, n, N)) return atbJob(rt, pr, qr, { alpha, aCols: pw, bCols: qw, out, accumulate: true });
+    matmul(rt, solid(p, pw), solid(q, qw), { transA: true, alpha, out, accumulate: true, version: skinny(N), reduceBatch: reduces });
+    return null;
+  };
+  /** weight-gradient jobs (independent of each other: dB and dA read activations, write gradients), two a dispatch */
+  const pairs = (jobs: readonly (AtbJob | null)[]) => {
+    const js = jobs.filter((j): j is AtbJob => j !== null);
+    for (let i = 0; i < js.length; i += 2) runAtb(rt, js.slice(i, i + 2));
   };
   /** target t's x·Aᵀ: its own [N, r], or its window of the [N, k·r] it shares with the adapters stacked beside it */
   const xaOf = (t: LoraTarget): [Tensor, ColumnRange | undefined] => {
@@ -142,9 +149,11 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     if (!s) return undefined;
     const scale = lora!.scale;
     const dxa = cols ? matmulSkinny(rt, dy, s.B, { alpha: scale, aCols: cols }) : loraSkinny(rt, dy, s.B, { alpha: scale }); // [N, r] = scale · dy B
-    weightGrad(dy, cols, ...xaOf(t), scale, s.dB); // dB += scale · dyᵀ xa  [out, r]
     const xd = a.xd[t]; // dropout(x) when the adapter drops its input
-    weightGrad(dxa, undefined, xd ?? xIn, undefined, 1, s.dA); // dA += dxaᵀ x  [r, in]
+    pairs([
+      weightGrad(dy, cols, ...xaOf(t), scale, s.dB), // dB += scale · dyᵀ xa  [out, r]
+      weightGrad(dxa, undefined, xd ?? xIn, undefined, 1, s.dA), // dA += dxaᵀ x  [r, in]
+    ]);
     if (xd) {
       // through the dropout: dx += mask ⊙ (dxa A) / (1 − p), the forward's mask rebuilt from its seed
       return { orElse: (dxIn) => dropout(rt, dxaA(rt, dxa, s.A), lora!.dropout!, dropoutSeed(t), { out: dxIn, accumulate: true }) };
@@ -183,18 +192,20 @@ export function adapterBackward(env: AdapterBackwardEnv): AdapterBackward {
     // all of q, k, v with their B (and dB) back to back: dy·B and dB each one product over dqkv's column blocks
     const whole = fused?.starts && here.length === ts.length;
     const [Bs, dBs] = whole ? [stackedRows(here.map((t) => slot(t)!.B)), stackedRows(here.map((t) => slot(t)!.dB))] : [null, null]; // [W, r]
+    const jobs: AtbJob[] = []; // the dB products, then dA's: two a dispatch
     if (Bs && dBs && fused!.starts) {
       const dy = fused!.dy; // [N, W]
       matmulSkinny(rt, dy, Bs, { alpha: scale, blocks: fused!.starts, out: dxa });
-      matmulAtB(rt, dy, xaG!, { alpha: scale, bCols: { offset: 0, width: r }, blocks: fused!.starts, out: dBs, accumulate: true }); // dB += scale · dyᵀ xa
+      jobs.push(atbJob(rt, dy, xaG!, { alpha: scale, bCols: { offset: 0, width: r }, blocks: fused!.starts, out: dBs, accumulate: true })); // dB += scale · dyᵀ xa
     } else here.forEach((t, i) => {
       const s = slot(t)!;
       const [dy, w] = dyOf.get(t)!;
       const dyr = dy.view([N, dy.numel / N]);
       matmulSkinny(rt, dyr, s.B, { alpha: scale, aCols: w, out: dxa, outCols: { offset: i * r, stride: kr } });
-      matmulAtB(rt, dyr, xaG!, { alpha: scale, aCols: w, bCols: { offset: i * r, width: r }, out: s.dB, accumulate: true }); // dB += scale · dyᵀ xa
+      jobs.push(atbJob(rt, dyr, xaG!, { alpha: scale, aCols: w, bCols: { offset: i * r, width: r }, out: s.dB, accumulate: true })); // dB += scale · dyᵀ xa
     });
-    matmulAtB(rt, dxa, x, { out: dA, accumulate: true }); // dA += dxaᵀ x  [k·r, in], the adapters' dA back to back
+    jobs.push(atbJob(rt, dxa, x, { out: dA, accumulate: true })); // dA += dxaᵀ x  [k·r, in], the adapters' dA back to back
+    pairs(jobs);
     return dxTerm(rt, dxa, A); // dx += dxa A  [N, in]
   };
 
