@@ -133,7 +133,7 @@ for (const [label, engine] of [['LocalEngine', local], ['WorkerEngine over Messa
       await assert.rejects(engine.setKernelPrefs({ precision: 'f16' }), /needs the GPU feature shader-f16/);
     }
     const back = await engine.setKernelPrefs({ precision: 'f32' });
-    assert.deepEqual(back, { attention: 'rows', matmul: 'vec4', precision: 'f32' });
+    assert.deepEqual(back, { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'none' });
   });
 
   test(`${label}: already-aborted signal and unknown case names are clear errors`, async () => {
