@@ -1,0 +1,30 @@
+# Shared by the across-commit A/B scripts of `bench -- sft` (sft-bundles-ab.sh, sft-lowrank-ab.sh); source it from
+# the repository's root. Here: ab_bundle builds one commit's bench bundle in a git worktree. There (the GPU machine,
+# carrying .devkit and .tmp): ab_device sets up Dawn and the real-shaped fixtures, then ab_run times one bundle.
+AB_B=.tmp/b
+AB_Q=qwen2.5-0.5b-shaped
+AB_S=smollm2-135m-shaped
+
+# ab_bundle <commit> <name> [patch command run in the worktree] [test names to copy into .tmp/t]
+ab_bundle() {
+  local c=$1 name=$2 patch=${3:-} w=/tmp/ab-$1; shift $(( $# < 3 ? $# : 3 ))
+  mkdir -p $AB_B
+  rm -rf $w; git worktree add -q -f $w $c && ln -s "$PWD/node_modules" $w/node_modules
+  (cd $w && { [[ -z $patch ]] || eval "$patch"; } && node tools/bundle-cli.mjs > /dev/null) && cp $w/.bundle/bench.mjs $AB_B/$name
+  for t in "$@"; do mkdir -p .tmp/t && cp $w/.bundle/tests/$t.test.mjs .tmp/t/; done
+  git worktree remove -f $w
+}
+
+# ab_device: Dawn, the results file $R (under $OUT), the GPU's name, the fixtures in /tmp/real
+ab_device() {
+  source .devkit/enter.sh > /dev/null 2>&1
+  R=${OUT:-/tmp/out}/results.txt; mkdir -p "$(dirname $R)"
+  nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $R
+  python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --shapes $AB_Q,$AB_S --out /tmp/real > /dev/null 2>&1
+}
+
+# ab_run <label> <fixture> <batch> <bundle> [bench args...]: a 12-step LoRA step timing into $R
+ab_run() {
+  local l=$1 m=$2 bs=$3 f=$4; shift 4; echo "== $l t=$SECONDS" >> $R
+  node $AB_B/$f sft --model /tmp/real/$m --batch $bs --seq 256 --rank 16 --steps 12 --label $l "$@" 2>&1 | grep -E "^sft|Error|error" | head -3 >> $R
+}
