@@ -125,6 +125,25 @@ test('analyze heads: per layer and head, every statistic per task with d, CI, p 
   assert.match(bad.stderr, /none\.jsonl does not exist/);
 });
 
+test('analyze heads: rows that mark their own classes get mass:<class> in both sets; a mark that marks nothing names its file and line', () => {
+  // invented sentences (not Stoney Nakoda): a class a generator cannot annotate, named by the rows themselves
+  const rows = (lines: Array<[string, string[]]>) => lines.map(([q, aligned]) => JSON.stringify({ question: q, answer: 'yes', marks: { aligned, affixPieces: [] } })).join('\n');
+  const a = join(tmp, 'ma.jsonl'), b = join(tmp, 'mb.jsonl'), bad = join(tmp, 'mbad.jsonl'), out = join(tmp, 'mheads.json');
+  writeFileSync(a, rows([['Kona = the dog. Konabi = the dogs. Is a kona big?', ['Kona', 'dog']], ['Sela = the cat. Is a sela small?', ['Sela', 'cat']]]));
+  writeFileSync(b, rows([['The dog ran to the red box.', ['dog']], ['A cat saw two birds.', ['cat', 'birds']]]));
+  const r = runLab(['analyze', 'heads', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', b, '--boot', '50', '--perm', '50', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const s of ['mass:aligned', 'mass:affixPieces']) {
+    const x = json(out).heads[0].stats[s];
+    assert.ok(x && Number.isFinite(x.a) && Number.isFinite(x.b), `${s}: ${JSON.stringify(x)}`);
+  }
+  assert.equal(json(out).heads[0].stats['mass:affixPieces'].a, 0, 'an empty list marks no token');
+  writeFileSync(bad, [rows([['The dog ran.', ['dog']]]), rows([['The cat ran.', ['dog']]])].join('\n'));
+  const e = runLab(['analyze', 'heads', '--model', join(ROOT, 'models/lab-micro'), '--task-a', a, '--task-b', bad, '--out', out]);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /mbad\.jsonl:2: marks\.aligned: "dog" does not occur in the question/);
+});
+
 test('analyze report writes report.html (offline, no script), report.json and the figures; the JSON records how to reproduce it', () => {
   const a = join(tmp, 'ra.jsonl'), b = join(tmp, 'rb.jsonl'), out = join(tmp, 'report');
   assert.equal(runLab(['tasks', '--task', 'arithmetic', '--split', 'heldout', '--n', '3', '--items', '--out', a]).code, 0);

@@ -93,6 +93,11 @@ function SetFacts({ choice, n, seed, which }: { choice: SetChoice; n?: number; s
       <p className="muted small" data-testid={`analyze-set-${which}-facts`} data-provenance="none">
         <code>{choice.name}</code>: {choice.rows} row{choice.rows === 1 ? '' : 's'}
         {n && choice.rows > n ? ` (a seeded sample of ${n} is used)` : ''}.{' '}
+        {choice.marks?.length ? (
+          <span data-testid={`analyze-set-${which}-marks`}>
+            Its rows mark their own token classes: {choice.marks.join(', ')} (each gets an attention-mass statistic where both sets have it).{' '}
+          </span>
+        ) : null}
         {choice.terms ? (
           <span data-testid={`analyze-set-${which}-terms`}>
             Sources {choice.terms.inherited.sources.join(', ') || 'none'} ({choice.terms.matched.map((m) => m.permission_status).join(', ') || 'no record matches'});{' '}

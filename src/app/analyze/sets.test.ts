@@ -37,6 +37,10 @@ test('a picked file: rows counted, a bad line named file:line, no provenance rec
   assert.equal(good.kind === 'file' && good.problem, undefined);
   const set = await analysisSet(good, DEFAULT_SETTINGS);
   assert.deepEqual(set, { label: 'mine', file: 'mine.jsonl', text: good.kind === 'file' ? good.text : '', provenance: null });
+  const marked = fileChoice('m.jsonl', '{"question":"The dog ran.","answer":"a","marks":{"aligned":["dog"]}}\n{"question":"A cat.","answer":"b","marks":{"aligned":[]}}\n', 'm');
+  assert.deepEqual([marked.kind === 'file' && marked.marks, marked.kind === 'file' && marked.problem], [['aligned'], undefined]);
+  const unmarked = fileChoice('m.jsonl', '{"question":"The dog ran.","answer":"a","marks":{"aligned":["cat"]}}\n{"question":"A cat.","answer":"b"}\n', 'm');
+  assert.match(unmarked.kind === 'file' ? unmarked.problem ?? '' : '', /^m\.jsonl:1: marks\.aligned: "cat" does not occur/);
   const bad = fileChoice('bad.jsonl', '{"question":"q1","answer":"a"}\n{"question":"q2"}\n', 'bad');
   assert.equal(bad.kind === 'file' && bad.problem, 'bad.jsonl:2: needs "question" and "answer" strings');
   const notJson = fileChoice('x.jsonl', '{"question":"q1","answer":"a"}\n{oops\n', 'x');

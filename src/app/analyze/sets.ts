@@ -22,6 +22,8 @@ export type SetChoice =
       /** rows in it, or why it cannot be used (the engine's own parser: "file:line: …") */
       rows: number;
       problem?: string;
+      /** the token classes its rows mark themselves ("marks", engine/analysis/marks.ts), if any */
+      marks?: string[];
       /** the SOURCE_MANIFEST.yml picked with it (the file's path inside the manifest's folder), if any */
       manifest?: { name: string; text: string; path: string } | null;
       /** what that manifest says of the file (decideUpload): its sources and the terms the report inherits */
@@ -54,8 +56,9 @@ export const defaultSets = (): Record<SetKey, SetChoice> => ({
 /** A picked file as a set: its rows counted by the engine's parser, or the line that stops it. */
 export function fileChoice(name: string, text: string, label: string): SetChoice {
   try {
-    const rows = parseTaskRows(text, name).length;
-    return { kind: 'file', label, name, text, rows, problem: rows < 2 ? `${name}: an analysis needs at least 2 prompts, the file has ${rows}` : undefined };
+    const parsed = parseTaskRows(text, name), rows = parsed.length;
+    const marks = parsed[0]?.marks ? Object.keys(parsed[0].marks) : undefined; // every row marks the same classes (the parser checks)
+    return { kind: 'file', label, name, text, rows, marks, problem: rows < 2 ? `${name}: an analysis needs at least 2 prompts, the file has ${rows}` : undefined };
   } catch (e) {
     return { kind: 'file', label, name, text, rows: 0, problem: (e as Error).message };
   }

@@ -23,6 +23,7 @@ import { promptIds } from '../train/data.ts';
 import { fitLogPosition, queryTables, residualMean, summarizeTable, statNames, type LogPositionFit, type QueryTable } from './head-stats.ts';
 import { selectivity, type SelectivityRow } from './selectivity.ts';
 import { itemClasses, mathClasses, tokenSpans } from './token-classes.ts';
+import { markClasses, type RowMarks } from './marks.ts';
 
 /** One prompt: its ids, where its answer starts, and its target classes (masks over key positions). */
 export interface AnalysisPrompt {
@@ -31,21 +32,26 @@ export interface AnalysisPrompt {
   classes: Record<string, Uint8Array>;
 }
 
-/** A row of a task file: a generated task item (`lab tasks --items`: task, question, answer, meta) or {question, answer}. */
+/**
+ * A row of a task file: a generated task item (`lab tasks --items`: task, question, answer, meta) or {question,
+ * answer}; either may name its own token classes in `marks` (marks.ts).
+ */
 export interface TaskRow {
   question: string;
   answer: string;
   task?: string;
   meta?: unknown;
+  marks?: RowMarks;
 }
 
-/** The prompt of a row, tokenized, with its classes (math always; Velmic's when the row is a conlang item with meta). */
+/** The prompt of a row, tokenized, with its classes (math always; Velmic's when the row is a conlang item with meta; its marks). */
 export function analysisPrompt(tok: LabTokenizer, row: TaskRow): AnalysisPrompt {
   const prompt = promptIds(tok, row.question);
   const answer = tok.encode(tok.chatTemplate ? row.answer : ` ${row.answer}`, { addSpecialTokens: false });
   const ids = [...prompt, ...answer];
   const spans = tokenSpans(tok, ids);
   const classes = row.task && row.meta ? itemClasses({ task: row.task, question: row.question, meta: row.meta }, spans) : { ...mathClasses(spans) };
+  if (row.marks) Object.assign(classes, markClasses(row.question, row.marks, spans));
   return { ids, answerAt: prompt.length, classes };
 }
 

@@ -36,7 +36,7 @@
 // Stoney data never enters the repo), so a Stoney prompt gets only the text-level classes here
 // (numbers, operators; findVelmicWords finds nothing in it); aligned words and affix pieces for Stoney
 // need per-item glosses (which words translate which) and a morpheme segmentation, which no item in
-// the repo carries — supply them as CharRanges to tokensInRanges when such data exists.
+// the repo carries — a prompt-set row supplies them as its own "marks" (marks.ts) when such data exists.
 // (2) The Velmic "ka" object marker and "lo" past prefix have no English word; they are affix pieces
 // but never aligned, and "su" ↔ "my", "ri" ↔ the English plural are not aligned either (only roots and
 // their glosses are). (3) The text must contain the item's question verbatim (the lab's prompts
