@@ -55,7 +55,7 @@ export function SetPicker({ which, choice, onChange, n, seed, disabled }: SetPic
       </div>
       {choice.kind === 'file' ? (
         <label className="field">
-          <span>JSONL: task items or {'{"question", "answer"}'} rows</span>
+          <span>JSONL: task items or {'{"question", "answer"}'} rows, either with its own token classes in {'"marks"'} (README)</span>
           <input type="file" accept=".jsonl,.json,.txt,application/jsonl,application/json,text/plain" onChange={(e) => void pick(e.target.files?.[0])} data-testid={`analyze-file-${which}`} />
         </label>
       ) : null}
