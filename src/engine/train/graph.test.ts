@@ -186,9 +186,13 @@ async function loraChainRule(r: number, stacked: boolean, config: Record<string,
   const log = logDispatches(rt);
   const saved = rt.kernelPrefs;
   if (folded) rt.kernelPrefs = { ...saved, lowrank: 'reduce' }; // the fold is opt-in (KernelPrefs.lowrank)
-  const lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
-  rt.kernelPrefs = saved;
-  log.restore();
+  let lossLora: Awaited<ReturnType<Runtime['read']>>;
+  try {
+    lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
+  } finally {
+    rt.kernelPrefs = saved; // the shared test runtime's later tests see the default again, even after a throw
+    log.restore();
+  }
   if (folded) {
     // every projection ends in a split-K reduce, which adds the adapter's term: no B product or dx product of its own
     assert.deepEqual(log.names.filter((n) => n === 'lora_forward' || n === 'matmul_short_k'), [], 'the adapters\' terms folded into the reduces');
