@@ -38,8 +38,11 @@ export interface AttentionPatternOpts {
   keyMask?: Tensor;
 }
 
-/** attentionApply takes no options: the pattern carries the masking. */
-export type AttentionApplyOpts = Record<string, never>;
+/** attentionApply's options (none mask: the pattern carries the masking). */
+export interface AttentionApplyOpts {
+  /** multiplies the sum (default 1: hook_z); the explicit backward's dq = scale · dscores · k uses it */
+  scale?: number;
+}
 
 const U32_MAX = 0xffffffff;
 
@@ -134,11 +137,11 @@ export function attentionPattern(rt: Runtime, scores: Tensor, opts: AttentionPat
 }
 
 /**
- * Step 3, hook_z: z[b, i, h, :] = Σ_{j<S} pattern[b, h, i, j] · v[b, j, h / (H / Hkv), :].
+ * Step 3, hook_z: z[b, i, h, :] = scale · Σ_{j<S} pattern[b, h, i, j] · v[b, j, h / (H / Hkv), :] (scale default 1).
  * pattern [B, H, T, S], v [B, Smax, Hkv, D] with S <= Smax → z [B, T, H, D]. No masking: an edited
  * pattern flows on as given (zero weights are skipped, so unwritten cache slots of v are never read).
  */
-export function attentionApply(rt: Runtime, pattern: Tensor, v: Tensor, _opts: AttentionApplyOpts = {}): Tensor {
+export function attentionApply(rt: Runtime, pattern: Tensor, v: Tensor, opts: AttentionApplyOpts = {}): Tensor {
   const what = 'attention_apply';
   checkF32(what, 'pattern', pattern, '[B, H, T, S]');
   checkF32(what, 'v', v, '[B, Smax, Hkv, D]');
@@ -149,10 +152,12 @@ export function attentionApply(rt: Runtime, pattern: Tensor, v: Tensor, _opts: A
   if (Hkv < 1 || H % Hkv !== 0) throw new Error(`${what}: H=${H} is not a multiple of Hkv=${Hkv}`);
   if (T < 1 || S < 1 || D < 1) throw new Error(`${what}: empty pattern ${pattern} or v ${v}`);
   if (B * H * T * S > U32_MAX || B * T * H * D > U32_MAX) throw new Error(`${what}: pattern ${pattern} or z is too large`);
+  const scale = opts.scale ?? 1;
+  if (!Number.isFinite(scale)) throw new Error(`${what}: scale ${scale} must be finite`);
   const out = rt.empty([B, T, H, D], 'f32', 'attention.z'); // [B, T, H, D]
   rt.dispatch(attentionApplySpec, {
     tensors: [pattern, v, pattern, out], // binding 3 (mask) is unused by this step
-    uniforms: uniforms({ B, T, S, Smax, H, Hkv, D }, 0, 1, undefined, 0),
+    uniforms: uniforms({ B, T, S, Smax, H, Hkv, D }, 0, scale, undefined, 0),
     workgroups: grid1d(cdiv(B * T * H * D, 256)),
   });
   return out;

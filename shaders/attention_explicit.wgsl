@@ -26,7 +26,8 @@
 //                 visible key is all 0. Max-subtracted, so scores edited to any finite value (±1e4,
 //                 even -3.402823e38 on a visible key) stay finite.
 //   apply_main:   grid1d(ceil(B·T·H·D / 256)) of 256, one thread per z element:
-//                 z[b, i, h, d] = Σ_{j<S} pattern[b, h, i, j] · v[b, j, h / (H / Hkv), d]. No mask: the
+//                 z[b, i, h, d] = scale · Σ_{j<S} pattern[b, h, i, j] · v[b, j, h / (H / Hkv), d] (scale 1 for
+//                 hook_z; the explicit backward's dq = scale · dscores · k runs here too). No mask: the
 //                 pattern carries it. Zero weights are skipped, so 0 · (NaN in an unwritten cache
 //                 slot) adds nothing — an exact 0 contributes exactly 0, as it would for finite v.
 // reference: attention_explicit.ref.ts (attentionScoresRef, attentionPatternRef, attentionApplyRef)
@@ -152,5 +153,5 @@ fn apply_main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     let p = a[po + j];
     if (p != 0.0) { acc += p * kv[kv_at(b, j, hk) + d]; }
   }
-  out[g] = acc;
+  out[g] = acc * u.scale;
 }
