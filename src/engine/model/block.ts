@@ -87,7 +87,9 @@ export interface BlockActs extends AdapterActs {
   v: Tensor; // [B, T, Hkv, D]
   att: Tensor; // [B, T, H, D] attention output (z before o_proj), as o_proj saw it
   attRaw?: Tensor; // [B, T, H, D] the attention kernel's output, when a hook edited z (the attention backward needs it)
-  lse: Tensor; // [B, H, T]
+  lse: Tensor | null; // [B, H, T] the flash kernel's; null where attention ran in explicit steps
+  /** where a hook edited the scores or the pattern (explicit steps): the softmax's output and the pattern z was made of */
+  explicit?: { p: Tensor; pz: Tensor }; // [B, H, T, T] each (one tensor when the pattern itself was not edited)
   mid: Tensor; // [N, C] resid_mid
   h2: Tensor; // [N, C] ln2(mid)
   rstd2: Tensor; // [N]
@@ -97,7 +99,10 @@ export interface BlockActs extends AdapterActs {
 }
 
 export const disposeActs = (a: BlockActs, keepX: boolean): void => {
-  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.lse, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
+  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
+  a.lse?.dispose();
+  a.explicit?.p.dispose();
+  a.explicit?.pz.dispose(); // the same tensor as p when only the scores were edited: dispose() is idempotent
   for (const t of Object.values(a.xa)) t?.dispose(); // a stacked one is shared: dispose() is idempotent
   for (const t of Object.values(a.xd)) t?.dispose();
   a.attRaw?.dispose();
@@ -150,12 +155,20 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   const [scoresAt, patternAt] = [HOOKS.attnScores(l), HOOKS.pattern(l)];
   let z: Tensor; // [B, T, H, D]
   let lse: Tensor | null = null; // [B, H, T]
+  let explicit: BlockActs['explicit'];
   if (hp.edited(scoresAt) || hp.edited(patternAt)) {
-    // explicit steps, so that an edited score or pattern flows on (no backward: the training graph refuses these edits)
-    if (keep) throw new Error(`block ${l}: an edited attention score or pattern has no backward in the training graph`);
+    // explicit steps, so that an edited score or pattern flows on; the training graph's backward runs them back
+    // (train/block.ts: attention_explicit_backward), which needs the softmax's own output besides an edited pattern
     const scores = hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S]
-    const pattern = hp.at(patternAt, attentionPattern(rt, scores, { offset, keyMask })); // [B, H, T, S]
+    const soft = attentionPattern(rt, scores, { offset, keyMask }); // [B, H, T, S]
+    let p = soft;
+    if (keep && hp.edited(patternAt)) {
+      p = rt.empty(soft.shape, 'f32', 'train.pattern_raw');
+      rt.copy(soft, 0, p, 0, soft.numel);
+    }
+    const pattern = hp.at(patternAt, soft);
     z = attentionApply(rt, pattern, values);
+    if (keep) explicit = { p, pz: pattern };
   } else {
     if (hp.captured(scoresAt)) hp.at(scoresAt, attentionScores(rt, q, keys, { offset, keyMask })); // [B, H, T, S] read only
     const a = attentionForward(rt, q, keys, values, { offset, keyMask, writeProbs: hp.captured(patternAt) }); // out [B, T, H, D]
@@ -194,7 +207,7 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   hp.at(HOOKS.mlpPost(l), act); // before down_proj
   const out = hp.at(HOOKS.residPost(l), residualAdd('down_proj', mid, act, bw.wdown, HOOKS.mlpOut(l))); // resid_post
   if (!keep) return { out, acts: null };
-  return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse: lse!, mid, ...kept!, act, xa, xaCol, xd } };
+  return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse, explicit, mid, ...kept!, act, xa, xaCol, xd } };
 }
 
 /**

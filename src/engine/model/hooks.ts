@@ -40,7 +40,7 @@
 //   ln_final.hook_normalized        [B, T, C]
 // The block that meets them is defined once (./block.ts) and run by this forward, decode and the training
 // graph (train/graph.ts), which has the same names, readable and writable with a backward for each edit
-// (train/graph-hooks.ts), except hook_attn_scores and hook_pattern (read only there).
+// (train/graph-hooks.ts; written scores or a written pattern run attention in explicit steps there, and back).
 import type { Runtime } from '../gpu/runtime.ts';
 import { copyColumns } from '../../../shaders/copy_columns.ts';
 import type { Tensor } from '../gpu/tensor.ts';

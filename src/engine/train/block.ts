@@ -13,6 +13,7 @@ import { ropeBackward } from '../../../shaders/rope_backward.ts';
 import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
+import { attentionExplicitBackward } from '../../../shaders/attention_explicit_backward.ts';
 import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
@@ -107,7 +108,11 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   const dz = matmul(rt, dO, bw.wo, { lowRank: adapters.one('o_proj', z, dO) }); // [N, H·D] (+ the adapter's)
   hp.grad(HOOKS.z(l), dz.view(a.att.shape));
   if (g) matmul(rt, dO, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dOᵀ z  [C, H·D]
-  const { dq, dk, dv } = attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse, dz.view(a.att.shape), { offset: 0 });
+  const dAtt = dz.view(a.att.shape); // [B, T, H, D]
+  const { dq, dk, dv } = a.explicit
+    ? // a hook edited the scores or the pattern: their explicit steps run back, each edit's backward where it sat
+      attentionExplicitBackward(rt, a.q, a.k, a.v, a.explicit.p, a.explicit.pz, dAtt, { onDp: (g) => hp.grad(HOOKS.pattern(l), g), onDs: (g) => hp.grad(HOOKS.attnScores(l), g) })
+    : attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse!, dAtt, { offset: 0 });
   for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
   const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq }).reshape([N, ctx.W]); // [N, W]
   // an edit of hook_q / hook_k (before RoPE) edits its window of the fused gradient; the adapter then reads that window

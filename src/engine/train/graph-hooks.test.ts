@@ -2,7 +2,8 @@
 // forward captures at the same names (one hook definition for both), a recomputed block reports
 // once, and written points train right — the gradient with a head zero-ablated at hook_z, a steering
 // vector added at hook_resid_mid, ln2's output halved, a head of q zeroed and k halved before RoPE, o_proj's and
-// down_proj's outputs halved (hook_attn_out, hook_mlp_out) matches
+// down_proj's outputs halved (hook_attn_out, hook_mlp_out), the scores doubled and a head's pattern cut (attention in
+// explicit steps, with their backward) matches
 // central differences of the loss of that edited forward; without the ablation's backward (its gradient
 // mask) it does not.
 import { test, after } from 'node:test';
@@ -40,7 +41,7 @@ const read = async (m: LlamaModel, t: Tensor) => Float64Array.from((await m.rt.r
 test('the training graph captures what the inference forward captures, under the same names; a recomputed block reports once', async () => {
   const { rt, model, mb } = await setup(5);
   const tr = Trainer.full(rt, model, OPT);
-  const names = trainHookNames(model.cfg.n_layers).map((p) => p.name);
+  const names = trainHookNames(model.cfg.n_layers);
   const got = new Map<string, Tensor[]>();
   const hooks: GraphHooks = { capture: new Set(names), onCapture: (n, t) => got.set(n, [...(got.get(n) ?? []), t]) };
   tr.graph.hidden(mb, null, hooks).dispose();
@@ -90,8 +91,6 @@ test('the training graph captures what the inference forward captures, under the
   loss.dispose();
   await rt.sync();
   assert.equal(rt.pool.snapshot().inUse, inUse, 'GPU buffers left in use after a failed step');
-  assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.pattern(0), { forward: () => {} }]]) }), /can be captured but not written in the training graph/);
-  assert.throws(() => tr.graph.hidden(mb, null, { edit: new Map([[HOOKS.attnScores(0), { forward: () => {} }]]) }), /hook_attn_scores can be captured but not written in the training graph/);
   assert.throws(() => tr.graph.hidden(mb, null, { capture: new Set(['blocks.0.attn.hook_result']), onCapture: () => {} }), /no hook point "blocks\.0\.attn\.hook_result" in the training graph/);
   tr.dispose();
 });
@@ -104,36 +103,12 @@ test('the same with LoRA on every target: the q/k adapters read the edited pre-R
   await checkEdits(11, (rt, model) => Trainer.lora(rt, model, { r: 4, alpha: 8, targets: LORA_TARGETS, seed: 3 }, OPT));
 });
 
-async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) => Trainer) {
-  const { rt, model, mb, counted } = await setup(seed);
-  const { n_heads: H, d_head: D, d_model: C } = model.cfg;
-  const tr = make(rt, model);
-  const N = mb.B * mb.T;
-  const head = 1;
-  /** zero (forward) or the gradient (backward) of head `head`'s columns of z [1, T, H, D] */
-  const zeroHead: HookFn = (act) => {
-    const zeros = rt.zeros([D], 'f32', 'zeros');
-    for (let t = 0; t < T; t++) rt.copy(zeros, 0, act, (t * H + head) * D, D);
-    zeros.dispose();
-  };
-  const steer = rt.upload(new Rng(4).normal(N * C, 0.5), [N, C], 'f32', 'steer'); // [N, C]
-  const inPlace = (act: Tensor, make: () => Tensor) => {
-    const v = make();
-    rt.copy(v, 0, act, 0, act.numel);
-    v.dispose();
-  };
-  const halve: HookFn = (act) => inPlace(act, () => addScale(rt, act, 0.5, null, 0));
-  const edits = (withMask: boolean) => new Map<string, TrainHook>([
-    [HOOKS.z(0), withMask ? { forward: zeroHead, backward: zeroHead } : { forward: zeroHead }],
-    [HOOKS.residMid(1), { forward: (act) => inPlace(act, () => addScale(rt, act, 1, steer, 1)) }], // d(x + s)/dx = 1
-    [HOOKS.ln2(0), { forward: halve, backward: halve }],
-    // before RoPE: a head of q zeroed (its gradient masked), k halved
-    [HOOKS.q(1), { forward: zeroHead, backward: zeroHead }],
-    [HOOKS.k(0), { forward: halve, backward: halve }],
-    // the projections joining the residual: o_proj's output halved, down_proj's output halved
-    [HOOKS.attnOut(1), { forward: halve, backward: halve }],
-    [HOOKS.mlpOut(0), { forward: halve, backward: halve }],
-  ]);
+/**
+ * Central differences of the loss under `hooked`'s edits: the gradient the step computes with them (gradOf), the
+ * loss's directional derivative along a direction (fdAlong), and the check that an edit's backward matters: along
+ * δ = (the gradient without that backward) − g, the loss changes as g says, not as the gradient without it does.
+ */
+async function fdHarness(rt: Runtime, tr: Trainer, mb: MicroBatch, counted: number, hooked: GraphHooks) {
   const lossOf = async (hooks: GraphHooks | undefined) => {
     const nll = tr.graph.nll(mb, tr.lora, 1, undefined, hooks);
     const v = (await rt.read(nll)) as Float32Array;
@@ -147,10 +122,6 @@ async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) =
     for (const c of tr.chunks) out.push(Float64Array.from((await rt.read(c.g)) as Float32Array));
     return out;
   };
-  const hooked = { edit: edits(true) };
-  const plain = await lossOf(undefined);
-  const edited = await lossOf(hooked);
-  assert.ok(Math.abs(edited - plain) > 1e-3, `the edits change the loss (${plain} → ${edited})`);
   const params: Float64Array[] = [];
   for (const c of tr.chunks) params.push(Float64Array.from((await rt.read(c.p)) as Float32Array));
   /** the edited loss at params + h · dir / |dir| */
@@ -171,18 +142,96 @@ async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) =
     await at(dir, norm, 0);
     return { fd, norm };
   };
-  const g = await gradOf(hooked);
-  const right = await fdAlong(g);
-  assert.ok(right.norm > 1e-3, `gradient norm ${right.norm}`);
-  assert.ok(Math.abs(right.fd - right.norm) <= 0.03 * right.norm, `with the edits: finite difference ${right.fd} vs |grad| ${right.norm}`);
+  /** g's own check: along g the loss rises by |g| (3 %) */
+  const checkGrad = async (g: Float64Array[], what: string) => {
+    const right = await fdAlong(g);
+    assert.ok(right.norm > 1e-3, `${what}: gradient norm ${right.norm}`);
+    assert.ok(Math.abs(right.fd - right.norm) <= 0.03 * right.norm, `${what}: finite difference ${right.fd} vs |grad| ${right.norm}`);
+    return right.norm;
+  };
+  /** the backward of an edit matters: `without` is hooked minus that backward */
+  const checkDelta = async (g: Float64Array[], norm: number, without: GraphHooks, what: string) => {
+    const leaky = await gradOf(without);
+    const delta = leaky.map((a, k) => a.map((v, j) => v - g[k][j]));
+    const along = await fdAlong(delta);
+    assert.ok(along.norm > 1e-3 * norm, `${what}: the backward matters: |δ| = ${along.norm}`);
+    const masked = dot(g, delta) / along.norm, unmasked = dot(leaky, delta) / along.norm;
+    assert.ok(Math.abs(along.fd - masked) <= 0.05 * Math.abs(unmasked - masked), `${what}: along δ: finite difference ${along.fd}, the gradient says ${masked}, without the backward ${unmasked}`);
+  };
+  return { lossOf, gradOf, checkGrad, checkDelta };
+}
+
+const inPlace = (rt: Runtime, act: Tensor, make: () => Tensor) => {
+  const v = make();
+  rt.copy(v, 0, act, 0, act.numel);
+  v.dispose();
+};
+const scaled = (rt: Runtime, c: number): HookFn => (act) => inPlace(rt, act, () => addScale(rt, act, c, null, 0));
+
+async function checkEdits(seed: number, make: (rt: Runtime, model: LlamaModel) => Trainer) {
+  const { rt, model, mb, counted } = await setup(seed);
+  const { n_heads: H, d_head: D, d_model: C } = model.cfg;
+  const tr = make(rt, model);
+  const N = mb.B * mb.T;
+  const head = 1;
+  /** zero (forward) or the gradient (backward) of head `head`'s columns of z [1, T, H, D] */
+  const zeroHead: HookFn = (act) => {
+    const zeros = rt.zeros([D], 'f32', 'zeros');
+    for (let t = 0; t < T; t++) rt.copy(zeros, 0, act, (t * H + head) * D, D);
+    zeros.dispose();
+  };
+  const steer = rt.upload(new Rng(4).normal(N * C, 0.5), [N, C], 'f32', 'steer'); // [N, C]
+  const halve = scaled(rt, 0.5);
+  const edits = (withMask: boolean) => new Map<string, TrainHook>([
+    [HOOKS.z(0), withMask ? { forward: zeroHead, backward: zeroHead } : { forward: zeroHead }],
+    [HOOKS.residMid(1), { forward: (act) => inPlace(rt, act, () => addScale(rt, act, 1, steer, 1)) }], // d(x + s)/dx = 1
+    [HOOKS.ln2(0), { forward: halve, backward: halve }],
+    // before RoPE: a head of q zeroed (its gradient masked), k halved
+    [HOOKS.q(1), { forward: zeroHead, backward: zeroHead }],
+    [HOOKS.k(0), { forward: halve, backward: halve }],
+    // the projections joining the residual: o_proj's output halved, down_proj's output halved
+    [HOOKS.attnOut(1), { forward: halve, backward: halve }],
+    [HOOKS.mlpOut(0), { forward: halve, backward: halve }],
+  ]);
+  const hooked = { edit: edits(true) };
+  const fd = await fdHarness(rt, tr, mb, counted, hooked);
+  const plain = await fd.lossOf(undefined);
+  const edited = await fd.lossOf(hooked);
+  assert.ok(Math.abs(edited - plain) > 1e-3, `the edits change the loss (${plain} → ${edited})`);
+  const g = await fd.gradOf(hooked);
+  const norm = await fd.checkGrad(g, 'with the edits');
   // the zero-ablation without its backward leaks gradient (δ) into head 1's q/k/v weights, which the
   // edited loss no longer sees: along δ the loss changes as the masked gradient says, not as the leaky one
-  const leaky = await gradOf({ edit: edits(false) });
-  const delta = leaky.map((a, k) => a.map((v, j) => v - g[k][j]));
-  const along = await fdAlong(delta);
-  assert.ok(along.norm > 1e-3 * right.norm, `the mask matters: |δ| = ${along.norm}`);
-  const masked = dot(g, delta) / along.norm, unmasked = dot(leaky, delta) / along.norm;
-  assert.ok(Math.abs(along.fd - masked) <= 0.05 * Math.abs(unmasked - masked), `along δ: finite difference ${along.fd}, masked gradient says ${masked}, leaky ${unmasked}`);
+  await fd.checkDelta(g, norm, { edit: edits(false) }, 'hook_z\'s mask');
   steer.dispose();
   tr.dispose();
 }
+
+test('written scores and pattern train right: attention runs in explicit steps and back, each edit\'s backward where it sits', async () => {
+  const { rt, model, mb, counted } = await setup(13);
+  const tr = Trainer.full(rt, model, OPT);
+  /** head 0's pattern rows past query 4 halved (rows that no longer sum to 1), or their gradient: [1, H, T, T] */
+  const cutPattern: HookFn = (act) => {
+    const half = addScale(rt, act, 0.5, null, 0);
+    rt.copy(half, 5 * T, act, 5 * T, (T - 5) * T);
+    half.dispose();
+  };
+  const double = scaled(rt, 2);
+  const scores = (back: boolean): [string, TrainHook] => [HOOKS.attnScores(1), back ? { forward: double, backward: double } : { forward: double }];
+  const pattern = (back: boolean): [string, TrainHook] => [HOOKS.pattern(0), back ? { forward: cutPattern, backward: cutPattern } : { forward: cutPattern }];
+  const hooked = { edit: new Map([scores(true), pattern(true)]) };
+  const fd = await fdHarness(rt, tr, mb, counted, hooked);
+  // the explicit steps alone (an edit that changes nothing) give the flash kernels' loss and gradient
+  const noop: TrainHook = { forward: () => {}, backward: () => {} };
+  const explicitNoop = { edit: new Map([[HOOKS.attnScores(0), noop], [HOOKS.pattern(1), noop]]) };
+  assert.ok(Math.abs((await fd.lossOf(explicitNoop)) - (await fd.lossOf(undefined))) < 1e-5, 'explicit steps = the flash kernel');
+  const [a, b] = [await fd.gradOf(explicitNoop), await fd.gradOf({})];
+  let worst = 0, big = 0;
+  a.forEach((x, k) => x.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - b[k][j])); big = Math.max(big, Math.abs(b[k][j])); }));
+  assert.ok(worst <= 1e-4 * big, `explicit backward vs flash backward: ${worst} (largest ${big})`);
+  const g = await fd.gradOf(hooked);
+  const norm = await fd.checkGrad(g, 'scores doubled, pattern cut');
+  await fd.checkDelta(g, norm, { edit: new Map([scores(false), pattern(true)]) }, 'the scores\' backward');
+  await fd.checkDelta(g, norm, { edit: new Map([scores(true), pattern(false)]) }, 'the pattern\'s backward');
+  tr.dispose();
+});

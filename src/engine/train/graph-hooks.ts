@@ -12,17 +12,17 @@
 // whose edited tensor is what the recompute starts from.
 //
 // Points (TransformerLens's shapes; N = B·T rows): every point of model/hooks.ts — the block is the one the
-// inference forward runs (model/block.ts) — all but two writable: hook_embed, resid_pre/mid/post,
+// inference forward runs (model/block.ts) — all writable: hook_embed, resid_pre/mid/post,
 // ln1/ln2.hook_normalized [N, C], attn.hook_q [B, T, H, D], attn.hook_k and attn.hook_v [B, T, Hkv, D] before
 // RoPE (column windows of the fused q|k|v rows: an edit is written back before RoPE, the backward edits the
 // gradient of the same window; v has no RoPE), attn.hook_rot_q [B, T, H, D], attn.hook_rot_k [B, T, Hkv, D]
 // (no KV cache here: the roped keys are this batch's own), attn.hook_z [B, T, H, D], hook_attn_out and
 // hook_mlp_out [N, C] (the projections with their adapters, computed apart when hooked; the backward edit
 // applies to the gradient reaching the projection, not the residual's), mlp.hook_post [N, F],
-// ln_final.hook_normalized [N, C]. Read only: attn.hook_attn_scores and attn.hook_pattern [B, H, T, T] (the
-// flash kernel keeps neither: scores are computed from the roped q and k when captured, the probabilities
-// written out by the kernel). Writing scores or the pattern needs attention in explicit steps with their own
-// backward, which the training graph does not have (the inference forward does).
+// ln_final.hook_normalized [N, C], attn.hook_attn_scores and attn.hook_pattern [B, H, T, T]. Captured only, the
+// last two come from the flash kernel's path (scores computed from the roped q and k, the probabilities written
+// out by the kernel); written, attention runs in explicit steps (scores → pattern → z) and its backward runs
+// them back (shaders/attention_explicit_backward), each edit's backward applied to the gradient at its point.
 import type { Runtime } from '../gpu/runtime.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { HOOKS, type HookFn } from '../model/hooks.ts';
@@ -44,15 +44,14 @@ export interface GraphHooks {
   onCapture?: (name: string, t: Tensor) => void;
 }
 
-/** The training graph's points, in forward order; `writable` false for the read-only ones. */
-export function trainHookNames(nLayers: number): { name: string; writable: boolean }[] {
-  const out: { name: string; writable: true | false }[] = [{ name: HOOKS.embed, writable: true }];
+/** The training graph's points, in forward order (every one readable and writable). */
+export function trainHookNames(nLayers: number): string[] {
+  const out: string[] = [HOOKS.embed];
   for (let l = 0; l < nLayers; l++) {
-    for (const n of [HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.q(l), HOOKS.k(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l)]) out.push({ name: n, writable: true });
-    out.push({ name: HOOKS.attnScores(l), writable: false }, { name: HOOKS.pattern(l), writable: false });
-    for (const n of [HOOKS.z(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l), HOOKS.mlpOut(l), HOOKS.residPost(l)]) out.push({ name: n, writable: true });
+    out.push(HOOKS.residPre(l), HOOKS.ln1(l), HOOKS.q(l), HOOKS.k(l), HOOKS.rotQ(l), HOOKS.rotK(l), HOOKS.v(l), HOOKS.attnScores(l), HOOKS.pattern(l));
+    out.push(HOOKS.z(l), HOOKS.attnOut(l), HOOKS.residMid(l), HOOKS.ln2(l), HOOKS.mlpPost(l), HOOKS.mlpOut(l), HOOKS.residPost(l));
   }
-  out.push({ name: HOOKS.lnFinal, writable: true });
+  out.push(HOOKS.lnFinal);
   return out;
 }
 
@@ -73,10 +72,9 @@ export class GraphHookPoints implements BlockHooks {
   ) {
     this.depth = rt.scopeDepth;
     if (!h) return;
-    const known = new Map(trainHookNames(nLayers).map((p) => [p.name, p.writable]));
+    const known = new Set(trainHookNames(nLayers));
     for (const name of h.edit?.keys() ?? []) {
-      if (!known.has(name)) throw new Error(`train hooks: no hook point "${name}" in the training graph (${[...known.keys()].slice(0, 3).join(', ')}, …, ${HOOKS.lnFinal})`);
-      if (!known.get(name)) throw new Error(`train hooks: ${name} can be captured but not written in the training graph`);
+      if (!known.has(name)) throw new Error(`train hooks: no hook point "${name}" in the training graph (${[...known].slice(0, 3).join(', ')}, …, ${HOOKS.lnFinal})`);
     }
     for (const name of h.capture ?? []) if (!known.has(name)) throw new Error(`train hooks: no hook point "${name}" in the training graph`);
     if (h.capture?.size && !h.onCapture) throw new Error('train hooks: captures need onCapture');
