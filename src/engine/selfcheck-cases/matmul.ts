@@ -19,6 +19,8 @@ import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { attentionBackwardRef } from '../../../shaders/attention_backward.ref.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
 import { attentionApplyRef, attentionPatternRef, attentionScoresRef } from '../../../shaders/attention_explicit.ref.ts';
+import { attentionExplicitBackward } from '../../../shaders/attention_explicit_backward.ts';
+import { explicitBackwardRef } from '../../../shaders/attention_explicit_backward.ref.ts';
 import { copyColumns } from '../../../shaders/copy_columns.ts';
 import { copyColumnsRef } from '../../../shaders/copy_columns.ref.ts';
 
@@ -54,6 +56,8 @@ function vec4BiasCase(version: 'vec4' | 'vec4h', note: string, tol: { rtol: numb
 // q [T, H, D], k/v [S, Hkv, D], out [T, H, D], lse [H, T], probs [H, T, S]
 const AT: AttnDims & { offset: number } = { B: 1, T: 7, S: 9, H: 6, Hkv: 2, D: 12, offset: 2 };
 const NEG_BIG = Math.fround(-3.402823e38); // the kernel's lse for a row that sees no key (ref: -Infinity)
+// The explicit steps' backward (training): a batch's own keys, GQA with 2 query heads per kv head.
+const AX: AttnDims = { B: 1, T: 7, S: 7, H: 4, Hkv: 2, D: 8 };
 
 function attnInputs(rng: Rng) {
   const { T, S, H, Hkv, D } = AT;
@@ -208,6 +212,31 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
     ref: (i) => {
       const pattern = attentionPatternRef(attentionScoresRef(i.q, i.k, AT, { offset: AT.offset }), AT, { offset: AT.offset });
       return concat(pattern, attentionApplyRef(pattern, i.v, AT));
+    },
+  }),
+  defineCase({
+    name: 'attention_explicit_backward',
+    shape: `this batch's own keys (T = S = ${AX.T}), H ${AX.H} / Hkv ${AX.Hkv}, D ${AX.D}: dq ‖ dk ‖ dv from dz`,
+    // the forward's pattern (explicit steps), then gather and the softmax's backward chained with the scores and
+    // apply steps: sums of ≤ 21 fp32 products of O(1) terms, ~1e-6 here; the forward's tolerance leaves room
+    tol: { atol: 1e-5, rtol: 1e-4 },
+    inputs: (rng: Rng) => {
+      const { T, H, Hkv, D } = AX;
+      return { q: rng.normal(T * H * D), k: rng.normal(T * Hkv * D), v: rng.normal(T * Hkv * D), dz: rng.normal(T * H * D) };
+    },
+    gpu: (rt, i) => {
+      const { T, H, Hkv, D } = AX;
+      const [q, dz] = [rt.upload(i.q, [1, T, H, D]), rt.upload(i.dz, [1, T, H, D])];
+      const [k, v] = [rt.upload(i.k, [1, T, Hkv, D]), rt.upload(i.v, [1, T, Hkv, D])];
+      const scores = attentionScores(rt, q, k); // [1, H, T, T]
+      const p = attentionPattern(rt, scores); // [1, H, T, T]
+      const g = attentionExplicitBackward(rt, q, k, v, p, p, dz);
+      return readAllAndFree(rt, [g.dq, g.dk, g.dv], q, k, v, dz, scores, p);
+    },
+    ref: (i) => {
+      const p = attentionPatternRef(attentionScoresRef(i.q, i.k, AX), AX);
+      const g = explicitBackwardRef(i.q, i.k, i.v, p, p, i.dz, AX);
+      return concat(g.dq, g.dk, g.dv);
     },
   }),
   defineCase({
