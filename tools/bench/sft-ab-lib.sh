@@ -20,7 +20,8 @@ ab_device() {
   source .devkit/enter.sh > /dev/null 2>&1
   R=${OUT:-/tmp/out}/results.txt; mkdir -p "$(dirname $R)"
   nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $R
-  python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --shapes $AB_Q,$AB_S --out /tmp/real > /dev/null 2>&1
+  [[ -f /tmp/real/$AB_Q/config.json && -f /tmp/real/$AB_S/config.json ]] || # made by an earlier part of the call
+    python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --shapes $AB_Q,$AB_S --out /tmp/real > /dev/null 2>&1
 }
 
 # ab_run <label> <fixture> <batch> <bundle> [bench args...]: a 12-step LoRA step timing into $R
