@@ -37,7 +37,7 @@ await build({ ...common, entryPoints: { transformers: 'src/bench/transformers-cl
 // kernel tests, and the runtime and model tests that need only WebGPU (no browser, no test servers)
 const tests = [
   ...readdirSync('shaders').filter((f) => f.endsWith('.test.ts')).map((f) => `shaders/${f}`),
-  ...['src/engine/gpu/runtime.test.ts', 'src/engine/model/llama.test.ts', 'src/engine/train/graph.test.ts', 'src/engine/train/trainer.test.ts', 'src/engine/train/kernel-prefs.test.ts'],
+  ...['src/engine/gpu/runtime.test.ts', 'src/engine/model/llama.test.ts', 'src/engine/train/graph.test.ts', 'src/engine/train/trainer.test.ts', 'src/engine/train/kernel-prefs.test.ts', 'src/engine/train/graph-hooks.test.ts'],
 ];
 await build({ ...common, entryPoints: tests, outdir: '.bundle/tests', outExtension: { '.js': '.mjs' }, entryNames: '[name]' });
 // onnxruntime-web's WebGPU build for `bench -- ort` (the .wasm xz-compressed: 27 MB → 4 MB; unpack with xz -d)
