@@ -27,9 +27,10 @@ import { tokensInRanges, type CharRange, type TokenRule, type TokenSpans } from 
 export type Mark = string | readonly [number, number];
 export type RowMarks = Readonly<Record<string, readonly Mark[]>>;
 
-/** Classes every prompt gets (math, any text) or a conlang item gets (token-classes.ts); marks may not take these names. */
-export const BUILT_IN_CLASSES = ['numbers', 'operators', 'velmicWords', 'roots', 'affixPieces', 'asked', 'aligned', 'alignedVelmic', 'alignedEnglish'] as const;
-const VELMIC_ONLY = new Set<string>(BUILT_IN_CLASSES.slice(2));
+/** Classes every prompt gets (token-classes.ts, any text): no row's marks may take these names. */
+const MATH_CLASSES = new Set(['numbers', 'operators']);
+/** Classes a Velmic item gets from its meta: its marks may not take these names (other rows' may, to compare with it). */
+const VELMIC_CLASSES = new Set(['velmicWords', 'roots', 'affixPieces', 'asked', 'aligned', 'alignedVelmic', 'alignedEnglish']);
 const NAME = /^\p{L}[\p{L}\p{N}_-]*$/u;
 const WORDCHAR = /[\p{L}\p{N}\p{M}]/u;
 
@@ -44,7 +45,7 @@ export function checkMarks(v: unknown, conlang = false): RowMarks {
   const out: Record<string, Mark[]> = {};
   for (const [name, list] of Object.entries(v as Record<string, unknown>)) {
     if (!NAME.test(name)) throw new Error(`marks: class name ${JSON.stringify(name)} must start with a letter and hold only letters, digits, _ and -`);
-    if (name === 'numbers' || name === 'operators' || (conlang && VELMIC_ONLY.has(name))) throw new Error(`marks: "${name}" is a built-in class of this row; name the marked class otherwise`);
+    if (MATH_CLASSES.has(name) || (conlang && VELMIC_CLASSES.has(name))) throw new Error(`marks: "${name}" is a built-in class of this row; name the marked class otherwise`);
     if (!Array.isArray(list)) throw new Error(`marks.${name} must be a list of texts or [start, end] ranges`);
     out[name] = list.map((m) => {
       if (typeof m === 'string') {
