@@ -2,8 +2,10 @@
 # Runs on the GPU machine (NVIDIA H100/H200), from the repo root, with .devkit and .bundle carried:
 #   kernel tests (the same node:test files, bundled), PyTorch reference timings, then the engine's
 #   kernel benchmark reading them: one run, one machine, so the ratios compare like with like.
-# Usage: bash tools/bench/run-device.sh [tests] [bench] [features] [tjs] [filter]   (default: tests bench)
+# Usage: bash tools/bench/run-device.sh [tests] [bench] [features] [tjs] [analysis] [filter]   (default: tests bench)
 #   features: what Dawn exposes on this GPU (f16, subgroups, subgroup matrices; npm run bench -- features)
+#   analysis: issue 12's passes on the Qwen2.5-0.5B shape beside PyTorch hooks, every one of the 336 heads swept
+#             (head statistics over 2 × 100 prompts, then the all-heads ablation sweep; ~5 min)
 #   tjs: the lab beside transformers.js on onnxruntime-node's WebGPU (its own Dawn) on the real-shaped models;
 #        needs .tjskit carried too (bash tools/bench/tjs-kit.sh) and Python's onnx for the KV-cache export
 set -uo pipefail
@@ -34,4 +36,10 @@ if [[ $what == *tjs* ]]; then
     [[ -f /tmp/real/$m/model_kv.onnx ]] || python3 tools/golden/export_onnx_kv.py --model /tmp/real/$m --out /tmp/real/$m/model_kv.onnx | tail -1
     node .bundle/transformers.mjs --model /tmp/real/$m --label $m --device webgpu --tokens 32,128 --new 32 --reps 5 --json "$OUT/tjs-$m.json" 2>&1 | grep -v artificially | tee -a "$OUT/tjs.txt"
   done
+fi
+if [[ $what == *analysis* ]]; then
+  echo "== the analysis passes beside PyTorch hooks, all heads"
+  [[ -f /tmp/real/qwen2.5-0.5b-shaped/config.json ]] || python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --shapes qwen2.5-0.5b-shaped --out /tmp/real | tail -1
+  PYTHONUNBUFFERED=1 python3 tools/bench/torch_analysis.py --model /tmp/real/qwen2.5-0.5b-shaped --prompts 100 --len 96 --layers all --out "$OUT/torch_analysis.json" 2>&1 | tail -8
+  node .bundle/bench.mjs analysis --model /tmp/real/qwen2.5-0.5b-shaped --prompts 100 --len 96 --layers all --torch "$OUT/torch_analysis.json" 2>&1 | grep -v artificially | tee "$OUT/analysis.txt"
 fi
