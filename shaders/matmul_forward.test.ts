@@ -6,6 +6,7 @@ import { check, tolFor } from './matmul_forward.check.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { allClose, assertAllClose } from '../src/engine/testing/allclose.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
+import { usingKernelPrefs } from '../src/engine/gpu/kernel-prefs.ts';
 
 after(releaseTestRuntime);
 
@@ -197,9 +198,7 @@ test('matmul: auto thresholds (gemv for M <= 8, splitk for few tiles and long K)
 
 test('matmul splitk: a low-rank term folded into the reduce (LoRA B as [N, k], A as [k, N], q|k|v blocks); orElse elsewhere', async () => {
   const rt = await testRuntime();
-  const saved = rt.kernelPrefs;
-  rt.kernelPrefs = { ...saved, lowrank: 'reduce' }; // the fold is opt-in (KernelPrefs.lowrank)
-  try {
+  await usingKernelPrefs(rt, { lowrank: 'reduce' }, async () => { // the fold is opt-in (KernelPrefs.lowrank)
     const rng = new Rng(14);
     const [M, N, K, k] = [37, 40, 50, 3];
     const cases: { name: string; transQ: boolean; starts?: number[]; pOffset: number; pStride: number }[] = [
@@ -244,7 +243,5 @@ test('matmul splitk: a low-rank term folded into the reduce (LoRA B as [N, k], A
     bad({ q: rt.upload(new Float32Array(N * k), [k, N]) }, /q must be f32 \[40,3\]/);
     bad({ starts: [0, 50] }, /block starts 0, 50/);
     bad({ pOffset: 1 }, /p's columns 1..4/);
-  } finally {
-    rt.kernelPrefs = saved;
-  }
+  });
 });

@@ -12,6 +12,7 @@ import { check, tolFor } from './matmul_forward.check.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
 import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
+import { usingKernelPrefs } from '../src/engine/gpu/kernel-prefs.ts';
 
 after(releaseTestRuntime);
 
@@ -149,9 +150,7 @@ test("matmul 'auto': a short K or a narrow N (LoRA's products, r = 16) runs vec4
 
 test('matmul vec4: a low-rank term as more K steps (P like A, Q like B: x·Wᵀ + s·xa·Bᵀ and dy·W + dxa·A); orElse where it cannot', async () => {
   const rt = await testRuntime();
-  const saved = rt.kernelPrefs;
-  rt.kernelPrefs = { ...saved, lowrank: 'all' }; // the fold is opt-in (KernelPrefs.lowrank)
-  try {
+  await usingKernelPrefs(rt, { lowrank: 'all' }, async () => { // the fold is opt-in (KernelPrefs.lowrank)
     const rng = new Rng(27);
     // K not a multiple of the step (the term's steps start at K rounded up), k of one and of two 8-deep steps, a window of p
     const cases = [
@@ -188,7 +187,5 @@ test('matmul vec4: a low-rank term as more K steps (P like A, Q like B: x·Wᵀ 
       matmul(rt, ta, tb, { ...RUNS[0][1], transB: true, ...o, lowRank: { p: rt.upload(new Float32Array(M * k), [M, k]), q: rt.upload(new Float32Array(N * k), [N, k]), k, alpha: 1, orElse: () => void ran++, ...term } });
       assert.equal(ran, 1, `${why}: orElse ran`);
     }
-  } finally {
-    rt.kernelPrefs = saved;
-  }
+  });
 });

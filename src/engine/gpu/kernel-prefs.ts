@@ -41,6 +41,27 @@ export function withKernelPrefs(current: KernelPrefs, prefs: Partial<KernelPrefs
   return next;
 }
 
+/**
+ * fn's result, run with the holder's (a Runtime's) kernel preferences changed by `prefs` and put back after it: after
+ * it returns, throws, or (fn async) settles. Recording reads the preferences, so a fold or version asked for here
+ * applies to what fn records.
+ */
+export function usingKernelPrefs<T>(holder: { kernelPrefs: KernelPrefs }, prefs: Partial<KernelPrefs>, fn: () => T): T {
+  const saved = holder.kernelPrefs;
+  holder.kernelPrefs = { ...saved, ...prefs };
+  const restore = () => void (holder.kernelPrefs = saved);
+  let out: T;
+  try {
+    out = fn();
+  } catch (e) {
+    restore();
+    throw e;
+  }
+  if (out instanceof Promise) return out.finally(restore) as T;
+  restore();
+  return out;
+}
+
 /** Parses "attention=rows,matmul=vec4,precision=f16" (benchmarks, CLI); unknown keys or values throw, naming them. */
 export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
   const out: Partial<KernelPrefs> = {};

@@ -5,8 +5,7 @@
 
 import type { SelfCheckCase } from '../selfcheck.ts';
 import type { Rng } from '../util/rng.ts';
-import type { Runtime } from '../gpu/runtime.ts';
-import type { KernelPrefs } from '../gpu/kernel-prefs.ts';
+import { usingKernelPrefs } from '../gpu/kernel-prefs.ts';
 import { defineCase, readAllAndFree, readAndFree, concat } from './helpers.ts';
 import { crossEntropyForward, IGNORE_INDEX } from '../../../shaders/cross_entropy_forward.ts';
 import { crossEntropyForwardRef } from '../../../shaders/cross_entropy_forward.ref.ts';
@@ -63,17 +62,6 @@ const QKV = { N: 11, W: 48, r: 4, starts: [0, 32, 40], din: 20 }; // q 32 wide, 
 const QKV16 = { N: 11, W: 64, r: 4, starts: [0, 32, 48] }; // lora_forward's blocks: starts multiples of its 16-tile
 // fp32 sums of ≤ 48 products of |x| < 1: the matmul tolerance (1e-4 relative) with 1e-5·sqrt(K) absolute
 const groupTol = (K: number) => ({ rtol: 1e-4, atol: Number((1e-5 * Math.sqrt(K)).toPrecision(2)) });
-
-/** fn's recording with the adapters' terms folded as `lowrank` asks (KernelPrefs.lowrank is 'none' by default) */
-function folding<T>(rt: Runtime, lowrank: KernelPrefs['lowrank'], fn: () => T): T {
-  const saved = rt.kernelPrefs;
-  rt.kernelPrefs = { ...saved, lowrank };
-  try {
-    return fn();
-  } finally {
-    rt.kernelPrefs = saved;
-  }
-}
 
 export const TRAINING_CASES: readonly SelfCheckCase[] = [
   defineCase({
@@ -277,7 +265,7 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
       const { N, W, r, din, starts } = QKV;
       const x = rt.upload(i.x, [N, din]), w = rt.upload(i.w, [W, din]), y0 = rt.upload(i.y0, [N, W]), xa = rt.upload(i.xa, [N, 3 * r]), B = rt.upload(i.B, [W, r]);
       const y = rt.empty([N, W]);
-      folding(rt, 'reduce', () => matmul(rt, x, w, { transB: true, version: 'splitk', splits: 2, out: y, addend: y0, lowRank: { p: xa, q: B, k: r, alpha: 2, starts, orElse: () => { throw new Error('the term was not folded'); } } }));
+      usingKernelPrefs(rt, { lowrank: 'reduce' }, () => matmul(rt, x, w, { transB: true, version: 'splitk', splits: 2, out: y, addend: y0, lowRank: { p: xa, q: B, k: r, alpha: 2, starts, orElse: () => { throw new Error('the term was not folded'); } } }));
       return readAndFree(rt, y, x, w, y0, xa, B);
     },
     ref: (i) => matmulRef(i.x, i.w, QKV.N, QKV.W, QKV.din, { transB: true, accumulateInto: i.y0, lowRank: { p: i.xa, pStride: 3 * QKV.r, q: i.B, k: QKV.r, alpha: 2, starts: QKV.starts } }),
@@ -290,7 +278,7 @@ export const TRAINING_CASES: readonly SelfCheckCase[] = [
     gpu: (rt, i) => {
       const { N, W, r, din } = QKV;
       const dy = rt.upload(i.dy, [N, W]), w = rt.upload(i.w, [W, din]), dxa = rt.upload(i.dxa, [N, 3 * r]), A = rt.upload(i.A, [3 * r, din]);
-      const dx = folding(rt, 'all', () => matmul(rt, dy, w, { version: 'vec4', lowRank: { p: dxa, q: A, transQ: true, k: 3 * r, alpha: 1, orElse: () => { throw new Error('the term was not folded'); } } }));
+      const dx = usingKernelPrefs(rt, { lowrank: 'all' }, () => matmul(rt, dy, w, { version: 'vec4', lowRank: { p: dxa, q: A, transQ: true, k: 3 * r, alpha: 1, orElse: () => { throw new Error('the term was not folded'); } } }));
       return readAndFree(rt, dx, dy, w, dxa, A);
     },
     ref: (i) => matmulRef(i.dy, i.w, QKV.N, QKV.din, QKV.W, { lowRank: { p: i.dxa, pStride: 3 * QKV.r, q: i.A, transQ: true, k: 3 * QKV.r, alpha: 1 } }),

@@ -15,6 +15,7 @@ import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { stackedRows } from '../model/block-adapters.ts';
 import { TrainGraph, defaultCeChunkRows, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
+import { usingKernelPrefs } from '../gpu/kernel-prefs.ts';
 
 after(releaseTestRuntime);
 
@@ -184,13 +185,11 @@ async function loraChainRule(r: number, stacked: boolean, config: Record<string,
     assert.equal(stackedRows([s.gate_proj!.A, s.up_proj!.A]) !== null, stacked, 'gate|up stacked as set up');
   }
   const log = logDispatches(rt);
-  const saved = rt.kernelPrefs;
-  if (folded) rt.kernelPrefs = { ...saved, lowrank: 'reduce' }; // the fold is opt-in (KernelPrefs.lowrank)
   let lossLora: Awaited<ReturnType<Runtime['read']>>;
   try {
-    lossLora = await rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted }));
+    // the fold is opt-in (KernelPrefs.lowrank); the shared test runtime's later tests see the default again
+    lossLora = await usingKernelPrefs(rt, folded ? { lowrank: 'reduce' } : {}, () => rt.read(graph.step(mb, rt.zeros([1]), lora, null, { gradScale: 1 / counted })));
   } finally {
-    rt.kernelPrefs = saved; // the shared test runtime's later tests see the default again, even after a throw
     log.restore();
   }
   if (folded) {
