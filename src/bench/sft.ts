@@ -12,7 +12,8 @@
 //   first step     wall time of step 1, pipeline compilation included
 //   step           median wall time of steps 2..N (loss read back each step: a real training loop)
 //   CPU record     median CPU time spent recording/submitting a step (its share of the step; of it, the update after
-//                  the loss read, where the driver's deferred work for the step lands), with the
+//                  the loss read, where the driver's deferred work for the step lands, and the submits with their
+//                  CPU time: finish() and queue.submit(), where Dawn turns the dispatches into backend commands), with the
 //                  step's dispatches and the bind groups it had to create (cache misses) in the last step
 //   peak memory    bytes of GPU buffers the engine created (the pool never gives memory back, so
 //                  this is the high-water mark of weights + activations + gradients + AdamW state)
@@ -60,17 +61,18 @@ export async function sftBench(argv: string[]): Promise<void> {
   const tr = Trainer.lora(rt, model, { r, alpha: 2 * r, targets, seed: 0 }, {
     lr: 2e-4, schedule: 'constant', warmupSteps: 0, totalSteps: steps, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, maxGradNorm: 1, recompute: p.flags.has('recompute'),
   });
-  const wall: number[] = [], rec: number[] = [], upd: number[] = [];
-  let first = 0, loss = 0, dispatches = 0, created = 0, passes = 0;
+  const wall: number[] = [], rec: number[] = [], upd: number[] = [], sub: number[] = [];
+  let first = 0, loss = 0, dispatches = 0, created = 0, passes = 0, submits = 0;
   for (let i = 0; i < steps; i++) {
-    const [d0, c0, p0] = [rt.dispatchCount, rt.bindGroupsCreated, rt.passCount];
+    const [d0, c0, p0, s0, sm0] = [rt.dispatchCount, rt.bindGroupsCreated, rt.passCount, rt.submitCount, rt.submitMs];
     const t0 = performance.now();
     const m = await tr.trainStep([mb]);
     const ms = performance.now() - t0;
     loss = m.loss;
-    [dispatches, created, passes] = [rt.dispatchCount - d0, rt.bindGroupsCreated - c0, rt.passCount - p0];
+    [dispatches, created, passes, submits] = [rt.dispatchCount - d0, rt.bindGroupsCreated - c0, rt.passCount - p0, rt.submitCount - s0];
     if (i === 0) first = ms;
     else {
+      sub.push(rt.submitMs - sm0);
       wall.push(ms);
       rec.push(m.recordMs);
       upd.push(m.updateMs);
@@ -78,18 +80,18 @@ export async function sftBench(argv: string[]): Promise<void> {
   }
   // one more step with a timestamped pass per dispatch: where the GPU time goes, by kernel and grid
   if (p.flags.has('profile')) await printProfile(rt, 'one step', () => tr.trainStep([mb]));
-  const stepMs = median(wall), recMs = median(rec), updMs = median(upd);
+  const stepMs = median(wall), recMs = median(rec), updMs = median(upd), subMs = median(sub);
   const peak = rt.pool.snapshot().bytesCreated;
   const torch = p.values.has('torch') ? (JSON.parse(readFileSync(p.values.get('torch')!, 'utf8')) as { cases?: Record<string, { step_ms_median?: number; median_ms?: number; peak_mem_bytes?: number; peak_memory_bytes?: number }> }) : null;
   const row = {
     model: label, batch: B, seq: T, rank: r, targets, recompute: p.flags.has('recompute'), steps,
-    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, updateMs: updMs, recordShare: recMs / stepMs, dispatches, passes, bindGroupsCreated: created,
+    firstStepMs: first, stepMs, tokensPerS: (B * T) / (stepMs / 1000), recordMs: recMs, updateMs: updMs, submitMs: subMs, submits, recordShare: recMs / stepMs, dispatches, passes, bindGroupsCreated: created,
     peakBytes: peak, weightBytes, finalLoss: loss, device: rt.ctx.summary.description, kernels: rt.kernelPrefs, flushEvery: rt.autoFlushEvery, flushFirst: rt.autoFlushFirst,
     replay: { on: rt.replayOn, ...tr.graph.replayStats },
   };
   console.log(
     `sft ${label} B=${B} T=${T} r=${r}${targets.length < LORA_TARGETS.length ? ` targets ${targets.join(',')}` : ''}${row.recompute ? ' recompute' : ''} [attention ${rt.kernelPrefs.attention}, matmul ${rt.kernelPrefs.matmul}, flush every ${rt.autoFlushEvery} from ${rt.autoFlushFirst || rt.autoFlushEvery}, replay ${rt.replayOn ? `on: ${row.replay.replays} blocks replayed, ${row.replay.captures} logged` : 'off'}]: step ${stepMs.toFixed(1)} ms (median of ${wall.length}), ` +
-      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%, update ${updMs.toFixed(1)} ms; ${dispatches} dispatches in ${passes} passes, ${created} new bind groups in the last step), ` +
+      `${Math.round(row.tokensPerS)} tok/s, first step ${first.toFixed(0)} ms, CPU record ${recMs.toFixed(1)} ms (${(100 * row.recordShare).toFixed(0)}%, update ${updMs.toFixed(1)} ms, ${submits} submits ${subMs.toFixed(1)} ms; ${dispatches} dispatches in ${passes} passes, ${created} new bind groups in the last step), ` +
       `peak GPU buffers ${(peak / 2 ** 30).toFixed(2)} GiB (weights ${(weightBytes / 2 ** 30).toFixed(2)} GiB), loss ${loss.toFixed(4)}`,
   );
   if (torch) console.log(`PyTorch + PEFT (same run): ${JSON.stringify(torch.cases ?? torch)}`);

@@ -22,6 +22,9 @@ export class Recorder {
   dispatchCount = 0;
   /** command buffers submitted so far (all time) */
   submitCount = 0;
+  /** CPU time spent in submit() so far (all time, ms): the uniforms' write, finish() and queue.submit(), where Dawn
+   *  turns the recorded dispatches into the backend's commands (benchmarks split a step's record with it) */
+  submitMs = 0;
   /** compute passes begun so far (all time): a clear or copy between dispatches ends one, and each costs a native begin/end */
   passCount = 0;
   /** see Runtime.autoFlushEvery */
@@ -109,6 +112,7 @@ export class Recorder {
   /** Submits everything recorded so far (the arena's uniforms first). */
   submit(): void {
     if (!this.encoder) return;
+    const t0 = performance.now();
     this.endPass();
     if (this.arenaUsed > 0) {
       this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, Math.ceil(this.arenaUsed / 4) * 4);
@@ -118,6 +122,7 @@ export class Recorder {
     this.encoder = null;
     this.sinceFlush = 0;
     this.submitCount++;
+    this.submitMs += performance.now() - t0;
   }
 
   /** The GPU ran dry (a read or sync waited): the next submits ramp up from autoFlushFirst. */

@@ -50,6 +50,11 @@ export class Runtime {
     return this.rec.submitCount;
   }
   /** compute passes begun so far (all time): a clear or copy between dispatches ends one, and each costs a native begin/end */
+  /** CPU time spent submitting so far (ms, all time; Recorder.submitMs) */
+  get submitMs(): number {
+    return this.rec.submitMs;
+  }
+
   get passCount(): number {
     return this.rec.passCount;
   }
