@@ -42,8 +42,30 @@ const BINDINGS = ['uniform', 'read', 'read', 'read', 'storage'] as const;
 const VEC4_BINDINGS = ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'] as const;
 export const matmulNaiveSpec: KernelSpec = { name: 'matmul_forward_naive', code: naiveCode, bindings: BINDINGS };
 export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code: tiledCode, bindings: BINDINGS };
-/** The vec4 source as written (its tiles' row pitch fits every tile; vec4Spec gives each tile its own). */
-export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Code, bindings: VEC4_BINDINGS };
+/** how many values of kk one turn of the register-prefetch path's product loop takes (a multiple of 8 fits both BK) */
+export const KK_COPIES = 8;
+const KK_LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
+/**
+ * `code` with its first kk loop (the vec4 source's register-prefetch path: every tile but 128 × 128) written out
+ * `copies` times a turn, each copy in its own block with kk + i. The NVIDIA compiler leaves the loop rolled (10
+ * integer instructions, 4 loads and 64 FMAs a turn, the loads just before their FMAs); written out 8 times, the
+ * 64 × 64 and 128 × 64 products ran 3-7 % faster on the H100, while the same at 128 × 128 (no prefetch) was 10-18 %
+ * slower, so that path's loop stays as written (BENCHMARKS.md, twenty-first session).
+ */
+export function writeOutKk(code: string, copies: number): string {
+  const at = code.indexOf(KK_LOOP);
+  if (at < 0) throw new Error(`matmul_forward_vec4.wgsl lost its '${KK_LOOP}' line (matmul_forward.ts writes that loop out)`);
+  const indent = code.slice(code.lastIndexOf('\n', at) + 1, at);
+  const bodyStart = at + KK_LOOP.length + 1; // past the line's newline
+  const end = code.indexOf(`\n${indent}}\n`, bodyStart); // the loop's closing brace, at the loop's indentation
+  if (end < 0) throw new Error("matmul_forward_vec4.wgsl: the kk loop's closing brace was not found");
+  const body = code.slice(bodyStart, end);
+  const blocks = Array.from({ length: copies }, (_, i) => `${indent}  {\n${body.replaceAll('[kk]', `[kk + ${i}u]`).replace(/^/gm, '  ')}\n${indent}  }`);
+  return `${code.slice(0, at)}for (var kk = 0u; kk < BK; kk += ${copies}u) {\n${blocks.join('\n')}${code.slice(end)}`;
+}
+const vec4Source = writeOutKk(vec4Code, KK_COPIES);
+/** The vec4 source (its tiles' row pitch fits every tile; vec4Spec gives each tile its own). */
+export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Source, bindings: VEC4_BINDINGS };
 /** vec4 with f16 workgroup tiles (needs shader-f16): the same source, its alias S set to f16 */
 const VEC4_ALIAS = 'alias S = f32;';
 /** the workgroup tiles' row pitch in the tiled and vec4 sources, which pitchSpec sets per tile */
@@ -53,7 +75,7 @@ for (const [file, code, lines] of [['vec4', vec4Code, [VEC4_ALIAS, PITCH]], ['ti
     if (!code.includes(line)) throw new Error(`matmul_forward_${file}.wgsl lost its '${line}' line (matmul_forward.ts builds its sources from it)`);
   }
 }
-export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Code.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: VEC4_BINDINGS };
+export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Source.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: VEC4_BINDINGS };
 const pitchSpecs = new Map<KernelSpec, Map<number, KernelSpec>>();
 /**
  * A tiled or vec4(h) kernel for one tile: its source with the workgroup tiles' row pitch set to the tile's BM/4 + 1
@@ -324,7 +346,7 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
       const t = term && rt.kernelPrefs.lowrank === 'all' && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
         && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
       const lr = t ? lowRankArgs(t, M, N, o) : undefined;
-      rt.dispatch(opts.vec4Spec ?? vec4Spec(tile, tileN, h), {
+      rt.dispatch(opts.vec4Spec ? pitchSpec(opts.vec4Spec, tile, tileN) : vec4Spec(tile, tileN, h), {
         tensors: [a, b, bias ?? a, t?.p ?? a, t?.q ?? a, o], uniforms: pack(alpha, !!bias, accumulate, 0, 0, lr), workgroups: groups, constants: vec4Constants(tile, tileN, h, !!t),
       });
       return { o, folded: !!t };

@@ -6,7 +6,8 @@
 // K tails (zeroed vec4s) and split-K ranges that end inside a step.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { matmul, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulOptions } from './matmul_forward.ts';
+import { readFileSync } from 'node:fs';
+import { KK_COPIES, matmul, matmulVec4Spec, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, writeOutKk, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check, tolFor } from './matmul_forward.check.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
@@ -188,4 +189,20 @@ test('matmul vec4: a low-rank term as more K steps (P like A, Q like B: x·Wᵀ 
       assert.equal(ran, 1, `${why}: orElse ran`);
     }
   });
+});
+
+test('matmul vec4: the register-prefetch path runs its kk loop written out KK_COPIES times a turn; the other path as written', () => {
+  const file = readFileSync('shaders/matmul_forward_vec4.wgsl', 'utf8');
+  const LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
+  assert.equal(file.split(LOOP).length - 1, 2, 'the file has the two paths\' loops');
+  const code = matmulVec4Spec.code;
+  assert.equal(code.split(LOOP).length - 1, 1, 'the no-prefetch path keeps its loop');
+  assert.ok(code.includes(`for (var kk = 0u; kk < BK; kk += ${KK_COPIES}u) {`));
+  for (let i = 0; i < KK_COPIES; i++) assert.ok(code.includes(`As[kk + ${i}u][ty]`) && code.includes(`Bs[kk + ${i}u][TX + tx]`), `copy ${i}`);
+  assert.ok(!code.includes(`As[kk + ${KK_COPIES}u]`));
+  assert.equal(code.split('acc[15] += a1.w * b1;').length - 1, KK_COPIES + 1, 'every copy keeps the whole body');
+  // a small source: copies in blocks of their own, the rest untouched, and a source without the loop refused
+  const toy = `fn f() {\n  ${LOOP}\n    s += x[kk];\n  }\n  tail();\n}\n`;
+  assert.equal(writeOutKk(toy, 2), 'fn f() {\n  for (var kk = 0u; kk < BK; kk += 2u) {\n    {\n      s += x[kk + 0u];\n    }\n    {\n      s += x[kk + 1u];\n    }\n  }\n  tail();\n}\n');
+  assert.throws(() => writeOutKk('fn f() {}', 8), /lost its 'for \(var kk = 0u; kk < BK; kk\+\+\) \{' line/);
 });

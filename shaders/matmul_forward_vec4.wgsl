@@ -242,6 +242,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
         if (CB > 2u) { rb2 = load_b(b4, n0, k0, 2u * WG + t, k_end); rb3 = load_b(b4, n0, k0, 3u * WG + t, k_end); }
       }
       if (kt > 0u) {
+        // matmul_forward.ts writes this loop out KK_COPIES times a turn (kk, kk + 1, ...): the NVIDIA compiler left it
+        // rolled, 79 issue slots for 64 FMAs, each turn's loads just before the FMAs that wait on them (BENCHMARKS.md)
         for (var kk = 0u; kk < BK; kk++) {
           let a0 = vec4<f32>(As[kk][ty]);
           let a1 = vec4<f32>(As[kk][TY + ty]);
