@@ -54,11 +54,11 @@ const KK_LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
  */
 export function writeOutKk(code: string, copies: number): string {
   const at = code.indexOf(KK_LOOP);
-  if (at < 0) throw new Error(`matmul_forward_vec4.wgsl lost its '${KK_LOOP}' line (matmul_forward.ts writes that loop out)`);
+  if (at < 0) throw new Error(`the matmul source lost its '${KK_LOOP}' line (matmul_forward.ts writes that loop out)`);
   const indent = code.slice(code.lastIndexOf('\n', at) + 1, at);
   const bodyStart = at + KK_LOOP.length + 1; // past the line's newline
   const end = code.indexOf(`\n${indent}}\n`, bodyStart); // the loop's closing brace, at the loop's indentation
-  if (end < 0) throw new Error("matmul_forward_vec4.wgsl: the kk loop's closing brace was not found");
+  if (end < 0) throw new Error("the matmul source: the kk loop's closing brace was not found");
   const body = code.slice(bodyStart, end);
   const blocks = Array.from({ length: copies }, (_, i) => `${indent}  {\n${body.replaceAll('[kk]', `[kk + ${i}u]`).replace(/^/gm, '  ')}\n${indent}  }`);
   return `${code.slice(0, at)}for (var kk = 0u; kk < BK; kk += ${copies}u) {\n${blocks.join('\n')}${code.slice(end)}`;
@@ -94,8 +94,10 @@ function pitchSpec(base: KernelSpec, tile: MatmulTile, tileN: MatmulTile): Kerne
 }
 /** The vec4 (half: vec4h) kernel for a tile of tile × tileN. */
 export const vec4Spec = (tile: MatmulTile, tileN: MatmulTile, half: boolean): KernelSpec => pitchSpec(half ? matmulVec4hSpec : matmulVec4Spec, tile, tileN);
-/** The tiled kernel for a tile × tile tile. */
-const tiledSpec = (tile: MatmulTile): KernelSpec => pitchSpec(matmulTiledSpec, tile, tile);
+/** the tiled kernel at 64 × 64 (64 invocations) with its kk loop written out: the whole 8-deep K step in one turn */
+const matmulTiled64Spec: KernelSpec = { ...matmulTiledSpec, code: writeOutKk(tiledCode, KK_COPIES) };
+/** The tiled kernel for a tile × tile tile (at 64, its kk loop written out, as the vec4 kernel's prefetch path). */
+const tiledSpec = (tile: MatmulTile): KernelSpec => pitchSpec(tile === 64 ? matmulTiled64Spec : matmulTiledSpec, tile, tile);
 /** gemv entry points: vec4 f32 B, 4-halves B (both need x·Wᵀ with K % 4 == 0), and any other case */
 export const matmulGemvSpecs = {
   vecF32: { name: 'matmul_forward_gemv', code: gemvCode, entryPoint: 'main_vec_f32', bindings: BINDINGS },
