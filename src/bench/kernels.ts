@@ -68,7 +68,9 @@ export interface Vec4Variant { name: string; file: string; bk?: 8 | 16 | 32; til
 
 /**
  * Times other sources of the vec4 kernel (same bindings, uniforms and pipeline constants) beside it, as matmul
- * versions named by each variant's name: a kernel tried on the GPU machine before it replaces the vec4 file.
+ * versions named by each variant's name: a kernel tried on the GPU machine before it replaces the vec4 file. A
+ * variant runs as its file is written, with its tile's row pitch set as the file's is (matmul_forward.ts pitchSpec),
+ * but its kk loops are not written out (writeOutKk): the file itself as a variant times the loop rolled.
  */
 export function addVec4Variants(list: Vec4Variant[]): void {
   for (const v of list) {
