@@ -46,11 +46,11 @@ export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code:
 export const KK_COPIES = 8;
 const KK_LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
 /**
- * `code` with its first kk loop (the vec4 source's register-prefetch path: every tile but 128 × 128) written out
- * `copies` times a turn, each copy in its own block with kk + i. The NVIDIA compiler leaves the loop rolled (10
- * integer instructions, 4 loads and 64 FMAs a turn, the loads just before their FMAs); written out 8 times, the
- * 64 × 64 and 128 × 64 products ran 3-7 % faster on the H100, while the same at 128 × 128 (no prefetch) was 10-18 %
- * slower, so that path's loop stays as written (BENCHMARKS.md, twenty-first session).
+ * `code` with its first kk loop written out `copies` times a turn, each copy in its own block with kk + i: in the vec4
+ * source the register-prefetch path's (every tile but 128 × 128), in the tiled source its one loop (used at 64 × 64
+ * only). The NVIDIA compiler leaves the loop rolled (10 integer instructions, 4 loads and 64 FMAs a turn, the loads
+ * just before their FMAs); written out 8 times, the 64 × 64 and 128 × 64 products ran 3-7 % faster on the H100, while
+ * the same at 128 × 128 was 10-18 % slower, so the loops there stay as written (BENCHMARKS.md, twenty-first session).
  */
 export function writeOutKk(code: string, copies: number): string {
   const at = code.indexOf(KK_LOOP);

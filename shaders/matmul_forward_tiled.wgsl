@@ -197,6 +197,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       if (CB > 1u) { rb1 = load_b_chunk(b_off, n0, k0, WG + t, k_end); }
     }
     if (kt > 0u) {
+      // at 64 x 64, matmul_forward.ts writes this loop out (writeOutKk): the whole K step in one turn
       for (var kk = 0u; kk < BK; kk++) {
         let a0 = As[kk][ty];       // A rows 4ty..4ty+3 at k
         let a1 = As[kk][TY + ty];  // A rows BM/2+4ty..
