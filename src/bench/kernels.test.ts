@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testRuntime, releaseTestRuntime } from '../engine/testing/gpu.ts';
 import { matmul, matmulVec4Spec } from '../../shaders/matmul_forward.ts';
-import { addVec4Variants, benchCase } from './kernels.ts';
+import { addVec4Variants, benchCase, MATMUL_VARIANTS } from './kernels.ts';
+import { matmulRef } from '../../shaders/matmul_forward.ref.ts';
 
 after(releaseTestRuntime);
 
@@ -40,4 +41,26 @@ test('--vec4-variants: each entry becomes a matmul version benchCase times; a ba
   assert.ok(rows[0].ms > 0);
   assert.throws(() => addVec4Variants([{ name: 'no-file' } as never]), /each entry needs a name and a file/);
   assert.throws(() => addVec4Variants([{ name: 'missing', file: join(dir, 'nope.wgsl') }]), /nope\.wgsl/);
+});
+
+test('the kk-loop variants (vec4-rolled, vec4-kk2-all, vec4-kk8-all) run their own loops and compute the product', async () => {
+  const LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
+  const count = (code: string, s: string) => code.split(s).length - 1;
+  const spec = (v: string) => MATMUL_VARIANTS[v].vec4Spec!;
+  assert.equal(count(spec('vec4-rolled').code, LOOP), 2);
+  assert.equal(count(spec('vec4-kk2-all').code, LOOP), 0);
+  assert.equal(count(spec('vec4-kk2-all').code, 'kk += 2u'), 2);
+  assert.equal(count(spec('vec4-kk8-all').code, 'kk += 8u'), 2);
+  const rt = await testRuntime();
+  const [M, N, K] = [68, 132, 40];
+  const A = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i * 0.37));
+  const B = Float32Array.from({ length: K * N }, (_, i) => Math.cos(i * 0.11));
+  const want = matmulRef(A, B, M, N, K);
+  for (const v of ['vec4-rolled', 'vec4-kk2-all', 'vec4-kk8-all']) {
+    for (const tile of [64, 128] as const) {
+      const got = (await rt.read(matmul(rt, rt.upload(A, [M, K]), rt.upload(B, [K, N]), { ...MATMUL_VARIANTS[v], tile }))) as Float32Array;
+      const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(got[i] - x)), 0);
+      assert.ok(worst < 1e-4, `${v} at tile ${tile}: worst error ${worst}`);
+    }
+  }
 });

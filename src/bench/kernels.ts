@@ -9,7 +9,8 @@ import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
 import { Rng } from '../engine/util/rng.ts';
-import { matmul, matmulVec4Spec, matmulVersions, vec4Applies, type MatmulOptions } from '../../shaders/matmul_forward.ts';
+import { matmul, matmulVec4Spec, matmulVersions, vec4Applies, writeOutKk, type MatmulOptions } from '../../shaders/matmul_forward.ts';
+import vec4File from '../../shaders/matmul_forward_vec4.wgsl';
 import { median } from './stats.ts';
 
 export interface BenchCase {
@@ -48,7 +49,7 @@ const n = (c: BenchCase, k: string): number => Number(c[k]);
  * other K step and at each tile, and split-K over vec4 (forced, whatever the runtime prefers; also at tile 64,
  * at S = 2 and 8 ranges, and at K step 8), so one run shows which the pickers and plans should take.
  */
-const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
+export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
   'vec4-t64': { version: 'vec4', tile: 64 },
   'vec4-t128': { version: 'vec4', tile: 128 },
@@ -61,6 +62,10 @@ const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
   'splitk-vec4-s8': { version: 'splitk', splitInner: 'vec4', splits: 8 },
   'splitk-vec4-bk8': { version: 'splitk', splitInner: 'vec4', bk: 8 },
+  // the kk loops: both rolled (the file as written), or both written out (at 128 x 128 too: 10-18 % slower on the H100)
+  'vec4-rolled': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~rolled', code: vec4File } },
+  'vec4-kk2-all': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~kk2-all', code: writeOutKk(writeOutKk(vec4File, 2), 2) } },
+  'vec4-kk8-all': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~kk8-all', code: writeOutKk(writeOutKk(vec4File, 8), 8) } },
 };
 
 /** A variant of the vec4 kernel's source (`bench -- kernels --vec4-variants <json>`): its file, and K step / tile. */
