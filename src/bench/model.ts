@@ -14,7 +14,7 @@ import { generate } from '../engine/model/generate.ts';
 import type { LlamaModel } from '../engine/model/llama.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median } from './stats.ts';
+import { median, warmUp } from './stats.ts';
 import { printProfile } from './profile.ts';
 
 function prompts(model: LlamaModel, B: number, T: number, seed: number): number[][] {
@@ -39,6 +39,9 @@ async function timeDecode(model: LlamaModel, B: number, N: number): Promise<{ to
   return { tokS: (B * (N - 1)) / (ms / 1000), msPerStep: ms / (N - 1) };
 }
 
+/** wall time of prefills run untimed before a batch size is timed (stats.ts warmUp) */
+const PREFILL_WARM_MS = 500;
+
 async function timePrefill(model: LlamaModel, B: number, T: number, repeats: number, profile: boolean): Promise<number> {
   const { rt } = model;
   const ids = rt.upload(Int32Array.from(prompts(model, B, T, 2).flat()), [B, T], 'i32', 'ids');
@@ -47,11 +50,12 @@ async function timePrefill(model: LlamaModel, B: number, T: number, repeats: num
     await rt.read(logits!); // waits for the GPU
     logits!.dispose();
   };
+  await warmUp(forward, 2, PREFILL_WARM_MS); // pipelines compiled, the pool filled, the GPU's clocks up
   const times: number[] = [];
-  for (let i = 0; i < repeats + 1; i++) {
+  for (let i = 0; i < repeats; i++) {
     const t0 = performance.now();
     await forward();
-    if (i > 0) times.push(performance.now() - t0); // first run compiles pipelines
+    times.push(performance.now() - t0);
   }
   if (profile) await printProfile(rt, `a prefill of ${B} × ${T}`, forward);
   ids.dispose();
