@@ -10,6 +10,7 @@ import { testRuntime, releaseTestRuntime } from '../engine/testing/gpu.ts';
 import { matmul, matmulVec4Spec } from '../../shaders/matmul_forward.ts';
 import { addVec4Variants, benchCase, MATMUL_VARIANTS } from './kernels.ts';
 import { matmulRef } from '../../shaders/matmul_forward.ref.ts';
+import { assertAllClose } from '../engine/testing/allclose.ts';
 
 after(releaseTestRuntime);
 
@@ -59,8 +60,7 @@ test('the kk-loop variants (vec4-rolled, vec4-kk2-all, vec4-kk8-all) run their o
   for (const v of ['vec4-rolled', 'vec4-kk2-all', 'vec4-kk8-all']) {
     for (const tile of [64, 128] as const) {
       const got = (await rt.read(matmul(rt, rt.upload(A, [M, K]), rt.upload(B, [K, N]), { ...MATMUL_VARIANTS[v], tile }))) as Float32Array;
-      const worst = want.reduce((w, x, i) => Math.max(w, Math.abs(got[i] - x)), 0);
-      assert.ok(worst < 1e-4, `${v} at tile ${tile}: worst error ${worst}`);
+      assertAllClose(got, want, { atol: 1e-4, rtol: 0 }, `${v} at tile ${tile}`);
     }
   }
 });
