@@ -14,7 +14,7 @@ import { generate } from '../engine/model/generate.ts';
 import type { LlamaModel } from '../engine/model/llama.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median, warmUp } from './stats.ts';
+import { median, timed } from './stats.ts';
 import { printProfile } from './profile.ts';
 
 function prompts(model: LlamaModel, B: number, T: number, seed: number): number[][] {
@@ -39,7 +39,7 @@ async function timeDecode(model: LlamaModel, B: number, N: number): Promise<{ to
   return { tokS: (B * (N - 1)) / (ms / 1000), msPerStep: ms / (N - 1) };
 }
 
-/** wall time of prefills run untimed before a batch size is timed (stats.ts warmUp) */
+/** wall time of prefills run untimed before a batch size is timed (stats.ts timed, warmUp) */
 const PREFILL_WARM_MS = 500;
 
 async function timePrefill(model: LlamaModel, B: number, T: number, repeats: number, profile: boolean): Promise<number> {
@@ -50,16 +50,10 @@ async function timePrefill(model: LlamaModel, B: number, T: number, repeats: num
     await rt.read(logits!); // waits for the GPU
     logits!.dispose();
   };
-  await warmUp(forward, 2, PREFILL_WARM_MS); // pipelines compiled, the pool filled, the GPU's clocks up
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await forward();
-    times.push(performance.now() - t0);
-  }
+  const ms = await timed(repeats, forward, PREFILL_WARM_MS); // warm: pipelines compiled, the pool filled, the GPU's clocks up
   if (profile) await printProfile(rt, `a prefill of ${B} × ${T}`, forward);
   ids.dispose();
-  return (B * T) / (median(times) / 1000);
+  return (B * T) / (ms / 1000);
 }
 
 export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): Promise<void> {

@@ -3,10 +3,12 @@
 /** The upper median (the middle value after sorting; the higher of the two middle ones for even lengths). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median wall time in ms of `reps` runs of `run`, after two warm-up runs (first-use compilation, caches). */
-export async function timed(reps: number, run: () => Promise<unknown>): Promise<number> {
-  await run();
-  await run();
+/**
+ * Median wall time in ms of `reps` runs of `run`, after warm-up runs (first-use compilation, caches): two, and as many
+ * more as fill `warmMs` (warmUp).
+ */
+export async function timed(reps: number, run: () => Promise<unknown>, warmMs = 0): Promise<number> {
+  await warmUp(run, 2, warmMs);
   const ms: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();
