@@ -55,7 +55,7 @@ commands:
            [--use chat,qa,...] [--out <rows.jsonl>] [--report <file.json>]   what a dataset holds, per record format and line
   manifest --template gsm8k|gsm8k-platinum --path <glob> --confirm --out <SOURCE_MANIFEST.yml>   declare a public set's terms from a labelled template
   convert  --model <dir> --dtype f32|bf16|f16 --out <dir>   the same checkpoint stored in another dtype
-  tasks    --task arithmetic|conlang --split train|heldout --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
+  tasks    --task arithmetic|conlang --split train|heldout|rl --n N [--seed s] [--items] --out <file.jsonl>   embedded task sets
   rl-loss  --in <file.json> --out <file.json>   the GRPO loss, advantages and d loss/d logp on given numbers
   score    --metric gsm8k|chrf|chrf++|stoney-rubric|exact --data <file.jsonl of {"hyp","ref"}> --out <file.json>   rewards of given outputs
   export-trl --run <dir> --out <dir>   a sft / grpo / dpo run as a TRL + PEFT + accelerate project (train.py, rewards.py, evaluate.py)

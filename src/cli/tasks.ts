@@ -1,4 +1,4 @@
-// `lab tasks --task arithmetic|conlang[,...] --split train|heldout --n N [--seed s] --out <file.jsonl> [--items]`
+// `lab tasks --task arithmetic|conlang[,...] --split train|heldout|rl --n N [--seed s] --out <file.jsonl> [--items]`
 // Writes a generated task set (src/tasks/) as GSM8K-form JSONL rows ({"question", "answer"}), what
 // `lab sft` trains on and `lab eval` scores; with --items, the full items (id, final, meta, label).
 // Several tasks (--task arithmetic,conlang) write each task's N items in turn, the same bytes as the
@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { getTask, toSftJsonl, type Split, type TaskItem } from '../tasks/index.ts';
+import { getTask, isSplit, SPLITS, toSftJsonl, type TaskItem } from '../tasks/index.ts';
 import { TASK_GENERATOR, type TaskSetProvenance } from '../engine/train/governance.ts';
 import { provenancePath } from './governance-fs.ts';
 import { parseArgs, num, UsageError } from './args.ts';
@@ -18,8 +18,8 @@ export async function tasksCommand(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['task', 'split', 'n', 'seed', 'out'], flags: ['items'] });
   const name = p.values.get('task'), out = p.values.get('out');
   if (!name || !out) throw new UsageError('--task <arithmetic|conlang> and --out <file.jsonl> are required');
-  const split = (p.values.get('split') ?? 'train') as Split;
-  if (split !== 'train' && split !== 'heldout') throw new UsageError(`--split must be train or heldout, got ${split}`);
+  const split = p.values.get('split') ?? 'train';
+  if (!isSplit(split)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')}, got ${split}`);
   const n = num(p, 'n');
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--n must be a positive integer, got ${n}`);
   const seed = num(p, 'seed', 0);

@@ -11,6 +11,7 @@ import {
 import { STORIES } from './arithmetic-stories.ts';
 import { TASKS, getTask, score, extractFinal, toSftRow, toSftJsonl } from './index.ts';
 import { normalizeText } from './rng.ts';
+import { phraseWords, ngrams } from './phrasing.testlib.ts';
 
 // Two train sets and one held-out set with DIFFERENT seeds (leakage must not depend on seeds).
 // HELD is 3000 items so that each of the ~125 train stories (≈ 12 expected items each, with
@@ -97,15 +98,7 @@ test('arithmetic: the story tables — ≥ 12 structures, ≥ 120 stories, each 
 
 // Textual distance between train and held-out-only stories: the held-out stories test a NEW
 // wording, so no train phrasing may share a run of 5 consecutive words with any held-out
-// phrasing (any structure). Words: lower-cased, punctuation removed ("$", "'s", "-"), every
-// {slot} replaced by one placeholder "_" (so "{N} buys {a} {x}" and "{M} buys {c} {y}" match).
-const NGRAM = 5;
-const phraseWords = (q: string) => q.toLowerCase().replace(/\{\w+\}/g, ' _ ').replace(/[^a-z0-9_\s]/g, ' ').trim().split(/\s+/);
-const ngrams = (q: string) => {
-  const w = phraseWords(q);
-  return Array.from({ length: Math.max(0, w.length - NGRAM + 1) }, (_, i) => w.slice(i, i + NGRAM).join(' '));
-};
-
+// phrasing (any structure); phrasing.testlib.ts says how words are compared.
 test('arithmetic: no train phrasing shares a 5-word run with a held-out-only phrasing', () => {
   assert.deepEqual(phraseWords("{N}'s {a}-page book costs ${b}."), ['_', 's', '_', 'page', 'book', 'costs', '_']);
   const held = new Map<string, string>(); // 5-gram → held-out story id

@@ -40,7 +40,8 @@
 // A hash, not a rule like "first syllable in a reserved set", so that every syllable still occurs in
 // both word positions in train: held-out roots are new pairings of familiar syllables, not words that
 // begin with a syllable (or a tokenizer piece) training never saw at a word start.
-import type { Split, TaskItem } from './index.ts';
+import type { TaskItem } from './index.ts';
+import { isSplit, SPLITS, type Split } from './split.ts';
 import { TaskRng, hashSeed, collectDistinct } from './rng.ts';
 
 export const VELMIC_LABEL = 'Velmic (constructed, synthetic — not a real language)';
@@ -103,10 +104,12 @@ const ROOT_SET = new Set(ROOT_SPACE);
 export const isVelmicRoot = (w: string): boolean => ROOT_SET.has(w);
 /** SPLIT RULE: the held-out fifth of the root space (a fixed hash of the root's spelling). */
 export const isHeldoutRoot = (root: string): boolean => hashSeed('velmic-heldout-root', root) % 5 === 0;
-/** The roots each split draws from; disjoint by construction. */
+/** The roots each split draws from; train's and heldout's are disjoint by construction (rl draws train's). */
 export const SPLIT_ROOTS: Readonly<Record<Split, readonly string[]>> = {
   train: ROOT_SPACE.filter((x) => !isHeldoutRoot(x)),
   heldout: ROOT_SPACE.filter(isHeldoutRoot),
+  // RL prompts draw from the train roots: what is new to the model in a puzzle is its lexicon, not its roots
+  rl: ROOT_SPACE.filter((x) => !isHeldoutRoot(x)),
 };
 
 /** One entry of a puzzle's lexicon: a fresh root and the English gloss it has in that puzzle only. */
@@ -367,7 +370,7 @@ function makeItem(r: TaskRng, split: Split, seed: number, index: number): Conlan
 
 /** n distinct Velmic puzzles of one split; same (split, n, seed) → identical items. */
 export function generateConlang(split: Split, n: number, seed: number): ConlangItem[] {
-  if (split !== 'train' && split !== 'heldout') throw new Error(`conlang: split must be "train" or "heldout", got "${split}"`);
+  if (!isSplit(split)) throw new Error(`conlang: split must be one of ${SPLITS.join(', ')}, got "${split}"`);
   const rng = new TaskRng(hashSeed('conlang', split, seed));
   return collectDistinct(n, rng, (r, i) => makeItem(r, split, seed, i), 'conlang');
 }

@@ -12,7 +12,8 @@ import { generateConlang, CONLANG_DESCRIPTION } from './conlang.ts';
 import { normalizeText } from './rng.ts';
 
 export type TaskName = 'arithmetic' | 'conlang';
-export type Split = 'train' | 'heldout';
+export { SPLITS, isSplit, type Split } from './split.ts';
+import type { Split } from './split.ts';
 
 export interface TaskItem<M = Record<string, unknown>> {
   /** Unique within (task, split, seed): `${task}-${split}-${seed}-${index}`. */
