@@ -15,7 +15,9 @@
 # Velmic down 1-10 points: the model card's third attempt.
 # Env (defaults in brackets): MODEL [models/lab-default], G [16], P [8], LR [5e-4], BETA [0], LOSS [dapo],
 # NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
-# EVAL_N [500], VAL_N [200], FINAL [0], REWARD [exact] (e.g. exact:1,steps:0.5: partial credit for the worked steps).
+# EVAL_N [500], VAL_N [200], FINAL [0], REWARD [exact] (e.g. exact:1,steps:0.5: partial credit for the worked steps),
+# SPLIT [train] (rl: arithmetic from the RL-only wordings the SFT never saw, src/tasks/arithmetic-rl-stories.ts),
+# FULL [0] (1: every weight, not a LoRA adapter; BETA must stay 0, RANK is unused).
 # Two held-out sets: the test set of the model card (seed 2, EVAL_N items a task) and a validation set (seed 3,
 # VAL_N a task) for choosing between runs (learning rates) without looking at the test set.
 # FINAL=1: when the time limit stops the run before its last step, evaluate its newest checkpoint anyway.
@@ -24,6 +26,8 @@ W=${1:?work dir}; STEPS=${2:?grpo steps}; SECONDS_HERE=${3:?seconds}
 MODEL=${MODEL:-models/lab-default}; G=${G:-16}; P=${P:-8}; LR=${LR:-5e-4}; BETA=${BETA:-0}; LOSS=${LOSS:-dapo}
 NEW=${NEW:-160}; TEMP=${TEMP:-1.0}; RANK=${RANK:-16}; N_TRAIN=${N_TRAIN:-4000}; EVERY=${EVERY:-25}; EVAL_N=${EVAL_N:-500}
 TASKS=${TASKS:-arithmetic,conlang}; VAL_N=${VAL_N:-200}; FINAL=${FINAL:-0}; REWARD=${REWARD:-exact}
+SPLIT=${SPLIT:-train}; FULL=${FULL:-0}
+if [[ $FULL == 1 ]]; then params=(--full); else params=(--rank "$RANK" --alpha $((2 * RANK)) --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj); fi
 # once per machine: enter.sh unpacks node into /tmp/devkit-bin, which a second recipe started beside a running one
 # must not overwrite ("Text file busy": two of three concurrent runs died so, 2026-12-05)
 [[ $(command -v node) == /tmp/devkit-bin/node ]] || source .devkit/enter.sh
@@ -39,14 +43,14 @@ for t in arithmetic conlang; do
   [[ -f $W/val-$t.jsonl ]] || $LAB tasks --task $t --split heldout --n "$VAL_N" --seed 3 --out "$W/val-$t.jsonl"
   [[ -f $W/val-before-$t.json ]] || $LAB eval --model "$MODEL" --data "$W/val-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/val-before-$t.json"
 done
-[[ -f $W/train.jsonl ]] || $LAB tasks --task "$TASKS" --split train --n "$N_TRAIN" --seed 11 --out "$W/train.jsonl"
+[[ -f $W/train.jsonl ]] || $LAB tasks --task "$TASKS" --split "$SPLIT" --n "$N_TRAIN" --seed 11 --out "$W/train.jsonl"
 
 last=$(ls -d "$W"/run/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -1)
 resume=(); [[ -n $last ]] && resume=(--resume "$W/run/checkpoint-$last")
 left=$(( SECONDS_HERE - ($(date +%s) - start) )); (( left < 5 )) && left=5
 timeout -s INT --kill-after=120 "$left" $LAB grpo --model "$MODEL" --data "$W/train.jsonl" --reward "$REWARD" --group-size "$G" \
   --prompts-per-step "$P" --steps "$STEPS" --beta "$BETA" --loss "$LOSS" --max-new-tokens "$NEW" --temperature "$TEMP" --lr "$LR" \
-  --lr-schedule constant --rank "$RANK" --alpha $((2 * RANK)) --targets q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
+  --lr-schedule constant "${params[@]}" \
   --checkpoint-every "$EVERY" --seed 0 "${resume[@]}" --out "$W/run" 2>&1 | tee -a "$OUT/log.txt" | grep -E '^step [0-9]+/[0-9]+' | awk 'NR % 10 == 1'
 rc=${PIPESTATUS[0]}
 cp "$W/run/metrics.jsonl" "$OUT/" 2>/dev/null
@@ -57,10 +61,14 @@ if [[ $rc != 0 ]]; then
   if [[ $FINAL != 1 || -z $last ]]; then echo "grpo stopped (rc $rc): call again to resume"; exit 3; fi
   echo "grpo stopped (rc $rc): FINAL=1, evaluating checkpoint-$last"; adapter=$W/run/checkpoint-$last
 fi
-mkdir -p "$OUT/adapter" && cp "$adapter/"adapter_* "$OUT/adapter/"
+if [[ $FULL == 1 ]]; then  # the run folder holds the weights and config; the tokenizer comes from the model
+  cp "$MODEL"/tokenizer*.json "$adapter/"; [[ -f $adapter/config.json ]] || cp "$MODEL/config.json" "$adapter/"; after=(--model "$adapter")
+else
+  mkdir -p "$OUT/adapter" && cp "$adapter/"adapter_* "$OUT/adapter/"; after=(--model "$MODEL" --adapter "$adapter")
+fi
 for t in arithmetic conlang; do
-  $LAB eval --model "$MODEL" --adapter "$adapter" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-after-$t.json"
-  $LAB eval --model "$MODEL" --adapter "$adapter" --data "$W/val-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/val-after-$t.json"
+  $LAB eval "${after[@]}" --data "$W/heldout-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/eval-after-$t.json"
+  $LAB eval "${after[@]}" --data "$W/val-$t.jsonl" --batch 64 --max-new-tokens 160 --out "$W/val-after-$t.json"
 done
 cp "$W"/eval-*.json "$W"/val-*.json "$OUT/"
 python3 - "$W" <<'EOF'
