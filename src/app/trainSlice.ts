@@ -43,7 +43,7 @@ export const BASE_CONFIG: SftConfig = {
 
 /** Where the rows come from: an embedded task set (generated here, the project's own synthetic data) or a file the user picked. */
 export type DataChoice =
-  | { kind: 'embedded'; task: TaskName; n: number; seed: number }
+  | { kind: 'embedded'; task: TaskName; n: number; seed: number; /** train (absent: kept forms of before) or rl: prompts the SFT never saw, for GRPO */ split?: 'train' | 'rl' }
   | { kind: 'file'; name: string; text: string; manifest: { name: string; text: string; path: string } | null };
 
 export type TrainKind = 'sft' | 'grpo' | 'dpo';
@@ -143,8 +143,9 @@ export function dataOf(choice: DataChoice): { name: string; text: string; decisi
       const reason = `embedded ${choice.task} set: the number of rows must be a whole number 1…100000 and the seed a whole number ≥ 0`;
       return { name: `${choice.task}.jsonl`, text: '', decision: { ...embeddedDecision(choice.task), allowed: false, reason } };
     }
-    const items = getTask(choice.task).generate('train', choice.n, choice.seed);
-    return { name: `${choice.task}-train-n${choice.n}-seed${choice.seed}.jsonl`, text: toSftJsonl(items), decision: embeddedDecision(choice.task) };
+    const split = choice.split ?? 'train';
+    const items = getTask(choice.task).generate(split, choice.n, choice.seed);
+    return { name: `${choice.task}-${split}-n${choice.n}-seed${choice.seed}.jsonl`, text: toSftJsonl(items), decision: embeddedDecision(choice.task) };
   }
   return { name: choice.name, text: choice.text, decision: decideUpload({ name: choice.name, text: choice.text, manifest: choice.manifest }) };
 }

@@ -64,6 +64,13 @@ function EmbeddedData({ choice, onChange }: { choice: Extract<DataChoice, { kind
             ))}
           </select>
         </label>
+        <label className="field" title="train: the rows the embedded model's SFT was trained on (seed 1); rl: rows it never saw (arithmetic in other wordings), for GRPO prompts that the model only sometimes solves">
+          <span>Split</span>
+          <select value={choice.split ?? 'train'} onChange={(e) => onChange({ ...choice, split: e.target.value as 'train' | 'rl' })} data-testid="data-split">
+            <option value="train">train</option>
+            <option value="rl">rl (unseen prompts, for GRPO)</option>
+          </select>
+        </label>
         <NumField label="Rows" value={choice.n} onChange={(n) => onChange({ ...choice, n })} testid="data-n" error={Number.isInteger(choice.n) && choice.n >= 1 && choice.n <= 100_000 ? undefined : '1 … 100000'} />
         <NumField label="Seed" value={choice.seed} onChange={(seed) => onChange({ ...choice, seed })} testid="data-seed" error={Number.isInteger(choice.seed) && choice.seed >= 0 ? undefined : 'a whole number ≥ 0'} />
       </div>

@@ -6,7 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Engine } from '../../engine/api.ts';
 import type { ModelSlice } from '../modelSlice.ts';
-import { createTrainSlice, type TrainSlice } from '../trainSlice.ts';
+import { createTrainSlice, dataOf, type TrainSlice } from '../trainSlice.ts';
+import { generateArithmetic } from '../../tasks/arithmetic.ts';
+import { toSftJsonl } from '../../tasks/index.ts';
 import { FORMS_KEY, formsProblem, loadTrainForms } from './persist.ts';
 import type { Kv } from '../kept.ts';
 import { memoryKv } from '../kept.testlib.ts';
@@ -50,6 +52,19 @@ test('the forms and the data choice come back after a reload, file, manifest and
   await third().restoreTrainForms();
   assert.deepEqual(third().trainData, { kind: 'embedded', task: 'conlang', n: 37, seed: 5 });
   assert.equal(third().trainDecision.allowed, true);
+
+  // and its split: rl rows (prompts the SFT never saw) come back as rl rows
+  third().setTrainData({ kind: 'embedded', task: 'arithmetic', n: 3, seed: 2, split: 'rl' });
+  await third().flushTrainForms();
+  const fourth = slice(kv);
+  await fourth().restoreTrainForms();
+  assert.deepEqual(fourth().trainData, { kind: 'embedded', task: 'arithmetic', n: 3, seed: 2, split: 'rl' });
+  const rows = dataOf(fourth().trainData);
+  assert.equal(rows.name, 'arithmetic-rl-n3-seed2.jsonl');
+  assert.equal(rows.text, toSftJsonl(generateArithmetic('rl', 3, 2)));
+  assert.notEqual(rows.text, dataOf({ kind: 'embedded', task: 'arithmetic', n: 3, seed: 2 }).text, 'rl rows are not train rows');
+  const kept = kv.map.get(FORMS_KEY) as { trainData: Record<string, unknown> };
+  assert.equal(formsProblem({ ...kept, trainData: { ...kept.trainData, split: 'heldout' } }), 'the data choice', 'the test split is never training data');
 });
 
 test('a change made before the kept forms arrive wins; a kept entry of another version is dropped', async () => {

@@ -36,6 +36,7 @@ export function formsProblem(v: unknown): string | null {
   if (!isObj(d)) return 'the data choice';
   if (d.kind === 'embedded') {
     if (!['arithmetic', 'conlang'].includes(d.task as string) || typeof d.n !== 'number' || typeof d.seed !== 'number') return 'the data choice';
+    if (d.split !== undefined && d.split !== 'train' && d.split !== 'rl') return 'the data choice';
   } else if (d.kind === 'file') {
     if (typeof d.name !== 'string' || typeof d.text !== 'string') return 'the data choice';
     const m = d.manifest;
