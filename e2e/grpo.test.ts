@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { ROOT, optionalCheckpointFile, watchContext, watchPage, usePreviewApp } from './harness.ts';
 import { attr, text, modelReady, liveStatus, chartPoints, formValues } from './train-page.ts';
+import { generateArithmetic } from '../src/tasks/arithmetic.ts';
 
 /** GRPO's rollouts on SwiftShader: the live status and charts get 120 s, not the helpers' 60 */
 const SLOW = 120_000;
@@ -100,6 +101,7 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     await page.getByTestId('data-embedded').check();
     await page.getByTestId('data-task').selectOption('arithmetic');
     await page.getByTestId('data-n').fill('32');
+    await page.getByTestId('data-split').selectOption('rl'); // prompts the SFT never saw (src/tasks: the rl split)
     assert.equal(await page.locator('[data-testid="grpo-form"] .field-error').count(), 0, await page.locator('[data-testid="grpo-form"] .field-error').allTextContents().then((t) => t.join('; ')));
     assert.equal(await page.getByTestId('train-start').isEnabled(), true);
 
@@ -118,6 +120,12 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     assert.ok(first.every((c) => Number.isFinite(c.reward) && Number.isFinite(c.advantage)), JSON.stringify(first));
     assert.ok(first.some((c) => c.reward > 0), 'chrF gives some reward');
     assert.equal(await page.getByTestId('grpo-group').count(), 2);
+    // each group's prompt is the rl split's row of its line (data seed 0), not a train row
+    const rl = generateArithmetic('rl', 32, 0);
+    for (const g of await page.getByTestId('grpo-group').all()) {
+      const line = Number(await g.getAttribute('data-line'));
+      assert.ok((await g.textContent())?.includes(rl[line - 1].question.slice(0, 60)), `group of line ${line}: not the rl row "${rl[line - 1].question}"`);
+    }
     await liveStatus(page, ['paused'], SLOW);
     await page.getByTestId('train-live').screenshot({ path: SHOTS.live });
     // the pause lands after step 1's checkpoint or after step 2, whichever the click reached first
@@ -134,7 +142,7 @@ test('GRPO in the page: presets and validation, live reward/KL charts and comple
     // the Train page's forms of the last visit are back (src/app/train/persist.ts): GRPO, its settings, the data choice
     await page.waitForFunction(() => (document.querySelector('[data-testid="grpo-mode"]') as HTMLInputElement | null)?.checked === true, null, { timeout: 10_000 });
     assert.deepEqual(await formValues(page, 'grpo', { groupSize: '4', promptsPerStep: '2', maxNewTokens: '8', seed: '3' }), ['4', '2', '8', '3']);
-    assert.deepEqual([await page.getByTestId('data-task').inputValue(), await page.getByTestId('data-n').inputValue()], ['arithmetic', '32']);
+    assert.deepEqual([await page.getByTestId('data-task').inputValue(), await page.getByTestId('data-n').inputValue(), await page.getByTestId('data-split').inputValue()], ['arithmetic', '32', 'rl']);
     await page.getByTestId('nav-runs').click();
     const item = page.locator(`[data-testid="run-item"][data-run-id="${runId}"]`);
     await item.waitFor({ timeout: 20_000 });
