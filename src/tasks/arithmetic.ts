@@ -40,7 +40,8 @@ import { RL_STORIES } from './arithmetic-rl-stories.ts';
 export const ARITHMETIC_DESCRIPTION =
   'GSM8K-format arithmetic word problems: 1–3 steps, <<a*b=c>> calculator annotations, final "#### n". ' +
   '14 operation structures with several stories each. Held-out split: one unseen story per structure ' +
-  '(a familiar structure in new words) plus train stories whose first number is ≡ 2 (mod 3).';
+  '(a familiar structure in new words) plus train stories whose first number is ≡ 2 (mod 3). RL split: 28 other ' +
+  'wordings, in neither train nor held-out (prompts for GRPO).';
 
 export type Op = '+' | '-' | '*' | '/';
 

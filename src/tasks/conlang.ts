@@ -48,7 +48,8 @@ export const VELMIC_LABEL = 'Velmic (constructed, synthetic — not a real langu
 export const CONLANG_DESCRIPTION =
   'Rosetta-style puzzles in Velmic, a synthetic constructed language (not a real language): 3–6 example ' +
   'pairs, then translate a new sentence or produce a phrase. Roots are fresh in every puzzle (read them from ' +
-  'the examples; the grammar is fixed). Held-out split: roots from a reserved fifth of the root space.';
+  'the examples; the grammar is fixed). Held-out split: roots from a reserved fifth of the root space. RL split: ' +
+  'puzzles like train\'s (train roots, another stream).';
 
 // ---- English side of the lexicon (glosses; every puzzle gives the ones it uses fresh roots) ----
 /** [singular, plural]. */
