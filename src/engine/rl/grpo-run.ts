@@ -18,7 +18,7 @@ import type { TrainerStateJson } from '../train/state-files.ts';
 import { checkSftConfig } from '../train/run.ts';
 import type { RunContext, RunControl } from '../train/run-context.ts';
 import { acceptRows, gatedData, makeTrainer, resumeFrom } from '../train/run-setup.ts';
-import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, type GrpoEnv } from './grpo.ts';
+import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, promptRepeats, type GrpoEnv } from './grpo.ts';
 import { readRewardModel, scoreTexts, type RewardModel } from './reward-model.ts';
 import { keepRewardModel, resumeRewardModel } from './reward-model-keep.ts';
 import { armsSeeSystem, loadGrpoData } from './grpo-data.ts';
@@ -104,6 +104,8 @@ export async function runGrpo(ctx: RunContext, request: TrainRequest & { config:
   const { items, problems } = loadGrpoData(data.text, tok, { file: data.name, nCtx: model.cfg.n_ctx, maxNewTokens: c.grpo.maxNewTokens, systems: arms?.map((a) => a.system) });
   if (arms && !armsSeeSystem(tok)) onProgress?.({ kind: 'warning', message: `the ${c.grpo.arms} arms' system prompts need a chat template, which this model's tokenizer lacks: its arms differ by temperature only (${arms.map((a) => a.temperature).join(', ')})` });
   await acceptRows(store, request, data, items.length, problems, performance.now() - t0, 'prompt', onProgress);
+  const repeats = items.length ? promptRepeats(items.length, c.steps, c.grpo.promptsPerStep) : null;
+  if (repeats) onProgress?.({ kind: 'warning', message: repeats });
   const { trainer, lora } = await makeTrainer(rt, model, request, optimOf(c));
   try {
     const resumed = await resumeFrom(store, request, trainer, c.steps * c.grpo.mu, (state) => resumeMismatch(state, c, sha256, lora));

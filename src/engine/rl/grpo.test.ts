@@ -9,7 +9,7 @@ import { loadModel } from '../model/load.ts';
 import { Trainer, type OptimConfig } from '../train/trainer.ts';
 import { LORA_TARGETS } from '../train/graph.ts';
 import { qaPrompt } from '../train/data.ts';
-import { ARM_SETS, grpoSettingsProblem, grpoStep, stepPrompts, TRL_GRPO_DEFAULTS, type GrpoEnv, type GrpoSettings } from './grpo.ts';
+import { ARM_SETS, grpoSettingsProblem, grpoStep, promptRepeats, stepPrompts, TRL_GRPO_DEFAULTS, type GrpoEnv, type GrpoSettings } from './grpo.ts';
 import { sequenceLogprobs } from './rollout.ts';
 import { assertAllClose } from '../testing/allclose.ts';
 
@@ -78,6 +78,18 @@ test('stepPrompts: every item once per epoch, the same for the same seed and ste
   assert.notDeepEqual(seen[0], seen[1]);
   assert.deepEqual(stepPrompts(n, 4, P, 5), stepPrompts(n, 4, P, 5));
   assert.notDeepEqual(stepPrompts(n, 0, P, 5), stepPrompts(n, 0, P, 6));
+});
+
+test('promptRepeats: a warning exactly when the run passes over its prompts again, naming the first step that repeats', () => {
+  assert.equal(promptRepeats(8000, 1000, 8), null, 'one pass: 8 000 prompts');
+  const w = promptRepeats(8000, 5000, 8);
+  assert.match(w ?? '', /^5000 steps × 8 prompts = 40000 prompts from 8000 rows: from step 1001 on, prompts repeat \(each about 5\.0 times\)/);
+  // the step it names is the first whose prompts include a second epoch's (stepPrompts' own epochs)
+  for (const [n, P, steps] of [[7, 3, 5], [8, 4, 3], [10, 4, 4], [5, 1, 6]]) {
+    const first = Array.from({ length: steps }, (_, s) => s).find((s) => stepPrompts(n, s, P, 1).some((p) => p.epoch > 0))!;
+    assert.match(promptRepeats(n, steps, P) ?? '', new RegExp(`from step ${first + 1} on`), `n ${n}, P ${P}`);
+    assert.equal(promptRepeats(n, first, P), null, `n ${n}, P ${P}: ${first} steps do not repeat`);
+  }
 });
 
 test('settings that cannot work are refused with the reason', () => {

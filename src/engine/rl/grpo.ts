@@ -181,6 +181,17 @@ export function stepPrompts(n: number, step: number, P: number, seed: number): {
   return out;
 }
 
+/**
+ * A warning when a run of `steps` GRPO steps of P prompts passes over its n prompts more than once (stepPrompts
+ * deals a new shuffle each pass), else null. GRPO learns repeated prompts by heart (the embedded model's
+ * memorisation check), so the sampled rewards of a second pass overstate what carries to new prompts.
+ */
+export function promptRepeats(n: number, steps: number, P: number): string | null {
+  if (steps * P <= n) return null;
+  return `${steps} steps × ${P} prompt${P > 1 ? 's' : ''} = ${steps * P} prompts from ${n} rows: from step ${Math.floor(n / P) + 1} on, prompts repeat ` +
+    `(each about ${((steps * P) / n).toFixed(1)} times); the rewards of repeated prompts can rise by recall alone`;
+}
+
 /** The rollout seed of prompt j of GRPO step `step`. */
 export const rolloutSeed = (seed: number, step: number, j: number): number => hash32((hash32(seed ^ 0x9e3779b9) + hash32(step * 1024 + j)) >>> 0);
 
