@@ -1,7 +1,7 @@
-// usingKernelPrefs: the preferences changed for what fn records, put back however fn ends (no GPU needed).
+// usingKernelPrefs: the preferences changed for what fn records, put back however fn ends, precision excepted (no GPU needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_KERNEL_PREFS, usingKernelPrefs, type KernelPrefs } from './kernel-prefs.ts';
+import { DEFAULT_KERNEL_PREFS, usingKernelPrefs, withKernelPrefs, type KernelPrefs } from './kernel-prefs.ts';
 
 test('usingKernelPrefs: fn sees the changed preferences; they are put back after a return, a throw and an async settle', async () => {
   const holder: { kernelPrefs: KernelPrefs } = { kernelPrefs: { ...DEFAULT_KERNEL_PREFS } };
@@ -18,4 +18,12 @@ test('usingKernelPrefs: fn sees the changed preferences; they are put back after
   assert.equal(holder.kernelPrefs, before);
   await assert.rejects(usingKernelPrefs(holder, { attention: 'flash' }, async () => { throw new Error('async failed'); }), /async failed/);
   assert.equal(holder.kernelPrefs, before);
+});
+
+test('usingKernelPrefs: the precision is not among what it changes (f16 goes through withKernelPrefs, which checks shader-f16)', () => {
+  const holder: { kernelPrefs: KernelPrefs } = { kernelPrefs: { ...DEFAULT_KERNEL_PREFS } };
+  // @ts-expect-error precision is not a preference usingKernelPrefs takes
+  assert.throws(() => usingKernelPrefs(holder, { precision: 'f16' }, () => 0), /withKernelPrefs, which checks that the GPU has shader-f16/);
+  assert.equal(holder.kernelPrefs.precision, DEFAULT_KERNEL_PREFS.precision);
+  assert.throws(() => withKernelPrefs(holder.kernelPrefs, { precision: 'f16' }, false, 'SwiftShader'), /needs the GPU feature shader-f16, which SwiftShader does not offer/);
 });

@@ -44,9 +44,11 @@ export function withKernelPrefs(current: KernelPrefs, prefs: Partial<KernelPrefs
 /**
  * fn's result, run with the holder's (a Runtime's) kernel preferences changed by `prefs` and put back after it: after
  * it returns, throws, or (fn async) settles. Recording reads the preferences, so a fold or version asked for here
- * applies to what fn records.
+ * applies to what fn records. Precision is not among them: f16 needs the device's shader-f16, which withKernelPrefs
+ * checks and a plain holder cannot (the type keeps it out, so the only way to f16 is the checked one).
  */
-export function usingKernelPrefs<T>(holder: { kernelPrefs: KernelPrefs }, prefs: Partial<KernelPrefs>, fn: () => T): T {
+export function usingKernelPrefs<T>(holder: { kernelPrefs: KernelPrefs }, prefs: Partial<Omit<KernelPrefs, 'precision'>>, fn: () => T): T {
+  if ('precision' in prefs) throw new Error('usingKernelPrefs: set the precision with withKernelPrefs, which checks that the GPU has shader-f16');
   const saved = holder.kernelPrefs;
   holder.kernelPrefs = { ...saved, ...prefs };
   const restore = () => void (holder.kernelPrefs = saved);
