@@ -1,5 +1,5 @@
 // The Evaluate page's data: an embedded held-out set (the lab's own synthetic data, made by the engine
-// as `lab tasks --split heldout` writes it) or a file picked here (.jsonl, .json, .parquet: read in the
+// as `lab tasks --split heldout` writes it; or the rl split, the prompts GRPO trains on) or a file picked here (.jsonl, .json, .parquet: read in the
 // page, JSON and Parquet rows as JSONL lines), optionally with the SOURCE_MANIFEST.yml that governs it.
 // Evaluating a file needs no approving decision; the manifest's decision, sources and terms go into the
 // results' provenance, and without one the results say that none was given.
@@ -31,7 +31,7 @@ export function DataChooser({ choice, onChange, errors }: Props) {
       <legend>Data</legend>
       <div className="radios" role="radiogroup" aria-label="Data source">
         <label className="check">
-          <input type="radio" name="eval-data-kind" checked={choice.kind === 'embedded'} onChange={() => choose(lastEmbedded)} data-testid="eval-data-embedded" /> an embedded held-out set
+          <input type="radio" name="eval-data-kind" checked={choice.kind === 'embedded'} onChange={() => choose(lastEmbedded)} data-testid="eval-data-embedded" /> an embedded task set
         </label>{' '}
         <label className="check">
           <input type="radio" name="eval-data-kind" checked={choice.kind === 'file'} onChange={() => choose(lastFile)} data-testid="eval-data-file" /> a data file
@@ -56,11 +56,19 @@ function Embedded({ choice, onChange, errors }: { choice: Extract<EvalDataChoice
             ))}
           </select>
         </label>
+        <label className="field">
+          <span>Split</span>
+          <select value={choice.split ?? 'heldout'} onChange={(e) => onChange({ ...choice, split: e.target.value as 'heldout' | 'rl' })} data-testid="eval-split">
+            <option value="heldout">held-out (the test)</option>
+            <option value="rl">rl (GRPO's prompts, unseen items)</option>
+          </select>
+        </label>
         <NumField label="Rows" value={choice.n} onChange={(n) => onChange({ ...choice, n })} testid="eval-n" error={errors.n} />
         <NumField label="Set seed" value={choice.seed} onChange={(seed) => onChange({ ...choice, seed })} testid="eval-data-seed" error={errors.dataSeed} />
       </div>
       <p className="muted small" data-testid="eval-data-facts">
-        Held-out items the model never trained on, made here as <code>lab tasks --task {choice.task} --split heldout --n {Number.isFinite(choice.n) ? choice.n : '…'} --seed{' '}
+        {(choice.split ?? 'heldout') === 'heldout' ? 'Held-out items the model never trained on' : 'Items of the rl split (the wordings GRPO trains on; a seed other than the run’s gives items it never saw)'}, made here as{' '}
+        <code>lab tasks --task {choice.task} --split {choice.split ?? 'heldout'} --n {Number.isFinite(choice.n) ? choice.n : '…'} --seed{' '}
         {Number.isFinite(choice.seed) ? choice.seed : '…'}</code> writes them. Provenance: the lab’s own synthetic data, no outside text
         {choice.task === 'conlang' ? '; Velmic is an invented language, not Stoney' : ''}.
       </p>

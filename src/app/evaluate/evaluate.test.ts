@@ -62,6 +62,11 @@ test('the form: its checks, its request, which runs can make a row', () => {
   assert.match(runProblem({ ...run, kind: 'reward-model' }, summary)!, /reward model/);
   assert.equal(formProblem({ ...DEFAULT_FORM, metric: 'bleu' }), 'metric');
   assert.equal(formProblem(structuredClone(DEFAULT_FORM)), null);
+  // the rl split (GRPO's prompts): asked of the engine as chosen, kept; the training split is not offered
+  const rl = { ...DEFAULT_FORM, data: { kind: 'embedded', task: 'conlang', n: 7, seed: 3, split: 'rl' } } as const;
+  assert.deepEqual(evalRequest(rl).data, { kind: 'embedded', task: 'conlang', split: 'rl', n: 7, seed: 3 });
+  assert.equal(formProblem(structuredClone(rl)), null);
+  assert.equal(formProblem({ ...rl, data: { ...rl.data, split: 'train' } }), 'data');
 });
 
 type S = EvaluateSlice & { model: { status: string; summary?: ModelSummary }; adapterBusy: boolean; runs: { status: string; list: RunRecord[] } };

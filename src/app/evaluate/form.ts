@@ -1,5 +1,5 @@
-// The Evaluate page's inputs, their pure parts: the data (an embedded held-out set, made by the engine
-// exactly as `lab tasks --split heldout` writes it, or a file the user picked, with the source manifest
+// The Evaluate page's inputs, their pure parts: the data (an embedded held-out or rl set, made by the engine
+// exactly as `lab tasks --split heldout|rl` writes it, or a file the user picked, with the source manifest
 // that governs it when they have one), the metric, which models make rows (the base model and finished
 // runs' adapters) and the settings, with the checks the page shows beside each field, and the engine
 // request they make. A picked file needs no approving decision to be *evaluated*: the manifest's
@@ -9,7 +9,7 @@ import { decideUpload, type TrainingDecision } from '../../engine/train/governan
 import type { TaskName } from '../../tasks/index.ts';
 
 export type EvalDataChoice =
-  | { kind: 'embedded'; task: TaskName; n: number; seed: number }
+  | { kind: 'embedded'; task: TaskName; n: number; seed: number; /** heldout (absent: forms kept before) or rl: the prompts GRPO runs on */ split?: 'heldout' | 'rl' }
   | {
       kind: 'file';
       /** the file's name and its rows as JSONL ('' before one is picked; .json/.parquet converted when picked) */
@@ -78,7 +78,7 @@ export function fileDecision(d: EvalDataChoice): TrainingDecision | null {
 export function evalRequest(f: EvalForm): EvaluateRequest {
   const d = f.data;
   return {
-    data: d.kind === 'embedded' ? { kind: 'embedded', task: d.task, split: 'heldout', n: d.n, seed: d.seed } : { kind: 'text', name: d.name, text: d.text, governance: fileDecision(d) },
+    data: d.kind === 'embedded' ? { kind: 'embedded', task: d.task, split: d.split ?? 'heldout', n: d.n, seed: d.seed } : { kind: 'text', name: d.name, text: d.text, governance: fileDecision(d) },
     metric: f.metric,
     models: [...(f.base ? (['base'] as const) : []), ...f.runIds.map((runId) => ({ runId }))],
     maxNewTokens: f.maxNewTokens,

@@ -23,6 +23,7 @@ export function formProblem(v: unknown): string | null {
   if (!isObj(d)) return 'data';
   if (d.kind === 'embedded') {
     if (!['arithmetic', 'conlang'].includes(d.task as string) || typeof d.n !== 'number' || typeof d.seed !== 'number') return 'data';
+    if (d.split !== undefined && d.split !== 'heldout' && d.split !== 'rl') return 'data';
   } else if (d.kind === 'file') {
     if (typeof d.name !== 'string' || typeof d.text !== 'string' || typeof d.rows !== 'number') return 'data';
     const m = d.manifest;

@@ -22,6 +22,8 @@ import { adapterModules, writeAdapter, type LoraConfig } from '../train/adapter.
 import { EMBEDDED_DECISION } from '../train/governance.ts';
 import { Rng } from '../util/rng.ts';
 import { LAB_VERSION, embeddedEvalData } from './evaluate.ts';
+import { generateArithmetic } from '../../tasks/arithmetic.ts';
+import { toSftJsonl } from '../../tasks/index.ts';
 
 const MICRO = join(ROOT, 'models/lab-micro');
 const GQA = join(ROOT, 'models/fixtures/llama-gqa');
@@ -140,4 +142,8 @@ test('LAB_VERSION is package.json\'s version; the embedded set is what `lab task
   assert.equal(d.name, 'conlang-heldout-n3-seed2.jsonl');
   assert.equal(d.text.trim().split('\n').length, 3);
   await assert.rejects(embeddedEvalData('nope', 'heldout', 3, 0), /no embedded task set "nope"/);
+  // the rl split (the prompts GRPO trains on): its own rows and record
+  const rl = await embeddedEvalData('arithmetic', 'rl', 3, 2);
+  assert.deepEqual([rl.name, rl.text, rl.record.split], ['arithmetic-rl-n3-seed2.jsonl', toSftJsonl(generateArithmetic('rl', 3, 2)), 'rl']);
+  await assert.rejects(embeddedEvalData('arithmetic', 'test' as 'rl', 3, 2), /the split must be one of train, heldout, rl, got test/);
 });

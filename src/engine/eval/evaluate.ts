@@ -22,7 +22,7 @@ import { EMBEDDED_DECISION, EMBEDDED_TASKS, TASK_GENERATOR, withdrawnError, type
 import { sha256Hex } from '../util/sha256.ts';
 import { CancelledError, TrainingError } from '../errors.ts';
 import { isEvalMetric, EVAL_METRICS, type EvalMetric } from '../../rewards/index.ts';
-import { getTask, toSftJsonl } from '../../tasks/index.ts';
+import { getTask, isSplit, SPLITS, toSftJsonl, type Split } from '../../tasks/index.ts';
 import { evalResult, evalRows, EvalInputError, type EvalModelResult, type EvalRow, type EvalRunInfo } from './rows.ts';
 
 export { EvalInputError, finalAnswer, type EvalModelResult, type EvalRunInfo, type ExactItem, type ScoredItem } from './rows.ts';
@@ -42,7 +42,7 @@ export type EvalData =
       /** the governance decision of its source manifest, when one was given (not required to evaluate: it is recorded) */
       governance?: TrainingDecision | null;
     }
-  | { kind: 'embedded'; task: string; split: 'train' | 'heldout'; n: number; seed: number };
+  | { kind: 'embedded'; task: string; split: Split; n: number; seed: number };
 
 /** One row of the table: the loaded model as it is, a stored run's adapter, or a PEFT adapter's files. */
 export type EvalModelSpec = 'base' | { runId: string } | { name: string; files: Record<string, Uint8Array> };
@@ -129,9 +129,9 @@ export function evalRequestProblem(req: EvaluateRequest): string | null {
 }
 
 /** The embedded task set's name, text and `lab tasks` record (the same bytes and sha256 as the file it writes). */
-export async function embeddedEvalData(task: string, split: 'train' | 'heldout', n: number, seed: number): Promise<{ name: string; text: string; record: TaskSetProvenance }> {
+export async function embeddedEvalData(task: string, split: Split, n: number, seed: number): Promise<{ name: string; text: string; record: TaskSetProvenance }> {
   if (!(EMBEDDED_TASKS as readonly string[]).includes(task)) throw new EvalInputError(`no embedded task set "${task}" (known: ${EMBEDDED_TASKS.join(', ')})`);
-  if (split !== 'train' && split !== 'heldout') throw new EvalInputError(`the split must be train or heldout, got ${split}`);
+  if (!isSplit(split)) throw new EvalInputError(`the split must be one of ${SPLITS.join(', ')}, got ${split}`);
   if (!whole(n, 1, 100_000) || !whole(seed, 0)) throw new EvalInputError(`embedded ${task} set: rows must be a whole number 1 … 100000 and the seed a whole number ≥ 0`);
   const text = toSftJsonl(getTask(task).generate(split, n, seed));
   const bytes = new TextEncoder().encode(text);
