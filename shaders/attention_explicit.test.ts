@@ -227,13 +227,13 @@ test('attention explicit: shape guards', async () => {
   const t = (shape: number[]) => rt.empty(shape, 'f32', 'x');
   const q = t([1, 4, 3, 8]);
   assert.throws(() => attentionScores(rt, q, t([1, 4, 2, 8])), /multiple of Hkv/);
-  assert.throws(() => attentionScores(rt, t([4, 3, 8]), t([4, 3, 8])), /q must be \[B, T, H, D\]/);
+  assert.throws(() => attentionScores(rt, t([4, 3, 8]), t([4, 3, 8])), /q must be f32 \[B, T, H, D\]/);
   assert.throws(() => attentionScores(rt, q, t([1, 4, 3, 7])), /k .* does not match q/);
   assert.throws(() => attentionScores(rt, q, t([1, 6, 1, 8]), { S: 7 }), /S=7/);
   assert.throws(() => attentionScores(rt, q, t([1, 6, 1, 8]), { keyMask: rt.empty([1, 5], 'u32') }), /keyMask/);
   assert.throws(() => attentionScores(rt, q, t([1, 6, 1, 8]), { keyMask: rt.empty([6], 'f32') }), /keyMask must be u32\/i32/);
   assert.throws(() => attentionScores(rt, q, t([1, 6, 1, 8]), { offset: -1 }), /offset/);
-  assert.throws(() => attentionPattern(rt, t([1, 3, 4])), /scores must be \[B, H, T, S\]/);
+  assert.throws(() => attentionPattern(rt, t([1, 3, 4])), /scores must be f32 \[B, H, T, S\]/);
   assert.throws(() => attentionPattern(rt, t([2, 3, 4, 6]), { keyMask: rt.empty([1, 6], 'i32') }), /keyMask/);
   assert.throws(() => attentionPattern(rt, rt.empty([1, 3, 4, 6], 'i32')), /scores must be f32/);
   assert.throws(() => attentionApply(rt, t([1, 3, 4, 6]), t([1, 5, 1, 8])), /holds only 5/);

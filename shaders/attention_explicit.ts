@@ -56,9 +56,11 @@ interface Dims {
   D: number;
 }
 
-function checkF32(what: string, name: string, t: Tensor, rank4: string): void {
-  if (t.dtype !== 'f32') throw new Error(`${what}: ${name} must be f32, got ${t}`);
-  if (t.shape.length !== 4) throw new Error(`${what}: ${name} must be ${rank4}, got ${t}`);
+/** t's shape, checked to be f32 of rank 4 (`want` names its axes) and addressable by the kernels' u32 indices. */
+export function checkF32(what: string, name: string, t: Tensor, want: string): readonly number[] {
+  if (t.dtype !== 'f32' || t.shape.length !== 4) throw new Error(`${what}: ${name} must be f32 ${want}, got ${t}`);
+  if (t.numel > 0xffffffff) throw new Error(`${what}: ${name} ${t} is too large`);
+  return t.shape;
 }
 
 function checkOffset(what: string, offset: number): number {

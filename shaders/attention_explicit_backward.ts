@@ -5,19 +5,13 @@ import code from './attention_explicit_backward.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
-import { attentionApply, attentionScores } from './attention_explicit.ts';
+import { attentionApply, attentionScores, checkF32 } from './attention_explicit.ts';
 
 const bindings = ['uniform', 'read', 'read', 'storage'] as const;
 export const attentionGatherSpec: KernelSpec = { name: 'attention_explicit_gather', code, entryPoint: 'gather_main', bindings };
 export const attentionSoftmaxBackwardSpec: KernelSpec = { name: 'attention_explicit_softmax_backward', code, entryPoint: 'softmax_backward_main', bindings };
 
 const U32_MAX = 0xffffffff;
-
-function check4(what: string, name: string, t: Tensor, want: string): readonly number[] {
-  if (t.dtype !== 'f32' || t.shape.length !== 4) throw new Error(`${what}: ${name} must be f32 ${want}, got ${t}`);
-  if (t.numel > U32_MAX) throw new Error(`${what}: ${name} ${t} is too large`);
-  return t.shape;
-}
 
 const uniforms = (B: number, T: number, S: number, H: number, Hkv: number, D: number, scale: number) =>
   packUniforms([['u32', B], ['u32', T], ['u32', S], ['u32', H], ['u32', Hkv], ['u32', D], ['f32', scale], ['u32', 0]]);
@@ -29,8 +23,8 @@ const uniforms = (B: number, T: number, S: number, H: number, Hkv: number, D: nu
  */
 export function attentionGather(rt: Runtime, m: Tensor, x: Tensor, Hkv: number, scale = 1): Tensor {
   const what = 'attention_gather';
-  const [B, H, T, S] = check4(what, 'm', m, '[B, H, T, S]');
-  const [Bx, Tx, Hx, D] = check4(what, 'x', x, '[B, T, H, D]');
+  const [B, H, T, S] = checkF32(what, 'm', m, '[B, H, T, S]');
+  const [Bx, Tx, Hx, D] = checkF32(what, 'x', x, '[B, T, H, D]');
   if (Bx !== B || Tx !== T || Hx !== H) throw new Error(`${what}: x ${x} does not match m ${m} (B, T, H)`);
   if (!Number.isInteger(Hkv) || Hkv < 1 || H % Hkv !== 0) throw new Error(`${what}: H=${H} is not a multiple of Hkv=${Hkv}`);
   if (!Number.isFinite(scale)) throw new Error(`${what}: scale ${scale} must be finite`);
@@ -44,8 +38,8 @@ export function attentionGather(rt: Runtime, m: Tensor, x: Tensor, Hkv: number, 
 /** ds = p ⊙ (dp − Σ_j p ⊙ dp) per row: the softmax's backward. p, dp [B, H, T, S] → ds [B, H, T, S]. */
 export function attentionSoftmaxBackward(rt: Runtime, p: Tensor, dp: Tensor): Tensor {
   const what = 'attention_softmax_backward';
-  const [B, H, T, S] = check4(what, 'p', p, '[B, H, T, S]');
-  check4(what, 'dp', dp, '[B, H, T, S]');
+  const [B, H, T, S] = checkF32(what, 'p', p, '[B, H, T, S]');
+  checkF32(what, 'dp', dp, '[B, H, T, S]');
   if (dp.shape.some((d, i) => d !== p.shape[i])) throw new Error(`${what}: dp ${dp} does not match p ${p}`);
   if (p.numel < 1) throw new Error(`${what}: empty p ${p}`);
   const out = rt.empty([B, H, T, S], 'f32', 'attention.dscores'); // [B, H, T, S]
