@@ -106,11 +106,12 @@ export const isVelmicRoot = (w: string): boolean => ROOT_SET.has(w);
 /** SPLIT RULE: the held-out fifth of the root space (a fixed hash of the root's spelling). */
 export const isHeldoutRoot = (root: string): boolean => hashSeed('velmic-heldout-root', root) % 5 === 0;
 /** The roots each split draws from; train's and heldout's are disjoint by construction (rl draws train's). */
+const TRAIN_ROOTS = ROOT_SPACE.filter((x) => !isHeldoutRoot(x));
 export const SPLIT_ROOTS: Readonly<Record<Split, readonly string[]>> = {
-  train: ROOT_SPACE.filter((x) => !isHeldoutRoot(x)),
+  train: TRAIN_ROOTS,
   heldout: ROOT_SPACE.filter(isHeldoutRoot),
   // RL prompts draw from the train roots: what is new to the model in a puzzle is its lexicon, not its roots
-  rl: ROOT_SPACE.filter((x) => !isHeldoutRoot(x)),
+  rl: TRAIN_ROOTS,
 };
 
 /** One entry of a puzzle's lexicon: a fresh root and the English gloss it has in that puzzle only. */
