@@ -1,6 +1,7 @@
-// The Evaluate page's data: an embedded held-out set (the lab's own synthetic data, made by the engine
-// as `lab tasks --split heldout` writes it; or the rl split, the prompts GRPO trains on) or a file picked here (.jsonl, .json, .parquet: read in the
-// page, JSON and Parquet rows as JSONL lines), optionally with the SOURCE_MANIFEST.yml that governs it.
+// The Evaluate page's data: an embedded set (the lab's own synthetic data, made by the engine as `lab tasks
+// --split heldout|rl` writes it: the held-out test, or the rl split's prompts that GRPO trains on) or a file
+// picked here (.jsonl, .json, .parquet: read in the page, JSON and Parquet rows as JSONL lines), optionally
+// with the SOURCE_MANIFEST.yml that governs it.
 // Evaluating a file needs no approving decision; the manifest's decision, sources and terms go into the
 // results' provenance, and without one the results say that none was given.
 import { useState } from 'react';

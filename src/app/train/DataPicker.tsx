@@ -64,7 +64,7 @@ function EmbeddedData({ choice, onChange }: { choice: Extract<DataChoice, { kind
             ))}
           </select>
         </label>
-        <label className="field" title="train: the rows the embedded model's SFT was trained on (seed 1); rl: rows it never saw (arithmetic in other wordings), for GRPO prompts that the model only sometimes solves">
+        <label className="field" title="train: rows like the embedded model's SFT data (its train split; it trained on seed 1); rl: wordings its SFT never saw, for GRPO prompts that the model only sometimes solves">
           <span>Split</span>
           <select value={choice.split ?? 'train'} onChange={(e) => onChange({ ...choice, split: e.target.value as 'train' | 'rl' })} data-testid="data-split">
             <option value="train">train</option>
