@@ -19,7 +19,8 @@
 # NEW [160], TEMP [1.0], RANK [16], TASKS [arithmetic,conlang], N_TRAIN [4000 per task], EVERY [25],
 # EVAL_N [500], VAL_N [200], FINAL [0], REWARD [exact] (e.g. exact:1,steps:0.5: partial credit for the worked steps),
 # SPLIT [train] (rl: arithmetic from the RL-only wordings the SFT never saw, src/tasks/arithmetic-rl-stories.ts),
-# FULL [0] (1: every weight, not a LoRA adapter; BETA must stay 0, RANK is unused).
+# FULL [0] (1: every weight, not a LoRA adapter, evaluated after conversion to bf16 as it would ship; BETA must stay 0,
+# RANK is unused).
 # Two held-out sets: the test set of the model card (seed 2, EVAL_N items a task) and a validation set (seed 3,
 # VAL_N a task) for choosing between runs (learning rates) without looking at the test set.
 # FINAL=1: when the time limit stops the run before its last step, evaluate its newest checkpoint anyway.
@@ -64,7 +65,9 @@ if [[ $rc != 0 ]]; then
   echo "grpo stopped (rc $rc): FINAL=1, evaluating checkpoint-$last"; adapter=$W/run/checkpoint-$last
 fi
 if [[ $FULL == 1 ]]; then  # the run folder holds the weights and config; the tokenizer comes from the model
-  cp "$MODEL"/tokenizer*.json "$adapter/"; [[ -f $adapter/config.json ]] || cp "$MODEL/config.json" "$adapter/"; after=(--model "$adapter")
+  cp "$MODEL"/tokenizer*.json "$adapter/"; [[ -f $adapter/config.json ]] || cp "$MODEL/config.json" "$adapter/"
+  # evaluated as it would ship: in bf16, like the starting model's "before" rows (the run's weights are f32)
+  rm -rf "$W/after-bf16"; $LAB convert --model "$adapter" --dtype bf16 --out "$W/after-bf16" && after=(--model "$W/after-bf16")
 else
   mkdir -p "$OUT/adapter" && cp "$adapter/"adapter_* "$OUT/adapter/"; after=(--model "$MODEL" --adapter "$adapter")
 fi
