@@ -32,7 +32,7 @@
 //      these wordings and the test does not hold them: prompts for GRPO that the model sometimes
 //      solves, unlike train items (≈ 98% solved), whose rewards give GRPO no signal.
 import type { TaskItem } from './index.ts';
-import { isSplit, SPLITS, type Split } from './split.ts';
+import { checkSplit, type Split } from './split.ts';
 import { TaskRng, hashSeed, collectDistinct } from './rng.ts';
 import { STORIES, type Story, type Ranges } from './arithmetic-stories.ts';
 import { RL_STORIES } from './arithmetic-rl-stories.ts';
@@ -60,8 +60,6 @@ export interface ArithMeta extends Record<string, unknown> {
   structure: string;
   /** True for stories that only ever appear in the held-out split. */
   heldoutOnly: boolean;
-  /** True for the RL-only stories (only in the rl split). */
-  rlOnly: boolean;
   /** Every integer written in the question, in order (the first one decides the number split). */
   numbers: number[];
   /** The worked solution; final = String(steps[steps.length - 1].c). */
@@ -173,9 +171,6 @@ const STRUCT_BY_ID = new Map(STRUCTURES.map((s) => [s.id, s]));
 /** Story ids with their structure and split role (for tests and UI listings). */
 export const ARITH_TEMPLATES: ReadonlyArray<{ id: string; structure: string; heldoutOnly: boolean; phrasings: number }> =
   STORIES.map((s) => ({ id: s.id, structure: s.st, heldoutOnly: !!s.held, phrasings: s.q.length }));
-/** The RL-only stories (rule 3), listed like ARITH_TEMPLATES. */
-export const ARITH_RL_TEMPLATES: ReadonlyArray<{ id: string; structure: string; phrasings: number }> =
-  RL_STORIES.map((s) => ({ id: s.id, structure: s.st, phrasings: s.q.length }));
 export const ARITH_STRUCTURES: readonly string[] = STRUCTURES.map((s) => s.id);
 
 /** Fills "{k}" slots; a missing value is a bug in the tables above, not a rejected draw. */
@@ -217,7 +212,6 @@ function buildStory(s: Story, r: TaskRng, w: Work): { q: string; lines: string[]
 const TRAIN_BY_STRUCT = STRUCTURES.map((st) => STORIES.filter((s) => s.st === st.id && !s.held));
 const HELD_ONLY = STORIES.filter((s) => s.held);
 const RL_BY_STRUCT = STRUCTURES.map((st) => RL_STORIES.filter((s) => s.st === st.id));
-const RL_IDS = new Set(RL_STORIES.map((s) => s.id));
 
 function makeItem(r: TaskRng, split: Split, seed: number, index: number): ArithItem | null {
   // Held-out: half held-out-only stories (rule 1), half train stories with held-out numbers (rule 2).
@@ -253,13 +247,13 @@ function finish(s: Story, w: Work, built: { q: string; lines: string[] }, number
     question: built.q,
     answer: [...built.lines, `#### ${final}`].join('\n'),
     final,
-    meta: { template: s.id, structure: s.st, heldoutOnly: !!s.held, rlOnly: RL_IDS.has(s.id), numbers, steps: w.steps },
+    meta: { template: s.id, structure: s.st, heldoutOnly: !!s.held, numbers, steps: w.steps },
   };
 }
 
 /** n distinct arithmetic items of one split; same (split, n, seed) → identical items. */
 export function generateArithmetic(split: Split, n: number, seed: number): ArithItem[] {
-  if (!isSplit(split)) throw new Error(`arithmetic: split must be one of ${SPLITS.join(', ')}, got "${split}"`);
+  checkSplit('arithmetic', split);
   const rng = new TaskRng(hashSeed('arithmetic', split, seed));
   return collectDistinct(n, rng, (r, i) => makeItem(r, split, seed, i), 'arithmetic');
 }

@@ -41,7 +41,7 @@
 // both word positions in train: held-out roots are new pairings of familiar syllables, not words that
 // begin with a syllable (or a tokenizer piece) training never saw at a word start.
 import type { TaskItem } from './index.ts';
-import { isSplit, SPLITS, type Split } from './split.ts';
+import { checkSplit, type Split } from './split.ts';
 import { TaskRng, hashSeed, collectDistinct } from './rng.ts';
 
 export const VELMIC_LABEL = 'Velmic (constructed, synthetic — not a real language)';
@@ -372,7 +372,7 @@ function makeItem(r: TaskRng, split: Split, seed: number, index: number): Conlan
 
 /** n distinct Velmic puzzles of one split; same (split, n, seed) → identical items. */
 export function generateConlang(split: Split, n: number, seed: number): ConlangItem[] {
-  if (!isSplit(split)) throw new Error(`conlang: split must be one of ${SPLITS.join(', ')}, got "${split}"`);
+  checkSplit('conlang', split);
   const rng = new TaskRng(hashSeed('conlang', split, seed));
   return collectDistinct(n, rng, (r, i) => makeItem(r, split, seed, i), 'conlang');
 }

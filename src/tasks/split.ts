@@ -9,3 +9,7 @@
 export type Split = 'train' | 'heldout' | 'rl';
 export const SPLITS: readonly Split[] = ['train', 'heldout', 'rl'];
 export const isSplit = (s: string): s is Split => (SPLITS as readonly string[]).includes(s);
+/** The generators' check of the split they are asked for (`what`: the task). */
+export function checkSplit(what: string, split: string): void {
+  if (!isSplit(split)) throw new Error(`${what}: split must be one of ${SPLITS.join(', ')}, got "${split}"`);
+}
