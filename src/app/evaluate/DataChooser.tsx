@@ -44,6 +44,7 @@ export function DataChooser({ choice, onChange, errors }: Props) {
 }
 
 function Embedded({ choice, onChange, errors }: { choice: Extract<EvalDataChoice, { kind: 'embedded' }>; onChange: (c: EvalDataChoice) => void; errors: Props['errors'] }) {
+  const split = choice.split ?? 'heldout';
   return (
     <>
       <div className="controls">
@@ -59,7 +60,7 @@ function Embedded({ choice, onChange, errors }: { choice: Extract<EvalDataChoice
         </label>
         <label className="field">
           <span>Split</span>
-          <select value={choice.split ?? 'heldout'} onChange={(e) => onChange({ ...choice, split: e.target.value as 'heldout' | 'rl' })} data-testid="eval-split">
+          <select value={split} onChange={(e) => onChange({ ...choice, split: e.target.value as 'heldout' | 'rl' })} data-testid="eval-split">
             <option value="heldout">held-out (the test)</option>
             <option value="rl">rl (GRPO's prompts, unseen items)</option>
           </select>
@@ -68,8 +69,8 @@ function Embedded({ choice, onChange, errors }: { choice: Extract<EvalDataChoice
         <NumField label="Set seed" value={choice.seed} onChange={(seed) => onChange({ ...choice, seed })} testid="eval-data-seed" error={errors.dataSeed} />
       </div>
       <p className="muted small" data-testid="eval-data-facts">
-        {(choice.split ?? 'heldout') === 'heldout' ? 'Held-out items the model never trained on' : 'Items of the rl split (the wordings GRPO trains on; a seed other than the run’s gives items it never saw)'}, made here as{' '}
-        <code>lab tasks --task {choice.task} --split {choice.split ?? 'heldout'} --n {Number.isFinite(choice.n) ? choice.n : '…'} --seed{' '}
+        {split === 'heldout' ? 'Held-out items the model never trained on' : 'Items of the rl split (the wordings GRPO trains on; a seed other than the run’s gives items it never saw)'}, made here as{' '}
+        <code>lab tasks --task {choice.task} --split {split} --n {Number.isFinite(choice.n) ? choice.n : '…'} --seed{' '}
         {Number.isFinite(choice.seed) ? choice.seed : '…'}</code> writes them. Provenance: the lab’s own synthetic data, no outside text
         {choice.task === 'conlang' ? '; Velmic is an invented language, not Stoney' : ''}.
       </p>
