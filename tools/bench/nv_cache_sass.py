@@ -6,11 +6,14 @@ is the driver's own and undocumented; this reads what driver 580.159.04 wrote on
 On the GPU machine (one kernel per process, so the cache holds little else):
     export __GL_SHADER_DISK_CACHE_PATH=/tmp/gc __GL_SHADER_DISK_CACHE=1 __GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1
     node .bundle/bench.mjs kernels --filter "matmul 2048^3" --versions vec4; cp /tmp/gc/GLCache/*/*/*.bin $OUT/
-Here (needs the `zstd` command):
+Then (needs the `zstd` command; here, or on the GPU machine with a zstd binary carried there):
     python3 tools/bench/nv_cache_sass.py <file.bin> <out-dir>      → <out-dir>/kernel-<i>.bin, raw SM 9.0 code
-Then on the GPU machine (CUDA 13's nvdisasm): /usr/local/cuda-13.0/bin/nvdisasm -b SM90 <out-dir>/kernel-0.bin
+Then on the GPU machine (CUDA 13's nvdisasm): /usr/local/cuda-13.0/bin/nvdisasm -b SM90 <out-dir>/kernel-0.bin > k0.sass
+And a summary of a listing (registers, FFMA / LDS / STS / LDG / BAR / BRA counts, instructions):
+    python3 tools/bench/nv_cache_sass.py --summary k0.sass
 
-How: a .bin holds zstd frames (magic 28 b5 2f fd; some do not decompress with the zstd command, reason unknown);
+How: a .bin holds zstd frames (magic 28 b5 2f fd), each cut at its exact end by reading its header and block
+headers (frame_end; a frame followed by other bytes does not decompress with the zstd command otherwise);
 a decompressed frame ("NVuc" container) holds the code of one or more kernels, 16-byte instructions whose last
 one is a branch to itself (BRA, low opcode bits 0x7947) followed by NOP padding (0x7918). Each kernel is read
 backwards from there while the instructions' control bits look like code.
@@ -21,13 +24,36 @@ MAGIC = b'\x28\xb5\x2f\xfd'
 NOP = bytes.fromhex('1879000000000000')
 
 
+def frame_end(b: bytes, s: int):
+    """the end of the zstd frame that starts at s (RFC 8878: header, blocks, optional checksum), or None if its
+    header or a block runs past b or a block type is reserved (a magic inside other data, not a frame)"""
+    if s + 5 > len(b):
+        return None
+    fhd = b[s + 4]
+    single, checksum, dict_flag, fcs_flag = (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3, fhd >> 6
+    o = s + 5 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+    while True:
+        if o + 3 > len(b):
+            return None
+        h = b[o] | (b[o + 1] << 8) | (b[o + 2] << 16)
+        last, kind, size = h & 1, (h >> 1) & 3, h >> 3
+        if kind == 3:
+            return None
+        o += 3 + (1 if kind == 1 else size)
+        if last:
+            break
+    o += 4 if checksum else 0
+    return o if o <= len(b) else None
+
+
 def frames(b: bytes):
-    """every zstd frame of b that the zstd command decompresses (from a magic to a later magic or the end)"""
+    """every zstd frame of b that the zstd command decompresses (cut at frame_end, else at a later magic or the end)"""
     at = [i for i in range(len(b) - 3) if b[i:i + 4] == MAGIC]
     out = []
     with tempfile.TemporaryDirectory() as d:
         for s in at:
-            for e in [x for x in at if x > s] + [len(b)]:
+            exact = frame_end(b, s)
+            for e in ([exact] if exact else []) + [x for x in at if x > s] + [len(b)]:
                 src, dst = os.path.join(d, 'f.zst'), os.path.join(d, 'f.out')
                 open(src, 'wb').write(b[s:e])
                 if subprocess.run(['zstd', '-q', '-d', '-f', src, '-o', dst], capture_output=True).returncode == 0:
@@ -56,7 +82,20 @@ def kernels(blob: bytes):
     return found
 
 
+def summary(text: str) -> str:
+    """registers (highest R index + 1), predicates, and the count of the instructions a matmul's loop is made of"""
+    import re
+    ops = re.findall(r'/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)', text)
+    regs = [int(r) for r in re.findall(r'\bR(\d+)\b', text)]
+    count = {k: sum(1 for o in ops if o == k) for k in ('FFMA', 'LDS', 'STS', 'LDG', 'BAR', 'BRA', 'IMAD', 'IADD3', 'LEA', 'MOV')}
+    return f'{len(ops)} instructions, {max(regs) + 1 if regs else 0} registers (R0..R{max(regs) if regs else "-"}); ' + \
+        ', '.join(f'{k} {v}' for k, v in count.items())
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--summary':
+        print(summary(open(sys.argv[2]).read()))
+        return
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     b = open(sys.argv[1], 'rb').read()
