@@ -43,6 +43,8 @@ export async function sftBench(argv: string[]): Promise<void> {
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
+  // the first step compiles and is reported apart; the step time is the median of the others
+  if (!Number.isInteger(steps) || steps < 2) throw new UsageError(`--steps must be a whole number of at least 2 (the first step is timed apart), got ${p.values.get('steps')}`);
   const label = p.values.get('label') ?? dir;
   const prefs = parseKernelPrefs(p.values.get('kernels') ?? '');
   const rt = await Runtime.create(await nodeGpu());
