@@ -46,11 +46,12 @@ export const matmulTiledSpec: KernelSpec = { name: 'matmul_forward_tiled', code:
 export const KK_COPIES = 8;
 const KK_LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
 /**
- * `code` with its first kk loop written out `copies` times a turn, each copy in its own block with kk + i: in the vec4
- * source the register-prefetch path's (every tile but 128 × 128), in the tiled source its one loop (used at 64 × 64
- * only). The NVIDIA compiler leaves the loop rolled (10 integer instructions, 4 loads and 64 FMAs a turn, the loads
- * just before their FMAs); written out 8 times, the 64 × 64 and 128 × 64 products ran 3-7 % faster on the H100, while
- * the same at 128 × 128 was 10-18 % slower, so the loops there stay as written (BENCHMARKS.md, twenty-first session).
+ * `code` with its first kk loop written out `copies` times a turn (copies divides BK), each copy in its own block with
+ * kk + i: in the vec4 source the register-prefetch path's (every tile but 128 × 128) and then the other path's, in the
+ * tiled source its one loop (used at 64 × 64 only). The loop's counter steps by 1 to a constant, BK / copies: Tint
+ * (Dawn's WGSL compiler) bounds every loop it cannot prove finite with a 64-bit counter of its own, and the NVIDIA
+ * compiler made worse code of those loops (BENCHMARKS.md, twenty-third session). Rolled, the NVIDIA compiler left
+ * the loop as written (10 integer instructions, 4 loads and 64 FMAs a turn, the loads just before their FMAs).
  */
 export function writeOutKk(code: string, copies: number): string {
   const at = code.indexOf(KK_LOOP);
@@ -61,10 +62,19 @@ export function writeOutKk(code: string, copies: number): string {
   if (end < 0) throw new Error("the matmul source: the kk loop's closing brace was not found");
   const body = code.slice(bodyStart, end);
   const blocks = Array.from({ length: copies }, (_, i) => `${indent}  {\n${body.replaceAll('[kk]', `[kk + ${i}u]`).replace(/^/gm, '  ')}\n${indent}  }`);
-  return `${code.slice(0, at)}for (var kk = 0u; kk < BK; kk += ${copies}u) {\n${blocks.join('\n')}${code.slice(end)}`;
+  // a loop counter that steps by 1 to a constant bound: Tint's SPIR-V writer bounds every loop it cannot prove finite
+  // with a 64-bit counter (its PreventInfiniteLoops transform), and `kk += copies` is not a form it proves
+  return `${code.slice(0, at)}for (var kq = 0u; kq < BK / ${copies}u; kq++) {\n${indent}  let kk = kq * ${copies}u;\n${blocks.join('\n')}${code.slice(end)}`;
 }
-const vec4Source = writeOutKk(vec4Code, KK_COPIES);
-/** The vec4 source (its tiles' row pitch fits every tile; vec4Spec gives each tile its own). */
+/**
+ * The vec4 source for a K step of `bk`: the register-prefetch path's kk loop written out KK_COPIES times a turn, the
+ * other path's (128 × 128) the whole K step in one turn. On the H100, against both loops rolled: 64 × 64 and 128 × 64
+ * products 3-10 % faster; at 128 × 128 the whole step 0-8 % faster, where 2, 4 or 8 copies a turn were slower
+ * (BENCHMARKS.md, twenty-first and twenty-third sessions).
+ */
+const vec4SourceFor = (bk: 8 | 16): string => writeOutKk(writeOutKk(vec4Code, KK_COPIES), bk);
+const vec4Source = vec4SourceFor(16);
+/** The vec4 source at K steps of 16 (its tiles' row pitch fits every tile; vec4Spec gives each tile its own). */
 export const matmulVec4Spec: KernelSpec = { name: 'matmul_forward_vec4', code: vec4Source, bindings: VEC4_BINDINGS };
 /** vec4 with f16 workgroup tiles (needs shader-f16): the same source, its alias S set to f16 */
 const VEC4_ALIAS = 'alias S = f32;';
@@ -75,7 +85,10 @@ for (const [file, code, lines] of [['vec4', vec4Code, [VEC4_ALIAS, PITCH]], ['ti
     if (!code.includes(line)) throw new Error(`matmul_forward_${file}.wgsl lost its '${line}' line (matmul_forward.ts builds its sources from it)`);
   }
 }
-export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: `enable f16;\n${vec4Source.replace(VEC4_ALIAS, 'alias S = f16;')}`, bindings: VEC4_BINDINGS };
+const halfSource = (code: string) => `enable f16;\n${code.replace(VEC4_ALIAS, 'alias S = f16;')}`;
+export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: halfSource(vec4Source), bindings: VEC4_BINDINGS };
+/** the vec4 and vec4h sources at K steps of 8 (a device with WebGPU's default 16 KiB of workgroup memory at 128 × 128) */
+const vec4Bk8Specs = { f32: { ...matmulVec4Spec, code: vec4SourceFor(8) }, f16: { ...matmulVec4hSpec, code: halfSource(vec4SourceFor(8)) } };
 const pitchSpecs = new Map<KernelSpec, Map<number, KernelSpec>>();
 /**
  * A tiled or vec4(h) kernel for one tile: its source with the workgroup tiles' row pitch set to the tile's BM/4 + 1
@@ -92,8 +105,9 @@ function pitchSpec(base: KernelSpec, tile: MatmulTile, tileN: MatmulTile): Kerne
   }
   return spec;
 }
-/** The vec4 (half: vec4h) kernel for a tile of tile × tileN. */
-export const vec4Spec = (tile: MatmulTile, tileN: MatmulTile, half: boolean): KernelSpec => pitchSpec(half ? matmulVec4hSpec : matmulVec4Spec, tile, tileN);
+/** The vec4 (half: vec4h) kernel for a tile of tile × tileN and a K step of bk. */
+export const vec4Spec = (tile: MatmulTile, tileN: MatmulTile, half: boolean, bk: 8 | 16): KernelSpec =>
+  pitchSpec(bk === 8 ? vec4Bk8Specs[half ? 'f16' : 'f32'] : half ? matmulVec4hSpec : matmulVec4Spec, tile, tileN);
 /** the tiled kernel at 64 × 64 (64 invocations) with its kk loop written out: the whole 8-deep K step in one turn */
 const matmulTiled64Spec: KernelSpec = { ...matmulTiledSpec, code: writeOutKk(tiledCode, KK_COPIES) };
 /** The tiled kernel for a tile × tile tile (at 64, its kk loop written out, as the vec4 kernel's prefetch path). */
@@ -348,8 +362,9 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
       const t = term && rt.kernelPrefs.lowrank === 'all' && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
         && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
       const lr = t ? lowRankArgs(t, M, N, o) : undefined;
-      rt.dispatch(opts.vec4Spec ? pitchSpec(opts.vec4Spec, tile, tileN) : vec4Spec(tile, tileN, h), {
-        tensors: [a, b, bias ?? a, t?.p ?? a, t?.q ?? a, o], uniforms: pack(alpha, !!bias, accumulate, 0, 0, lr), workgroups: groups, constants: vec4Constants(tile, tileN, h, !!t),
+      const constants = vec4Constants(tile, tileN, h, !!t);
+      rt.dispatch(opts.vec4Spec ? pitchSpec(opts.vec4Spec, tile, tileN) : vec4Spec(tile, tileN, h, constants.BK as 8 | 16), {
+        tensors: [a, b, bias ?? a, t?.p ?? a, t?.q ?? a, o], uniforms: pack(alpha, !!bias, accumulate, 0, 0, lr), workgroups: groups, constants,
       });
       return { o, folded: !!t };
     }
@@ -372,7 +387,10 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   checkGroups(groups);
   const partial = rt.empty([batch, splits, M, N], 'f32', 'matmul.splitk_partial'); // [batch, S, M, N]
   const pass1 = { tensors: [a, b, a, partial], uniforms: pack(1, false, false, chunk, splits), workgroups: groups };
-  if (inner !== 'tiled') rt.dispatch(vec4Spec(tile, tile, inner === 'vec4h'), { ...pass1, tensors: [a, b, a, a, a, partial], constants: vec4Constants(tile, tile, inner === 'vec4h') });
+  if (inner !== 'tiled') {
+    const constants = vec4Constants(tile, tile, inner === 'vec4h');
+    rt.dispatch(vec4Spec(tile, tile, inner === 'vec4h', constants.BK as 8 | 16), { ...pass1, tensors: [a, b, a, a, a, partial], constants });
+  }
   else rt.dispatch(tiledSpec(tile), { ...pass1, constants: tiledConstants(tile) });
   if (opts.reduceBatch && !bias && batch === 1) {
     opts.reduceBatch.add(partial, o, splits, alpha, accumulate); // the batch disposes the partial after its dispatch

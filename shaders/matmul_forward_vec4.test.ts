@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { KK_COPIES, matmul, matmulVec4Spec, pickVec4Tile, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, writeOutKk, type MatmulOptions } from './matmul_forward.ts';
+import { KK_COPIES, matmul, matmulVec4Spec, pickVec4Tile, vec4Spec, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, writeOutKk, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check, tolFor } from './matmul_forward.check.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
@@ -191,18 +191,26 @@ test('matmul vec4: a low-rank term as more K steps (P like A, Q like B: x·Wᵀ 
   });
 });
 
-test('matmul vec4: the register-prefetch path runs its kk loop written out KK_COPIES times a turn; the other path as written', () => {
+test('matmul vec4: the register-prefetch path runs its kk loop written out KK_COPIES times a turn, the other path the whole K step a turn', () => {
   const file = readFileSync('shaders/matmul_forward_vec4.wgsl', 'utf8');
   const LOOP = 'for (var kk = 0u; kk < BK; kk++) {';
-  assert.equal(file.split(LOOP).length - 1, 2, 'the file has the two paths\' loops');
-  const code = matmulVec4Spec.code;
-  assert.equal(code.split(LOOP).length - 1, 1, 'the no-prefetch path keeps its loop');
-  assert.ok(code.includes(`for (var kk = 0u; kk < BK; kk += ${KK_COPIES}u) {`));
-  for (let i = 0; i < KK_COPIES; i++) assert.ok(code.includes(`As[kk + ${i}u][ty]`) && code.includes(`Bs[kk + ${i}u][TX + tx]`), `copy ${i}`);
-  assert.ok(!code.includes(`As[kk + ${KK_COPIES}u]`));
-  assert.equal(code.split('acc[15] += a1.w * b1;').length - 1, KK_COPIES + 1, 'every copy keeps the whole body');
+  const BODY_END = 'acc[15] += a1.w * b1;';
+  const count = (code: string, x: string) => code.split(x).length - 1;
+  assert.equal(count(file, LOOP), 2, 'the file has the two paths\' loops');
+  for (const bk of [16, 8] as const) {
+    const code = vec4Spec(128, 128, false, bk).code;
+    assert.equal(count(code, LOOP), 0, `bk ${bk}: no loop left rolled`);
+    // each loop's counter steps by 1 to a constant (no kk += n: Tint would bound that loop with a counter of its own)
+    assert.ok(!/kk \+= /.test(code), `bk ${bk}: no kk += n`);
+    assert.equal(count(code, `for (var kq = 0u; kq < BK / ${KK_COPIES}u; kq++) {`), bk === KK_COPIES ? 2 : 1, `bk ${bk}: the prefetch path`);
+    if (bk !== KK_COPIES) assert.equal(count(code, `for (var kq = 0u; kq < BK / ${bk}u; kq++) {`), 1, `bk ${bk}: the other path, one turn a step`);
+    for (let i = 0; i < bk; i++) assert.ok(code.includes(`As[kk + ${i}u][ty]`) && code.includes(`Bs[kk + ${i}u][TX + tx]`), `bk ${bk}: copy ${i}`);
+    assert.ok(!code.includes(`As[kk + ${bk}u]`));
+    assert.equal(count(code, BODY_END), KK_COPIES + bk, `bk ${bk}: every copy keeps the whole body`);
+  }
+  assert.equal(matmulVec4Spec.code, vec4Spec(128, 128, false, 16).code.replace(/AS_ROW = \d+u;\nconst BS_ROW = \d+u;/, 'AS_ROW = 33u;\nconst BS_ROW = 33u;'), 'matmulVec4Spec is the K step of 16');
   // a small source: copies in blocks of their own, the rest untouched, and a source without the loop refused
   const toy = `fn f() {\n  ${LOOP}\n    s += x[kk];\n  }\n  tail();\n}\n`;
-  assert.equal(writeOutKk(toy, 2), 'fn f() {\n  for (var kk = 0u; kk < BK; kk += 2u) {\n    {\n      s += x[kk + 0u];\n    }\n    {\n      s += x[kk + 1u];\n    }\n  }\n  tail();\n}\n');
+  assert.equal(writeOutKk(toy, 2), 'fn f() {\n  for (var kq = 0u; kq < BK / 2u; kq++) {\n    let kk = kq * 2u;\n    {\n      s += x[kk + 0u];\n    }\n    {\n      s += x[kk + 1u];\n    }\n  }\n  tail();\n}\n');
   assert.throws(() => writeOutKk('fn f() {}', 8), /lost its 'for \(var kk = 0u; kk < BK; kk\+\+\) \{' line/);
 });

@@ -279,6 +279,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
       if (CB > 1u) { store_b(WG + t, rb1); }
       if (CB > 2u) { store_b(2u * WG + t, rb2); store_b(3u * WG + t, rb3); }
       workgroupBarrier();  // step kt is in As/Bs
+      // matmul_forward.ts writes this loop out BK times: the whole K step in one turn (at 128 x 128, 0-8 % faster on the
+      // H100 than rolled; 2, 4 or 8 copies a turn were slower: BENCHMARKS.md, twenty-third session)
       for (var kk = 0u; kk < BK; kk++) {
         let a0 = vec4<f32>(As[kk][ty]);
         let a1 = vec4<f32>(As[kk][TY + ty]);
