@@ -83,7 +83,8 @@ def kernels(blob: bytes):
 
 
 def summary(text: str) -> str:
-    """registers (highest R index + 1), predicates, and the count of the instructions a matmul's loop is made of"""
+    """registers (highest R index + 1) and the count of the instructions a matmul's loop is made of, by opcode
+    (IMAD counts IMAD.MOV too, a move the compiler writes as a multiply-add)"""
     import re
     ops = re.findall(r'/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_]*)', text)
     regs = [int(r) for r in re.findall(r'\bR(\d+)\b', text)]
