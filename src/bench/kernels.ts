@@ -63,7 +63,7 @@ export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'splitk-vec4-s8': { version: 'splitk', splitInner: 'vec4', splits: 8 },
   'splitk-vec4-bk8': { version: 'splitk', splitInner: 'vec4', bk: 8 },
   // the kk loops against the kernel's (the prefetch path 8 kk a turn, the 128 x 128 path the whole K step): both rolled
-  // (the file as written), or both 2 or 8 kk a turn (at 128 x 128: 1-8 % slower than the whole step on the H100)
+  // (the file as written), or both 2 or 8 kk a turn (at 128 x 128: 2-11 % slower than the whole step on the H100)
   'vec4-rolled': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~rolled', code: vec4File } },
   'vec4-kk2-all': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~kk2-all', code: writeOutKk(writeOutKk(vec4File, 2), 2) } },
   'vec4-kk8-all': { version: 'vec4', vec4Spec: { ...matmulVec4Spec, name: 'matmul_forward_vec4~kk8-all', code: writeOutKk(writeOutKk(vec4File, 8), 8) } },
