@@ -17,13 +17,13 @@ import { LORA_TARGETS } from '../engine/train/graph.ts';
 import { grpoStep, type GrpoEnv } from '../engine/rl/grpo.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median } from './stats.ts';
+import { median, stepsArg } from './stats.ts';
 
 export async function grpoBench(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'group', 'prompt', 'new', 'rank', 'steps', 'torch', 'label', 'json'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
-  const [G, T0, n, r, steps] = [num(p, 'group', 16), num(p, 'prompt', 64), num(p, 'new', 128), num(p, 'rank', 16), num(p, 'steps', 5)];
+  const [G, T0, n, r, steps] = [num(p, 'group', 16), num(p, 'prompt', 64), num(p, 'new', 128), num(p, 'rank', 16), stepsArg(p, 5)];
   const label = p.values.get('label') ?? dir;
   const rt = await Runtime.create(await nodeGpu());
   const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });

@@ -27,7 +27,7 @@ import { Trainer } from '../engine/train/trainer.ts';
 import { LORA_TARGETS, type LoraTarget, type MicroBatch } from '../engine/train/graph.ts';
 import { Rng } from '../engine/util/rng.ts';
 import { parseArgs, num, UsageError } from '../cli/args.ts';
-import { median } from './stats.ts';
+import { median, stepsArg } from './stats.ts';
 import { printProfile } from './profile.ts';
 
 /** `--targets q_proj,v_proj`: a subset of LORA_TARGETS (default all seven, as PyTorch's side runs). */
@@ -42,9 +42,7 @@ export async function sftBench(argv: string[]): Promise<void> {
   const p = parseArgs(argv, { values: ['model', 'batch', 'seq', 'rank', 'steps', 'torch', 'label', 'json', 'kernels', 'flush-every', 'flush-first', 'targets'], flags: ['recompute', 'profile', 'no-replay'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
-  const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), num(p, 'steps', 10)];
-  // the first step compiles and is reported apart; the step time is the median of the others
-  if (!Number.isInteger(steps) || steps < 2) throw new UsageError(`--steps must be a whole number of at least 2 (the first step is timed apart), got ${p.values.get('steps')}`);
+  const [B, T, r, steps] = [num(p, 'batch', 8), num(p, 'seq', 256), num(p, 'rank', 16), stepsArg(p, 10)];
   const label = p.values.get('label') ?? dir;
   const prefs = parseKernelPrefs(p.values.get('kernels') ?? '');
   const rt = await Runtime.create(await nodeGpu());

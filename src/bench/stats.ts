@@ -1,7 +1,15 @@
 // Small statistics shared by the benchmarks.
+import { num, UsageError, type Parsed } from '../cli/args.ts';
 
 /** The upper median (the middle value after sorting; the higher of the two middle ones for even lengths). */
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** `--steps` of a bench that reports its first step apart and the median of the others: a whole number ≥ 2 */
+export function stepsArg(p: Parsed, dflt: number): number {
+  const steps = num(p, 'steps', dflt);
+  if (!Number.isInteger(steps) || steps < 2) throw new UsageError(`--steps must be a whole number of at least 2 (the first step is timed apart), got ${p.values.get('steps')}`);
+  return steps;
+}
 
 /**
  * Median wall time in ms of `reps` runs of `run`, after warm-up runs (first-use compilation, caches): two, and as many
