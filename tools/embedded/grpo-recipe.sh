@@ -67,7 +67,9 @@ fi
 if [[ $FULL == 1 ]]; then  # the run folder holds the weights and config; the tokenizer comes from the model
   cp "$MODEL"/tokenizer*.json "$adapter/"; [[ -f $adapter/config.json ]] || cp "$MODEL/config.json" "$adapter/"
   # evaluated as it would ship: in bf16, like the starting model's "before" rows (the run's weights are f32)
-  rm -rf "$W/after-bf16"; $LAB convert --model "$adapter" --dtype bf16 --out "$W/after-bf16" && after=(--model "$W/after-bf16")
+  rm -rf "$W/after-bf16"
+  $LAB convert --model "$adapter" --dtype bf16 --out "$W/after-bf16" || { echo "grpo: converting $adapter to bf16 failed: nothing evaluated"; exit 4; }
+  after=(--model "$W/after-bf16")
 else
   mkdir -p "$OUT/adapter" && cp "$adapter/"adapter_* "$OUT/adapter/"; after=(--model "$MODEL" --adapter "$adapter")
 fi
