@@ -87,8 +87,11 @@ for (const [file, code, lines] of [['vec4', vec4Code, [VEC4_ALIAS, PITCH]], ['ti
 }
 const halfSource = (code: string) => `enable f16;\n${code.replace(VEC4_ALIAS, 'alias S = f16;')}`;
 export const matmulVec4hSpec: KernelSpec = { name: 'matmul_forward_vec4h', code: halfSource(vec4Source), bindings: VEC4_BINDINGS };
-/** the vec4 and vec4h sources at K steps of 8 (a device with WebGPU's default 16 KiB of workgroup memory at 128 × 128) */
-const vec4Bk8Specs = { f32: { ...matmulVec4Spec, code: vec4SourceFor(8) }, f16: { ...matmulVec4hSpec, code: halfSource(vec4SourceFor(8)) } };
+/** the vec4 and vec4h sources by K step (8: a device with WebGPU's default 16 KiB of workgroup memory at 128 × 128) */
+const vec4SpecsByBk = {
+  16: { f32: matmulVec4Spec, f16: matmulVec4hSpec },
+  8: { f32: { ...matmulVec4Spec, code: vec4SourceFor(8) }, f16: { ...matmulVec4hSpec, code: halfSource(vec4SourceFor(8)) } },
+};
 const pitchSpecs = new Map<KernelSpec, Map<number, KernelSpec>>();
 /**
  * A tiled or vec4(h) kernel for one tile: its source with the workgroup tiles' row pitch set to the tile's BM/4 + 1
@@ -107,7 +110,7 @@ function pitchSpec(base: KernelSpec, tile: MatmulTile, tileN: MatmulTile): Kerne
 }
 /** The vec4 (half: vec4h) kernel for a tile of tile × tileN and a K step of bk. */
 export const vec4Spec = (tile: MatmulTile, tileN: MatmulTile, half: boolean, bk: 8 | 16): KernelSpec =>
-  pitchSpec(bk === 8 ? vec4Bk8Specs[half ? 'f16' : 'f32'] : half ? matmulVec4hSpec : matmulVec4Spec, tile, tileN);
+  pitchSpec(vec4SpecsByBk[bk][half ? 'f16' : 'f32'], tile, tileN);
 /** the tiled kernel at 64 × 64 (64 invocations) with its kk loop written out: the whole 8-deep K step in one turn */
 const matmulTiled64Spec: KernelSpec = { ...matmulTiledSpec, code: writeOutKk(tiledCode, KK_COPIES) };
 /** The tiled kernel for a tile × tile tile (at 64, its kk loop written out, as the vec4 kernel's prefetch path). */
