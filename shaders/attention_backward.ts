@@ -43,6 +43,9 @@ export const attentionBackwardDkvRowsSpec: KernelSpec = { ...attentionBackwardDk
  * dk, dv (like k), overwritten, with dk/dv summed over the query heads sharing each kv head.
  * version 2 or 3 (4 threads per query row for dQ and per (key, query head) for dK/dV; D % 4 == 0,
  * D <= 64); default: pickAttentionVersion, as the forward.
+ * sumKv false: where version 3 would sum dk, dv over each kv head's G = H/Hkv query heads in reduces of their own,
+ * it leaves them per query head ([B?, S, H, D]) and says so in kvGroup (G; 1 where they came summed), for a consumer
+ * that sums as it reads (rope_qkv_backward's kvGroup): two dispatches fewer.
  */
 export function attentionBackward(
   rt: Runtime,
@@ -52,8 +55,8 @@ export function attentionBackward(
   out: Tensor,
   lse: Tensor,
   dOut: Tensor,
-  opts: AttentionOpts & { version?: 2 | 3 } = {},
-): { dq: Tensor; dk: Tensor; dv: Tensor } {
+  opts: AttentionOpts & { version?: 2 | 3; sumKv?: boolean } = {},
+): { dq: Tensor; dk: Tensor; dv: Tensor; kvGroup: number } {
   const s = attnShape('attention_backward', q, k, v, opts);
   const { B, T, S, H, Hkv } = s;
   expectShape(out, q.shape, 'attention_backward: out', ['f32']);
@@ -76,13 +79,29 @@ export function attentionBackward(
     rt.dispatch(attentionBackwardDqSpec, { ...dqArgs, workgroups: [cdiv(T, 16), H, B] });
   }
 
+  if (version === 3 && opts.sumKv === false && H > Hkv) {
+    // per query head, summed by the consumer: [B?, S, H, D]
+    const headsShape = s.batched ? [B, S, H, s.D] : [S, H, s.D];
+    const [dk, dv] = [rt.empty(headsShape, 'f32', 'attention_backward.dk_heads'), rt.empty(headsShape, 'f32', 'attention_backward.dv_heads')];
+    dkvRowsHeads(rt, s, [q, k, v, dOut, stats, mask], dk, dv, uniforms);
+    stats.dispose();
+    return { dq, dk, dv, kvGroup: H / Hkv };
+  }
   const dk = rt.empty(k.shape, 'f32', 'attention_backward.dk'); // [B?, S, Hkv, D]
   const dv = rt.empty(k.shape, 'f32', 'attention_backward.dv'); // [B?, S, Hkv, D]
   if (version === 3) dkvRows(rt, s, [q, k, v, dOut, stats, mask], dk, dv, uniforms);
   else rt.dispatch(attentionBackwardDkvSpec, { tensors: [q, k, v, dOut, stats, mask, dk, dv], uniforms, workgroups: [cdiv(S, 16), Hkv, B] });
 
   stats.dispose(); // recorded dispatches keep it alive in queue order
-  return { dq, dk, dv };
+  return { dq, dk, dv, kvGroup: 1 };
+}
+
+/** attention_backward_dkv_rows.wgsl: dV (DK = 0), then dK (DK = 1), per query head into dkh, dvh [B, S, H, D] (or dk, dv when H = Hkv). */
+function dkvRowsHeads(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[], dkh: Tensor, dvh: Tensor, uniforms: ArrayBuffer): void {
+  const { B, S, H, D } = s;
+  for (const DK of [0, 1]) {
+    rt.dispatch(attentionBackwardDkvRowsSpec, { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, ROWS_FR), H, B], constants: { DV4: D / 4, DK } });
+  }
 }
 
 /**
@@ -95,9 +114,7 @@ function dkvRows(rt: Runtime, s: ReturnType<typeof attnShape>, inputs: Tensor[],
   const G = H / Hkv;
   const dkh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dk_heads') : dk; // [B, S, H, D]
   const dvh = G > 1 ? rt.empty([B, S, H, D], 'f32', 'attention_backward.dv_heads') : dv;
-  for (const DK of [0, 1]) {
-    rt.dispatch(attentionBackwardDkvRowsSpec, { tensors: [...inputs, dkh, dvh], uniforms, workgroups: [cdiv(S, ROWS_FR), H, B], constants: { DV4: D / 4, DK } });
-  }
+  dkvRowsHeads(rt, s, inputs, dkh, dvh, uniforms);
   if (G === 1) return;
   const total = B * S * Hkv * D;
   // matmul_forward_splitk.wgsl over the G heads of a group as its slices

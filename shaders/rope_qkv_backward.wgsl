@@ -6,19 +6,22 @@
 //   dqkv[r, H + h, :]       = rope_{−p}(dk[r, h, :])        h < Hkv
 //   dqkv[r, H + Hkv + h, :] =           dv[r, h, :]         h < Hkv
 // with r = b·T + t and p = offset + (use_pos ? pos[r] : t), as in the forward.
+// With G > 1, dk and dv are the attention backward's per-query-head partials [R, H, D] (H = G·Hkv), summed here
+// over the G query heads of each kv head, in order g = 0..G-1 (as matmul's split-K reduce would: the same sums,
+// one dispatch and one round trip of [R, Hkv, D] fewer):  dk[r, h, :] = Σ_g dk_heads[r, h·G + g, :].
 //
 // bindings (group 0):
-//   0 uniform  U { R: u32, T: u32, H: u32, Hkv: u32, half: u32, offset: i32, use_pos: u32, _p0: u32 }
+//   0 uniform  U { R: u32, T: u32, H: u32, Hkv: u32, half: u32, offset: i32, use_pos: u32, G: u32 }
 //   1 read     dq:   [R, H, D] f32        (D = 2·half)
-//   2 read     dk:   [R, Hkv, D] f32
-//   3 read     dv:   [R, Hkv, D] f32
+//   2 read     dk:   [R, Hkv·G, D] f32    (G = 1: the gradient itself; G > 1: per query head, summed here)
+//   3 read     dv:   [R, Hkv·G, D] f32
 //   4 read     tab:  [half, 4] f32        turn pieces (rope_forward.ts ropeTable)
 //   5 read     pos:  [R] i32              when use_pos = 1 (any buffer otherwise)
 //   6 storage  dqkv: [R, (H + 2·Hkv)·D] f32
 // dispatch: grid1d(ceil(n / 256)), n = R·(H + 2·Hkv)·half pairs
 // reference: rope_qkv_backward.ref.ts (ropeQkvBackwardRef)
 
-struct U { R: u32, T: u32, H: u32, Hkv: u32, half: u32, offset: i32, use_pos: u32, _p0: u32 }
+struct U { R: u32, T: u32, H: u32, Hkv: u32, half: u32, offset: i32, use_pos: u32, G: u32 }
 
 const WG = 256u;
 
@@ -48,13 +51,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
     x1 = dq[s];
     x2 = dq[s + u.half];
   } else if (h < u.H + u.Hkv) {
-    let s = (r * u.Hkv + (h - u.H)) * D + i; // dk[r, h', i]
-    x1 = dk[s];
-    x2 = dk[s + u.half];
+    let s = (r * u.Hkv + (h - u.H)) * u.G * D + i; // dk[r, h'·G, i]
+    for (var g = 0u; g < u.G; g++) {
+      x1 += dk[s + g * D];
+      x2 += dk[s + g * D + u.half];
+    }
   } else {
-    let s = (r * u.Hkv + (h - u.H - u.Hkv)) * D + i; // dv[r, h', i]
-    x1 = dv[s];
-    x2 = dv[s + u.half];
+    let s = (r * u.Hkv + (h - u.H - u.Hkv)) * u.G * D + i; // dv[r, h'·G, i]
+    for (var g = 0u; g < u.G; g++) {
+      x1 += dv[s + g * D];
+      x2 += dv[s + g * D + u.half];
+    }
   }
   if (h < u.H + u.Hkv) {
     // q or k head: rotate back by the row's angle (rotation by −a)

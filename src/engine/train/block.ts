@@ -109,12 +109,16 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   hp.grad(HOOKS.z(l), dz.view(a.att.shape));
   if (g) matmul(rt, dO, z, { transA: true, out: g.wo, accumulate: true }); // dWo += dOᵀ z  [C, H·D]
   const dAtt = dz.view(a.att.shape); // [B, T, H, D]
-  const { dq, dk, dv } = a.explicit
+  // dk, dv may stay per query head, summed over each kv head's group by rope_qkv_backward as it reads them, where
+  // nothing else reads them: no gradient edit at hook_rot_k / hook_v, and the k / v adapters read dqkv's windows
+  const kvRead = hp.editsGrad(HOOKS.rotK(l)) || hp.editsGrad(HOOKS.v(l)) || (['k_proj', 'v_proj'] as const).some((t) => slot(t) && !qkvWindow(cfg, t, slot(t)!.B.shape[1], N));
+  const { dq, dk, dv, kvGroup } = a.explicit
     ? // a hook edited the scores or the pattern: their explicit steps run back, each edit's backward where it sat
-      attentionExplicitBackward(rt, a.q, a.k, a.v, a.explicit.p, a.explicit.pz, dAtt, { onDp: (g) => hp.grad(HOOKS.pattern(l), g), onDs: (g) => hp.grad(HOOKS.attnScores(l), g) })
-    : attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse!, dAtt, { offset: 0 });
-  for (const [name, t] of [[HOOKS.rotQ(l), dq], [HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
-  const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq }).reshape([N, ctx.W]); // [N, W]
+      { ...attentionExplicitBackward(rt, a.q, a.k, a.v, a.explicit.p, a.explicit.pz, dAtt, { onDp: (g) => hp.grad(HOOKS.pattern(l), g), onDs: (g) => hp.grad(HOOKS.attnScores(l), g) }), kvGroup: 1 }
+    : attentionBackward(rt, a.q, a.k, a.v, a.attRaw ?? a.att, a.lse!, dAtt, { offset: 0, sumKv: kvRead });
+  hp.grad(HOOKS.rotQ(l), dq);
+  if (kvGroup === 1) for (const [name, t] of [[HOOKS.rotK(l), dk], [HOOKS.v(l), dv]] as const) hp.grad(name, t);
+  const dqkv = ropeQkvBackward(rt, dq, dk, dv, { invFreq: ctx.invFreq, kvGroup }).reshape([N, ctx.W]); // [N, W]
   // an edit of hook_q / hook_k (before RoPE) edits its window of the fused gradient; the adapter then reads that window
   const preGrad = new Map<string, Tensor>();
   for (const [name, heads, at] of preRopeParts(ctx, l)) {

@@ -16,6 +16,7 @@ import type { ModelWeights } from '../model/weights.ts';
 import { stackedRows } from '../model/block-adapters.ts';
 import { TrainGraph, defaultCeChunkRows, type FullGrads, type LoraState, type MicroBatch, LORA_TARGETS } from './graph.ts';
 import { usingKernelPrefs } from '../gpu/kernel-prefs.ts';
+import { HOOKS } from '../model/hooks.ts';
 
 after(releaseTestRuntime);
 
@@ -351,4 +352,34 @@ test('logits chunks: within 32 M floats, rounded down to whole 128-row tiles whe
   assert.equal(defaultCeChunkRows(1024), 32768);
   assert.equal(defaultCeChunkRows(300_000), 111); // fewer than a tile fit: as many as fit
   assert.equal(defaultCeChunkRows(1 << 26), 1);
+});
+
+test('GQA with rows attention: rope_qkv_backward sums dk, dv per kv head (two dispatches fewer a layer), the gradients bit for bit those of the reduces', async () => {
+  const rt = await testRuntime();
+  const ckpt = makeTinyCheckpoint({ max_position_embeddings: 64 }, 21, 'f32'); // 4 query heads on 2 kv heads, D = 4
+  const { model } = await loadModel(rt, ckpt, { tokenizer: false });
+  const cfg = model.cfg;
+  const [B, T] = [1, 40]; // T ≥ 32: the rows kernels (attention version 3)
+  const rng = new Rng(3);
+  const ids = Int32Array.from({ length: B * T }, () => Math.floor(rng.next() * cfg.d_vocab));
+  const labels = Int32Array.from({ length: B * T }, (_, i) => (i + 1 < B * T ? ids[i + 1] : -100));
+  const run = async (edit?: Map<string, { forward: () => void; backward: () => void }>) => {
+    const grads = zerosLike(rt, model.w, true);
+    const log = logDispatches(rt);
+    try {
+      await rt.read(new TrainGraph(rt, cfg, model.w).step({ ids, labels, B, T }, rt.zeros([1]), null, grads, { gradScale: 1 / (B * T), hooks: edit ? { edit } : undefined }));
+    } finally {
+      log.restore();
+    }
+    const reduces = log.names.filter((n) => n === 'matmul_forward_splitk').length;
+    return { reduces, wqkv: await Promise.all(grads.blocks.map((b) => rt.read(b.wqkv))), embed: await rt.read(grads.embed), names: log.names };
+  };
+  const fused = await run();
+  assert.ok(fused.names.includes('attention_backward_dkv_rows'), 'the rows kernels ran');
+  // an identity gradient edit at hook_rot_k and hook_v reads dk, dv: they come summed by the reduces, as before
+  const id = { forward: () => {}, backward: () => {} };
+  const apart = await run(new Map(Array.from({ length: cfg.n_layers }, (_, l) => [[HOOKS.rotK(l), id], [HOOKS.v(l), id]] as const).flat()));
+  assert.equal(apart.reduces - fused.reduces, 2 * cfg.n_layers, 'the dk and dv reduces of each layer are gone');
+  fused.wqkv.forEach((g, l) => assert.deepEqual(g, apart.wqkv[l], `layer ${l} dWqkv`));
+  assert.deepEqual(fused.embed, apart.embed, 'dEmbed');
 });
