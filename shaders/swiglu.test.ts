@@ -1,9 +1,9 @@
 // swiglu_forward + swiglu_backward vs float64 references.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { swigluForward } from './swiglu_forward.ts';
+import { swigluForward, swigluForwardFused } from './swiglu_forward.ts';
 import { swigluForwardRef } from './swiglu_forward.ref.ts';
-import { swigluBackward } from './swiglu_backward.ts';
+import { swigluBackward, swigluBackwardFused } from './swiglu_backward.ts';
 import { swigluBackwardRef } from './swiglu_backward.ref.ts';
 import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
 import { assertAllClose, allClose } from '../src/engine/testing/allclose.ts';
@@ -72,4 +72,28 @@ test('swiglu: no NaN from |g| = 1e4; NaN inputs propagate and fail the compariso
   const dg = await rt.read(dgate);
   assert.deepEqual([dg[0], Math.abs(dg[1])], [1, 0]);
   assert.throws(() => swigluForward(rt, rt.upload(g, [4]), rt.upload(up, [2, 2])), /shapes differ/);
+});
+
+test('swiglu fused: gate | up as the column halves of gu [N, 2F] give, bit for bit, what the halves apart give (forward and backward)', async () => {
+  const rt = await testRuntime();
+  const [N, F] = [7, 37]; // odd: rows and columns not multiples of anything
+  const rng = new Rng(11);
+  const { g, up, dout } = inputs(rng, N * F);
+  const gu = new Float32Array(N * 2 * F); // [N, 2F]: row r = gate[r, :] | up[r, :]
+  for (let r = 0; r < N; r++) {
+    gu.set(g.subarray(r * F, (r + 1) * F), r * 2 * F);
+    gu.set(up.subarray(r * F, (r + 1) * F), r * 2 * F + F);
+  }
+  const [tg, tu, td, tgu] = [rt.upload(g, [N, F]), rt.upload(up, [N, F]), rt.upload(dout, [N, F]), rt.upload(gu, [N, 2 * F])];
+  assert.deepEqual(await rt.read(swigluForwardFused(rt, tgu)), await rt.read(swigluForward(rt, tg, tu)), 'forward');
+  const apart = swigluBackward(rt, tg, tu, td);
+  const [dg, du, dgu] = await Promise.all([rt.read(apart.dgate), rt.read(apart.dup), rt.read(swigluBackwardFused(rt, tgu, td))]);
+  const want = new Float32Array(N * 2 * F);
+  for (let r = 0; r < N; r++) {
+    want.set(dg.subarray(r * F, (r + 1) * F) as Float32Array, r * 2 * F);
+    want.set(du.subarray(r * F, (r + 1) * F) as Float32Array, r * 2 * F + F);
+  }
+  assert.deepEqual(dgu, want, 'backward: dgate | dup side by side');
+  assert.throws(() => swigluForwardFused(rt, rt.empty([N, 2 * F + 1])), /\[N, 2F\]/);
+  assert.throws(() => swigluBackwardFused(rt, tgu, rt.empty([N, F + 1])), /dout/);
 });

@@ -1,4 +1,4 @@
-// swiglu_forward: out = silu(gate) · up, elementwise.
+// swiglu_forward: out = silu(gate) · up, elementwise; gate and up apart, or as the column halves of one product's rows.
 import code from './swiglu_forward.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
@@ -15,11 +15,26 @@ export function expectSameF32(a: Tensor, b: Tensor, what: string): void {
 /** silu(gate)·up for gate, up [N, F] (any equal shapes). Returns a new f32 tensor of that shape. */
 export function swigluForward(rt: Runtime, gate: Tensor, up: Tensor): Tensor {
   expectSameF32(gate, up, 'swiglu_forward');
-  const out = rt.empty(gate.shape, 'f32', 'swiglu.out'); // [N, F]
+  return run(rt, gate, up, rt.empty(gate.shape, 'f32', 'swiglu.out'), 0); // [N, F]
+}
+
+/** silu(gate)·up for gu [N, 2F] = gate | up side by side (one product of x and [Wgate; Wup]). Returns a new [N, F]. */
+export function swigluForwardFused(rt: Runtime, gu: Tensor): Tensor {
+  const F = fusedHalf(gu, 'swiglu_forward');
+  return run(rt, gu, gu, rt.empty([gu.shape[0], F], 'f32', 'swiglu.out'), F); // [N, F]
+}
+
+/** F of gu [N, 2F] (f32, 2-D, even width); throws naming the tensor otherwise. */
+export function fusedHalf(gu: Tensor, what: string): number {
+  if (gu.dtype !== 'f32' || gu.shape.length !== 2 || gu.shape[1] % 2 !== 0 || gu.shape[1] === 0) throw new Error(`${what}: the fused gate|up rows must be f32 [N, 2F], got ${gu}`);
+  return gu.shape[1] / 2;
+}
+
+function run(rt: Runtime, gate: Tensor, up: Tensor, out: Tensor, F: number): Tensor {
   rt.dispatch(swigluForwardSpec, {
     tensors: [gate, up, out],
-    uniforms: packUniforms([['u32', gate.numel], ['u32', 0], ['u32', 0], ['u32', 0]]),
-    workgroups: grid1d(cdiv(gate.numel, 256)),
+    uniforms: packUniforms([['u32', out.numel], ['u32', F], ['u32', 0], ['u32', 0]]),
+    workgroups: grid1d(cdiv(out.numel, 256)),
   });
   return out;
 }
