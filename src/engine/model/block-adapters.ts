@@ -104,6 +104,9 @@ export function qkvBlocks(cfg: ModelConfig, align: number): number[] | null {
   return starts.every((s) => s % align === 0) ? starts : null;
 }
 
+/** The MLP's gate and up projections, in the order of their fused product's column blocks (weights.ts). */
+export const GATE_UP = ['gate_proj', 'up_proj'] as const;
+
 /** Whether the adapter adapts any of `targets` in layer l. */
 export function hasLora(lora: AdapterSlots | null, l: number, ...targets: LoraTarget[]): boolean {
   const slots = lora?.slots[l];
@@ -121,6 +124,8 @@ export interface BlockAdapterTerms {
   shared(ts: readonly LoraTarget[], xIn: Tensor, window?: (t: LoraTarget) => ColumnWindow | undefined): Partial<Record<LoraTarget, AdapterTerm>>;
   /** q, k and v as one term of the fused q|k|v product [N, W] (their B factors back to back as its column blocks) */
   qkv(xIn: Tensor): AdapterTerm | undefined;
+  /** gate and up as one term of the fused gate|up product [N, 2F] (stackedRows of the weights: weights.ts), as qkv */
+  gateUp(xIn: Tensor): AdapterTerm | undefined;
 }
 
 export function blockAdapterTerms(env: AdapterEnv, l: number, keep: boolean, kept: AdapterActs): BlockAdapterTerms {
@@ -168,26 +173,33 @@ export function blockAdapterTerms(env: AdapterEnv, l: number, keep: boolean, kep
     for (const t of here) terms[t] = one(t, xIn, window?.(t));
     return terms;
   };
-  const qkv = (xIn: Tensor): AdapterTerm | undefined => {
-    const ts = ['q_proj', 'k_proj', 'v_proj'] as const;
+  /**
+   * The adapters of ts as one term of a fused product [N, width] whose column blocks start at `starts` (one a target):
+   * their B factors back to back as its column blocks, from one stacked x·Aᵀ, where they are all there and stacked;
+   * else each adapter into its window of the fused rows.
+   */
+  const fused = (ts: readonly LoraTarget[], starts: readonly number[], width: number, xIn: Tensor): AdapterTerm | undefined => {
     if (!ts.some((t) => slots?.[t])) return undefined;
-    const windows = (t: LoraTarget) => qkvColumns(cfg, t as (typeof ts)[number]);
+    const windows = (t: LoraTarget): ColumnWindow => ({ offset: starts[ts.indexOf(t)], stride: width });
     const all = ts.every((t) => slots?.[t]);
-    const Bs = all ? stackedRows(ts.map((t) => slots![t]!.B)) : null; // [W, r]
-    const g = Bs ? stackedXa(ts, xIn) : null; // [N, 3r], q|k|v side by side
+    const Bs = all ? stackedRows(ts.map((t) => slots![t]!.B)) : null; // [width, r]
+    const g = Bs ? stackedXa(ts, xIn) : null; // [N, k·r], the adapters side by side
     // each into its window of the fused rows (from the stacked x·Aᵀ where there is one)
     const each = () => (g ? fromStacked(ts, xIn, g, windows) : shared(ts, xIn, windows));
     if (!g || !Bs) {
       const terms = each();
       return { orElse: (y) => ts.forEach((t) => terms[t]?.orElse(y)) };
     }
-    const aligned = qkvBlocks(cfg, 16); // lora_forward's column blocks hold whole 16-column tiles
+    const aligned = starts.every((s) => s % 16 === 0); // lora_forward's column blocks hold whole 16-column tiles
     const orElse = (y: Tensor) => {
-      if (aligned) return loraForwardBlocks(rt, g.a, Bs, y, scale, aligned);
+      if (aligned) return loraForwardBlocks(rt, g.a, Bs, y, scale, starts);
       const terms = each();
       ts.forEach((t) => terms[t]!.orElse(y));
     };
-    return { p: g.a, q: Bs, k: g.r, alpha: scale, starts: qkvBlocks(cfg, 1)!, orElse };
+    return { p: g.a, q: Bs, k: g.r, alpha: scale, starts, orElse };
   };
-  return { one, shared, qkv };
+  const QKV = ['q_proj', 'k_proj', 'v_proj'] as const;
+  const qkv = (xIn: Tensor) => fused(QKV, qkvBlocks(cfg, 1)!, qkvColumns(cfg, 'q_proj').stride, xIn);
+  const gateUp = (xIn: Tensor) => fused(GATE_UP, [0, cfg.d_mlp], 2 * cfg.d_mlp, xIn);
+  return { one, shared, qkv, gateUp };
 }

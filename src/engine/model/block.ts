@@ -22,7 +22,7 @@ import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { ropeKvWrite } from '../../../shaders/rope_kv_write.ts';
 import { attentionForward } from '../../../shaders/attention_forward.ts';
 import { attentionApply, attentionPattern, attentionScores } from '../../../shaders/attention_explicit.ts';
-import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+import { swigluForward, swigluForwardFused } from '../../../shaders/swiglu_forward.ts';
 import { add } from '../../../shaders/add_scale.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
@@ -31,7 +31,7 @@ import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
 import { normLinear, normSwiglu } from './ops.ts';
-import { blockAdapterTerms, hasLora, type AdapterActs, type AdapterSlots, type BlockAdapterTerms } from './block-adapters.ts';
+import { blockAdapterTerms, hasLora, stackedRows, GATE_UP, type AdapterActs, type AdapterSlots, type BlockAdapterTerms } from './block-adapters.ts';
 
 /** What a block asks of its hook points (model/hooks.ts HookPoints, train/graph-hooks.ts GraphHookPoints). */
 export interface BlockHooks {
@@ -93,13 +93,15 @@ export interface BlockActs extends AdapterActs {
   mid: Tensor; // [N, C] resid_mid
   h2: Tensor; // [N, C] ln2(mid)
   rstd2: Tensor; // [N]
-  gate: Tensor; // [N, F]
-  up: Tensor; // [N, F]
+  /** gate and up side by side, [N, 2F]: the one gate|up product, where the weights are stacked (weights.ts) */
+  gu?: Tensor;
+  gate?: Tensor; // [N, F], where gate and up are products apart (no gu)
+  up?: Tensor; // [N, F]
   act: Tensor; // [N, F] silu(gate)·up
 }
 
 export const disposeActs = (a: BlockActs, keepX: boolean): void => {
-  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.mid, a.h2, a.rstd2, a.gate, a.up, a.act]) t.dispose();
+  for (const t of [a.h1, a.rstd1, a.q, a.k, a.v, a.att, a.mid, a.h2, a.rstd2, a.gu, a.gate, a.up, a.act]) t?.dispose();
   a.lse?.dispose();
   a.explicit?.p.dispose();
   a.explicit?.pz.dispose(); // the same tensor as p when only the scores were edited: dispose() is idempotent
@@ -188,12 +190,20 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
 
   // ---- MLP: ln2 → gate/up → SwiGLU ----
   let act: Tensor; // [..., F] (the residual's leading shape)
-  let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gate' | 'up'> | null = null;
-  if (plain && !hasLora(env.lora, l, 'gate_proj', 'up_proj')) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
-  else {
+  let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gu' | 'gate' | 'up'> | null = null;
+  const wgu = stackedRows([bw.wgate, bw.wup]); // [2F, C]: gate|up as one product where the weights lie so (weights.ts)
+  if (plain && !hasLora(env.lora, l, ...GATE_UP)) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
+  else if (wgu) {
     const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
     const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
-    const gu = terms.shared(['gate_proj', 'up_proj'], h2); // one x·Aᵀ for both where stacked
+    const gu = matmul(rt, h2, wgu, { transB: true, lowRank: terms.gateUp(h2) }); // [N, 2F] gate | up (+ the adapters')
+    act = swigluForwardFused(rt, gu).reshape([...lead, F]);
+    if (keep) kept = { h2: n2.y, rstd2: n2.rstd, gu };
+    else gu.dispose(); // early: the block's largest
+  } else {
+    const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
+    const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
+    const gu = terms.shared(GATE_UP, h2); // one x·Aᵀ for both where stacked
     const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: gu.gate_proj }); // [N, F]
     const up = matmul(rt, h2, bw.wup, { transB: true, lowRank: gu.up_proj }); // [N, F]
     act = swigluForward(rt, gate, up).reshape([...lead, F]);

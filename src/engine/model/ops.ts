@@ -11,7 +11,8 @@ import { matmul, type MatmulOptions } from '../../../shaders/matmul_forward.ts';
 import { rmsnormForward } from '../../../shaders/rmsnorm_forward.ts';
 import { gemvRmsnorm } from '../../../shaders/gemv_rmsnorm.ts';
 import { gemvSwiglu } from '../../../shaders/gemv_swiglu.ts';
-import { swigluForward } from '../../../shaders/swiglu_forward.ts';
+import { swigluForward, swigluForwardFused } from '../../../shaders/swiglu_forward.ts';
+import { stackedRows } from './block-adapters.ts';
 
 /** At most this many rows take the fused kernels (their W reads stay one pass up to 16 rows). */
 export const FUSED_MAX_ROWS = 16;
@@ -36,7 +37,8 @@ export function normLinear(
 
 /**
  * silu(rmsnorm(x; g) · Wgᵀ) · (rmsnorm(x; g) · Wuᵀ) for x [N, C] → [N, F], when the caller needs none of the
- * parts: one fused dispatch for few rows, else the RMSNorm, two matmuls and SwiGLU (their buffers freed here).
+ * parts: one fused dispatch for few rows, else the RMSNorm, the gate|up product (one where Wg and Wu are stacked:
+ * weights.ts; else two) and SwiGLU (their buffers freed here).
  */
 export function normSwiglu(rt: Runtime, x: Tensor, g: Tensor, eps: number, Wg: Tensor, Wu: Tensor): Tensor {
   const [N, C] = x.shape;
@@ -44,6 +46,14 @@ export function normSwiglu(rt: Runtime, x: Tensor, g: Tensor, eps: number, Wg: T
   const { y: h, rstd } = rmsnormForward(rt, x, g, eps); // [N, C]
   rstd.dispose();
   const hr = h.view([N, C]);
+  const Wgu = stackedRows([Wg, Wu]); // [2F, C]
+  if (Wgu) {
+    const gu = matmul(rt, hr, Wgu, { transB: true }); // [N, 2F] gate | up
+    h.dispose();
+    const act = swigluForwardFused(rt, gu); // [N, F]
+    gu.dispose();
+    return act;
+  }
   const [gate, up] = [matmul(rt, hr, Wg, { transB: true }), matmul(rt, hr, Wu, { transB: true })]; // [N, F] each
   h.dispose();
   const act = swigluForward(rt, gate, up); // [N, F]

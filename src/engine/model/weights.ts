@@ -4,7 +4,7 @@
 // weights stay half on the GPU (two per u32, unpacked in the kernels); biases are made f32 on the
 // host (tiny) because matmul adds an f32 bias.
 import type { Runtime } from '../gpu/runtime.ts';
-import type { Tensor } from '../gpu/tensor.ts';
+import { SLICE_ALIGN, type Tensor } from '../gpu/tensor.ts';
 import { fromHalfBits } from '../gpu/half.ts';
 import type { ModelConfig } from './config.ts';
 import type { HostTensor } from './checkpoint.ts';
@@ -19,8 +19,12 @@ export interface BlockWeights {
   bqkv: Tensor | null; // [(n_heads + 2·n_kv_heads)·d_head]   Qwen2 only
   wo: Tensor; // [d_model, n_heads·d_head]
   ln2: Tensor; // [d_model]               post_attention_layernorm
-  wgate: Tensor; // [d_mlp, d_model]
-  wup: Tensor; // [d_mlp, d_model]
+  /**
+   * [d_mlp, d_model] each. Where f32 and the size allows (uploadWeights), the two halves of one buffer, back to back, so
+   * that stackedRows([wgate, wup]) is one [2·d_mlp, d_model] view and the MLP takes gate|up as one product.
+   */
+  wgate: Tensor;
+  wup: Tensor;
   wdown: Tensor; // [d_model, d_mlp]
 }
 
@@ -29,7 +33,7 @@ export interface ModelWeights {
   blocks: BlockWeights[];
   lnFinal: Tensor; // [d_model]
   unembed: Tensor; // [d_vocab, d_model]: lm_head, or embed when tied
-  /** every tensor this object owns (unembed may be embed) */
+  /** every tensor this object owns (unembed may be embed; not the slices of one: wgate and wup may be W_GU's) */
   all: Tensor[];
 }
 
@@ -43,7 +47,7 @@ const asF32 = (t: HostTensor): Float32Array => (t.dtype === 'f32' ? (t.data as F
 function stackRows(parts: HostTensor[], name: string): HostTensor {
   const dtype = parts[0].dtype;
   if (parts.some((p) => p.dtype !== dtype || p.shape[1] !== parts[0].shape[1])) {
-    throw new Error(`${name}: q/k/v projections differ in dtype or width (${parts.map((p) => `${p.name} ${p.dtype} [${p.shape}]`).join(', ')})`);
+    throw new Error(`${name}: the stacked projections differ in dtype or width (${parts.map((p) => `${p.name} ${p.dtype} [${p.shape}]`).join(', ')})`);
   }
   const n = parts.reduce((a, p) => a + p.data.length, 0);
   const data = dtype === 'f32' ? new Float32Array(n) : new Uint16Array(n);
@@ -71,6 +75,17 @@ export function uploadWeights(rt: Runtime, cfg: ModelConfig, tensors: Map<string
     all.push(t);
     return t;
   };
+  /**
+   * gate_proj and up_proj: one buffer [2F, C] (gate's rows, then up's) with the two as slices of it where they are f32
+   * and gate's size is a whole number of SLICE_ALIGN bytes (up's start must be), else two tensors as uploaded
+   */
+  const gateUp = (p: string, l: number): Pick<BlockWeights, 'wgate' | 'wup'> => {
+    const [g, u] = [get(`${p}gate_proj.weight`), get(`${p}up_proj.weight`)];
+    const labels = [`blocks.${l}.mlp.W_gate`, `blocks.${l}.mlp.W_in`] as const;
+    if (g.dtype !== 'f32' || u.dtype !== 'f32' || (4 * g.data.length) % SLICE_ALIGN !== 0 || g.shape[1] !== u.shape[1]) return { wgate: up(g.name, labels[0]), wup: up(u.name, labels[1]) };
+    const both = keep(toGpu(rt, stackRows([g, u], `${p}gate_up`), `blocks.${l}.mlp.W_GU`)); // [2F, C]
+    return { wgate: both.slice(0, g.shape, labels[0]), wup: both.slice(g.data.length, u.shape, labels[1]) };
+  };
   const embed = up('model.embed_tokens.weight', 'embed.W_E');
   const blocks: BlockWeights[] = [];
   for (let l = 0; l < cfg.n_layers; l++) {
@@ -83,8 +98,7 @@ export function uploadWeights(rt: Runtime, cfg: ModelConfig, tensors: Map<string
         : null,
       wo: up(`${p}self_attn.o_proj.weight`, `blocks.${l}.attn.W_O`),
       ln2: up(`${p}post_attention_layernorm.weight`, `blocks.${l}.ln2.w`),
-      wgate: up(`${p}mlp.gate_proj.weight`, `blocks.${l}.mlp.W_gate`),
-      wup: up(`${p}mlp.up_proj.weight`, `blocks.${l}.mlp.W_in`),
+      ...gateUp(`${p}mlp.`, l),
       wdown: up(`${p}mlp.down_proj.weight`, `blocks.${l}.mlp.W_out`),
     });
   }

@@ -14,15 +14,16 @@ import { rmsnormBackward } from '../../../shaders/rmsnorm_backward.ts';
 import { ropeQkvBackward } from '../../../shaders/rope_qkv_backward.ts';
 import { attentionBackward } from '../../../shaders/attention_backward.ts';
 import { attentionExplicitBackward } from '../../../shaders/attention_explicit_backward.ts';
-import { swigluBackward } from '../../../shaders/swiglu_backward.ts';
+import { swigluBackward, swigluBackwardFused } from '../../../shaders/swiglu_backward.ts';
+import { copyColumns } from '../../../shaders/copy_columns.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { ModelWeights } from '../model/weights.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from '../model/hooks.ts';
 import type { BlockActs } from '../model/block.ts';
-import { qkvBlocks } from '../model/block-adapters.ts';
+import { qkvBlocks, stackedRows, GATE_UP } from '../model/block-adapters.ts';
 import type { GraphHookPoints } from './graph-hooks.ts';
-import { adapterBackward, qkvWindow, type LoraState } from './lora-backward.ts';
+import { adapterBackward, fusedWindow, qkvWindow, type AdapterBackward, type LoraState } from './lora-backward.ts';
 import type { ColumnRange } from '../../../shaders/lora_forward.ts';
 import type { LoraTarget } from './adapter.ts';
 
@@ -88,18 +89,8 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   const dAct = matmul(rt, dDown, bw.wdown, { lowRank: adapters.one('down_proj', a.act, dDown) }); // [N, F] = dDown · Wd (+ the adapter's)
   hp.grad(HOOKS.mlpPost(l), dAct);
   if (g) matmul(rt, dDown, a.act, { transA: true, out: g.wdown, accumulate: true }); // dWd += dDownᵀ act  [C, F]
-  const { dgate, dup } = swigluBackward(rt, a.gate, a.up, dAct); // [N, F] each
-  dAct.dispose(); // early: [N, F]
-  const dh2 = matmul(rt, dgate, bw.wgate); // [N, C]
-  const guTerm = adapters.shared(['gate_proj', 'up_proj'], a.h2, (t) => [t === 'gate_proj' ? dgate : dup, undefined]);
-  matmul(rt, dup, bw.wup, { out: dh2, accumulate: true, lowRank: guTerm }); // dh2 += dup · Wu (+ the adapters')
+  const dh2 = a.gu ? gateUpFused(ctx, l, a, a.gu, dAct, adapters, g, lora) : gateUpApart(ctx, l, a, dAct, adapters, g); // [N, C]
   hp.grad(HOOKS.ln2(l), dh2);
-  if (g) {
-    matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
-    matmul(rt, dup, a.h2, { transA: true, out: g.wup, accumulate: true }); // [F, C]
-  }
-  dgate.dispose(); // early: [N, F]
-  dup.dispose();
   const dMid = hp.grad(HOOKS.residMid(l), rmsnormBackward(rt, a.mid, bw.ln2, a.rstd2, dh2, g?.ln2 ?? null, { residual: dOut }).dx); // [N, C] residual + norm path
 
   // ---- attention: mid = x + z Woᵀ (hook_attn_out = z Woᵀ) ----
@@ -150,4 +141,60 @@ function backward(ctx: BlockContext, l: number, a: BlockActs, dOut: Tensor, B: n
   const dx = hp.grad(HOOKS.residPre(l), rmsnormBackward(rt, a.x, bw.ln1, a.rstd1, dh1, g?.ln1 ?? null, { residual: dMid }).dx); // [N, C] residual + norm path
   adapters.flush();
   return dx;
+}
+
+type BlockGrads = FullGrads['blocks'][number];
+
+/**
+ * dh2 [N, C] from the SwiGLU output's gradient dAct [N, F] (freed here) where the forward ran gate|up as one product gu
+ * [N, 2F] (weights stacked: weights.ts): dgu = dgate | dup side by side, then one product dgu · [Wg; Wu] with the
+ * adapters' term, the adapters' backward reading dgu's halves in place, and one weight-gradient product where the
+ * full gradients lie stacked too.
+ */
+function gateUpFused(ctx: BlockContext, l: number, a: BlockActs, gu: Tensor, dAct: Tensor, adapters: AdapterBackward, g: BlockGrads | undefined, lora: LoraState | null): Tensor {
+  const { rt, cfg } = ctx;
+  const bw = ctx.w.blocks[l];
+  const F = cfg.d_mlp;
+  const N = gu.shape[0];
+  const wgu = stackedRows([bw.wgate, bw.wup]); // [2F, C]
+  if (!wgu) throw new Error(`layer ${l}: the forward ran gate|up as one product, but ${bw.wgate} and ${bw.wup} no longer lie back to back`);
+  const dgu = swigluBackwardFused(rt, gu, dAct); // [N, 2F] dgate | dup
+  dAct.dispose(); // early: [N, F]
+  const half = (t: LoraTarget): ColumnRange => ({ offset: t === 'gate_proj' ? 0 : F, width: F });
+  /** t's half of dgu as a contiguous [N, F] */
+  const copyHalf = (t: LoraTarget): Tensor => {
+    const d = rt.empty([N, F], 'f32', `${t}.dy`);
+    copyColumns(rt, dgu, d, { cols: F, srcOffset: half(t).offset, dstOffset: 0 });
+    return d;
+  };
+  // each adapter's dy: its half of dgu, read in place where the kernels can, else a copy
+  const r = lora?.slots[l]?.gate_proj?.B.shape[1] ?? lora?.slots[l]?.up_proj?.B.shape[1] ?? 0;
+  const dy = (t: LoraTarget): [Tensor, ColumnRange | undefined] => (fusedWindow(N, r, 2 * F, half(t)) ? [dgu, half(t)] : [copyHalf(t), undefined]);
+  const term = adapters.shared(GATE_UP, a.h2, dy, { dy: dgu, starts: F % 4 === 0 ? [0, F] : null });
+  const dh2 = matmul(rt, dgu, wgu, { lowRank: term }); // [N, C] = dgu · [Wg; Wu] (+ the adapters')
+  if (g) {
+    const gwgu = stackedRows([g.wgate, g.wup]); // [2F, C]
+    if (gwgu) matmul(rt, dgu, a.h2, { transA: true, out: gwgu, accumulate: true }); // [2F, C] += dguᵀ h2
+    else for (const t of GATE_UP) matmul(rt, copyHalf(t), a.h2, { transA: true, out: t === 'gate_proj' ? g.wgate : g.wup, accumulate: true }); // [F, C]
+  }
+  dgu.dispose(); // early: [N, 2F]
+  return dh2;
+}
+
+/** As gateUpFused where gate and up ran as two products (a.gate, a.up [N, F]): two products each way. */
+function gateUpApart(ctx: BlockContext, l: number, a: BlockActs, dAct: Tensor, adapters: AdapterBackward, g: BlockGrads | undefined): Tensor {
+  const { rt } = ctx;
+  const bw = ctx.w.blocks[l];
+  const { dgate, dup } = swigluBackward(rt, a.gate!, a.up!, dAct); // [N, F] each
+  dAct.dispose(); // early: [N, F]
+  const dh2 = matmul(rt, dgate, bw.wgate); // [N, C]
+  const guTerm = adapters.shared(GATE_UP, a.h2, (t) => [t === 'gate_proj' ? dgate : dup, undefined]);
+  matmul(rt, dup, bw.wup, { out: dh2, accumulate: true, lowRank: guTerm }); // dh2 += dup · Wu (+ the adapters')
+  if (g) {
+    matmul(rt, dgate, a.h2, { transA: true, out: g.wgate, accumulate: true }); // [F, C]
+    matmul(rt, dup, a.h2, { transA: true, out: g.wup, accumulate: true }); // [F, C]
+  }
+  dgate.dispose(); // early: [N, F]
+  dup.dispose();
+  return dh2;
 }

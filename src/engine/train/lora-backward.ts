@@ -72,6 +72,9 @@ function dxTerm(rt: Runtime, dxa: Tensor, A: Tensor): LowRankTerm {
 const readsInPlace = (N: number, r: number, ld: number, { offset, width }: ColumnRange): boolean =>
   offset % 4 === 0 && ld % 4 === 0 && skinnyApplies(N, r, width) && atbApplies(width, r, N);
 
+/** Window w of a fused gradient [N, ld] (gate|up's halves) when a rank-r adapter's backward can read it in place. */
+export const fusedWindow = (N: number, r: number, ld: number, w: ColumnRange): boolean => r > 0 && readsInPlace(N, r, ld, w);
+
 /** Target t's window of the fused q|k|v gradient when the adapter's backward can read it in place, else null. */
 export function qkvWindow(cfg: ModelConfig, t: 'q_proj' | 'k_proj' | 'v_proj', r: number, N: number): ColumnRange | null {
   const { offset, stride } = qkvColumns(cfg, t);

@@ -162,13 +162,18 @@ export class Trainer {
     if (!tied) add('lm_head.weight', true, () => w.unembed, (t) => (w.unembed = t));
     // move each weight into its slice of the packed buffers; the model then reads the slices
     const { params, chunks } = packParams(rt, entries.map((e) => e.spec));
+    const olds = new Set<Tensor>(); // what the weights were, or the buffers they were slices of (gate|up: weights.ts)
     entries.forEach((e, i) => {
       const old = e.get();
       rt.copy(old, 0, params[i].p, 0, old.numel);
       e.set(params[i].p);
-      w.all.splice(w.all.indexOf(old), 1);
-      old.dispose();
+      olds.add(old.root());
     });
+    for (const old of olds) {
+      const at = w.all.indexOf(old);
+      if (at >= 0) w.all.splice(at, 1);
+      old.dispose();
+    }
     for (const c of chunks) w.all.push(c.p); // the model owns its (packed) weights from now on
     const g = (name: string) => params.find((x) => x.name === name)?.g ?? null;
     const fullGrads: FullGrads = {
