@@ -1,13 +1,17 @@
-// `npm run bench -- decode|prefill --model <dir> [--batch 1,16] [--tokens N] [--hf <bench.json>] [--json out] [--profile]`
+// `npm run bench -- decode|prefill --model <dir> [--batch 1,16] [--tokens N] [--hf <bench.json>] [--json out] [--profile]
+//                                  [--kernels matmul=tiled]`
 // Whole-model speed, wall-clock (the number a user feels: CPU dispatch included), after a warm-up
 // that compiles every pipeline. decode: greedy generation of N new tokens from a 32-token prompt
 // (EOS ignored), tok/s = B·(N − 1) / (time for N tokens − time for 1 token): decode steps only.
 // prefill: one forward of B × N tokens with last-position logits, tok/s = B·N / time.
 // --profile (prefill): one more forward per batch size with each dispatch in its own timestamped pass, by kernel.
 // --hf reads what tools/golden/real_shapes.py measured with HF transformers in the same run.
+// --kernels sets the runtime's kernel preferences (Runtime.kernelPrefs), as `bench -- sft --kernels` does: e.g.
+// matmul=tiled times f32 weights through the tiled kernel, the one half-precision checkpoints take.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { nodeGpu } from '../engine/gpu/node.ts';
 import { Runtime } from '../engine/gpu/runtime.ts';
+import { parseKernelPrefs } from '../engine/gpu/kernel-prefs.ts';
 import { dirSource } from '../engine/model/checkpoint.ts';
 import { loadModel } from '../engine/model/load.ts';
 import { generate } from '../engine/model/generate.ts';
@@ -57,7 +61,7 @@ async function timePrefill(model: LlamaModel, B: number, T: number, repeats: num
 }
 
 export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): Promise<void> {
-  const p = parseArgs(argv, { values: ['model', 'batch', 'tokens', 'hf', 'json', 'label', 'repeats'], flags: ['profile'] });
+  const p = parseArgs(argv, { values: ['model', 'batch', 'tokens', 'hf', 'json', 'label', 'repeats', 'kernels'], flags: ['profile'] });
   const dir = p.values.get('model');
   if (!dir) throw new UsageError('--model <dir> is required');
   const batches = (p.values.get('batch') ?? '1,16').split(',').map(Number);
@@ -65,9 +69,10 @@ export async function modelBench(suite: 'decode' | 'prefill', argv: string[]): P
   const label = p.values.get('label') ?? dir;
   const hf = p.values.has('hf') ? (JSON.parse(readFileSync(p.values.get('hf')!, 'utf8')) as Record<string, unknown>) : null;
   const rt = await Runtime.create(await nodeGpu());
+  rt.kernelPrefs = { ...rt.kernelPrefs, ...parseKernelPrefs(p.values.get('kernels') ?? '') };
   const t0 = performance.now();
   const { model } = await loadModel(rt, dirSource(dir), { tokenizer: false });
-  console.log(`${label}: loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${rt.ctx.summary.description || rt.ctx.summary.vendor}`);
+  console.log(`${label}: loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${rt.ctx.summary.description || rt.ctx.summary.vendor} [matmul ${rt.kernelPrefs.matmul}, attention ${rt.kernelPrefs.attention}]`);
   const rows: Record<string, unknown>[] = [];
   for (const B of batches) {
     if (suite === 'decode') {
