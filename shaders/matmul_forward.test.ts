@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { matmul, matmulFlops, pickMatmulTile, pickMatmulVersion, planGemv, planSplitK, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check, tolFor } from './matmul_forward.check.ts';
-import { testRuntime, releaseTestRuntime } from '../src/engine/testing/gpu.ts';
+import { testRuntime, releaseTestRuntime, logDispatches } from '../src/engine/testing/gpu.ts';
 import { allClose, assertAllClose } from '../src/engine/testing/allclose.ts';
 import { Rng } from '../src/engine/testing/rng.ts';
 import { usingKernelPrefs } from '../src/engine/gpu/kernel-prefs.ts';
@@ -200,23 +200,37 @@ test('matmul splitk: a low-rank term folded into the reduce (LoRA B as [N, k], A
   const rt = await testRuntime();
   await usingKernelPrefs(rt, { lowrank: 'reduce' }, async () => { // the fold is opt-in (KernelPrefs.lowrank)
     const rng = new Rng(14);
-    const [M, N, K, k] = [37, 40, 50, 3];
-    const cases: { name: string; transQ: boolean; starts?: number[]; pOffset: number; pStride: number }[] = [
-      { name: 'B [N, k]', transQ: false, pOffset: 0, pStride: k },
-      { name: 'A [k, N], a window of p', transQ: true, pOffset: 2, pStride: 7 },
-      { name: 'three column blocks', transQ: false, starts: [0, 16, 28], pOffset: 1, pStride: 3 * k + 1 },
+    const [M, K] = [37, 50];
+    // the reduce runs four columns an invocation (matmul_forward_splitk4) where N, the blocks' starts and (for B [N, k])
+    // k are multiples of 4, else one (matmul_forward_splitk): both, each way round
+    const cases: { name: string; N: number; k: number; transQ: boolean; starts?: number[]; pOffset: number; pStride: number; v4: boolean }[] = [
+      { name: 'B [N, k]', N: 40, k: 3, transQ: false, pOffset: 0, pStride: 3, v4: false },
+      { name: 'B [N, k], k 4', N: 40, k: 4, transQ: false, pOffset: 0, pStride: 4, v4: true },
+      { name: 'A [k, N], a window of p', N: 40, k: 3, transQ: true, pOffset: 2, pStride: 7, v4: true },
+      { name: 'A [k, N], N 38', N: 38, k: 4, transQ: true, pOffset: 1, pStride: 6, v4: false },
+      { name: 'three column blocks', N: 40, k: 3, transQ: false, starts: [0, 16, 28], pOffset: 1, pStride: 10, v4: false },
+      { name: 'three column blocks, k 8', N: 40, k: 8, transQ: false, starts: [0, 16, 28], pOffset: 1, pStride: 25, v4: true },
+      { name: 'three column blocks of A', N: 40, k: 2, transQ: true, starts: [0, 12, 32], pOffset: 0, pStride: 6, v4: true },
     ];
     for (const c of cases) {
+      const { N, k } = c;
       const a = rng.uniform(M * K, -1, 1), b = rng.uniform(N * K, -1, 1), bias = rng.uniform(N, -1, 1), prev = rng.uniform(M * N, -1, 1);
       const p = rng.uniform(M * c.pStride, -1, 1), q = rng.uniform(N * k, -1, 1);
       let called = 0;
       const out = rt.upload(prev, [M, N]);
       const lowRank = { p: rt.upload(p, [M, c.pStride]), pOffset: c.pOffset, q: rt.upload(q, c.transQ ? [k, N] : [N, k]), transQ: c.transQ, k, alpha: 0.75, starts: c.starts, orElse: () => void called++ };
-      matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [N, K]), { transB: true, version: 'splitk', tile: 64, specialize: false, splits: 3, bias: rt.upload(bias, [N]), accumulate: true, out, lowRank });
+      const log = logDispatches(rt);
+      try {
+        matmul(rt, rt.upload(a, [M, K]), rt.upload(b, [N, K]), { transB: true, version: 'splitk', tile: 64, specialize: false, splits: 3, bias: rt.upload(bias, [N]), accumulate: true, out, lowRank });
+      } finally {
+        log.restore();
+      }
+      assert.equal(log.names.at(-1), c.v4 ? 'matmul_forward_splitk4' : 'matmul_forward_splitk', `${c.name}: the reduce`);
       const ref = matmulRef(a, b, M, N, K, { transB: true, bias, accumulateInto: prev, lowRank: { ...lowRank, p, q, pStride: c.pStride } });
       assertAllClose(await rt.read(out), ref, tolFor(K, 1, 4), `splitk + low-rank term, ${c.name}`);
       assert.equal(called, 0, `${c.name}: folded, so orElse never ran`);
     }
+    const [N, k] = [40, 3];
     // no split-K reduce (tiled), or a term that only runs after the product: the product alone, then orElse(out) once
     const a = rng.uniform(M * K, -1, 1), b = rng.uniform(K * N, -1, 1);
     for (const run of [{ version: 'tiled', tile: 64, specialize: false }, { version: 'splitk', tile: 64, specialize: false, splits: 2 }] as MatmulOptions[]) {

@@ -5,7 +5,7 @@
 //   'gemv'   — matmul_forward_gemv.wgsl: for few rows (decode): a workgroup per NC columns x MR
 //              rows, its lanes stride over K reading B once (vec4 / 4 halves per load for x·Wᵀ);
 //   'splitk' — the tiled kernel (or vec4: splitInner) over S ranges of K into a scratch
-//              [batch, S, M, N], then matmul_forward_splitk.wgsl sums the S partials in order: for
+//              [batch, S, M, N], then matmul_forward_splitk.wgsl (or its four-columns form, splitk4) sums the S partials in order: for
 //              few tiles and long K;
 //   'vec4'   — matmul_forward_vec4.wgsl: the tiled design with vec4 global loads, no per-element
 //              bounds checks and 16-deep K steps where workgroup memory allows, in 64x64, 128x64 or
@@ -28,7 +28,7 @@ import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
 import { addScale } from './add_scale.ts';
-import { lowRankArgs, matmulSplitkReduceSpec, packSplitkReduce, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
+import { lowRankArgs, matmulSplitkReduceSpec, matmulSplitkReduce4Spec, packSplitkReduce, reduceVec4, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 import {
   GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
   vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
@@ -402,7 +402,12 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
   const total = batch * M * N;
   const lowRank = term ? lowRankArgs(term, M, N, o) : undefined;
   const reduceUniforms = packSplitkReduce({ MN: M * N, total, S: splits, N, alpha, bias: !!bias, accumulate, addend: !!addend, lowRank });
-  rt.dispatch(matmulSplitkReduceSpec, { tensors: [partial, bias ?? partial, term?.p ?? partial, term?.q ?? partial, addend ?? partial, o], uniforms: reduceUniforms, workgroups: grid1d(cdiv(total, 256)) });
+  const v4 = reduceVec4(N, lowRank); // four columns an invocation
+  rt.dispatch(v4 ? matmulSplitkReduce4Spec : matmulSplitkReduceSpec, {
+    tensors: [partial, bias ?? partial, term?.p ?? partial, term?.q ?? partial, addend ?? partial, o],
+    uniforms: reduceUniforms,
+    workgroups: grid1d(cdiv(v4 ? total / 4 : total, 256)),
+  });
   partial.dispose(); // recorded dispatches still use it (queue order)
   return { o, folded: !!term };
 }

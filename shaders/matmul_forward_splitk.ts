@@ -3,6 +3,7 @@
 // function is matmul's (matmul_forward.ts); reference matmulRef (matmul_forward.ref.ts, its lowRank option), tests in
 // matmul_forward.test.ts.
 import splitkCode from './matmul_forward_splitk.wgsl';
+import splitk4Code from './matmul_forward_splitk4.wgsl';
 import { packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 import { checkBlockStarts } from './lora_forward.ts';
@@ -12,6 +13,19 @@ export const matmulSplitkReduceSpec: KernelSpec = {
   code: splitkCode,
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'read', 'storage'],
 };
+
+/** The same pass four columns an invocation (vec4 loads; where reduceVec4 says it applies). */
+export const matmulSplitkReduce4Spec: KernelSpec = { ...matmulSplitkReduceSpec, name: 'matmul_forward_splitk4', code: splitk4Code };
+
+/**
+ * Whether the vec4 reduce applies: N a multiple of 4, and a low-rank term's column blocks too (each vec4 of columns in
+ * one block), with k a multiple of 4 where Q is [N, k] (read as vec4s along j).
+ */
+export function reduceVec4(N: number, lowRank?: ReduceArgs['lowRank']): boolean {
+  if (N % 4 !== 0) return false;
+  if (!lowRank) return true;
+  return lowRank.seg1 % 4 === 0 && lowRank.seg2 % 4 === 0 && (lowRank.transQ || lowRank.k % 4 === 0);
+}
 
 /** What a caller adds to a product's result after it (`orElse(out)`): a low-rank term that cannot be folded. */
 export interface AfterProduct {
