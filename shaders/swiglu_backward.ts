@@ -1,5 +1,6 @@
 // swiglu_backward: dgate and dup of out = silu(gate)·up (both overwritten, new tensors).
-import code from './swiglu_backward.wgsl';
+import body from './swiglu_backward.wgsl';
+import halves from './swiglu_halves.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
@@ -7,7 +8,7 @@ import { expectSameF32, fusedHalf } from './swiglu_forward.ts';
 
 export const swigluBackwardSpec: KernelSpec = {
   name: 'swiglu_backward',
-  code,
+  code: halves + body, // the shared index helper first (WGSL has no include)
   bindings: ['uniform', 'read', 'read', 'read', 'storage', 'storage'],
 };
 

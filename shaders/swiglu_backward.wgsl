@@ -13,6 +13,7 @@
 //   4 storage  dgate: [N, F] f32, or dgu [N, 2F]
 //   5 storage  dup:   [N, F] f32, or a spare (fused)
 // dispatch: grid1d(ceil(n / 256)) workgroups of 256; i = (wid.x + wid.y * nwg.x) * 256 + lid
+// The host prepends swiglu_halves.wgsl (halves).
 // reference: swiglu_backward.ref.ts (swigluBackwardRef)
 //
 // s and 1 − s = sigmoid(−g) both come from e = exp(−|g|) ∈ (0, 1]: no overflow for any finite g
@@ -34,12 +35,9 @@ const WG = 256u;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= u.n) { return; }
-  var gi = i;
-  var ui = i;
-  if (u.F != 0u) {
-    gi = i + (i / u.F) * u.F; // gu[r, c] = r·2F + c, with r·F + c = i
-    ui = gi + u.F; // gu[r, F + c]
-  }
+  let at = halves(i, u.F); // gate's and up's element i (swiglu_halves.wgsl)
+  let gi = at.x;
+  let ui = at.y;
   let g = gate[gi];
   let e = exp(-abs(g)); // (0, 1]
   let big = 1.0 / (1.0 + e); // sigmoid(|g|)

@@ -1,10 +1,11 @@
 // swiglu_forward: out = silu(gate) · up, elementwise; gate and up apart, or as the column halves of one product's rows.
-import code from './swiglu_forward.wgsl';
+import body from './swiglu_forward.wgsl';
+import halves from './swiglu_halves.wgsl';
 import { cdiv, grid1d, packUniforms, type KernelSpec } from '../src/engine/gpu/kernel.ts';
 import type { Runtime } from '../src/engine/gpu/runtime.ts';
 import type { Tensor } from '../src/engine/gpu/tensor.ts';
 
-export const swigluForwardSpec: KernelSpec = { name: 'swiglu_forward', code, bindings: ['uniform', 'read', 'read', 'storage'] };
+export const swigluForwardSpec: KernelSpec = { name: 'swiglu_forward', code: halves + body, bindings: ['uniform', 'read', 'read', 'storage'] };
 
 /** Throws unless a and b are f32 tensors of the same shape. */
 export function expectSameF32(a: Tensor, b: Tensor, what: string): void {

@@ -9,6 +9,7 @@
 //   2 read     up:   [N, F] f32,  or gu again
 //   3 storage  out:  [N, F] f32
 // dispatch: grid1d(ceil(n / 256)) workgroups of 256; i = (wid.x + wid.y * nwg.x) * 256 + lid
+// The host prepends swiglu_halves.wgsl (halves).
 // reference: swiglu_forward.ref.ts (swigluForwardRef)
 //
 // sigmoid from e = exp(−|g|) ∈ (0, 1]: exp never overflows, so |g| up to 3e38 gives no Inf/NaN
@@ -32,12 +33,9 @@ fn sigmoid(g: f32) -> f32 {
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= u.n) { return; }
-  var gi = i;
-  var ui = i;
-  if (u.F != 0u) {
-    gi = i + (i / u.F) * u.F; // gu[r, c] = r·2F + c, with r·F + c = i
-    ui = gi + u.F; // gu[r, F + c]
-  }
+  let at = halves(i, u.F); // gate's and up's element i (swiglu_halves.wgsl)
+  let gi = at.x;
+  let ui = at.y;
   let g = gate[gi];
   out[i] = g * sigmoid(g) * up[ui]; // [N, F]
 }
