@@ -203,9 +203,9 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   } else {
     const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
     const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
-    const gu = terms.shared(GATE_UP, h2); // one x·Aᵀ for both where stacked
-    const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: gu.gate_proj }); // [N, F]
-    const up = matmul(rt, h2, bw.wup, { transB: true, lowRank: gu.up_proj }); // [N, F]
+    const guTerms = terms.shared(GATE_UP, h2); // one x·Aᵀ for both where stacked
+    const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: guTerms.gate_proj }); // [N, F]
+    const up = matmul(rt, h2, bw.wup, { transB: true, lowRank: guTerms.up_proj }); // [N, F]
     act = swigluForward(rt, gate, up).reshape([...lead, F]);
     if (keep) kept = { h2: n2.y, rstd2: n2.rstd, gate, up };
     else {
