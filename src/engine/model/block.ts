@@ -26,7 +26,7 @@ import { swigluForward, swigluForwardFused } from '../../../shaders/swiglu_forwa
 import { add } from '../../../shaders/add_scale.ts';
 import type { DropoutSeed } from '../../../shaders/dropout.ts';
 import type { ModelConfig } from './config.ts';
-import type { ModelWeights } from './weights.ts';
+import type { BlockWeights, ModelWeights } from './weights.ts';
 import type { KVCache } from './kvcache.ts';
 import type { LoraTarget } from '../train/adapter.ts';
 import { HOOKS, qkvWindows, windowIn, windowOut } from './hooks.ts';
@@ -191,33 +191,32 @@ function block(env: BlockEnv, l: number, x: Tensor, B: number, T: number, io: At
   // ---- MLP: ln2 → gate/up → SwiGLU ----
   let act: Tensor; // [..., F] (the residual's leading shape)
   let kept: Pick<BlockActs, 'h2' | 'rstd2' | 'gu' | 'gate' | 'up'> | null = null;
-  const wgu = stackedRows([bw.wgate, bw.wup]); // [2F, C]: gate|up as one product where the weights lie so (weights.ts)
   if (plain && !hasLora(env.lora, l, ...GATE_UP)) act = normSwiglu(rt, mid.view([N, C]), bw.ln2, eps, bw.wgate, bw.wup).reshape([...lead, F]);
-  else if (wgu) {
+  else {
     const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
     const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
-    const gu = matmul(rt, h2, wgu, { transB: true, lowRank: terms.gateUp(h2) }); // [N, 2F] gate | up (+ the adapters')
-    act = swigluForwardFused(rt, gu).reshape([...lead, F]);
-    if (keep) kept = { h2: n2.y, rstd2: n2.rstd, gu };
-    else gu.dispose(); // early: the block's largest
-  } else {
-    const n2 = rmsnormForward(rt, mid, bw.ln2, eps); // h2 as mid
-    const h2 = hp.at(HOOKS.ln2(l), n2.y).view([N, C]);
-    const guTerms = terms.shared(GATE_UP, h2); // one x·Aᵀ for both where stacked
-    const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: guTerms.gate_proj }); // [N, F]
-    const up = matmul(rt, h2, bw.wup, { transB: true, lowRank: guTerms.up_proj }); // [N, F]
-    act = swigluForward(rt, gate, up).reshape([...lead, F]);
-    if (keep) kept = { h2: n2.y, rstd2: n2.rstd, gate, up };
-    else {
-      // early, not left to the scope: the block's largest tensors, whose buffers the pool can give on
-      gate.dispose();
-      up.dispose();
-    }
+    const parts = gateUpParts(rt, terms, bw, h2);
+    act = (parts.gu ? swigluForwardFused(rt, parts.gu) : swigluForward(rt, parts.gate!, parts.up!)).reshape([...lead, F]);
+    if (keep) kept = { h2: n2.y, rstd2: n2.rstd, ...parts };
+    // early, not left to the scope: the block's largest tensors, whose buffers the pool can give on
+    else for (const t of [parts.gu, parts.gate, parts.up]) t?.dispose();
   }
   hp.at(HOOKS.mlpPost(l), act); // before down_proj
   const out = hp.at(HOOKS.residPost(l), residualAdd('down_proj', mid, act, bw.wdown, HOOKS.mlpOut(l))); // resid_post
   if (!keep) return { out, acts: null };
   return { out, acts: { x, h1: n1.h!, rstd1: n1.rstd!, q, k: keys, v: values, att: z, attRaw, lse, explicit, mid, ...kept!, act, xa, xaCol, xd } };
+}
+
+/**
+ * gate and up of h2 [N, C], with their adapters' terms: one product gu [N, 2F] where the weights lie back to back
+ * (weights.ts), else two products [N, F].
+ */
+function gateUpParts(rt: Runtime, terms: BlockAdapterTerms, bw: BlockWeights, h2: Tensor): Pick<BlockActs, 'gu' | 'gate' | 'up'> {
+  const wgu = stackedRows([bw.wgate, bw.wup]); // [2F, C]
+  if (wgu) return { gu: matmul(rt, h2, wgu, { transB: true, lowRank: terms.gateUp(h2) }) }; // gate | up (+ the adapters')
+  const t = terms.shared(GATE_UP, h2); // one x·Aᵀ for both where stacked
+  const gate = matmul(rt, h2, bw.wgate, { transB: true, lowRank: t.gate_proj }); // [N, F]
+  return { gate, up: matmul(rt, h2, bw.wup, { transB: true, lowRank: t.up_proj }) };
 }
 
 /**
