@@ -13,10 +13,12 @@ export interface KernelPrefs {
    */
   precision: 'f32' | 'f16';
   /**
-   * where matmul adds a LoRA low-rank term (MatmulOptions.lowRank) itself: 'none' (its own kernel after the product,
-   * the default), 'reduce' (in the split-K reduce), 'all' (also as more K steps of the vec4 kernel). The folds save
-   * dispatches but cost GPU time: on an H100 the 0.5B LoRA step ran 99.0-99.4 ms apart, 100.6-101.1 folded into the
-   * reduce, 103.7-108.6 with the vec4 fold too (BENCHMARKS.md, nineteenth session)
+   * where matmul adds a LoRA low-rank term (MatmulOptions.lowRank) itself: 'none' (its own kernel after the product),
+   * 'reduce' (in the split-K reduce, the default), 'all' (also as more K steps of the vec4 kernel). Folded into the
+   * four-columns reduce (matmul_forward_splitk4) the terms cost no GPU time and save six dispatches a layer: on an
+   * H100 the 0.5B LoRA step ran 94.8-95.2 ms against 95.5-95.8 apart, the 135M step 67.3 against 67.6 with its CPU
+   * record 6.6 against 7.6 ms (BENCHMARKS.md, twenty-fifth session). The vec4 fold ('all') cost 4-9 ms there
+   * (nineteenth session).
    */
   lowrank: 'none' | 'reduce' | 'all';
 }
@@ -27,7 +29,7 @@ export interface KernelPrefs {
  * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay
  * selectable (tests hold both to the same numbers: train/kernel-prefs.test.ts).
  */
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'none' };
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'reduce' };
 
 /**
  * The runtime's preferences with `prefs` applied; throws naming the feature when they ask for f16 precision on
