@@ -5,7 +5,10 @@ Run on the GPU machine (torch, transformers 5.x, peft; no network), on the rando
 made by `python3 tools/golden/make_fixtures.py --real-shapes --out /tmp/real`:
     python3 tools/bench/torch_sft.py --model /tmp/real/smollm2-135m-shaped --batch 8 --seq 256 --out /tmp/out/torch_sft-135m.json
     python3 tools/bench/torch_sft.py --model /tmp/real/qwen2.5-0.5b-shaped --batch 4 --seq 256 --out /tmp/out/torch_sft-0.5b.json
-        [--rank 16] [--steps 20] [--warmup 3] [--attn eager,sdpa] [--lr 2e-4] [--tf32] [--device cuda]
+        [--rank 16] [--steps 20] [--warmup 3] [--attn eager,sdpa] [--lr 2e-4] [--tf32] [--device cuda] [--profile N]
+
+--profile N: after the timed steps, one more step under torch.profiler (CUDA activity); prints its GPU kernels'
+total time and the N kernels that took the most (name, calls, ms), to set beside the lab's `bench -- sft --profile`.
 
 What one step is (the same for each attention implementation, one fresh model per case):
   model fp32 (AutoModelForCausalLM, attn_implementation eager | sdpa) on cuda, PEFT LoraConfig(r=rank,
@@ -90,7 +93,35 @@ def run_case(attn, args, torch, device):
            "step_s_min": min(timed), "step_s": timed, "tokens_per_s": args.batch * args.seq / med,
            "peak_mem_bytes": torch.cuda.max_memory_allocated() if cuda else None, "model_bytes": model_bytes,
            "loss_first": losses[0], "loss_last": losses[-1]}
+    if args.profile and cuda:
+        res["profile"] = profile_step(step, args.profile, torch, sync)
     return res  # the model, optimizer and batch go with this frame; the caller empties the CUDA cache
+
+
+def profile_step(step, top, torch, sync):
+    """One step under torch.profiler: the GPU kernels' total and the `top` largest by summed device time."""
+    from torch.profiler import ProfilerActivity, profile
+    sync()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        step()
+        sync()
+    rows = {}
+    for e in prof.events():
+        if e.device_type.name != "CUDA":
+            continue
+        t = getattr(e, "device_time", None)
+        if t is None:
+            t = e.cuda_time
+        r = rows.setdefault(e.name, [0, 0.0])
+        r[0] += 1
+        r[1] += t / 1e3  # us -> ms
+    total = sum(r[1] for r in rows.values())
+    ranked = sorted(rows.items(), key=lambda kv: -kv[1][1])
+    print("torch profile of one step: %d kernels, %.1f ms GPU" % (sum(r[0] for r in rows.values()), total),
+          file=sys.stderr)
+    for name, (n, ms) in ranked[:top]:
+        print("  %8.2f ms %5d  %s" % (ms, n, name[:110]), file=sys.stderr)
+    return {"total_ms": total, "kernels": [{"name": k, "calls": n, "ms": ms} for k, (n, ms) in ranked[:top]]}
 
 
 def main(argv=None):
@@ -105,6 +136,8 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=2e-4, help="AdamW learning rate (default 2e-4)")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 matmuls (default off: plain fp32)")
     ap.add_argument("--device", default="cuda", help="cuda (default); cpu only to try the script")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="after timing, profile one step and print its N largest GPU kernels")
     ap.add_argument("--out", required=True, help="JSON file to write")
     args = ap.parse_args(argv)
     if min(args.batch, args.seq, args.rank, args.steps) < 1 or args.warmup < 0:
