@@ -8,6 +8,7 @@ import { WorkerEngine } from './worker-engine.ts';
 import { CancelledError, selfCheckNames, type Progress, type SelfCheckCase } from '../src/engine/selfcheck.ts';
 import { SELF_CHECK_CASES, defineCase, readAndFree } from '../src/engine/selfcheck-cases.ts';
 import { GpuError } from '../src/engine/gpu/device.ts';
+import { DEFAULT_KERNEL_PREFS } from '../src/engine/gpu/kernel-prefs.ts';
 import { nodeGpu, releaseNodeGpu } from '../src/engine/gpu/node.ts';
 import { serveEngine } from './serve.ts';
 import type { Port } from './protocol.ts';
@@ -133,7 +134,7 @@ for (const [label, engine] of [['LocalEngine', local], ['WorkerEngine over Messa
       await assert.rejects(engine.setKernelPrefs({ precision: 'f16' }), /needs the GPU feature shader-f16/);
     }
     const back = await engine.setKernelPrefs({ precision: 'f32' });
-    assert.deepEqual(back, { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'none' });
+    assert.deepEqual(back, { ...DEFAULT_KERNEL_PREFS, precision: 'f32' }, 'the other preferences stay at their defaults');
   });
 
   test(`${label}: already-aborted signal and unknown case names are clear errors`, async () => {
