@@ -47,7 +47,7 @@ const n = (c: BenchCase, k: string): number => Number(c[k]);
 /**
  * Matmul variants timed beside the versions (which run as the pickers choose): the vec4 kernel at the
  * other K step and at each tile, and split-K over vec4 (forced, whatever the runtime prefers; also at tile 64,
- * at S = 2 and 8 ranges, and at K step 8), so one run shows which the pickers and plans should take.
+ * at S = 2, 8, 9 and 14 ranges, and at K step 8), so one run shows which the pickers and plans should take.
  */
 export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-bk8': { version: 'vec4', bk: 8 },
@@ -61,6 +61,8 @@ export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'splitk-vec4-t64': { version: 'splitk', splitInner: 'vec4', tile: 64 },
   'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
   'splitk-vec4-s8': { version: 'splitk', splitInner: 'vec4', splits: 8 },
+  'splitk-vec4-s9': { version: 'splitk', splitInner: 'vec4', splits: 9 },
+  'splitk-vec4-s14': { version: 'splitk', splitInner: 'vec4', splits: 14 },
   'splitk-vec4-bk8': { version: 'splitk', splitInner: 'vec4', bk: 8 },
   // the kk loops against the kernel's (the prefetch path 8 kk a turn, the 128 x 128 path the whole K step): both rolled
   // (the file as written), or both 2 or 8 kk a turn (at 128 x 128: 2-11 % slower than the whole step on the H100)
