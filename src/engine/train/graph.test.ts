@@ -346,12 +346,20 @@ test('LoRA with dropout (p 0.3): loss and gradients equal float64 finite differe
     }
 });
 
-test('logits chunks: within 32 M floats, rounded down to whole 128-row tiles where that leaves any', () => {
-  assert.equal(defaultCeChunkRows(151936), 128); // Qwen2.5: 220 rows fit, 128 taken (two row tiles computed 256)
-  assert.equal(defaultCeChunkRows(49152), 640); // SmolLM2: 682 fit
-  assert.equal(defaultCeChunkRows(1024), 32768);
-  assert.equal(defaultCeChunkRows(300_000), 111); // fewer than a tile fit: as many as fit
-  assert.equal(defaultCeChunkRows(1 << 26), 1);
+test('logits chunks: the fewest within 32 M floats, rows spread evenly and rounded up to whole 128-row tiles', () => {
+  assert.equal(defaultCeChunkRows(151936, 1024), 128); // Qwen2.5: 220 rows fit, 128 taken: eight chunks
+  assert.equal(defaultCeChunkRows(49152, 2048), 512); // SmolLM2: 682 fit (640 taken): four even chunks, not 640 × 3 + 128
+  assert.equal(defaultCeChunkRows(49152, 600), 600); // fewer rows than fit: one chunk
+  assert.equal(defaultCeChunkRows(1024, 40000), 20096); // 32 768 fit: two chunks of 20 000, rounded up to 20 096
+  assert.equal(defaultCeChunkRows(300_000, 1024), 111); // fewer than a tile fit: as many as fit
+  assert.equal(defaultCeChunkRows(1 << 26, 16), 1);
+  // never more chunks than the cap needs, never over the cap
+  for (const [V, N] of [[151936, 1000], [49152, 777], [32000, 8192], [151936, 4096], [49152, 4096], [1024, 100_000]]) {
+    const rows = defaultCeChunkRows(V, N);
+    const fit = Math.floor((32 << 20) / V);
+    assert.ok(rows <= fit, `${V}, ${N}: ${rows} rows exceed the ${fit} that fit`);
+    assert.equal(Math.ceil(N / rows), Math.ceil(N / (fit - (fit % 128))), `${V}, ${N}: no more chunks than the cap needs`);
+  }
 });
 
 test('GQA with rows attention: rope_qkv_backward sums dk, dv per kv head (two dispatches fewer a layer), the gradients bit for bit those of the reduces', async () => {

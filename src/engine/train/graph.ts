@@ -52,7 +52,7 @@ export interface StepOptions {
   gradScale: number;
   /** recompute each block's forward during the backward instead of keeping its activations */
   recompute?: boolean;
-  /** rows of logits materialised at once (memory: 2 · rows · V floats); default defaultCeChunkRows(V) */
+  /** rows of logits materialised at once (memory: 2 · rows · V floats); default defaultCeChunkRows(V, N) */
   ceChunkRows?: number;
   /** u32 seed of this micro-batch's LoRA dropout masks (each layer/target mixes in its own index) */
   dropoutSeed?: number;
@@ -69,13 +69,19 @@ export interface StepOptions {
 }
 
 /**
- * Rows of logits per chunk: as many as keep a chunk's logits within 32 M floats, rounded down to a multiple of 128
- * where that leaves any (the vocabulary matmul's row tile): 220 rows at Qwen2.5's V = 151936 ran as two 128-row
- * tiles, the matmuls of the unembedding computing 1 280 rows for 1 024 (H100 profile: 22 of 137 ms in them).
+ * Rows of logits per chunk for N rows: the fewest chunks whose logits stay within 32 M floats (128 MB, WebGPU's default
+ * storage binding limit), their rows spread evenly and rounded up to a multiple of 128 (the vocabulary matmul's row
+ * tile; still within the cap), so no chunk is a short tail: SmolLM2's V = 49152 and 2 048 rows ran 640, 640, 640 and
+ * 128 rows (the last a partial wave of tiles), now four of 512. At Qwen2.5's V = 151936, 220 rows fit: eight chunks
+ * of 128 for 1 024 rows, as before (256 MB chunks of 384 rows measured no faster on an H100 and took 0.6 GiB more,
+ * BENCHMARKS.md twenty-fifth session). Where fewer than 128 rows fit: as many as fit.
  */
-export function defaultCeChunkRows(V: number): number {
-  const rows = Math.floor((32 << 20) / V);
-  return rows >= 128 ? rows - (rows % 128) : Math.max(1, rows);
+export function defaultCeChunkRows(V: number, N: number): number {
+  const fit = Math.floor((32 << 20) / V);
+  if (fit < 128) return Math.max(1, fit);
+  const cap = fit - (fit % 128);
+  if (N <= cap) return N;
+  return Math.min(cap, Math.ceil(N / Math.ceil(N / cap) / 128) * 128);
 }
 
 /**
@@ -198,7 +204,7 @@ export class TrainGraph implements BlockContext {
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     hp.at(HOOKS.lnFinal, xf);
     const V = cfg.d_vocab;
-    const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? defaultCeChunkRows(V)));
+    const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? defaultCeChunkRows(V, N)));
     const counts: number[] = []; // counted targets of each chunk of rows (none with a head: no loss here)
     for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) counts.push(mb.labels.subarray(r0, r0 + rows).reduce((n, t) => n + (t !== -100 ? 1 : 0), 0));
     // a chunk with no target leaves its rows of dxf 0
@@ -295,7 +301,7 @@ export class TrainGraph implements BlockContext {
     const N = B * T;
     if (mb.labels.length !== N) throw new Error(`nll: labels need ${N} values for [${B}, ${T}]`);
     const V = cfg.d_vocab;
-    const rows = Math.max(1, Math.min(N, ceChunkRows ?? defaultCeChunkRows(V)));
+    const rows = Math.max(1, Math.min(N, ceChunkRows ?? defaultCeChunkRows(V, N)));
     // made before the scope: hooks' captures leave to the caller (GraphHookPoints' depth), not into this scope
     const xf = this.hidden(mb, lora, hooks); // [N, C]
     try {
