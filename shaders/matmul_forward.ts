@@ -163,6 +163,12 @@ export interface MatmulOptions {
   /** vec4: register prefetch of the next K step (default: on, off at tile 128x128, see vec4Prefetch) */
   prefetch?: boolean;
   /**
+   * vec4 (and split-K over it): the workgroups take their tiles GROUP_M tile rows down before one column right
+   * (matmul_forward_vec4.wgsl GROUP_M), so a column tile of B is read from memory once per group of rows; default 0,
+   * the dispatch order (opt-in until measured on the GPU machine)
+   */
+  groupM?: number;
+  /**
    * splitk without bias, batch 1: hand the partial sums to this batch, whose reduces are recorded four to a dispatch
    * (splitk_reduce_batch.ts), instead of dispatching this product's reduce now. `out` is written only when the batch
    * flushes: for outputs nothing reads before then (a step's parameter gradients).
@@ -337,6 +343,8 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     return CANON.get(code) ?? canon(code, { TX: T, TY: T, TRANS_A: ta, TRANS_B: tb, B_KIND: bk });
   };
   // the vec4 kernel: the tiled kernel's constants less B_KIND (B is f32), plus BK
+  const groupM = opts.groupM ?? 0;
+  if (!Number.isInteger(groupM) || groupM < 0 || groupM > 64) throw new Error(`matmul: groupM must be an integer from 0 to 64, got ${String(groupM)}`);
   const vec4Constants = (tile: MatmulTile, tileN: MatmulTile = tile, half = false, lowRank = false) => {
     if (tileN !== 64 && tileN !== 128) throw new Error(`matmul: tileN must be 64 or 128, got ${String(tileN)}`);
     const { B_KIND: bKind, ...c } = tiledConstants(tile);
@@ -348,8 +356,10 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
     if (bytes > limit && !opts.vec4Spec) throw new Error(`matmul vec4: tile ${tile}x${tileN} with bk ${bk} needs ${bytes} B of workgroup memory, this device has ${limit}`);
     const prefetch = opts.prefetch ?? vec4Prefetch(tile, tileN);
     // prefetch adds a half, the low-rank term a quarter: no (integer) code of the other kernels can meet them
-    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0) + (lowRank ? 0.25 : 0);
-    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0, ...(lowRank ? { LOWRANK: 1 } : {}) });
+    // GROUP_M only where set: a variant source (vec4Spec) may not declare it
+    const g = groupM > 0 && !opts.vec4Spec ? groupM : 0;
+    const code = 1e6 + c.TY + 100 * c.TRANS_A + 300 * c.TRANS_B + 900 * bKind + 1e4 * tileN + 1e3 * bk + (prefetch ? 0.5 : 0) + (lowRank ? 0.25 : 0) + 1e7 * g;
+    return CANON.get(code) ?? canon(code, { ...c, TX: tileN / 8, BK: bk, PREFETCH: prefetch ? 1 : 0, ...(lowRank ? { LOWRANK: 1 } : {}), ...(g ? { GROUP_M: g } : {}) });
   };
   if (version === 'tiled' || isVec4) {
     // a forced tile is square unless tileN says otherwise; else the picker's

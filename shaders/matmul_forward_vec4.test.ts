@@ -74,6 +74,21 @@ test('matmul vec4: split-K over it (ranges of 8 that end inside a 16-deep step),
   await check(rng, { M: 136, N: 68, K: 44, transB: true, bias: true }, { version: 'vec4', tile: 128 }, 'vec4/spec128');
 });
 
+test('matmul vec4: grouped launch order (groupM) covers every tile once: tile rows not a multiple of the group, batch, split-K, both tiles', async () => {
+  const rng = new Rng(27);
+  // 64 × 64 tiles: 5 tile rows (292 rows), 4 tile columns (196); groups of 2 (2, 2, 1 rows), 3 (3, 2) and 8 (more than there are)
+  for (const groupM of [2, 3, 8]) {
+    const run: MatmulOptions = { version: 'vec4', tile: 64, groupM, specialize: false };
+    await check(rng, { M: 292, N: 196, K: 36, transB: true, bias: true }, run, `vec4/64/g${groupM}`);
+    await check(rng, { M: 292, N: 196, K: 20, batch: 2, transA: true, alpha: -0.5, accumulate: true }, run, `vec4/64/g${groupM}/batch`);
+  }
+  await check(rng, { M: 260, N: 132, K: 100, transB: true }, { version: 'splitk', splitInner: 'vec4', tile: 64, splits: 3, groupM: 2, specialize: false }, 'vec4/splitk/g2');
+  await check(rng, { M: 388, N: 136, K: 28 }, { version: 'vec4', tile: 128, groupM: 2 }, 'vec4/128/g2'); // 4 tile rows, 2 columns
+  const rt = await testRuntime();
+  const a = rt.upload(new Float32Array(64), [8, 8]);
+  for (const groupM of [-1, 1.5, 65]) assert.throws(() => matmul(rt, a, a, { version: 'vec4', groupM }), /groupM must be an integer from 0 to 64/);
+});
+
 test('matmul vec4: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads past M / N, zeroed K tails)', async () => {
   const rt = await testRuntime();
   const rng = new Rng(24);

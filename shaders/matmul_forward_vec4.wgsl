@@ -31,7 +31,8 @@
 // overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
 //   TRANS_A / TRANS_B (2: read from u), PREFETCH (register prefetch; matmul_forward.ts turns it off at 128x128,
 //   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%).
-// dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]
+// dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]; GROUP_M (override, default 0) reorders which tile
+//   a workgroup takes, not the grid
 // reference: matmul_forward.ref.ts (matmulRef)
 //
 // Version 'vec4h' is this file with the alias S below set to f16 (matmul_forward.ts writes `enable f16;` before it
@@ -70,6 +71,10 @@ override BK: u32 = 8u;           // K per step: 8 or 16
 // without it (false), a step's loads come just before they are staged, and a second resident workgroup hides them
 override PREFETCH: bool = true;
 override LOWRANK: bool = false;
+// GROUP_M > 0: the workgroups, in launch order (x fastest), walk GROUP_M tile rows down before they move one tile column
+// right, so the GROUP_M workgroups that read a column tile of B run together and share it through L2 (each column tile
+// comes from memory once, not once per tile row: the vocabulary products' B is 113-544 MB). 0: tile (wid.x, wid.y).
+override GROUP_M: u32 = 0u;
 override WG = TX * TY;
 override BM = 8u * TY;
 override BN = 8u * TX;
@@ -203,11 +208,22 @@ fn store4(o_off: u32, m: u32, n: u32, v: vec4<f32>, old: vec4<f32>) {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u32) {
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) t: u32) {
   let tx = t % TX;
   let ty = t / TX;
-  let m0 = wid.y * BM;
-  let n0 = wid.x * BN;
+  var tm = wid.y; // tile row and column of this workgroup
+  var tn = wid.x;
+  if (GROUP_M > 0u) {
+    let id = wid.y * nwg.x + wid.x;      // launch order within this z
+    let per = GROUP_M * nwg.x;           // workgroups of one group of GROUP_M tile rows
+    let first = id / per * GROUP_M;      // the group's first tile row
+    let rows = min(nwg.y - first, GROUP_M); // the last group may hold fewer
+    let r = id % per;
+    tm = first + r % rows;
+    tn = r / rows;
+  }
+  let m0 = tm * BM;
+  let n0 = tn * BN;
   let S = max(u.splits, 1u);
   let z = wid.z / S;
   let s = wid.z % S;

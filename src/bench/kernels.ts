@@ -57,6 +57,10 @@ export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-64x128': { version: 'vec4', tile: 64, tileN: 128 },
   'vec4-prefetch': { version: 'vec4', prefetch: true },
   'vec4-noprefetch': { version: 'vec4', prefetch: false },
+  // the grouped launch order (GROUP_M tile rows down before one column right: B's column tiles shared through L2)
+  'vec4-g4': { version: 'vec4', groupM: 4 },
+  'vec4-g8': { version: 'vec4', groupM: 8 },
+  'vec4-g16': { version: 'vec4', groupM: 16 },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
   'splitk-vec4-t64': { version: 'splitk', splitInner: 'vec4', tile: 64 },
   'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
