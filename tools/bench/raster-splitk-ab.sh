@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The twenty-fifth session's A/B (BENCHMARKS.md, twenty-fifth session), for the GPU machine:
+#   bash tools/bench/raster-splitk-ab.sh build   # here: bench bundles into .tmp/b (git worktrees): old = 30d979a
+#                                                 # (timed with --kernels lowrank=reduce, today's default), new = HEAD
+#                                                 # (split-K ranges by the cost model, even logits chunks, groupM);
+#                                                 # HEAD's GPU tests of the changed kernels into .tmp/t
+#   bash tools/bench/raster-splitk-ab.sh run     # there, carrying .devkit, .tmp/b and .tmp/t: results in $OUT
+# Its parts in order of what they settle, each bounded by seconds into the run (~300 s): the GPU tests; the grouped
+# launch order (vec4-g4/g8/g16) against the dispatch order on the large products, beside cuBLAS; the split-K cases;
+# the LoRA step new / old at both shapes, alternated twice, beside PyTorch eager; the 0.5B step's profile.
+set -uo pipefail
+cd "$(git rev-parse --show-toplevel)"
+source tools/bench/sft-ab-lib.sh
+if [[ ${1:-} == build ]]; then
+  ab_bundle 30d979a old.mjs
+  rm -rf .tmp/t; ab_bundle HEAD new.mjs "" matmul_forward matmul_forward_vec4 graph trainer
+  ls -la $AB_B .tmp/t; exit 0
+fi
+[[ ${1:-} == run ]] || { echo "usage: $0 build | run" >&2; exit 2; }
+ab_device
+O=$(dirname $R); q=/tmp/real/$AB_Q
+nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw --format=csv -lms 500 > $O/clocks.csv 2>&1 &
+clk=$!
+echo "== GPU tests t=$SECONDS" >> $R
+for t in matmul_forward_vec4 matmul_forward graph trainer; do
+  (( SECONDS < 80 )) || break
+  timeout 40 node --test .tmp/t/$t.test.mjs > $O/test-$t.log 2>&1; echo "$t rc=$? $(grep -E '^# (pass|fail|skipped)' $O/test-$t.log | tr '\n' ' ')" >> $R
+done
+F="matmul 2048^3|matmul 4096^3|lm_head x·Wt|prefill-16|gate+up fused x·Wt"
+python3 - "$F" > $O/cases.json <<'PY'
+import json, sys; d = json.load(open('tools/bench/kernel_cases.json')); f = sys.argv[1].split('|')
+d['cases'] = [c for c in d['cases'] if any(s in c['name'] for s in f) or c['name'] in ('qwen2.5 gate+up fused dx', 'qwen2.5 down_proj x·Wt', 'qwen2.5 lm_head dx=dlogits·U')]
+print(json.dumps(d))
+PY
+echo "== torch kernels t=$SECONDS" >> $R
+timeout 60 python3 tools/bench/torch_kernels.py --cases $O/cases.json --out $O/tk.json > $O/tk.log 2>&1 || tail -3 $O/tk.log >> $R
+echo "== grouped launch order t=$SECONDS" >> $R
+timeout 100 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-g4,vec4-g8,vec4-g16 --filter "$F" 2>&1 | grep -v "Warning\|^device\|^reference" >> $R
+echo "== split-K t=$SECONDS" >> $R
+timeout 40 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
+for i in 1 2; do
+  (( SECONDS < 260 )) || break
+  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce
+  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce
+done
+(( SECONDS < 300 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
+(( SECONDS < 330 )) && timeout 45 node $AB_B/new.mjs sft --model $q --batch 4 --seq 256 --rank 16 --steps 4 --profile > $O/prof-new-q.txt 2>&1
+kill $clk
+echo "== done t=$SECONDS" >> $R
+cat $R
