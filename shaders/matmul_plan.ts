@@ -128,7 +128,7 @@ export interface SplitKPlan {
 
 /**
  * The split-K cost model at tile 128 (fitted on an H100, BENCHMARKS.md twenty-fifth session: [1024, 896] products at
- * K 896, 4 864 and 9 728, S = 4, 8, 9 and 14, within 2 % of every time): t(S) ∝ 1 / fill(S) + S · SPLITK_PARTIAL_K / K,
+ * K 896, 4 864 and 9 728, S = 4, 8, 9 and 14, from each shape's S = 4 time: the others within 6 %, 8 of 12 within 3 %): t(S) ∝ 1 / fill(S) + S · SPLITK_PARTIAL_K / K,
  * where fill(S) is how evenly tiles · S workgroups fill waves of VEC4_TILE128_SLOTS (the FMAs, at ~41 TFLOP/s when
  * full) and the second term the partial sums' round trip (~1.2 TB/s, S · M · N · 8 bytes, against 2 · M · N · K FLOPs).
  */
