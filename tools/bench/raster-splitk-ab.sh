@@ -21,11 +21,7 @@ ab_device
 O=$(dirname $R); q=/tmp/real/$AB_Q
 nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw --format=csv -lms 500 > $O/clocks.csv 2>&1 &
 clk=$!
-echo "== GPU tests t=$SECONDS" >> $R
-for t in matmul_forward_vec4 matmul_forward graph trainer; do
-  (( SECONDS < 80 )) || break
-  timeout 40 node --test .tmp/t/$t.test.mjs > $O/test-$t.log 2>&1; echo "$t rc=$? $(grep -E '^# (pass|fail|skipped)' $O/test-$t.log | tr '\n' ' ')" >> $R
-done
+ab_tests 80 matmul_forward_vec4 matmul_forward graph trainer
 F="matmul 2048^3|matmul 4096^3|lm_head x·Wt|prefill-16|gate+up fused x·Wt"
 python3 - "$F" > $O/cases.json <<'PY'
 import json, sys; d = json.load(open('tools/bench/kernel_cases.json')); f = sys.argv[1].split('|')

@@ -29,3 +29,16 @@ ab_run() {
   local l=$1 m=$2 bs=$3 f=$4; shift 4; echo "== $l t=$SECONDS" >> $R
   node $AB_B/$f sft --model /tmp/real/$m --batch $bs --seq 256 --rank 16 --steps 12 --label $l "$@" 2>&1 | grep -E "^sft|Error|error" | head -3 >> $R
 }
+
+# ab_tests <until> [name...]: the bundled GPU tests in .tmp/t (all of them, or the names given, e.g. matmul_forward),
+# each while SECONDS < until and within AB_TEST_TIMEOUT (40) seconds; its log beside $R, its counts into $R
+ab_tests() {
+  local until=$1 t f; shift
+  local files=("$@"); (( ${#files[@]} )) || files=($(ls .tmp/t/*.test.mjs | xargs -n1 basename | sed 's/\.test\.mjs$//'))
+  echo "== GPU tests t=$SECONDS" >> $R
+  for t in "${files[@]}"; do
+    (( SECONDS < until )) || break
+    f=$(dirname $R)/test-$t.log
+    timeout ${AB_TEST_TIMEOUT:-40} node --test .tmp/t/$t.test.mjs > $f 2>&1; echo "$t rc=$? $(grep -E '^# (pass|fail|skipped)' $f | tr '\n' ' ')" >> $R
+  done
+}

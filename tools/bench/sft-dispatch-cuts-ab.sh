@@ -24,11 +24,7 @@ ab_device
 O=$(dirname $R); q=/tmp/real/$AB_Q
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu --format=csv -lms 250 > $O/clocks.csv 2>&1 &
 clk=$!
-echo "== GPU tests t=$SECONDS" >> $R
-for t in swiglu rope_qkv_backward matmul_forward graph attention_backward matmul_forward_vec4h trainer; do
-  (( SECONDS < 90 )) || break
-  timeout 40 node --test .tmp/t/$t.test.mjs > $O/test-$t.log 2>&1; echo "$t rc=$? $(grep -E '^# (pass|fail|skipped)' $O/test-$t.log | tr '\n' ' ')" >> $R
-done
+ab_tests 90 swiglu rope_qkv_backward matmul_forward graph attention_backward matmul_forward_vec4h trainer
 torch() { timeout 45 python3 tools/bench/torch_sft.py --model $1 --batch $2 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-$3.json 2>&1 | grep eager | tail -1 >> $R; }
 torch $q 4 05a
 ab_run "new 0.5B 1" $AB_Q 4 new.mjs; ab_run "old 0.5B 1" $AB_Q 4 old.mjs; ab_run "red4 reduce 0.5B 1" $AB_Q 4 red4.mjs --kernels lowrank=reduce

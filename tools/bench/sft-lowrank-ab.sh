@@ -30,6 +30,5 @@ echo "== profile t=$SECONDS" >> $R
   node $b/bench-h.mjs sft --model /tmp/real/$q --batch 4 --seq 256 --rank 16 --steps 3 --profile --label P$k --kernels lowrank=$k > /tmp/prof-$k.txt 2>&1
   cp /tmp/prof-$k.txt "$(dirname $R)/prof-$k.txt"
 done
-echo "== GPU tests t=$SECONDS" >> $R
-for f in .tmp/t/*.test.mjs; do (( SECONDS < ${TESTS_BEFORE_S:-270} )) && echo "$f: $(timeout 60 node --test $f 2>&1 | grep -E '^# (pass|fail|skipped)' | tr '\n' ' ')" >> $R; done
+AB_TEST_TIMEOUT=60 ab_tests ${TESTS_BEFORE_S:-270}
 cat $R
