@@ -15,6 +15,8 @@ source tools/bench/sft-ab-lib.sh
 if [[ ${1:-} == build ]]; then
   ab_bundle 30d979a old.mjs
   rm -rf .tmp/t; ab_bundle HEAD new.mjs "" matmul_forward matmul_forward_vec4 graph trainer
+  # fill: HEAD with 128 x 64 tiles only for grids of less than one wave (gate|up forward's 2.3 waves then run 64 x 64)
+  ab_bundle HEAD fill.mjs "sed -i 's/: fill >= VEC4_TILE128_FILL ? \\[128, 64\\]/: fill >= VEC4_TILE128_FILL \\&\\& tiles < VEC4_TILE128_SLOTS ? [128, 64]/' shaders/matmul_plan.ts && grep -q 'tiles < VEC4_TILE128_SLOTS ?' shaders/matmul_plan.ts"
   ls -la $AB_B .tmp/t; exit 0
 fi
 [[ ${1:-} == run ]] || { echo "usage: $0 build | run" >&2; exit 2; }
@@ -38,12 +40,12 @@ timeout 30 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t6
 echo "== split-K t=$SECONDS" >> $R
 timeout 40 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 for i in 1 2; do
-  (( SECONDS < 260 )) || break
-  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce
-  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce
+  (( SECONDS < 300 )) || break
+  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs
+  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce; ab_run "fill 135M $i" $AB_S 8 fill.mjs
 done
-(( SECONDS < 300 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
-(( SECONDS < 330 )) && timeout 45 node $AB_B/new.mjs sft --model $q --batch 4 --seq 256 --rank 16 --steps 4 --profile > $O/prof-new-q.txt 2>&1
+(( SECONDS < 380 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
+(( SECONDS < 420 )) && timeout 45 node $AB_B/new.mjs sft --model $q --batch 4 --seq 256 --rank 16 --steps 4 --profile > $O/prof-new-q.txt 2>&1
 kill $clk
 echo "== done t=$SECONDS" >> $R
 cat $R
