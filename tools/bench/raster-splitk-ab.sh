@@ -28,7 +28,7 @@ ab_tests 80 matmul_forward_vec4 matmul_forward graph trainer
 F="matmul 2048^3|matmul 4096^3|lm_head x·Wt|prefill-16|gate+up fused x·Wt"
 python3 - "$F" > $O/cases.json <<'PY'
 import json, sys; d = json.load(open('tools/bench/kernel_cases.json')); f = sys.argv[1].split('|')
-d['cases'] = [c for c in d['cases'] if any(s in c['name'] for s in f) or c['name'] in ('qwen2.5 gate+up fused dx', 'qwen2.5 down_proj x·Wt', 'qwen2.5 lm_head dx=dlogits·U', 'qwen2.5 gate_proj x·Wt', 'qwen2.5 down_proj dx=dy·W')]
+d['cases'] = [c for c in d['cases'] if any(s in c['name'] for s in f) or c['name'] in ('qwen2.5 gate+up fused dx', 'qwen2.5 down_proj x·Wt', 'qwen2.5 lm_head dx=dlogits·U', 'qwen2.5 gate_proj x·Wt', 'qwen2.5 down_proj dx=dy·W', 'qwen2.5 lm_head 128-row chunk x·Wt')]
 print(json.dumps(d))
 PY
 echo "== torch kernels t=$SECONDS" >> $R
@@ -36,7 +36,7 @@ timeout 60 python3 tools/bench/torch_kernels.py --cases $O/cases.json --out $O/t
 echo "== grouped launch order t=$SECONDS" >> $R
 timeout 100 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-g4,vec4-g8,vec4-g16 --filter "$F" 2>&1 | grep -v "Warning\|^device\|^reference" >> $R
 echo "== tiles of the partial-wave products t=$SECONDS" >> $R
-timeout 30 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128 --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
+timeout 45 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128 --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 echo "== split-K t=$SECONDS" >> $R
 timeout 40 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 for i in 1 2; do
