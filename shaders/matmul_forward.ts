@@ -30,8 +30,8 @@ import type { SplitkReduceBatch } from './splitk_reduce_batch.ts';
 import { addScale } from './add_scale.ts';
 import { lowRankArgs, matmulSplitkReduceSpec, matmulSplitkReduce4Spec, packSplitkReduce, reduceVec4, type AfterProduct, type LowRankTerm } from './matmul_forward_splitk.ts';
 import {
-  GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planSplitK,
-  vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type MatmulTile, type MatmulVersion,
+  GEMV_COLS, GEMV_RED, GEMV_WIDE_MIN_STEPS, matmulVersions, pickMatmulTile, pickMatmulVersion, pickVec4Tile, planColumnSplit, planSplitK,
+  vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, type ColumnSplit, type MatmulTile, type MatmulVersion,
 } from './matmul_plan.ts';
 
 export * from './matmul_plan.ts';
@@ -149,6 +149,8 @@ export interface MatmulOptions {
    * where each pipeline takes seconds to compile).
    */
   specialize?: boolean;
+  /** vec4 only: force a column split (planColumnSplit's form; tests, benchmarks); default: by rt.kernelPrefs.tail */
+  columnSplit?: ColumnSplit;
   /** splitk only: force the number of K ranges S (rounded so that ranges are multiples of 8; tests, tuning) */
   splits?: number;
   /** vec4 only: the workgroup tile's width in N when it differs from its height `tile` (a rectangular tile) */
@@ -375,6 +377,15 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
       const t = term && rt.kernelPrefs.lowrank === 'all' && !transA && alpha === 1 && !opts.vec4Spec && (term.starts ?? [0]).length === 1 && !!term.transQ === !transB
         && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
       const lr = t ? lowRankArgs(t, M, N, o) : undefined;
+      // a partial last wave of 128 × 128 tiles: two column blocks (planColumnSplit), the second in smaller tiles
+      const split = opts.columnSplit ?? (rt.kernelPrefs.tail === 'columns' && opts.tile === undefined && batch === 1 && !t && !opts.vec4Spec && groupM === 0 ? planColumnSplit(M, N) : null);
+      if (split) {
+        const { n1 } = split;
+        if (batch !== 1 || t || opts.vec4Spec || groupM || opts.tile !== undefined) throw new Error(`matmul ${version}: a column split needs batch 1 and no tile, groupM, vec4Spec or folded low-rank term`);
+        if (!Number.isInteger(n1) || n1 <= 0 || n1 % 128 !== 0 || n1 >= N) throw new Error(`matmul ${version}: a column split's n1 must be a positive multiple of 128 below N = ${N}, got ${n1}`);
+        columnBlocks(rt, split, { a, b, bias, o, M, N, K, alpha, accumulate, transA, transB, half: h }, vec4Constants);
+        return { o, folded: false };
+      }
       const constants = vec4Constants(tile, tileN, h, !!t);
       rt.dispatch(opts.vec4Spec ? pitchSpec(opts.vec4Spec, tile, tileN) : vec4Spec(tile, tileN, h, constants.BK as 8 | 16), {
         tensors: [a, b, bias ?? a, t?.p ?? a, t?.q ?? a, o], uniforms: pack(alpha, !!bias, accumulate, 0, 0, lr), workgroups: groups, constants,
@@ -423,6 +434,36 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
 }
 
 /**
+ * A 2-D vec4 product as two column blocks (planColumnSplit): columns [0, n1) in 128 × 128 tiles, [n1, N) in the
+ * split's tail tiles, each a dispatch whose out, B and bias are bound from its first column, with out's (and B's,
+ * without transB) row stride N (the vec4 kernel's ldn). n1 is a multiple of 128, so every binding offset is a multiple
+ * of 512 bytes past the tensor's own.
+ */
+function columnBlocks(
+  rt: Runtime, split: ColumnSplit,
+  p: { a: Tensor; b: Tensor; bias?: Tensor; o: Tensor; M: number; N: number; K: number; alpha: number; accumulate: boolean; transA: boolean; transB: boolean; half: boolean },
+  constantsFor: (tile: MatmulTile, tileN: MatmulTile, half: boolean) => Record<string, number>,
+): void {
+  const { a, b, bias, o, M, N, K } = p;
+  const n1 = split.n1;
+  const blocks: [number, number, MatmulTile, MatmulTile][] = [[0, n1, 128, 128], [n1, N - n1, ...split.tailTile]];
+  for (const [c0, n, tile, tileN] of blocks) {
+    const bBlock = c0 === 0 ? b : p.transB ? b.slice(c0 * K, [n * K]) : b.slice(c0, [K * N - c0]);
+    const biasBlock = bias && c0 > 0 ? bias.slice(c0, [n]) : bias;
+    const oBlock = c0 === 0 ? o : o.slice(c0, [M * N - c0]);
+    const groups: [number, number, number] = [cdiv(n, tileN), cdiv(M, tile), 1];
+    checkGroups(groups);
+    const constants = constantsFor(tile, tileN, p.half);
+    rt.dispatch(vec4Spec(tile, tileN, p.half, constants.BK as 8 | 16), {
+      tensors: [a, bBlock, biasBlock ?? a, a, a, oBlock],
+      uniforms: packMatmul(M, n, K, 0, p.alpha, !!bias, p.accumulate, p.transA, p.transB, N, 0, 0),
+      workgroups: groups,
+      constants,
+    });
+  }
+}
+
+/**
  * The uniform block U of the naive, tiled, gemv and vec4 kernels, written into one scratch buffer that every call
  * reuses: Runtime.dispatch copies uniforms into its arena before it returns, and each pack here is followed by
  * its dispatch before the next pack (no allocation per dispatch: ~45% of a training step's dispatches are matmuls).
@@ -431,7 +472,7 @@ const U_SCRATCH = new ArrayBuffer(64); // 12 words (naive, tiled, gemv) and the 
 const U_VIEW = new DataView(U_SCRATCH);
 function packMatmul(
   M: number, N: number, K: number, bStride: number, alpha: number, bias: boolean, acc: boolean,
-  transA: boolean, transB: boolean, bKind: number, kChunk: number, splits: number, lr?: ReturnType<typeof lowRankArgs>,
+  transA: boolean, transB: boolean, bKind: number /* the vec4 kernel: ldn (0 = N) */, kChunk: number, splits: number, lr?: ReturnType<typeof lowRankArgs>,
 ): ArrayBuffer {
   if (M >>> 0 !== M || N >>> 0 !== N || K >>> 0 !== K || bStride >>> 0 !== bStride) throw new Error(`matmul: M ${M}, N ${N}, K ${K}, B stride ${bStride} must be u32`);
   U_VIEW.setUint32(0, M, true);

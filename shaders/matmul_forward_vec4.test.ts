@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { KK_COPIES, matmul, matmulVec4Spec, pickVec4Tile, vec4Spec, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, writeOutKk, type MatmulOptions } from './matmul_forward.ts';
+import { KK_COPIES, matmul, matmulVec4Spec, pickVec4Tile, planColumnSplit, vec4Spec, vec4Applies, vec4Bk, vec4Prefetch, vec4WorkgroupBytes, writeOutKk, type MatmulOptions } from './matmul_forward.ts';
 import { matmulRef } from './matmul_forward.ref.ts';
 import { check, tolFor } from './matmul_forward.check.ts';
 import { assertAllClose } from '../src/engine/testing/allclose.ts';
@@ -87,6 +87,38 @@ test('matmul vec4: grouped launch order (groupM) covers every tile once: tile ro
   const rt = await testRuntime();
   const a = rt.upload(new Float32Array(64), [8, 8]);
   for (const groupM of [-1, 1.5, 65]) assert.throws(() => matmul(rt, a, a, { version: 'vec4', groupM }), /groupM must be an integer from 0 to 64/);
+});
+
+test('matmul vec4: a column split (two column blocks, the second in 64 x 64 tiles, out and B at row stride N) gives the product', async () => {
+  const rng = new Rng(27);
+  // n1 = 128: the first block one 128-tile column, the second a ragged 76 (or 128 + 72) columns; rows past a tile
+  for (const [transA, transB] of TRANS) {
+    await check(rng, { M: 140, N: 204, K: 36, transA, transB, bias: true, alpha: 0.5 }, { version: 'vec4', columnSplit: { n1: 128, waves: 1, tailTile: [64, 64] }, specialize: false }, 'vec4/columns');
+  }
+  await check(rng, { M: 68, N: 328, K: 20, transB: true, accumulate: true }, { version: 'vec4', columnSplit: { n1: 256, waves: 1, tailTile: [64, 64] }, specialize: false }, 'vec4/columns/accumulate');
+  await check(rng, { M: 36, N: 200, K: 44, bias: true }, { version: 'vec4', columnSplit: { n1: 128, waves: 1, tailTile: [128, 64] } }, 'vec4/columns/128x64');
+  // by the preference: a grid of 265 tiles (one whole wave and one tile) splits at 264 columns of tiles
+  const rt = await testRuntime();
+  assert.deepEqual(planColumnSplit(128, 265 * 128 - 4), { n1: 264 * 128, waves: 1, tailTile: [64, 64] });
+  assert.equal(planColumnSplit(2048, 2048), null, '256 tiles: less than one whole wave');
+  assert.equal(planColumnSplit(1024, 151936 * 4), null, 'the waves are ≥ 0.95 full');
+  const grids: number[][] = [];
+  const dispatch = rt.dispatch.bind(rt);
+  rt.dispatch = (spec, args) => {
+    if (spec.name === 'matmul_forward_vec4') grids.push([args.workgroups[0], args.workgroups[1] ?? 1, args.workgroups[2] ?? 1]);
+    dispatch(spec, args);
+  };
+  try {
+    await usingKernelPrefs(rt, { tail: 'columns' }, () => check(rng, { M: 128, N: 265 * 128 - 4, K: 8, transB: true, bias: true }, { version: 'vec4' }, 'vec4/columns/pref'));
+  } finally {
+    rt.dispatch = dispatch;
+  }
+  assert.deepEqual(grids, [[264, 1, 1], [2, 2, 1]], 'the first block in whole waves of 128 x 128 tiles, the rest in 64 x 64');
+  const x = rt.upload(new Float32Array(4 * 8), [4, 8]), w = rt.upload(new Float32Array(8 * 300), [8, 300]); // [4, 300] out
+  for (const n1 of [100, 300, 0]) {
+    assert.throws(() => matmul(rt, x, w, { version: 'vec4', columnSplit: { n1, waves: 1, tailTile: [64, 64] } }), new RegExp(`n1 must be a positive multiple of 128 below N = 300, got ${n1}`));
+  }
+  assert.throws(() => matmul(rt, x, w, { version: 'vec4', tile: 64, columnSplit: { n1: 128, waves: 1, tailTile: [64, 64] } }), /a column split needs batch 1 and no tile/);
 });
 
 test('matmul vec4: Inf in A[0,0] or B[0,0] stays in its row / column (edge loads past M / N, zeroed K tails)', async () => {

@@ -16,7 +16,7 @@
 //
 // legend: M rows of C, N columns of C, K reduction length, z batch index
 // bindings (group 0):
-//   0 uniform  U (below; the tiled kernel's layout plus the low-rank term's four words; b_kind is unused: B is f32)
+//   0 uniform  U (below; the tiled kernel's layout plus the low-rank term's four words; its b_kind word is ldn here: B is f32)
 //   1 read     a:    [batch, M, K] f32, or [batch, K, M] when trans_a — as vec4: K % 4 == 0 (M % 4 with trans_a)
 //   2 read     b:    [batch|1, K, N] f32, or [batch|1, N, K] when trans_b — as vec4: N % 4 == 0 (K % 4 with trans_b)
 //   3 read     bias: [N] f32 (read only when has_bias)
@@ -31,6 +31,8 @@
 // overrides: TX, TY ∈ {8, 16} (tile 8·TY rows × 8·TX columns: 64 or 128 each), BK ∈ {8, 16},
 //   TRANS_A / TRANS_B (2: read from u), PREFETCH (register prefetch; matmul_forward.ts turns it off at 128x128,
 //   where it measured faster without: H100, 2048³ 0.541 → 0.498 ms, 4096³ 4.13 → 3.93, lm_head −5 to −8%).
+// column block (ldn > N; matmul_forward.ts's wave split): the product's N columns are a block of a wider one, whose
+//   row stride ldn is out's and B's (without trans_b); a, b, bias and out are bound from the block's first column
 // dispatch: [ceil(N / BN), ceil(M / BM), batch · max(splits, 1)]; GROUP_M (override, default 0) reorders which tile
 //   a workgroup takes, not the grid
 // reference: matmul_forward.ref.ts (matmulRef)
@@ -53,7 +55,7 @@ struct U {
   accumulate: u32,
   trans_a: u32,
   trans_b: u32,
-  b_kind: u32,     // unused (B is f32)
+  ldn: u32,        // the row stride of out, and of B without trans_b: 0 = N (a column block of a wider product: batch 1)
   k_chunk: u32,
   splits: u32,
   lr_k: u32,       // LOWRANK: the term's length
@@ -100,6 +102,8 @@ override KQ = BK / 4u;           // vec4 along k per row of a step
 var<workgroup> As: array<array<vec4<S>, AS_ROW>, BK>;  // As[k][m/4] = A[m..m+3, k]
 var<workgroup> Bs: array<array<vec4<S>, BS_ROW>, BK>;  // Bs[k][n/4] = B[k, n..n+3]
 
+// the row stride of out and of B (without trans_b): N, or a wider product's (u.ldn; ldn % 4 == 0)
+fn ldn() -> u32 { return select(u.N, u.ldn, u.ldn != 0u); }
 fn trans_a() -> bool { if (TRANS_A == 2u) { return u.trans_a != 0u; } return TRANS_A == 1u; }
 fn trans_b() -> bool { if (TRANS_B == 2u) { return u.trans_b != 0u; } return TRANS_B == 1u; }
 
@@ -149,7 +153,7 @@ fn load_b(b4: u32, n0: u32, k0: u32, e: u32, ke: u32) -> vec4<f32> {
   if (LOWRANK && k0 >= lr_begin()) { return load_q(n0, k0 - lr_begin(), e); }
   if (!trans_b()) { // B[z] is [K, N]
     let k = k0 + e / (BN / 4u);
-    let v = b[b4 + k * (u.N / 4u) + n0 / 4u + e % (BN / 4u)];
+    let v = b[b4 + k * (ldn() / 4u) + n0 / 4u + e % (BN / 4u)];
     return select(vec4(0.0), v, k < ke);
   }
   let k = k0 + 4u * (e % KQ);
@@ -190,7 +194,7 @@ fn load4(o_off: u32, m: u32, n: u32) -> vec4<f32> {
   var v = vec4(0.0);
   if (u.accumulate == 0u || m >= u.M) { return v; }
   for (var j = 0u; j < 4u; j++) {
-    if (n + j < u.N) { v[j] = out[o_off + m * u.N + n + j]; }
+    if (n + j < u.N) { v[j] = out[o_off + m * ldn() + n + j]; }
   }
   return v;
 }
@@ -202,7 +206,7 @@ fn store4(o_off: u32, m: u32, n: u32, v: vec4<f32>, old: vec4<f32>) {
     if (c < u.N) {
       var x = u.alpha * v[j];
       if (u.has_bias != 0u) { x += bias[c]; }
-      out[o_off + m * u.N + c] = x + old[j]; // old is 0 without accumulate
+      out[o_off + m * ldn() + c] = x + old[j]; // old is 0 without accumulate
     }
   }
 }

@@ -166,3 +166,43 @@ export function planSplitK(M: number, N: number, K: number, batch = 1, force: { 
   const chunk = Math.ceil(Math.ceil(K / Math.min(want, K)) / 8) * 8; // K per range, a multiple of 8
   return { tile, splits: Math.ceil(K / chunk), chunk };
 }
+
+/**
+ * A product of 128 × 128 tiles whose last wave is part empty, run as two column blocks (KernelPrefs.tail 'columns'):
+ * the first `n1` columns in 128 × 128 tiles that fill `waves` whole waves of VEC4_TILE128_SLOTS, the other N − n1 in
+ * `tailTile` tiles, 4× as many workgroups of a quarter the work, which spread over the SMs instead of running a wave
+ * of their own. Two dispatches (the second waits for the first: both write out).
+ */
+export interface ColumnSplit {
+  /** columns of the first block: a multiple of 128 */
+  n1: number;
+  waves: number;
+  tailTile: [MatmulTile, MatmulTile];
+}
+
+/**
+ * How much longer a 64 × 64 tile's work takes than the same work in 128 × 128 tiles (H100, K 896 products near a
+ * whole wave: Qwen2.5 gate_proj [1 024, 4 864] 64 × 64 0.29-0.30 ms against ~0.24 ms a wave of 128 × 128 tiles at
+ * 1.15 waves; the 128-row unembedding chunk ~15 % slower in 64 × 64 tiles than 128 × 128, twelfth session): the
+ * planned tail's cost, in waves, is its 128 × 128 tiles · this / slots.
+ */
+export const TAIL_TILE_COST = 1.2;
+
+/**
+ * The column split of an [M, N] product (batch 1), or null: where the 128 × 128 tiles make less than one whole wave, or
+ * fill their waves to ≥ 0.95 already, or where the split would not save ≥ 5 % of ceil(waves) by the model
+ * (waves + tail tiles · TAIL_TILE_COST / slots). The first block takes as many whole column tiles as fit the whole waves.
+ */
+export function planColumnSplit(M: number, N: number): ColumnSplit | null {
+  const P = VEC4_TILE128_SLOTS;
+  const nx = cdiv(N, 128);
+  const ny = cdiv(M, 128);
+  const tiles = nx * ny;
+  const waves = Math.floor(tiles / P);
+  if (waves < 1 || tiles / (Math.ceil(tiles / P) * P) >= 0.95) return null;
+  const mx = Math.floor((waves * P) / ny);
+  if (mx < 1 || mx >= nx) return null;
+  const cost = waves + ((nx - mx) * ny * TAIL_TILE_COST) / P;
+  if (cost > 0.95 * Math.ceil(tiles / P)) return null;
+  return { n1: mx * 128, waves, tailTile: [64, 64] };
+}

@@ -15,7 +15,7 @@ function memKv(): Kv & { m: Map<string, unknown> } {
 
 function fakeEngine(shaderF16: boolean, refuse?: string) {
   const asked: Partial<KernelPrefs>[] = [];
-  let prefs: KernelPrefs = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'all' };
+  let prefs: KernelPrefs = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'all', tail: 'none' };
   const engine = {
     async adapterInfo() {
       return { features: shaderF16 ? ['shader-f16'] : [], enabled: { shaderF16, subgroups: false, timestampQuery: false } } as unknown as AdapterInfo;

@@ -64,3 +64,12 @@ test('the kk-loop variants (vec4-rolled, vec4-kk2-all, vec4-kk8-all) run their o
     }
   }
 });
+
+test('vec4-columns times the column split where planColumnSplit gives one, and nothing elsewhere', async () => {
+  const rt = await testRuntime();
+  const split = await benchCase(rt, { name: 'one wave and a tile', op: 'matmul', M: 128, N: 265 * 128, K: 4, transB: true }, { repeats: 1, targetMs: 0, versions: ['vec4-columns'] });
+  assert.deepEqual(split.map((r) => r.version), ['vec4-columns']);
+  assert.ok(split[0].ms > 0);
+  const none = await benchCase(rt, { name: 'matmul 64^3', op: 'matmul', M: 64, N: 64, K: 64 }, { repeats: 1, targetMs: 0, versions: ['vec4-columns'] });
+  assert.equal(none.length, 0);
+});

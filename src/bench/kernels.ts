@@ -9,7 +9,7 @@ import type { Runtime } from '../engine/gpu/runtime.ts';
 import type { Tensor } from '../engine/gpu/tensor.ts';
 import { toHalfBits } from '../engine/gpu/half.ts';
 import { Rng } from '../engine/util/rng.ts';
-import { matmul, matmulVec4Spec, matmulVersions, vec4Applies, writeOutKk, type MatmulOptions } from '../../shaders/matmul_forward.ts';
+import { matmul, matmulVec4Spec, matmulVersions, planColumnSplit, vec4Applies, writeOutKk, type MatmulOptions } from '../../shaders/matmul_forward.ts';
 import vec4File from '../../shaders/matmul_forward_vec4.wgsl';
 import { median } from './stats.ts';
 
@@ -61,6 +61,8 @@ export const MATMUL_VARIANTS: Record<string, MatmulOptions> = {
   'vec4-g4': { version: 'vec4', groupM: 4 },
   'vec4-g8': { version: 'vec4', groupM: 8 },
   'vec4-g16': { version: 'vec4', groupM: 16 },
+  // the column split (planColumnSplit; KernelPrefs.tail 'columns'): shapes without one are not timed under it
+  'vec4-columns': { version: 'vec4' },
   'splitk-vec4': { version: 'splitk', splitInner: 'vec4' },
   'splitk-vec4-t64': { version: 'splitk', splitInner: 'vec4', tile: 64 },
   'splitk-vec4-s2': { version: 'splitk', splitInner: 'vec4', splits: 2 },
@@ -100,7 +102,12 @@ const runners: Record<string, { versions: string[]; run: Runner }> = {
     run(rt, c, version) {
       const [M, N, K] = [n(c, 'M'), n(c, 'N'), n(c, 'K')];
       const [transA, transB] = [Boolean(c.transA), Boolean(c.transB)];
-      const variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
+      let variant: MatmulOptions = MATMUL_VARIANTS[version] ?? { version: version as MatmulOptions['version'] };
+      if (version === 'vec4-columns') {
+        const columnSplit = c.tile === undefined ? planColumnSplit(M, N) : null;
+        if (!columnSplit) return null;
+        variant = { ...variant, columnSplit };
+      }
       const usesVec4 = variant.version === 'vec4' || variant.version === 'vec4h' || (variant.splitInner ?? 'tiled') !== 'tiled';
       if (usesVec4 && !vec4Applies(M, N, K, { transA, transB, dtype: String(c.bdtype ?? 'f32') })) return null;
       if (variant.version === 'vec4h' && !rt.ctx.hasF16) return null; // mixed precision needs shader-f16

@@ -21,6 +21,12 @@ export interface KernelPrefs {
    * (nineteenth session).
    */
   lowrank: 'none' | 'reduce' | 'all';
+  /**
+   * what a vec4 matmul does where its 128 × 128 tiles leave the last wave part empty: 'none' (the tile picker's
+   * smaller tiles for the whole product, the default until measured) or 'columns' (planColumnSplit: the columns that
+   * fill whole waves in 128 × 128 tiles, the rest in 64 × 64, two dispatches)
+   */
+  tail: 'none' | 'columns';
 }
 
 /**
@@ -29,7 +35,7 @@ export interface KernelPrefs {
  * 4 × 256); in every kernel case where the pickers now take them, they ran faster. The others stay
  * selectable (tests hold both to the same numbers: train/kernel-prefs.test.ts).
  */
-export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'reduce' };
+export const DEFAULT_KERNEL_PREFS: Readonly<KernelPrefs> = { attention: 'rows', matmul: 'vec4', precision: 'f32', lowrank: 'reduce', tail: 'none' };
 
 /**
  * The runtime's preferences with `prefs` applied; throws naming the feature when they ask for f16 precision on
@@ -69,7 +75,7 @@ export function usingKernelPrefs<T>(holder: { kernelPrefs: KernelPrefs }, prefs:
 /** Parses "attention=rows,matmul=vec4,precision=f16" (benchmarks, CLI); unknown keys or values throw, naming them. */
 export function parseKernelPrefs(text: string): Partial<KernelPrefs> {
   const out: Partial<KernelPrefs> = {};
-  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'], precision: ['f32', 'f16'], lowrank: ['none', 'reduce', 'all'] };
+  const allowed: Record<keyof KernelPrefs, readonly string[]> = { attention: ['flash', 'rows'], matmul: ['tiled', 'vec4'], precision: ['f32', 'f16'], lowrank: ['none', 'reduce', 'all'], tail: ['none', 'columns'] };
   for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
     const [k, v] = part.split('=');
     if (!(k in allowed)) throw new Error(`kernel prefs: unknown kernel '${k}' (known: ${Object.keys(allowed).join(', ')})`);
