@@ -5,6 +5,7 @@
 #                                                 # (split-K ranges by the cost model, even logits chunks, groupM);
 #                                                 # HEAD's GPU tests of the changed kernels into .tmp/t
 #   bash tools/bench/raster-splitk-ab.sh run     # there, carrying .devkit, .tmp/b and .tmp/t: results in $OUT
+# (twenty-sixth session: also fill = HEAD with 128 x 64 tiles only below one wave, and HEAD with --kernels tail=columns)
 # Its parts in order of what they settle, each bounded by seconds into the run (~300 s): the GPU tests; the grouped
 # launch order (vec4-g4/g8/g16) against the dispatch order on the large products, beside cuBLAS; the tiles of the
 # partial-wave products (gate|up forward, gate_proj forward, down_proj dx: 64 / 128 x 64 / 128); the split-K cases;
@@ -36,16 +37,19 @@ timeout 60 python3 tools/bench/torch_kernels.py --cases $O/cases.json --out $O/t
 echo "== grouped launch order t=$SECONDS" >> $R
 timeout 100 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-g4,vec4-g8,vec4-g16 --filter "$F" 2>&1 | grep -v "Warning\|^device\|^reference" >> $R
 echo "== tiles of the partial-wave products t=$SECONDS" >> $R
-timeout 45 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128 --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
+timeout 45 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128,vec4-columns --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 echo "== split-K t=$SECONDS" >> $R
 timeout 40 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 for i in 1 2; do
-  (( SECONDS < 300 )) || break
-  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs
-  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce; ab_run "fill 135M $i" $AB_S 8 fill.mjs
+  (( SECONDS < 330 )) || break
+  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs; ab_run "cols 0.5B $i" $AB_Q 4 new.mjs --kernels tail=columns
+  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce; ab_run "fill 135M $i" $AB_S 8 fill.mjs; ab_run "cols 135M $i" $AB_S 8 new.mjs --kernels tail=columns
 done
 (( SECONDS < 380 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
 (( SECONDS < 420 )) && timeout 45 node $AB_B/new.mjs sft --model $q --batch 4 --seq 256 --rank 16 --steps 4 --profile > $O/prof-new-q.txt 2>&1
+for k in none columns; do
+  (( SECONDS < 470 )) && { echo "== prefill tail=$k t=$SECONDS" >> $R; timeout 40 node $AB_B/new.mjs prefill --model $q --batch 1,16 --kernels tail=$k 2>&1 | grep "^prefill" >> $R; }
+done
 kill $clk
 echo "== done t=$SECONDS" >> $R
 cat $R
