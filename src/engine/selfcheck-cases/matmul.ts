@@ -1,4 +1,5 @@
-// Self-check cases for matmul (naive, tiled, vec4 and vec4h versions, forced; vec4 also at its 128x64 tile;
+// Self-check cases for matmul (naive, tiled, vec4 and vec4h versions, forced; vec4 also at its 128x64 tile and in
+// two column blocks;
 // vec4h only where the GPU has shader-f16),
 // softmax and attention (fwd + bwd, flash and rows versions: the pickers' defaults are the vec4 and rows
 // kernels, kernel-prefs.ts).
@@ -32,6 +33,7 @@ const MP = { M: 9, N: 23, K: 37 }; // plain, tiled kernel: one 64×64 tile, most
 const MT = { M: 7, N: 19, K: 40 }; // transB + bias, naive kernel: 16×16 tiles, partial in both dims
 const MV = { M: 36, N: 44, K: 20 }; // transB + bias, vec4 kernel: multiples of 4, not of the 64 tile or of BK 16
 const MR = { M: 132, N: 68, K: 20 }; // the vec4 kernel's 128x64 tile (pickVec4Tile's middle choice): past one tile in each dim
+const MC = { M: 36, N: 200, K: 20 }; // the vec4 kernel's column split: columns 0..127 in a 128 tile, 128..199 in 64 tiles
 const SM = { rows: 3 * 5, n: 37 };
 
 /** x·Wᵀ + bias on the MV shape by vec4 or vec4h (forced), to `tol`; `skip` where the version cannot run */
@@ -130,6 +132,20 @@ export const MATMUL_CASES: readonly SelfCheckCase[] = [
       return readAndFree(rt, matmul(rt, a, w, { transB: true, version: 'vec4', tile: 128, tileN: 64 }), a, w); // [M, N]
     },
     ref: (i) => matmulRef(i.a, i.w, MR.M, MR.N, MR.K, { transB: true }),
+  }),
+  defineCase({
+    name: 'matmul_forward.vec4_columns',
+    shape: `[${MC.M}, ${MC.K}] · [${MC.N}, ${MC.K}]ᵀ + bias, version vec4 in two column blocks (KernelPrefs.tail 'columns')`,
+    tol: matmulTol(MC.K, 1, 2), // inputs in [-1, 1], bias in [-2, 2]
+    inputs: (rng) => ({ a: rng.uniform(MC.M * MC.K), w: rng.uniform(MC.N * MC.K), bias: rng.uniform(MC.N, -2, 2) }),
+    gpu: (rt, i) => {
+      const a = rt.upload(i.a, [MC.M, MC.K]); // [M, K]
+      const w = rt.upload(i.w, [MC.N, MC.K]); // [N, K]
+      const bias = rt.upload(i.bias, [MC.N]); // [N]
+      const columnSplit = { n1: 128, waves: 1, tailTile: [64, 64] as [64, 64] };
+      return readAndFree(rt, matmul(rt, a, w, { transB: true, bias, version: 'vec4', columnSplit }), a, w, bias); // [M, N]
+    },
+    ref: (i) => matmulRef(i.a, i.w, MC.M, MC.N, MC.K, { transB: true, bias: i.bias }),
   }),
   // the kernel's bound, 2·2^-11·Σ|a||b| with Σ|a||b| ≤ K for inputs in [-1, 1], plus the f32 tolerance
   vec4BiasCase('vec4h', ' (f16 operands, f32 sums)', { rtol: 1e-4, atol: 2 ** -10 * MV.K + matmulTol(MV.K, 1, 2).atol }, (rt) =>
