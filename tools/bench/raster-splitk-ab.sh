@@ -25,7 +25,7 @@ ab_device
 O=$(dirname $R); q=/tmp/real/$AB_Q
 nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw --format=csv -lms 500 > $O/clocks.csv 2>&1 &
 clk=$!
-ab_tests 80 matmul_forward_vec4 matmul_forward graph trainer
+ab_tests 60 matmul_forward_vec4
 F="matmul 2048^3|matmul 4096^3|lm_head x·Wt|prefill-16|gate+up fused x·Wt"
 python3 - "$F" > $O/cases.json <<'PY'
 import json, sys; d = json.load(open('tools/bench/kernel_cases.json')); f = sys.argv[1].split('|')
@@ -34,22 +34,22 @@ print(json.dumps(d))
 PY
 echo "== torch kernels t=$SECONDS" >> $R
 timeout 60 python3 tools/bench/torch_kernels.py --cases $O/cases.json --out $O/tk.json > $O/tk.log 2>&1 || tail -3 $O/tk.log >> $R
-echo "== grouped launch order t=$SECONDS" >> $R
-timeout 100 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-g4,vec4-g8,vec4-g16 --filter "$F" 2>&1 | grep -v "Warning\|^device\|^reference" >> $R
+# (twenty-sixth session) in order of what they settle, since a call may be cut short: the tiles and the column split,
+# the steps (new, fill, cols, old at 0.5B, then 135M) beside PyTorch, the prefill, split-K, the grouped order, the rest
 echo "== tiles of the partial-wave products t=$SECONDS" >> $R
 timeout 45 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128,vec4-columns --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
-echo "== split-K t=$SECONDS" >> $R
-timeout 40 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 for i in 1 2; do
-  (( SECONDS < 330 )) || break
-  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs; ab_run "cols 0.5B $i" $AB_Q 4 new.mjs --kernels tail=columns
-  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "old 135M $i" $AB_S 8 old.mjs --kernels lowrank=reduce; ab_run "fill 135M $i" $AB_S 8 fill.mjs; ab_run "cols 135M $i" $AB_S 8 new.mjs --kernels tail=columns
+  (( SECONDS < 300 )) || break
+  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs; ab_run "cols 0.5B $i" $AB_Q 4 new.mjs --kernels tail=columns; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce
+  ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "fill 135M $i" $AB_S 8 fill.mjs; ab_run "cols 135M $i" $AB_S 8 new.mjs --kernels tail=columns
+  (( i == 1 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
 done
-(( SECONDS < 380 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
-(( SECONDS < 420 )) && timeout 45 node $AB_B/new.mjs sft --model $q --batch 4 --seq 256 --rank 16 --steps 4 --profile > $O/prof-new-q.txt 2>&1
 for k in none columns; do
-  (( SECONDS < 470 )) && { echo "== prefill tail=$k t=$SECONDS" >> $R; timeout 40 node $AB_B/new.mjs prefill --model $q --batch 1,16 --kernels tail=$k 2>&1 | grep "^prefill" >> $R; }
+  (( SECONDS < 420 )) && { echo "== prefill tail=$k t=$SECONDS" >> $R; timeout 40 node $AB_B/new.mjs prefill --model $q --batch 1,16 --kernels tail=$k 2>&1 | grep "^prefill" >> $R; }
 done
+(( SECONDS < 450 )) && { echo "== split-K t=$SECONDS" >> $R; timeout 30 node $AB_B/new.mjs kernels --torch $O/tk.json --versions splitk,splitk-vec4-s9,splitk-vec4-s14 --filter "gate+up fused dx|down_proj x·Wt|lm_head dx" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R; }
+(( SECONDS < 480 )) && { echo "== grouped launch order t=$SECONDS" >> $R; timeout 60 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-g8,vec4-g16 --filter "matmul 4096^3|lm_head x·Wt|prefill-16 gate" 2>&1 | grep -v "Warning\|^device\|^reference" >> $R; }
+ab_tests 550 matmul_forward graph trainer
 kill $clk
 echo "== done t=$SECONDS" >> $R
 cat $R
