@@ -102,6 +102,13 @@ test('matmul vec4: a column split (two column blocks, the second in 64 x 64 tile
   assert.deepEqual(planColumnSplit(128, 265 * 128 - 4), { n1: 264 * 128, waves: 1, tailTile: [64, 64] });
   assert.equal(planColumnSplit(2048, 2048), null, '256 tiles: less than one whole wave');
   assert.equal(planColumnSplit(1024, 151936 * 4), null, 'the waves are ≥ 0.95 full');
+  // the steps' and prefills' shapes (264 slots): Qwen2.5's gate|up forward (608 tiles) keeps 66 tile columns, 2 waves,
+  // its 128-row unembedding chunk (1 187) 1 056 columns, 4 waves; SmolLM2's 512-row chunks (1 536 tiles, fill 0.97) none
+  assert.equal(planColumnSplit(1024, 9728)?.n1, 66 * 128);
+  assert.equal(planColumnSplit(128, 151936)?.n1, 1056 * 128);
+  assert.equal(planColumnSplit(4096, 9728)?.n1, 74 * 128); // a 16 × 256 prefill's gate|up: 9 waves and 64 tiles
+  assert.equal(planColumnSplit(512, 49152), null);
+  assert.equal(planColumnSplit(1024, 896), null); // 56 tiles: split-K's
   const grids: number[][] = [];
   const dispatch = rt.dispatch.bind(rt);
   rt.dispatch = (spec, args) => {
