@@ -40,9 +40,10 @@ echo "== tiles of the partial-wave products t=$SECONDS" >> $R
 timeout 45 node $AB_B/new.mjs kernels --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128,vec4-columns --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt" 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
 for i in 1 2; do
   (( SECONDS < 300 )) || break
-  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs; ab_run "cols 0.5B $i" $AB_Q 4 new.mjs --kernels tail=columns; ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce
+  ab_run "new 0.5B $i" $AB_Q 4 new.mjs; ab_run "fill 0.5B $i" $AB_Q 4 fill.mjs; ab_run "cols 0.5B $i" $AB_Q 4 new.mjs --kernels tail=columns
   ab_run "new 135M $i" $AB_S 8 new.mjs; ab_run "fill 135M $i" $AB_S 8 fill.mjs; ab_run "cols 135M $i" $AB_S 8 new.mjs --kernels tail=columns
   (( i == 1 )) && timeout 45 python3 tools/bench/torch_sft.py --model $q --batch 4 --seq 256 --steps 8 --warmup 2 --attn eager --out $O/torch-q.json 2>&1 | grep eager >> $R
+  ab_run "old 0.5B $i" $AB_Q 4 old.mjs --kernels lowrank=reduce
 done
 for k in none columns; do
   (( SECONDS < 420 )) && { echo "== prefill tail=$k t=$SECONDS" >> $R; timeout 40 node $AB_B/new.mjs prefill --model $q --batch 1,16 --kernels tail=$k 2>&1 | grep "^prefill" >> $R; }
