@@ -20,7 +20,23 @@ if [[ ${1:-} == build ]]; then
   ab_bundle HEAD fill.mjs "sed -i 's/: fill >= VEC4_TILE128_FILL ? \\[128, 64\\]/: fill >= VEC4_TILE128_FILL \\&\\& tiles < VEC4_TILE128_SLOTS ? [128, 64]/' shaders/matmul_plan.ts && grep -q 'tiles < VEC4_TILE128_SLOTS ?' shaders/matmul_plan.ts"
   ls -la $AB_B .tmp/t; exit 0
 fi
-[[ ${1:-} == run ]] || { echo "usage: $0 build | run" >&2; exit 2; }
+if [[ ${1:-} == lean ]]; then # a short call (~200 s): the tiles and the column split beside cuBLAS, then 0.5B new / cols
+  source .devkit/enter.sh > /dev/null 2>&1
+  R=${OUT:-/tmp/out}/results.txt; O=$(dirname $R); mkdir -p $O; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee $R
+  python3 - > $O/cases.json <<'PY'
+import json; d = json.load(open('tools/bench/kernel_cases.json'))
+d['cases'] = [c for c in d['cases'] if c['name'] in ('qwen2.5 gate+up fused x·Wt', 'qwen2.5 gate_proj x·Wt', 'qwen2.5 down_proj dx=dy·W', 'qwen2.5 lm_head 128-row chunk x·Wt', 'qwen2.5 prefill-16 gate_proj x·Wt')]
+print(json.dumps(d))
+PY
+  timeout 40 python3 tools/bench/torch_kernels.py --cases $O/cases.json --out $O/tk.json > $O/tk.log 2>&1 || tail -3 $O/tk.log >> $R
+  echo "== tiles t=$SECONDS" >> $R
+  timeout 50 node $AB_B/new.mjs kernels --filter "gate+up fused x·Wt|qwen2.5 gate_proj x·Wt|down_proj dx=dy|128-row chunk x·Wt|prefill-16 gate_proj x·Wt" --torch $O/tk.json --versions vec4,vec4-t64,vec4-128x64,vec4-t128,vec4-columns 2>&1 | grep -v "Warning\|^device\|^reference\|^case" >> $R
+  AB_TEST_TIMEOUT=30 ab_tests 150 matmul_forward_vec4
+  python3 tools/golden/make_fixtures.py --real-shapes --skip-bench --shapes $AB_Q --out /tmp/real > /dev/null 2>&1
+  ab_run "new 0.5B" $AB_Q 4 new.mjs; ab_run "cols 0.5B" $AB_Q 4 new.mjs --kernels tail=columns; ab_run "fill 0.5B" $AB_Q 4 fill.mjs
+  echo "== done t=$SECONDS" >> $R; cat $R; exit 0
+fi
+[[ ${1:-} == run ]] || { echo "usage: $0 build | run | lean" >&2; exit 2; }
 ab_device
 O=$(dirname $R); q=/tmp/real/$AB_Q
 nvidia-smi --query-gpu=timestamp,clocks.sm,power.draw --format=csv -lms 500 > $O/clocks.csv 2>&1 &
