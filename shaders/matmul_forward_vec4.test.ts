@@ -109,17 +109,13 @@ test('matmul vec4: a column split (two column blocks, the second in 64 x 64 tile
   assert.equal(planColumnSplit(4096, 9728)?.n1, 74 * 128); // a 16 × 256 prefill's gate|up: 9 waves and 64 tiles
   assert.equal(planColumnSplit(512, 49152), null);
   assert.equal(planColumnSplit(1024, 896), null); // 56 tiles: split-K's
-  const grids: number[][] = [];
-  const dispatch = rt.dispatch.bind(rt);
-  rt.dispatch = (spec, args) => {
-    if (spec.name === 'matmul_forward_vec4') grids.push([args.workgroups[0], args.workgroups[1] ?? 1, args.workgroups[2] ?? 1]);
-    dispatch(spec, args);
-  };
+  const log = logDispatches(rt);
   try {
     await usingKernelPrefs(rt, { tail: 'columns' }, () => check(rng, { M: 128, N: 265 * 128 - 4, K: 8, transB: true, bias: true }, { version: 'vec4' }, 'vec4/columns/pref'));
   } finally {
-    rt.dispatch = dispatch;
+    log.restore();
   }
+  const grids = log.grids.filter((_, i) => log.names[i] === 'matmul_forward_vec4');
   assert.deepEqual(grids, [[264, 1, 1], [2, 2, 1]], 'the first block in whole waves of 128 x 128 tiles, the rest in 64 x 64');
   const x = rt.upload(new Float32Array(4 * 8), [4, 8]), w = rt.upload(new Float32Array(8 * 300), [8, 300]); // [4, 300] out
   for (const n1 of [100, 300, 0]) {

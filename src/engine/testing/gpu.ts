@@ -26,15 +26,17 @@ export async function releaseTestRuntime(): Promise<void> {
 }
 
 /**
- * Records the kernel name of every dispatch `rt` makes from now on (tests of which kernel a picker chose);
- * restore() puts the runtime's own dispatch back.
+ * Records the kernel name and the grid ([x, y, z]) of every dispatch `rt` makes from now on (tests of which kernel a
+ * picker chose, and how it split the work); restore() puts the runtime's own dispatch back.
  */
-export function logDispatches(rt: Runtime): { names: string[]; restore(): void } {
+export function logDispatches(rt: Runtime): { names: string[]; grids: [number, number, number][]; restore(): void } {
   const names: string[] = [];
+  const grids: [number, number, number][] = [];
   const dispatch = rt.dispatch.bind(rt);
   rt.dispatch = (spec, args) => {
     names.push(spec.name);
+    grids.push([args.workgroups[0], args.workgroups[1] ?? 1, args.workgroups[2] ?? 1]);
     dispatch(spec, args);
   };
-  return { names, restore: () => void (rt.dispatch = dispatch) };
+  return { names, grids, restore: () => void (rt.dispatch = dispatch) };
 }
