@@ -293,10 +293,11 @@ function product(rt: Runtime, a: Tensor, b: Tensor, opts: MatmulOptions): { o: T
         && [term.k, term.p.shape[1], term.pOffset ?? 0].every((v) => v % 4 === 0) ? term : null;
       const lr = t ? lowRankArgs(t, M, N, o) : undefined;
       // a partial last wave of 128 × 128 tiles: two column blocks (planColumnSplit), the second in smaller tiles
-      const split = opts.columnSplit ?? (rt.kernelPrefs.tail === 'columns' && opts.tile === undefined && batch === 1 && !t && !opts.vec4Spec && groupM === 0 ? planColumnSplit(M, N) : null);
+      const splittable = batch === 1 && !t && !opts.vec4Spec && groupM === 0 && opts.tile === undefined;
+      const split = opts.columnSplit ?? (rt.kernelPrefs.tail === 'columns' && splittable ? planColumnSplit(M, N) : null);
       if (split) {
         const { n1 } = split;
-        if (batch !== 1 || t || opts.vec4Spec || groupM || opts.tile !== undefined) throw new Error(`matmul ${version}: a column split needs batch 1 and no tile, groupM, vec4Spec or folded low-rank term`);
+        if (!splittable) throw new Error(`matmul ${version}: a column split needs batch 1 and no tile, groupM, vec4Spec or folded low-rank term`);
         if (!Number.isInteger(n1) || n1 <= 0 || n1 % 128 !== 0 || n1 >= N) throw new Error(`matmul ${version}: a column split's n1 must be a positive multiple of 128 below N = ${N}, got ${n1}`);
         columnBlocks(rt, split, { a, b, bias, o, M, N, K, alpha, accumulate, transA, transB, half: h }, vec4Constants);
         return { o, folded: false };
