@@ -68,6 +68,9 @@ export interface StepOptions {
   hooks?: GraphHooks;
 }
 
+/** Rows per logits chunk for N rows: the caller's (StepOptions.ceChunkRows), else defaultCeChunkRows, within [1, N]. */
+const ceRows = (N: number, V: number, asked?: number): number => Math.max(1, Math.min(N, asked ?? defaultCeChunkRows(V, N)));
+
 /**
  * Rows of logits per chunk for N rows: the fewest chunks whose logits stay within 32 M floats (128 MB, WebGPU's default
  * storage binding limit), their rows spread evenly and rounded up to a multiple of 128 (the vocabulary matmul's row
@@ -204,7 +207,7 @@ export class TrainGraph implements BlockContext {
     const { y: xf, rstd: rstdF } = rmsnormForward(rt, x, w.lnFinal, cfg.rms_norm_eps); // [N, C]
     hp.at(HOOKS.lnFinal, xf);
     const V = cfg.d_vocab;
-    const rows = Math.max(1, Math.min(N, opts.ceChunkRows ?? defaultCeChunkRows(V, N)));
+    const rows = ceRows(N, V, opts.ceChunkRows);
     const counts: number[] = []; // counted targets of each chunk of rows (none with a head: no loss here)
     for (let r0 = opts.head ? N : 0; r0 < N; r0 += rows) counts.push(mb.labels.subarray(r0, r0 + rows).reduce((n, t) => n + (t !== -100 ? 1 : 0), 0));
     // a chunk with no target leaves its rows of dxf 0
@@ -301,7 +304,7 @@ export class TrainGraph implements BlockContext {
     const N = B * T;
     if (mb.labels.length !== N) throw new Error(`nll: labels need ${N} values for [${B}, ${T}]`);
     const V = cfg.d_vocab;
-    const rows = Math.max(1, Math.min(N, ceChunkRows ?? defaultCeChunkRows(V, N)));
+    const rows = ceRows(N, V, ceChunkRows);
     // made before the scope: hooks' captures leave to the caller (GraphHookPoints' depth), not into this scope
     const xf = this.hidden(mb, lora, hooks); // [N, C]
     try {
